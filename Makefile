@@ -1,0 +1,38 @@
+# The two set-up commands of the README (`make demo`, `make test`) each install
+# everything they need: a virtual environment, the Python packages and the
+# pinned Apache Kafka jars (fetched by Maven into a cache outside the tree).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: all install kafka test demo bench bench-smoke clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $@
+
+install: $(STAMP)
+
+kafka: $(STAMP)
+	$(PY) -m kafkabed fetch
+
+test: kafka
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: kafka
+	$(PY) -m linker.demo
+
+bench: kafka
+	$(PY) -m benchmarks.run
+
+bench-smoke: kafka
+	$(PY) -m benchmarks.run --smoke
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
