@@ -1,0 +1,1 @@
+"""The exact mirror engine: same offsets, same CRC-covered batch bytes."""

@@ -1,0 +1,113 @@
+"""Memory bound and fairness for the mirror engine.
+
+One global byte budget covers every fetched-but-not-yet-acknowledged batch, so
+memory stays bounded whatever the partition count. Fetch waits for budget;
+the budget is only given back when the destination acknowledges, so a slow
+destination slows fetching (backpressure). Fairness comes from two rules: a
+partition may hold at most its share of the budget, and every produce request
+takes at most one batch from each ready partition, in rotating order.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Hashable, Sequence
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class ByteBudget:
+    """A byte semaphore. One request larger than the limit is let through alone,
+    so a batch bigger than the budget cannot deadlock the engine."""
+
+    def __init__(self, limit: int) -> None:
+        if limit <= 0:
+            raise ValueError("budget limit must be positive")
+        self.limit = limit
+        self.used = 0
+        self._cond = asyncio.Condition()
+
+    def fits(self, n: int) -> bool:
+        return self.used == 0 or self.used + n <= self.limit
+
+    async def acquire(self, n: int) -> None:
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.fits(n))
+            self.used += n
+
+    def try_acquire(self, n: int) -> bool:
+        if self.fits(n):
+            self.used += n
+            return True
+        return False
+
+    async def release(self, n: int) -> None:
+        async with self._cond:
+            self.used -= n
+            if self.used < 0:
+                raise RuntimeError("byte budget released more than it acquired")
+            self._cond.notify_all()
+
+
+def partition_share(limit: int, active_partitions: int, floor: int) -> int:
+    """Bytes one partition may hold: an equal share, never below one fetch."""
+    if active_partitions <= 0:
+        return limit
+    return max(floor, limit // active_partitions)
+
+
+class RoundRobin(Generic[K, V]):
+    """Per-key FIFO queues drained one item per key per round, rotating the start."""
+
+    def __init__(self) -> None:
+        self._queues: dict[K, deque[V]] = {}
+        self._order: deque[K] = deque()
+
+    def push(self, key: K, item: V) -> None:
+        q = self._queues.get(key)
+        if q is None:
+            q = self._queues[key] = deque()
+            self._order.append(key)
+        q.append(item)
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    def take_round(self, max_bytes: int, size_of, blocked: Sequence[K] | set[K] = ()) -> list[tuple[K, V]]:
+        """One item from each ready key (not in ``blocked``), within ``max_bytes``.
+
+        The first item is always taken even if larger than max_bytes so an
+        oversize batch still moves. Keys served go to the back of the order.
+        """
+        out: list[tuple[K, V]] = []
+        total = 0
+        served: list[K] = []
+        for key in list(self._order):
+            if key in blocked:
+                continue
+            q = self._queues[key]
+            if not q:
+                continue
+            size = size_of(q[0])
+            if out and total + size > max_bytes:
+                continue
+            out.append((key, q.popleft()))
+            total += size
+            served.append(key)
+        for key in served:
+            self._order.remove(key)
+            if self._queues[key]:
+                self._order.append(key)
+            else:
+                del self._queues[key]
+        return out
+
+    def drop(self, key: K) -> list[V]:
+        """Remove and return everything queued for key."""
+        q = self._queues.pop(key, None)
+        if q is None:
+            return []
+        self._order.remove(key)
+        return list(q)
