@@ -1,65 +1,29 @@
 """The rules that keep a mirror exact, as pure functions.
 
-Two decisions live here: whether a source batch can be produced verbatim
-(checked before producing, so nothing unreproducible ever reaches the
-destination) and what a produce response means for the partition.
+Two decisions live here: whether a fetched source batch sits where the
+destination expects it, and what a produce response means for the partition.
+(Whether a batch can be produced verbatim at all is kproto.records.classify.)
 """
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
-ATTR_TRANSACTIONAL = 0x10
-ATTR_CONTROL = 0x20
-
-
-@dataclass(frozen=True)
-class BatchFacts:
-    """The header fields the rules look at (all outside the payload)."""
-    base_offset: int
-    last_offset_delta: int
-    record_count: int
-    magic: int
-    attributes: int
-    producer_id: int
-
-    @property
-    def next_offset(self) -> int:
-        return self.base_offset + self.last_offset_delta + 1
-
-
-def blocker(facts: BatchFacts) -> str | None:
-    """Why this batch cannot be stored exactly by a vanilla broker, or None."""
-    if facts.magic != 2:
-        return f"legacy message format (magic {facts.magic}) cannot be produced with its offsets"
-    if facts.attributes & ATTR_CONTROL:
-        return "control batch (transaction marker) can only be written by a broker"
-    if facts.attributes & ATTR_TRANSACTIONAL:
-        return "transactional batch needs a destination transaction (not in exact mode yet)"
-    if facts.record_count == 0:
-        return "empty batch (count 0) is rejected by the broker"
-    if facts.record_count != facts.last_offset_delta + 1:
-        return (f"compaction hole: {facts.record_count} records span "
-                f"{facts.last_offset_delta + 1} offsets")
-    return None
-
-
-def position_problem(facts: BatchFacts, expected: int) -> tuple[str, str] | None:
+def position_problem(base_offset: int, next_offset: int, expected: int) -> tuple[str, str] | None:
     """Check a fetched batch against the offset the destination expects next.
 
     Returns (state, reason) for a batch that does not start exactly at
     ``expected``; None when it does or when it lies wholly before it (a fetch
     may return the batch that contains the fetch offset: callers skip those).
     """
-    if facts.base_offset == expected:
+    if base_offset == expected:
         return None
-    if facts.next_offset <= expected:
+    if next_offset <= expected:
         return None
-    if facts.base_offset < expected:
+    if base_offset < expected:
         return ("FAILED", f"destination log end {expected} falls inside source batch "
-                          f"{facts.base_offset}..{facts.next_offset - 1}: the destination "
+                          f"{base_offset}..{next_offset - 1}: the destination "
                           "holds a partial batch (foreign or corrupt writes)")
-    return ("BLOCKED", f"source has no offsets {expected}..{facts.base_offset - 1} "
+    return ("BLOCKED", f"source has no offsets {expected}..{base_offset - 1} "
                        "(removed by compaction), cannot be reproduced")
 
 
@@ -73,13 +37,14 @@ class Verdict(enum.Enum):
 # Errors where the broker certainly did not append (it refused before writing).
 _NOT_WRITTEN = {
     6: "NOT_LEADER_OR_FOLLOWER", 3: "UNKNOWN_TOPIC_OR_PARTITION", 5: "LEADER_NOT_AVAILABLE",
-    74: "FENCED_LEADER_EPOCH", 13: "NETWORK_EXCEPTION", 19: "NOT_ENOUGH_REPLICAS",
+    74: "FENCED_LEADER_EPOCH", 19: "NOT_ENOUGH_REPLICAS",
     15: "COORDINATOR_NOT_AVAILABLE", 76: "UNSTABLE_OFFSET_COMMIT", 89: "THROTTLING_QUOTA_EXCEEDED",
     56: "KAFKA_STORAGE_ERROR",
 }
 # Errors after which the write may have happened.
 _MAYBE_WRITTEN = {
     7: "REQUEST_TIMED_OUT", 20: "NOT_ENOUGH_REPLICAS_AFTER_APPEND", -1: "UNKNOWN_SERVER_ERROR",
+    13: "NETWORK_EXCEPTION",
 }
 
 
