@@ -1,0 +1,326 @@
+"""Zero-copy views over one RecordBatch v2 or one legacy (v0/v1) message.
+
+A view keeps the caller's buffer, the batch's position in it and the header
+tuple from one precompiled unpack. No payload byte is copied; ``buffer`` and
+``payload`` are memoryview slices made on demand.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Union
+
+from kproto.records.crc import compute_crc
+from kproto.records.errors import CorruptBatchError
+from kproto.records.layout import (
+    CODEC_MASK,
+    CONTROL_BIT,
+    DELETE_HORIZON_BIT,
+    HEADER,
+    HEADER_SIZE,
+    LEGACY_ATTRIBUTES_POS,
+    LEGACY_MIN_SIZES,
+    LOG_OVERHEAD,
+    MIN_BATCH_LENGTH,
+    PREFIX,
+    PREFIX_SIZE,
+    TIMESTAMP_TYPE_BIT,
+    TRANSACTIONAL_BIT,
+    Codec,
+    TimestampType,
+)
+
+if TYPE_CHECKING:
+    from kproto.records.record import Record
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+
+def as_byte_view(buffer: Buffer) -> memoryview:
+    """A flat unsigned-byte memoryview over ``buffer`` (no copy)."""
+    mv = buffer if isinstance(buffer, memoryview) else memoryview(buffer)
+    if mv.format != "B" or mv.ndim != 1:
+        if not mv.c_contiguous:
+            raise CorruptBatchError("records buffer must be contiguous")
+        mv = mv.cast("B")
+    return mv
+
+
+class BatchView:
+    """One v2 record batch inside a larger buffer.
+
+    Build one with ``BatchView(buffer, position)`` (validates framing) or get
+    them from ``walk_batches``. Header fields are plain attributes-by-property
+    over the unpacked header tuple.
+    """
+
+    __slots__ = ("_buf", "_pos", "_h")
+
+    _buf: memoryview
+    _pos: int
+    _h: tuple[int, ...]
+
+    def __init__(self, buffer: Buffer, position: int = 0) -> None:
+        mv = as_byte_view(buffer)
+        available = len(mv) - position
+        if position < 0 or available < HEADER_SIZE:
+            raise CorruptBatchError(
+                f"a v2 batch needs {HEADER_SIZE} header bytes, only {max(available, 0)} available",
+                position=position,
+            )
+        header = HEADER.unpack_from(mv, position)
+        _check_v2_header(header, available, position)
+        self._buf = mv
+        self._pos = position
+        self._h = header
+
+    # --- the 61-byte header, field by field -------------------------------
+    @property
+    def base_offset(self) -> int:
+        return self._h[0]
+
+    @property
+    def batch_length(self) -> int:
+        return self._h[1]
+
+    @property
+    def partition_leader_epoch(self) -> int:
+        return self._h[2]
+
+    @property
+    def magic(self) -> int:
+        return self._h[3]
+
+    @property
+    def crc(self) -> int:
+        return self._h[4]
+
+    @property
+    def attributes(self) -> int:
+        return self._h[5]
+
+    @property
+    def last_offset_delta(self) -> int:
+        return self._h[6]
+
+    @property
+    def base_timestamp(self) -> int:
+        return self._h[7]
+
+    @property
+    def max_timestamp(self) -> int:
+        return self._h[8]
+
+    @property
+    def producer_id(self) -> int:
+        return self._h[9]
+
+    @property
+    def producer_epoch(self) -> int:
+        return self._h[10]
+
+    @property
+    def base_sequence(self) -> int:
+        return self._h[11]
+
+    @property
+    def record_count(self) -> int:
+        return self._h[12]
+
+    # --- attributes, decoded ------------------------------------------------
+    @property
+    def codec(self) -> Codec:
+        """The compression codec; raises for the ids Kafka never assigned."""
+        bits = self._h[5] & CODEC_MASK
+        try:
+            return Codec(bits)
+        except ValueError:
+            raise CorruptBatchError(
+                f"batch at offset {self._h[0]} has unknown codec id {bits}", position=self._pos
+            ) from None
+
+    @property
+    def timestamp_type(self) -> TimestampType:
+        return TimestampType.LOG_APPEND_TIME if self._h[5] & TIMESTAMP_TYPE_BIT else TimestampType.CREATE_TIME
+
+    @property
+    def is_transactional(self) -> bool:
+        return bool(self._h[5] & TRANSACTIONAL_BIT)
+
+    @property
+    def is_control(self) -> bool:
+        return bool(self._h[5] & CONTROL_BIT)
+
+    @property
+    def has_delete_horizon(self) -> bool:
+        return bool(self._h[5] & DELETE_HORIZON_BIT)
+
+    @property
+    def is_idempotent(self) -> bool:
+        """The producer id is set (idempotent or transactional producer)."""
+        return self._h[9] >= 0
+
+    # --- derived positions --------------------------------------------------
+    @property
+    def header(self) -> tuple[int, ...]:
+        """All 13 header fields in wire order, as unpacked."""
+        return self._h
+
+    @property
+    def position(self) -> int:
+        """Byte position of this batch in the buffer it was read from."""
+        return self._pos
+
+    @property
+    def size(self) -> int:
+        """Total bytes of the batch, batchLength + 12."""
+        return self._h[1] + LOG_OVERHEAD
+
+    @property
+    def last_offset(self) -> int:
+        return self._h[0] + self._h[6]
+
+    @property
+    def next_offset(self) -> int:
+        """The offset right after this batch (where a fetch continues)."""
+        return self._h[0] + self._h[6] + 1
+
+    @property
+    def buffer(self) -> memoryview:
+        """The whole batch as a memoryview slice (no copy)."""
+        return self._buf[self._pos : self._pos + self._h[1] + LOG_OVERHEAD]
+
+    @property
+    def payload(self) -> memoryview:
+        """The records section after the 61-byte header (possibly compressed)."""
+        return self._buf[self._pos + HEADER_SIZE : self._pos + self._h[1] + LOG_OVERHEAD]
+
+    # --- CRC ------------------------------------------------------------------
+    def compute_crc(self) -> int:
+        """CRC32C of the covered bytes as they are now."""
+        return compute_crc(self._buf, self._pos, self._h[1] + LOG_OVERHEAD)
+
+    def crc_valid(self) -> bool:
+        """True when the stored CRC matches the covered bytes."""
+        return self._h[4] == compute_crc(self._buf, self._pos, self._h[1] + LOG_OVERHEAD)
+
+    # --- records, on demand ---------------------------------------------------
+    def records(self) -> Iterator[Record]:
+        """Decode the records lazily (decompressing as far as needed)."""
+        from kproto.records.decode import iter_records
+
+        return iter_records(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchView(base_offset={self._h[0]}, count={self._h[12]}, "
+            f"last_offset_delta={self._h[6]}, size={self.size}, "
+            f"attributes=0x{self._h[5]:04x}, producer_id={self._h[9]})"
+        )
+
+
+def _check_v2_header(header: tuple[int, ...], available: int, position: int) -> None:
+    """Reject what cannot be a complete, well-framed v2 batch."""
+    if header[3] != 2:
+        raise CorruptBatchError(f"expected magic 2, found magic {header[3]}", position=position)
+    if header[1] < MIN_BATCH_LENGTH:
+        raise CorruptBatchError(
+            f"batchLength {header[1]} at offset {header[0]} is below the minimum {MIN_BATCH_LENGTH}",
+            position=position,
+        )
+    if header[1] + LOG_OVERHEAD > available:
+        raise CorruptBatchError(
+            f"batch at offset {header[0]} declares {header[1] + LOG_OVERHEAD} bytes, "
+            f"only {available} available",
+            position=position,
+        )
+
+
+def _trusted_view(buffer: memoryview, position: int, header: tuple[int, ...]) -> BatchView:
+    """Build a view from an already checked header (the walker's fast path)."""
+    view = _new_view(BatchView)
+    view._buf = buffer
+    view._pos = position
+    view._h = header
+    return view
+
+
+_new_view = BatchView.__new__
+
+
+class LegacyEntry:
+    """One magic v0/v1 message (possibly a compressed wrapper) in a records blob.
+
+    Recognised so callers can name it; its contents are not decoded. For a
+    compressed wrapper, ``offset`` is the offset of the last inner message.
+    """
+
+    __slots__ = ("_buf", "_pos", "offset", "size", "magic", "attributes")
+
+    def __init__(self, buffer: memoryview, position: int, offset: int, size: int, magic: int) -> None:
+        self._buf = buffer
+        self._pos = position
+        self.offset = offset
+        self.size = size
+        self.magic = magic
+        self.attributes = buffer[position + LEGACY_ATTRIBUTES_POS]
+
+    @property
+    def position(self) -> int:
+        return self._pos
+
+    @property
+    def last_offset(self) -> int:
+        return self.offset
+
+    @property
+    def next_offset(self) -> int:
+        return self.offset + 1
+
+    @property
+    def codec(self) -> Codec:
+        bits = self.attributes & CODEC_MASK
+        try:
+            return Codec(bits)
+        except ValueError:
+            raise CorruptBatchError(
+                f"legacy message at offset {self.offset} has unknown codec id {bits}", position=self._pos
+            ) from None
+
+    @property
+    def buffer(self) -> memoryview:
+        return self._buf[self._pos : self._pos + self.size]
+
+    @property
+    def crc(self) -> int:
+        return int.from_bytes(self._buf[self._pos + 12 : self._pos + 16], "big")
+
+    def crc_valid(self) -> bool:
+        """Legacy messages carry a plain CRC32 over magic .. end."""
+        return self.crc == zlib.crc32(self._buf[self._pos + 16 : self._pos + self.size])
+
+    def __repr__(self) -> str:
+        return f"LegacyEntry(magic={self.magic}, offset={self.offset}, size={self.size}, codec={self.attributes & 7})"
+
+
+def legacy_entry_at(buffer: memoryview, position: int) -> LegacyEntry | None:
+    """The legacy message at ``position``, or None when it is cut off.
+
+    Raises for sizes no v0/v1 message can have.
+    """
+    available = len(buffer) - position
+    if available < PREFIX_SIZE:
+        return None
+    offset, length, magic = PREFIX.unpack_from(buffer, position)
+    minimum = LEGACY_MIN_SIZES.get(magic)
+    if minimum is None:
+        raise CorruptBatchError(f"invalid magic {magic} at offset {offset}", position=position)
+    if length < minimum:
+        raise CorruptBatchError(
+            f"magic v{magic} message at offset {offset} declares size {length}, below the minimum {minimum}",
+            position=position,
+        )
+    if length + LOG_OVERHEAD > available:
+        return None
+    return LegacyEntry(buffer, position, offset, length + LOG_OVERHEAD, magic)

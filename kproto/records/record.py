@@ -1,0 +1,125 @@
+"""One decoded record of a v2 batch, and its wire encoding.
+
+Record layout (all varints zigzag): length, attributes(int8), timestampDelta
+(varlong), offsetDelta, keyLength + key (-1 = null), valueLength + value,
+header count, then per header keyLength + utf-8 key, valueLength + value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kproto.records.errors import CorruptRecordError
+from kproto.records.varint import encode_varint, encode_varlong, read_varint, read_varlong
+
+Header = tuple[str, "bytes | None"]
+
+
+@dataclass(slots=True)
+class Record:
+    """A decoded record with its absolute offset and timestamp."""
+
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[Header] = field(default_factory=list)
+    offset_delta: int = 0
+    timestamp_delta: int = 0
+    attributes: int = 0
+
+
+def parse_record_body(
+    buf: bytes | memoryview, pos: int, end: int, base_offset: int, base_timestamp: int
+) -> Record:
+    """Decode the record occupying ``buf[pos:end]`` (after its length varint).
+
+    Raises CorruptRecordError when a field overruns ``end`` or the fields do
+    not fill it exactly.
+    """
+    try:
+        attributes = buf[pos]
+        ts_delta, pos = read_varlong(buf, pos + 1)
+        off_delta, pos = read_varint(buf, pos)
+        klen, pos = read_varint(buf, pos)
+        if klen < 0:
+            if klen != -1:
+                raise CorruptRecordError(f"invalid key length {klen}")
+            key = None
+        else:
+            key = bytes(buf[pos : pos + klen])
+            pos += klen
+        vlen, pos = read_varint(buf, pos)
+        if vlen < 0:
+            if vlen != -1:
+                raise CorruptRecordError(f"invalid value length {vlen}")
+            value = None
+        else:
+            value = bytes(buf[pos : pos + vlen])
+            pos += vlen
+        count, pos = read_varint(buf, pos)
+        if count < 0:
+            raise CorruptRecordError(f"invalid header count {count}")
+        headers: list[Header] = []
+        for _ in range(count):
+            hklen, pos = read_varint(buf, pos)
+            if hklen < 0:
+                raise CorruptRecordError(f"invalid header key length {hklen}")
+            hkey = str(buf[pos : pos + hklen], "utf-8")
+            pos += hklen
+            hvlen, pos = read_varint(buf, pos)
+            if hvlen < 0:
+                if hvlen != -1:
+                    raise CorruptRecordError(f"invalid header value length {hvlen}")
+                hval = None
+            else:
+                hval = bytes(buf[pos : pos + hvlen])
+                pos += hvlen
+            headers.append((hkey, hval))
+            if pos > end:
+                break
+    except IndexError:
+        raise CorruptRecordError("record fields run past the end of the data") from None
+    except UnicodeDecodeError as exc:
+        raise CorruptRecordError(f"header key is not valid utf-8: {exc}") from None
+    if pos != end:
+        raise CorruptRecordError(
+            f"record at offset delta {off_delta} declares {end - pos} bytes more than its fields use"
+            if pos < end
+            else f"record at offset delta {off_delta} overruns its declared length by {pos - end} bytes"
+        )
+    return Record(
+        base_offset + off_delta, base_timestamp + ts_delta, key, value, headers, off_delta, ts_delta, attributes
+    )
+
+
+def encode_record(
+    offset_delta: int,
+    timestamp_delta: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: list[Header] | tuple[Header, ...] = (),
+    attributes: int = 0,
+) -> bytes:
+    """The full wire form of one record, length prefix included."""
+    parts = [bytes((attributes & 0xFF,)), encode_varlong(timestamp_delta), encode_varint(offset_delta)]
+    _append_bytes(parts, key)
+    _append_bytes(parts, value)
+    parts.append(encode_varint(len(headers)))
+    for hkey, hval in headers:
+        if hkey is None:
+            raise CorruptRecordError("a header key cannot be null")
+        raw = hkey.encode("utf-8") if isinstance(hkey, str) else bytes(hkey)
+        parts.append(encode_varint(len(raw)))
+        parts.append(raw)
+        _append_bytes(parts, hval)
+    body = b"".join(parts)
+    return encode_varint(len(body)) + body
+
+
+def _append_bytes(parts: list[bytes], data: bytes | bytearray | memoryview | None) -> None:
+    if data is None:
+        parts.append(b"\x01")  # zigzag(-1)
+    else:
+        parts.append(encode_varint(len(data)))
+        parts.append(bytes(data))
