@@ -1,0 +1,506 @@
+"""KafkaCluster: real Apache Kafka KRaft clusters (combined broker+controller nodes)."""
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from . import procs
+from .config import (CONTROLLER, INTERNAL, PROTOCOLS, NodeLayout, log4j1_properties,
+                     log4j2_properties, render_properties, server_properties)
+from .fetch import kafka_jars
+from .ports import free_ports
+from .probe import ProbeError, alter_configs, broker_view
+from .security import ADMIN, SASL_MECHANISMS, TlsFiles, Users, make_tls
+from .versions import PINNED, release
+
+DEFAULT_HEAP = "384m"
+#: Measured in docs/testbed.md: C1-only JIT and the serial GC start a node faster.
+DEFAULT_JVM_OPTIONS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError",
+                       "-Djava.awt.headless=true", "-Xshare:auto")
+_counter = itertools.count(1)
+_run_dir: Path | None = None
+
+
+class ClusterError(RuntimeError):
+    """A cluster could not be started or operated; the message carries log tails."""
+
+
+def run_dir() -> Path:
+    """This process's directory for cluster files; logs stay there after the run.
+
+    $KAFKABED_RUN_DIR if set, else <tmp>/kafkabed-runs/<time>-<pid>."""
+    global _run_dir
+    if _run_dir is None:
+        base = os.environ.get("KAFKABED_RUN_DIR")
+        root = Path(base) if base else Path(tempfile.gettempdir()) / "kafkabed-runs"
+        _run_dir = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        _run_dir.mkdir(parents=True, exist_ok=True)
+    return _run_dir
+
+
+def java_binary() -> str:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    found = shutil.which("java")
+    if found is None:
+        raise ClusterError("no 'java' on PATH and no JAVA_HOME: a JDK 17+ is needed to run Kafka")
+    return found
+
+
+def _cluster_id() -> str:
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if text[0] != "-":  # would look like an option on the StorageTool command line
+            return text
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    """The last `lines` lines of a text file ('' if it does not exist)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 64 * 1024))
+            data = f.read().decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+    return "\n".join(data.splitlines()[-lines:])
+
+
+@dataclass
+class Broker:
+    """One combined broker+controller node."""
+
+    node_id: int
+    directory: Path
+    ports: dict[str, int]
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    history: list[str] = field(default_factory=list)
+
+    host = "127.0.0.1"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.directory / "data"
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / "server.log"
+
+    @property
+    def stdout_path(self) -> Path:
+        return self.directory / "stdout.log"
+
+    def port(self, listener: str) -> int:
+        return self.ports[listener]
+
+
+@dataclass(frozen=True)
+class ListenerInfo:
+    """Raw facts for building any client: where to connect and how to authenticate."""
+
+    name: str
+    protocol: str
+    bootstrap: str
+    ca_cert: Path | None
+    client_cert: Path | None
+    client_key: Path | None
+    users: Mapping[str, str]
+    mechanisms: tuple[str, ...]
+
+
+class KafkaCluster:
+    """A local KRaft cluster of 1..n nodes on free loopback ports.
+
+    `listeners` are the client-facing kinds (any of PLAINTEXT, SASL_PLAINTEXT,
+    SSL, SASL_SSL), one port each per node; the first is the default for
+    `bootstrap` and the client-config helpers. Brokers talk to each other and
+    to the controllers on their own listeners (SASL PLAIN as `admin` when SASL
+    or an authorizer is in use), so client listeners can be anything.
+    """
+
+    def __init__(
+        self,
+        name: str = "kafka",
+        nodes: int = 1,
+        version: str = PINNED,
+        listeners: str | Sequence[str] = "PLAINTEXT",
+        authorizer: bool = False,
+        broker_config: Mapping[str, Any] | None = None,
+        heap: str = DEFAULT_HEAP,
+        users: Mapping[str, str] | None = None,
+        jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
+        start_timeout: float = 120.0,
+    ) -> None:
+        if nodes < 1:
+            raise ValueError(f"a cluster needs at least one node, got nodes={nodes}")
+        if isinstance(listeners, str):
+            listeners = (listeners,)
+        listeners = tuple(l.upper() for l in listeners)
+        if not listeners:
+            raise ValueError("a cluster needs at least one client listener")
+        for l in listeners:
+            if l not in PROTOCOLS:
+                raise ValueError(f"unknown listener {l!r}; choose from {', '.join(PROTOCOLS)}")
+        if len(set(listeners)) != len(listeners):
+            raise ValueError(f"listener kinds must be distinct: {listeners}")
+        self.release = release(version)
+        self.name = name
+        self.nodes = nodes
+        self.version = version
+        self.listeners = listeners
+        self.authorizer = authorizer
+        self.broker_config = {k: str(v) for k, v in (broker_config or {}).items()}
+        self.heap = heap
+        self.users = Users(dict(users)) if users is not None else Users()
+        self.jvm_options = tuple(jvm_options)
+        self.start_timeout = start_timeout
+        self.secure_internal = authorizer or any(l.startswith("SASL_") for l in listeners)
+        self.tls: TlsFiles | None = None
+        self.cluster_id = _cluster_id()
+        self.directory = run_dir() / f"{name}-{next(_counter)}"
+        self.brokers: list[Broker] = []
+        self.startup_seconds: float | None = None
+        self._classpath: str | None = None
+        self._admin: Any = None
+
+    # ------------------------------------------------------------------ life cycle
+    def __enter__(self) -> "KafkaCluster":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"KafkaCluster({self.name!r}, nodes={self.nodes}, {self.version}, {state}, {self.bootstrap_or_none()})"
+
+    @property
+    def running(self) -> bool:
+        return any(b.alive for b in self.brokers)
+
+    def start(self, attempts: int = 3) -> "KafkaCluster":
+        """Format storage, start every node and wait until all are in metadata."""
+        if self.running:
+            raise ClusterError(f"cluster {self.name!r} is already running")
+        t0 = time.monotonic()
+        self._classpath = os.pathsep.join(str(p) for p in kafka_jars(self.version))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if self.tls is None and any("SSL" in l for l in self.listeners):
+            self.tls = make_tls(self.directory / "tls")
+        for attempt in range(1, attempts + 1):
+            self._layout()
+            self._format_all()
+            for b in self.brokers:
+                self._spawn(b)
+            try:
+                self._wait_ready(self.brokers, self.start_timeout)
+                break
+            except ClusterError as e:
+                collided = any("Address already in use" in tail(b.log_path, 200) + tail(b.stdout_path, 200)
+                               for b in self.brokers)
+                self._kill_all()
+                if not collided or attempt == attempts:
+                    raise
+                for b in self.brokers:  # a fresh layout with new ports and clean data
+                    shutil.rmtree(b.directory, ignore_errors=True)
+        self.startup_seconds = time.monotonic() - t0
+        return self
+
+    def stop(self, keep_data: bool = False) -> None:
+        """kill -9 every node (test data is disposable) and delete data, keeping logs."""
+        self._close_admin()
+        self._kill_all()
+        if not keep_data:
+            for b in self.brokers:
+                shutil.rmtree(b.data_dir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ one broker
+    def broker(self, node_id: int) -> Broker:
+        for b in self.brokers:
+            if b.node_id == node_id:
+                return b
+        raise ValueError(f"cluster {self.name!r} has no node {node_id}; nodes are "
+                         f"{[b.node_id for b in self.brokers]}")
+
+    def kill(self, node_id: int) -> None:
+        """kill -9 one node; its data stays for restart()."""
+        b = self.broker(node_id)
+        if b.proc is not None:
+            procs.stop(b.proc, timeout=0)
+        b.history.append(f"killed at {time.strftime('%H:%M:%S')}")
+
+    def stop_broker(self, node_id: int, timeout: float = 30.0) -> None:
+        """Graceful shutdown (SIGTERM, controlled shutdown), kill -9 after `timeout`."""
+        b = self.broker(node_id)
+        if b.proc is not None:
+            procs.stop(b.proc, timeout=timeout)
+        b.history.append(f"stopped at {time.strftime('%H:%M:%S')}")
+
+    def start_broker(self, node_id: int, timeout: float | None = None) -> None:
+        """Start a stopped node on its old ports and data; wait until it is back in metadata."""
+        b = self.broker(node_id)
+        if b.alive:
+            raise ClusterError(f"node {node_id} of {self.name!r} is already running (pid {b.pid})")
+        self._spawn(b)
+        self._wait_ready([x for x in self.brokers if x.alive], timeout or self.start_timeout)
+
+    def restart(self, node_id: int, timeout: float | None = None) -> None:
+        """kill -9 (if running) then start the node again with the same data."""
+        if self.broker(node_id).alive:
+            self.kill(node_id)
+        self.start_broker(node_id, timeout)
+
+    # ------------------------------------------------------------------ addresses and clients
+    def bootstrap_for(self, listener: str | None = None, alive_only: bool = True) -> str:
+        name = self._listener_name(listener)
+        brokers = [b for b in self.brokers if b.alive or not alive_only] or self.brokers
+        return ",".join(f"{b.host}:{b.ports[name]}" for b in brokers)
+
+    @property
+    def bootstrap(self) -> str:
+        """host:port list of the default (first) client listener of every running node."""
+        return self.bootstrap_for(None)
+
+    def bootstrap_or_none(self) -> str | None:
+        return self.bootstrap if self.brokers else None
+
+    def listener(self, listener: str | None = None) -> ListenerInfo:
+        name = self._listener_name(listener)
+        tls = self.tls if "SSL" in name else None
+        return ListenerInfo(
+            name=name, protocol=name, bootstrap=self.bootstrap_for(name),
+            ca_cert=tls.ca_cert if tls else None, client_cert=tls.client_cert if tls else None,
+            client_key=tls.client_key if tls else None,
+            users=dict(self.users.passwords) if name.startswith("SASL_") else {},
+            mechanisms=SASL_MECHANISMS if name.startswith("SASL_") else (),
+        )
+
+    def _listener_name(self, listener: str | None) -> str:
+        if listener is None:
+            return self.listeners[0]
+        name = listener.upper()
+        if name not in self.listeners and name != INTERNAL:
+            raise ValueError(f"cluster {self.name!r} has no {name} listener; it has {', '.join(self.listeners)}")
+        return name
+
+    def _sasl_choice(self, name: str, user: str | None, mechanism: str | None) -> tuple[str, str, str] | None:
+        if not name.startswith("SASL_") and not (name == INTERNAL and self.secure_internal):
+            if user is not None or mechanism is not None:
+                raise ValueError(f"listener {name} has no SASL; do not pass user/mechanism")
+            return None
+        user = user or ADMIN
+        mechanism = (mechanism or "PLAIN").upper()
+        if mechanism not in SASL_MECHANISMS:
+            raise ValueError(f"unknown SASL mechanism {mechanism!r}; choose from {', '.join(SASL_MECHANISMS)}")
+        return user, self.users.password(user), mechanism
+
+    def kafka_python_config(self, listener: str | None = None, user: str | None = None,
+                            mechanism: str | None = None, mtls: bool = False) -> dict[str, Any]:
+        """Keyword arguments for kafka-python clients (KafkaProducer(**cfg))."""
+        name = self._listener_name(listener)
+        proto = "SASL_PLAINTEXT" if name == INTERNAL and self.secure_internal else (
+            "PLAINTEXT" if name == INTERNAL else name)
+        cfg: dict[str, Any] = {"bootstrap_servers": self.bootstrap_for(name).split(","),
+                               "security_protocol": proto}
+        sasl = self._sasl_choice(name, user, mechanism)
+        if sasl:
+            cfg.update(sasl_mechanism=sasl[2], sasl_plain_username=sasl[0], sasl_plain_password=sasl[1])
+        if "SSL" in proto and self.tls:
+            cfg.update(ssl_cafile=str(self.tls.ca_cert), ssl_check_hostname=True)
+            if mtls:
+                cfg.update(ssl_certfile=str(self.tls.client_cert), ssl_keyfile=str(self.tls.client_key))
+        return cfg
+
+    def confluent_config(self, listener: str | None = None, user: str | None = None,
+                         mechanism: str | None = None, mtls: bool = False) -> dict[str, Any]:
+        """A librdkafka config dict for confluent-kafka clients."""
+        name = self._listener_name(listener)
+        proto = "SASL_PLAINTEXT" if name == INTERNAL and self.secure_internal else (
+            "PLAINTEXT" if name == INTERNAL else name)
+        cfg: dict[str, Any] = {"bootstrap.servers": self.bootstrap_for(name),
+                               "security.protocol": proto.lower()}
+        sasl = self._sasl_choice(name, user, mechanism)
+        if sasl:
+            cfg.update({"sasl.mechanisms": sasl[2], "sasl.username": sasl[0], "sasl.password": sasl[1]})
+        if "SSL" in proto and self.tls:
+            cfg["ssl.ca.location"] = str(self.tls.ca_cert)
+            if mtls:
+                cfg.update({"ssl.certificate.location": str(self.tls.client_cert),
+                            "ssl.key.location": str(self.tls.client_key)})
+        return cfg
+
+    # ------------------------------------------------------------------ admin
+    def admin(self) -> Any:
+        """A kafka-python KafkaAdminClient as the super user on the brokers' own listener."""
+        if self._admin is None:
+            from kafka.admin import KafkaAdminClient
+            self._admin = KafkaAdminClient(client_id=f"kafkabed-{self.name}",
+                                           **self.kafka_python_config(INTERNAL))
+        return self._admin
+
+    def _close_admin(self) -> None:
+        if self._admin is not None:
+            try:
+                self._admin.close()
+            finally:
+                self._admin = None
+
+    def create_topic(self, name: str, partitions: int = 1, replication_factor: int | None = None,
+                     configs: Mapping[str, Any] | None = None) -> str:
+        """Create a topic and wait until every partition has a leader."""
+        rf = replication_factor if replication_factor is not None else min(3, self.nodes)
+        self.admin().create_topics(
+            {name: {"num_partitions": partitions, "replication_factor": rf,
+                    "configs": {k: str(v) for k, v in (configs or {}).items()}}},
+            wait_for_metadata=True)
+        return name
+
+    def delete_topic(self, name: str) -> None:
+        self.admin().delete_topics([name])
+
+    def set_topic_config(self, topic: str, configs: Mapping[str, Any | None]) -> None:
+        """Incrementally set (or, with value None, delete) topic configs."""
+        self._alter("TOPIC", topic, configs)
+
+    def set_broker_config(self, configs: Mapping[str, Any | None], node_id: int | None = None) -> None:
+        """Set dynamic broker configs on one node, or the cluster-wide default if node_id is None."""
+        self._alter("BROKER", "" if node_id is None else str(node_id), configs)
+
+    def _alter(self, kind: str, name: str, configs: Mapping[str, Any | None]) -> None:
+        values = {k: None if v is None else str(v) for k, v in configs.items()}
+        target = next((b for b in self.brokers if b.alive), None)
+        if target is None:
+            raise ClusterError(f"cluster {self.name!r} has no running node to alter configs on")
+        try:
+            alter_configs(target.host, target.ports[INTERNAL], kind, name, values, self._probe_auth())
+        except ProbeError as e:
+            raise ClusterError(str(e)) from None
+
+    # ------------------------------------------------------------------ logs
+    @property
+    def log_paths(self) -> list[Path]:
+        return [p for b in self.brokers for p in (b.log_path, b.stdout_path)]
+
+    def tail_logs(self, lines: int = 30) -> str:
+        """The last lines of every node's server and stdout log, for failure reports."""
+        out = []
+        for b in self.brokers:
+            for path in (b.log_path, b.stdout_path):
+                text = tail(path, lines)
+                if text:
+                    out.append(f"--- {self.name} node {b.node_id}: {path} ---\n{text}")
+        return "\n".join(out)
+
+    # ------------------------------------------------------------------ internals
+    def _layout(self) -> None:
+        names = [CONTROLLER, INTERNAL, *self.listeners]
+        self.brokers = []
+        for node_id in range(1, self.nodes + 1):
+            ports = dict(zip(names, free_ports(len(names))))
+            self.brokers.append(Broker(node_id, self.directory / f"node-{node_id}", ports))
+        layouts = [NodeLayout(b.node_id, b.ports, b.data_dir) for b in self.brokers]
+        for b, layout in zip(self.brokers, layouts):
+            b.directory.mkdir(parents=True, exist_ok=True)
+            props = server_properties(layout, layouts, self.listeners, self.secure_internal,
+                                      self.authorizer, self.users, self.tls, self.broker_config)
+            (b.directory / "server.properties").write_text(render_properties(props))
+            if self.release.logging == "log4j2":
+                (b.directory / "log4j2.properties").write_text(log4j2_properties(b.log_path))
+            else:
+                (b.directory / "log4j.properties").write_text(log4j1_properties(b.log_path))
+
+    def _java(self, b: Broker, main: str, args: Sequence[str], heap: str) -> list[str]:
+        if self.release.logging == "log4j2":
+            logging = [f"-Dlog4j2.configurationFile={b.directory / 'log4j2.properties'}"]
+        else:
+            logging = [f"-Dlog4j.configuration=file:{b.directory / 'log4j.properties'}"]
+        return [java_binary(), f"-Xmx{heap}", *self.jvm_options, *logging,
+                f"-Dkafka.logs.dir={b.directory}", "-cp", self._classpath or "", main, *args]
+
+    def _format_all(self) -> None:
+        scram: list[str] = []
+        if self.secure_internal:
+            for user, password in self.users.passwords.items():
+                for mech in SASL_MECHANISMS[1:]:
+                    scram += ["--add-scram", f"{mech}=[name={user},password={password}]"]
+        running = []
+        for b in self.brokers:
+            args = ["format", "-t", self.cluster_id, "-c", str(b.directory / "server.properties"), *scram]
+            cmd = self._java(b, self.release.storage_main, args, "128m")
+            running.append((b, procs.spawn(cmd, b.directory / "format.log")))
+        for b, proc in running:
+            try:
+                code = proc.wait(120)
+            except subprocess.TimeoutExpired:
+                code = None
+            procs.stop(proc)
+            if code != 0:
+                self._kill_all()
+                raise ClusterError(f"formatting storage of {self.name} node {b.node_id} failed "
+                                   f"(exit {code}):\n{tail(b.directory / 'format.log')}")
+
+    def _spawn(self, b: Broker) -> None:
+        cmd = self._java(b, self.release.server_main, [str(b.directory / "server.properties")], self.heap)
+        b.proc = procs.spawn(cmd, b.stdout_path)
+        b.started_at = time.monotonic()
+        b.history.append(f"started pid {b.proc.pid} at {time.strftime('%H:%M:%S')}")
+
+    def _probe_auth(self) -> tuple[str, str] | None:
+        return (ADMIN, self.users.password(ADMIN)) if self.secure_internal else None
+
+    def _wait_ready(self, brokers: Iterable[Broker], timeout: float) -> None:
+        """Each given node answers ApiVersions and sees all given nodes in Metadata."""
+        brokers = list(brokers)
+        want = sorted(b.node_id for b in brokers)
+        deadline = time.monotonic() + timeout
+        pending = set(want)
+        last_error = ""
+        while pending:
+            for b in brokers:
+                if b.node_id not in pending:
+                    continue
+                if not b.alive:
+                    code = b.proc.poll() if b.proc else None
+                    raise ClusterError(f"{self.name} node {b.node_id} exited with {code} during start-up:\n"
+                                       f"{tail(b.stdout_path)}\n{tail(b.log_path)}")
+                try:
+                    seen = [x.node_id for x in broker_view(b.host, b.ports[INTERNAL], self._probe_auth())]
+                except (OSError, RuntimeError) as e:
+                    last_error = f"node {b.node_id}: {e}"
+                    continue
+                if all(n in seen for n in want):
+                    pending.discard(b.node_id)
+                else:
+                    last_error = f"node {b.node_id} sees brokers {seen}, waiting for {want}"
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise ClusterError(f"{self.name}: nodes {sorted(pending)} not ready after {timeout:.0f}s "
+                                   f"({last_error}):\n{self.tail_logs()}")
+            time.sleep(0.2)
+
+    def _kill_all(self) -> None:
+        for b in self.brokers:
+            if b.proc is not None:
+                procs.stop(b.proc, timeout=0)
