@@ -1,0 +1,570 @@
+"""Compile a (message, version) into flat decode and encode functions.
+
+For every struct reachable in that version this writes Python source with one
+decode and one encode function, then execs it once.  Adjacent fixed-width
+fields share one precompiled ``struct.Struct`` (one ``unpack_from``/``pack``),
+strings and records are sliced from a ``memoryview`` after a bounds check, and
+nothing dispatches on field types at run time.
+
+Each pair comes in two flavours from the same generator: the *fast* one used
+on every call, and a *tracking* one (no merged runs, a path stack pushed per
+field) that is run only after the fast one failed, to name the field.  The
+fast path therefore pays nothing for error reporting.
+"""
+from __future__ import annotations
+
+import struct
+import uuid
+from typing import Any, Callable
+
+from kproto.primitives import Malformed, ZERO_UUID, read_uvarint, write_uvarint
+from kproto.schema import FIXED_FORMATS, NO_DEFAULT, Field, Message, Versions
+
+__all__ = ["compile_version", "default_for", "Unsupported", "RecordsChunk"]
+
+_SIZES = {k: struct.calcsize(">" + v) for k, v in FIXED_FORMATS.items()}
+
+
+class Unsupported(Exception):
+    """Internal: a non-ignorable field holds a value the version cannot carry."""
+
+
+def default_for(f: Field, make_struct: Callable[[str], Any]) -> Any:
+    """The value a field takes when absent (the spec default or the type's zero)."""
+    if f.default is not NO_DEFAULT:
+        if f.default is None or not f.is_struct:
+            return f.default
+    if f.is_array:
+        return []
+    t = f.type
+    if t in ("int8", "int16", "int32", "int64", "uint16", "uint32"):
+        return 0
+    if t == "float64":
+        return 0.0
+    if t == "bool":
+        return False
+    if t == "string":
+        return ""
+    if t == "bytes":
+        return b""
+    if t == "records":
+        return None
+    if t == "uuid":
+        return ZERO_UUID
+    return make_struct(t)
+
+
+def _is_mutable_default(f: Field) -> bool:
+    return (f.is_array and f.default is not None) or (f.is_struct and not f.is_array and f.default is not None)
+
+
+class _Source:
+    """Indented source lines plus the constants the code refers to."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.consts: dict[str, Any] = {}
+        self._by_value: dict[Any, str] = {}
+
+    def add(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+    def const(self, value: Any, prefix: str = "_k") -> str:
+        if isinstance(value, struct.Struct):
+            key: Any = ("S", value.format)
+        elif isinstance(value, (int, float, str, bytes, bool, uuid.UUID)):
+            key = (type(value).__name__, repr(value))
+        else:
+            key = ("id", id(value))
+        name = self._by_value.get(key)
+        if name is None:
+            name = f"{prefix}{len(self.consts)}"
+            self.consts[name] = value
+            self._by_value[key] = name
+        return name
+
+    def struct(self, fmt: str) -> str:
+        return self.const(struct.Struct(">" + fmt), "_s")
+
+
+class _Compiler:
+    """Generates the functions of one message version in one flavour."""
+
+    def __init__(self, msg: Message, version: int, classes: dict[str, type], track: bool) -> None:
+        self.msg = msg
+        self.version = version
+        self.classes = classes
+        self.track = track
+        self.flexible = version in msg.flexible_versions
+        self.src = _Source()
+        self.done: set[str] = set()
+        self.pending: list[str] = []
+        self.has_records = False
+        self.tmp = 0
+
+    # -- helpers -----------------------------------------------------------
+    def var(self, base: str) -> str:
+        self.tmp += 1
+        return f"{base}{self.tmp}"
+
+    def fn(self, kind: str, struct_name: str) -> str:
+        if struct_name not in self.done:
+            self.done.add(struct_name)
+            self.pending.append(struct_name)
+        return f"{'t' if self.track else ''}{kind}_{struct_name}"
+
+    def present(self, f: Field) -> bool:
+        return self.version in f.v and f.tag is None
+
+    def tagged(self, f: Field) -> bool:
+        return self.flexible and f.tag is not None and self.version in f.tv and self.version in f.v
+
+    def compact(self, f: Field) -> bool:
+        if f.fv is not None:
+            return self.version in f.fv
+        return self.flexible
+
+    def nullable(self, f: Field) -> bool:
+        return self.version in f.nv
+
+    def default_expr(self, f: Field) -> str:
+        """Expression for the absent-field value (a fresh object if mutable)."""
+        if f.is_array and f.default is not None:
+            return "[]"
+        if f.is_struct and f.default is None:
+            return "None"
+        if f.is_struct:
+            return f"{self.cls(f.elem_type)}()"
+        return self.src.const(default_for(f, lambda _n: None))
+
+    def cls(self, struct_name: str) -> str:
+        return self.src.const(self.classes[struct_name], "_C")
+
+    def push(self, ind: int, item: str) -> None:
+        if self.track:
+            self.src.add(ind, f"P.append({item})")
+
+    def pop(self, ind: int) -> None:
+        if self.track:
+            self.src.add(ind, "P.pop()")
+
+    # -- decode ------------------------------------------------------------
+    def gen_decoders(self, root: str) -> str:
+        entry = self.fn("d", root)
+        while self.pending:
+            self.gen_decode_struct(self.pending.pop())
+        return entry
+
+    def read_uvar(self, ind: int, target: str) -> None:
+        s = self.src
+        s.add(ind, f"{target} = buf[pos]")
+        s.add(ind, f"if {target} < 128: pos += 1")
+        s.add(ind, f"else: {target}, pos = _uvar(buf, pos)")
+
+    def gen_decode_struct(self, name: str) -> None:
+        s = self.src
+        st = self.msg.structs[name]
+        extra = ", P" if self.track else ""
+        s.add(0, f"def {'t' if self.track else ''}d_{name}(buf, pos, end{extra}):")
+        s.add(1, f"o = _new({self.cls(name)})")
+        run: list[Field] = []
+        for f in st.fields:
+            if self.present(f):
+                if f.type in FIXED_FORMATS and not self.track:
+                    run.append(f)
+                    continue
+                self.flush_fixed(1, run)
+                run = []
+                self.push(1, repr(f.attr))
+                self.read_field(1, f, f"o.{f.attr}", "end")
+                self.pop(1)
+            else:
+                self.flush_fixed(1, run)
+                run = []
+                if not self.tagged(f):
+                    s.add(1, f"o.{f.attr} = {self.default_expr(f)}")
+        self.flush_fixed(1, run)
+        tagged = [f for f in st.fields if self.tagged(f)]
+        for f in tagged:
+            s.add(1, f"o.{f.attr} = {self.default_expr(f)}")
+        if self.flexible:
+            self.push(1, "'<tagged fields>'")
+            self.read_uvar(1, "nt")
+            s.add(1, "u = None")
+            s.add(1, "if nt:")
+            s.add(2, "if nt > end - pos: raise _Bad(f'{nt} tagged fields but {end - pos} bytes left')")
+            s.add(2, "for _ in range(nt):")
+            self.read_uvar(3, "tag")
+            self.read_uvar(3, "sz")
+            s.add(3, "te = pos + sz")
+            s.add(3, "if te > end: raise _Bad(f'tagged field {tag} of {sz} bytes exceeds the {end - pos} remaining')")
+            first = True
+            for f in tagged:
+                s.add(3, f"{'if' if first else 'elif'} tag == {f.tag}:")
+                first = False
+                self.push(4, repr(f.attr))
+                self.read_field(4, f, f"o.{f.attr}", "te", tagged=True)
+                self.pop(4)
+                s.add(4, "if pos > te: raise _Bad('tagged field overruns its size')")
+            body = 4 if tagged else 3
+            if tagged:
+                s.add(3, "else:")
+            s.add(body, "if u is None: u = {}")
+            s.add(body, "u[tag] = bytes(buf[pos:te])")
+            s.add(3, "pos = te")
+            s.add(1, "else:")
+            s.add(2, "u = None")
+            s.add(1, "o._u = u")
+            self.pop(1)
+        else:
+            s.add(1, "o._u = None")
+        s.add(1, "return o, pos")
+        s.add(0, "")
+
+    def flush_fixed(self, ind: int, run: list[Field]) -> None:
+        if not run:
+            return
+        s = self.src
+        fmt = "".join(FIXED_FORMATS[f.type] for f in run)
+        size = sum(_SIZES[f.type] for f in run)
+        st = s.struct(fmt)
+        targets = []
+        post = []
+        for f in run:
+            if f.type == "uuid":
+                t = self.var("u")
+                targets.append(t)
+                post.append(f"o.{f.attr} = _UUID(bytes={t})")
+            else:
+                targets.append(f"o.{f.attr}")
+        lhs = ", ".join(targets) + ("," if len(targets) == 1 else "")
+        s.add(ind, f"{lhs} = {st}.unpack_from(buf, pos)")
+        for p in post:
+            s.add(ind, p)
+        s.add(ind, f"pos += {size}")
+
+    def read_length(self, ind: int, f: Field, width: str, n: str) -> None:
+        """Reads a length: compact uvarint-1, or int16/int32 per ``width``."""
+        s = self.src
+        if self.compact(f):
+            self.read_uvar(ind, n)
+            s.add(ind, f"{n} -= 1")
+        else:
+            s.add(ind, f"{n}, = {s.struct(width)}.unpack_from(buf, pos)")
+            s.add(ind, f"pos += {struct.calcsize(width)}")
+
+    def read_null_check(self, ind: int, f: Field, n: str, target: str, what: str) -> int:
+        """Emits the null branch; returns the indent of the non-null branch."""
+        s = self.src
+        s.add(ind, f"if {n} < 0:")
+        if self.nullable(f):
+            s.add(ind + 1, f"if {n} != -1: raise _Bad(f'negative {what} length {{{n}}}')")
+            s.add(ind + 1, f"{target} = None")
+        else:
+            s.add(ind + 1, f"raise _Bad(f'null {what} (length {{{n}}}) in a non-nullable field')")
+        s.add(ind, "else:")
+        return ind + 1
+
+    def read_field(self, ind: int, f: Field, target: str, end: str, tagged: bool = False) -> None:
+        s = self.src
+        t = f.type
+        if f.is_array:
+            self.read_array(ind, f, target, end)
+        elif t in FIXED_FORMATS:
+            st = s.struct(FIXED_FORMATS[t])
+            if t == "uuid":
+                s.add(ind, f"{target} = _UUID(bytes={st}.unpack_from(buf, pos)[0])")
+            else:
+                s.add(ind, f"{target}, = {st}.unpack_from(buf, pos)")
+            s.add(ind, f"pos += {_SIZES[t]}")
+        elif t in ("string", "bytes", "records"):
+            n = self.var("n")
+            self.read_length(ind, f, "h" if t == "string" else "i", n)
+            body = self.read_null_check(ind, f, n, target, t)
+            e = self.var("e")
+            s.add(body, f"{e} = pos + {n}")
+            s.add(body, f"if {e} > {end}: raise _Bad(f'{t} length {{{n}}} exceeds the {{{end} - pos}} remaining bytes')")
+            if t == "string":
+                s.add(body, f"{target} = str(buf[pos:{e}], 'utf-8')")
+            elif t == "bytes":
+                s.add(body, f"{target} = bytes(buf[pos:{e}])")
+            else:
+                s.add(body, f"{target} = buf[pos:{e}]")
+            s.add(body, f"pos = {e}")
+        else:
+            call = self.fn("d", t)
+            extra = ", P" if self.track else ""
+            if self.nullable(f):
+                s.add(ind, "if buf[pos] >= 128:")
+                s.add(ind + 1, "pos += 1")
+                s.add(ind + 1, f"{target} = None")
+                s.add(ind, "else:")
+                s.add(ind + 1, "pos += 1")
+                s.add(ind + 1, f"{target}, pos = {call}(buf, pos, {end}{extra})")
+            else:
+                s.add(ind, f"{target}, pos = {call}(buf, pos, {end}{extra})")
+
+    def read_array(self, ind: int, f: Field, target: str, end: str) -> None:
+        s = self.src
+        n = self.var("n")
+        self.read_length(ind, f, "i", n)
+        body = self.read_null_check(ind, f, n, target, "array")
+        s.add(body, f"if {n} > {end} - pos: raise _Bad(f'array length {{{n}}} exceeds the {{{end} - pos}} remaining bytes')")
+        et = f.elem_type
+        if et in FIXED_FORMATS and et != "uuid" and not self.track:
+            code = FIXED_FORMATS[et]
+            s.add(body, f"{target} = list(_unpack_from(f'>{{{n}}}{code}', buf, pos))")
+            s.add(body, f"pos += {n} * {_SIZES[et]}")
+            return
+        lst = self.var("L")
+        i = self.var("i")
+        s.add(body, f"{lst} = []")
+        s.add(body, f"for {i} in range({n}):")
+        self.push(body + 1, i)
+        if et in FIXED_FORMATS or et in ("string", "bytes", "records"):
+            elem = Field("elem", et, f.versions, flexible=f.flexible)
+            self.read_field(body + 1, elem, "x", end)
+        else:
+            call = self.fn("d", et)
+            extra = ", P" if self.track else ""
+            s.add(body + 1, f"x, pos = {call}(buf, pos, {end}{extra})")
+        s.add(body + 1, f"{lst}.append(x)")
+        self.pop(body + 1)
+        s.add(body, f"{target} = {lst}")
+
+    # -- encode ------------------------------------------------------------
+    def gen_encoders(self, root: str) -> str:
+        entry = self.fn("e", root)
+        while self.pending:
+            self.gen_encode_struct(self.pending.pop())
+        return entry
+
+    def write_uvar(self, ind: int, expr: str) -> None:
+        self.src.add(ind, f"ap(_wuvar({expr}))")
+
+    def gen_encode_struct(self, name: str) -> None:
+        s = self.src
+        st = self.msg.structs[name]
+        extra = ", P" if self.track else ""
+        s.add(0, f"def {'t' if self.track else ''}e_{name}(o, out{extra}):")
+        s.add(1, "ap = out.append")
+        run: list[Field] = []
+        for f in st.fields:
+            if self.present(f):
+                if f.type in FIXED_FORMATS and not self.track:
+                    run.append(f)
+                    continue
+                self.flush_fixed_write(1, run)
+                run = []
+                self.push(1, repr(f.attr))
+                self.write_field(1, f, f"o.{f.attr}")
+                self.pop(1)
+            elif not self.tagged(f) and not f.ignorable:
+                self.flush_fixed_write(1, run)
+                run = []
+                self.check_absent(1, f)
+        self.flush_fixed_write(1, run)
+        if self.flexible:
+            tagged = sorted((f for f in st.fields if self.tagged(f)), key=lambda f: f.tag)
+            if not tagged:
+                s.add(1, "u = o._u")
+                s.add(1, "if u: _write_unknown(ap, (), u)")
+                s.add(1, "else: ap(b'\\x00')")
+            else:
+                s.add(1, "tg = []")
+                for f in tagged:
+                    s.add(1, f"v = o.{f.attr}")
+                    s.add(1, f"if {self.non_default(f, 'v')}:")
+                    self.push(2, repr(f.attr))
+                    s.add(2, "sub = []")
+                    s.add(2, "out0 = out; out = sub; ap = sub.append")
+                    self.write_field(2, f, "v")
+                    s.add(2, "out = out0; ap = out.append")
+                    s.add(2, f"tg.append(({f.tag}, b''.join(sub)))")
+                    self.pop(2)
+                s.add(1, "_write_unknown(ap, tg, o._u)")
+        s.add(0, "")
+
+    def non_default(self, f: Field, v: str) -> str:
+        if f.is_array:
+            return f"{v} is not None" if f.default is None else f"{v}"
+        if f.is_struct:
+            if f.default is None:
+                return f"{v} is not None"
+            return f"{v} != {self.src.const(self.classes[f.elem_type](), '_D')}"
+        d = default_for(f, lambda _n: None)
+        if d is None:
+            return f"{v} is not None"
+        return f"{v} != {self.src.const(d)}"
+
+    def check_absent(self, ind: int, f: Field) -> None:
+        s = self.src
+        s.add(ind, f"if {self.non_default(f, 'o.' + f.attr)}:")
+        s.add(ind + 1, f"raise _Unsupported('{f.attr} holds a non-default value but version {self.version} "
+                       f"of {self.msg.name} cannot carry it (field versions {f.v})')")
+
+    def flush_fixed_write(self, ind: int, run: list[Field]) -> None:
+        if not run:
+            return
+        s = self.src
+        st = s.struct("".join(FIXED_FORMATS[f.type] for f in run))
+        args = ", ".join(f"o.{f.attr}.bytes" if f.type == "uuid" else f"o.{f.attr}" for f in run)
+        s.add(ind, f"ap({st}.pack({args}))")
+
+    def write_length(self, ind: int, f: Field, width: str, n: str) -> None:
+        s = self.src
+        if self.compact(f):
+            self.write_uvar(ind, f"{n} + 1")
+        else:
+            s.add(ind, f"ap({s.struct(width)}.pack({n}))")
+
+    def write_null(self, ind: int, f: Field, v: str, width: str) -> int:
+        """Emits the null case; returns the indent for the non-null case."""
+        s = self.src
+        s.add(ind, f"if {v} is None:")
+        if self.nullable(f):
+            if self.compact(f):
+                s.add(ind + 1, "ap(b'\\x00')")
+            else:
+                null = s.const(b"\xff" * struct.calcsize(width))
+                s.add(ind + 1, f"ap({null})")
+        else:
+            s.add(ind + 1, "raise _Unsupported('None in a non-nullable field')")
+        s.add(ind, "else:")
+        return ind + 1
+
+    def write_field(self, ind: int, f: Field, v: str) -> None:
+        s = self.src
+        t = f.type
+        if f.is_array:
+            self.write_array(ind, f, v)
+        elif t in FIXED_FORMATS:
+            st = s.struct(FIXED_FORMATS[t])
+            s.add(ind, f"ap({st}.pack({v}.bytes))" if t == "uuid" else f"ap({st}.pack({v}))")
+        elif t == "string":
+            body = self.write_null(ind, f, v, "h")
+            b = self.var("b")
+            s.add(body, f"{b} = {v}.encode('utf-8')")
+            self.write_length(body, f, "h", f"len({b})")
+            s.add(body, f"ap({b})")
+        elif t == "bytes":
+            body = self.write_null(ind, f, v, "i")
+            b = self.var("b")
+            s.add(body, f"{b} = _as_bytes({v})")
+            self.write_length(body, f, "i", f"len({b})")
+            s.add(body, f"ap({b})")
+        elif t == "records":
+            self.has_records = True
+            body = self.write_null(ind, f, v, "i")
+            c = self.var("c")
+            s.add(body, f"{c}, n = _records_chunks({v})")
+            self.write_length(body, f, "i", "n")
+            s.add(body, f"for x in {c}: ap((x,))")
+        else:
+            call = self.fn("e", t)
+            extra = ", P" if self.track else ""
+            if self.nullable(f):
+                s.add(ind, f"if {v} is None: ap(b'\\xff')")
+                s.add(ind, "else:")
+                s.add(ind + 1, "ap(b'\\x01')")
+                s.add(ind + 1, f"{call}({v}, out{extra})")
+            else:
+                s.add(ind, f"{call}({v}, out{extra})")
+
+    def write_array(self, ind: int, f: Field, v: str) -> None:
+        s = self.src
+        body = self.write_null(ind, f, v, "i")
+        self.write_length(body, f, "i", f"len({v})")
+        et = f.elem_type
+        if et in FIXED_FORMATS and et != "uuid" and not self.track:
+            s.add(body, f"if {v}: ap(_pack(f'>{{len({v})}}{FIXED_FORMATS[et]}', *{v}))")
+            return
+        i = self.var("i")
+        x = self.var("x")
+        s.add(body, f"for {i}, {x} in enumerate({v}):")
+        self.push(body + 1, i)
+        if et in FIXED_FORMATS or et in ("string", "bytes", "records"):
+            self.write_field(body + 1, Field("elem", et, f.versions, flexible=f.flexible), x)
+        else:
+            extra = ", P" if self.track else ""
+            s.add(body + 1, f"{self.fn('e', et)}({x}, out{extra})")
+        self.pop(body + 1)
+
+
+def _as_bytes(v: Any) -> bytes:
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, (bytearray, memoryview)):
+        return bytes(v)
+    raise TypeError(f"expected a bytes-like object, got {type(v).__name__}")
+
+
+def _nbytes(c: Any) -> int:
+    if isinstance(c, (bytes, bytearray)):
+        return len(c)
+    if isinstance(c, memoryview):
+        return c.nbytes
+    raise TypeError(f"records chunk must be bytes-like, got {type(c).__name__}")
+
+
+def _records_chunks(v: Any) -> tuple[tuple[Any, ...] | list[Any], int]:
+    """A records value as (chunks, total length): one buffer or a list of them."""
+    if isinstance(v, (list, tuple)):
+        return v, sum(_nbytes(c) for c in v)
+    return (v,), _nbytes(v)
+
+
+def _write_unknown(ap: Callable[[Any], None], known: Any, unknown: dict[int, bytes] | None) -> None:
+    """Writes a tagged-field section: the known fields plus the kept unknown ones, by tag."""
+    items = list(known)
+    if unknown:
+        items.extend(unknown.items())
+        items.sort(key=lambda kv: kv[0])
+    ap(write_uvarint(len(items)))
+    for tag, raw in items:
+        ap(write_uvarint(tag))
+        ap(write_uvarint(len(raw)))
+        ap(bytes(raw))
+
+
+def _uvar(buf: Any, pos: int) -> tuple[int, int]:
+    return read_uvarint(buf, pos)
+
+
+def _bad(reason: str) -> Malformed:
+    return Malformed(reason)
+
+
+_RUNTIME: dict[str, Any] = {
+    "_new": object.__new__,
+    "_UUID": uuid.UUID,
+    "_uvar": _uvar,
+    "_wuvar": write_uvarint,
+    "_Bad": Malformed,
+    "_Unsupported": Unsupported,
+    "_unpack_from": struct.unpack_from,
+    "_pack": struct.pack,
+    "_as_bytes": _as_bytes,
+    "_records_chunks": _records_chunks,
+    "_write_unknown": _write_unknown,
+}
+
+
+def compile_version(msg: Message, version: int, classes: dict[str, type], kind: str,
+                    track: bool) -> tuple[Callable[..., Any], str, bool]:
+    """Returns (entry function, its source, whether records chunks are emitted).
+
+    ``kind`` is ``"d"`` (decode) or ``"e"`` (encode); ``track`` picks the
+    path-tracking flavour.
+    """
+    comp = _Compiler(msg, version, classes, track)
+    entry = comp.gen_decoders(msg.name) if kind == "d" else comp.gen_encoders(msg.name)
+    source = "\n".join(comp.src.lines) + "\n"
+    ns: dict[str, Any] = dict(_RUNTIME)
+    ns.update(comp.src.consts)
+    code = compile(source, f"<kproto {msg.name} v{version} {kind}{'t' if track else ''}>", "exec")
+    exec(code, ns)  # noqa: S102 - source generated from kproto's own definitions
+    return ns[entry], source, comp.has_records
+
+
+__all__ += ["Versions"]

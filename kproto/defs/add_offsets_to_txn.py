@@ -1,0 +1,33 @@
+"""AddOffsetsToTxn (API key 25): request and response.
+
+Generated from Apache Kafka 4.1.1's JSON message specs by
+tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
+"""
+from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
+
+REQUEST = Message(
+    'AddOffsetsToTxnRequest',
+    kind='request',
+    api_key=25,
+    valid='0-4',
+    flexible='3+',
+    listeners=('broker',),
+    fields=[
+        F('TransactionalId', 'string', '0+'),
+        F('ProducerId', 'int64', '0+'),
+        F('ProducerEpoch', 'int16', '0+'),
+        F('GroupId', 'string', '0+'),
+    ],
+)
+
+RESPONSE = Message(
+    'AddOffsetsToTxnResponse',
+    kind='response',
+    api_key=25,
+    valid='0-4',
+    flexible='3+',
+    fields=[
+        F('ThrottleTimeMs', 'int32', '0+'),
+        F('ErrorCode', 'int16', '0+'),
+    ],
+)

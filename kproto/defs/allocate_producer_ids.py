@@ -1,0 +1,33 @@
+"""AllocateProducerIds (API key 67): request and response.
+
+Generated from Apache Kafka 4.1.1's JSON message specs by
+tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
+"""
+from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
+
+REQUEST = Message(
+    'AllocateProducerIdsRequest',
+    kind='request',
+    api_key=67,
+    valid='0',
+    flexible='0+',
+    listeners=('controller',),
+    fields=[
+        F('BrokerId', 'int32', '0+'),
+        F('BrokerEpoch', 'int64', '0+', default=-1),
+    ],
+)
+
+RESPONSE = Message(
+    'AllocateProducerIdsResponse',
+    kind='response',
+    api_key=67,
+    valid='0',
+    flexible='0+',
+    fields=[
+        F('ThrottleTimeMs', 'int32', '0+'),
+        F('ErrorCode', 'int16', '0+'),
+        F('ProducerIdStart', 'int64', '0+'),
+        F('ProducerIdLen', 'int32', '0+'),
+    ],
+)

@@ -1,0 +1,44 @@
+"""ControllerRegistration (API key 70): request and response.
+
+Generated from Apache Kafka 4.1.1's JSON message specs by
+tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
+"""
+from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
+
+REQUEST = Message(
+    'ControllerRegistrationRequest',
+    kind='request',
+    api_key=70,
+    valid='0',
+    flexible='0+',
+    listeners=('controller',),
+    fields=[
+        F('ControllerId', 'int32', '0+'),
+        F('IncarnationId', 'uuid', '0+'),
+        F('ZkMigrationReady', 'bool', '0+'),
+        F('Listeners', '[]Listener', '0+', fields=[
+            F('Name', 'string', '0+'),
+            F('Host', 'string', '0+'),
+            F('Port', 'uint16', '0+'),
+            F('SecurityProtocol', 'int16', '0+'),
+        ]),
+        F('Features', '[]Feature', '0+', fields=[
+            F('Name', 'string', '0+'),
+            F('MinSupportedVersion', 'int16', '0+'),
+            F('MaxSupportedVersion', 'int16', '0+'),
+        ]),
+    ],
+)
+
+RESPONSE = Message(
+    'ControllerRegistrationResponse',
+    kind='response',
+    api_key=70,
+    valid='0',
+    flexible='0+',
+    fields=[
+        F('ThrottleTimeMs', 'int32', '0+'),
+        F('ErrorCode', 'int16', '0+'),
+        F('ErrorMessage', 'string', '0+', nullable='0+'),
+    ],
+)

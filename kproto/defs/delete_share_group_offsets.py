@@ -1,0 +1,40 @@
+"""DeleteShareGroupOffsets (API key 92): request and response.
+
+Generated from Apache Kafka 4.1.1's JSON message specs by
+tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
+"""
+from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
+
+REQUEST = Message(
+    'DeleteShareGroupOffsetsRequest',
+    kind='request',
+    api_key=92,
+    valid='0',
+    flexible='0+',
+    listeners=('broker',),
+    fields=[
+        F('GroupId', 'string', '0+'),
+        F('Topics', '[]DeleteShareGroupOffsetsRequestTopic', '0+', fields=[
+            F('TopicName', 'string', '0+'),
+        ]),
+    ],
+)
+
+RESPONSE = Message(
+    'DeleteShareGroupOffsetsResponse',
+    kind='response',
+    api_key=92,
+    valid='0',
+    flexible='0+',
+    fields=[
+        F('ThrottleTimeMs', 'int32', '0+'),
+        F('ErrorCode', 'int16', '0+'),
+        F('ErrorMessage', 'string', '0+', nullable='0+', default=None),
+        F('Responses', '[]DeleteShareGroupOffsetsResponseTopic', '0+', fields=[
+            F('TopicName', 'string', '0+'),
+            F('TopicId', 'uuid', '0+'),
+            F('ErrorCode', 'int16', '0+'),
+            F('ErrorMessage', 'string', '0+', nullable='0+', default=None),
+        ]),
+    ],
+)

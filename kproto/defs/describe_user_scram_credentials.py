@@ -1,0 +1,42 @@
+"""DescribeUserScramCredentials (API key 50): request and response.
+
+Generated from Apache Kafka 4.1.1's JSON message specs by
+tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
+"""
+from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
+
+REQUEST = Message(
+    'DescribeUserScramCredentialsRequest',
+    kind='request',
+    api_key=50,
+    valid='0',
+    flexible='0+',
+    listeners=('broker', 'controller'),
+    fields=[
+        F('Users', '[]UserName', '0+', nullable='0+', fields=[
+            F('Name', 'string', '0+'),
+        ]),
+    ],
+)
+
+RESPONSE = Message(
+    'DescribeUserScramCredentialsResponse',
+    kind='response',
+    api_key=50,
+    valid='0',
+    flexible='0+',
+    fields=[
+        F('ThrottleTimeMs', 'int32', '0+'),
+        F('ErrorCode', 'int16', '0+'),
+        F('ErrorMessage', 'string', '0+', nullable='0+'),
+        F('Results', '[]DescribeUserScramCredentialsResult', '0+', fields=[
+            F('User', 'string', '0+'),
+            F('ErrorCode', 'int16', '0+'),
+            F('ErrorMessage', 'string', '0+', nullable='0+'),
+            F('CredentialInfos', '[]CredentialInfo', '0+', fields=[
+                F('Mechanism', 'int8', '0+'),
+                F('Iterations', 'int32', '0+'),
+            ]),
+        ]),
+    ],
+)

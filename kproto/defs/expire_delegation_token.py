@@ -1,0 +1,32 @@
+"""ExpireDelegationToken (API key 40): request and response.
+
+Generated from Apache Kafka 4.1.1's JSON message specs by
+tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
+"""
+from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
+
+REQUEST = Message(
+    'ExpireDelegationTokenRequest',
+    kind='request',
+    api_key=40,
+    valid='1-2',
+    flexible='2+',
+    listeners=('broker', 'controller'),
+    fields=[
+        F('Hmac', 'bytes', '0+'),
+        F('ExpiryTimePeriodMs', 'int64', '0+'),
+    ],
+)
+
+RESPONSE = Message(
+    'ExpireDelegationTokenResponse',
+    kind='response',
+    api_key=40,
+    valid='1-2',
+    flexible='2+',
+    fields=[
+        F('ErrorCode', 'int16', '0+'),
+        F('ExpiryTimestampMs', 'int64', '0+'),
+        F('ThrottleTimeMs', 'int32', '0+'),
+    ],
+)

@@ -1,0 +1,44 @@
+"""IncrementalAlterConfigs (API key 44): request and response.
+
+Generated from Apache Kafka 4.1.1's JSON message specs by
+tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
+"""
+from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
+
+REQUEST = Message(
+    'IncrementalAlterConfigsRequest',
+    kind='request',
+    api_key=44,
+    valid='0-1',
+    flexible='1+',
+    listeners=('broker', 'controller'),
+    fields=[
+        F('Resources', '[]AlterConfigsResource', '0+', fields=[
+            F('ResourceType', 'int8', '0+'),
+            F('ResourceName', 'string', '0+'),
+            F('Configs', '[]AlterableConfig', '0+', fields=[
+                F('Name', 'string', '0+'),
+                F('ConfigOperation', 'int8', '0+'),
+                F('Value', 'string', '0+', nullable='0+'),
+            ]),
+        ]),
+        F('ValidateOnly', 'bool', '0+'),
+    ],
+)
+
+RESPONSE = Message(
+    'IncrementalAlterConfigsResponse',
+    kind='response',
+    api_key=44,
+    valid='0-1',
+    flexible='1+',
+    fields=[
+        F('ThrottleTimeMs', 'int32', '0+'),
+        F('Responses', '[]AlterConfigsResourceResponse', '0+', fields=[
+            F('ErrorCode', 'int16', '0+'),
+            F('ErrorMessage', 'string', '0+', nullable='0+'),
+            F('ResourceType', 'int8', '0+'),
+            F('ResourceName', 'string', '0+'),
+        ]),
+    ],
+)

@@ -1,0 +1,26 @@
+"""UpdateMetadata (API key 6): request and response.
+
+Generated from Apache Kafka 4.1.1's JSON message specs by
+tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
+"""
+from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
+
+REQUEST = Message(
+    'UpdateMetadataRequest',
+    kind='request',
+    api_key=6,
+    valid='none',
+    flexible='none',
+    fields=[
+    ],
+)
+
+RESPONSE = Message(
+    'UpdateMetadataResponse',
+    kind='response',
+    api_key=6,
+    valid='none',
+    flexible='none',
+    fields=[
+    ],
+)
