@@ -1,0 +1,110 @@
+"""CRC32C validation/recompute and the produce-ready forwarding helpers."""
+
+from __future__ import annotations
+
+import struct
+
+import crc32c
+import pytest
+
+from kproto.records import (
+    ZERO_BASE_OFFSET,
+    BatchView,
+    Codec,
+    CorruptBatchError,
+    NewRecord,
+    build_batch,
+    build_control_batch,
+    ControlType,
+    compute_crc,
+    decode_records,
+    produce_bytes,
+    produce_chunks,
+    rewrite_header,
+    walk_batches,
+    write_crc,
+)
+
+
+def _batch(**kwargs) -> bytes:
+    return build_batch([NewRecord(b"value-%d" % i, key=b"k", timestamp=5000 + i) for i in range(4)], **kwargs)
+
+
+def test_crc_matches_an_independent_crc32c_of_the_covered_region():
+    raw = _batch(codec=Codec.GZIP, base_offset=99)
+    view = BatchView(raw)
+    assert view.crc == crc32c.crc32c(raw[21:]) == view.compute_crc()
+    assert view.crc_valid()
+
+
+@pytest.mark.parametrize("position", [0, 3, 7, 12, 15])
+def test_base_offset_and_leader_epoch_lie_outside_the_crc(position):
+    raw = bytearray(_batch())
+    raw[position] ^= 0x5A
+    view = BatchView(raw)
+    assert view.crc_valid()
+
+
+@pytest.mark.parametrize("position", [21, 23, 30, 45, 52, 56, 60, 61, -1])
+def test_any_flip_inside_the_covered_region_fails_validation(position):
+    raw = bytearray(_batch(codec=Codec.LZ4))
+    raw[position] ^= 0x40
+    assert not BatchView(raw).crc_valid()
+
+
+def test_write_crc_repairs_a_deliberately_changed_batch():
+    raw = bytearray(_batch(producer_id=5, producer_epoch=1, base_sequence=0))
+    struct.pack_into(">q", raw, 43, 777)  # producerId
+    assert not BatchView(raw).crc_valid()
+    new_crc = write_crc(raw)
+    view = BatchView(raw)
+    assert view.crc_valid() and view.crc == new_crc and view.producer_id == 777
+    with pytest.raises(CorruptBatchError, match="shorter than a v2 header"):
+        write_crc(bytearray(30))
+
+
+def test_produce_chunks_zero_the_base_offset_and_copy_nothing_else():
+    blob = _batch(base_offset=1000) + _batch(base_offset=1004, codec=Codec.ZSTD)
+    views = list(walk_batches(blob))
+    second = views[1]
+    head, rest = produce_chunks(second)
+    assert head is ZERO_BASE_OFFSET and head == bytes(8)
+    assert isinstance(rest, memoryview) and rest.obj is blob
+    assert len(head) + len(rest) == second.size
+    produced = BatchView(head + bytes(rest))
+    assert produced.base_offset == 0
+    assert produced.crc == second.crc and produced.crc_valid()
+    assert bytes(produced.buffer)[8:] == bytes(second.buffer)[8:]
+    assert produce_bytes(second) == head + bytes(rest)
+
+
+def test_rewrite_header_recomputes_crc_over_the_untouched_payload():
+    raw = _batch(codec=Codec.SNAPPY, base_offset=50, partition_leader_epoch=3)
+    view = BatchView(raw)
+    header, payload = rewrite_header(
+        view, producer_id=4242, producer_epoch=7, base_sequence=11, transactional=True, partition_leader_epoch=-1
+    )
+    assert len(header) == 61 and payload.obj is raw
+    rebuilt = BatchView(header + bytes(payload))
+    assert rebuilt.crc_valid()
+    assert (rebuilt.base_offset, rebuilt.producer_id, rebuilt.producer_epoch, rebuilt.base_sequence) == (0, 4242, 7, 11)
+    assert rebuilt.is_transactional and rebuilt.partition_leader_epoch == -1
+    assert rebuilt.codec == Codec.SNAPPY and rebuilt.record_count == 4
+    assert [r.value for r in decode_records(rebuilt)] == [r.value for r in decode_records(view)]
+    # leaving everything alone gives back the same CRC
+    same, _ = rewrite_header(view)
+    assert BatchView(same + bytes(payload)).crc == view.crc
+
+
+def test_rewrite_refuses_control_batches_and_out_of_range_fields():
+    marker = BatchView(build_control_batch(ControlType.COMMIT, coordinator_epoch=1, producer_id=1, producer_epoch=0))
+    with pytest.raises(CorruptBatchError, match="control batch"):
+        rewrite_header(marker)
+    with pytest.raises(CorruptBatchError, match="out-of-range"):
+        rewrite_header(BatchView(_batch()), producer_epoch=70000)
+
+
+def test_compute_crc_on_a_batch_inside_a_larger_buffer():
+    blob = _batch() + _batch(codec=Codec.GZIP)
+    second = list(walk_batches(blob))[1]
+    assert compute_crc(memoryview(blob), second.position) == second.crc
