@@ -1,0 +1,235 @@
+"""The cluster view: bootstrap, metadata cache, leader lookup, broker pools.
+
+Metadata is refreshed periodically and whenever someone reports it stale
+(leader errors, lost connections); concurrent refresh requests share one
+Metadata round trip.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from kproto import messages
+
+from .config import ClientConfig, parse_bootstrap
+from .connection import BrokerConnection
+from .errors import (ClientClosed, ClientError, ConnectFailed, ConnectionLost, MetadataUnavailable,
+                     ProtocolError, RequestTimedOut, TlsError)
+from .kafka_errors import STALE_METADATA_CODES, error_name, raise_for_code
+from .metadata import ClusterSnapshot, PartitionInfo, TopicInfo
+from .pool import BrokerPool
+
+log = logging.getLogger(__name__)
+
+# Topic ids in Metadata arrive with v10.
+_METADATA_PIN = (10, 1 << 15)
+_MIN_REFRESH_INTERVAL = 0.05
+
+
+class Cluster:
+    """Connections to every broker of one cluster, keyed by node id."""
+
+    def __init__(self, bootstrap: str | Sequence[str], config: ClientConfig | None = None) -> None:
+        self.config = config or ClientConfig()
+        self.bootstrap = parse_bootstrap(bootstrap)
+        self.snapshot = ClusterSnapshot.empty()
+        self.metadata_refreshes = 0
+        self._bootstrap_pools = [BrokerPool(None, h, p, self.config) for h, p in self.bootstrap]
+        self._pools: dict[int, BrokerPool] = {}
+        self._refresh_task: asyncio.Task[ClusterSnapshot] | None = None
+        self._stale = asyncio.Event()
+        self._background: asyncio.Task[None] | None = None
+        self._closed = False
+        self._tracked: set[str] | None = None  # None: every topic
+
+    def __repr__(self) -> str:
+        addresses = ",".join(f"{h}:{p}" for h, p in self.bootstrap)
+        return f"<{type(self).__name__} {addresses} brokers={sorted(self.snapshot.brokers)}>"
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        """Bootstrap: first Metadata through any reachable bootstrap address."""
+        await self.refresh_metadata()
+        self._background = asyncio.get_running_loop().create_task(self._refresh_loop())
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in (self._background, self._refresh_task):
+            if task is not None and not task.done():
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, ClientError):
+                    pass
+        for pool in [*self._bootstrap_pools, *self._pools.values()]:
+            await pool.close()
+
+    async def __aenter__(self) -> Cluster:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- metadata -----------------------------------------------------------------------
+    def track_topics(self, topics: Iterable[str] | None) -> None:
+        """Limit refreshes to these topics (None: all topics, the default)."""
+        self._tracked = None if topics is None else set(topics)
+
+    def mark_stale(self, reason: str) -> None:
+        """Ask for a refresh soon; many reports in a burst cost one Metadata call."""
+        if not self._stale.is_set():
+            log.debug("metadata marked stale: %s", reason)
+        self._stale.set()
+
+    async def refresh_metadata(self, topics: Iterable[str] | None = None) -> ClusterSnapshot:
+        """Refresh now (joining a refresh already under way)."""
+        if topics is not None:
+            wanted = set(topics)
+            if self._tracked is not None and not wanted <= self._tracked:
+                self._tracked |= wanted
+        task = self._refresh_task
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(self._refresh())
+            self._refresh_task = task
+        return await asyncio.shield(task)
+
+    async def _refresh(self) -> ClusterSnapshot:
+        self._stale.clear()
+        tracked = None if self._tracked is None else sorted(self._tracked)
+        request_topics = None if tracked is None else [
+            messages.MetadataRequest.MetadataRequestTopic(name=name) for name in tracked]
+        request = messages.MetadataRequest(topics=request_topics,
+                                           allow_auto_topic_creation=False)
+        response = await self._any_broker_request(request, pin=_METADATA_PIN)
+        self.snapshot = ClusterSnapshot.from_response(response)
+        self.metadata_refreshes += 1
+        self._sync_pools()
+        return self.snapshot
+
+    def _sync_pools(self) -> None:
+        for node_id, broker in self.snapshot.brokers.items():
+            pool = self._pools.get(node_id)
+            if pool is None or (pool.host, pool.port) != (broker.host, broker.port):
+                if pool is not None:
+                    asyncio.get_running_loop().create_task(pool.close())
+                self._pools[node_id] = BrokerPool(node_id, broker.host, broker.port, self.config)
+
+    async def _refresh_loop(self) -> None:
+        while not self._closed:
+            try:
+                await asyncio.wait_for(self._stale.wait(), self.config.metadata_max_age)
+            except asyncio.TimeoutError:
+                pass
+            try:
+                await self.refresh_metadata()
+            except ClientError as exc:
+                log.warning("metadata refresh failed: %s", exc)
+                self._stale.set()
+                await asyncio.sleep(self.config.reconnect_backoff_max / 4)
+            await asyncio.sleep(_MIN_REFRESH_INTERVAL)
+
+    async def _any_broker_request(self, body: Any, pin: tuple[int, int] | None = None) -> Any:
+        """Send to the least busy known broker, falling back to bootstrap addresses."""
+        errors: list[str] = []
+        for pool in self._candidate_pools():
+            try:
+                connection = await pool.get()
+                return await connection.request(body, pin=pin)
+            except ClientError as exc:
+                if self._closed or not _is_transport_error(exc) or isinstance(exc, TlsError):
+                    raise
+                errors.append(str(exc))
+        raise MetadataUnavailable("no broker reachable: " + "; ".join(errors))
+
+    def _candidate_pools(self) -> list[BrokerPool]:
+        def load(pool: BrokerPool) -> int:
+            connection = pool.idle_connection()
+            return connection.in_flight if connection is not None else 1 << 30
+        return [*sorted(self._pools.values(), key=load), *self._bootstrap_pools]
+
+    # -- leaders and connections -------------------------------------------------------
+    def topic(self, name: str) -> TopicInfo:
+        info = self.snapshot.topics.get(name)
+        if info is None:
+            raise MetadataUnavailable(f"topic {name!r} is not in the metadata cache")
+        return info
+
+    def partition(self, topic: str, partition: int) -> PartitionInfo:
+        info = self.topic(topic)
+        if info.error_code:
+            raise MetadataUnavailable(f"topic {topic!r}: {error_name(info.error_code)}")
+        part = info.partitions.get(partition)
+        if part is None:
+            raise MetadataUnavailable(f"topic {topic!r} has no partition {partition}")
+        return part
+
+    async def leader_for(self, topic: str, partition: int) -> int:
+        """Leader node id, refreshing metadata once if it is unknown."""
+        for attempt in range(2):
+            try:
+                part = self.partition(topic, partition)
+                if part.leader >= 0:
+                    return part.leader
+                problem = f"no leader for {topic}-{partition} ({error_name(part.error_code)})"
+            except MetadataUnavailable as exc:
+                problem = str(exc)
+            if attempt == 0:
+                await self.refresh_metadata([topic])
+        raise MetadataUnavailable(problem)
+
+    async def leaders(self, partitions: Iterable[tuple[str, int]]) -> dict[int, list[tuple[str, int]]]:
+        """Group partitions by leader node id."""
+        grouped: dict[int, list[tuple[str, int]]] = {}
+        for topic, partition in partitions:
+            grouped.setdefault(await self.leader_for(topic, partition), []).append((topic, partition))
+        return grouped
+
+    async def connection(self, node_id: int) -> BrokerConnection:
+        if self._closed:
+            raise ClientClosed("client is closed")
+        pool = self._pools.get(node_id)
+        if pool is None:
+            await self.refresh_metadata()
+            pool = self._pools.get(node_id)
+            if pool is None:
+                raise MetadataUnavailable(f"broker {node_id} is not in the cluster metadata")
+        try:
+            return await pool.get()
+        except ClientError as exc:
+            if _is_transport_error(exc):
+                self.mark_stale(f"cannot connect to broker {node_id}")
+            raise
+
+    async def request(self, node_id: int, body: Any, *, pin: tuple[int, int] | None = None,
+                      timeout: float | None = None) -> Any:
+        """Send one request to a broker by node id."""
+        connection = await self.connection(node_id)
+        try:
+            return await connection.request(body, pin=pin, timeout=timeout)
+        except ClientError as exc:
+            if _is_transport_error(exc):
+                self.mark_stale(f"connection to broker {node_id} failed")
+            raise
+
+    async def any_request(self, body: Any, *, pin: tuple[int, int] | None = None) -> Any:
+        return await self._any_broker_request(body, pin=pin)
+
+    def note_error_codes(self, codes: Iterable[int], where: str) -> None:
+        """Mark metadata stale if any code says the cached leader may be wrong."""
+        for code in codes:
+            if code in STALE_METADATA_CODES:
+                self.mark_stale(f"{error_name(code)} from {where}")
+                return
+
+    def topic_name(self, topic_id: Any) -> str:
+        name = self.snapshot.topic_names_by_id.get(topic_id)
+        if name is None:
+            raise MetadataUnavailable(f"topic id {topic_id} is not in the metadata cache")
+        return name
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    return isinstance(exc, (ConnectionLost, ConnectFailed, ProtocolError, RequestTimedOut))

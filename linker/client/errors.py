@@ -1,0 +1,111 @@
+"""Exceptions raised by the client layer.
+
+Every error names the broker it came from where there is one, and never
+carries a secret: messages are built from addresses, API names and Kafka
+error names only.
+"""
+from __future__ import annotations
+
+
+class ClientError(Exception):
+    """Base of every error this layer raises."""
+
+
+class KafkaError(ClientError):
+    """An error code returned by a broker, with its Kafka name and message."""
+
+    def __init__(self, code: int, name: str, message: str | None = None,
+                 retriable: bool = False, broker: str | None = None,
+                 context: str | None = None) -> None:
+        self.code = code
+        self.name = name
+        self.message = message
+        self.retriable = retriable
+        self.broker = broker
+        self.context = context
+        text = f"{name} ({code})"
+        if context:
+            text = f"{context}: {text}"
+        if message:
+            text += f": {message}"
+        if broker:
+            text += f" [broker {broker}]"
+        super().__init__(text)
+
+
+class AuthenticationError(KafkaError):
+    """SASL authentication failed or the mechanism is not enabled."""
+
+
+class AuthorizationError(KafkaError):
+    """The principal is not allowed to do what was asked."""
+
+
+class ConnectionLost(ClientError):
+    """The connection to a broker broke; every waiter on it gets this."""
+
+    def __init__(self, broker: str, cause: str) -> None:
+        self.broker = broker
+        self.cause = cause
+        super().__init__(f"connection to broker {broker} lost: {cause}")
+
+
+class ConnectFailed(ClientError):
+    """A connection could not be opened (refused, unreachable, DNS)."""
+
+    def __init__(self, broker: str, cause: str) -> None:
+        self.broker = broker
+        self.cause = cause
+        super().__init__(f"cannot connect to broker {broker}: {cause}")
+
+
+class TlsError(ConnectFailed):
+    """The TLS handshake failed (unknown CA, hostname mismatch, bad cert)."""
+
+    def __init__(self, broker: str, cause: str) -> None:
+        super().__init__(broker, f"TLS handshake failed: {cause}")
+
+
+class RequestTimedOut(ClientError):
+    """No response arrived within the request timeout."""
+
+    def __init__(self, broker: str, api: str, timeout: float) -> None:
+        self.broker = broker
+        self.api = api
+        self.timeout = timeout
+        super().__init__(
+            f"{api} request to broker {broker} timed out after {timeout:.3g}s")
+
+
+class ProtocolError(ClientError):
+    """The broker sent bytes that do not parse as the expected response."""
+
+    def __init__(self, broker: str, cause: str) -> None:
+        self.broker = broker
+        self.cause = cause
+        super().__init__(f"bad response from broker {broker}: {cause}")
+
+
+class UnsupportedVersion(ClientError):
+    """The broker lacks an API, or every version the caller accepts."""
+
+    def __init__(self, broker: str, api: str, needed: tuple[int, int],
+                 broker_range: tuple[int, int] | None) -> None:
+        self.broker = broker
+        self.api = api
+        self.needed = needed
+        self.broker_range = broker_range
+        if broker_range is None:
+            why = "the broker does not support this API at all"
+        else:
+            why = (f"the broker supports v{broker_range[0]}..v{broker_range[1]}")
+        super().__init__(
+            f"broker {broker} cannot serve {api} v{needed[0]}..v{needed[1]}: {why}")
+
+
+class MetadataUnavailable(ClientError):
+    """No leader (or no metadata) is known for a topic or partition."""
+
+
+class ClientClosed(ClientError):
+    """The client or connection was closed by its owner."""

@@ -1,0 +1,84 @@
+"""The connections to one broker, opened lazily, reopened with backoff."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from .backoff import Backoff
+from .config import ClientConfig
+from .connection import BrokerConnection
+from .errors import ClientClosed, ClientError
+
+log = logging.getLogger(__name__)
+
+
+class BrokerPool:
+    """Up to `connections_per_broker` connections; the least busy one serves.
+
+    A failed connect delays the next attempt (exponential backoff with
+    jitter) so a dead broker is not hammered; a success resets the delay.
+    """
+
+    def __init__(self, node_id: int | None, host: str, port: int, config: ClientConfig) -> None:
+        self.node_id = node_id
+        self.host = host
+        self.port = port
+        self.config = config
+        self.name = f"{host}:{port}" if node_id is None else f"{node_id} ({host}:{port})"
+        self._connections: list[BrokerConnection] = []
+        self._backoff = Backoff(config.reconnect_backoff, config.reconnect_backoff_max)
+        self._next_attempt = 0.0
+        self._lock = asyncio.Lock()
+        self._closed = False
+        self.connects = 0
+
+    def __repr__(self) -> str:
+        return f"<BrokerPool {self.name} open={len(self._live())}>"
+
+    def _live(self) -> list[BrokerConnection]:
+        return [c for c in self._connections if not c.closed]
+
+    def idle_connection(self) -> BrokerConnection | None:
+        live = self._live()
+        return min(live, key=lambda c: c.in_flight) if live else None
+
+    async def get(self) -> BrokerConnection:
+        """An open connection, opening one (after any backoff delay) if needed."""
+        if self._closed:
+            raise ClientClosed(f"pool for broker {self.name} is closed")
+        live = self._live()
+        if len(live) >= self.config.connections_per_broker:
+            return min(live, key=lambda c: c.in_flight)
+        if live and min(c.in_flight for c in live) == 0:
+            return min(live, key=lambda c: c.in_flight)
+        async with self._lock:
+            live = self._live()
+            self._connections = live
+            if len(live) >= self.config.connections_per_broker:
+                return min(live, key=lambda c: c.in_flight)
+            loop = asyncio.get_running_loop()
+            wait = self._next_attempt - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if self._closed:
+                raise ClientClosed(f"pool for broker {self.name} is closed")
+            try:
+                connection = await BrokerConnection.open(self.host, self.port, self.config,
+                                                         self.node_id)
+            except ClientError as exc:
+                delay = self._backoff.next_delay()
+                self._next_attempt = loop.time() + delay
+                log.info("connect to broker %s failed (%s); next attempt in %.2fs",
+                         self.name, exc, delay)
+                raise
+            self._backoff.reset()
+            self._next_attempt = 0.0
+            self.connects += 1
+            self._connections.append(connection)
+            return connection
+
+    async def close(self) -> None:
+        self._closed = True
+        connections, self._connections = self._connections, []
+        for connection in connections:
+            await connection.aclose()
