@@ -15,14 +15,17 @@ import ctypes
 import fcntl
 import hashlib
 import json
+import keyword
 import os
 import random
+import re
 import shutil
 import signal
 import struct
 import subprocess
 import tempfile
 import threading
+import uuid
 import zipfile
 from dataclasses import dataclass
 from enum import IntEnum
@@ -548,3 +551,93 @@ def rendered(fields: Sequence[FieldSpec], version: int, value: dict[str, Any]) -
         else:
             out[key] = item
     return out
+
+
+# -- JsonConverter form <-> kproto-style objects -------------------------------
+# kproto's contract (docs/kproto-api.md): attributes are the snake_case spec
+# names, nested struct classes hang off the message class under their spec
+# struct name, uuid values are uuid.UUID, bytes/records are bytes-like.
+
+_RESERVED_ATTRS = {"encode", "decode", "encode_chunks", "unknown_tags"}
+
+
+def attr_name(spec_name: str) -> str:
+    """The attribute of a spec field: TopicData -> topic_data, a keyword gets a '_'."""
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", spec_name)
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+    return s + "_" if keyword.iskeyword(s) or s in _RESERVED_ATTRS else s
+
+
+def build_object(top: type, cls: type, fields: Sequence[FieldSpec], version: int,
+                 value: dict[str, Any]) -> Any:
+    """A kproto-style object from JsonConverter-form values (absent keys keep defaults)."""
+    kwargs = {}
+    for f in fields:
+        key = json_name(f.name)
+        if in_range(version, f.versions) and key in value:
+            kwargs[attr_name(f.name)] = _value_in(top, f, version, value[key])
+    return cls(**kwargs)
+
+
+def _value_in(top: type, f: FieldSpec, version: int, item: Any) -> Any:
+    if item is None:
+        return None
+    if f.is_array:
+        return [_scalar_in(top, f, f.element, version, x) for x in item]
+    return _scalar_in(top, f, f.type, version, item)
+
+
+def _scalar_in(top: type, f: FieldSpec, ftype: str, version: int, item: Any) -> Any:
+    if f.is_struct:
+        sub = getattr(top, ftype, None)
+        if sub is None:
+            raise AssertionError(f"{top.__name__} has no nested struct class {ftype}")
+        return build_object(top, sub, f.fields or (), version, item)
+    if ftype in ("bytes", "records"):
+        return base64.b64decode(item)
+    if ftype == "uuid":
+        return uuid.UUID(bytes=base64.urlsafe_b64decode(item + "=="))
+    return item
+
+
+def render_object(obj: Any, fields: Sequence[FieldSpec], version: int) -> dict[str, Any]:
+    """A kproto-style object as Kafka's JsonConverter prints it (records as sizes)."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        if not in_range(version, f.versions):
+            continue
+        key = json_name(f.name)
+        value = getattr(obj, attr_name(f.name))
+        if f.type == "records":
+            if value is None:
+                out[key] = None
+            else:
+                out[key + "SizeInBytes"] = memoryview(value).nbytes
+            continue
+        item = _value_out(f, version, value)
+        if in_range(version, f.tagged) and item == default_json(f, version):
+            continue  # Kafka omits a tagged field at its default
+        out[key] = item
+    return out
+
+
+def _value_out(f: FieldSpec, version: int, value: Any) -> Any:
+    if value is None:
+        return None
+    if f.is_array:
+        return [_scalar_out(f, f.element, version, x) for x in value]
+    return _scalar_out(f, f.type, version, value)
+
+
+def _scalar_out(f: FieldSpec, ftype: str, version: int, value: Any) -> Any:
+    if f.is_struct:
+        return render_object(value, f.fields or (), version)
+    if ftype == "bytes":
+        return base64.b64encode(bytes(value)).decode()
+    if ftype == "uuid":
+        if not isinstance(value, uuid.UUID):
+            raise AssertionError(f"{f.name}: a uuid field holds {type(value).__name__}")
+        return uuid_text(value.bytes)
+    if ftype == "float64":
+        return float(value)
+    return value
