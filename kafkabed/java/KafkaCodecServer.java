@@ -15,7 +15,8 @@
 //        back, return those bytes and the JsonConverter rendering.
 //   4-7  the same four kinds, but payload is UTF-8 JSON in JsonConverter
 //        form: build the message from JSON, return its bytes and JSON.
-//   8    list the API keys Kafka knows (JSON), ignoring apiKey/version.
+//   8    list the API keys Kafka knows (JSON: version ranges, classes and
+//        header versions per API version), ignoring apiKey/version.
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -194,6 +195,15 @@ public final class KafkaCodecServer {
                     .append(",\"highest\":").append(type.highestSupportedVersion(true))
                     .append(",\"requestClass\":\"").append(request).append('"')
                     .append(",\"responseClass\":\"").append(response).append('"');
+                StringBuilder requestHeaders = new StringBuilder();
+                StringBuilder responseHeaders = new StringBuilder();
+                for (short v = type.lowestSupportedVersion(); v <= type.highestSupportedVersion(true); v++) {
+                    String sep = v == type.lowestSupportedVersion() ? "" : ",";
+                    requestHeaders.append(sep).append(type.requestHeaderVersion(v));
+                    responseHeaders.append(sep).append(type.responseHeaderVersion(v));
+                }
+                json.append(",\"requestHeaderVersions\":[").append(requestHeaders).append(']')
+                    .append(",\"responseHeaderVersions\":[").append(responseHeaders).append(']');
             } catch (RuntimeException removed) {
                 // Keys whose spec says "validVersions": "none" (removed APIs
                 // such as LeaderAndIsr) keep an enum entry but no classes.
