@@ -40,6 +40,12 @@ def _by_topic(items: Iterable[tuple[TopicPartition, Any]]) -> dict[str, list[tup
     return grouped
 
 
+def _all_led(snapshot: ClusterSnapshot, topic: str) -> bool:
+    info = snapshot.topics.get(topic)
+    return (info is not None and not info.error_code and bool(info.partitions)
+            and all(p.leader >= 0 for p in info.partitions.values()))
+
+
 class KafkaClient(Cluster):
     """A cluster view with typed Kafka calls."""
 
@@ -270,8 +276,14 @@ class KafkaClient(Cluster):
 
     # -- Topics and configs -------------------------------------------------------------------------
     async def create_topics(self, topics: Sequence[NewTopic], *, timeout_ms: int = 30000,
-                            validate_only: bool = False, exist_ok: bool = False) -> dict[str, Any]:
-        """Create topics; returns {name: topic_id or None}. Raises on the first error."""
+                            validate_only: bool = False, exist_ok: bool = False,
+                            wait: bool = True) -> dict[str, Any]:
+        """Create topics; returns {name: topic_id or None}. Raises on the first error.
+
+        With `wait`, returns only once every partition has a leader in the
+        metadata, so the next call (produce, configs) does not race the
+        controller's propagation to brokers.
+        """
         C = messages.CreateTopicsRequest
 
         def build(version: int) -> Any:
@@ -290,8 +302,25 @@ class KafkaClient(Cluster):
                                   context=f"CreateTopics {result.name}")
             out[result.name] = getattr(result, "topic_id", None)
         if not validate_only:
-            self.mark_stale("topics created")
+            if wait:
+                await self._wait_for_leaders(list(out), timeout_ms / 1000)
+            else:
+                self.mark_stale("topics created")
         return out
+
+    async def _wait_for_leaders(self, topics: list[str], timeout: float) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        delay = 0.02
+        while True:
+            snapshot = await self.refresh_metadata(topics)
+            missing = [t for t in topics if not _all_led(snapshot, t)]
+            if not missing:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise MetadataUnavailable(
+                    f"topics without leaders {timeout:.0f}s after creation: {', '.join(missing)}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def create_partitions(self, counts: Mapping[str, int], *, timeout_ms: int = 30000,
                                 validate_only: bool = False) -> None:
@@ -307,7 +336,18 @@ class KafkaClient(Cluster):
             raise_for_code(result.error_code, result.error_message,
                            context=f"CreatePartitions {result.name}")
         if not validate_only:
-            self.mark_stale("partitions created")
+            await self._wait_for_partitions(counts, timeout_ms / 1000)
+
+    async def _wait_for_partitions(self, counts: Mapping[str, int], timeout: float) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            snapshot = await self.refresh_metadata(counts)
+            if all(_all_led(snapshot, t) and len(snapshot.topics[t].partitions) >= n
+                   for t, n in counts.items()):
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise MetadataUnavailable(f"new partitions not led after {timeout:.0f}s")
+            await asyncio.sleep(0.05)
 
     async def describe_configs(self, resources: Iterable[tuple[ConfigResourceType, str]], *,
                                keys: Sequence[str] | None = None
@@ -400,26 +440,51 @@ class KafkaClient(Cluster):
                                     getattr(g, "group_type", None)) for g in response.groups)
         return out
 
+    async def _with_coordinator(self, group_id: str, call: Callable[[int], Any]) -> Any:
+        """Run `call(coordinator)`, re-finding the coordinator while it moves or loads."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.request_timeout
+        delay = 0.05
+        while True:
+            node = await self.find_coordinator(group_id)
+            try:
+                return await call(node)
+            except KafkaError as exc:
+                if exc.code not in COORDINATOR_CODES or loop.time() > deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
     async def describe_groups(self, group_ids: Sequence[str]) -> dict[str, Any]:
         """{group_id: DescribedGroup}, asking each group's coordinator."""
-        D = messages.DescribeGroupsRequest
         out: dict[str, Any] = {}
         for group_id in group_ids:
-            node = await self.find_coordinator(group_id)
-            response, _ = await self._versioned(
-                node, ApiKey.DESCRIBE_GROUPS,
-                lambda v, g=group_id: D(groups=[g], include_authorized_operations=False))
-            for group in response.groups:
-                raise_for_code(group.error_code, getattr(group, "error_message", None),
-                               context=f"DescribeGroups {group.group_id}")
-                out[group.group_id] = group
+            out.update(await self._with_coordinator(
+                group_id, lambda node, g=group_id: self._describe_group(node, g)))
+        return out
+
+    async def _describe_group(self, node: int, group_id: str) -> dict[str, Any]:
+        D = messages.DescribeGroupsRequest
+        out: dict[str, Any] = {}
+        response, _ = await self._versioned(
+            node, ApiKey.DESCRIBE_GROUPS,
+            lambda v: D(groups=[group_id], include_authorized_operations=False))
+        for group in response.groups:
+            raise_for_code(group.error_code, getattr(group, "error_message", None),
+                           context=f"DescribeGroups {group.group_id}")
+            out[group.group_id] = group
         return out
 
     async def offset_fetch(self, group_id: str, partitions: Iterable[TopicPartition] | None = None
                            ) -> dict[TopicPartition, CommittedOffset]:
         """Committed offsets of a group (all partitions when `partitions` is None)."""
+        parts = None if partitions is None else list(partitions)
+        return await self._with_coordinator(
+            group_id, lambda node: self._offset_fetch(node, group_id, parts))
+
+    async def _offset_fetch(self, node: int, group_id: str, partitions: list[TopicPartition] | None
+                            ) -> dict[TopicPartition, CommittedOffset]:
         O = messages.OffsetFetchRequest
-        node = await self.find_coordinator(group_id)
         grouped = None if partitions is None else _by_topic((tp, None) for tp in partitions)
 
         async def build(version: int) -> Any:
@@ -460,8 +525,13 @@ class KafkaClient(Cluster):
                             generation_id: int = -1, member_id: str = "",
                             metadata: str | None = None) -> None:
         """Commit offsets for a group (a standalone commit by default)."""
+        await self._with_coordinator(
+            group_id, lambda node: self._offset_commit(node, group_id, offsets, generation_id,
+                                                       member_id, metadata))
+
+    async def _offset_commit(self, node: int, group_id: str, offsets: Mapping[TopicPartition, int],
+                             generation_id: int, member_id: str, metadata: str | None) -> None:
         O = messages.OffsetCommitRequest
-        node = await self.find_coordinator(group_id)
         grouped = _by_topic(offsets.items())
 
         async def build(version: int) -> Any:

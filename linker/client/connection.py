@@ -220,6 +220,9 @@ class BrokerConnection:
         if pin is None:
             pin = self.config.version_pins.get(api_key)
         ours = messages.by_key(api_key, request=True).VALID_VERSIONS
+        if ours is None:
+            raise UnsupportedVersion(self.name, api_name(api_key), pin or (0, -1),
+                                     self.api_versions.get(api_key), side="kproto")
         lo, hi = ours
         if pin is not None:
             lo, hi = max(lo, pin[0]), min(hi, pin[1])

@@ -90,12 +90,14 @@ class UnsupportedVersion(ClientError):
     """The broker lacks an API, or every version the caller accepts."""
 
     def __init__(self, broker: str, api: str, needed: tuple[int, int],
-                 broker_range: tuple[int, int] | None) -> None:
+                 broker_range: tuple[int, int] | None, side: str = "broker") -> None:
         self.broker = broker
         self.api = api
         self.needed = needed
         self.broker_range = broker_range
-        if broker_range is None:
+        if side != "broker":
+            why = "this client's codec has no version of this API"
+        elif broker_range is None:
             why = "the broker does not support this API at all"
         else:
             why = (f"the broker supports v{broker_range[0]}..v{broker_range[1]}")
