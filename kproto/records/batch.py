@@ -11,9 +11,10 @@ import zlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Union
 
-from kproto.records.crc import compute_crc
+from kproto.records.crc import compute_crc, crc32c
 from kproto.records.errors import CorruptBatchError
 from kproto.records.layout import (
+    ATTRIBUTES_POS,
     CODEC_MASK,
     CONTROL_BIT,
     DELETE_HORIZON_BIT,
@@ -203,7 +204,8 @@ class BatchView:
 
     def crc_valid(self) -> bool:
         """True when the stored CRC matches the covered bytes."""
-        return self._h[4] == compute_crc(self._buf, self._pos, self._h[1] + LOG_OVERHEAD)
+        pos = self._pos
+        return self._h[4] == crc32c(self._buf[pos + ATTRIBUTES_POS : pos + self._h[1] + LOG_OVERHEAD])
 
     # --- records, on demand ---------------------------------------------------
     def records(self) -> Iterator[Record]:
