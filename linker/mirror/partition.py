@@ -1,0 +1,51 @@
+"""What the engine tracks for one mirrored partition between fetch and ack."""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from kproto.records.batch import BatchView
+from linker.mirror.state import PartitionState, PartitionStatus
+
+TP = tuple[str, int]
+
+
+@dataclass
+class PartitionMirror:
+    tp: TP
+    status: PartitionStatus
+    # The destination's log end as far as acknowledged produces tell.
+    acked_end: int = 0
+    # acked_end plus the batch in flight: where the next produced batch must land.
+    produced_end: int = 0
+    # Next source offset to fetch and the epoch of the batch that ended there.
+    next_fetch: int = 0
+    fetch_epoch: int = -1
+    produced_epoch: int = -1
+    queue: deque[BatchView] = field(default_factory=deque)
+    queued_bytes: int = 0
+    in_flight: BatchView | None = None
+    resync_needed: bool = False
+    # The next source batch cannot be stored exactly: stop fetching, block after the queue drains.
+    fetch_done: bool = False
+    # A source batch larger than the per-partition fetch limit: ask for this many bytes.
+    max_bytes_hint: int = 0
+    locating: bool = False
+    last_mirrored_ts: int | None = None
+    mirrored_bytes: int = 0
+    mirrored_records: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status.state is PartitionState.MIRRORING and not self.resync_needed and not self.locating
+
+    @property
+    def wants_fetch(self) -> bool:
+        return self.active and not self.fetch_done
+
+    @property
+    def ready_to_produce(self) -> bool:
+        return self.active and self.in_flight is None and bool(self.queue)
+
+    def avg_record_bytes(self) -> float:
+        return self.mirrored_bytes / self.mirrored_records if self.mirrored_records else 0.0

@@ -1,0 +1,66 @@
+"""Helpers for engine tests: link configs over kafkabed clusters, running the
+engine in-process until the destination has caught up."""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from linker.config import LinkConfig, parse_config
+from linker.mirror.engine import MirrorEngine
+from linker.mirror.kafka_io import LATEST
+
+
+def link_config(source: Any, destination: Any, names: list[str] | None = None,
+                include: list[str] | None = None, **mirror: Any) -> LinkConfig:
+    topics: dict[str, Any] = {}
+    if names:
+        topics["names"] = names
+    if include:
+        topics["include"] = include
+    return parse_config({
+        "name": "test",
+        "source": {"bootstrap_servers": source.bootstrap.split(",")},
+        "destination": {"bootstrap_servers": destination.bootstrap.split(",")},
+        "topics": topics,
+        "mirror": {"fetch_max_wait_ms": 100, "metadata_refresh_ms": 2000, **mirror},
+    })
+
+
+async def run_until(engine: MirrorEngine, done, timeout: float = 60.0) -> None:
+    """Run the engine until ``done(engine)`` (awaitable predicate) holds, then stop it."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(engine.run(stop))
+    deadline = time.monotonic() + timeout
+    try:
+        await asyncio.wait_for(engine.started.wait(), timeout)
+        while True:
+            if task.done():
+                task.result()
+                raise AssertionError("engine stopped on its own")
+            if await done(engine):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not done within {timeout}s: {engine.status_doc()}")
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+def caught_up(expected: dict[tuple[str, int], int] | None = None):
+    """Predicate: every non-terminal partition's acknowledged end equals the source high watermark."""
+    async def check(engine: MirrorEngine) -> bool:
+        pms = [pm for pm in engine.partitions.values()]
+        if not pms:
+            return False
+        hw = await engine.source.list_offsets([pm.tp for pm in pms], LATEST)
+        for pm in pms:
+            if pm.status.state.value in ("BLOCKED", "FAILED", "DIVERGED"):
+                continue
+            if pm.status.state.value != "MIRRORING" or pm.acked_end != hw[pm.tp]:
+                return False
+            if expected is not None and hw[pm.tp] < expected.get(pm.tp, 0):
+                return False
+        return True
+    return check
