@@ -34,54 +34,63 @@ def parse_record_body(
 ) -> Record:
     """Decode the record occupying ``buf[pos:end]`` (after its length varint).
 
-    Raises CorruptRecordError when a field overruns ``end`` or the fields do
-    not fill it exactly.
+    Single-byte varints (the common case) are decoded inline. Raises
+    CorruptRecordError when a field overruns ``end`` or the fields do not
+    fill it exactly.
     """
+    off_delta = 0
     try:
         attributes = buf[pos]
-        ts_delta, pos = read_varlong(buf, pos + 1)
-        off_delta, pos = read_varint(buf, pos)
-        klen, pos = read_varint(buf, pos)
-        if klen < 0:
-            if klen != -1:
-                raise CorruptRecordError(f"invalid key length {klen}")
-            key = None
+        b = buf[pos + 1]
+        if b < 0x80:
+            ts_delta = (b >> 1) ^ -(b & 1)
+            pos += 2
         else:
+            ts_delta, pos = read_varlong(buf, pos + 1)
+        b = buf[pos]
+        if b < 0x80:
+            off_delta = (b >> 1) ^ -(b & 1)
+            pos += 1
+        else:
+            off_delta, pos = read_varint(buf, pos)
+        b = buf[pos]
+        if b < 0x80:
+            klen = (b >> 1) ^ -(b & 1)
+            pos += 1
+        else:
+            klen, pos = read_varint(buf, pos)
+        if klen >= 0:
             key = bytes(buf[pos : pos + klen])
             pos += klen
-        vlen, pos = read_varint(buf, pos)
-        if vlen < 0:
-            if vlen != -1:
-                raise CorruptRecordError(f"invalid value length {vlen}")
-            value = None
+        elif klen == -1:
+            key = None
         else:
+            raise CorruptRecordError(f"invalid key length {klen}")
+        b = buf[pos]
+        if b < 0x80:
+            vlen = (b >> 1) ^ -(b & 1)
+            pos += 1
+        else:
+            vlen, pos = read_varint(buf, pos)
+        if vlen >= 0:
             value = bytes(buf[pos : pos + vlen])
             pos += vlen
-        count, pos = read_varint(buf, pos)
-        if count < 0:
-            raise CorruptRecordError(f"invalid header count {count}")
-        headers: list[Header] = []
-        for _ in range(count):
-            hklen, pos = read_varint(buf, pos)
-            if hklen < 0:
-                raise CorruptRecordError(f"invalid header key length {hklen}")
-            hkey = str(buf[pos : pos + hklen], "utf-8")
-            pos += hklen
-            hvlen, pos = read_varint(buf, pos)
-            if hvlen < 0:
-                if hvlen != -1:
-                    raise CorruptRecordError(f"invalid header value length {hvlen}")
-                hval = None
-            else:
-                hval = bytes(buf[pos : pos + hvlen])
-                pos += hvlen
-            headers.append((hkey, hval))
-            if pos > end:
-                break
+        elif vlen == -1:
+            value = None
+        else:
+            raise CorruptRecordError(f"invalid value length {vlen}")
+        b = buf[pos]
+        if b == 0:
+            pos += 1
+            headers: list[Header] = []
+        else:
+            count, pos = read_varint(buf, pos)
+            if count < 0:
+                raise CorruptRecordError(f"invalid header count {count}")
+            headers = _parse_headers(buf, pos, end, count)
+            pos = headers.pop()  # type: ignore[assignment]
     except IndexError:
         raise CorruptRecordError("record fields run past the end of the data") from None
-    except UnicodeDecodeError as exc:
-        raise CorruptRecordError(f"header key is not valid utf-8: {exc}") from None
     if pos != end:
         raise CorruptRecordError(
             f"record at offset delta {off_delta} declares {end - pos} bytes more than its fields use"
@@ -91,6 +100,33 @@ def parse_record_body(
     return Record(
         base_offset + off_delta, base_timestamp + ts_delta, key, value, headers, off_delta, ts_delta, attributes
     )
+
+
+def _parse_headers(buf: bytes | memoryview, pos: int, end: int, count: int) -> list:
+    """``count`` headers from ``pos``; the end position is appended last."""
+    headers: list = []
+    try:
+        for _ in range(count):
+            hklen, pos = read_varint(buf, pos)
+            if hklen < 0:
+                raise CorruptRecordError(f"invalid header key length {hklen}")
+            hkey = str(buf[pos : pos + hklen], "utf-8")
+            pos += hklen
+            hvlen, pos = read_varint(buf, pos)
+            if hvlen >= 0:
+                hval = bytes(buf[pos : pos + hvlen])
+                pos += hvlen
+            elif hvlen == -1:
+                hval = None
+            else:
+                raise CorruptRecordError(f"invalid header value length {hvlen}")
+            headers.append((hkey, hval))
+            if pos > end:
+                break
+    except UnicodeDecodeError as exc:
+        raise CorruptRecordError(f"header key is not valid utf-8: {exc}") from None
+    headers.append(pos)
+    return headers
 
 
 def encode_record(
