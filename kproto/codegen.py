@@ -20,7 +20,7 @@ from typing import Any, Callable
 from kproto.primitives import Malformed, ZERO_UUID, read_uvarint, write_uvarint
 from kproto.schema import FIXED_FORMATS, NO_DEFAULT, Field, Message, Versions
 
-__all__ = ["compile_version", "default_for", "Unsupported", "RecordsChunk"]
+__all__ = ["compile_version", "default_for", "has_records", "is_lazy", "slot_of", "UNSET", "Unsupported"]
 
 _SIZES = {k: struct.calcsize(">" + v) for k, v in FIXED_FORMATS.items()}
 
@@ -54,8 +54,31 @@ def default_for(f: Field, make_struct: Callable[[str], Any]) -> Any:
     return make_struct(t)
 
 
-def _is_mutable_default(f: Field) -> bool:
-    return (f.is_array and f.default is not None) or (f.is_struct and not f.is_array and f.default is not None)
+class _Unset:
+    """Slot value of a struct-typed field left at its default, built on first read.
+
+    Responses carry several such tagged structs per partition (Fetch:
+    DivergingEpoch, CurrentLeader, SnapshotId); building them eagerly would
+    cost more than decoding the partition itself.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+def is_lazy(f: Field) -> bool:
+    """A non-null struct-valued field: stored in a slot with a lazy default."""
+    return f.is_struct and not f.is_array and f.default is not None
+
+
+def slot_of(f: Field) -> str:
+    """The slot that holds a field (a lazy field's property reads ``_l_<attr>``)."""
+    return f"_l_{f.attr}" if is_lazy(f) else f.attr
 
 
 class _Source:
@@ -100,6 +123,7 @@ class _Compiler:
         self.done: set[str] = set()
         self.pending: list[str] = []
         self.has_records = False
+        self.uses_mv = has_records(msg)
         self.tmp = 0
 
     # -- helpers -----------------------------------------------------------
@@ -134,7 +158,7 @@ class _Compiler:
         if f.is_struct and f.default is None:
             return "None"
         if f.is_struct:
-            return f"{self.cls(f.elem_type)}()"
+            return "_UNSET"  # the slot of a lazy default; the property builds it
         return self.src.const(default_for(f, lambda _n: None))
 
     def cls(self, struct_name: str) -> str:
@@ -149,79 +173,101 @@ class _Compiler:
             self.src.add(ind, "P.pop()")
 
     # -- decode ------------------------------------------------------------
+    # The fast flavour inlines nested structs into their parent's function (no
+    # call, no tuple per element); the tracking flavour keeps one function per
+    # struct and pushes the path.  ``o{depth}`` names the object being built.
     def gen_decoders(self, root: str) -> str:
         entry = self.fn("d", root)
         while self.pending:
             self.gen_decode_struct(self.pending.pop())
         return entry
 
-    def read_uvar(self, ind: int, target: str) -> None:
+    def read_uvar(self, ind: int, target: str, two_bytes: bool = False) -> None:
+        """Inline unsigned varint; ``two_bytes`` also inlines the 2-byte case
+        (lengths of records and bytes are usually 128..16383)."""
         s = self.src
         s.add(ind, f"{target} = buf[pos]")
         s.add(ind, f"if {target} < 128: pos += 1")
+        if two_bytes:
+            s.add(ind, f"elif buf[pos + 1] < 128:")
+            s.add(ind + 1, f"{target} = ({target} & 127) | (buf[pos + 1] << 7)")
+            s.add(ind + 1, "pos += 2")
         s.add(ind, f"else: {target}, pos = _uvar(buf, pos)")
 
     def gen_decode_struct(self, name: str) -> None:
         s = self.src
-        st = self.msg.structs[name]
         extra = ", P" if self.track else ""
         s.add(0, f"def {'t' if self.track else ''}d_{name}(buf, pos, end{extra}):")
-        s.add(1, f"o = _new({self.cls(name)})")
+        self.decode_body(1, name, 0, "end")
+        s.add(1, "return o0, pos")
+        s.add(0, "")
+
+    def decode_body(self, ind: int, name: str, depth: int, end: str) -> None:
+        """Emits code that decodes struct ``name`` into ``o{depth}``."""
+        s = self.src
+        st = self.msg.structs[name]
+        o = f"o{depth}"
+        s.add(ind, f"{o} = _new({self.cls(name)})")
         run: list[Field] = []
         for f in st.fields:
             if self.present(f):
                 if f.type in FIXED_FORMATS and not self.track:
                     run.append(f)
                     continue
-                self.flush_fixed(1, run)
+                self.flush_fixed(ind, o, run)
                 run = []
-                self.push(1, repr(f.attr))
-                self.read_field(1, f, f"o.{f.attr}", "end")
-                self.pop(1)
+                self.push(ind, repr(f.attr))
+                self.read_field(ind, f, f"{o}.{slot_of(f)}", end, depth)
+                self.pop(ind)
             else:
-                self.flush_fixed(1, run)
+                self.flush_fixed(ind, o, run)
                 run = []
                 if not self.tagged(f):
-                    s.add(1, f"o.{f.attr} = {self.default_expr(f)}")
-        self.flush_fixed(1, run)
+                    s.add(ind, f"{o}.{slot_of(f)} = {self.default_expr(f)}")
+        self.flush_fixed(ind, o, run)
         tagged = [f for f in st.fields if self.tagged(f)]
         for f in tagged:
-            s.add(1, f"o.{f.attr} = {self.default_expr(f)}")
-        if self.flexible:
-            self.push(1, "'<tagged fields>'")
-            self.read_uvar(1, "nt")
-            s.add(1, "u = None")
-            s.add(1, "if nt:")
-            s.add(2, "if nt > end - pos: raise _Bad(f'{nt} tagged fields but {end - pos} bytes left')")
-            s.add(2, "for _ in range(nt):")
-            self.read_uvar(3, "tag")
-            self.read_uvar(3, "sz")
-            s.add(3, "te = pos + sz")
-            s.add(3, "if te > end: raise _Bad(f'tagged field {tag} of {sz} bytes exceeds the {end - pos} remaining')")
-            first = True
-            for f in tagged:
-                s.add(3, f"{'if' if first else 'elif'} tag == {f.tag}:")
-                first = False
-                self.push(4, repr(f.attr))
-                self.read_field(4, f, f"o.{f.attr}", "te", tagged=True)
-                self.pop(4)
-                s.add(4, "if pos > te: raise _Bad('tagged field overruns its size')")
-            body = 4 if tagged else 3
-            if tagged:
-                s.add(3, "else:")
-            s.add(body, "if u is None: u = {}")
-            s.add(body, "u[tag] = bytes(buf[pos:te])")
-            s.add(3, "pos = te")
-            s.add(1, "else:")
-            s.add(2, "u = None")
-            s.add(1, "o._u = u")
-            self.pop(1)
-        else:
-            s.add(1, "o._u = None")
-        s.add(1, "return o, pos")
-        s.add(0, "")
+            s.add(ind, f"{o}.{slot_of(f)} = {self.default_expr(f)}")
+        if not self.flexible:
+            s.add(ind, f"{o}._u = None")
+            return
+        self.push(ind, "'<tagged fields>'")
+        if not tagged:
+            s.add(ind, "if buf[pos] == 0:")
+            s.add(ind + 1, "pos += 1")
+            s.add(ind + 1, f"{o}._u = None")
+            s.add(ind, "else:")
+            s.add(ind + 1, f"{o}._u, pos = _read_unknown(buf, pos, {end})")
+            self.pop(ind)
+            return
+        nt = self.var("nt")
+        self.read_uvar(ind, nt)
+        s.add(ind, f"{o}._u = None")
+        s.add(ind, f"if {nt}:")
+        i2 = ind + 1
+        s.add(i2, f"if {nt} > {end} - pos: raise _Bad(f'{{{nt}}} tagged fields but {{{end} - pos}} bytes left')")
+        s.add(i2, f"for _ in range({nt}):")
+        i3 = i2 + 1
+        self.read_uvar(i3, "tag")
+        self.read_uvar(i3, "sz")
+        te = self.var("te")
+        s.add(i3, f"{te} = pos + sz")
+        s.add(i3, f"if {te} > {end}: raise _Bad(f'tagged field {{tag}} of {{sz}} bytes exceeds the {{{end} - pos}} remaining')")
+        first = True
+        for f in tagged:
+            s.add(i3, f"{'if' if first else 'elif'} tag == {f.tag}:")
+            first = False
+            self.push(i3 + 1, repr(f.attr))
+            self.read_field(i3 + 1, f, f"{o}.{slot_of(f)}", te, depth)
+            self.pop(i3 + 1)
+            s.add(i3 + 1, f"if pos > {te}: raise _Bad('tagged field overruns its size')")
+        s.add(i3, "else:")
+        s.add(i3 + 1, f"if {o}._u is None: {o}._u = {{}}")
+        s.add(i3 + 1, f"{o}._u[tag] = bytes(buf[pos:{te}])")
+        s.add(i3, f"pos = {te}")
+        self.pop(ind)
 
-    def flush_fixed(self, ind: int, run: list[Field]) -> None:
+    def flush_fixed(self, ind: int, o: str, run: list[Field]) -> None:
         if not run:
             return
         s = self.src
@@ -234,9 +280,9 @@ class _Compiler:
             if f.type == "uuid":
                 t = self.var("u")
                 targets.append(t)
-                post.append(f"o.{f.attr} = _UUID(bytes={t})")
+                post.append(f"{o}.{f.attr} = _UUID(bytes={t})")
             else:
-                targets.append(f"o.{f.attr}")
+                targets.append(f"{o}.{f.attr}")
         lhs = ", ".join(targets) + ("," if len(targets) == 1 else "")
         s.add(ind, f"{lhs} = {st}.unpack_from(buf, pos)")
         for p in post:
@@ -247,7 +293,7 @@ class _Compiler:
         """Reads a length: compact uvarint-1, or int16/int32 per ``width``."""
         s = self.src
         if self.compact(f):
-            self.read_uvar(ind, n)
+            self.read_uvar(ind, n, two_bytes=f.type in ("bytes", "records"))
             s.add(ind, f"{n} -= 1")
         else:
             s.add(ind, f"{n}, = {s.struct(width)}.unpack_from(buf, pos)")
@@ -265,11 +311,11 @@ class _Compiler:
         s.add(ind, "else:")
         return ind + 1
 
-    def read_field(self, ind: int, f: Field, target: str, end: str, tagged: bool = False) -> None:
+    def read_field(self, ind: int, f: Field, target: str, end: str, depth: int) -> None:
         s = self.src
         t = f.type
         if f.is_array:
-            self.read_array(ind, f, target, end)
+            self.read_array(ind, f, target, end, depth)
         elif t in FIXED_FORMATS:
             st = s.struct(FIXED_FORMATS[t])
             if t == "uuid":
@@ -285,26 +331,31 @@ class _Compiler:
             s.add(body, f"{e} = pos + {n}")
             s.add(body, f"if {e} > {end}: raise _Bad(f'{t} length {{{n}}} exceeds the {{{end} - pos}} remaining bytes')")
             if t == "string":
-                s.add(body, f"{target} = str(buf[pos:{e}], 'utf-8')")
+                if self.uses_mv:
+                    s.add(body, f"{target} = str(buf[pos:{e}], 'utf-8')")
+                else:
+                    s.add(body, f"{target} = buf[pos:{e}].decode()")
             elif t == "bytes":
                 s.add(body, f"{target} = bytes(buf[pos:{e}])")
             else:
                 s.add(body, f"{target} = buf[pos:{e}]")
             s.add(body, f"pos = {e}")
         else:
-            call = self.fn("d", t)
-            extra = ", P" if self.track else ""
+            ind2 = ind
             if self.nullable(f):
                 s.add(ind, "if buf[pos] >= 128:")
                 s.add(ind + 1, "pos += 1")
                 s.add(ind + 1, f"{target} = None")
                 s.add(ind, "else:")
                 s.add(ind + 1, "pos += 1")
-                s.add(ind + 1, f"{target}, pos = {call}(buf, pos, {end}{extra})")
+                ind2 = ind + 1
+            if self.track:
+                s.add(ind2, f"{target}, pos = {self.fn('d', t)}(buf, pos, {end}, P)")
             else:
-                s.add(ind, f"{target}, pos = {call}(buf, pos, {end}{extra})")
+                self.decode_body(ind2, t, depth + 1, end)
+                s.add(ind2, f"{target} = o{depth + 1}")
 
-    def read_array(self, ind: int, f: Field, target: str, end: str) -> None:
+    def read_array(self, ind: int, f: Field, target: str, end: str, depth: int) -> None:
         s = self.src
         n = self.var("n")
         self.read_length(ind, f, "i", n)
@@ -313,7 +364,9 @@ class _Compiler:
         et = f.elem_type
         if et in FIXED_FORMATS and et != "uuid" and not self.track:
             code = FIXED_FORMATS[et]
-            s.add(body, f"{target} = list(_unpack_from(f'>{{{n}}}{code}', buf, pos))")
+            table = s.const(tuple(struct.Struct(f">{k}{code}") for k in range(64)), "_A")
+            s.add(body, f"if {n} < 64: {target} = list({table}[{n}].unpack_from(buf, pos))")
+            s.add(body, f"else: {target} = list(_unpack_from(f'>{{{n}}}{code}', buf, pos))")
             s.add(body, f"pos += {n} * {_SIZES[et]}")
             return
         lst = self.var("L")
@@ -323,12 +376,14 @@ class _Compiler:
         self.push(body + 1, i)
         if et in FIXED_FORMATS or et in ("string", "bytes", "records"):
             elem = Field("elem", et, f.versions, flexible=f.flexible)
-            self.read_field(body + 1, elem, "x", end)
+            self.read_field(body + 1, elem, "x", end, depth)
+            s.add(body + 1, f"{lst}.append(x)")
+        elif self.track:
+            s.add(body + 1, f"x, pos = {self.fn('d', et)}(buf, pos, {end}, P)")
+            s.add(body + 1, f"{lst}.append(x)")
         else:
-            call = self.fn("d", et)
-            extra = ", P" if self.track else ""
-            s.add(body + 1, f"x, pos = {call}(buf, pos, {end}{extra})")
-        s.add(body + 1, f"{lst}.append(x)")
+            self.decode_body(body + 1, et, depth + 1, end)
+            s.add(body + 1, f"{lst}.append(o{depth + 1})")
         self.pop(body + 1)
         s.add(body, f"{target} = {lst}")
 
@@ -373,7 +428,7 @@ class _Compiler:
             else:
                 s.add(1, "tg = []")
                 for f in tagged:
-                    s.add(1, f"v = o.{f.attr}")
+                    s.add(1, f"v = o.{slot_of(f)}")
                     s.add(1, f"if {self.non_default(f, 'v')}:")
                     self.push(2, repr(f.attr))
                     s.add(2, "sub = []")
@@ -391,7 +446,8 @@ class _Compiler:
         if f.is_struct:
             if f.default is None:
                 return f"{v} is not None"
-            return f"{v} != {self.src.const(self.classes[f.elem_type](), '_D')}"
+            d = self.src.const(self.classes[f.elem_type](), '_D')
+            return f"({v} is not _UNSET and {v} != {d})"
         d = default_for(f, lambda _n: None)
         if d is None:
             return f"{v} is not None"
@@ -399,7 +455,7 @@ class _Compiler:
 
     def check_absent(self, ind: int, f: Field) -> None:
         s = self.src
-        s.add(ind, f"if {self.non_default(f, 'o.' + f.attr)}:")
+        s.add(ind, f"if {self.non_default(f, 'o.' + slot_of(f))}:")
         s.add(ind + 1, f"raise _Unsupported('{f.attr} holds a non-default value but version {self.version} "
                        f"of {self.msg.name} cannot carry it (field versions {f.v})')")
 
@@ -514,6 +570,34 @@ def _records_chunks(v: Any) -> tuple[tuple[Any, ...] | list[Any], int]:
     return (v,), _nbytes(v)
 
 
+def has_records(msg: Message) -> bool:
+    """Whether any struct of the message has a records field.
+
+    Such messages are decoded from a memoryview (records stay zero-copy
+    slices); all others from ``bytes``, where string slices decode faster.
+    """
+    return any(f.type == "records" for st in msg.structs.values() for f in st.fields)
+
+
+def _read_unknown(buf: Any, pos: int, end: int) -> tuple[dict[int, bytes] | None, int]:
+    """Reads a tagged-field section of a struct that knows no tags."""
+    nt, pos = read_uvarint(buf, pos)
+    if nt > end - pos:
+        raise Malformed(f"{nt} tagged fields but {end - pos} bytes left")
+    u: dict[int, bytes] | None = None
+    for _ in range(nt):
+        tag, pos = read_uvarint(buf, pos)
+        size, pos = read_uvarint(buf, pos)
+        te = pos + size
+        if te > end:
+            raise Malformed(f"tagged field {tag} of {size} bytes exceeds the {end - pos} remaining")
+        if u is None:
+            u = {}
+        u[tag] = bytes(buf[pos:te])
+        pos = te
+    return u, pos
+
+
 def _write_unknown(ap: Callable[[Any], None], known: Any, unknown: dict[int, bytes] | None) -> None:
     """Writes a tagged-field section: the known fields plus the kept unknown ones, by tag."""
     items = list(known)
@@ -547,6 +631,8 @@ _RUNTIME: dict[str, Any] = {
     "_as_bytes": _as_bytes,
     "_records_chunks": _records_chunks,
     "_write_unknown": _write_unknown,
+    "_read_unknown": _read_unknown,
+    "_UNSET": UNSET,
 }
 
 
@@ -566,5 +652,3 @@ def compile_version(msg: Message, version: int, classes: dict[str, type], kind: 
     exec(code, ns)  # noqa: S102 - source generated from kproto's own definitions
     return ns[entry], source, comp.has_records
 
-
-__all__ += ["Versions"]

@@ -12,7 +12,7 @@ import struct
 import threading
 from typing import Any, Callable, ClassVar
 
-from kproto.codegen import Unsupported, compile_version, default_for
+from kproto.codegen import UNSET, Unsupported, compile_version, default_for, has_records, is_lazy, slot_of
 from kproto.exceptions import DecodeError, EncodeError, UnsupportedVersion
 from kproto.primitives import Malformed
 from kproto.schema import Field, Message
@@ -122,6 +122,7 @@ class _Codec:
         self.msg = msg
         self.classes = classes
         self.valid = msg.valid_versions
+        self.zero_copy = has_records(msg)
         self.dec: dict[int, Callable[..., Any]] = {}
         self.enc: dict[int, Callable[..., Any]] = {}
         self.lock = threading.Lock()
@@ -144,9 +145,12 @@ class _Codec:
         if fn is None:
             self.check_version(version, DecodeError)
             fn = self.compiled(self.dec, "d", version, False)
-        mv = buf if type(buf) is memoryview else memoryview(buf)
-        if mv.format != "B" or mv.ndim != 1:
-            mv = mv.cast("B")
+        if self.zero_copy:
+            mv = buf if type(buf) is memoryview else memoryview(buf)
+            if mv.format != "B" or mv.ndim != 1:
+                mv = mv.cast("B")
+        else:
+            mv = buf if type(buf) is bytes else bytes(buf)
         end = len(mv)
         try:
             obj, pos = fn(mv, 0, end)
@@ -157,7 +161,7 @@ class _Codec:
                               f"{end - pos} trailing bytes after the message")
         return obj
 
-    def locate_decode_error(self, mv: memoryview, version: int, first: BaseException) -> DecodeError:
+    def locate_decode_error(self, mv: Any, version: int, first: BaseException) -> DecodeError:
         """Re-run the path-tracking decoder to name the field that failed."""
         tfn = self.compiled(self.tdec, "d", version, True)
         path: list[Any] = []
@@ -216,18 +220,37 @@ def _attr_name(f: Field) -> str:
     return a
 
 
+def _lazy_property(f: Field, classes: dict[str, type]) -> property:
+    """Property over a lazy struct slot: builds the default instance on first read."""
+    slot = slot_of(f)
+    struct_name = f.elem_type
+
+    def get(self: Any) -> Any:
+        v = getattr(self, slot)
+        if v is UNSET:
+            v = classes[struct_name]()
+            setattr(self, slot, v)
+        return v
+
+    def set_(self: Any, value: Any) -> None:
+        setattr(self, slot, value)
+
+    return property(get, set_, doc=f"{f.name} ({struct_name}); its default is built on first read.")
+
+
 def _make_init(name: str, fields: list[Field], classes: dict[str, type]) -> Callable[..., None]:
     """A keyword-only __init__ whose omitted arguments take the spec defaults."""
-    ns: dict[str, Any] = {"_MISSING": _MISSING, "classes": classes}
+    ns: dict[str, Any] = {"_MISSING": _MISSING, "_UNSET": UNSET}
     params = []
     body = []
     for i, f in enumerate(fields):
         a = f.attr
-        mutable = (f.is_array and f.default is not None) or (f.is_struct and not f.is_array and f.default is not None)
-        if mutable:
+        if is_lazy(f):
             params.append(f"{a}=_MISSING")
-            fresh = "[]" if f.is_array else f"classes[{f.elem_type!r}]()"
-            body.append(f"    self.{a} = {fresh} if {a} is _MISSING else {a}")
+            body.append(f"    self.{slot_of(f)} = _UNSET if {a} is _MISSING else {a}")
+        elif f.is_array and f.default is not None:
+            params.append(f"{a}=_MISSING")
+            body.append(f"    self.{a} = [] if {a} is _MISSING else {a}")
         else:
             ns[f"_d{i}"] = default_for(f, lambda _n: None)
             params.append(f"{a}=_d{i}")
@@ -248,15 +271,19 @@ def build_classes(msg: Message, module: str = "kproto.messages") -> type:
         attrs = tuple(f.attr for f in st.fields)
         if len(set(attrs)) != len(attrs):
             raise ValueError(f"{msg.name}.{sname}: two fields map to one attribute name")
+        slots = tuple(slot_of(f) for f in st.fields)
         base = KafkaMessage if sname == msg.name else KafkaStruct
         ns: dict[str, Any] = {
-            "__slots__": attrs,
+            "__slots__": slots,
             "__module__": module,
             "__qualname__": sname if sname == msg.name else f"{msg.name}.{sname}",
             "__doc__": f"{sname} of {msg.name} (Kafka spec struct).",
             "_FIELDS": tuple(st.fields),
             "_ATTRS": attrs,
         }
+        for f in st.fields:
+            if is_lazy(f):
+                ns[f.attr] = _lazy_property(f, classes)
         classes[sname] = type(sname, (base,), ns)
     for sname, st in msg.structs.items():
         classes[sname].__init__ = _make_init(sname, st.fields, classes)  # type: ignore[misc]
