@@ -387,7 +387,15 @@ class KafkaCluster:
         """Set dynamic broker configs on one node, or the cluster-wide default if node_id is None."""
         self._alter("BROKER", "" if node_id is None else str(node_id), configs)
 
-    def _alter(self, kind: str, name: str, configs: Mapping[str, Any | None]) -> None:
+    def partition_leaders(self, topic: str) -> dict[int, int]:
+        """partition -> leader node id, as the brokers' metadata says now."""
+        (desc,) = self.admin().describe_topics([topic])
+        return {p["partition_index"]: p["leader_id"] for p in desc["partitions"]}
+
+    def _alter(self, kind: str, name: str, configs: Mapping[str, Any | None],
+               timeout: float = 15.0) -> None:
+        """Alter through the controller, then wait until the brokers apply it: in KRaft a
+        change reaches brokers asynchronously, through the metadata log."""
         values = {k: None if v is None else str(v) for k, v in configs.items()}
         target = next((b for b in self.brokers if b.alive), None)
         if target is None:
@@ -396,6 +404,35 @@ class KafkaCluster:
             alter_configs(target.host, target.ports[INTERNAL], kind, name, values, self._probe_auth())
         except ProbeError as e:
             raise ClusterError(str(e)) from None
+        deadline = time.monotonic() + timeout
+        while not self._configs_applied(kind, name, values):
+            if time.monotonic() > deadline:
+                raise ClusterError(f"{kind} {name!r} configs {values} not applied by the brokers "
+                                   f"after {timeout:.0f}s")
+            time.sleep(0.1)
+
+    def _configs_applied(self, kind: str, name: str, values: Mapping[str, str | None]) -> bool:
+        from kafka.admin import ConfigResource
+        own_source = {"TOPIC": "DYNAMIC_TOPIC_CONFIG", "BROKER": "DYNAMIC_BROKER_CONFIG"}[kind]
+        if kind == "BROKER" and name == "":
+            own_source = "DYNAMIC_DEFAULT_BROKER_CONFIG"
+            resources = [ConfigResource("BROKER", str(b.node_id)) for b in self.brokers if b.alive]
+        else:
+            resources = [ConfigResource(kind, name)]
+        result = self.admin().describe_configs(resources, config_filter="all")
+        for per_name in result[kind.lower()].values():
+            for key, value in values.items():
+                entry = per_name.get(key)
+                if entry is None or entry.get("is_sensitive"):
+                    continue
+                source = str(entry.get("config_source"))
+                if value is None and source.endswith(own_source):
+                    return False
+                # a per-broker override legitimately masks a cluster-wide default
+                if value is not None and entry.get("value") != value and not (
+                        own_source == "DYNAMIC_DEFAULT_BROKER_CONFIG" and source.endswith("DYNAMIC_BROKER_CONFIG")):
+                    return False
+        return True
 
     # ------------------------------------------------------------------ logs
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
+import queue
 import signal
 import subprocess
 import threading
@@ -42,8 +43,19 @@ def _die_with_parent() -> None:
 
 def spawn(cmd: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None,
           cwd: Path | None = None) -> subprocess.Popen:
-    """Start `cmd` in its own process group, stdout+stderr appended to `log_path`."""
+    """Start `cmd` in its own process group, stdout+stderr appended to `log_path`.
+
+    The kernel's parent-death signal fires when the *thread* that forked ends,
+    so children are always forked from a thread that lives as long as the
+    process: the main thread, or else one long-lived spawner thread."""
     _install_handlers()
+    if threading.current_thread() is threading.main_thread():
+        return _spawn_here(cmd, log_path, env, cwd)
+    return _Spawner.get().call(lambda: _spawn_here(cmd, log_path, env, cwd))
+
+
+def _spawn_here(cmd: Sequence[str], log_path: Path, env: Mapping[str, str] | None,
+                cwd: Path | None) -> subprocess.Popen:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as out:
         proc = subprocess.Popen(
@@ -54,6 +66,40 @@ def spawn(cmd: Sequence[str], log_path: Path, env: Mapping[str, str] | None = No
     with _lock:
         _live[proc.pid] = proc
     return proc
+
+
+class _Spawner:
+    """One daemon thread that forks children on behalf of short-lived threads."""
+
+    _instance: "_Spawner | None" = None
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        threading.Thread(target=self._run, name="kafkabed-spawner", daemon=True).start()
+
+    @classmethod
+    def get(cls) -> "_Spawner":
+        with _lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def _run(self) -> None:
+        while True:
+            job, done = self._jobs.get()
+            try:
+                done["result"] = job()
+            except BaseException as e:  # handed back to the caller
+                done["error"] = e
+            done["event"].set()
+
+    def call(self, job):
+        done: dict = {"event": threading.Event()}
+        self._jobs.put((job, done))
+        done["event"].wait()
+        if "error" in done:
+            raise done["error"]
+        return done["result"]
 
 
 def kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
