@@ -1,0 +1,96 @@
+"""Broker kills in a real 3-node cluster: prompt errors, metadata refresh, reconnect."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from kproto.records import build_batch
+from linker.client.kafka_errors import raise_for_code
+from linker.client import (LATEST_TIMESTAMP, ClientConfig, ClientError, ConnectionLost,
+                           FetchPosition, KafkaClient, NewTopic, run)
+
+pytestmark = pytest.mark.slow
+
+
+async def _until(deadline: float, attempt):
+    """Retry `attempt()` on client errors until it succeeds or the deadline passes."""
+    last: BaseException | None = None
+    while time.monotonic() < deadline:
+        try:
+            return await attempt()
+        except ClientError as exc:
+            last = exc
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"still failing at the deadline: {last}")
+
+
+def test_leader_kill_triggers_refresh_and_requests_succeed_again(cluster3, topic_name) -> None:
+    config = ClientConfig(request_timeout=10, reconnect_backoff_max=1.0)
+
+    async def main() -> None:
+        async with KafkaClient(cluster3.bootstrap, config) as client:
+            await client.create_topics([NewTopic(topic_name, 1, 3)])
+            tp = (topic_name, 0)
+            old_leader = await client.leader_for(*tp)
+            first = await client.produce(old_leader, {tp: build_batch([b"before"])})
+            assert first[tp].error_code == 0
+            refreshes = client.metadata_refreshes
+            await asyncio.to_thread(cluster3.kill, old_leader)
+            try:
+                deadline = time.monotonic() + 30
+                latest = await _until(deadline, lambda: client.list_offsets({tp: LATEST_TIMESTAMP}))
+                assert latest[tp].offset == 1
+                new_leader = client.snapshot.topics[topic_name].partitions[0].leader
+                assert new_leader not in (old_leader, -1)
+                assert client.metadata_refreshes > refreshes
+
+                async def produce_again():
+                    leader = await client.leader_for(*tp)
+                    result = await client.produce(leader, {tp: build_batch([b"after"])})
+                    raise_for_code(result[tp].error_code, context="Produce")  # retried by _until
+                    return result[tp]
+                again = await _until(deadline, produce_again)
+                assert again.base_offset == 1
+            finally:
+                await asyncio.to_thread(cluster3.start_broker, old_leader)
+    run(main())
+
+
+def test_broker_killed_mid_request_fails_fast_then_reconnects(cluster3, topic_name) -> None:
+    config = ClientConfig(request_timeout=10, reconnect_backoff=0.05, reconnect_backoff_max=1.0)
+
+    async def main() -> None:
+        async with KafkaClient(cluster3.bootstrap, config) as client:
+            await client.create_topics([NewTopic(topic_name, 1, 3)])
+            tp = (topic_name, 0)
+            node = await client.leader_for(*tp)
+            connection = await client.connection(node)
+            session = client.fetch_session(node)
+            # A long poll that only the kill can end early.
+            fetch = asyncio.ensure_future(session.fetch({tp: FetchPosition(0)}, max_wait_ms=20_000))
+            await asyncio.sleep(0.3)
+            assert connection.in_flight == 1
+            started = time.monotonic()
+            await asyncio.to_thread(cluster3.kill, node)
+            with pytest.raises(ConnectionLost) as info:
+                await fetch
+            assert time.monotonic() - started < config.request_timeout
+            assert f"{node} (" in str(info.value) and "lost" in str(info.value)
+            try:
+                with pytest.raises(ClientError):
+                    await client.request(node, _metadata())
+            finally:
+                await asyncio.to_thread(cluster3.start_broker, node)
+            pool = client._pools[node]
+            before = pool.connects
+            response = await _until(time.monotonic() + 30, lambda: client.request(node, _metadata()))
+            assert node in {b.node_id for b in response.brokers}
+            assert pool.connects == before + 1
+    run(main())
+
+
+def _metadata():
+    from kproto import messages
+    return messages.MetadataRequest(topics=[])
