@@ -208,6 +208,15 @@ class KafkaCluster:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.tls is None and any("SSL" in l for l in self.listeners):
             self.tls = make_tls(self.directory / "tls")
+        try:
+            self._start_nodes(attempts)
+        except BaseException:  # including Ctrl-C half-way: no JVM may stay behind
+            self._kill_all()
+            raise
+        self.startup_seconds = time.monotonic() - t0
+        return self
+
+    def _start_nodes(self, attempts: int) -> None:
         for attempt in range(1, attempts + 1):
             self._layout()
             self._format_all()
@@ -224,8 +233,6 @@ class KafkaCluster:
                     raise
                 for b in self.brokers:  # a fresh layout with new ports and clean data
                     shutil.rmtree(b.directory, ignore_errors=True)
-        self.startup_seconds = time.monotonic() - t0
-        return self
 
     def stop(self, keep_data: bool = False) -> None:
         """kill -9 every node (test data is disposable) and delete data, keeping logs."""
@@ -486,16 +493,18 @@ class KafkaCluster:
             args = ["format", "-t", self.cluster_id, "-c", str(b.directory / "server.properties"), *scram]
             cmd = self._java(b, self.release.storage_main, args, "128m")
             running.append((b, procs.spawn(cmd, b.directory / "format.log")))
-        for b, proc in running:
-            try:
-                code = proc.wait(120)
-            except subprocess.TimeoutExpired:
-                code = None
-            procs.stop(proc)
-            if code != 0:
-                self._kill_all()
-                raise ClusterError(f"formatting storage of {self.name} node {b.node_id} failed "
-                                   f"(exit {code}):\n{tail(b.directory / 'format.log')}")
+        try:
+            for b, proc in running:
+                try:
+                    code = proc.wait(120)
+                except subprocess.TimeoutExpired:
+                    code = None
+                if code != 0:
+                    raise ClusterError(f"formatting storage of {self.name} node {b.node_id} failed "
+                                       f"(exit {code}):\n{tail(b.directory / 'format.log')}")
+        finally:
+            for _, proc in running:
+                procs.stop(proc)
 
     def _spawn(self, b: Broker) -> None:
         cmd = self._java(b, self.release.server_main, [str(b.directory / "server.properties")], self.heap)
