@@ -64,8 +64,13 @@ class MirrorEngine:
 
     # -- status ---------------------------------------------------------------
     def status_doc(self) -> dict[str, Any]:
-        return {"link": self.config.name,
-                "partitions": [pm.status.as_dict() for pm in self.partitions.values()]}
+        parts = []
+        for pm in self.partitions.values():
+            d = pm.status.as_dict()
+            d["acked_end"] = pm.acked_end
+            d["avg_record_bytes"] = pm.avg_record_bytes()
+            parts.append(d)
+        return {"link": self.config.name, "partitions": parts}
 
     def _move(self, pm: PartitionMirror, state: PartitionState, reason: str = "",
               offset: int | None = None) -> None:
@@ -201,6 +206,7 @@ class MirrorEngine:
         pm.acked_end = pm.produced_end = d_end
         pm.fetch_epoch = pm.produced_epoch = -1
         pm.resync_needed = False
+        pm.first_base = None
         pm.fetch_done = False
         pm.max_bytes_hint = 0
         if d_end > s_hw:
@@ -214,15 +220,28 @@ class MirrorEngine:
                            "the source lost offsets the destination holds", offset=s_hw)
                 return
         if s_start >= d_end:
-            if s_start > d_end:
+            # The source log start may sit inside a batch (DeleteRecords): the whole batch is
+            # still stored and fetched, so the destination must end at that batch's base.
+            target = s_start
+            if s_start > d_end and s_start < s_hw:
+                part = await self.source.fetch_once(tp, s_start, self.m.partition_max_bytes)
+                first = _batch_containing(part.records, s_start) if not part.error_code else None
+                if first is None:
+                    pm.resync_needed = True
+                    return
+                target = max(d_end, first.base_offset)
+            if target > d_end:
                 if d_end > d_start:
                     log.warning("partition %s-%d: source log start %d passed destination end %d "
                                 "(retention overtook the mirror): filling the gap", tp[0], tp[1], s_start, d_end)
-                if not await self._align(pm, d_end, d_start, s_start):
+                if not await self._align(pm, d_end, d_start, target):
                     return
-            elif d_start < s_start and d_end > d_start:
-                await self.dest.delete_records(tp, s_start)
-            pm.next_fetch = s_start
+            elif d_start < target and d_end > d_start:
+                await self.dest.delete_records(tp, target)
+            pm.pending_log_start = s_start if s_start > target else None
+            # Fetch from the source log start; the batch containing it must start at target.
+            pm.next_fetch = s_start if s_start < s_hw else target
+            pm.first_base = target
             self._start_mirroring(pm)
             return
         if d_end == 0 or d_end == d_start:
@@ -364,17 +383,18 @@ class MirrorEngine:
         added = 0
         walk = walk_batches(records)
         for b in walk:
-            if b.next_offset <= pm.next_fetch:
+            expected = pm.next_fetch if pm.first_base is None else pm.first_base
+            if b.next_offset <= expected:
                 continue
             if type(b) is not BatchView:
-                self._enqueue(pm, _Blocker(pm.next_fetch, classify(b).reason))
+                self._enqueue(pm, _Blocker(expected, classify(b).reason))
                 break
-            problem = position_problem(b.base_offset, b.next_offset, pm.next_fetch)
+            problem = position_problem(b.base_offset, b.next_offset, expected)
             if problem is not None:
                 if problem[0] == "FAILED":
-                    self._move(pm, PartitionState.FAILED, problem[1], offset=pm.next_fetch)
+                    self._move(pm, PartitionState.FAILED, problem[1], offset=expected)
                 else:
-                    self._enqueue(pm, _Blocker(pm.next_fetch, problem[1]))
+                    self._enqueue(pm, _Blocker(expected, problem[1]))
                 break
             verdict = classify(b)
             if not verdict.exact:
@@ -382,6 +402,7 @@ class MirrorEngine:
                 self._enqueue(pm, _Blocker(b.base_offset, verdict.reason))
                 break
             self._enqueue(pm, b)
+            pm.first_base = None
             size = b.size
             pm.queued_bytes += size
             added += size
@@ -504,6 +525,9 @@ class MirrorEngine:
             verdict, reason = judge_produce(b.base_offset, code, base, error_name(code) if code else "")
             if verdict is Verdict.OK:
                 pm.acked_end = b.next_offset
+                if pm.pending_log_start is not None and pm.acked_end >= pm.pending_log_start:
+                    self._spawn(self._trim_to_source_start(pm, pm.pending_log_start))
+                    pm.pending_log_start = None
                 pm.status.dest_log_end = pm.acked_end
                 pm.last_mirrored_ts = b.max_timestamp
                 n = b.record_count
@@ -525,6 +549,19 @@ class MirrorEngine:
         if stale:
             self.dest_metadata_stale = True
         self._wake_producer.set()
+
+    def _spawn(self, coro: Any) -> None:
+        t = asyncio.create_task(coro)
+        self._produce_tasks.add(t)
+        t.add_done_callback(self._produce_tasks.discard)
+
+    async def _trim_to_source_start(self, pm: PartitionMirror, offset: int) -> None:
+        """Match a source log start that sits inside the first mirrored batch."""
+        try:
+            await self.dest.delete_records(pm.tp, offset)
+        except (ClientError, PartitionError) as exc:
+            log.warning("partition %s-%d: DeleteRecords(%d) to match the source log start failed: %s",
+                        pm.tp[0], pm.tp[1], offset, exc)
 
     # -- resync after ambiguity -------------------------------------------------------------
     source_metadata_stale = False

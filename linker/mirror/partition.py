@@ -30,6 +30,10 @@ class PartitionMirror:
     fetch_done: bool = False
     # A source batch larger than the per-partition fetch limit: ask for this many bytes.
     max_bytes_hint: int = 0
+    # Source log start inside the first batch to mirror: DeleteRecords to it once that batch is stored.
+    pending_log_start: int | None = None
+    # The base offset the first fetched batch must have when fetching from inside it.
+    first_base: int | None = None
     locating: bool = False
     last_mirrored_ts: int | None = None
     mirrored_bytes: int = 0

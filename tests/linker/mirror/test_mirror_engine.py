@@ -1,24 +1,268 @@
-"""The engine against real Apache Kafka clusters (kafkabed session clusters)."""
+"""The engine in-process against real Apache Kafka clusters (kafkabed session clusters)."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from kafkabed.producers import produce
+from kafkabed.producers import consume, create_compacted_topic, make_records, produce
+from kproto.records.batch import BatchView
+from kproto.records.reproducibility import classify
+from kproto.records.walk import walk_batches
 from linker.mirror.engine import MirrorEngine
+from linker.mirror.kafka_io import EARLIEST, LATEST, ClusterIO
 from linker.verify import verify_link
 
 from .helpers import caught_up, link_config, run_until
 
 
-def test_basic_mirror_is_exact(source, destination, topic_name):
-    source.create_topic(topic_name, partitions=2)
-    produce(source, topic_name, 500, compression="lz4")
-    produce(source, topic_name, 300, client="confluent", compression="zstd", idempotent=True)
-    cfg = link_config(source, destination, names=[topic_name])
+def mirror(cfg, timeout=90.0, done=None) -> MirrorEngine:
     engine = MirrorEngine(cfg)
-    asyncio.run(run_until(engine, caught_up()))
+    asyncio.run(run_until(engine, done or caught_up(), timeout))
+    return engine
+
+
+def assert_verified(cfg, min_batches=1):
     report = asyncio.run(verify_link(cfg))
     assert report.ok, report.render()
-    assert sum(p.checked_batches for p in report.partitions) > 0
+    assert sum(p.checked_batches for p in report.partitions) >= min_batches
+    return report
+
+
+def offsets(cluster_settings, tps):
+    async def go():
+        io = ClusterIO(cluster_settings, "probe")
+        try:
+            await io.refresh()
+            return (await io.list_offsets(tps, EARLIEST)), (await io.list_offsets(tps, LATEST))
+        finally:
+            await io.close()
+    return asyncio.run(go())
+
+
+def test_every_codec_and_client_is_mirrored_exactly(source, destination, topic_name):
+    source.create_topic(topic_name, partitions=3)
+    total = 0
+    for client in ("kafka-python", "confluent"):
+        for codec in ("none", "gzip", "snappy", "lz4", "zstd"):
+            produce(source, topic_name, make_records(60, prefix=f"{client}-{codec}"), client=client,
+                    compression=codec, idempotent=(codec in ("lz4", "zstd")))
+            total += 60
+    cfg = link_config(source, destination, names=[topic_name])
+    engine = mirror(cfg)
+    assert {pm.status.state.value for pm in engine.partitions.values()} == {"STOPPED"}
+    report = assert_verified(cfg, min_batches=10)
+    assert sum(p.checked_to for p in report.partitions) == total
+    got = consume(destination, topic_name, total)
+    assert sorted((c.key, c.value) for c in got) == sorted(
+        (r.key, r.value) for cl in ("kafka-python", "confluent")
+        for cd in ("none", "gzip", "snappy", "lz4", "zstd") for r in make_records(60, prefix=f"{cl}-{cd}"))
+    assert all(c.headers for c in got)
+
+
+def test_no_codec_runs_while_mirroring(source, destination, topic_name, monkeypatch):
+    source.create_topic(topic_name, partitions=1)
+    for codec in ("gzip", "snappy", "lz4", "zstd"):
+        produce(source, topic_name, 50, compression=codec)
+    calls = []
+
+    def trap(name):
+        def boom(*a, **k):
+            calls.append(name)
+            raise AssertionError(f"codec entry point {name} called while mirroring")
+        return boom
+
+    import zlib
+    import cramjam
+    import lz4.frame
+    import zstandard
+    import kproto.records.codecs as kcodecs
+    cfg = link_config(source, destination, names=[topic_name])
+    with monkeypatch.context() as mp:
+        for mod, names in ((kcodecs, ("compress", "decompress", "decompress_chunks")),
+                           (zlib, ("compress", "decompress", "decompressobj", "compressobj")),
+                           (lz4.frame, ("compress", "decompress", "LZ4FrameDecompressor", "LZ4FrameCompressor")),
+                           (zstandard, ("ZstdCompressor", "ZstdDecompressor", "decompress", "compress")),
+                           (cramjam.snappy, ("compress", "decompress", "compress_raw", "decompress_raw"))):
+            for n in names:
+                if hasattr(mod, n):
+                    mp.setattr(mod, n, trap(f"{mod.__name__}.{n}"))
+        engine = mirror(cfg)
+    assert calls == []
+    assert all(pm.status.state.value == "STOPPED" for pm in engine.partitions.values())
+    assert_verified(cfg, min_batches=4)
+
+
+def test_large_batches(source, destination, topic_name):
+    from confluent_kafka import Producer
+    source.create_topic(topic_name, partitions=1, configs={"max.message.bytes": 8 * 1024 * 1024})
+    p = Producer({**source.confluent_config(), "batch.size": 4 * 1024 * 1024, "linger.ms": 200,
+                  "message.max.bytes": 8 * 1024 * 1024, "compression.type": "none"})
+    for i in range(12):
+        p.produce(topic_name, key=b"k%d" % i, value=bytes([i]) * 400_000)
+    assert p.flush(30) == 0
+    cfg = link_config(source, destination, names=[topic_name])
+    mirror(cfg)
+    report = assert_verified(cfg)
+    # at least one stored batch is over 1 MiB
+    async def biggest():
+        io = ClusterIO(cfg.destination, "probe")
+        try:
+            await io.refresh()
+            part = await io.fetch_once((topic_name, 0), 0, 16 * 1024 * 1024)
+            return max(b.size for b in walk_batches(part.records))
+        finally:
+            await io.close()
+    assert asyncio.run(biggest()) > 1024 * 1024
+    assert report.partitions[0].checked_to == 12
+
+
+def test_two_hundred_partitions(source, destination, topic_name):
+    source.create_topic(topic_name, partitions=200)
+    produce(source, topic_name, 2000, compression="lz4", linger_ms=20)
+    cfg = link_config(source, destination, names=[topic_name])
+    engine = mirror(cfg, timeout=120)
+    assert len(engine.partitions) == 200
+    report = assert_verified(cfg, min_batches=200)
+    assert sum(p.checked_to - p.checked_from for p in report.partitions) == 2000
+
+
+def test_source_with_log_start_above_zero_is_aligned(source, destination, topic_name):
+    source.create_topic(topic_name, partitions=1)
+    produce(source, topic_name, 1000)
+    # Trim the source (the effect of retention: log start > 0).
+    from kafka.admin import KafkaAdminClient
+    from kafka.structs import TopicPartition
+    admin = KafkaAdminClient(**source.kafka_python_config())
+    try:
+        admin.delete_records({TopicPartition(topic_name, 0): 731})
+    finally:
+        admin.close()
+    produce(source, topic_name, 100)
+    cfg = link_config(source, destination, names=[topic_name], filler_batch_records=200, filler_delete_every=400)
+    mirror(cfg)
+    tp = (topic_name, 0)
+    d_start, d_end = offsets(cfg.destination, [tp])
+    assert (d_start[tp], d_end[tp]) == (731, 1100)
+    report = assert_verified(cfg)
+    assert report.partitions[0].checked_from == 731
+    first = consume(destination, topic_name, 1)[0]
+    assert first.offset == 731 and first.value is not None  # no filler is readable
+
+
+def _first_unreproducible(cluster_settings, tp):
+    async def go():
+        io = ClusterIO(cluster_settings, "probe")
+        try:
+            await io.refresh()
+            pos = 0
+            while True:
+                part = await io.fetch_once(tp, pos, 1 << 20)
+                batches = [b for b in walk_batches(part.records) if b.next_offset > pos]
+                if not batches:
+                    return None
+                for b in batches:
+                    if b.base_offset != pos and b.base_offset > pos:
+                        return pos, "compaction"
+                    v = classify(b)
+                    if not v.exact:
+                        return b.base_offset, v.kind.value
+                    pos = b.next_offset
+        finally:
+            await io.close()
+    return asyncio.run(go())
+
+
+def test_transactional_source_blocks_at_the_marker_batch(source, destination, topic_names):
+    txn_topic, plain_topic = topic_names("txn"), topic_names("plain")
+    source.create_topic(txn_topic, partitions=1)
+    source.create_topic(plain_topic, partitions=1)
+    produce(source, txn_topic, 20)
+    produce(source, txn_topic, 5, transaction="commit")
+    produce(source, plain_topic, 40)
+    cfg = link_config(source, destination, names=[txn_topic, plain_topic])
+
+    async def blocked_and_done(engine):
+        pm = engine.partitions.get((txn_topic, 0))
+        return (pm is not None and pm.status.state.value == "BLOCKED"
+                and await caught_up()(engine))
+    engine = mirror(cfg, done=blocked_and_done)
+    st = engine.partitions[(txn_topic, 0)].status
+    assert st.offset == 20 and "transactional" in st.reason
+    assert engine.partitions[(plain_topic, 0)].status.state.value == "STOPPED"
+    assert engine.partitions[(plain_topic, 0)].acked_end == 40
+    assert _first_unreproducible(cfg.source, (txn_topic, 0)) == (20, "transactional")
+    _, d_end = offsets(cfg.destination, [(txn_topic, 0)])
+    assert d_end[(txn_topic, 0)] == 20
+    assert_verified(cfg)
+
+
+def test_compacted_source_blocks_at_the_first_hole(source, destination, topic_name):
+    create_compacted_topic(source, topic_name)
+    tp = (topic_name, 0)
+    deadline = time.monotonic() + 90
+    found = None
+    i = 0
+    while found is None and time.monotonic() < deadline:
+        produce(source, topic_name, make_records(50, prefix=f"c{i}", key_space=5))
+        i += 1
+        time.sleep(1.0)
+        found = _first_unreproducible(link_config(source, destination, names=[topic_name]).source, tp)
+    assert found is not None, "the log cleaner did not compact within 90 s"
+    cfg = link_config(source, destination, names=[topic_name])
+
+    async def blocked(engine):
+        pm = engine.partitions.get(tp)
+        return pm is not None and pm.status.state.value == "BLOCKED"
+    engine = mirror(cfg, done=blocked)
+    st = engine.partitions[tp].status
+    assert st.offset == found[0], (st.offset, st.reason, found)
+    assert "compaction" in st.reason
+    assert_verified(cfg, min_batches=0)
+
+
+def test_restart_mid_stream_resumes_exactly(source, destination, topic_name):
+    source.create_topic(topic_name, partitions=2)
+    produce(source, topic_name, 300, compression="zstd")
+    cfg = link_config(source, destination, names=[topic_name])
+    mirror(cfg)
+    produce(source, topic_name, 200, compression="snappy")
+    produce(source, topic_name, 100, client="confluent", idempotent=True)
+    mirror(cfg)   # a second engine resumes from the destination log end
+    report = assert_verified(cfg)
+    assert sum(p.checked_to for p in report.partitions) == 600
+
+
+def test_verify_catches_a_planted_divergence_and_engine_fails_on_foreign_writes(source, destination, topic_name):
+    source.create_topic(topic_name, partitions=1)
+    produce(source, topic_name, 30)
+    cfg = link_config(source, destination, names=[topic_name])
+    mirror(cfg)
+    assert_verified(cfg)
+    # Plant: a foreign record on the destination and a different one on the source, same offset.
+    produce(destination, topic_name, make_records(1, prefix="foreign"))
+    produce(source, topic_name, make_records(1, prefix="genuine"))
+    report = asyncio.run(verify_link(cfg))
+    assert not report.ok
+    assert "first divergence at offset 30" in report.partitions[0].divergence
+    assert "CRC" in report.partitions[0].divergence or "bytes" in report.partitions[0].divergence
+    # The engine refuses to continue on top of foreign writes.
+    produce(source, topic_name, 5)
+    tp = (topic_name, 0)
+
+    async def stopped(engine):
+        pm = engine.partitions.get(tp)
+        return pm is not None and pm.status.state.value in ("FAILED", "DIVERGED")
+    engine = mirror(cfg, done=stopped)
+    assert "30" in engine.partitions[tp].status.reason
+
+
+def test_migration_source_39(source39, destination, topic_name):
+    source39.create_topic(topic_name, partitions=2)
+    produce(source39, topic_name, 200, compression="lz4")
+    produce(source39, topic_name, 100, client="confluent", compression="zstd", idempotent=True)
+    cfg = link_config(source39, destination, names=[topic_name])
+    mirror(cfg)
+    report = assert_verified(cfg)
+    assert sum(p.checked_to for p in report.partitions) == 300
