@@ -1,0 +1,164 @@
+"""The `linker` command as a user runs it: subprocesses, signals, kill -9."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from kafkabed.producers import produce
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_link(path: Path, source, destination, topics: list[str], metrics_port: int | None = None) -> Path:
+    lines = [
+        'name = "cli-test"',
+        "[source]", f"bootstrap_servers = {json.dumps(source.bootstrap.split(','))}",
+        "[destination]", f"bootstrap_servers = {json.dumps(destination.bootstrap.split(','))}",
+        "[topics]", f"names = {json.dumps(topics)}",
+        "[mirror]", "fetch_max_wait_ms = 100", "stop_timeout_ms = 5000",
+    ]
+    if metrics_port:
+        lines += ["[metrics]", f'listen = "127.0.0.1:{metrics_port}"']
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def linker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "linker.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def start_run(cfg: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "linker.cli", "run", "--config", str(cfg)],
+                            stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+
+
+def wait_caught_up(cfg: Path, topic: str, expected: int, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    doc: dict = {}
+    while time.monotonic() < deadline:
+        r = linker("status", "--config", str(cfg), "--json")
+        assert r.returncode == 0, r.stderr
+        doc = json.loads(r.stdout)
+        parts = [p for p in doc["partitions"] if p["topic"] == topic]
+        if parts and sum(p["dest_log_end"] or 0 for p in parts) >= expected \
+                and all(p["lag_records"] == 0 for p in parts):
+            return doc
+        time.sleep(0.5)
+    raise AssertionError(f"not caught up within {timeout}s: {doc}")
+
+
+def test_run_status_metrics_sigterm_verify(source, destination, topic_name, tmp_path):
+    source.create_topic(topic_name, partitions=3)
+    produce(source, topic_name, 600, compression="zstd")
+    port = free_port()
+    cfg = write_link(tmp_path / "link.toml", source, destination, [topic_name], port)
+    proc = start_run(cfg, tmp_path / "run.log")
+    try:
+        doc = wait_caught_up(cfg, topic_name, 600)
+        assert doc["engine_reachable"] is True
+        assert {p["state"] for p in doc["partitions"]} == {"MIRRORING"}
+        assert {p["fidelity"] for p in doc["partitions"]} == {"exact"}
+        table = linker("status", "--config", str(cfg)).stdout
+        assert "MIRRORING" in table and topic_name in table
+        time.sleep(2.5)  # one lag refresh
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+        for name in ("linker_partition_lag_records", "linker_partition_lag_bytes", "linker_partition_lag_seconds",
+                     "linker_mirrored_bytes_total", "linker_mirrored_batches_total", "linker_in_flight_bytes",
+                     "linker_errors_total", "linker_partition_state"):
+            assert f"# TYPE {name}" in metrics
+        assert f'linker_partition_state{{partition="0",state="MIRRORING",topic="{topic_name}"}} 1' in metrics
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+        assert time.monotonic() - started < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = (tmp_path / "run.log").read_text()
+    assert "PENDING -> MIRRORING" in log and "MIRRORING -> STOPPED" in log
+    r = linker("verify", "--config", str(cfg))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "3 partitions checked, 0 problem(s)" in r.stdout
+
+
+@pytest.mark.slow
+def test_kill_9_loop_stays_exact(source, destination, topic_name, tmp_path):
+    from kafka import KafkaProducer
+    source.create_topic(topic_name, partitions=4)
+    cfg = write_link(tmp_path / "link.toml", source, destination, [topic_name])
+    stop = threading.Event()
+    sent = [0]
+
+    def write() -> None:
+        # Two producers: plain (no idempotence: the hard case) and idempotent, mixed codecs.
+        plain = KafkaProducer(**source.kafka_python_config(), linger_ms=5, compression_type="lz4", acks="all")
+        idem = KafkaProducer(**source.kafka_python_config(), linger_ms=5, compression_type="gzip",
+                             enable_idempotence=True)
+        try:
+            i = 0
+            while not stop.is_set():
+                (plain if i % 2 else idem).send(topic_name, key=b"k%d" % i, value=b"v%d" % i)
+                i += 1
+                if i % 200 == 0:
+                    plain.flush()
+                    idem.flush()
+                    time.sleep(0.02)
+            plain.flush()
+            idem.flush()
+            sent[0] = i
+        finally:
+            plain.close()
+            idem.close()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    rng = random.Random(6)
+    log = tmp_path / "run.log"
+    try:
+        for _ in range(5):
+            proc = start_run(cfg, log)
+            time.sleep(rng.uniform(2.0, 4.0))
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    finally:
+        stop.set()
+        writer.join(60)
+    assert sent[0] > 1000
+    proc = start_run(cfg, log)
+    try:
+        wait_caught_up(cfg, topic_name, sent[0])
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    r = linker("verify", "--config", str(cfg))
+    assert r.returncode == 0, r.stdout + "\n" + log.read_text()[-3000:]
+    assert "FAILED" not in log.read_text() and "DIVERGED" not in log.read_text()
+
+
+def test_bad_link_file_is_named(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[source]\nbootstrap_servers = ["a:1"]\n[destination]\nbootstrap_servers = ["b:2"]\n'
+                   '[topics]\nnames = ["t"]\n[mirror]\nacks = 0\n')
+    r = linker("verify", "--config", str(bad))
+    assert r.returncode == 2
+    assert "mirror.acks" in r.stderr
