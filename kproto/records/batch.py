@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Union
 
 from kproto.records.crc import compute_crc, crc32c
-from kproto.records.errors import CorruptBatchError
+from kproto.records.errors import CorruptBatchError, CrcMismatchError
 from kproto.records.layout import (
     ATTRIBUTES_POS,
     CODEC_MASK,
@@ -206,6 +206,15 @@ class BatchView:
         """True when the stored CRC matches the covered bytes."""
         pos = self._pos
         return self._h[4] == crc32c(self._buf[pos + ATTRIBUTES_POS : pos + self._h[1] + LOG_OVERHEAD])
+
+    def verify_crc(self) -> None:
+        """Raise CrcMismatchError (naming the offset and both values) unless the CRC matches."""
+        actual = self.compute_crc()
+        if actual != self._h[4]:
+            raise CrcMismatchError(
+                f"batch at offset {self._h[0]}: stored CRC 0x{self._h[4]:08x}, computed 0x{actual:08x}",
+                position=self._pos,
+            )
 
     # --- records, on demand ---------------------------------------------------
     def records(self) -> Iterator[Record]:

@@ -12,6 +12,7 @@ from kproto.records import (
     BatchView,
     Codec,
     CorruptBatchError,
+    CrcMismatchError,
     NewRecord,
     build_batch,
     build_control_batch,
@@ -47,9 +48,12 @@ def test_base_offset_and_leader_epoch_lie_outside_the_crc(position):
 
 @pytest.mark.parametrize("position", [21, 23, 30, 45, 52, 56, 60, 61, -1])
 def test_any_flip_inside_the_covered_region_fails_validation(position):
-    raw = bytearray(_batch(codec=Codec.LZ4))
+    raw = bytearray(_batch(codec=Codec.LZ4, base_offset=31))
     raw[position] ^= 0x40
-    assert not BatchView(raw).crc_valid()
+    view = BatchView(raw)
+    assert not view.crc_valid()
+    with pytest.raises(CrcMismatchError, match="batch at offset 31: stored CRC 0x"):
+        view.verify_crc()
 
 
 def test_write_crc_repairs_a_deliberately_changed_batch():
