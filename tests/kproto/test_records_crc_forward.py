@@ -6,6 +6,8 @@ import struct
 
 import crc32c
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kproto.records import (
     ZERO_BASE_OFFSET,
@@ -112,3 +114,34 @@ def test_compute_crc_on_a_batch_inside_a_larger_buffer():
     blob = _batch() + _batch(codec=Codec.GZIP)
     second = list(walk_batches(blob))[1]
     assert compute_crc(memoryview(blob), second.position) == second.crc
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    codec=st.sampled_from(list(Codec)),
+    producer_id=st.integers(-1, 2**63 - 1),
+    producer_epoch=st.integers(-1, 2**15 - 1),
+    base_sequence=st.integers(-1, 2**31 - 1),
+    transactional=st.booleans(),
+)
+def test_rewrite_header_property(codec, producer_id, producer_epoch, base_sequence, transactional):
+    view = BatchView(_batch(codec=codec, base_offset=3, partition_leader_epoch=9))
+    header, payload = rewrite_header(
+        view, producer_id=producer_id, producer_epoch=producer_epoch, base_sequence=base_sequence,
+        transactional=transactional,
+    )
+    out = BatchView(header + bytes(payload))
+    out.verify_crc()
+    assert out.header[1:5:2] == view.header[1:5:2]  # batchLength, magic unchanged
+    assert (out.producer_id, out.producer_epoch, out.base_sequence) == (producer_id, producer_epoch, base_sequence)
+    assert out.is_transactional == transactional and out.codec == codec
+    assert (out.partition_leader_epoch, out.record_count, out.max_timestamp) == (9, 4, view.max_timestamp)
+
+
+@pytest.mark.parametrize("codec", [Codec.GZIP, Codec.LZ4, Codec.ZSTD])
+def test_compression_level_is_applied(codec):
+    records = [NewRecord(b"%d" % (i * 7919 % 1000) * 30, timestamp=1) for i in range(300)]
+    fast = build_batch(records, codec=codec, level=1)
+    best = build_batch(records, codec=codec, level={Codec.GZIP: 9, Codec.LZ4: 12, Codec.ZSTD: 19}[codec])
+    assert len(best) < len(fast)
+    assert [r.value for r in decode_records(BatchView(best))] == [r.value for r in records]
