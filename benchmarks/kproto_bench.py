@@ -54,8 +54,8 @@ class Row:
         return None if self.baseline is None else self.baseline / self.ours
 
 
-def per_call(fn: Callable[[], object], budget: float, repeat: int) -> float:
-    """Best seconds per call over `repeat` loops sized to take about `budget` each."""
+def _loops_for(fn: Callable[[], object], budget: float) -> int:
+    """How many calls of `fn` take about `budget` seconds (after one warm-up call)."""
     fn()  # warm up: first-use code generation is not what we measure
     loops = 1
     while True:
@@ -64,15 +64,32 @@ def per_call(fn: Callable[[], object], budget: float, repeat: int) -> float:
             fn()
         spent = time.perf_counter() - start
         if spent >= budget / 4 or loops >= 1 << 20:
-            break
+            return max(1, int(loops * budget / max(spent, 1e-9)))
         loops *= 4
-    best = spent / loops
-    for _ in range(repeat - 1):
-        start = time.perf_counter()
-        for _ in range(loops):
-            fn()
-        best = min(best, (time.perf_counter() - start) / loops)
-    return best
+
+
+def _timed(fn: Callable[[], object], loops: int) -> float:
+    start = time.perf_counter()
+    for _ in range(loops):
+        fn()
+    return (time.perf_counter() - start) / loops
+
+
+def per_call_pair(ours: Callable[[], object], theirs: Callable[[], object] | None,
+                  budget: float, repeat: int) -> tuple[float, float | None]:
+    """Best seconds per call of each, timed in alternation.
+
+    Alternating the two loops gives both the same share of whatever else the
+    machine is doing, so their ratio is steadier than their absolute times.
+    """
+    our_loops = _loops_for(ours, budget)
+    their_loops = _loops_for(theirs, budget) if theirs is not None else 0
+    best_ours = best_theirs = float("inf")
+    for _ in range(repeat):
+        best_ours = min(best_ours, _timed(ours, our_loops))
+        if theirs is not None:
+            best_theirs = min(best_theirs, _timed(theirs, their_loops))
+    return best_ours, (best_theirs if theirs is not None else None)
 
 
 # -- the messages ---------------------------------------------------------------
@@ -137,12 +154,11 @@ def _kafka_python_object(kp_cls: Any, data: bytes, version: int) -> Any:
 # -- the run --------------------------------------------------------------------
 
 def run(smoke: bool = False) -> list[Row]:
-    budget, repeat = (0.05, 2) if smoke else (0.3, 5)
+    budget, repeat = (0.05, 2) if smoke else (0.2, 7)
     rows: list[Row] = []
 
     def row(what: str, ours: Callable[[], object], theirs: Callable[[], object] | None) -> None:
-        rows.append(Row(what, per_call(ours, budget, repeat),
-                        per_call(theirs, budget, repeat) if theirs is not None else None))
+        rows.append(Row(what, *per_call_pair(ours, theirs, budget, repeat)))
 
     fetch = fetch_response(10)
     row("FetchResponse decode, 100 partitions x 10 batches",

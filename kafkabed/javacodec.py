@@ -119,12 +119,21 @@ def compile_helper(jars: Sequence[Path]) -> Path:
     return target
 
 
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+# Loaded here, not in the child: dlopen between fork and exec can deadlock.
+_LIBC = _load_libc()
+
+
 def _die_with_parent() -> None:
     # Between fork and exec: the JVM gets SIGKILL if this process dies.
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except OSError:
-        pass
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class JavaCodec:
