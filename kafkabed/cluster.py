@@ -44,7 +44,26 @@ def run_dir() -> Path:
         root = Path(base) if base else Path(tempfile.gettempdir()) / "kafkabed-runs"
         _run_dir = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         _run_dir.mkdir(parents=True, exist_ok=True)
+        _prune_runs(root, keep=int(os.environ.get("KAFKABED_KEEP_RUNS", "10")))
     return _run_dir
+
+
+def _prune_runs(root: Path, keep: int) -> None:
+    """Delete old run directories of processes that have ended, keeping the newest `keep`."""
+    finished = []
+    for entry in root.iterdir():
+        pid_text = entry.name.rsplit("-", 1)[-1]
+        if not entry.is_dir() or not pid_text.isdigit() or entry == _run_dir:
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+            continue  # its process still runs (perhaps another engineer's test session)
+        except ProcessLookupError:
+            finished.append(entry)
+        except PermissionError:
+            continue
+    for entry in sorted(finished, key=lambda e: e.name)[:-keep or None] if keep else finished:
+        shutil.rmtree(entry, ignore_errors=True)
 
 
 def java_binary() -> str:
@@ -150,6 +169,7 @@ class KafkaCluster:
         users: Mapping[str, str] | None = None,
         jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
         start_timeout: float = 120.0,
+        tls_tool: str | None = None,
     ) -> None:
         if nodes < 1:
             raise ValueError(f"a cluster needs at least one node, got nodes={nodes}")
@@ -174,6 +194,7 @@ class KafkaCluster:
         self.users = Users(dict(users)) if users is not None else Users()
         self.jvm_options = tuple(jvm_options)
         self.start_timeout = start_timeout
+        self.tls_tool = tls_tool  # "openssl" or "keytool"; None: openssl if present
         self.secure_internal = authorizer or any(l.startswith("SASL_") for l in listeners)
         self.tls: TlsFiles | None = None
         self.cluster_id = _cluster_id()
@@ -207,7 +228,7 @@ class KafkaCluster:
         self._classpath = os.pathsep.join(str(p) for p in kafka_jars(self.version))
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.tls is None and any("SSL" in l for l in self.listeners):
-            self.tls = make_tls(self.directory / "tls")
+            self.tls = make_tls(self.directory / "tls", tool=self.tls_tool)
         try:
             self._start_nodes(attempts)
         except BaseException:  # including Ctrl-C half-way: no JVM may stay behind
@@ -336,7 +357,7 @@ class KafkaCluster:
         if "SSL" in proto and self.tls:
             cfg.update(ssl_cafile=str(self.tls.ca_cert), ssl_check_hostname=True)
             if mtls:
-                cfg.update(ssl_certfile=str(self.tls.client_cert), ssl_keyfile=str(self.tls.client_key))
+                cfg.update(ssl_certfile=str(self._client_pem()[0]), ssl_keyfile=str(self._client_pem()[1]))
         return cfg
 
     def confluent_config(self, listener: str | None = None, user: str | None = None,
@@ -353,9 +374,14 @@ class KafkaCluster:
         if "SSL" in proto and self.tls:
             cfg["ssl.ca.location"] = str(self.tls.ca_cert)
             if mtls:
-                cfg.update({"ssl.certificate.location": str(self.tls.client_cert),
-                            "ssl.key.location": str(self.tls.client_key)})
+                cert, key = self._client_pem()
+                cfg.update({"ssl.certificate.location": str(cert), "ssl.key.location": str(key)})
         return cfg
+
+    def _client_pem(self) -> tuple[Path, Path]:
+        if self.tls is None or self.tls.client_cert is None or self.tls.client_key is None:
+            raise ClusterError("no client certificate for mutual TLS: it needs openssl at cluster start")
+        return self.tls.client_cert, self.tls.client_key
 
     # ------------------------------------------------------------------ admin
     def admin(self) -> Any:

@@ -109,8 +109,10 @@ def server_properties(
             for mech in SASL_MECHANISMS[1:]:
                 props[f"listener.name.{low}.{mech.lower()}.sasl.jaas.config"] = _jaas_scram(users)
     if tls is not None:
+        if tls.keystore_password is not None:
+            props["ssl.keystore.password"] = tls.keystore_password
         props.update({
-            "ssl.keystore.type": "PEM",
+            "ssl.keystore.type": tls.keystore_type,
             "ssl.keystore.location": str(tls.broker_keystore),
             "ssl.truststore.type": "PEM",
             "ssl.truststore.location": str(tls.ca_cert),

@@ -1,9 +1,11 @@
 """TLS material and SASL users for test clusters.
 
-Certificates are made at start with openssl: one CA, one broker certificate
-valid for 127.0.0.1 and localhost (shared by every node), and one client
-certificate for mutual TLS. Brokers read PEM files directly (ssl.keystore.type=PEM),
-and Python clients use the same PEM files, so nothing needs converting.
+Certificates are made at start: one CA, one broker certificate valid for
+127.0.0.1 and localhost (shared by every node), and one client certificate for
+mutual TLS. With openssl, brokers read PEM files directly (ssl.keystore.type=PEM)
+and Python clients use the same files. Without openssl, the JDK's keytool makes
+a PKCS12 broker keystore and exports the CA as PEM (no client key then: keytool
+cannot export private keys, so mutual TLS needs openssl).
 """
 from __future__ import annotations
 
@@ -25,12 +27,15 @@ SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 
 @dataclass(frozen=True)
 class TlsFiles:
-    """PEM paths; `broker_keystore` holds the broker key followed by its certificate."""
+    """Paths of the TLS material. A PEM `broker_keystore` holds the broker key followed by its
+    certificate; a PKCS12 one is protected by `keystore_password`."""
 
     ca_cert: Path
     broker_keystore: Path
-    client_cert: Path
-    client_key: Path
+    client_cert: Path | None
+    client_key: Path | None
+    keystore_type: str = "PEM"
+    keystore_password: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,12 +65,20 @@ def _openssl(*args: str, cwd: Path) -> None:
         raise RuntimeError(f"openssl {' '.join(args[:2])} failed: {done.stderr.strip()}")
 
 
-def make_tls(directory: Path, days: int = 30) -> TlsFiles:
-    """Create a CA, a broker certificate for 127.0.0.1/localhost and a client certificate."""
-    if shutil.which("openssl") is None:
-        raise RuntimeError("openssl is needed to create the test TLS certificates")
+def make_tls(directory: Path, days: int = 30, tool: str | None = None) -> TlsFiles:
+    """Create a CA and a broker certificate for 127.0.0.1/localhost (and, with openssl, a
+    client certificate). `tool` forces "openssl" or "keytool"; default: openssl if present."""
+    if tool is None:
+        tool = "openssl" if shutil.which("openssl") else "keytool"
+    if tool not in ("openssl", "keytool"):
+        raise ValueError(f"tool must be 'openssl' or 'keytool', got {tool!r}")
+    if shutil.which(tool) is None:
+        raise RuntimeError(f"{tool} is needed to create the test TLS certificates and is not on PATH")
     directory.mkdir(parents=True, exist_ok=True)
-    d = directory
+    return _with_openssl(directory, days) if tool == "openssl" else _with_keytool(directory, days)
+
+
+def _with_openssl(d: Path, days: int) -> TlsFiles:
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
              "-days", str(days), "-subj", "/CN=kafkabed test CA",
              "-addext", "basicConstraints=critical,CA:TRUE",
@@ -83,3 +96,30 @@ def make_tls(directory: Path, days: int = 30) -> TlsFiles:
     keystore.write_text((d / "broker.key").read_text() + (d / "broker.pem").read_text())
     return TlsFiles(ca_cert=d / "ca.pem", broker_keystore=keystore,
                     client_cert=d / "client.pem", client_key=d / "client.key")
+
+
+_KEYSTORE_PASSWORD = "kafkabed-keystore"
+
+
+def _keytool(*args: str, cwd: Path, stdin: str | None = None) -> None:
+    done = subprocess.run(["keytool", *args, "-storepass", _KEYSTORE_PASSWORD, "-noprompt"],
+                          cwd=cwd, capture_output=True, text=True, input=stdin)
+    if done.returncode != 0:
+        raise RuntimeError(f"keytool {args[0]} failed: {(done.stdout + done.stderr).strip()}")
+
+
+def _with_keytool(d: Path, days: int) -> TlsFiles:
+    common = ["-storetype", "PKCS12", "-keyalg", "RSA", "-keysize", "2048", "-validity", str(days)]
+    _keytool("-genkeypair", "-alias", "ca", "-dname", "CN=kafkabed test CA", "-ext", "bc:c=ca:true",
+             "-ext", "ku:c=keyCertSign,cRLSign", "-keystore", "ca.p12", *common, cwd=d)
+    _keytool("-exportcert", "-rfc", "-alias", "ca", "-keystore", "ca.p12", "-file", "ca.pem", cwd=d)
+    _keytool("-genkeypair", "-alias", "broker", "-dname", "CN=localhost", "-keystore", "broker.p12",
+             *common, cwd=d)
+    _keytool("-certreq", "-alias", "broker", "-keystore", "broker.p12", "-file", "broker.csr", cwd=d)
+    _keytool("-gencert", "-alias", "ca", "-keystore", "ca.p12", "-infile", "broker.csr", "-outfile",
+             "broker.pem", "-rfc", "-validity", str(days), "-ext", "SAN=dns:localhost,ip:127.0.0.1",
+             "-ext", "EKU=serverAuth,clientAuth", cwd=d)
+    _keytool("-importcert", "-alias", "ca", "-keystore", "broker.p12", "-file", "ca.pem", cwd=d)
+    _keytool("-importcert", "-alias", "broker", "-keystore", "broker.p12", "-file", "broker.pem", cwd=d)
+    return TlsFiles(ca_cert=d / "ca.pem", broker_keystore=d / "broker.p12", client_cert=None,
+                    client_key=None, keystore_type="PKCS12", keystore_password=_KEYSTORE_PASSWORD)

@@ -17,6 +17,7 @@ from kafkabed import MIGRATION_SOURCE, KafkaCluster, procs
 from kafkabed.cluster import run_dir
 
 _started: list[KafkaCluster] = []
+_notes: list[str] = []
 
 
 def _cluster(request: pytest.FixtureRequest, **kwargs) -> Iterator[KafkaCluster]:
@@ -84,6 +85,12 @@ def topic_names(request: pytest.FixtureRequest):
     return make
 
 
+@pytest.fixture
+def testbed_report():
+    """report(line): a measured figure to show in the terminal summary of every run."""
+    return _notes.append
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
@@ -98,7 +105,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    if not _started:
+    if not _started and not _notes:
         return
     tr = terminalreporter
     tr.section("kafkabed clusters")
@@ -106,6 +113,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         took = f"{c.startup_seconds:.1f}s" if c.startup_seconds is not None else "did not start"
         tr.write_line(f"{c.name:12} Kafka {c.version}, {c.nodes} node(s), {'+'.join(c.listeners)}"
                       f"{', authorizer' if c.authorizer else ''}: start-up {took}")
+    for line in _notes:
+        tr.write_line(line)
     tr.write_line(f"broker logs kept in {run_dir()}")
 
 

@@ -8,7 +8,7 @@ from kafka import KafkaProducer
 from kafkabed.producers import consume
 
 
-def test_kill_restart_keep_producing(cluster3, topic_name):
+def test_kill_restart_keep_producing(cluster3, topic_name, testbed_report):
     cluster3.create_topic(topic_name, partitions=3, configs={"min.insync.replicas": 2})
     victim = cluster3.partition_leaders(topic_name)[0]
     producer = KafkaProducer(**cluster3.kafka_python_config(), acks="all", enable_idempotence=True,
@@ -44,8 +44,8 @@ def test_kill_restart_keep_producing(cluster3, topic_name):
     got = consume(cluster3, topic_name, sent)
     assert len(got) == sent
     assert len({c.value for c in got}) == sent, "idempotent producer wrote no duplicates"
-    print(f"\nkill -9 of node {victim}: 100 records acknowledged in {during:.1f}s; "
-          f"restart with the same data took {restart:.1f}s")
+    testbed_report(f"three: kill -9 of node {victim}, 100 records acknowledged {during:.1f}s later; "
+                   f"restart with the same data took {restart:.1f}s")
 
 
 def test_graceful_stop_and_start(cluster3, topic_name):

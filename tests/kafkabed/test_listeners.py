@@ -75,3 +75,17 @@ def test_wrong_password_is_refused(secure_cluster):
             consumer.topics()
         finally:
             consumer.close()
+
+
+def test_keytool_certificates_serve_tls(topic_name):
+    """Without openssl the test bed falls back to the JDK's keytool (PKCS12 keystore)."""
+    from kafkabed import KafkaCluster
+
+    with KafkaCluster("keytool-tls", listeners="SSL", tls_tool="keytool") as cluster:
+        assert cluster.tls.keystore_type == "PKCS12"
+        cluster.create_topic(topic_name)
+        for client in ("kafka-python", "confluent"):
+            produce(cluster, topic_name, 3, client=client)
+        assert len(consume(cluster, topic_name, 6, client="confluent")) == 6
+        with pytest.raises(Exception, match="openssl"):
+            cluster.confluent_config(mtls=True)
