@@ -1,0 +1,108 @@
+"""Proxy settings: where to listen, what to front, and the per-connection bounds.
+
+Pass-through connections to the brokers carry the clients' own SASL exchange,
+so the proxy itself only needs TLS settings for them; `admin_security` is for
+the proxy's own metadata and cutover calls and is never lent to a client.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from linker.client.config import SecurityConfig, SecurityProtocol, TlsSettings, parse_bootstrap
+
+
+@dataclasses.dataclass(frozen=True)
+class ListenTls:
+    """The certificate and key the proxy shows to clients."""
+
+    cert_file: str
+    key_file: str
+    key_password: str | None = dataclasses.field(default=None, repr=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class UpstreamConfig:
+    """One Kafka cluster the proxy can front."""
+
+    name: str
+    bootstrap: str
+    tls: TlsSettings | None = None
+    admin_security: SecurityConfig | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("upstream cluster needs a name")
+        parse_bootstrap(self.bootstrap)  # raises with the bad address named
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        return parse_bootstrap(self.bootstrap)
+
+    def admin_config(self) -> SecurityConfig:
+        """Security of the proxy's own connections (PLAINTEXT/SSL unless credentials are given)."""
+        if self.admin_security is not None:
+            return self.admin_security
+        if self.tls is not None:
+            return SecurityConfig(protocol=SecurityProtocol.SSL, tls=self.tls)
+        return SecurityConfig()
+
+
+@dataclasses.dataclass(frozen=True)
+class PortMapping:
+    """Which local port serves which upstream broker.
+
+    `fixed` wins; else `base + node_id` when `base` is set; else an ephemeral
+    port chosen by the kernel (stable for the proxy's lifetime).
+    """
+
+    fixed: Mapping[int, int] = dataclasses.field(default_factory=dict)
+    base: int | None = None
+
+    def __post_init__(self) -> None:
+        for node, port in self.fixed.items():
+            if not 0 < port < 65536:
+                raise ValueError(f"port {port} for broker {node} is outside 1..65535")
+        if self.base is not None and not 0 < self.base < 65536:
+            raise ValueError(f"port base {self.base} is outside 1..65535")
+
+    def port_for(self, node_id: int) -> int:
+        if node_id in self.fixed:
+            return self.fixed[node_id]
+        if self.base is not None:
+            port = self.base + node_id
+            if not 0 < port < 65536:
+                raise ValueError(f"port base {self.base} + broker id {node_id} is outside 1..65535")
+            return port
+        return 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ProxyConfig:
+    upstream: UpstreamConfig
+    bind_host: str = "127.0.0.1"
+    advertised_host: str | None = None
+    bootstrap_port: int = 0
+    ports: PortMapping = PortMapping()
+    listen_tls: ListenTls | None = None
+    max_request_size: int = 100 * 1024 * 1024      # the broker's socket.request.max.bytes
+    max_response_size: int = 512 * 1024 * 1024
+    max_in_flight: int = 256                      # requests per client connection
+    partial_frame_timeout: float = 30.0           # a frame started must finish within this
+    idle_timeout: float = 600.0                   # the broker's connections.max.idle.ms
+    connect_timeout: float = 10.0
+    forget_broker_after: float = 300.0            # listener of a broker gone from metadata
+
+    def __post_init__(self) -> None:
+        for name in ("max_request_size", "max_response_size", "max_in_flight"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        for name in ("partial_frame_timeout", "idle_timeout", "connect_timeout", "forget_broker_after"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if not 0 <= self.bootstrap_port < 65536:
+            raise ValueError(f"bootstrap_port {self.bootstrap_port} is outside 0..65535")
+
+    @property
+    def host_for_clients(self) -> str:
+        return self.advertised_host or self.bind_host

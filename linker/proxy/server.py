@@ -1,0 +1,282 @@
+"""The proxy's listeners, its view of the fronted cluster, and the upstream switch.
+
+One bootstrap listener, plus one listener per upstream broker, opened the
+first time a response names that broker and closed once the broker has been
+absent from metadata for `forget_broker_after` seconds. Every address a client
+learns is one of these listeners, so clients keep a single bootstrap address
+across broker changes and across a switch of the fronted cluster.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from linker.client import ClientConfig, KafkaClient
+from linker.client.tls import cached_ssl_context
+
+from .config import ProxyConfig, UpstreamConfig
+from .guard import NOT_LEADER_OR_FOLLOWER, POLICY_VIOLATION, MirrorRegistry, Refusal
+from .session import ClientSession, _UpstreamSide
+
+log = logging.getLogger("linker.proxy")
+
+SWEEP_INTERVAL = 1.0
+
+
+class _Listener:
+    """A bound socket and the asyncio server accepting on it."""
+
+    def __init__(self, sock: socket.socket, task: asyncio.Task[asyncio.Server]) -> None:
+        self.sock = sock
+        self.port: int = sock.getsockname()[1]
+        self.task = task
+        self.absent_since: float | None = None
+
+    async def close(self) -> None:
+        try:
+            server = await self.task
+        except (asyncio.CancelledError, OSError):
+            self.sock.close()
+            return
+        server.close()
+        await server.wait_closed()
+
+
+class ProxyServer:
+    """A Kafka wire-protocol proxy in front of one cluster at a time."""
+
+    def __init__(self, config: ProxyConfig, mirrors: MirrorRegistry | None = None) -> None:
+        self.config = config
+        self.upstream: UpstreamConfig = config.upstream
+        self.mirrors = mirrors
+        self.sessions: set[ClientSession] = set()
+        self.groups_seen: set[str] = set()
+        self.holds: dict[str, str] = {}          # topic -> why writes are held
+        self.produce_epoch = 0                   # bumped by every hold; see wait_produce_drained
+        self._addresses: dict[int, tuple[str, int]] = {}   # node id -> upstream (host, port)
+        self._topic_names: dict[Any, str] = {}
+        self._listeners: dict[int, _Listener] = {}
+        self._bootstrap: _Listener | None = None
+        self._ssl_server: ssl.SSLContext | None = None
+        self._admin: KafkaClient | None = None
+        self._admin_for: UpstreamConfig | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- life cycle ------------------------------------------------------------------------
+    async def start(self) -> "ProxyServer":
+        tls = self.config.listen_tls
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            try:
+                context.load_cert_chain(tls.cert_file, tls.key_file, password=tls.key_password)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"cannot load the proxy's TLS certificate {tls.cert_file!r}: {exc}") from None
+            self._ssl_server = context
+        self._bootstrap = self._listen(self.config.bootstrap_port, None)
+        await self._bootstrap.task
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
+        log.info("proxy for %s listening on %s:%d", self.upstream.name, self.config.bind_host,
+                 self._bootstrap.port)
+        return self
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for session in list(self.sessions):
+            session.close()
+        listeners = [l for l in (self._bootstrap, *self._listeners.values()) if l is not None]
+        self._listeners.clear()
+        for listener in listeners:
+            await listener.close()
+        await self._close_admin()
+
+    async def __aenter__(self) -> "ProxyServer":
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def bootstrap(self) -> str:
+        """host:port clients use as their only bootstrap address."""
+        if self._bootstrap is None:
+            raise RuntimeError("the proxy is not started")
+        return f"{self.config.host_for_clients}:{self._bootstrap.port}"
+
+    def broker_ports(self) -> dict[int, int]:
+        """node id -> the local port that serves it."""
+        return {node: l.port for node, l in self._listeners.items()}
+
+    # -- listeners ------------------------------------------------------------------------
+    def _listen(self, port: int, node_id: int | None) -> _Listener:
+        """Bind now (so the port is known at once); accept from a task."""
+        sock = socket.create_server((self.config.bind_host, port), backlog=512, reuse_port=False)
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(loop.create_server(lambda: ClientSession(self, node_id), sock=sock,
+                                                   ssl=self._ssl_server))
+        return _Listener(sock, task)
+
+    def address_of(self, node_id: int, host: str, port: int) -> tuple[str, int]:
+        """Record where broker `node_id` really is; return the address clients should use."""
+        self._addresses[node_id] = (host, port)
+        listener = self._listeners.get(node_id)
+        if listener is None:
+            listener = self._listen(self.config.ports.port_for(node_id), node_id)
+            self._listeners[node_id] = listener
+            log.info("broker %d (%s:%d) is served on port %d", node_id, host, port, listener.port)
+        listener.absent_since = None
+        return self.config.host_for_clients, listener.port
+
+    def note_metadata(self, body: Any) -> None:
+        """Learn topic ids and which brokers left (a Metadata response lists them all)."""
+        for t in body.topics:
+            if t.name and getattr(t, "topic_id", None) is not None:
+                self._topic_names[t.topic_id] = t.name
+        present = {b.node_id for b in body.brokers}
+        if not present:
+            return
+        now = time.monotonic()
+        for node, listener in self._listeners.items():
+            if node not in present and listener.absent_since is None:
+                listener.absent_since = now
+
+    async def _sweep(self) -> None:
+        """Close slow or idle clients and listeners of brokers long gone."""
+        cfg = self.config
+        while not self._closed:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            now = time.monotonic()
+            for s in list(self.sessions):
+                if s.partial_since is not None and now - s.partial_since > cfg.partial_frame_timeout:
+                    s.close(f"a request frame stayed incomplete for more than {cfg.partial_frame_timeout:g}s")
+                elif not s.pending and now - s.last_activity > cfg.idle_timeout:
+                    s.close(f"idle for more than {cfg.idle_timeout:g}s")
+            for node, listener in list(self._listeners.items()):
+                if listener.absent_since is not None and now - listener.absent_since > cfg.forget_broker_after:
+                    log.info("broker %d left the cluster: closing its listener on port %d", node, listener.port)
+                    del self._listeners[node]
+                    self._addresses.pop(node, None)
+                    await listener.close()
+
+    # -- upstream connections ------------------------------------------------------------
+    async def open_upstream(self, session: ClientSession, node_id: int | None) -> _UpstreamSide:
+        upstream = self.upstream
+        if node_id is None:
+            candidates = upstream.addresses
+        else:
+            address = self._addresses.get(node_id) or await self._resolve(node_id)
+            candidates = [address]
+        loop = asyncio.get_running_loop()
+        context = cached_ssl_context(upstream.tls) if upstream.tls is not None else None
+        last: Exception | None = None
+        for host, port in candidates:
+            try:
+                _, protocol = await asyncio.wait_for(loop.create_connection(
+                    lambda: _UpstreamSide(session, self.config.max_response_size), host, port,
+                    ssl=context, server_hostname=host if context is not None else None),
+                    self.config.connect_timeout)
+                return protocol
+            except (OSError, asyncio.TimeoutError, ssl.SSLError) as exc:
+                last = exc
+        raise ConnectionError(f"{upstream.name}: no broker reachable at "
+                              f"{', '.join(f'{h}:{p}' for h, p in candidates)} ({last})")
+
+    async def _resolve(self, node_id: int) -> tuple[str, int]:
+        """The upstream address of a broker no response has named yet (proxy restart, switch)."""
+        admin = await self.admin()
+        snapshot = await admin.refresh_metadata()
+        for b in snapshot.brokers.values():
+            self._addresses[b.node_id] = (b.host, b.port)
+        if node_id not in self._addresses:
+            raise ConnectionError(f"{self.upstream.name} has no broker {node_id} "
+                                  f"(brokers: {sorted(snapshot.brokers)})")
+        return self._addresses[node_id]
+
+    async def admin(self, upstream: UpstreamConfig | None = None) -> KafkaClient:
+        """The proxy's own client for `upstream` (default: the fronted cluster)."""
+        upstream = upstream or self.upstream
+        if self._admin is not None and self._admin_for == upstream:
+            return self._admin
+        await self._close_admin()
+        client = KafkaClient(upstream.bootstrap, ClientConfig(client_id="linker-proxy",
+                                                               security=upstream.admin_config()))
+        await client.start()
+        self._admin, self._admin_for = client, upstream
+        return client
+
+    async def _close_admin(self) -> None:
+        if self._admin is not None:
+            admin, self._admin = self._admin, None
+            await admin.close()
+
+    # -- guarding --------------------------------------------------------------------------
+    def guard_active(self) -> bool:
+        return bool(self.holds) or (self.mirrors is not None and self.mirrors.has_mirrors())
+
+    def refusal_of(self, topic: str) -> Refusal | None:
+        why = self.holds.get(topic)
+        if why is not None:
+            return Refusal(NOT_LEADER_OR_FOLLOWER, why)
+        if self.mirrors is not None:
+            link = self.mirrors.mirror_link(topic)
+            if link is not None:
+                return Refusal(POLICY_VIOLATION,
+                               f"topic {topic!r} is a read-only mirror of link {link!r}; "
+                               f"writes are accepted after the link is promoted")
+        return None
+
+    def topic_name_of(self, topic_id: Any) -> str | None:
+        return self._topic_names.get(topic_id)
+
+    def note_groups(self, groups: Iterable[str]) -> None:
+        self.groups_seen.update(groups)
+
+    # -- cutover primitives (see cutover.py for the sequence) -----------------------------
+    def hold_writes(self, topics: Iterable[str], why: str) -> int:
+        """Refuse produces to `topics` with a retriable error from now on; returns the epoch
+        that wait_produce_drained() waits past."""
+        for t in topics:
+            self.holds[t] = why
+        self.produce_epoch += 1
+        return self.produce_epoch
+
+    def release_writes(self, topics: Iterable[str]) -> None:
+        for t in topics:
+            self.holds.pop(t, None)
+
+    async def wait_produce_drained(self, epoch: int, timeout: float = 30.0) -> None:
+        """Wait until every produce forwarded before `epoch` was answered (or its client is gone)."""
+        deadline = time.monotonic() + timeout
+        while any(e < epoch for s in self.sessions for e in s.produce_epochs_in_flight):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"produce requests forwarded before the hold still unanswered "
+                                   f"after {timeout:g}s")
+            await asyncio.sleep(0.01)
+
+    async def switch_upstream(self, upstream: UpstreamConfig) -> None:
+        """Front another cluster: forget the old brokers' addresses and close every client
+        connection, so each client reconnects (same addresses) to the new cluster."""
+        old = self.upstream
+        self.upstream = upstream
+        self._addresses.clear()
+        self._topic_names.clear()
+        try:
+            admin = await self.admin(upstream)
+            snapshot = await admin.refresh_metadata()
+            for b in snapshot.brokers.values():
+                self._addresses[b.node_id] = (b.host, b.port)
+        except Exception as exc:  # addresses are also learnt lazily on first use
+            log.warning("could not read %s metadata while switching: %s", upstream.name, exc)
+        sessions = list(self.sessions)
+        for s in sessions:
+            s.close()
+        log.info("proxy switched from %s to %s; %d client connection(s) closed to reconnect",
+                 old.name, upstream.name, len(sessions))

@@ -1,0 +1,421 @@
+"""One client connection and its upstream broker connection.
+
+Hot path: a request frame is forwarded as received (size prefix + the
+client's bytes) after reading only its api key, version and correlation id
+with one precompiled struct; a response is matched to the FIFO of requests in
+flight and forwarded as the broker sent it unless its API may carry a broker
+address (see rewrite.needs_decode). Reading from one side pauses while the
+other side's write buffer is full or too many requests are in flight, so the
+memory a connection holds is bounded by one partial frame per direction plus
+the transports' high-water marks.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import struct
+import time
+from typing import TYPE_CHECKING, Any
+
+import kproto
+from kproto import ApiKey, messages
+from kproto.exceptions import KprotoError
+
+from .guard import GUARDED_APIS, Guarded, guard_request
+from .rewrite import clamp_api_versions, needs_decode, rewrite_response
+
+if TYPE_CHECKING:
+    from .server import ProxyServer
+
+log = logging.getLogger("linker.proxy")
+
+_HEAD = struct.Struct(">hhi")
+_I16 = struct.Struct(">h")
+_I32 = struct.Struct(">i")
+UNSUPPORTED_VERSION = 35
+
+#: Why reading from the client is paused; reading resumes when the set is empty.
+_UPSTREAM_CONNECTING = "connecting"
+_UPSTREAM_FULL = "upstream-write-buffer"
+_IN_FLIGHT = "in-flight"
+
+
+class _Pending:
+    """A request awaiting its response; `ready` is set when the proxy answers it itself."""
+
+    __slots__ = ("corr", "api_key", "version", "decode", "guarded", "ready", "produce_epoch")
+
+    def __init__(self, corr: int, api_key: int, version: int, decode: bool,
+                 guarded: Guarded | None = None, produce_epoch: int = -1) -> None:
+        self.corr = corr
+        self.api_key = api_key
+        self.version = version
+        self.decode = decode
+        self.guarded = guarded
+        self.ready: list[Any] | None = None
+        self.produce_epoch = produce_epoch
+
+
+class ClientSession(asyncio.Protocol):
+    """Server side of one client connection; owns the matching upstream connection."""
+
+    def __init__(self, server: "ProxyServer", node_id: int | None) -> None:
+        self.server = server
+        self.node_id = node_id                # None: the bootstrap listener
+        self.config = server.config
+        self.transport: asyncio.Transport | None = None
+        self.upstream: _UpstreamSide | None = None
+        self.peer = "?"
+        self.pending: collections.deque[_Pending] = collections.deque()
+        self._requests = kproto.FrameDecoder(self.config.max_request_size)
+        self._paused: set[str] = set()
+        self._reading = True
+        self._closed = False
+        self.last_activity = time.monotonic()
+        self.partial_since: float | None = None
+        self._connect_task: asyncio.Task[None] | None = None
+        self._early: list[bytes] = []
+        self._early_bytes = 0
+
+    # -- client side ---------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.server.sessions.add(self)
+        self._pause(_UPSTREAM_CONNECTING)
+        self._connect_task = asyncio.get_running_loop().create_task(self._connect_upstream())
+
+    async def _connect_upstream(self) -> None:
+        try:
+            self.upstream = await self.server.open_upstream(self, self.node_id)
+        except Exception as exc:  # any failure ends this client only
+            self.close(f"cannot reach upstream broker {self._target()}: {exc}")
+            return
+        if self._closed:
+            self.upstream.close()
+            return
+        early, self._early = self._early, []
+        for data in early:
+            self.data_received(data)
+        self._resume(_UPSTREAM_CONNECTING)
+
+    def _target(self) -> str:
+        return "bootstrap" if self.node_id is None else f"node {self.node_id}"
+
+    def data_received(self, data: bytes) -> None:
+        self.last_activity = time.monotonic()
+        if self.upstream is None:  # some loops deliver data before pause_reading takes hold
+            self._early.append(data)
+            self._early_bytes += len(data)
+            if self._early_bytes > self.config.max_request_size:
+                self.close(f"{self._early_bytes} bytes sent before the upstream connection was ready")
+            return
+        try:
+            frames = self._requests.feed(data)
+        except kproto.FrameTooLarge as exc:
+            self.close(f"request frame refused: {exc}")
+            return
+        for frame in frames:
+            if self._closed:
+                return
+            self._on_request(frame)
+        self.partial_since = (self.partial_since or self.last_activity) if self._requests.buffered else None
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        self.server.sessions.discard(self)
+        if self._connect_task is not None and not self._connect_task.done():
+            self._connect_task.cancel()
+        if self.upstream is not None:
+            self.upstream.close()
+
+    def pause_writing(self) -> None:
+        if self.upstream is not None:
+            self.upstream.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.upstream is not None:
+            self.upstream.resume_reading()
+
+    def close(self, reason: str | None = None) -> None:
+        """Close this client's connection (and its upstream); other clients are untouched."""
+        if reason:
+            log.warning("closing client %s (%s): %s", self.peer, self._target(), reason)
+        self._closed = True
+        if self.transport is not None:
+            self.transport.abort()
+        if self.upstream is not None:
+            self.upstream.close()
+
+    def _pause(self, why: str) -> None:
+        self._paused.add(why)
+        if self._reading and self.transport is not None:
+            self._reading = False
+            self.transport.pause_reading()
+
+    def _resume(self, why: str) -> None:
+        self._paused.discard(why)
+        if not self._paused and not self._reading and not self._closed and self.transport is not None:
+            self._reading = True
+            self.transport.resume_reading()
+
+    # -- requests ------------------------------------------------------------------------
+    def _on_request(self, frame: memoryview) -> None:
+        if len(frame) < 8:
+            self.close(f"request frame of {len(frame)} bytes is too short for a header")
+            return
+        api_key, version, corr = _HEAD.unpack_from(frame, 0)
+        server = self.server
+        if api_key == ApiKey.PRODUCE:
+            self._on_produce(frame, version, corr)
+            return
+        if api_key in GUARDED_APIS and server.guard_active():
+            self._on_guarded(frame, api_key, version, corr, -1)
+            return
+        if api_key == ApiKey.API_VERSIONS and version > messages.ApiVersionsRequest.VALID_VERSIONS[1]:
+            self._answer_unsupported_api_versions(corr)
+            return
+        if api_key == ApiKey.FIND_COORDINATOR:
+            self._note_groups(frame)
+        self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version)))
+
+    def _on_produce(self, frame: memoryview, version: int, corr: int) -> None:
+        try:
+            acks = self._produce_acks(frame, version)
+        except (struct.error, KprotoError, IndexError, ValueError) as exc:
+            self.close(f"malformed Produce v{version} request: {exc}")
+            return
+        epoch = self.server.produce_epoch
+        if self.server.guard_active():
+            self._on_guarded(frame, ApiKey.PRODUCE, version, corr, epoch, acks == 0)
+            return
+        if acks == 0:  # the broker sends no response: nothing to wait for
+            self._write_upstream(frame)
+            return
+        self._forward(frame, _Pending(corr, ApiKey.PRODUCE, version, needs_decode(ApiKey.PRODUCE, version),
+                                      produce_epoch=epoch))
+
+    @staticmethod
+    def _produce_acks(frame: memoryview, version: int) -> int:
+        _, pos = kproto.peek_request_header(frame)
+        if version >= 9:  # compact nullable string: uvarint length + 1
+            n, shift = 0, 0
+            while True:
+                b = frame[pos]
+                pos += 1
+                n |= (b & 0x7F) << shift
+                if not b & 0x80:
+                    break
+                shift += 7
+                if shift > 28:
+                    raise ValueError("transactional_id length varint too long")
+            pos += max(n - 1, 0)
+        else:
+            (n,) = _I16.unpack_from(frame, pos)
+            pos += 2 + max(n, 0)
+        return _I16.unpack_from(frame, pos)[0]  # type: ignore[no-any-return]
+
+    def _on_guarded(self, frame: memoryview, api_key: int, version: int, corr: int, epoch: int,
+                    no_response: bool = False) -> None:
+        try:
+            header, body = kproto.decode_request(frame)
+        except KprotoError as exc:
+            self.close(f"malformed {ApiKey(api_key).name} v{version} request: {exc}")
+            return
+        guarded = guard_request(api_key, version, body, self.server.refusal_of, self.server.topic_name_of)
+        decode = needs_decode(api_key, version)
+        if guarded is None:
+            if no_response:
+                self._write_upstream(frame)
+            else:
+                self._forward(frame, _Pending(corr, api_key, version, decode, produce_epoch=epoch))
+            return
+        log.info("client %s: %s v%d refused for %s", self.peer, ApiKey(api_key).name, version,
+                 ", ".join(guarded.refused))
+        if guarded.forward is None:
+            if not no_response:
+                self._answer_locally(_Pending(corr, api_key, version, False, guarded), guarded.complete(None))
+            return
+        chunks = kproto.encode_request(guarded.forward, version, corr, header.client_id)
+        if no_response:
+            self._write_upstream_chunks(chunks)
+            return
+        self._forward_chunks(chunks, _Pending(corr, api_key, version, True, guarded, epoch))
+
+    def _note_groups(self, frame: memoryview) -> None:
+        try:
+            _, body = kproto.decode_request(frame)
+        except KprotoError:
+            return  # the broker will answer it; nothing to learn
+        if body.key_type == 0:
+            keys = body.coordinator_keys if body.coordinator_keys else [body.key]
+            self.server.note_groups(k for k in keys if k)
+
+    def _answer_unsupported_api_versions(self, corr: int) -> None:
+        lo, hi = messages.ApiVersionsRequest.VALID_VERSIONS
+        R = messages.ApiVersionsResponse
+        body = R(error_code=UNSUPPORTED_VERSION,
+                 api_keys=[R.ApiVersion(api_key=ApiKey.API_VERSIONS, min_version=lo, max_version=hi)])
+        self._answer_locally(_Pending(corr, ApiKey.API_VERSIONS, 0, False), body)
+
+    def _answer_locally(self, p: _Pending, body: Any) -> None:
+        p.ready = kproto.encode_response(body, p.version, p.corr)
+        if not self.pending:
+            self._write_client(p.ready)
+        else:
+            self.pending.append(p)
+
+    def _forward(self, frame: memoryview, p: _Pending) -> None:
+        self.pending.append(p)
+        self._write_upstream(frame)
+        if len(self.pending) >= self.config.max_in_flight:
+            self._pause(_IN_FLIGHT)
+
+    def _forward_chunks(self, chunks: list[Any], p: _Pending) -> None:
+        self.pending.append(p)
+        self._write_upstream_chunks(chunks)
+        if len(self.pending) >= self.config.max_in_flight:
+            self._pause(_IN_FLIGHT)
+
+    def _write_upstream(self, frame: memoryview) -> None:
+        up = self.upstream
+        if up is None or up.transport is None:
+            self.close("upstream connection is gone")
+            return
+        up.transport.writelines((_I32.pack(len(frame)), frame))
+
+    def _write_upstream_chunks(self, chunks: list[Any]) -> None:
+        up = self.upstream
+        if up is None or up.transport is None:
+            self.close("upstream connection is gone")
+            return
+        up.transport.writelines(chunks)
+
+    def _write_client(self, chunks: Any) -> None:
+        if self.transport is not None and not self._closed:
+            self.transport.writelines(chunks)
+
+    # -- responses -----------------------------------------------------------------------
+    def on_response(self, frame: memoryview) -> None:
+        pending = self.pending
+        self._flush_ready()
+        if not pending:
+            self.close("upstream sent a response to no request")
+            return
+        p = pending.popleft()
+        corr = _I32.unpack_from(frame, 0)[0] if len(frame) >= 4 else None
+        if corr != p.corr:
+            self.close(f"upstream response correlation id {corr} does not match request {p.corr}")
+            return
+        if p.decode or p.guarded is not None:
+            out = self._rewrite(frame, p)
+            if out is None:
+                return
+            self._write_client(out)
+        else:
+            self._write_client((_I32.pack(len(frame)), frame))
+        self._flush_ready()
+        if len(pending) < self.config.max_in_flight:
+            self._resume(_IN_FLIGHT)
+
+    def _flush_ready(self) -> None:
+        pending = self.pending
+        while pending and pending[0].ready is not None:
+            self._write_client(pending.popleft().ready)
+
+    def _rewrite(self, frame: memoryview, p: _Pending) -> list[Any] | None:
+        version = p.version
+        try:
+            if p.api_key == ApiKey.API_VERSIONS:
+                version, body = self._decode_api_versions(frame, version)
+                clamp_api_versions(body)
+                return kproto.encode_response(body, version, p.corr)
+            _, body = kproto.decode_response(p.api_key, version, frame)
+        except KprotoError as exc:
+            self.close(f"cannot parse {ApiKey(p.api_key).name} v{version} response: {exc}")
+            return None
+        changed = False
+        if p.decode:
+            changed = rewrite_response(p.api_key, version, body, self.server.address_of)
+            if p.api_key == ApiKey.METADATA:
+                self.server.note_metadata(body)
+        if p.guarded is not None:
+            body = p.guarded.complete(body)
+            changed = True
+        if not changed:
+            return [_I32.pack(len(frame)), frame]
+        return kproto.encode_response(body, version, p.corr)
+
+    @staticmethod
+    def _decode_api_versions(frame: memoryview, version: int) -> tuple[int, Any]:
+        """A broker answers an ApiVersions version it does not support in v0 form."""
+        try:
+            _, body = kproto.decode_response(ApiKey.API_VERSIONS, version, frame)
+            return version, body
+        except KprotoError:
+            if len(frame) >= 6 and _I16.unpack_from(frame, 4)[0] == UNSUPPORTED_VERSION and version:
+                _, body = kproto.decode_response(ApiKey.API_VERSIONS, 0, frame)
+                return 0, body
+            raise
+
+    def upstream_lost(self, reason: str | None) -> None:
+        if not self._closed:
+            self.close(reason)
+
+    @property
+    def produce_epochs_in_flight(self) -> list[int]:
+        return [p.produce_epoch for p in self.pending if p.produce_epoch >= 0]
+
+
+class _UpstreamSide(asyncio.Protocol):
+    """The proxy's connection to one broker on behalf of one client."""
+
+    def __init__(self, session: ClientSession, max_response_size: int) -> None:
+        self.session = session
+        self.transport: asyncio.Transport | None = None
+        self._responses = kproto.FrameDecoder(max_response_size)
+        self._closing = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            frames = self._responses.feed(data)
+        except kproto.FrameTooLarge as exc:
+            self.session.close(f"upstream response refused: {exc}")
+            return
+        on_response = self.session.on_response
+        for frame in frames:
+            on_response(frame)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._closing:
+            self.session.upstream_lost(f"upstream closed the connection{': ' + str(exc) if exc else ''}")
+
+    def pause_writing(self) -> None:
+        self.session._pause(_UPSTREAM_FULL)
+
+    def resume_writing(self) -> None:
+        self.session._resume(_UPSTREAM_FULL)
+
+    def pause_reading(self) -> None:
+        if self.transport is not None and not self._closing:
+            self.transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self.transport is not None and not self._closing:
+            self.transport.resume_reading()
+
+    def close(self) -> None:
+        self._closing = True
+        if self.transport is not None:
+            self.transport.abort()
