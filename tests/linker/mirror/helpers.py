@@ -64,3 +64,57 @@ def caught_up(expected: dict[tuple[str, int], int] | None = None):
                 return False
         return True
     return check
+
+
+class BackgroundEngine:
+    """An engine running in its own thread and event loop, so a test can kill brokers
+    and produce with blocking clients meanwhile."""
+
+    def __init__(self, engine: MirrorEngine) -> None:
+        import threading
+        self.engine = engine
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._main, daemon=True)
+
+    def _main(self) -> None:
+        async def go() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            self._ready.set()
+            await self.engine.run(self._stop)
+        try:
+            asyncio.run(go())
+        except BaseException as exc:  # surfaced by stop()
+            self.error = exc
+
+    def __enter__(self) -> "BackgroundEngine":
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(60)
+        if self.error is not None:
+            raise self.error
+
+    def wait_caught_up(self, cluster_settings, total: int, timeout: float = 120.0) -> None:
+        """Until the engine's acknowledged ends sum to ``total`` with every partition MIRRORING."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pms = list(self.engine.partitions.values())
+            bad = [pm for pm in pms if pm.status.state.value in ("FAILED", "DIVERGED", "BLOCKED")]
+            assert not bad, self.engine.status_doc()
+            if pms and sum(pm.acked_end for pm in pms) >= total:
+                return
+            if not self._thread.is_alive():
+                raise AssertionError(f"engine thread ended: {self.error!r}")
+            time.sleep(0.2)
+        raise AssertionError(f"not caught up to {total} within {timeout}s: {self.engine.status_doc()}")
