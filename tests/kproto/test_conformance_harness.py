@@ -25,7 +25,7 @@ from kafkabed.javacodec import (
     rendered,
 )
 
-CASES = int(os.environ.get("KPROTO_CONFORMANCE_CASES", "40"))
+CASES = int(os.environ.get("KPROTO_HARNESS_CASES", "10"))
 SPECS = message_specs()
 HEADER_KINDS = {"RequestHeader": Kind.REQUEST_HEADER, "ResponseHeader": Kind.RESPONSE_HEADER}
 
