@@ -202,7 +202,12 @@ def test_transaction_markers_from_a_real_broker(source, raw, topic_name):
     source.create_topic(topic_name, 1)
     producers.produce(source, topic_name, _records(topic_name, 10), transaction="commit")
     producers.produce(source, topic_name, _records(topic_name, 5), transaction="abort")
+    # the coordinator writes markers after EndTxn returns: poll until both are in the log
+    deadline = time.monotonic() + 30
     views = raw.fetch_all(topic_name)
+    while sum(v.is_control for v in views) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        views = raw.fetch_all(topic_name)
     kinds = [classify(v).kind for v in views]
     assert Reproducibility.TRANSACTIONAL in kinds and kinds.count(Reproducibility.CONTROL) == 2
     markers = [parse_control_record(decode_records(v)[0]) for v in views if v.is_control]
