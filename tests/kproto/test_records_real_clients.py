@@ -184,6 +184,24 @@ def test_batches_written_by_real_clients_read_back_through_raw_fetch(source, raw
     _check_batches_match(views, recs, codec)
 
 
+@pytest.mark.parametrize(
+    ("client", "codec"),
+    [("confluent", "none"), ("kafka-python", "gzip"), ("confluent", "snappy"), ("kafka-python", "lz4"),
+     ("confluent", "zstd")],
+)
+def test_batches_stored_by_the_migration_source_broker(source39, client, codec, topic_name):
+    """The 3.9.x broker (the migration source pin) stores and serves the same v2 batches."""
+    source39.create_topic(topic_name, 1)
+    recs = _records(topic_name, 60)
+    producers.produce(source39, topic_name, recs, client=client, compression=codec, linger_ms=20)
+    broker = RawBroker(source39.bootstrap)
+    try:
+        views = broker.fetch_all(topic_name)
+    finally:
+        broker.close()
+    _check_batches_match(views, recs, codec)
+
+
 def test_small_fetches_end_in_a_truncated_tail_that_the_walk_reports(source, raw, topic_name):
     source.create_topic(topic_name, 1)
     recs = _records(topic_name, 400)
