@@ -110,6 +110,11 @@ class KafkaClient(Cluster):
                 except MetadataUnavailable as exc:
                     last_errors[tp] = KafkaError(5, "LEADER_NOT_AVAILABLE", str(exc), True)
                     continue
+                except KafkaError as exc:
+                    if exc.code not in STALE_METADATA_CODES:
+                        raise
+                    last_errors[tp] = exc
+                    continue
                 grouped.setdefault(leader, {})[tp] = value
             answers = await asyncio.gather(*(call(node, part) for node, part in grouped.items()),
                                            return_exceptions=True)

@@ -15,9 +15,10 @@ from kproto import messages
 
 from .config import ClientConfig, parse_bootstrap
 from .connection import BrokerConnection
-from .errors import (ClientClosed, ClientError, ConnectFailed, ConnectionLost, MetadataUnavailable,
+from .errors import (ClientClosed, ClientError, ConnectFailed, ConnectionLost, KafkaError,
+                     MetadataUnavailable,
                      ProtocolError, RequestTimedOut, TlsError)
-from .kafka_errors import STALE_METADATA_CODES, error_name, raise_for_code
+from .kafka_errors import STALE_METADATA_CODES, error_name, kafka_error
 from .metadata import ClusterSnapshot, PartitionInfo, TopicInfo
 from .pool import BrokerPool
 
@@ -94,7 +95,24 @@ class Cluster:
         if task is None or task.done():
             task = asyncio.get_running_loop().create_task(self._refresh())
             self._refresh_task = task
-        return await asyncio.shield(task)
+        snapshot = await asyncio.shield(task)
+        if topics is not None:
+            # An all-topics Metadata silently omits topics we may not see or
+            # that do not exist; ask for them by name to learn why.
+            missing = [t for t in topics if t not in snapshot.topics]
+            if missing:
+                snapshot = await self._refresh_named(missing)
+        return snapshot
+
+    async def _refresh_named(self, names: list[str]) -> ClusterSnapshot:
+        M = messages.MetadataRequest
+        request = M(topics=[M.MetadataRequestTopic(name=n) for n in names],
+                    allow_auto_topic_creation=False)
+        response = await self._any_broker_request(request, pin=_METADATA_PIN)
+        self.snapshot = ClusterSnapshot.from_response(response, self.snapshot,
+                                                      replace_all_topics=False)
+        self._sync_pools()
+        return self.snapshot
 
     async def _refresh(self) -> ClusterSnapshot:
         self._stale.clear()
@@ -160,7 +178,7 @@ class Cluster:
     def partition(self, topic: str, partition: int) -> PartitionInfo:
         info = self.topic(topic)
         if info.error_code:
-            raise MetadataUnavailable(f"topic {topic!r}: {error_name(info.error_code)}")
+            raise kafka_error(info.error_code, None, context=f"Metadata for topic {topic!r}")
         part = info.partitions.get(partition)
         if part is None:
             raise MetadataUnavailable(f"topic {topic!r} has no partition {partition}")
@@ -168,17 +186,19 @@ class Cluster:
 
     async def leader_for(self, topic: str, partition: int) -> int:
         """Leader node id, refreshing metadata once if it is unknown."""
+        problem: ClientError = MetadataUnavailable(f"no metadata for {topic}-{partition}")
         for attempt in range(2):
             try:
                 part = self.partition(topic, partition)
                 if part.leader >= 0:
                     return part.leader
-                problem = f"no leader for {topic}-{partition} ({error_name(part.error_code)})"
-            except MetadataUnavailable as exc:
-                problem = str(exc)
+                problem = MetadataUnavailable(
+                    f"no leader for {topic}-{partition} ({error_name(part.error_code)})")
+            except (MetadataUnavailable, KafkaError) as exc:
+                problem = exc
             if attempt == 0:
                 await self.refresh_metadata([topic])
-        raise MetadataUnavailable(problem)
+        raise problem
 
     async def leaders(self, partitions: Iterable[tuple[str, int]]) -> dict[int, list[tuple[str, int]]]:
         """Group partitions by leader node id."""

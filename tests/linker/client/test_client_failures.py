@@ -39,7 +39,7 @@ def test_leader_kill_triggers_refresh_and_requests_succeed_again(cluster3, topic
             refreshes = client.metadata_refreshes
             await asyncio.to_thread(cluster3.kill, old_leader)
             try:
-                deadline = time.monotonic() + 30
+                deadline = time.monotonic() + 60
                 latest = await _until(deadline, lambda: client.list_offsets({tp: LATEST_TIMESTAMP}))
                 assert latest[tp].offset == 1
                 new_leader = client.snapshot.topics[topic_name].partitions[0].leader
@@ -66,10 +66,13 @@ def test_broker_killed_mid_request_fails_fast_then_reconnects(cluster3, topic_na
             await client.create_topics([NewTopic(topic_name, 1, 3)])
             tp = (topic_name, 0)
             node = await client.leader_for(*tp)
+            # acks=all success: the leader serves the partition, so a fetch
+            # at the end of the log is a long poll that only the kill ends.
+            produced = await client.produce(node, {tp: build_batch([b"x"])})
+            assert produced[tp].error_code == 0
             connection = await client.connection(node)
             session = client.fetch_session(node)
-            # A long poll that only the kill can end early.
-            fetch = asyncio.ensure_future(session.fetch({tp: FetchPosition(0)}, max_wait_ms=20_000))
+            fetch = asyncio.ensure_future(session.fetch({tp: FetchPosition(1)}, max_wait_ms=20_000))
             await asyncio.sleep(0.3)
             assert connection.in_flight == 1
             started = time.monotonic()
@@ -85,7 +88,7 @@ def test_broker_killed_mid_request_fails_fast_then_reconnects(cluster3, topic_na
                 await asyncio.to_thread(cluster3.start_broker, node)
             pool = client._pools[node]
             before = pool.connects
-            response = await _until(time.monotonic() + 30, lambda: client.request(node, _metadata()))
+            response = await _until(time.monotonic() + 60, lambda: client.request(node, _metadata()))
             assert node in {b.node_id for b in response.brokers}
             assert pool.connects == before + 1
     run(main())
