@@ -17,31 +17,21 @@ from kproto.records.record import Record, parse_record_body
 from kproto.records.varint import read_varint
 
 
-class _ChunkCursor:
-    """A read position over data that arrives in chunks."""
-
-    __slots__ = ("buf", "pos", "_chunks")
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self.buf: bytes | memoryview = b""
-        self.pos = 0
-        self._chunks = chunks
-
-    def fill(self, n: int) -> bool:
-        """Make ``n`` bytes available from ``pos``; False if the data ends first."""
-        while len(self.buf) - self.pos < n:
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return False
-            if self.pos >= len(self.buf):
-                self.buf = chunk
-            else:
-                self.buf = bytes(self.buf[self.pos :]) + bytes(chunk)
-            self.pos = 0
-        return True
-
-    def at_end(self) -> bool:
-        return not self.fill(1)
+def _refill(buf: bytes | memoryview, pos: int, chunks: Iterator[bytes], need: int) -> bytes | memoryview:
+    """``buf[pos:]`` extended by further chunks until it holds ``need`` bytes (or the data ends)."""
+    rest = buf[pos:]
+    if len(rest) >= need:
+        return rest
+    parts = [bytes(rest)] if len(rest) else []
+    have = len(rest)
+    for chunk in chunks:
+        if not parts and len(chunk) >= need:
+            return chunk
+        parts.append(bytes(chunk))
+        have += len(chunk)
+        if have >= need:
+            break
+    return b"".join(parts)
 
 
 def iter_records(batch: BatchView) -> Iterator[Record]:
@@ -51,36 +41,46 @@ def iter_records(batch: BatchView) -> Iterator[Record]:
     records or bytes remain after them, CompressionError for a bad payload.
     """
     count = batch.record_count
-    if count < 0:
-        raise CorruptRecordError(f"batch at offset {batch.base_offset} has negative record count {count}")
     base_offset = batch.base_offset
+    if count < 0:
+        raise CorruptRecordError(f"batch at offset {base_offset} has negative record count {count}")
     base_ts = batch.base_timestamp
-    log_append_time = bool(batch.attributes & TIMESTAMP_TYPE_BIT)
-    cursor = _ChunkCursor(decompress_chunks(batch.codec, batch.payload))
+    max_ts = batch.max_timestamp if batch.attributes & TIMESTAMP_TYPE_BIT else None
+    chunks = decompress_chunks(batch.codec, batch.payload)
+    buf: bytes | memoryview = b""
+    pos = 0
+    size = 0
     for index in range(count):
-        cursor.fill(5)
-        buf, pos = cursor.buf, cursor.pos
+        if size - pos < 5:
+            buf = _refill(buf, pos, chunks, 5)
+            pos, size = 0, len(buf)
         try:
-            length, body = read_varint(buf, pos)
+            b = buf[pos]
+            if b < 0x80:
+                length = (b >> 1) ^ -(b & 1)
+                body = pos + 1
+            else:
+                length, body = read_varint(buf, pos)
         except IndexError:
             raise CorruptRecordError(
                 f"batch at offset {base_offset} ends after {index} of {count} records"
             ) from None
         if length < 1:
             raise CorruptRecordError(f"record {index} of batch at offset {base_offset} has length {length}")
-        if not cursor.fill(body - pos + length):
-            raise CorruptRecordError(
-                f"record {index} of batch at offset {base_offset} is cut short (needs {length} bytes)"
-            )
-        buf = cursor.buf
-        start = cursor.pos + (body - pos)
-        end = start + length
-        record = parse_record_body(buf, start, end, base_offset, base_ts)
-        if log_append_time:
-            record.timestamp = batch.max_timestamp
-        cursor.pos = end
+        end = body + length
+        if end > size:
+            buf = _refill(buf, pos, chunks, end - pos)
+            body, end, pos, size = body - pos, end - pos, 0, len(buf)
+            if end > size:
+                raise CorruptRecordError(
+                    f"record {index} of batch at offset {base_offset} is cut short (needs {length} bytes)"
+                )
+        record = parse_record_body(buf, body, end, base_offset, base_ts)
+        if max_ts is not None:
+            record.timestamp = max_ts
+        pos = end
         yield record
-    if not cursor.at_end():
+    if pos < size or next(chunks, b""):
         raise CorruptRecordError(
             f"batch at offset {base_offset} has bytes left after its {count} declared records"
         )
