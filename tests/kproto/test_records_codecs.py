@@ -139,3 +139,28 @@ def test_record_encoding_round_trips(records, codec):
     assert [(r.key, r.value, r.headers, r.timestamp, r.attributes, r.offset_delta) for r in decoded] == [
         (r.key, r.value, list(r.headers), r.timestamp, r.attributes, i) for i, r in enumerate(records)
     ]
+
+
+@pytest.mark.parametrize("codec", CODECS, ids=lambda c: c.name)
+def test_records_straddling_decompressed_chunks_decode_exactly(codec):
+    rnd = random.Random(7)
+    records = [
+        NewRecord(bytes([i % 251]) * rnd.randrange(0, 3 * CHUNK // 2), key=b"%d" % i, timestamp=10 + i)
+        for i in range(120)
+    ]
+    view = BatchView(build_batch(records, codec=codec, base_offset=5))
+    assert sum(len(r.value) for r in records) > 40 * CHUNK
+    got = decode_records(view)
+    assert [(r.offset, r.key, r.value) for r in got] == [(5 + i, r.key, r.value) for i, r in enumerate(records)]
+
+
+def test_walk_can_start_inside_a_blob():
+    first = build_batch(_sample(2), base_offset=0)
+    second = build_batch(_sample(3), base_offset=2)
+    from kproto.records import walk_batches
+
+    walk = walk_batches(first + second, position=len(first))
+    assert [v.base_offset for v in walk] == [2]
+    assert walk.consumed == len(first) + len(second)
+    with pytest.raises(CorruptBatchError, match="outside"):
+        walk_batches(first, position=len(first) + 1)
