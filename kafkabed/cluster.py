@@ -28,6 +28,12 @@ DEFAULT_JVM_OPTIONS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+Exit
                        "-Djava.awt.headless=true", "-Xshare:auto")
 _counter = itertools.count(1)
 _run_dir: Path | None = None
+_started: list["KafkaCluster"] = []
+
+
+def started_clusters() -> list["KafkaCluster"]:
+    """Every cluster this process started (for reports: start-up times, log tails)."""
+    return list(_started)
 
 
 class ClusterError(RuntimeError):
@@ -235,6 +241,8 @@ class KafkaCluster:
             self._kill_all()
             raise
         self.startup_seconds = time.monotonic() - t0
+        if self not in _started:
+            _started.append(self)
         return self
 
     def _start_nodes(self, attempts: int) -> None:

@@ -13,18 +13,18 @@ from typing import Iterator
 
 import pytest
 
-from kafkabed import MIGRATION_SOURCE, KafkaCluster, procs
-from kafkabed.cluster import run_dir
+from kafkabed import MIGRATION_SOURCE, KafkaCluster, procs, run_dir, started_clusters
 
-_started: list[KafkaCluster] = []
+_failed_to_start: list[KafkaCluster] = []
 _notes: list[str] = []
 
 
 def _cluster(request: pytest.FixtureRequest, **kwargs) -> Iterator[KafkaCluster]:
     cluster = KafkaCluster(**kwargs)
-    _started.append(cluster)
+    _failed_to_start.append(cluster)  # until it has started
     try:
         cluster.start()
+        _failed_to_start.remove(cluster)
         yield cluster
     finally:
         cluster.stop()
@@ -96,20 +96,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report = outcome.get_result()
     if report.failed:
-        funcargs = getattr(item, "funcargs", {}) or {}
-        used = [v for v in funcargs.values() if isinstance(v, KafkaCluster)]
-        for cluster in used or _started:
+        funcargs = getattr(item, "funcargs", {}) or {}  # every fixture of the test, direct or not
+        used = {id(v): v for v in funcargs.values() if isinstance(v, KafkaCluster)}
+        for cluster in used.values():
             logs = cluster.tail_logs(40)
             if logs:
                 report.sections.append((f"broker logs: {cluster.name} ({cluster.directory})", logs))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    if not _started and not _notes:
+    clusters = started_clusters() + _failed_to_start
+    if not clusters and not _notes:
         return
     tr = terminalreporter
     tr.section("kafkabed clusters")
-    for c in _started:
+    for c in clusters:
         took = f"{c.startup_seconds:.1f}s" if c.startup_seconds is not None else "did not start"
         tr.write_line(f"{c.name:12} Kafka {c.version}, {c.nodes} node(s), {'+'.join(c.listeners)}"
                       f"{', authorizer' if c.authorizer else ''}: start-up {took}")
