@@ -266,3 +266,40 @@ def test_migration_source_39(source39, destination, topic_name):
     mirror(cfg)
     report = assert_verified(cfg)
     assert sum(p.checked_to for p in report.partitions) == 300
+
+
+def _recreate(cluster, topic, records):
+    cluster.delete_topic(topic)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cluster.create_topic(topic, partitions=1)
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    produce(cluster, topic, records)
+
+
+def test_source_truncation_below_the_destination_is_diverged(source, destination, topic_names):
+    shorter, rewritten = topic_names("short"), topic_names("rewritten")
+    for t in (shorter, rewritten):
+        source.create_topic(t, partitions=1)
+        produce(source, t, 50)
+    cfg = link_config(source, destination, names=[shorter, rewritten])
+    mirror(cfg)
+    # The source loses data the destination holds: fewer offsets, or the same offsets with other bytes.
+    _recreate(source, shorter, make_records(20, prefix="after"))
+    _recreate(source, rewritten, make_records(50, prefix="other"))
+
+    async def both_diverged(engine):
+        pms = [engine.partitions.get((t, 0)) for t in (shorter, rewritten)]
+        return all(pm is not None and pm.status.state.value == "DIVERGED" for pm in pms)
+    engine = mirror(cfg, done=both_diverged)
+    a = engine.partitions[(shorter, 0)].status
+    b = engine.partitions[(rewritten, 0)].status
+    assert "50" in a.reason and "20" in a.reason
+    assert "differs from source batch" in b.reason
+    report = asyncio.run(verify_link(cfg))
+    assert not report.ok
