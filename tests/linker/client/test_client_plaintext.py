@@ -254,12 +254,16 @@ def test_request_timeout_closes_connection_and_fails_waiters(source, topic_name)
         async with KafkaClient(source.bootstrap) as client:
             await client.create_topics([NewTopic(topic_name, 1, 1)])
             leader = await client.leader_for(topic_name, 0)
+            # acks=all success: the leader serves the partition, so a fetch at
+            # the log end waits for max_wait_ms instead of answering an error.
+            produced = await client.produce(leader, {(topic_name, 0): build_batch([b"x"])})
+            assert produced[(topic_name, 0)].error_code == 0
             connection = await client.connection(leader)
             F = messages.FetchRequest
             topic_id = await client.topic_id(topic_name)
             long_poll = F(max_wait_ms=3000, min_bytes=1, topics=[F.FetchTopic(
                 topic=topic_name, topic_id=topic_id,
-                partitions=[F.FetchPartition(partition=0, fetch_offset=0,
+                partitions=[F.FetchPartition(partition=0, fetch_offset=1,
                                              partition_max_bytes=1024)])])
             started = time.monotonic()
             fetch = asyncio.ensure_future(connection.request(long_poll, timeout=0.3))
@@ -274,5 +278,5 @@ def test_request_timeout_closes_connection_and_fails_waiters(source, topic_name)
             assert connection.closed
             # The client reconnects on the next call.
             latest = await client.list_offsets({(topic_name, 0): LATEST_TIMESTAMP})
-            assert latest[(topic_name, 0)].offset == 0
+            assert latest[(topic_name, 0)].offset == 1
     run(main())
