@@ -417,7 +417,9 @@ class _Compiler:
             elif not self.tagged(f) and not f.ignorable:
                 self.flush_fixed_write(1, run)
                 run = []
+                self.push(1, repr(f.attr))
                 self.check_absent(1, f)
+                self.pop(1)
         self.flush_fixed_write(1, run)
         if self.flexible:
             tagged = sorted((f for f in st.fields if self.tagged(f)), key=lambda f: f.tag)
