@@ -281,3 +281,18 @@ def test_builder_idempotent_batches_from_an_unknown_producer_are_accepted(source
         seq += n
     stored = raw.fetch_all(topic_name)
     assert [(v.producer_id, v.base_sequence) for v in stored] == [(987_654, 0), (987_654, 10)]
+
+
+@pytest.mark.parametrize("policy", ["delete", "compact"])
+def test_delete_horizon_batches_are_stored_verbatim(source, raw, topic_name, policy):
+    """A compacted source can hold batches with the delete-horizon bit (KIP-534); a
+    client produce of such a batch keeps the bit and the CRC-covered bytes, so
+    classify() rightly calls them exact."""
+    source.create_topic(topic_name, 1, configs={"cleanup.policy": policy})
+    now = int(time.time() * 1000)
+    batch = build_batch([NewRecord(b"v", key=b"k%d" % i, timestamp=now) for i in range(3)], delete_horizon=True)
+    view = BatchView(batch)
+    assert view.has_delete_horizon and classify(view).exact
+    assert raw.produce(topic_name, list(produce_chunks(view))) == (0, 0)
+    (stored,) = raw.fetch_all(topic_name)
+    assert stored.has_delete_horizon and bytes(stored.buffer)[21:] == batch[21:]
