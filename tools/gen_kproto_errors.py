@@ -1,6 +1,6 @@
 """Generate kproto/errors.py from Kafka's own Errors enum.
 
-Usage: python tools/gen_kproto_errors.py CLASSPATH
+Usage: python tools/gen_kproto_errors.py CLASSPATH [OUT_FILE]
 
 CLASSPATH must hold the pinned kafka-clients jar (and slf4j-api).  The tool
 compiles tools/ErrorsDump.java, runs it, and writes the table: code, name,
@@ -55,9 +55,10 @@ def error_info(code: int) -> ErrorInfo:
 
 
 def main(argv: list[str]) -> None:
-    if len(argv) != 2:
+    if len(argv) not in (2, 3):
         raise SystemExit(__doc__)
     cp = argv[1]
+    out = argv[2] if len(argv) == 3 else OUT
     m = re.search(r"kafka-clients-([\w.\-]+)\.jar", cp)
     kafka = m.group(1) if m else "(unknown)"
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,7 +69,7 @@ def main(argv: list[str]) -> None:
     for line in res.stdout.splitlines():
         code, name, retriable, message = line.split("\t", 3)
         rows.append(f"    {int(code)}: ErrorInfo({int(code)}, {name!r}, {retriable == 'true'}, {message!r}),\n")
-    with open(OUT, "w") as fh:
+    with open(out, "w") as fh:
         fh.write(TEMPLATE.format(kafka=kafka, rows="".join(rows)))
     print(f"wrote {len(rows)} error codes from Kafka {kafka}")
 
