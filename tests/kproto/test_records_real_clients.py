@@ -13,8 +13,10 @@ confluent-kafka consumers read the same records back.
 from __future__ import annotations
 
 import socket
+import struct
 import subprocess
 import time
+import zlib
 
 import pytest
 
@@ -30,6 +32,7 @@ from kproto.records import (
     NewRecord,
     Reproducibility,
     build_batch,
+    build_control_batch,
     classify,
     decode_records,
     parse_control_record,
@@ -296,3 +299,43 @@ def test_delete_horizon_batches_are_stored_verbatim(source, raw, topic_name, pol
     assert raw.produce(topic_name, list(produce_chunks(view))) == (0, 0)
     (stored,) = raw.fetch_all(topic_name)
     assert stored.has_delete_horizon and bytes(stored.buffer)[21:] == batch[21:]
+
+
+def _legacy_v1(value: bytes) -> bytes:
+    body = struct.pack(">bbqii", 1, 0, int(time.time() * 1000), -1, len(value)) + value
+    message = struct.pack(">I", zlib.crc32(body)) + body
+    return struct.pack(">qi", 0, len(message)) + message
+
+
+def _non_reproducible_cases() -> dict[str, tuple[bytes, Reproducibility, set[int]]]:
+    now = int(time.time() * 1000)
+    holes = [NewRecord(b"a", offset_delta=0, timestamp=now), NewRecord(b"c", offset_delta=2, timestamp=now)]
+    return {
+        "holes": (build_batch(holes), Reproducibility.COMPACTION_HOLES, {87}),
+        "holes-zstd": (build_batch(holes, codec=Codec.ZSTD), Reproducibility.COMPACTION_HOLES, {87}),
+        "empty": (build_batch([], last_offset_delta=0, base_timestamp=now), Reproducibility.EMPTY, {87}),
+        "control": (
+            build_control_batch(ControlType.COMMIT, coordinator_epoch=0, producer_id=5, producer_epoch=0, timestamp=now),
+            Reproducibility.CONTROL,
+            set(),
+        ),
+        "transactional": (
+            build_batch([NewRecord(b"a", timestamp=now)], transactional=True, producer_id=5, producer_epoch=0,
+                        base_sequence=0),
+            Reproducibility.TRANSACTIONAL,
+            set(),
+        ),
+        "legacy-v1": (_legacy_v1(b"old"), Reproducibility.LEGACY_MAGIC, set()),
+    }
+
+
+@pytest.mark.parametrize("case", list(_non_reproducible_cases()))
+def test_what_classify_calls_non_reproducible_the_broker_refuses(source, raw, topic_name, case):
+    blob, kind, codes = _non_reproducible_cases()[case]
+    (entry,) = list(walk_batches(blob))
+    assert classify(entry).kind is kind
+    source.create_topic(topic_name, 1)
+    error, _ = raw.produce(topic_name, [bytes(8), blob[8:]])
+    assert error != 0
+    if codes:
+        assert error in codes
