@@ -6,6 +6,8 @@ import random
 import struct
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linker.client.event_loop import new_event_loop
 from linker.client.frames import FrameProtocol
@@ -89,3 +91,30 @@ def test_asyncio_loop_too() -> None:
     bodies = [bytes([i]) * (i * 997) for i in range(20)]
     frames, bad = asyncio.run(_receive(_framed(bodies), [7, 3000, 1]))
     assert bad == [] and frames == bodies
+
+
+def _feed(protocol: FrameProtocol, data: bytes, sizes: list[int]) -> None:
+    """Drive the BufferedProtocol calls as a transport would, with given read sizes."""
+    pos, i = 0, 0
+    while pos < len(data):
+        buffer = protocol.get_buffer(-1)
+        want = sizes[i % len(sizes)] if sizes else len(data)
+        n = max(1, min(want, len(buffer), len(data) - pos))
+        buffer[:n] = data[pos:pos + n]
+        protocol.buffer_updated(n)
+        pos += n
+        i += 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(bodies=st.lists(st.binary(max_size=3000), max_size=12),
+       sizes=st.lists(st.integers(1, 5000), min_size=1, max_size=20),
+       stage=st.sampled_from([16, 64, 1024, 4096]))
+def test_frame_cutting_property(bodies: list[bytes], sizes: list[int], stage: int) -> None:
+    frames: list[bytes] = []
+    bad: list[str] = []
+    protocol = FrameProtocol(lambda f: frames.append(bytes(f)), lambda exc: None, bad.append,
+                             1 << 20, stage_size=stage)
+    _feed(protocol, _framed(bodies), sizes)
+    assert bad == []
+    assert frames == bodies
