@@ -1,5 +1,7 @@
 """`linker status`: offsets and lag computed from both clusters, states read
-from the running engine's /status endpoint when the link exposes one.
+from the running engine's /status endpoint when the link exposes one. Log
+ends are the leaders' log end offsets (ListOffsets as the debugging replica);
+lag is the source high watermark minus the destination log end.
 
 The engine keeps partition states in memory for now, so a status without a
 reachable engine shows the offsets and derives what it can: a destination
@@ -13,7 +15,7 @@ import time
 import urllib.request
 
 from linker.config import LinkConfig
-from linker.mirror.kafka_io import EARLIEST, LATEST, TP, ClusterIO
+from linker.mirror.kafka_io import EARLIEST, LATEST, LOG_END, TP, ClusterIO
 from linker.selection import TopicSelector
 from linker.status_view import PartitionRow
 
@@ -40,8 +42,10 @@ async def collect(config: LinkConfig, states: dict[TP, dict] | None) -> list[Par
         selected, _ = TopicSelector(config.topics).select(t for t, i in src.topics.items() if not i.error_code)
         tps = [(t, i) for t in selected for i in sorted(src.topics[t].partitions)]
         dst_tps = [tp for tp in tps if tp[0] in dst.topics and tp[1] in dst.topics[tp[0]].partitions]
-        s_start, s_hw = await asyncio.gather(source.list_offsets(tps, EARLIEST), source.list_offsets(tps, LATEST))
-        d_end = await dest.list_offsets(dst_tps, LATEST) if dst_tps else {}
+        s_start, s_hw, s_end = await asyncio.gather(source.list_offsets(tps, EARLIEST),
+                                                    source.list_offsets(tps, LATEST),
+                                                    source.list_offsets(tps, LOG_END))
+        d_end = await dest.list_offsets(dst_tps, LOG_END) if dst_tps else {}
         rows = []
         now = time.time()
         for tp in tps:
@@ -55,7 +59,7 @@ async def collect(config: LinkConfig, states: dict[TP, dict] | None) -> list[Par
             state = st.get("state") or ("NO-ENGINE" if de is not None else "NOT-CREATED")
             rows.append(PartitionRow(
                 tp[0], tp[1], state, st.get("fidelity", "unknown"), s_start[tp], s_hw[tp],
-                s_hw[tp],  # ListOffsets (consumer) reports the high watermark as the readable log end
+                s_end[tp],
                 de, lag, int(lag * avg) if lag is not None and avg else None,
                 lag_s, st.get("reason", "")))
         return rows

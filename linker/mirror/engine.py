@@ -29,7 +29,7 @@ from linker.mirror.budget import ByteBudget, RoundRobin, partition_share
 from linker.mirror.checks import Verdict, judge_produce, position_problem
 from linker.mirror.fetcher import SourceFetcher
 from linker.mirror.filler import filler_batch
-from linker.mirror.kafka_io import EARLIEST, LATEST, TP, ClusterIO, PartitionError
+from linker.mirror.kafka_io import EARLIEST, LATEST, LOG_END, TP, ClusterIO, PartitionError
 from linker.mirror.partition import PartitionMirror
 from linker.mirror.state import TERMINAL, PartitionState, PartitionStatus
 from linker.mirror.topics import TOPIC_ALREADY_EXISTS, plan_topics
@@ -185,7 +185,7 @@ class MirrorEngine:
             pm.locating = True
         try:
             d_end, d_start, s_start, s_hw = await asyncio.gather(
-                self.dest.list_offsets(tps, LATEST), self.dest.list_offsets(tps, EARLIEST),
+                self.dest.list_offsets(tps, LOG_END), self.dest.list_offsets(tps, EARLIEST),
                 self.source.list_offsets(tps, EARLIEST), self.source.list_offsets(tps, LATEST))
             sem = asyncio.Semaphore(16)
 
@@ -612,7 +612,7 @@ class MirrorEngine:
                 if not tps:
                     continue
                 s_hw, d_end = await asyncio.gather(self.source.list_offsets(tps, LATEST),
-                                                   self.dest.list_offsets(tps, LATEST))
+                                                   self.dest.list_offsets(tps, LOG_END))
             except (ClientError, PartitionError) as exc:
                 log.info("lag refresh failed: %s", exc)
                 continue

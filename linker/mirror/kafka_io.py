@@ -26,7 +26,8 @@ log = logging.getLogger("linker.io")
 
 TP = tuple[str, int]
 EARLIEST = -2
-LATEST = -1
+LATEST = -1      # the high watermark: the end a consumer can read
+LOG_END = -100   # the leader's log end offset: where the next produced batch lands
 
 # Versions that still address topics by name (Fetch 13+/Produce 13+ use topic ids).
 PINS = {1: (12, 12), 0: (3, 12)}
@@ -137,7 +138,11 @@ class ClusterIO:
 
     # -- typed calls --------------------------------------------------------
     async def list_offsets(self, tps: Iterable[TP], timestamp: int, retries: int = 5) -> dict[TP, int]:
-        """Earliest (-2) or latest (-1 = high watermark) offsets, retried across leader moves."""
+        """EARLIEST, LATEST (high watermark) or LOG_END offsets, retried across leader moves.
+
+        LOG_END asks as the "debugging replica" (replica id -2), for which the
+        leader answers with its log end offset instead of the high watermark.
+        """
         want = list(tps)
         out: dict[TP, int] = {}
         for attempt in range(retries + 1):
@@ -170,9 +175,11 @@ class ClusterIO:
         for t, p in tps:
             by_topic[t].append(p)
         R = messages.ListOffsetsRequest
-        req = R(replica_id=-1, isolation_level=0, timeout_ms=30_000, topics=[
+        replica_id = -2 if timestamp == LOG_END else -1
+        ts = LATEST if timestamp == LOG_END else timestamp
+        req = R(replica_id=replica_id, isolation_level=0, timeout_ms=30_000, topics=[
             R.ListOffsetsTopic(name=t, partitions=[
-                R.ListOffsetsPartition(partition_index=p, timestamp=timestamp) for p in ps])
+                R.ListOffsetsPartition(partition_index=p, timestamp=ts) for p in ps])
             for t, ps in by_topic.items()])
         conn = await self.connection(node)
         resp = await conn.request(req)
