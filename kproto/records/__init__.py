@@ -20,6 +20,7 @@ from kproto.records.errors import (
 )
 from kproto.records.forward import ZERO_BASE_OFFSET, produce_bytes, produce_chunks, rewrite_header
 from kproto.records.layout import HEADER_SIZE, Codec, TimestampType
+from kproto.records.legacy import iter_legacy_records
 from kproto.records.record import Record
 from kproto.records.reproducibility import Reproducibility, Verdict, classify
 from kproto.records.walk import BatchWalk, split_batches, walk_batches
@@ -51,6 +52,7 @@ __all__ = [
     "decode_records",
     "decompress",
     "decompress_chunks",
+    "iter_legacy_records",
     "iter_records",
     "parse_control_record",
     "produce_bytes",

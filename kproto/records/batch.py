@@ -311,6 +311,12 @@ class LegacyEntry:
         """Legacy messages carry a plain CRC32 over magic .. end."""
         return self.crc == zlib.crc32(self._buf[self._pos + 16 : self._pos + self.size])
 
+    def records(self) -> Iterator[Record]:
+        """Decode this legacy message (and the inner ones of a compressed wrapper)."""
+        from kproto.records.legacy import iter_legacy_records
+
+        return iter_legacy_records(self)
+
     def __repr__(self) -> str:
         return f"LegacyEntry(magic={self.magic}, offset={self.offset}, size={self.size}, codec={self.attributes & 7})"
 
