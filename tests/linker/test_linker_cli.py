@@ -93,6 +93,10 @@ def test_run_status_metrics_sigterm_verify(source, destination, topic_name, tmp_
             proc.wait()
     log = (tmp_path / "run.log").read_text()
     assert "PENDING -> MIRRORING" in log and "MIRRORING -> STOPPED" in log
+    offline = json.loads(linker("status", "--config", str(cfg), "--json").stdout)
+    assert offline["engine_reachable"] is False
+    assert {p["state"] for p in offline["partitions"]} == {"NO-ENGINE"}
+    assert sum(p["dest_log_end"] for p in offline["partitions"]) == 600
     r = linker("verify", "--config", str(cfg))
     assert r.returncode == 0, r.stdout + r.stderr
     assert "3 partitions checked, 0 problem(s)" in r.stdout
