@@ -28,7 +28,6 @@ from kproto.records import (
     NewRecord,
     build_batch,
     classify,
-    decode_records,
     produce_chunks,
     walk_batches,
 )
