@@ -50,12 +50,19 @@ class _Listener:
 class ProxyServer:
     """A Kafka wire-protocol proxy in front of one cluster at a time."""
 
-    def __init__(self, config: ProxyConfig, mirrors: MirrorRegistry | None = None) -> None:
+    def __init__(self, config: ProxyConfig, mirrors: MirrorRegistry | None = None,
+                 mirrors_on: str | None = None) -> None:
+        """`mirrors` describes topics of the upstream named `mirrors_on` (default: the one
+        fronted at start, normally the destination); it is consulted only while that
+        cluster is fronted."""
         self.config = config
         self.upstream: UpstreamConfig = config.upstream
         self.mirrors = mirrors
+        self.mirrors_on = mirrors_on or config.upstream.name
         self.sessions: set[ClientSession] = set()
         self.groups_seen: set[str] = set()
+        self._members: dict[str, dict[str, int]] = {}      # group -> member id -> generation
+        self._moved_members: dict[str, dict[str, int]] = {}  # the same, as of the last switch
         self.holds: dict[str, str] = {}          # topic -> why writes are held
         self.produce_epoch = 0                   # bumped by every hold; see wait_produce_drained
         self._addresses: dict[int, tuple[str, int]] = {}   # node id -> upstream (host, port)
@@ -218,14 +225,17 @@ class ProxyServer:
             await admin.close()
 
     # -- guarding --------------------------------------------------------------------------
+    def _mirrors_here(self) -> bool:
+        return self.mirrors is not None and self.upstream.name == self.mirrors_on
+
     def guard_active(self) -> bool:
-        return bool(self.holds) or (self.mirrors is not None and self.mirrors.has_mirrors())
+        return bool(self.holds) or (self._mirrors_here() and self.mirrors.has_mirrors())  # type: ignore[union-attr]
 
     def refusal_of(self, topic: str) -> Refusal | None:
         why = self.holds.get(topic)
         if why is not None:
             return Refusal(NOT_LEADER_OR_FOLLOWER, why)
-        if self.mirrors is not None:
+        if self.mirrors is not None and self.upstream.name == self.mirrors_on:
             link = self.mirrors.mirror_link(topic)
             if link is not None:
                 return Refusal(POLICY_VIOLATION,
@@ -238,6 +248,16 @@ class ProxyServer:
 
     def note_groups(self, groups: Iterable[str]) -> None:
         self.groups_seen.update(groups)
+
+    def note_member(self, group: str, member_id: str, generation: int) -> None:
+        if member_id and generation >= 0:
+            self.groups_seen.add(group)
+            self._members.setdefault(group, {})[member_id] = generation
+
+    def is_moved_member(self, group: str, member_id: str, generation: int) -> bool:
+        """True for a member (and generation) of a group on the cluster fronted before the
+        last switch: the current cluster has never heard of it."""
+        return generation >= 0 and self._moved_members.get(group, {}).get(member_id) == generation
 
     # -- cutover primitives (see cutover.py for the sequence) -----------------------------
     def hold_writes(self, topics: Iterable[str], why: str) -> int:
@@ -266,6 +286,7 @@ class ProxyServer:
         connection, so each client reconnects (same addresses) to the new cluster."""
         old = self.upstream
         self.upstream = upstream
+        self._moved_members, self._members = self._members, {}
         self._addresses.clear()
         self._topic_names.clear()
         try:

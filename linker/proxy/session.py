@@ -34,6 +34,9 @@ _HEAD = struct.Struct(">hhi")
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
 UNSUPPORTED_VERSION = 35
+REBALANCE_IN_PROGRESS = 27
+#: Group requests that carry a member id and generation.
+_MEMBER_APIS = frozenset({ApiKey.HEARTBEAT, ApiKey.SYNC_GROUP, ApiKey.OFFSET_COMMIT})
 
 #: Why reading from the client is paused; reading resumes when the set is empty.
 _UPSTREAM_CONNECTING = "connecting"
@@ -182,6 +185,9 @@ class ClientSession(asyncio.Protocol):
             return
         if api_key == ApiKey.FIND_COORDINATOR:
             self._note_groups(frame)
+        elif api_key in _MEMBER_APIS:
+            if self._on_member_request(frame, api_key, version, corr):
+                return
         self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version)))
 
     def _on_produce(self, frame: memoryview, version: int, corr: int) -> None:
@@ -255,6 +261,36 @@ class ClientSession(asyncio.Protocol):
         if body.key_type == 0:
             keys = body.coordinator_keys if body.coordinator_keys else [body.key]
             self.server.note_groups(k for k in keys if k)
+
+    def _on_member_request(self, frame: memoryview, api_key: int, version: int, corr: int) -> bool:
+        """Learn group members' generations. After a cutover a member of the source group is
+        unknown to the destination, where the group is still empty: its heartbeat is answered
+        REBALANCE_IN_PROGRESS (it rejoins, keeping its assignment meanwhile) and its offset
+        commit is sent as a standalone commit, so neither surfaces UNKNOWN_MEMBER_ID to the
+        application. True if the request was handled here."""
+        try:
+            header, body = kproto.decode_request(frame)
+        except KprotoError:
+            return False  # the broker will judge it
+        generation = (body.generation_id_or_member_epoch if api_key == ApiKey.OFFSET_COMMIT
+                      else body.generation_id)
+        server = self.server
+        if api_key == ApiKey.SYNC_GROUP or not server.is_moved_member(body.group_id, body.member_id, generation):
+            server.note_member(body.group_id, body.member_id, generation)
+            return False
+        if api_key == ApiKey.HEARTBEAT:
+            self._answer_locally(_Pending(corr, api_key, version, False),
+                                 messages.HeartbeatResponse(error_code=REBALANCE_IN_PROGRESS))
+            return True
+        body.generation_id_or_member_epoch = -1
+        body.member_id = ""
+        if version >= 7:
+            body.group_instance_id = None
+        log.info("client %s: offset commit of group %r by a member from before the switch sent "
+                 "as a standalone commit", self.peer, body.group_id)
+        self._forward_chunks(kproto.encode_request(body, version, corr, header.client_id),
+                             _Pending(corr, api_key, version, False))
+        return True
 
     def _answer_unsupported_api_versions(self, corr: int) -> None:
         lo, hi = messages.ApiVersionsRequest.VALID_VERSIONS

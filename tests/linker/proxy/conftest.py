@@ -21,11 +21,12 @@ T = TypeVar("T")
 class ProxyThread:
     """A started ProxyServer and the thread whose loop runs it."""
 
-    def __init__(self, config: ProxyConfig, mirrors: MirrorRegistry | None = None) -> None:
+    def __init__(self, config: ProxyConfig, mirrors: MirrorRegistry | None = None,
+                 mirrors_on: str | None = None) -> None:
         self.loop = new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="proxy-loop", daemon=True)
         self.thread.start()
-        self.server = ProxyServer(config, mirrors)
+        self.server = ProxyServer(config, mirrors, mirrors_on)
         self.call(self.server.start())
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
@@ -59,8 +60,9 @@ def start_proxy() -> Iterator[Callable[..., ProxyThread]]:
     """start_proxy(config, mirrors=None) -> ProxyThread; every proxy is stopped after the test."""
     started: list[ProxyThread] = []
 
-    def start(config: ProxyConfig, mirrors: MirrorRegistry | None = None) -> ProxyThread:
-        p = ProxyThread(config, mirrors)
+    def start(config: ProxyConfig, mirrors: MirrorRegistry | None = None,
+              mirrors_on: str | None = None) -> ProxyThread:
+        p = ProxyThread(config, mirrors, mirrors_on)
         started.append(p)
         return p
     yield start

@@ -1,0 +1,159 @@
+"""The proxy's side of a migration cutover (`linker promote`).
+
+Sequence, for the topics of one link:
+
+1. hold: produces to the topics get NOT_LEADER_OR_FOLLOWER (retriable) from
+   the proxy; default client retries ride it out;
+2. wait until every produce forwarded before the hold was answered, then read
+   the source log ends: nothing can move them any more;
+3. catch-up: wait until the destination log ends reach them (the mirror is
+   still running) or the caller's `caught_up` says so;
+4. drain groups: wait (bounded) until every consumer group seen through the
+   proxy has committed the source log end for the topics, so no consumer
+   re-reads anything after it rejoins on the destination;
+5. `promote` (the caller's: stop mirroring the topics, make them writable);
+6. copy those groups' committed offsets to the destination (same offsets:
+   the mirror is exact);
+7. switch the proxy to the destination (cluster-wide) and release the hold.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from linker.client import LATEST_TIMESTAMP, ClientConfig, KafkaClient
+
+from .config import UpstreamConfig
+from .server import ProxyServer
+
+log = logging.getLogger("linker.proxy")
+
+TP = tuple[str, int]
+
+
+@dataclasses.dataclass
+class CutoverReport:
+    topics: list[str]
+    source_log_ends: dict[TP, int]
+    groups_copied: dict[str, dict[TP, int]]
+    groups_not_drained: list[str]
+    hold_seconds: float
+
+
+class CutoverError(RuntimeError):
+    """The cutover stopped before the switch; the proxy still fronts the source."""
+
+
+async def _log_ends(client: KafkaClient, topics: Sequence[str]) -> dict[TP, int]:
+    snapshot = await client.refresh_metadata(topics)
+    tps = []
+    for t in topics:
+        if t not in snapshot.topics or snapshot.topics[t].error_code:
+            raise CutoverError(f"topic {t!r} is not in {client!r}")
+        tps += [(t, p) for p in snapshot.topics[t].partitions]
+    result = await client.list_offsets({tp: LATEST_TIMESTAMP for tp in tps})
+    out: dict[TP, int] = {}
+    for tp, value in result.items():
+        if isinstance(value, BaseException):
+            raise CutoverError(f"cannot read the log end of {tp[0]}-{tp[1]}: {value}")
+        out[tp] = value.offset
+    return out
+
+
+class Cutover:
+    """Move the proxy's clients from `source` to `destination` for `topics`."""
+
+    def __init__(self, proxy: ProxyServer, source: UpstreamConfig, destination: UpstreamConfig,
+                 topics: Sequence[str], *, promote: Callable[[], Awaitable[None]] | None = None,
+                 caught_up: Callable[[dict[TP, int]], Awaitable[bool]] | None = None,
+                 catch_up_timeout: float = 120.0, group_drain_timeout: float = 20.0,
+                 poll_interval: float = 0.1) -> None:
+        if not topics:
+            raise ValueError("a cutover needs at least one topic")
+        self.proxy = proxy
+        self.source = source
+        self.destination = destination
+        self.topics = list(topics)
+        self.promote = promote
+        self.caught_up = caught_up
+        self.catch_up_timeout = catch_up_timeout
+        self.group_drain_timeout = group_drain_timeout
+        self.poll_interval = poll_interval
+
+    async def run(self) -> CutoverReport:
+        t0 = time.monotonic()
+        src = KafkaClient(self.source.bootstrap, ClientConfig(client_id="linker-cutover",
+                                                              security=self.source.admin_config()))
+        dst = KafkaClient(self.destination.bootstrap, ClientConfig(client_id="linker-cutover",
+                                                                   security=self.destination.admin_config()))
+        epoch = self.proxy.hold_writes(self.topics, "writes held for the cutover of "
+                                                    f"{', '.join(self.topics)}; retry")
+        log.info("cutover of %s: writes held", ", ".join(self.topics))
+        try:
+            await src.start()
+            await dst.start()
+            await self.proxy.wait_produce_drained(epoch)
+            ends = await _log_ends(src, self.topics)
+            await self._wait_caught_up(dst, ends)
+            not_drained = await self._drain_groups(src, ends)
+            if self.promote is not None:
+                await self.promote()
+            copied = await self._copy_offsets(src, dst)
+            await self.proxy.switch_upstream(self.destination)
+        finally:
+            self.proxy.release_writes(self.topics)
+            await src.close()
+            await dst.close()
+        held = time.monotonic() - t0
+        log.info("cutover of %s done in %.2fs: proxy fronts %s", ", ".join(self.topics), held,
+                 self.destination.name)
+        return CutoverReport(self.topics, ends, copied, not_drained, held)
+
+    async def _wait_caught_up(self, dst: KafkaClient, ends: dict[TP, int]) -> None:
+        deadline = time.monotonic() + self.catch_up_timeout
+        while True:
+            if self.caught_up is not None:
+                if await self.caught_up(ends):
+                    return
+            else:
+                have = await _log_ends(dst, self.topics)
+                behind = {tp: (have.get(tp, 0), end) for tp, end in ends.items() if have.get(tp, 0) < end}
+                if not behind:
+                    return
+            if time.monotonic() > deadline:
+                raise CutoverError(f"the destination did not catch up with the source within "
+                                   f"{self.catch_up_timeout:g}s")
+            await asyncio.sleep(self.poll_interval)
+
+    async def _group_offsets(self, client: KafkaClient, group: str) -> dict[TP, int]:
+        offsets = await client.offset_fetch(group)
+        return {tp: c.offset for tp, c in offsets.items() if tp[0] in self.topics and c.offset >= 0}
+
+    async def _drain_groups(self, src: KafkaClient, ends: dict[TP, int]) -> list[str]:
+        """Groups whose committed offsets did not reach the log ends in time (they may re-read)."""
+        deadline = time.monotonic() + self.group_drain_timeout
+        waiting = set(self.proxy.groups_seen)
+        while waiting:
+            for group in sorted(waiting):
+                committed = await self._group_offsets(src, group)
+                if all(off >= ends[tp] for tp, off in committed.items() if tp in ends):
+                    waiting.discard(group)
+            if not waiting or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(self.poll_interval)
+        for group in sorted(waiting):
+            log.warning("cutover: group %r has not committed the log end of %s; its consumers may "
+                        "re-read records after the switch", group, ", ".join(self.topics))
+        return sorted(waiting)
+
+    async def _copy_offsets(self, src: KafkaClient, dst: KafkaClient) -> dict[str, dict[TP, int]]:
+        copied: dict[str, dict[TP, int]] = {}
+        for group in sorted(self.proxy.groups_seen):
+            offsets = await self._group_offsets(src, group)
+            if offsets:
+                await dst.offset_commit(group, offsets)
+                copied[group] = offsets
+        return copied
