@@ -18,7 +18,7 @@ from .cluster import Cluster, _is_transport_error
 from .errors import ClientError, KafkaError, MetadataUnavailable
 from .fetch_session import FetchPosition, FetchResult, FetchSession
 from .kafka_errors import (COORDINATOR_CODES, STALE_METADATA_CODES, TOPIC_ALREADY_EXISTS,
-                           error_name, kafka_error, raise_for_code)
+                           kafka_error, raise_for_code)
 from .metadata import ClusterSnapshot
 from .types import (READ_UNCOMMITTED, AclBinding, AclFilter, AclOperation, AclPermission,
                     AlterConfigOp, ClusterDescription, CommittedOffset, ConfigEntry,
@@ -197,8 +197,9 @@ class KafkaClient(Cluster):
 
     # -- Fetch --------------------------------------------------------------------------------------
     def fetch_session(self, node_id: int, *, use_sessions: bool = True,
-                      pin: tuple[int, int] | None = None) -> FetchSession:
-        return FetchSession(self, node_id, use_sessions=use_sessions, pin=pin)
+                      pin: tuple[int, int] | None = None, dedicated: bool = False) -> FetchSession:
+        """Fetch state for one broker; `dedicated` gives it its own connection."""
+        return FetchSession(self, node_id, use_sessions=use_sessions, pin=pin, dedicated=dedicated)
 
     async def fetch(self, node_id: int, positions: Mapping[TopicPartition, FetchPosition],
                     **options: Any) -> FetchResult:

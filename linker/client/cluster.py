@@ -7,6 +7,7 @@ Metadata round trip.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # Topic ids in Metadata arrive with v10.
 _METADATA_PIN = (10, 1 << 15)
-_MIN_REFRESH_INTERVAL = 0.05
+_MIN_REFRESH_INTERVAL = 0.1
 
 
 class Cluster:
@@ -222,6 +223,22 @@ class Cluster:
             if _is_transport_error(exc):
                 self.mark_stale(f"cannot connect to broker {node_id}")
             raise
+
+    async def dedicated_pool(self, node_id: int) -> BrokerPool:
+        """A private one-connection pool to a broker, for a long-polling fetcher.
+
+        Kafka handles one request at a time per connection, so a long-poll
+        Fetch on a shared connection would hold up every request behind it.
+        The caller owns the pool and closes it.
+        """
+        broker = self.snapshot.brokers.get(node_id)
+        if broker is None:
+            await self.refresh_metadata()
+            broker = self.snapshot.brokers.get(node_id)
+            if broker is None:
+                raise MetadataUnavailable(f"broker {node_id} is not in the cluster metadata")
+        config = dataclasses.replace(self.config, connections_per_broker=1)
+        return BrokerPool(node_id, broker.host, broker.port, config)
 
     async def request(self, node_id: int, body: Any, *, pin: tuple[int, int] | None = None,
                       timeout: float | None = None) -> Any:

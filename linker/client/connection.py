@@ -25,8 +25,7 @@ from kproto import ApiKey, messages
 
 from .config import ClientConfig
 from .errors import (AuthenticationError, ClientClosed, ClientError, ConnectFailed,
-                     ConnectionLost, KafkaError, ProtocolError, RequestTimedOut, TlsError,
-                     UnsupportedVersion)
+                     ConnectionLost, ProtocolError, RequestTimedOut, TlsError, UnsupportedVersion)
 from .frames import FrameProtocol
 from .kafka_errors import kafka_error
 from .sasl import authenticate
@@ -160,8 +159,9 @@ class BrokerConnection:
                 try:
                     fallback = response_cls.decode(body, 0)
                 except kproto.KprotoError as exc:
-                    self._fail(ProtocolError(self.name, f"undecodable ApiVersions response: {exc}"))
-                    raise self._error from None  # type: ignore[misc]
+                    error = ProtocolError(self.name, f"undecodable ApiVersions response: {exc}")
+                    self._fail(error)
+                    raise error from None
                 ranges = {k.api_key: (k.min_version, k.max_version) for k in fallback.api_keys}
                 broker_max = ranges.get(ApiKey.API_VERSIONS, (0, 0))[1]
                 if fallback.error_code != _UNSUPPORTED_VERSION or broker_max >= version:

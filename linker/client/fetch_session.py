@@ -20,6 +20,8 @@ from .types import READ_UNCOMMITTED, TopicPartition
 
 if TYPE_CHECKING:
     from .client import KafkaClient
+    from .connection import BrokerConnection
+    from .pool import BrokerPool
 
 _FULL_EPOCH = 0       # open a new session (closing session_id if non-zero)
 _SESSIONLESS_EPOCH = -1
@@ -55,8 +57,10 @@ class FetchSession:
     """Fetch state for one broker; not safe for concurrent fetches."""
 
     def __init__(self, client: KafkaClient, node_id: int, *, use_sessions: bool = True,
-                 pin: tuple[int, int] | None = None) -> None:
+                 pin: tuple[int, int] | None = None, dedicated: bool = False) -> None:
         self.client = client
+        self.dedicated = dedicated
+        self._pool: BrokerPool | None = None
         self.node_id = node_id
         self.use_sessions = use_sessions
         self.pin = pin
@@ -68,6 +72,19 @@ class FetchSession:
     def __repr__(self) -> str:
         return (f"<FetchSession broker={self.node_id} id={self.session_id} "
                 f"epoch={self.epoch} partitions={len(self._in_session)}>")
+
+    async def _connection(self) -> BrokerConnection:
+        if not self.dedicated:
+            return await self.client.connection(self.node_id)
+        if self._pool is None:
+            self._pool = await self.client.dedicated_pool(self.node_id)
+        return await self._pool.get()
+
+    async def close(self) -> None:
+        """Close the dedicated connection, if any (shared ones belong to the client)."""
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     def reset(self) -> None:
         """Next fetch is a full one; the broker drops the old session."""
@@ -102,7 +119,11 @@ class FetchSession:
                     max_wait_ms: int, min_bytes: int, max_bytes: int, isolation_level: int,
                     rack_id: str) -> tuple[Any, int]:
         client = self.client
-        connection = await client.connection(self.node_id)
+        try:
+            connection = await self._connection()
+        except ClientError as exc:
+            client.note_transport_error(exc, self.node_id)
+            raise
         version = connection.version_for(ApiKey.FETCH, self.pin)
         uses_ids = version >= _TOPIC_ID_VERSION
         if full:

@@ -280,3 +280,28 @@ def test_request_timeout_closes_connection_and_fails_waiters(source, topic_name)
             latest = await client.list_offsets({(topic_name, 0): LATEST_TIMESTAMP})
             assert latest[(topic_name, 0)].offset == 1
     run(main())
+
+
+def test_dedicated_fetch_connection_does_not_hold_up_other_calls(source, topic_name) -> None:
+    async def main() -> None:
+        async with KafkaClient(source.bootstrap) as client:
+            await client.create_topics([NewTopic(topic_name, 1, 1)])
+            tp = (topic_name, 0)
+            leader = await client.leader_for(*tp)
+            assert (await client.produce(leader, {tp: build_batch([b"0"])}))[tp].error_code == 0
+            session = client.fetch_session(leader, dedicated=True)
+            try:
+                poll = asyncio.ensure_future(session.fetch({tp: FetchPosition(1)},
+                                                           max_wait_ms=5000))
+                await asyncio.sleep(0.2)
+                started = time.monotonic()
+                latest = await client.list_offsets({tp: LATEST_TIMESTAMP})
+                assert latest[tp].offset == 1
+                assert time.monotonic() - started < 2.0
+                assert not poll.done()
+                await client.produce(leader, {tp: build_batch([b"1"])})
+                result = await asyncio.wait_for(poll, 4)
+                assert [v.base_offset for v in walk_batches(result.partitions[tp].records)] == [1]
+            finally:
+                await session.close()
+    run(main())
