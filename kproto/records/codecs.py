@@ -143,7 +143,7 @@ def _gzip_chunks(payload: bytes | bytearray | memoryview) -> Iterator[bytes]:
 
 def _lz4_chunks(payload: bytes | bytearray | memoryview) -> Iterator[bytes]:
     d = lz4.frame.LZ4FrameDecompressor()
-    data: bytes | memoryview = bytes(payload)
+    data: bytes | memoryview = payload if isinstance(payload, (bytes, memoryview)) else memoryview(payload)
     while True:
         out = d.decompress(data, max_length=CHUNK)
         if out:
@@ -156,7 +156,7 @@ def _lz4_chunks(payload: bytes | bytearray | memoryview) -> Iterator[bytes]:
 
 
 def _zstd_chunks(payload: bytes | bytearray | memoryview) -> Iterator[bytes]:
-    reader = zstandard.ZstdDecompressor().stream_reader(bytes(payload), read_across_frames=True)
+    reader = zstandard.ZstdDecompressor().stream_reader(payload, read_across_frames=True)
     with reader:
         while True:
             out = reader.read(CHUNK)
