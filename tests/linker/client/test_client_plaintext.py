@@ -305,3 +305,20 @@ def test_dedicated_fetch_connection_does_not_hold_up_other_calls(source, topic_n
             finally:
                 await session.close()
     run(main())
+
+
+def test_metadata_refreshes_periodically_and_coalesces_stale_reports(source) -> None:
+    async def main() -> None:
+        config = ClientConfig(metadata_max_age=0.3)
+        async with KafkaClient(source.bootstrap, config) as client:
+            start = client.metadata_refreshes
+            await asyncio.sleep(1.5)
+            periodic = client.metadata_refreshes - start
+            assert 2 <= periodic <= 6, periodic
+        async with KafkaClient(source.bootstrap) as client:  # default: 5 minutes
+            start = client.metadata_refreshes
+            for _ in range(100):
+                client.mark_stale("test burst")
+            await asyncio.sleep(0.5)
+            assert client.metadata_refreshes - start == 1
+    run(main())

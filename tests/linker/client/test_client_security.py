@@ -1,6 +1,7 @@
 """TLS and SASL against a real broker with PLAINTEXT, SASL_PLAINTEXT, SSL and SASL_SSL listeners."""
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -56,7 +57,8 @@ def test_mutual_tls_with_client_certificate(secure_cluster, topic_name) -> None:
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"])
-def test_wrong_password_fails_fast_and_clearly(secure_cluster, mechanism: str) -> None:
+def test_wrong_password_fails_fast_and_clearly(secure_cluster, mechanism: str, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
     secret = "definitely-wrong-pw"
     config = _config(secure_cluster, "SASL_PLAINTEXT", mechanism, password=secret,
                      request_timeout=10.0)
@@ -76,6 +78,8 @@ def test_wrong_password_fails_fast_and_clearly(secure_cluster, mechanism: str) -
         assert error.name == "SASL_AUTHENTICATION_FAILED"
         assert mechanism in str(error) and "alice" in str(error)
         assert secret not in str(error) and secret not in repr(error)
+        assert any("SASL_AUTHENTICATION_FAILED" in r.getMessage() for r in caplog.records)
+        assert all(secret not in r.getMessage() for r in caplog.records)
         # Exactly one attempt: no retry storm against the broker.
         assert all(p.connects == 0 for p in client._bootstrap_pools)
     run(main())
