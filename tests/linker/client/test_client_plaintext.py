@@ -10,7 +10,8 @@ from kproto import ApiKey, messages
 from kproto.records import build_batch, walk_batches
 from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP, AlterConfigOp,
                            BrokerConnection, ClientConfig, ConfigResourceType, ConnectionLost,
-                           FetchPosition, KafkaClient, KafkaError, NewTopic, RequestTimedOut,
+                           FetchPosition, KafkaClient, KafkaError, MetadataUnavailable, NewTopic,
+                           RequestTimedOut,
                            UnsupportedVersion, run)
 
 
@@ -321,4 +322,23 @@ def test_metadata_refreshes_periodically_and_coalesces_stale_reports(source) -> 
                 client.mark_stale("test burst")
             await asyncio.sleep(0.5)
             assert client.metadata_refreshes - start == 1
+    run(main())
+
+
+def test_bootstrap_skips_dead_addresses_and_names_them_when_all_fail(source) -> None:
+    import socket
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{probe.getsockname()[1]}"
+
+    async def main() -> None:
+        async with KafkaClient([dead, source.bootstrap]) as client:
+            assert client.snapshot.brokers
+        client = KafkaClient(dead, ClientConfig(connect_timeout=2))
+        try:
+            with pytest.raises(MetadataUnavailable) as info:
+                await client.start()
+        finally:
+            await client.close()
+        assert f"cannot connect to broker {dead}" in str(info.value)
     run(main())
