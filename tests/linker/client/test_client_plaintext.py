@@ -11,8 +11,7 @@ from kproto.records import build_batch, walk_batches
 from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP, AlterConfigOp,
                            BrokerConnection, ClientConfig, ConfigResourceType, ConnectionLost,
                            FetchPosition, KafkaClient, KafkaError, MetadataUnavailable, NewTopic,
-                           RequestTimedOut,
-                           UnsupportedVersion, run)
+                           RequestTimedOut, UnsupportedVersion, run)
 
 
 def _address(cluster) -> tuple[str, int]:
