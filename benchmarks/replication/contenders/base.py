@@ -1,0 +1,67 @@
+"""What the harness needs to know about a contender: how to start it on one
+source topic, where it writes, and the settings to record with the results."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kafkabed import KafkaCluster
+
+from benchmarks.replication.workloads import Workload
+
+
+@dataclass
+class RunContext:
+    source: KafkaCluster
+    destination: KafkaCluster
+    workdir: Path
+    run_id: str  # unique per benchmark run: keeps names apart across runs on shared clusters
+
+    @property
+    def python(self) -> str:
+        return sys.executable
+
+
+@dataclass
+class Launch:
+    """A started-to-be contender: its command line, and whether it waits to be told to go.
+
+    ``gated``: the process prints READY when it has loaded what it needs and
+    starts moving data on SIGUSR1 (the ceiling), so set-up is not timed.
+    """
+
+    command: list[str]
+    gated: bool = False
+    env: dict[str, str] | None = None
+
+
+@dataclass
+class Contender:
+    """Base class: subclasses fill in the three hooks."""
+
+    name: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def dest_topic(self, ctx: RunContext, topic: str, seq: int) -> str:
+        return f"{self.name}.{topic}"
+
+    def prepare(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> None:
+        """Create what must exist before the process starts (default: the destination topic)."""
+        ctx.destination.create_topic(self.dest_topic(ctx, topic, seq), w.partitions,
+                                     configs={"compression.type": "producer"})
+
+    def launch(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> Launch:
+        raise NotImplementedError
+
+    def cleanup(self, ctx: RunContext, topic: str, seq: int) -> None:
+        """Delete what the run left on the clusters (default: the destination topic)."""
+        delete_quietly(ctx.destination, self.dest_topic(ctx, topic, seq))
+
+
+def delete_quietly(cluster: KafkaCluster, topic: str) -> None:
+    try:
+        cluster.delete_topic(topic)
+    except Exception:  # already gone, or never created because the contender failed early
+        pass

@@ -1,0 +1,106 @@
+"""The broker ceiling: source batches already in memory, produced raw.
+
+Phase 1 reads every batch of the source topic into memory and prints
+``READY``. Phase 2 starts on SIGUSR1 (so the harness times only phase 2): each request carries
+one batch per partition (the next one of each), up to ``IN_FLIGHT`` requests
+pipelined on the leader's connection. No replicator that writes through the
+produce API can do less work per byte, so this is the destination's ceiling.
+
+    python -m benchmarks.replication.contenders.ceiling_replicator SRC DST TOPIC DEST_TOPIC PARTITIONS
+"""
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+from kproto import messages
+from kproto.records.batch import BatchView
+from kproto.records.forward import produce_chunks
+from kproto.records.walk import walk_batches
+from linker.config import ClusterSettings
+from linker.mirror.kafka_io import LATEST, ClusterIO
+
+IN_FLIGHT = 8
+FETCH_BYTES = 8 * 1024 * 1024
+
+
+def _settings(bootstrap: str) -> ClusterSettings:
+    return ClusterSettings(bootstrap_servers=tuple(bootstrap.split(",")))
+
+
+async def load(src: str, topic: str, partitions: int) -> dict[int, list[list]]:
+    """Every batch of ``topic``, per partition, as produce-ready chunks."""
+    io = ClusterIO(_settings(src), "source", "ceiling-loader")
+    try:
+        await io.refresh([topic])
+        tps = [(topic, p) for p in range(partitions)]
+        ends = await io.list_offsets(tps, LATEST)
+        out: dict[int, list[list]] = {}
+        for tp in tps:
+            chunks, offset = [], 0
+            while offset < ends[tp]:
+                resp = await io.fetch_once(tp, offset, FETCH_BYTES)
+                if resp.error_code:
+                    raise RuntimeError(f"fetch {tp} at {offset}: error {resp.error_code}")
+                before = offset
+                for b in walk_batches(resp.records):
+                    if type(b) is not BatchView or b.next_offset <= offset:
+                        continue
+                    chunks.append(list(produce_chunks(b)))
+                    offset = b.next_offset
+                if offset == before:
+                    raise RuntimeError(f"fetch {tp} at {offset}: no progress")
+            out[tp[1]] = chunks
+        return out
+    finally:
+        await io.close()
+
+
+async def produce_all(dst: str, dest_topic: str, batches: dict[int, list[list]]) -> None:
+    io = ClusterIO(_settings(dst), "destination", "ceiling-producer")
+    P = messages.ProduceRequest
+    try:
+        await io.refresh([dest_topic])
+        groups = await io.by_leader([(dest_topic, p) for p in batches])
+        slots = asyncio.Semaphore(IN_FLIGHT)
+
+        async def send(conn, parts: list[tuple[int, list]]) -> None:
+            try:
+                resp = await conn.request(P(acks=-1, timeout_ms=60_000, transactional_id=None, topic_data=[
+                    P.TopicProduceData(name=dest_topic, partition_data=[
+                        P.PartitionProduceData(index=p, records=c) for p, c in parts])]))
+                for t in resp.responses:
+                    for pr in t.partition_responses:
+                        if pr.error_code:
+                            raise RuntimeError(f"produce {dest_topic}-{pr.index}: error {pr.error_code}")
+            finally:
+                slots.release()
+
+        tasks = []
+        for node, tps in groups.items():
+            conn = await io.connection(node)
+            parts = [p for _, p in tps]
+            rounds = max(len(batches[p]) for p in parts)
+            for r in range(rounds):
+                req = [(p, batches[p][r]) for p in parts if r < len(batches[p])]
+                await slots.acquire()
+                tasks.append(asyncio.create_task(send(conn, req)))
+        await asyncio.gather(*tasks)
+    finally:
+        await io.close()
+
+
+def main(argv: list[str]) -> None:
+    src, dst, topic, dest_topic, partitions = argv
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    batches = asyncio.run(load(src, topic, int(partitions)))
+    n = sum(len(v) for v in batches.values())
+    print(f"READY {n}", flush=True)
+    signal.sigwait({signal.SIGUSR1})
+    asyncio.run(produce_all(dst, dest_topic, batches))
+    print("DONE", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

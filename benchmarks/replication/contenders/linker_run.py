@@ -1,0 +1,32 @@
+"""(a) linker: `linker run` as a subprocess on a one-topic link file."""
+from __future__ import annotations
+
+import json
+
+from benchmarks.replication.contenders.base import Contender, Launch, RunContext
+from benchmarks.replication.workloads import Workload
+
+#: [mirror] keys for the benchmark link; everything else stays at the engine's defaults.
+LINKER_MIRROR_SETTINGS: dict[str, int] = {"fetch_max_wait_ms": 100}
+
+
+class LinkerContender(Contender):
+    def __init__(self) -> None:
+        super().__init__("linker", {"process": "python -m linker.cli run", "mirror": dict(LINKER_MIRROR_SETTINGS),
+                                    "topics": "same names as the source (exact mirror)"})
+
+    def dest_topic(self, ctx: RunContext, topic: str, seq: int) -> str:
+        return topic  # an exact mirror keeps the name; the engine creates the topic
+
+    def prepare(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> None:
+        pass
+
+    def launch(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> Launch:
+        path = ctx.workdir / f"link-{seq}.toml"
+        mirror = "".join(f"{k} = {v}\n" for k, v in LINKER_MIRROR_SETTINGS.items())
+        path.write_text(
+            f'name = "bench-{ctx.run_id}-{seq}"\n'
+            f"[source]\nbootstrap_servers = {json.dumps(ctx.source.bootstrap.split(','))}\n"
+            f"[destination]\nbootstrap_servers = {json.dumps(ctx.destination.bootstrap.split(','))}\n"
+            f"[topics]\nnames = [{json.dumps(topic)}]\n[mirror]\n{mirror}")
+        return Launch([ctx.python, "-m", "linker.cli", "run", "--config", str(path), "--log-level", "WARNING"])

@@ -1,0 +1,165 @@
+"""Source data: 1 KiB text-like records, produced raw (kproto batch builder
+over linker.client) so writing gigabytes takes seconds, not minutes.
+
+A pool of distinct batches is built once per workload and produced in a cycle:
+building and compressing every batch of a 1 GiB topic in Python would take
+longer than replicating it. Values are words from a fixed vocabulary, so they
+compress about as well as ordinary JSON or log lines (lz4 ~2x, zstd ~3x).
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Sequence
+
+from kproto import messages
+from kproto.records.builder import NewRecord, build_batch
+from kproto.records.layout import Codec
+from linker.config import ClusterSettings
+from linker.mirror.kafka_io import ClusterIO
+
+from benchmarks.replication.workloads import Workload
+
+CODEC = {"none": Codec.NONE, "lz4": Codec.LZ4, "zstd": Codec.ZSTD, "gzip": Codec.GZIP}
+POOL_BATCHES = 32
+IN_FLIGHT_REQUESTS = 4
+
+
+def record_values(count: int, size: int, seed: int = 9) -> list[bytes]:
+    """``count`` distinct values of exactly ``size`` bytes, text-like."""
+    rnd = random.Random(seed)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = ["".join(rnd.choice(letters) for _ in range(rnd.randint(3, 10))) for _ in range(2000)]
+    out = []
+    for i in range(count):
+        words = [f'{{"id":{i},"text":"']
+        n = len(words[0])
+        while n < size:
+            w = rnd.choice(vocab)
+            words.append(w + " ")
+            n += len(w) + 1
+        out.append("".join(words).encode()[: size - 2] + b'"}')
+    return out
+
+
+def batch_pool(w: Workload, timestamp_ms: int | None = None) -> list[bytes]:
+    """POOL_BATCHES distinct v2 batches of ``w.batch_records`` records, compressed with ``w.codec``."""
+    values = record_values(POOL_BATCHES * w.batch_records, w.record_bytes)
+    ts = int(time.time() * 1000) if timestamp_ms is None else timestamp_ms
+    return [build_batch([NewRecord(v, key=b"k%d" % (j % 97)) for j, v in
+                         enumerate(values[i * w.batch_records:(i + 1) * w.batch_records])],
+                        codec=CODEC[w.codec], base_timestamp=ts)
+            for i in range(POOL_BATCHES)]
+
+
+def batches_per_partition(w: Workload) -> int:
+    """How many batches each partition gets so the topic holds at least ``w.records`` records."""
+    per_partition = -(-w.records // w.partitions)
+    return max(1, -(-per_partition // w.batch_records))
+
+
+def cluster_settings(bootstrap: str) -> ClusterSettings:
+    return ClusterSettings(bootstrap_servers=tuple(bootstrap.split(",")))
+
+
+def _request(topic: str, parts: Sequence[int], batches: Sequence[bytes], acks: int = -1) -> messages.ProduceRequest:
+    P = messages.ProduceRequest
+    return P(acks=acks, timeout_ms=60_000, transactional_id=None, topic_data=[P.TopicProduceData(
+        name=topic, partition_data=[P.PartitionProduceData(index=p, records=b) for p, b in zip(parts, batches)])])
+
+
+def _check(resp: messages.ProduceResponse, topic: str) -> None:
+    for t in resp.responses:
+        for p in t.partition_responses:
+            if p.error_code:
+                raise RuntimeError(f"produce to {topic}-{p.index} failed: error code {p.error_code} "
+                                   f"{p.error_message or ''}")
+
+
+async def _write_bulk(bootstrap: str, topic: str, w: Workload, pool: list[bytes]) -> int:
+    io = ClusterIO(cluster_settings(bootstrap), "bench-source", "bench-writer")
+    try:
+        await io.refresh([topic])
+        groups = await io.by_leader([(topic, p) for p in range(w.partitions)])
+        rounds = batches_per_partition(w)
+        slots = asyncio.Semaphore(IN_FLIGHT_REQUESTS)
+
+        async def one(conn, parts: list[int], r: int) -> None:
+            try:
+                batches = [pool[(r * 7 + p) % len(pool)] for p in parts]
+                _check(await conn.request(_request(topic, parts, batches)), topic)
+            finally:
+                slots.release()
+
+        tasks = []
+        for node, tps in groups.items():
+            conn = await io.connection(node)
+            parts = [p for _, p in tps]
+            for r in range(rounds):
+                await slots.acquire()
+                tasks.append(asyncio.create_task(one(conn, parts, r)))
+                if len(tasks) > 64:
+                    done = [t for t in tasks if t.done()]
+                    for t in done:
+                        t.result()
+                    tasks = [t for t in tasks if not t.done()]
+        await asyncio.gather(*tasks)
+        return rounds * w.partitions * w.batch_records
+    finally:
+        await io.close()
+
+
+def write_bulk(bootstrap: str, topic: str, w: Workload) -> int:
+    """Write the throughput workload ``w`` into ``topic``; returns the record count written."""
+    return asyncio.run(_write_bulk(bootstrap, topic, w, batch_pool(w)))
+
+
+async def write_at_rate(bootstrap: str, topic: str, w: Workload, seconds: float, tick_s: float = 0.02) -> int:
+    """Produce ``w.rate_bytes`` per second for ``seconds``; every batch is stamped (CreateTime)
+    the moment it is built, which is within a millisecond of its source append.
+    Returns the number of records written."""
+    values = record_values(4096, w.record_bytes, seed=11)
+    per_tick = w.rate_bytes / w.record_bytes * tick_s
+    io = ClusterIO(cluster_settings(bootstrap), "bench-source", "bench-rate-writer")
+    written, owed, vi = 0, 0.0, 0
+    pending: set[asyncio.Task[None]] = set()
+    try:
+        await io.refresh([topic])
+        groups = await io.by_leader([(topic, p) for p in range(w.partitions)])
+        (node, tps), = groups.items()
+        conn = await io.connection(node)
+
+        async def send(req: messages.ProduceRequest) -> None:
+            _check(await conn.request(req), topic)
+
+        start = time.monotonic()
+        tick = 0
+        while time.monotonic() - start < seconds:
+            owed += per_tick
+            n = int(owed)
+            owed -= n
+            if n:
+                now = int(time.time() * 1000)
+                parts, batches = [], []
+                per_part = [n // w.partitions + (1 if i < n % w.partitions else 0) for i in range(w.partitions)]
+                for p, k in enumerate(per_part):
+                    if not k:
+                        continue
+                    recs = [NewRecord(values[(vi + j) % len(values)]) for j in range(k)]
+                    vi += k
+                    parts.append(p)
+                    batches.append(build_batch(recs, codec=CODEC[w.codec], base_timestamp=now))
+                t = asyncio.create_task(send(_request(topic, parts, batches, acks=1)))
+                pending.add(t)
+                t.add_done_callback(pending.discard)
+                written += n
+            tick += 1
+            delay = start + tick * tick_s - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        for t in list(pending):
+            await t
+        return written
+    finally:
+        await io.close()

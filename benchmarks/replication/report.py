@@ -1,0 +1,113 @@
+"""Results out: one JSON file per workload, a Markdown table with the ratios, a PNG chart."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from kafkabed import PINNED
+
+from benchmarks.replication.runner import Result
+
+
+def machine() -> dict[str, Any]:
+    return {"cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
+            "kafka": PINNED, "load_average_at_start": [round(x, 1) for x in os.getloadavg()]}
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def ratios(results: list[Result]) -> dict[str, dict[str, float | None]]:
+    """Per workload: linker MB/s over each other contender's, and linker CPU/GB over MM2's."""
+    out: dict[str, dict[str, float | None]] = {}
+    by = {(r.workload, r.contender): r for r in results}
+    for w in dict.fromkeys(r.workload for r in results):
+        lk = by.get((w, "linker"))
+        if lk is None:
+            continue
+        row: dict[str, float | None] = {}
+        for other in ("mm2", "naive", "ceiling"):
+            o = by.get((w, other))
+            if o is not None:
+                row[f"linker/{other} MB/s"] = ratio(lk.mb_per_s, o.mb_per_s)
+        mm2 = by.get((w, "mm2"))
+        if mm2 is not None:
+            row["linker/mm2 CPU per GB"] = ratio(lk.cpu_s_per_gb, mm2.cpu_s_per_gb)
+        out[w] = row
+    return out
+
+
+def write_json(results: list[Result], out_dir: Path, date: str, meta: dict[str, Any]) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    rat = ratios(results)
+    for w in dict.fromkeys(r.workload for r in results):
+        p = out_dir / f"{date}-{w}.json"
+        p.write_text(json.dumps({"workload": w, **meta, "ratios": rat.get(w, {}),
+                                 "results": [asdict(r) for r in results if r.workload == w]}, indent=2) + "\n")
+        paths.append(p)
+    return paths
+
+
+def _f(v: Any) -> str:
+    return "–" if v is None else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def markdown(results: list[Result], meta: dict[str, Any]) -> str:
+    m = meta["machine"]
+    lines = [f"Kafka {m['kafka']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}; "
+             f"load average at start {m['load_average_at_start']}. MB = 10^6 bytes of record values "
+             "(before compression); CPU s/GB over the same window.", "",
+             "| workload | contender | MB/s | records/s | CPU s/GB | peak RSS MB | src broker CPU s/GB "
+             "| dst broker CPU s/GB | start s | p50 ms | p99 ms | status |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in results:
+        lat = r.latency or {}
+        status = r.status if r.status in ("ok", "capped") else r.status.split("\n")[0][:60]
+        lines.append(f"| {r.workload} | {r.contender} | {_f(r.mb_per_s)} | {_f(r.records_per_s)} | "
+                     f"{_f(r.cpu_s_per_gb)} | {_f(r.peak_rss_mb)} | {_f(r.source_broker_cpu_s_per_gb)} | "
+                     f"{_f(r.dest_broker_cpu_s_per_gb)} | {_f(r.startup_s)} | {_f(lat.get('p50_ms'))} | "
+                     f"{_f(lat.get('p99_ms'))} | {status} |")
+    rat = ratios(results)
+    if rat:
+        cols = ["linker/mm2 MB/s", "linker/naive MB/s", "linker/ceiling MB/s", "linker/mm2 CPU per GB"]
+        lines += ["", "| workload | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+        for w, row in rat.items():
+            lines.append(f"| {w} | " + " | ".join(_f(row.get(c)) for c in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: list[Result], path: Path) -> None:
+    """Throughput and CPU per GB, grouped by workload, one bar per contender."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in results if r.mb_per_s is not None]
+    workloads = list(dict.fromkeys(r.workload for r in rows))
+    contenders = list(dict.fromkeys(r.contender for r in rows))
+    by = {(r.workload, r.contender): r for r in rows}
+    fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.6 * len(workloads)), 8))
+    width = 0.8 / max(1, len(contenders))
+    for ax, attr, label in ((axes[0], "mb_per_s", "MB/s (record values)"),
+                            (axes[1], "cpu_s_per_gb", "replicator CPU s per GB")):
+        for i, c in enumerate(contenders):
+            xs = [j + i * width for j in range(len(workloads))]
+            ys = [getattr(by[(w, c)], attr) or 0 if (w, c) in by else 0 for w in workloads]
+            ax.bar(xs, ys, width, label=c)
+        ax.set_xticks([j + width * (len(contenders) - 1) / 2 for j in range(len(workloads))], workloads)
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend()
+    axes[0].set_title("Replication throughput and CPU per GB by contender")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,309 @@
+"""Runs every contender on every workload, one at a time, on one pair of clusters.
+
+Throughput workloads: the source topic is written once, then each contender
+copies it into its own fresh destination topic while the harness polls the
+destination's end offsets (every ``POLL_S``). The copy rate is taken between
+the first poll that sees data and the poll that sees all of it, so process
+start-up (a JVM, a consumer group join) is reported apart from the rate; CPU
+per GB is taken over the same window. Latency workloads: each contender gets
+its own source topic, is warmed up until a first batch crosses, and then the
+source receives a fixed rate while an observer process timestamps arrivals.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kafkabed import procs
+
+from benchmarks.replication import datagen
+from benchmarks.replication.contenders.base import Contender, RunContext
+from benchmarks.replication.procstats import ProcessSampler
+from benchmarks.replication.workloads import Workload
+from linker.mirror.kafka_io import LATEST, ClusterIO
+
+log = logging.getLogger("bench")
+
+POLL_S = 0.1
+GB = 1e9
+MB = 1e6
+
+
+class ContenderFailed(RuntimeError):
+    """A contender exited, or did not move all the data in its time."""
+
+
+@dataclass
+class Result:
+    workload: str
+    contender: str
+    status: str                      # "ok", "capped" (time cap hit, partial) or "failed: ..."
+    records_source: int
+    records_dest: int
+    record_bytes: int
+    startup_s: float | None = None   # launch (or go signal) -> first destination record
+    moving_s: float | None = None    # first -> last destination record
+    records_per_s: float | None = None
+    mb_per_s: float | None = None    # logical (uncompressed value) MB/s, 1 MB = 10^6 bytes
+    cpu_s_per_gb: float | None = None
+    cpu_total_s: float | None = None
+    peak_rss_mb: float | None = None
+    source_broker_cpu_s_per_gb: float | None = None
+    dest_broker_cpu_s_per_gb: float | None = None
+    latency: dict[str, Any] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def moved_all(self) -> bool:
+        return self.records_dest >= self.records_source > 0
+
+
+def _tail(path: Path, n: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+class Runner:
+    def __init__(self, ctx: RunContext, contenders: list[Contender], time_cap_s: float,
+                 start_timeout_s: float = 180.0) -> None:
+        self.ctx = ctx
+        self.contenders = contenders
+        self.time_cap_s = time_cap_s
+        self.start_timeout_s = start_timeout_s
+        self._seq = 0
+        self.src_io = ClusterIO(datagen.cluster_settings(ctx.source.bootstrap), "bench-source", "bench")
+        self.dst_io = ClusterIO(datagen.cluster_settings(ctx.destination.bootstrap), "bench-dest", "bench")
+        self.timings: dict[str, float] = {}
+
+    async def close(self) -> None:
+        await self.src_io.close()
+        await self.dst_io.close()
+
+    # -- offsets -------------------------------------------------------------
+    async def _ends(self, io: ClusterIO, topic: str, partitions: int) -> dict[int, int]:
+        tps = [(topic, p) for p in range(partitions)]
+        try:
+            got = await io.list_offsets(tps, LATEST, retries=0)
+        except Exception:  # topic not created yet (MM2 creates its own): nothing there
+            return {p: 0 for p in range(partitions)}
+        return {p: got.get((topic, p), 0) for p in range(partitions)}
+
+    # -- processes -------------------------------------------------------------
+    def _spawn(self, cmd: list[str], log_path: Path) -> subprocess.Popen:
+        return procs.spawn(cmd, log_path)
+
+    async def _wait_line(self, proc: subprocess.Popen, log_path: Path, word: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise ContenderFailed(f"exited with {proc.returncode} before {word}:\n{_tail(log_path)}")
+            try:
+                if word in log_path.read_text(errors="replace"):
+                    return
+            except OSError:
+                pass
+            await asyncio.sleep(0.05)
+        raise ContenderFailed(f"no {word} within {timeout:.0f}s:\n{_tail(log_path)}")
+
+    def _sampler(self, pid: int) -> ProcessSampler:
+        return ProcessSampler(pid, [b.pid for b in self.ctx.source.brokers if b.pid],
+                              [b.pid for b in self.ctx.destination.brokers if b.pid]).start()
+
+    # -- throughput -------------------------------------------------------------
+    async def write_source(self, w: Workload) -> tuple[str, int]:
+        topic = f"b{self.ctx.run_id}-{w.name}"
+        self.ctx.source.create_topic(topic, w.partitions, configs={"compression.type": "producer"})
+        t0 = time.monotonic()
+        pool = datagen.batch_pool(w)
+        written = await datagen._write_bulk(self.ctx.source.bootstrap, topic, w, pool)
+        self.timings[f"write {w.name}"] = time.monotonic() - t0
+        ends = await self._ends(self.src_io, topic, w.partitions)
+        if sum(ends.values()) != written:
+            raise RuntimeError(f"source {topic}: wrote {written} records but the log ends at {sum(ends.values())}")
+        log.info("wrote %s: %d records in %.1fs", topic, written, self.timings[f"write {w.name}"])
+        return topic, written
+
+    async def run_throughput(self, w: Workload, topic: str, c: Contender) -> Result:
+        self._seq += 1
+        seq = self._seq
+        ctx = self.ctx
+        source_ends = await self._ends(self.src_io, topic, w.partitions)
+        total = sum(source_ends.values())
+        res = Result(w.name, c.name, "ok", total, 0, w.record_bytes, settings=c.settings)
+        dest = c.dest_topic(ctx, topic, seq)
+        log_path = ctx.workdir / f"{seq:03d}-{c.name}-{w.name}.log"
+        c.prepare(ctx, topic, w, seq)
+        launch = c.launch(ctx, topic, w, seq)
+        t_launch = time.monotonic()
+        proc = self._spawn(launch.command, log_path)
+        sampler = None
+        try:
+            if launch.gated:
+                await self._wait_line(proc, log_path, "READY", self.start_timeout_s)
+            sampler = self._sampler(proc.pid)
+            if launch.gated:
+                t_launch = time.monotonic()
+                os.kill(proc.pid, signal.SIGUSR1)
+            t_first = n_first = None
+            cap = self.start_timeout_s + self.time_cap_s
+            while True:
+                now = time.monotonic()
+                ends = await self._ends(self.dst_io, dest, w.partitions)
+                n = sum(ends.values())
+                if n and t_first is None:
+                    t_first, n_first = now, n
+                if all(ends[p] >= source_ends[p] for p in source_ends):
+                    break
+                if t_first is None and now - t_launch > self.start_timeout_s:
+                    raise ContenderFailed(f"no record reached {dest} in {self.start_timeout_s:.0f}s:\n{_tail(log_path)}")
+                if t_first is not None and now - t_first > self.time_cap_s or now - t_launch > cap:
+                    res.status = "capped"
+                    break
+                if proc.poll() is not None and not launch.gated:
+                    raise ContenderFailed(f"exited with {proc.returncode}:\n{_tail(log_path)}")
+                await asyncio.sleep(POLL_S)
+            t_done = time.monotonic()
+            sampler.sample()
+            res.records_dest = n
+            assert t_first is not None and n_first is not None
+            res.startup_s = round(t_first - t_launch, 2)
+            self._rates(res, sampler, t_first, t_done, n - n_first, t_launch)
+        except ContenderFailed as exc:
+            res.status = f"failed: {exc}"
+            log.error("%s on %s failed: %s", c.name, w.name, exc)
+        finally:
+            procs.stop(proc, timeout=10)
+            if sampler is not None:
+                sampler.stop()
+                res.peak_rss_mb = round(sampler.peak_rss / 2**20, 1)
+            c.cleanup(ctx, topic, seq)
+        log.info("%s %s: %s", w.name, c.name, _brief(res))
+        return res
+
+    def _rates(self, res: Result, s: ProcessSampler, t0: float, t1: float, records: int, t_launch: float) -> None:
+        window = t1 - t0
+        a, b = s.at(t0), s.at(t1)
+        res.moving_s = round(window, 2)
+        gb = records * res.record_bytes / GB
+        res.cpu_total_s = round(b.contender_cpu - s.samples[0].contender_cpu, 2)
+        if window <= 0 or records <= 0:
+            return  # everything arrived between two polls: too small to time
+        res.records_per_s = round(records / window, 1)
+        res.mb_per_s = round(records * res.record_bytes / MB / window, 2)
+        res.cpu_s_per_gb = round((b.contender_cpu - a.contender_cpu) / gb, 2)
+        res.source_broker_cpu_s_per_gb = round((b.source_broker_cpu - a.source_broker_cpu) / gb, 2)
+        res.dest_broker_cpu_s_per_gb = round((b.dest_broker_cpu - a.dest_broker_cpu) / gb, 2)
+
+    # -- latency -------------------------------------------------------------------
+    async def run_latency(self, w: Workload, c: Contender) -> Result:
+        self._seq += 1
+        seq = self._seq
+        ctx = self.ctx
+        topic = f"b{ctx.run_id}-{w.name}-{c.name}"
+        ctx.source.create_topic(topic, w.partitions, configs={"compression.type": "producer"})
+        res = Result(w.name, c.name, "ok", 0, 0, w.record_bytes, settings=c.settings)
+        dest = c.dest_topic(ctx, topic, seq)
+        log_path = ctx.workdir / f"{seq:03d}-{c.name}-{w.name}.log"
+        obs_log = ctx.workdir / f"{seq:03d}-observer-{w.name}.log"
+        obs_out = ctx.workdir / f"{seq:03d}-observer-{w.name}.json"
+        c.prepare(ctx, topic, w, seq)
+        launch = c.launch(ctx, topic, w, seq)
+        if launch.gated:
+            raise ValueError(f"{c.name} needs its data before it starts; it has no latency case")
+        t_launch = time.monotonic()
+        proc = self._spawn(launch.command, log_path)
+        sampler = self._sampler(proc.pid)
+        observer = None
+        try:
+            # Warm-up: one batch per partition must cross before the clock starts.
+            warm = Workload(w.name, w.codec, w.partitions, w.partitions, batch_records=1)
+            warm_n = await datagen._write_bulk(ctx.source.bootstrap, topic, warm, datagen.batch_pool(warm))
+            while True:
+                ends = await self._ends(self.dst_io, dest, w.partitions)
+                if sum(ends.values()) >= warm_n:
+                    break
+                if proc.poll() is not None:
+                    raise ContenderFailed(f"exited with {proc.returncode}:\n{_tail(log_path)}")
+                if time.monotonic() - t_launch > self.start_timeout_s:
+                    raise ContenderFailed(f"warm-up batch not in {dest} after {self.start_timeout_s:.0f}s:\n"
+                                          f"{_tail(log_path)}")
+                await asyncio.sleep(POLL_S)
+            res.startup_s = round(time.monotonic() - t_launch, 2)
+            starts = ",".join(f"{p}:{o}" for p, o in sorted(ends.items()))
+            observer = self._spawn([ctx.python, "-m", "benchmarks.replication.latency_observer",
+                                    ctx.destination.bootstrap, dest, starts, str(obs_out)], obs_log)
+            await self._wait_line(observer, obs_log, "READY", 60)
+            t0 = time.monotonic()
+            sampler.sample()
+            written = await datagen.write_at_rate(ctx.source.bootstrap, topic, w, w.seconds)
+            res.records_source = written
+            source_ends = await self._ends(self.src_io, topic, w.partitions)
+            while True:
+                ends = await self._ends(self.dst_io, dest, w.partitions)
+                if all(ends[p] >= source_ends[p] for p in source_ends):
+                    break
+                if time.monotonic() - t0 > w.seconds + self.time_cap_s:
+                    res.status = "capped"
+                    break
+                await asyncio.sleep(POLL_S)
+            t1 = time.monotonic()
+            sampler.sample()
+            res.records_dest = sum(ends.values()) - warm_n
+            await asyncio.sleep(0.5)  # let the observer read the last records
+            procs.stop(observer, timeout=10)
+            res.latency = json.loads(obs_out.read_text())
+            if res.latency["records"] < written:
+                res.status = f"failed: the observer saw {res.latency['records']} of {written} records"
+            self._rates(res, sampler, t0, t1, res.records_dest, t_launch)
+        except ContenderFailed as exc:
+            res.status = f"failed: {exc}"
+            log.error("%s on %s failed: %s", c.name, w.name, exc)
+        finally:
+            if observer is not None:
+                procs.stop(observer, timeout=5)
+            procs.stop(proc, timeout=10)
+            sampler.stop()
+            res.peak_rss_mb = round(sampler.peak_rss / 2**20, 1)
+            c.cleanup(ctx, topic, seq)
+            try:
+                ctx.source.delete_topic(topic)
+            except Exception:
+                pass
+        log.info("%s %s: %s", w.name, c.name, _brief(res))
+        return res
+
+    # -- all -------------------------------------------------------------------------
+    async def run(self, workloads: list[Workload]) -> list[Result]:
+        results: list[Result] = []
+        for w in workloads:
+            if w.kind == "latency":
+                for c in self.contenders:
+                    if c.name != "ceiling":
+                        results.append(await self.run_latency(w, c))
+                continue
+            topic, _ = await self.write_source(w)
+            for c in self.contenders:
+                t0 = time.monotonic()
+                results.append(await self.run_throughput(w, topic, c))
+                self.timings[f"{c.name} {w.name}"] = time.monotonic() - t0
+            try:
+                self.ctx.source.delete_topic(topic)
+            except Exception:
+                pass
+        return results
+
+
+def _brief(r: Result) -> str:
+    lat = f" p50 {r.latency['p50_ms']} ms p99 {r.latency['p99_ms']} ms" if r.latency else ""
+    return (f"{r.status[:60]} {r.records_dest}/{r.records_source} records, {r.mb_per_s} MB/s, "
+            f"{r.cpu_s_per_gb} CPU s/GB, start {r.startup_s}s, RSS {r.peak_rss_mb} MB{lat}")

@@ -1,0 +1,64 @@
+"""The workloads: what is written to the source and how it is measured."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+CODECS = ("none", "lz4", "zstd", "gzip")
+KiB = 1024
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One source topic and the way the contenders are measured on it.
+
+    ``kind`` is "throughput" (the whole topic is written first, then each
+    contender copies it as fast as it can) or "latency" (each contender runs
+    while the source receives ``rate_bytes`` per second for ``seconds``).
+    """
+
+    name: str
+    codec: str
+    partitions: int
+    records: int
+    record_bytes: int = KiB
+    batch_records: int = 64
+    kind: str = "throughput"
+    rate_bytes: int = 0
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.codec not in CODECS:
+            raise ValueError(f"workload {self.name}: unknown codec {self.codec!r}; choose from {CODECS}")
+        if self.kind not in ("throughput", "latency"):
+            raise ValueError(f"workload {self.name}: kind must be 'throughput' or 'latency', got {self.kind!r}")
+        if self.kind == "latency" and (self.rate_bytes <= 0 or self.seconds <= 0):
+            raise ValueError(f"workload {self.name}: a latency workload needs rate_bytes > 0 and seconds > 0")
+        if self.partitions < 1 or self.batch_records < 1 or self.record_bytes < 16:
+            raise ValueError(f"workload {self.name}: partitions, batch_records >= 1 and record_bytes >= 16")
+
+    @property
+    def source_bytes(self) -> int:
+        """Logical source bytes: record values, before compression (what users count)."""
+        return self.records * self.record_bytes
+
+
+def full_workloads() -> list[Workload]:
+    """The issue's workloads, sized to fit `make bench` in 30 minutes on 2 cores."""
+    gib_records = 1024 * MiB // KiB  # 1 GiB of 1 KiB records
+    out = [Workload(f"8p-{c}", c, 8, gib_records) for c in CODECS]
+    # 1,000 partitions, small batches (8 records = 8 KiB uncompressed).
+    out.append(Workload("1000p-lz4", "lz4", 1000, 1000 * 8 * 16, batch_records=8))
+    # A fixed moderate rate: 5 MiB/s for 60 s, lz4, small batches as a live producer makes them.
+    out.append(Workload("latency-lz4", "lz4", 8, 0, batch_records=8, kind="latency",
+                        rate_bytes=5 * MiB, seconds=60.0))
+    return out
+
+
+def smoke_workloads() -> list[Workload]:
+    """Tiny versions of each shape, so the harness never rots (`make bench-smoke`)."""
+    return [
+        Workload("smoke-8p-lz4", "lz4", 8, 4096),
+        Workload("smoke-latency-lz4", "lz4", 4, 0, batch_records=8, kind="latency",
+                 rate_bytes=256 * KiB, seconds=3.0),
+    ]

@@ -1,0 +1,115 @@
+"""`make bench` / `make bench-smoke`: the replication benchmark of issue #9.
+
+Starts a source and a destination cluster (kafkabed, Kafka 4.1.1), writes the
+workloads and runs linker, MirrorMaker 2, a naive kafka-python replicator and
+the broker ceiling in turn on each. Full run: JSON per workload, a Markdown
+table and a PNG chart in benchmarks/results/. Smoke run: tiny workloads,
+checks only that every contender moved all the data (exit 1 otherwise).
+
+    python -m benchmarks.run [--smoke] [--only 8p-lz4,latency-lz4] [--contenders linker,mm2] [--out DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from kafkabed import KafkaCluster
+
+from benchmarks.replication import report
+from benchmarks.replication.contenders.base import Contender, RunContext
+from benchmarks.replication.contenders.ceiling import CeilingContender
+from benchmarks.replication.contenders.linker_run import LinkerContender
+from benchmarks.replication.contenders.mirrormaker2 import MirrorMaker2Contender, mm2_classpath
+from benchmarks.replication.contenders.naive import NaiveContender
+from benchmarks.replication.runner import Result, Runner
+from benchmarks.replication.workloads import Workload, full_workloads, smoke_workloads
+
+RESULTS = Path(__file__).parent / "results"
+#: Brokers for measuring: full JIT and G1 (the test bed's C1-only default starts faster, runs slower).
+BROKER_JVM = ("-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError")
+BROKER_HEAP = "512m"
+FULL_TIME_CAP_S = 150.0
+SMOKE_TIME_CAP_S = 60.0
+
+
+def all_contenders() -> list[Contender]:
+    return [LinkerContender(), MirrorMaker2Contender(), NaiveContender(), CeilingContender()]
+
+
+def pick(items: list, names: str | None, what: str) -> list:
+    if not names:
+        return items
+    wanted = names.split(",")
+    known = {i.name for i in items}
+    bad = [n for n in wanted if n not in known]
+    if bad:
+        raise SystemExit(f"unknown {what} {bad}; choose from {sorted(known)}")
+    return [i for i in items if i.name in wanted]
+
+
+def run_bench(source: KafkaCluster, destination: KafkaCluster, workloads: list[Workload],
+              contenders: list[Contender], workdir: Path, time_cap_s: float) -> tuple[list[Result], dict[str, float]]:
+    """Every contender on every workload, on clusters that are already running."""
+    ctx = RunContext(source, destination, workdir, uuid.uuid4().hex[:6])
+
+    async def go() -> tuple[list[Result], dict[str, float]]:
+        runner = Runner(ctx, contenders, time_cap_s)
+        try:
+            return await runner.run(workloads), runner.timings
+        finally:
+            await runner.close()
+    return asyncio.run(go())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="tiny workloads; check that all data moved")
+    ap.add_argument("--only", help="comma-separated workload names")
+    ap.add_argument("--contenders", help="comma-separated: linker,mm2,naive,ceiling")
+    ap.add_argument("--out", type=Path, help="results directory (default benchmarks/results; smoke: a temp dir)")
+    ap.add_argument("--time-cap", type=float, help="seconds a contender may take on one workload")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    workloads = pick(smoke_workloads() if args.smoke else full_workloads(), args.only, "workload")
+    contenders = pick(all_contenders(), args.contenders, "contender")
+    cap = args.time_cap or (SMOKE_TIME_CAP_S if args.smoke else FULL_TIME_CAP_S)
+    meta = {"machine": report.machine(), "settings": {c.name: c.settings for c in contenders},
+            "brokers": {"jvm": list(BROKER_JVM), "heap": BROKER_HEAP, "nodes": 1},
+            "workloads": [w.__dict__ for w in workloads]}
+    t0 = time.monotonic()
+    if any(c.name == "mm2" for c in contenders):
+        mm2_classpath()  # fetch before the clock and the clusters start
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, \
+            KafkaCluster("bench-src", heap=BROKER_HEAP, jvm_options=BROKER_JVM) as src, \
+            KafkaCluster("bench-dst", heap=BROKER_HEAP, jvm_options=BROKER_JVM) as dst:
+        results, timings = run_bench(src, dst, workloads, contenders, Path(tmp), cap)
+    meta["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
+    meta["total_s"] = round(time.monotonic() - t0, 1)
+    table = report.markdown(results, meta)
+    print(table)
+    failed = [r for r in results if not r.moved_all or r.status.startswith("failed")]
+    if args.smoke:
+        for r in failed:
+            print(f"SMOKE FAIL {r.workload} {r.contender}: {r.status} ({r.records_dest}/{r.records_source})")
+        print(f"smoke run: {len(results) - len(failed)}/{len(results)} contender runs moved all the data "
+              f"in {meta['total_s']}s")
+        if args.out is None:
+            return 1 if failed else 0
+    out = args.out or RESULTS
+    date = time.strftime("%Y-%m-%d")
+    paths = report.write_json(results, out, date, meta)
+    (out / f"{date}-table.md").write_text(table)
+    report.chart(results, out / f"{date}-chart.png")
+    print(f"wrote {', '.join(str(p) for p in paths)}, the table and the chart ({meta['total_s']}s in all)")
+    return 1 if failed and args.smoke else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
