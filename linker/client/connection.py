@@ -333,16 +333,16 @@ class BrokerConnection:
         if len(frame) < 4:
             self._on_bad_frame(f"response frame of {len(frame)} bytes has no correlation id")
             return
-        pending = self._inflight.popleft()
-        self._slots.release()
-        if not self._inflight:
-            self._idle.set()
+        pending = self._inflight[0]
         (correlation_id,) = _CORRELATION_ID.unpack_from(frame, 0)
         if correlation_id != pending.correlation_id:
-            self._inflight.appendleft(pending)
             self._on_bad_frame(f"correlation id {correlation_id} does not match the "
                                f"expected {pending.correlation_id} ({api_name(pending.api_key)})")
             return
+        self._inflight.popleft()
+        self._slots.release()
+        if not self._inflight:
+            self._idle.set()
         if pending.timer is not None:
             pending.timer.cancel()
         future = pending.future

@@ -1,8 +1,9 @@
-"""A loopback socket server that answers ApiVersions properly and then garbage.
+"""Scripted loopback socket servers: garbage answers, and an ApiVersions downgrade.
 
-No broker is faked for behaviour: the server only proves that malformed bytes
-close the connection with an error naming the broker, and that every waiter
-is released.
+No broker behaviour is faked for integration claims: these servers only
+prove that malformed bytes close the connection with an error naming the
+broker, that every waiter is released, and that the ApiVersions fallback path
+(which no pinned broker exercises: both support our highest version) works.
 """
 from __future__ import annotations
 
@@ -114,3 +115,41 @@ def test_garbage_instead_of_api_versions() -> None:
             server.close()
             await server.wait_closed()
     run(main())
+
+
+def test_api_versions_falls_back_to_the_version_the_server_names() -> None:
+    """An older broker answers an unknown ApiVersions version with UNSUPPORTED_VERSION in v0
+    and its own ApiVersions range; the client retries at that version."""
+    R = messages.ApiVersionsResponse
+    seen: list[int] = []
+
+    async def main() -> None:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while True:
+                    (size,) = struct.unpack(">i", await reader.readexactly(4))
+                    header, _ = kproto.peek_request_header(await reader.readexactly(size))
+                    seen.append(header.api_version)
+                    if header.api_version > 2:
+                        body = R(error_code=35, api_keys=[R.ApiVersion(
+                            api_key=ApiKey.API_VERSIONS, min_version=0, max_version=2)])
+                        writer.writelines(kproto.encode_response(body, 0, header.correlation_id))
+                    else:
+                        writer.writelines(_api_versions_frame(header.correlation_id,
+                                                              header.api_version))
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            finally:
+                writer.close()
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            connection = await BrokerConnection.open("127.0.0.1", port, ClientConfig())
+            assert ApiKey.METADATA in connection.api_versions
+            await connection.aclose()
+        finally:
+            server.close()
+            await server.wait_closed()
+    run(main())
+    assert seen == [messages.ApiVersionsRequest.VALID_VERSIONS[1], 2]
