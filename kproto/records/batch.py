@@ -263,8 +263,9 @@ _new_view = BatchView.__new__
 class LegacyEntry:
     """One magic v0/v1 message (possibly a compressed wrapper) in a records blob.
 
-    Recognised so callers can name it; its contents are not decoded. For a
-    compressed wrapper, ``offset`` is the offset of the last inner message.
+    Recognised so callers can name it (clients cannot produce it again);
+    ``records()`` decodes it on request. For a compressed wrapper, ``offset``
+    is the offset of the last inner message.
     """
 
     __slots__ = ("_buf", "_pos", "offset", "size", "magic", "attributes")
