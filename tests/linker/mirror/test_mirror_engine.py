@@ -303,3 +303,39 @@ def test_source_truncation_below_the_destination_is_diverged(source, destination
     assert "differs from source batch" in b.reason
     report = asyncio.run(verify_link(cfg))
     assert not report.ok
+
+
+def test_byte_budget_bounds_memory_and_a_hot_partition_does_not_starve_others(source, destination, topic_name):
+    source.create_topic(topic_name, partitions=4)
+    produce(source, topic_name, make_records(1500, prefix="hot", value_size=10_000), client="confluent",
+            partition=0)
+    for p in (1, 2, 3):
+        produce(source, topic_name, make_records(40, prefix=f"cold{p}"), partition=p)
+    limit, fetch_max = 2 * 1024 * 1024, 1024 * 1024
+    cfg = link_config(source, destination, names=[topic_name], max_in_flight_bytes=limit,
+                      partition_max_bytes=256 * 1024, fetch_max_bytes=fetch_max)
+    engine = MirrorEngine(cfg)
+    peak = [0]
+    done_at: dict[int, float] = {}
+    targets = {0: 1500, 1: 40, 2: 40, 3: 40}
+
+    async def sample():
+        while True:
+            peak[0] = max(peak[0], engine.budget.used)
+            for (t, p), pm in engine.partitions.items():
+                if p not in done_at and pm.acked_end >= targets[p]:
+                    done_at[p] = time.monotonic()
+            await asyncio.sleep(0.002)
+
+    async def main():
+        sampler = asyncio.create_task(sample())
+        try:
+            await run_until(engine, caught_up(), 120)
+        finally:
+            sampler.cancel()
+    asyncio.run(main())
+    assert set(done_at) == {0, 1, 2, 3}
+    assert max(done_at[p] for p in (1, 2, 3)) < done_at[0], done_at
+    assert 0 < peak[0] <= limit + fetch_max, peak[0]
+    assert engine.budget.used == 0
+    assert_verified(cfg, min_batches=4)
