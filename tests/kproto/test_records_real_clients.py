@@ -352,3 +352,18 @@ def test_what_classify_calls_non_reproducible_the_broker_refuses(source, raw, to
     assert error != 0
     if codes:
         assert error in codes
+
+
+@pytest.mark.parametrize("client", ["kafka-python", "confluent"])
+def test_idempotent_client_batches_carry_contiguous_sequences(source, raw, topic_name, client):
+    source.create_topic(topic_name, 1)
+    recs = _records(topic_name, 300)
+    producers.produce(source, topic_name, recs, client=client, compression="lz4", idempotent=True, linger_ms=5)
+    views = raw.fetch_all(topic_name)
+    assert len({(v.producer_id, v.producer_epoch) for v in views}) == 1 and views[0].producer_id >= 0
+    expected_sequence = 0
+    for view in views:
+        assert view.base_sequence == expected_sequence and not view.is_transactional
+        assert classify(view).exact
+        expected_sequence += view.record_count
+    _check_batches_match(views, recs, "lz4")
