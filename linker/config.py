@@ -69,6 +69,7 @@ class MirrorSettings:
     filler_delete_every: int = 2_000_000
     create_topics: bool = True
     replication_factor: int = -1
+    verify_on_start: bool = True
 
 
 @dataclass(frozen=True)
@@ -205,9 +206,10 @@ def _mirror(t: dict[str, Any]) -> MirrorSettings:
     if acks not in (-1, 1):
         raise ConfigError("mirror.acks: must be \"all\" (-1) or 1; acks=0 gives no offsets to verify")
     values: dict[str, Any] = {"acks": acks}
-    for k in keys - {"acks", "create_topics", "replication_factor"}:
+    for k in keys - {"acks", "create_topics", "replication_factor", "verify_on_start"}:
         values[k] = _positive(t, "mirror", k, getattr(d, k))
     values["create_topics"] = _get(t, "mirror", "create_topics", bool, d.create_topics)
+    values["verify_on_start"] = _get(t, "mirror", "verify_on_start", bool, d.verify_on_start)
     rf = _get(t, "mirror", "replication_factor", int, d.replication_factor)
     if rf != -1 and rf < 1:
         raise ConfigError("mirror.replication_factor: -1 (broker default) or >= 1")

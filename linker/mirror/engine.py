@@ -61,6 +61,8 @@ class MirrorEngine:
         self._rr: RoundRobin[TP, None] = RoundRobin()
         self._align_slots = asyncio.Semaphore(4)
         self.started = asyncio.Event()
+        self.crashed: BaseException | None = None
+        self._adopted: dict[TP, tuple[int, int]] = {}
 
     # -- status ---------------------------------------------------------------
     def status_doc(self) -> dict[str, Any]:
@@ -102,13 +104,29 @@ class MirrorEngine:
         try:
             await self._setup()
             self.started.set()
-            self._tasks += [asyncio.create_task(self._produce_loop()),
-                            asyncio.create_task(self._fetch_supervisor()),
-                            asyncio.create_task(self._lag_loop()),
-                            asyncio.create_task(self._resync_loop())]
+            for coro in (self._produce_loop(), self._fetch_supervisor(), self._lag_loop(),
+                         self._resync_loop(), self._check_adopted()):
+                self._tasks.append(self._supervised(coro))
             await self._stopping.wait()
         finally:
             await self._shutdown()
+        if self.crashed is not None:
+            raise self.crashed
+
+    def _supervised(self, coro: Any) -> asyncio.Task[Any]:
+        """A background task whose unexpected death stops the engine loudly."""
+        task = asyncio.create_task(coro)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            if t.cancelled() or t.exception() is None:
+                return
+            exc = t.exception()
+            log.error("engine task %s died: %r; stopping", getattr(coro, "__name__", coro), exc, exc_info=exc)
+            if self.crashed is None:
+                self.crashed = exc
+            self._stopping.set()
+        task.add_done_callback(done)
+        return task
 
     async def _watch_stop(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -191,7 +209,12 @@ class MirrorEngine:
 
             async def one(pm: PartitionMirror) -> None:
                 async with sem:
-                    await self._locate(pm, d_end[pm.tp], d_start[pm.tp], s_start[pm.tp], s_hw[pm.tp])
+                    try:
+                        await self._locate(pm, d_end[pm.tp], d_start[pm.tp], s_start[pm.tp], s_hw[pm.tp])
+                    except (ClientError, PartitionError) as exc:
+                        log.info("partition %s-%d: locating failed (%s); will retry", pm.tp[0], pm.tp[1], exc)
+                        self._error("Locate", type(exc).__name__)
+                        pm.resync_needed = True
             await asyncio.gather(*(one(pm) for pm in pms))
         finally:
             for pm in pms:
@@ -272,6 +295,8 @@ class MirrorEngine:
             return
         pm.next_fetch = d_end
         pm.fetch_epoch = pm.produced_epoch = src_b.partition_leader_epoch
+        if not self.started.is_set() and self.m.verify_on_start:
+            self._adopted[tp] = (d_start, d_end)
         self._start_mirroring(pm)
 
     def _start_mirroring(self, pm: PartitionMirror) -> None:
@@ -300,6 +325,10 @@ class MirrorEngine:
                     raw = filler_batch(step.count, ts)
                     code, base = await self._produce_one(tp, [raw])
                     verdict, reason = judge_produce(step.base_offset, code, base, error_name(code) if code else "")
+                    if verdict in (Verdict.RETRY, Verdict.AMBIGUOUS):
+                        self._error("Produce", reason)
+                        pm.resync_needed = True   # re-read the destination end, re-plan from there
+                        return False
                     if verdict is not Verdict.OK:
                         self._move(pm, PartitionState.FAILED, f"filler write: {reason}", offset=step.base_offset)
                         return False
@@ -315,13 +344,10 @@ class MirrorEngine:
         P = messages.ProduceRequest
         for attempt in range(10):
             node = next(iter(await self.dest.by_leader([tp])))
-            try:
-                conn = await self.dest.connection(node)
-                resp = await conn.request(P(acks=self.m.acks, timeout_ms=30_000, transactional_id=None,
-                                            topic_data=[P.TopicProduceData(name=tp[0], partition_data=[
-                                                P.PartitionProduceData(index=tp[1], records=records)])]))
-            except ClientError:
-                raise
+            conn = await self.dest.connection(node)
+            resp = await conn.request(P(acks=self.m.acks, timeout_ms=30_000, transactional_id=None,
+                                        topic_data=[P.TopicProduceData(name=tp[0], partition_data=[
+                                            P.PartitionProduceData(index=tp[1], records=records)])]))
             p = resp.responses[0].partition_responses[0]
             if p.error_code in STALE_METADATA_CODES:
                 await asyncio.sleep(0.1 * 2 ** attempt)
@@ -338,6 +364,11 @@ class MirrorEngine:
             leaders.discard(-1)
             for node in leaders:
                 f = self._fetchers.get(node)
+                if f is not None and f.task is not None and f.task.done() and not f.task.cancelled() \
+                        and f.task.exception() is not None:
+                    exc = f.task.exception()
+                    log.error("fetcher for source broker %d died: %r; restarting it", node, exc, exc_info=exc)
+                    self._error("Fetch", type(exc).__name__)
                 if f is None or f.done:
                     f = self._fetchers[node] = SourceFetcher(self, node)
                     f.start()
@@ -595,6 +626,37 @@ class MirrorEngine:
                 self._error("Resync", type(exc).__name__)
                 self.source_metadata_stale = self.dest_metadata_stale = True
                 await asyncio.sleep(1.0)
+
+    async def _check_adopted(self) -> None:
+        """Compare the data found on the destination at start with the source, in the background.
+
+        The tail check proves the last batch; this proves the whole prefix, so a
+        destination topic written by something else is never adopted silently.
+        """
+        if not self._adopted:
+            return
+        from linker.verify import verify_partition
+        sem = asyncio.Semaphore(2)
+
+        async def one(tp: TP, d_start: int, d_end: int) -> None:
+            async with sem:
+                s_start = (await self.source.list_offsets([tp], EARLIEST))[tp]
+                rep = await verify_partition(self.source, self.dest, tp, s_start, d_end, d_start, d_end)
+                if rep.divergence is not None:
+                    self._move(self.partitions[tp], PartitionState.FAILED,
+                               f"destination data found at start is not an exact prefix of the source: "
+                               f"{rep.divergence}", offset=rep.checked_to)
+                else:
+                    log.info("partition %s-%d: destination offsets %d..%d found at start match the source "
+                             "(%d batches)", tp[0], tp[1], rep.checked_from, d_end, rep.checked_batches)
+        for attempt in range(5):
+            try:
+                await asyncio.gather(*(one(tp, a, b) for tp, (a, b) in self._adopted.items()))
+                return
+            except (ClientError, PartitionError, RuntimeError) as exc:
+                log.info("start-up prefix check failed (%s); retrying", exc)
+                await asyncio.sleep(2.0)
+        log.warning("start-up prefix check could not complete; run `linker verify`")
 
     # -- lag, foreign writes, metadata -------------------------------------------------------
     async def _lag_loop(self) -> None:

@@ -339,3 +339,41 @@ def test_byte_budget_bounds_memory_and_a_hot_partition_does_not_starve_others(so
     assert 0 < peak[0] <= limit + fetch_max, peak[0]
     assert engine.budget.used == 0
     assert_verified(cfg, min_batches=4)
+
+
+def test_existing_destination_with_other_data_is_not_adopted(source, destination, topic_name):
+    """Same last batch, different first batch: the tail check passes, the start-up prefix check must not."""
+    from kproto import messages
+    from kproto.records.builder import build_batch
+    source.create_topic(topic_name, partitions=1)
+    destination.create_topic(topic_name, partitions=1,
+                             configs={"compression.type": "producer", "message.timestamp.type": "CreateTime"})
+    ts = int(time.time() * 1000)
+    a = build_batch([b"a%d" % i for i in range(5)], base_timestamp=ts)
+    other = build_batch([b"x%d" % i for i in range(5)], base_timestamp=ts)
+    b = build_batch([b"b%d" % i for i in range(5)], base_timestamp=ts)
+    cfg = link_config(source, destination, names=[topic_name])
+
+    async def write(settings, batches):
+        io = ClusterIO(settings, "writer")
+        try:
+            await io.refresh()
+            conn = await io.connection(io.leader((topic_name, 0)))
+            P = messages.ProduceRequest
+            for raw in batches:
+                r = await conn.request(P(acks=-1, timeout_ms=10000, transactional_id=None, topic_data=[
+                    P.TopicProduceData(name=topic_name, partition_data=[
+                        P.PartitionProduceData(index=0, records=raw)])]))
+                assert r.responses[0].partition_responses[0].error_code == 0
+        finally:
+            await io.close()
+    asyncio.run(write(cfg.source, [a, b]))
+    asyncio.run(write(cfg.destination, [other, b]))
+    tp = (topic_name, 0)
+
+    async def failed(engine):
+        pm = engine.partitions.get(tp)
+        return pm is not None and pm.status.state.value == "FAILED"
+    engine = mirror(cfg, done=failed)
+    assert "not an exact prefix" in engine.partitions[tp].status.reason
+    assert "offset 0" in engine.partitions[tp].status.reason
