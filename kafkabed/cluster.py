@@ -50,7 +50,7 @@ def run_dir() -> Path:
         root = Path(base) if base else Path(tempfile.gettempdir()) / "kafkabed-runs"
         _run_dir = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         _run_dir.mkdir(parents=True, exist_ok=True)
-        _prune_runs(root, keep=int(os.environ.get("KAFKABED_KEEP_RUNS", "10")))
+        _prune_runs(root, keep=int(os.environ.get("KAFKABED_KEEP_RUNS", "50")))
     return _run_dir
 
 
@@ -100,6 +100,15 @@ def tail(path: Path, lines: int = 40) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(data.splitlines()[-lines:])
+
+
+def _log_contains(path: Path, text: str, limit: int = 16 * 1024 * 1024) -> bool:
+    """Whether the first `limit` bytes of a log mention `text` (False if there is no log)."""
+    try:
+        with open(path, "rb") as f:
+            return text.encode() in f.read(limit)
+    except FileNotFoundError:
+        return False
 
 
 @dataclass
@@ -255,8 +264,8 @@ class KafkaCluster:
                 self._wait_ready(self.brokers, self.start_timeout)
                 break
             except ClusterError as e:
-                collided = any("Address already in use" in tail(b.log_path, 200) + tail(b.stdout_path, 200)
-                               for b in self.brokers)
+                collided = any(_log_contains(p, "Address already in use")
+                               for b in self.brokers for p in (b.log_path, b.stdout_path))
                 self._kill_all()
                 if not collided or attempt == attempts:
                     raise
