@@ -109,6 +109,20 @@ class _Source:
     def struct(self, fmt: str) -> str:
         return self.const(struct.Struct(">" + fmt), "_s")
 
+    def unpack(self, fmt: str) -> str:
+        """Name bound to the precompiled ``Struct(fmt).unpack_from``."""
+        name = "_u_" + self.struct(fmt)
+        if name not in self.consts:
+            self.consts[name] = self.consts[self.struct(fmt)].unpack_from
+        return name
+
+    def pack(self, fmt: str) -> str:
+        """Name bound to the precompiled ``Struct(fmt).pack``."""
+        name = "_p_" + self.struct(fmt)
+        if name not in self.consts:
+            self.consts[name] = self.consts[self.struct(fmt)].pack
+        return name
+
 
 class _Compiler:
     """Generates the functions of one message version in one flavour."""
@@ -232,12 +246,14 @@ class _Compiler:
             s.add(ind, f"{o}._u = None")
             return
         self.push(ind, "'<tagged fields>'")
+        # Tags the struct defines for other versions are refused, as Kafka does.
+        foreign = frozenset(f.tag for f in st.fields if f.tag is not None and not self.tagged(f))
         if not tagged:
             s.add(ind, "if buf[pos] == 0:")
             s.add(ind + 1, "pos += 1")
             s.add(ind + 1, f"{o}._u = None")
             s.add(ind, "else:")
-            s.add(ind + 1, f"{o}._u, pos = _read_unknown(buf, pos, {end})")
+            s.add(ind + 1, f"{o}._u, pos = _read_unknown(buf, pos, {end}, {s.const(foreign, '_T')}, {self.version})")
             self.pop(ind)
             return
         nt = self.var("nt")
@@ -251,20 +267,24 @@ class _Compiler:
         self.read_uvar(i3, "tag")
         self.read_uvar(i3, "sz")
         te = self.var("te")
-        s.add(i3, f"{te} = pos + sz")
-        s.add(i3, f"if {te} > {end}: raise _Bad(f'tagged field {{tag}} of {{sz}} bytes exceeds the {{{end} - pos}} remaining')")
         first = True
         for f in tagged:
             s.add(i3, f"{'if' if first else 'elif'} tag == {f.tag}:")
             first = False
             self.push(i3 + 1, repr(f.attr))
-            self.read_field(i3 + 1, f, f"{o}.{slot_of(f)}", te, depth)
+            # Like Kafka, a known tag's value is read where it starts and its
+            # declared size is not enforced: reading goes on where the value ends.
+            self.read_field(i3 + 1, f, f"{o}.{slot_of(f)}", end, depth)
             self.pop(i3 + 1)
-            s.add(i3 + 1, f"if pos > {te}: raise _Bad('tagged field overruns its size')")
+        if foreign:
+            s.add(i3, f"elif tag in {s.const(foreign, '_T')}:")
+            s.add(i3 + 1, f"raise _Bad(f'tag {{tag}} is not valid for version {self.version}')")
         s.add(i3, "else:")
+        s.add(i3 + 1, f"{te} = pos + sz")
+        s.add(i3 + 1, f"if {te} > {end}: raise _Bad(f'tagged field {{tag}} of {{sz}} bytes exceeds the {{{end} - pos}} remaining')")
         s.add(i3 + 1, f"if {o}._u is None: {o}._u = {{}}")
         s.add(i3 + 1, f"{o}._u[tag] = bytes(buf[pos:{te}])")
-        s.add(i3, f"pos = {te}")
+        s.add(i3 + 1, f"pos = {te}")
         self.pop(ind)
 
     def flush_fixed(self, ind: int, o: str, run: list[Field]) -> None:
@@ -273,7 +293,7 @@ class _Compiler:
         s = self.src
         fmt = "".join(FIXED_FORMATS[f.type] for f in run)
         size = sum(_SIZES[f.type] for f in run)
-        st = s.struct(fmt)
+        st = s.unpack(fmt)
         targets = []
         post = []
         for f in run:
@@ -284,7 +304,7 @@ class _Compiler:
             else:
                 targets.append(f"{o}.{f.attr}")
         lhs = ", ".join(targets) + ("," if len(targets) == 1 else "")
-        s.add(ind, f"{lhs} = {st}.unpack_from(buf, pos)")
+        s.add(ind, f"{lhs} = {st}(buf, pos)")
         for p in post:
             s.add(ind, p)
         s.add(ind, f"pos += {size}")
@@ -296,7 +316,7 @@ class _Compiler:
             self.read_uvar(ind, n, two_bytes=f.type in ("bytes", "records"))
             s.add(ind, f"{n} -= 1")
         else:
-            s.add(ind, f"{n}, = {s.struct(width)}.unpack_from(buf, pos)")
+            s.add(ind, f"{n}, = {s.unpack(width)}(buf, pos)")
             s.add(ind, f"pos += {struct.calcsize(width)}")
 
     def read_null_check(self, ind: int, f: Field, n: str, target: str, what: str) -> int:
@@ -317,17 +337,19 @@ class _Compiler:
         if f.is_array:
             self.read_array(ind, f, target, end, depth)
         elif t in FIXED_FORMATS:
-            st = s.struct(FIXED_FORMATS[t])
+            st = s.unpack(FIXED_FORMATS[t])
             if t == "uuid":
-                s.add(ind, f"{target} = _UUID(bytes={st}.unpack_from(buf, pos)[0])")
+                s.add(ind, f"{target} = _UUID(bytes={st}(buf, pos)[0])")
             else:
-                s.add(ind, f"{target}, = {st}.unpack_from(buf, pos)")
+                s.add(ind, f"{target}, = {st}(buf, pos)")
             s.add(ind, f"pos += {_SIZES[t]}")
         elif t in ("string", "bytes", "records"):
             n = self.var("n")
             self.read_length(ind, f, "h" if t == "string" else "i", n)
             body = self.read_null_check(ind, f, n, target, t)
             e = self.var("e")
+            if t == "string" and self.compact(f):
+                s.add(body, f"if {n} > 32767: raise _Bad(f'string length {{{n}}} exceeds 32767')")
             s.add(body, f"{e} = pos + {n}")
             s.add(body, f"if {e} > {end}: raise _Bad(f'{t} length {{{n}}} exceeds the {{{end} - pos}} remaining bytes')")
             if t == "string":
@@ -364,8 +386,8 @@ class _Compiler:
         et = f.elem_type
         if et in FIXED_FORMATS and et != "uuid" and not self.track:
             code = FIXED_FORMATS[et]
-            table = s.const(tuple(struct.Struct(f">{k}{code}") for k in range(64)), "_A")
-            s.add(body, f"if {n} < 64: {target} = list({table}[{n}].unpack_from(buf, pos))")
+            table = s.const(tuple(struct.Struct(f">{k}{code}").unpack_from for k in range(64)), "_A")
+            s.add(body, f"if {n} < 64: {target} = list({table}[{n}](buf, pos))")
             s.add(body, f"else: {target} = list(_unpack_from(f'>{{{n}}}{code}', buf, pos))")
             s.add(body, f"pos += {n} * {_SIZES[et]}")
             return
@@ -465,16 +487,16 @@ class _Compiler:
         if not run:
             return
         s = self.src
-        st = s.struct("".join(FIXED_FORMATS[f.type] for f in run))
+        st = s.pack("".join(FIXED_FORMATS[f.type] for f in run))
         args = ", ".join(f"o.{f.attr}.bytes" if f.type == "uuid" else f"o.{f.attr}" for f in run)
-        s.add(ind, f"ap({st}.pack({args}))")
+        s.add(ind, f"ap({st}({args}))")
 
     def write_length(self, ind: int, f: Field, width: str, n: str) -> None:
         s = self.src
         if self.compact(f):
             self.write_uvar(ind, f"{n} + 1")
         else:
-            s.add(ind, f"ap({s.struct(width)}.pack({n}))")
+            s.add(ind, f"ap({s.pack(width)}({n}))")
 
     def write_null(self, ind: int, f: Field, v: str, width: str) -> int:
         """Emits the null case; returns the indent for the non-null case."""
@@ -497,12 +519,14 @@ class _Compiler:
         if f.is_array:
             self.write_array(ind, f, v)
         elif t in FIXED_FORMATS:
-            st = s.struct(FIXED_FORMATS[t])
-            s.add(ind, f"ap({st}.pack({v}.bytes))" if t == "uuid" else f"ap({st}.pack({v}))")
+            st = s.pack(FIXED_FORMATS[t])
+            s.add(ind, f"ap({st}({v}.bytes))" if t == "uuid" else f"ap({st}({v}))")
         elif t == "string":
             body = self.write_null(ind, f, v, "h")
             b = self.var("b")
             s.add(body, f"{b} = {v}.encode('utf-8')")
+            if self.compact(f):
+                s.add(body, f"if len({b}) > 32767: raise _Unsupported(f'string of {{len({b})}} bytes exceeds 32767')")
             self.write_length(body, f, "h", f"len({b})")
             s.add(body, f"ap({b})")
         elif t == "bytes":
@@ -581,8 +605,10 @@ def has_records(msg: Message) -> bool:
     return any(f.type == "records" for st in msg.structs.values() for f in st.fields)
 
 
-def _read_unknown(buf: Any, pos: int, end: int) -> tuple[dict[int, bytes] | None, int]:
-    """Reads a tagged-field section of a struct that knows no tags."""
+def _read_unknown(buf: Any, pos: int, end: int, foreign: frozenset[int] = frozenset(),
+                  version: int = -1) -> tuple[dict[int, bytes] | None, int]:
+    """Reads a tagged-field section of a struct that knows no tags in this version
+    (``foreign``: tags it defines for other versions, refused)."""
     nt, pos = read_uvarint(buf, pos)
     if nt > end - pos:
         raise Malformed(f"{nt} tagged fields but {end - pos} bytes left")
@@ -593,6 +619,8 @@ def _read_unknown(buf: Any, pos: int, end: int) -> tuple[dict[int, bytes] | None
         te = pos + size
         if te > end:
             raise Malformed(f"tagged field {tag} of {size} bytes exceeds the {end - pos} remaining")
+        if tag in foreign:
+            raise Malformed(f"tag {tag} is not valid for version {version}")
         if u is None:
             u = {}
         u[tag] = bytes(buf[pos:te])
@@ -647,10 +675,13 @@ def compile_version(msg: Message, version: int, classes: dict[str, type], kind: 
     """
     comp = _Compiler(msg, version, classes, track)
     entry = comp.gen_decoders(msg.name) if kind == "d" else comp.gen_encoders(msg.name)
-    source = "\n".join(comp.src.lines) + "\n"
-    ns: dict[str, Any] = dict(_RUNTIME)
-    ns.update(comp.src.consts)
+    # The functions are nested in a factory whose parameters are the runtime
+    # helpers and constants: inside, they are closure cells, not global lookups.
+    names = {**_RUNTIME, **comp.src.consts}
+    body = "".join(f"    {line}\n" for line in comp.src.lines)
+    source = f"def _factory({', '.join(names)}):\n{body}    return {entry}\n"
+    ns: dict[str, Any] = {}
     code = compile(source, f"<kproto {msg.name} v{version} {kind}{'t' if track else ''}>", "exec")
     exec(code, ns)  # noqa: S102 - source generated from kproto's own definitions
-    return ns[entry], source, comp.has_records
+    return ns["_factory"](*names.values()), source, comp.has_records
 

@@ -103,11 +103,38 @@ def test_bad_values_name_the_field(obj: P, path: str) -> None:
     assert info.value.path == path and info.value.api == "ProduceRequest" and info.value.version == 9
 
 
-def test_string_too_long_for_int16_length() -> None:
+@pytest.mark.parametrize("version", [8, 9])
+def test_strings_longer_than_32767_bytes_are_refused(version: int) -> None:
+    # Kafka limits every string, compact or not, to 32767 bytes.
     with pytest.raises(kproto.EncodeError) as info:
-        P(transactional_id="x" * 40000).encode(8)
+        P(transactional_id="x" * 40000).encode(version)
     assert info.value.path == "transactional_id"
-    assert P.decode(P(transactional_id="x" * 40000).encode(9), 9).transactional_id == "x" * 40000
+    assert P.decode(P(transactional_id="x" * 32767).encode(version), version).transactional_id == "x" * 32767
+
+
+def test_compact_string_length_above_32767_is_a_decode_error() -> None:
+    raw = messages.FindCoordinatorResponse(host="h").encode(3)
+    bad = raw[:11] + b"\x81\x80\x02" + b"x" * 32768 + raw[13:]  # uvarint 32769 = length 32768
+    with pytest.raises(kproto.DecodeError, match="exceeds 32767") as info:
+        messages.FindCoordinatorResponse.decode(bad, 3)
+    assert info.value.path == "host"
+
+
+def test_tags_of_other_versions_are_refused_like_kafka() -> None:
+    # FetchRequest tag 1 (ReplicaState) exists from v15 only.
+    raw = FR().encode(12)
+    bad = raw[:-1] + b"\x01\x01\x0d" + bytes(13)
+    with pytest.raises(kproto.DecodeError, match="tag 1 is not valid for version 12"):
+        FR.decode(bad, 12)
+    assert FR.decode(FR().encode(15)[:-1] + b"\x01\x01\x0d" + bytes(12) + b"\x00", 15).replica_state.replica_id == 0
+
+
+def test_known_tag_sizes_are_not_enforced_like_kafka() -> None:
+    # Kafka reads a known tagged field from where it starts, whatever size was declared.
+    good = FR(cluster_id="abc").encode(12)
+    assert good.endswith(b"\x01\x00\x04\x04abc")
+    lying = good[:-5] + b"\x09\x04abc"
+    assert FR.decode(lying, 12).cluster_id == "abc"
 
 
 def test_unknown_tags_survive_decode_and_encode() -> None:
