@@ -34,10 +34,6 @@ RECORDS_POS = HEADER_SIZE
 MIN_BATCH_LENGTH = HEADER_SIZE - LOG_OVERHEAD  # 49
 
 CRC = struct.Struct(">I")
-INT64 = struct.Struct(">q")
-INT32 = struct.Struct(">i")
-#: attributes .. baseSequence: the part of the header a header rewrite touches.
-REWRITABLE = struct.Struct(">hiqqqhi")
 
 # attributes bits
 CODEC_MASK = 0x07
