@@ -171,3 +171,22 @@ def _install_handlers() -> None:
         # Leave handlers the application chose alone; only replace the defaults.
         if signal.getsignal(signum) in (signal.SIG_DFL, None):
             signal.signal(signum, _on_signal)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Pids of live (non-zombie) processes whose command line contains `text`.
+
+    Independent of the bookkeeping above: used to prove that no JVM of a run
+    directory is left, whoever started it."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if text in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found

@@ -116,6 +116,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                       f"{', authorizer' if c.authorizer else ''}: start-up {took}")
     for line in _notes:
         tr.write_line(line)
+    left = procs.processes_mentioning(str(run_dir()))
+    tr.write_line(f"JVMs of this run still alive: {left or 'none'}")
     tr.write_line(f"broker logs kept in {run_dir()}")
 
 

@@ -1,7 +1,6 @@
 """`make demo` (stage 1) starts two clusters, produces, and exits cleanly on Ctrl-C."""
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -9,22 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+from kafkabed.procs import processes_mentioning
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _processes_mentioning(text: str) -> list[int]:
-    """Pids whose command line contains `text` (e.g. a cluster directory)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(int(entry.name))
-    return found
 
 
 def _start_demo(*args: str) -> subprocess.Popen:
@@ -54,7 +40,7 @@ def test_demo_runs_and_stops_on_ctrl_c():
         assert re.search(r"destination\s+127\.0\.0\.1:\d+", text)
         assert "Produced 150 records to 'demo'" in text
         log_dir = re.search(r"Broker logs: (\S+)", text).group(1)
-        assert len(_processes_mentioning(log_dir)) == 2, "two broker JVMs are running"
+        assert len(processes_mentioning(log_dir)) == 2, "two broker JVMs are running"
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
     finally:
@@ -62,7 +48,7 @@ def test_demo_runs_and_stops_on_ctrl_c():
             proc.kill()
     assert proc.returncode == 0, rest
     assert "Stopping the clusters" in rest
-    assert _processes_mentioning(log_dir) == [], "no JVM outlives the demo"
+    assert processes_mentioning(log_dir) == [], "no JVM outlives the demo"
 
 
 def test_ctrl_c_during_start_up_leaves_no_jvm():
@@ -73,7 +59,7 @@ def test_ctrl_c_during_start_up_leaves_no_jvm():
         deadline = time.monotonic() + 60
         jvms: list[int] = []
         while not jvms and time.monotonic() < deadline:
-            jvms = [p for p in _processes_mentioning("kafka.Kafka") if _child_of(p, proc.pid)]
+            jvms = [p for p in processes_mentioning("kafka.Kafka") if _child_of(p, proc.pid)]
             time.sleep(0.05)
         assert jvms, "the demo started no broker"
         proc.send_signal(signal.SIGINT)
