@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from crc32c import crc32c
+from kafka import codec as kafka_codec
 from kafka.record import MemoryRecords
 
 from kproto.records import (
@@ -164,10 +165,13 @@ def run(smoke: bool = False) -> list[Row]:
     ]
     for codec in Codec:
         raw = build_batch(recs, codec=codec)
-        assert ours_decode(raw) == kp_decode(raw) == n_records
+        assert ours_decode(raw) == n_records
         t_ours = best_seconds(lambda: ours_decode(raw), repeat)
-        t_kp = best_seconds(lambda: kp_decode(raw), repeat)
-        rows.append(Row(f"decode records, {codec.name.lower()}", "Mrec/s", n_records / t_ours / 1e6, n_records / t_kp / 1e6))
+        baseline = None
+        if codec is not Codec.SNAPPY or kafka_codec.has_snappy():  # kafka-python needs python-snappy
+            assert kp_decode(raw) == n_records
+            baseline = n_records / best_seconds(lambda: kp_decode(raw), repeat) / 1e6
+        rows.append(Row(f"decode records, {codec.name.lower()}", "Mrec/s", n_records / t_ours / 1e6, baseline))
     return rows
 
 
