@@ -20,7 +20,7 @@ from .fetch_session import FetchPosition, FetchResult, FetchSession
 from .kafka_errors import (COORDINATOR_CODES, STALE_METADATA_CODES, TOPIC_ALREADY_EXISTS,
                            kafka_error, raise_for_code)
 from .metadata import ClusterSnapshot
-from .types import (READ_UNCOMMITTED, AclBinding, AclFilter, AclOperation, AclPermission,
+from .types import (LATEST_TIMESTAMP, READ_UNCOMMITTED, AclBinding, AclFilter, AclOperation, AclPermission,
                     AlterConfigOp, ClusterDescription, CommittedOffset, ConfigEntry,
                     ConfigResourceType, EpochEndOffset, GroupListing, NewTopic, OffsetAndEpoch,
                     PatternType, ResourceType, TopicPartition)
@@ -30,7 +30,8 @@ _OFFSET_COMMIT_TOPIC_ID_VERSION = 10
 _OFFSET_FETCH_TOPIC_ID_VERSION = 10
 _OFFSET_FETCH_GROUPS_VERSION = 8
 _FIND_COORDINATOR_LIST_VERSION = 4
-_PARTITION_RETRIES = 3
+_RETRY_BACKOFF = 0.05
+_RETRY_BACKOFF_MAX = 1.0
 
 
 def _by_topic(items: Iterable[tuple[TopicPartition, Any]]) -> dict[str, list[tuple[int, Any]]]:
@@ -93,57 +94,61 @@ class KafkaClient(Cluster):
                           ) -> dict[TopicPartition, Any]:
         """Run `call` per leader; retry partitions that hit leader errors after a refresh.
 
-        `call` returns {tp: result_or_KafkaError}. Remaining errors are raised.
+        `call` returns {tp: result_or_KafkaError}. Leader-type errors and lost
+        connections are retried with backoff until the request timeout; any
+        other error, or the last one at the deadline, is raised.
         """
         pending = dict(items)
         results: dict[TopicPartition, Any] = {}
-        last_errors: dict[TopicPartition, KafkaError] = {}
-        for attempt in range(_PARTITION_RETRIES):
-            if not pending:
-                break
-            if attempt:
-                await self.refresh_metadata({tp[0] for tp in pending})
+        errors: dict[TopicPartition, ClientError] = {}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.request_timeout
+        delay = _RETRY_BACKOFF
+        while True:
             grouped: dict[int, dict[TopicPartition, Any]] = {}
             for tp, value in pending.items():
                 try:
                     leader = await self.leader_for(*tp)
                 except MetadataUnavailable as exc:
-                    last_errors[tp] = KafkaError(5, "LEADER_NOT_AVAILABLE", str(exc), True)
+                    errors[tp] = exc
                     continue
                 except KafkaError as exc:
                     if exc.code not in STALE_METADATA_CODES:
                         raise
-                    last_errors[tp] = exc
+                    errors[tp] = exc
                     continue
                 grouped.setdefault(leader, {})[tp] = value
             answers = await asyncio.gather(*(call(node, part) for node, part in grouped.items()),
                                            return_exceptions=True)
-            retry: dict[TopicPartition, Any] = {}
             for (node, part), answer in zip(grouped.items(), answers):
                 if isinstance(answer, BaseException):
                     if not (isinstance(answer, ClientError) and _is_transport_error(answer)):
                         raise answer
                     for tp in part:
-                        retry[tp] = part[tp]
-                        last_errors[tp] = answer  # type: ignore[assignment]
+                        errors[tp] = answer
                     continue
-                for tp, result in answer.items():
-                    if isinstance(result, KafkaError):
-                        if result.code in STALE_METADATA_CODES:
-                            self.mark_stale(f"{result.name} for {tp[0]}-{tp[1]}")
-                            retry[tp] = part[tp]
-                            last_errors[tp] = result
-                            continue
-                        raise result
-                    results[tp] = result
-            for tp in pending:
-                if tp not in results and tp not in retry and tp in last_errors:
-                    retry[tp] = pending[tp]
-            pending = retry
-        if pending:
-            tp = next(iter(pending))
-            raise last_errors.get(tp) or MetadataUnavailable(f"no answer for {tp[0]}-{tp[1]}")
-        return results
+                for tp in part:
+                    result = answer.get(tp)
+                    if result is None:
+                        errors[tp] = MetadataUnavailable(
+                            f"broker {node} did not answer for {tp[0]}-{tp[1]}")
+                    elif isinstance(result, KafkaError):
+                        if result.code not in STALE_METADATA_CODES:
+                            raise result
+                        self.mark_stale(f"{result.name} for {tp[0]}-{tp[1]}")
+                        errors[tp] = result
+                    else:
+                        results[tp] = result
+                        errors.pop(tp, None)
+            pending = {tp: v for tp, v in pending.items() if tp not in results}
+            if not pending:
+                return results
+            if loop.time() + delay > deadline:
+                raise errors[next(iter(pending))]
+            # Leadership moves and new partitions take a moment to settle.
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _RETRY_BACKOFF_MAX)
+            await self.refresh_metadata({tp[0] for tp in pending})
 
     # -- Metadata ---------------------------------------------------------------------------------
     async def metadata(self, topics: Iterable[str] | None = None) -> ClusterSnapshot:
@@ -321,6 +326,11 @@ class KafkaClient(Cluster):
             snapshot = await self.refresh_metadata(topics)
             missing = [t for t in topics if not _all_led(snapshot, t)]
             if not missing:
+                # Metadata can name a leader before that broker has created
+                # the partition (UNKNOWN_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER);
+                # a ListOffsets answered by every leader proves they serve it.
+                await self.list_offsets({(t, p): LATEST_TIMESTAMP for t in topics
+                                         for p in snapshot.topics[t].partitions})
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise MetadataUnavailable(
@@ -350,6 +360,8 @@ class KafkaClient(Cluster):
             snapshot = await self.refresh_metadata(counts)
             if all(_all_led(snapshot, t) and len(snapshot.topics[t].partitions) >= n
                    for t, n in counts.items()):
+                await self.list_offsets({(t, p): LATEST_TIMESTAMP for t in counts
+                                         for p in snapshot.topics[t].partitions})
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise MetadataUnavailable(f"new partitions not led after {timeout:.0f}s")
