@@ -7,12 +7,15 @@ table and a PNG chart in benchmarks/results/. Smoke run: tiny workloads,
 checks only that every contender moved all the data (exit 1 otherwise).
 
     python -m benchmarks.run [--smoke] [--only 8p-lz4,latency-lz4] [--contenders linker,mm2] [--out DIR]
+
+BENCH_WORKDIR=<dir> keeps the contenders' logs and config files (default: a temporary directory).
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -86,10 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     if any(c.name == "mm2" for c in contenders):
         mm2_classpath()  # fetch before the clock and the clusters start
-    with tempfile.TemporaryDirectory(prefix="bench-") as tmp, \
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp_dir, \
             KafkaCluster("bench-src", heap=BROKER_HEAP, jvm_options=BROKER_JVM) as src, \
             KafkaCluster("bench-dst", heap=BROKER_HEAP, jvm_options=BROKER_JVM) as dst:
-        results, timings = run_bench(src, dst, workloads, contenders, Path(tmp), cap)
+        workdir = Path(os.environ.get("BENCH_WORKDIR") or tmp_dir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        results, timings = run_bench(src, dst, workloads, contenders, workdir, cap)
     meta["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
     meta["total_s"] = round(time.monotonic() - t0, 1)
     table = report.markdown(results, meta)

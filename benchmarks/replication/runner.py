@@ -286,13 +286,14 @@ class Runner:
     async def run(self, workloads: list[Workload]) -> list[Result]:
         results: list[Result] = []
         for w in workloads:
+            contenders = [c for c in self.contenders if w.contenders is None or c.name in w.contenders]
             if w.kind == "latency":
-                for c in self.contenders:
+                for c in contenders:
                     if c.name != "ceiling":
                         results.append(await self.run_latency(w, c))
                 continue
             topic, _ = await self.write_source(w)
-            for c in self.contenders:
+            for c in contenders:
                 t0 = time.monotonic()
                 results.append(await self.run_throughput(w, topic, c))
                 self.timings[f"{c.name} {w.name}"] = time.monotonic() - t0
