@@ -26,6 +26,9 @@ DEFAULT_HEAP = "384m"
 #: Measured in docs/testbed.md: C1-only JIT and the serial GC start a node faster.
 DEFAULT_JVM_OPTIONS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError",
                        "-Djava.awt.headless=true", "-Xshare:auto")
+#: For benchmarks that load the brokers: full JIT and G1, as Kafka's own scripts run them.
+THROUGHPUT_JVM_OPTIONS = ("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError",
+                          "-Djava.awt.headless=true")
 _counter = itertools.count(1)
 _run_dir: Path | None = None
 _started: list["KafkaCluster"] = []
@@ -332,14 +335,21 @@ class KafkaCluster:
 
     def listener(self, listener: str | None = None) -> ListenerInfo:
         name = self._listener_name(listener)
-        tls = self.tls if "SSL" in name else None
+        proto = self._protocol(name)
+        tls = self.tls if "SSL" in proto else None
         return ListenerInfo(
-            name=name, protocol=name, bootstrap=self.bootstrap_for(name),
+            name=name, protocol=proto, bootstrap=self.bootstrap_for(name),
             ca_cert=tls.ca_cert if tls else None, client_cert=tls.client_cert if tls else None,
             client_key=tls.client_key if tls else None,
-            users=dict(self.users.passwords) if name.startswith("SASL_") else {},
-            mechanisms=SASL_MECHANISMS if name.startswith("SASL_") else (),
+            users=dict(self.users.passwords) if proto.startswith("SASL_") else {},
+            mechanisms=(SASL_MECHANISMS if name != INTERNAL else ("PLAIN",)) if proto.startswith("SASL_") else (),
         )
+
+    def _protocol(self, name: str) -> str:
+        """Security protocol of a listener name (INTERNAL is the brokers' own listener)."""
+        if name == INTERNAL:
+            return "SASL_PLAINTEXT" if self.secure_internal else "PLAINTEXT"
+        return name
 
     def _listener_name(self, listener: str | None) -> str:
         if listener is None:
@@ -350,7 +360,7 @@ class KafkaCluster:
         return name
 
     def _sasl_choice(self, name: str, user: str | None, mechanism: str | None) -> tuple[str, str, str] | None:
-        if not name.startswith("SASL_") and not (name == INTERNAL and self.secure_internal):
+        if not self._protocol(name).startswith("SASL_"):
             if user is not None or mechanism is not None:
                 raise ValueError(f"listener {name} has no SASL; do not pass user/mechanism")
             return None
@@ -364,8 +374,7 @@ class KafkaCluster:
                             mechanism: str | None = None, mtls: bool = False) -> dict[str, Any]:
         """Keyword arguments for kafka-python clients (KafkaProducer(**cfg))."""
         name = self._listener_name(listener)
-        proto = "SASL_PLAINTEXT" if name == INTERNAL and self.secure_internal else (
-            "PLAINTEXT" if name == INTERNAL else name)
+        proto = self._protocol(name)
         cfg: dict[str, Any] = {"bootstrap_servers": self.bootstrap_for(name).split(","),
                                "security_protocol": proto}
         sasl = self._sasl_choice(name, user, mechanism)
@@ -381,8 +390,7 @@ class KafkaCluster:
                          mechanism: str | None = None, mtls: bool = False) -> dict[str, Any]:
         """A librdkafka config dict for confluent-kafka clients."""
         name = self._listener_name(listener)
-        proto = "SASL_PLAINTEXT" if name == INTERNAL and self.secure_internal else (
-            "PLAINTEXT" if name == INTERNAL else name)
+        proto = self._protocol(name)
         cfg: dict[str, Any] = {"bootstrap.servers": self.bootstrap_for(name),
                                "security.protocol": proto.lower()}
         sasl = self._sasl_choice(name, user, mechanism)

@@ -42,6 +42,9 @@ _HEAD = struct.Struct(">ibhh")  # frame length, op, api key, version
 _LEN = struct.Struct(">i")
 _OP_FROM_JSON = 4
 _OP_LIST = 8
+_OP_DATA_BYTES = 9
+_OP_DATA_JSON = 10
+_NAME_LEN = struct.Struct(">h")
 _PR_SET_PDEATHSIG = 1
 
 
@@ -60,13 +63,18 @@ class JavaCodecError(RuntimeError):
 
 @dataclass(frozen=True)
 class Case:
-    """One question for Kafka: `payload` is wire bytes, or a JSON value if `from_json`."""
+    """One question for Kafka: `payload` is wire bytes, or a JSON value if `from_json`.
+
+    `data_class` names a "data" message (ConsumerProtocolAssignment, ...)
+    instead of an API body or header; `kind` and `api_key` are then ignored.
+    """
 
     kind: Kind
     api_key: int
     version: int
     payload: bytes | Any
     from_json: bool = False
+    data_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +223,10 @@ class JavaCodec:
             else:
                 payload = bytes(case.payload)
                 op = int(case.kind)
+            if case.data_class is not None:
+                name = case.data_class.encode()
+                payload = _NAME_LEN.pack(len(name)) + name + payload
+                op = _OP_DATA_JSON if case.from_json else _OP_DATA_BYTES
             frames.append(_HEAD.pack(5 + len(payload), op, case.api_key, case.version) + payload)
         return self._exchange(frames)
 

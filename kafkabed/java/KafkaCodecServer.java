@@ -17,6 +17,9 @@
 //        form: build the message from JSON, return its bytes and JSON.
 //   8    list the API keys Kafka knows (JSON: version ranges, classes and
 //        header versions per API version), ignoring apiKey/version.
+//   9,10 a "data" message (not an API body: ConsumerProtocolAssignment,
+//        LeaderChangeMessage, ...) named in the payload: int16 n, n bytes of
+//        the class's simple name, then wire bytes (9) or JSON (10).
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -43,6 +46,9 @@ import org.apache.kafka.common.protocol.ObjectSerializationCache;
 
 public final class KafkaCodecServer {
     private static final int OP_LIST = 8;
+    private static final int OP_DATA_BYTES = 9;
+    private static final int OP_DATA_JSON = 10;
+    private static final String MESSAGE_PACKAGE = "org.apache.kafka.common.message.";
     private static final int MAX_FRAME = 256 * 1024 * 1024;
 
     private static final ObjectMapper MAPPER = new ObjectMapper();
@@ -93,20 +99,39 @@ public final class KafkaCodecServer {
             if (op == OP_LIST) {
                 return ok(new byte[0], listApis());
             }
-            if (op < 0 || op > 7) {
+            if (op < 0 || op > OP_DATA_JSON) {
                 throw new CaseError("unknown op " + op);
             }
-            int kind = op & 3;
-            Message message = newMessage(kind, apiKey);
-            checkVersion(message, kind, apiKey, version);
-            if (op < 4) {
+            Message message;
+            boolean fromJson;
+            String what;
+            if (op >= OP_DATA_BYTES) {
+                byte[] name = new byte[payload.getShort()];
+                payload.get(name);
+                what = new String(name, StandardCharsets.UTF_8);
+                message = newDataMessage(what);
+                fromJson = op == OP_DATA_JSON;
+                payload = payload.slice();
+            } else {
+                int kind = op & 3;
+                message = newMessage(kind, apiKey);
+                fromJson = op >= 4;
+                what = describe(kind, apiKey);
+            }
+            if (version < message.lowestSupportedVersion() || version > message.highestSupportedVersion()) {
+                throw new CaseError("version out of range " + message.lowestSupportedVersion() + "-"
+                        + message.highestSupportedVersion() + " for " + what + " v" + version);
+            }
+            if (!fromJson) {
                 ByteBufferAccessor reader = new ByteBufferAccessor(payload);
                 message.read(reader, version);
                 if (reader.remaining() != 0) {
-                    throw new CaseError(reader.remaining() + " trailing bytes after " + describe(kind, apiKey, version));
+                    throw new CaseError(reader.remaining() + " trailing bytes after " + what + " v" + version);
                 }
             } else {
-                JsonNode node = MAPPER.readTree(new String(frame, 5, frame.length - 5, StandardCharsets.UTF_8));
+                byte[] text = new byte[payload.remaining()];
+                payload.get(text);
+                JsonNode node = MAPPER.readTree(new String(text, StandardCharsets.UTF_8));
                 message = fromJson(message.getClass(), node, version);
             }
             byte[] bytes = serialize(message, version);
@@ -137,11 +162,20 @@ public final class KafkaCodecServer {
         }
     }
 
-    private static void checkVersion(Message message, int kind, short apiKey, short version) throws CaseError {
-        if (version < message.lowestSupportedVersion() || version > message.highestSupportedVersion()) {
-            throw new CaseError("version out of range " + message.lowestSupportedVersion() + "-"
-                    + message.highestSupportedVersion() + " for " + describe(kind, apiKey, version));
+    private static Message newDataMessage(String simpleName) throws Exception {
+        if (!simpleName.matches("[A-Z][A-Za-z0-9]*")) {
+            throw new CaseError("not a message class name: " + simpleName);
         }
+        Class<?> cls;
+        try {
+            cls = Class.forName(MESSAGE_PACKAGE + simpleName);
+        } catch (ClassNotFoundException e) {
+            throw new CaseError("no message class " + simpleName);
+        }
+        if (!Message.class.isAssignableFrom(cls)) {
+            throw new CaseError(simpleName + " is not a Kafka message class");
+        }
+        return (Message) cls.getConstructor().newInstance();
     }
 
     private static byte[] serialize(Message message, short version) {
@@ -218,9 +252,9 @@ public final class KafkaCodecServer {
         return json.append(']').toString();
     }
 
-    private static String describe(int kind, short apiKey, short version) {
+    private static String describe(int kind, short apiKey) {
         String[] kinds = {"request", "response", "request header", "response header"};
-        return kinds[kind] + (kind < 2 ? " of api key " + apiKey : "") + " v" + version;
+        return kinds[kind] + (kind < 2 ? " of api key " + apiKey : "");
     }
 
     private static byte[] ok(byte[] bytes, String json) {

@@ -89,3 +89,14 @@ def test_keytool_certificates_serve_tls(topic_name):
         assert len(consume(cluster, topic_name, 6, client="confluent")) == 6
         with pytest.raises(Exception, match="openssl"):
             cluster.confluent_config(mtls=True)
+
+
+def test_listener_facts(secure_cluster, authorizer_cluster):
+    info = secure_cluster.listener("SASL_SSL")
+    assert info.protocol == "SASL_SSL" and info.ca_cert is not None and info.ca_cert.exists()
+    assert info.users["alice"] == "alice-secret" and "SCRAM-SHA-512" in info.mechanisms
+    plain = secure_cluster.listener("PLAINTEXT")
+    assert plain.ca_cert is None and plain.users == {} and plain.mechanisms == ()
+    internal = authorizer_cluster.listener("INTERNAL")
+    assert internal.protocol == "SASL_PLAINTEXT" and internal.mechanisms == ("PLAIN",)
+    assert secure_cluster.listener("INTERNAL").protocol == "SASL_PLAINTEXT"  # it has SASL listeners
