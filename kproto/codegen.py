@@ -67,6 +67,9 @@ class _Unset:
     def __repr__(self) -> str:
         return "UNSET"
 
+    def __reduce__(self) -> str:
+        return "UNSET"  # pickle and copy give back the module's singleton
+
 
 UNSET: Any = _Unset()
 

@@ -149,8 +149,12 @@ class _Codec:
             mv = buf if type(buf) is memoryview else memoryview(buf)
             if mv.format != "B" or mv.ndim != 1:
                 mv = mv.cast("B")
+        elif type(buf) is bytes:
+            mv = buf
+        elif isinstance(buf, (bytearray, memoryview)):
+            mv = bytes(buf)
         else:
-            mv = buf if type(buf) is bytes else bytes(buf)
+            mv = bytes(memoryview(buf))  # TypeError for a non-buffer, never bytes(int)
         end = len(mv)
         try:
             obj, pos = fn(mv, 0, end)
