@@ -427,6 +427,27 @@ def message_specs(version: str = PINNED) -> dict[str, MessageSpec]:
     return specs
 
 
+
+_HEADER_KINDS = {"RequestHeader": Kind.REQUEST_HEADER, "ResponseHeader": Kind.RESPONSE_HEADER}
+
+
+def is_codec_spec(spec: MessageSpec) -> bool:
+    """Specs with classes in Kafka: API bodies, the two headers and data messages (not removed APIs)."""
+    return spec.valid is not None and (
+        spec.kind in ("request", "response", "data") or spec.name in _HEADER_KINDS)
+
+
+def case_for(spec: MessageSpec, version: int, payload: bytes | Any, from_json: bool = False) -> Case:
+    """The Case asking Kafka about one message of `spec` (bytes, or JSON if `from_json`)."""
+    if spec.kind == "data":
+        return Case(Kind.REQUEST, 0, version, payload, from_json, data_class=spec.name)
+    if spec.kind in ("request", "response"):
+        kind = Kind.REQUEST if spec.kind == "request" else Kind.RESPONSE
+        return Case(kind, spec.api_key or 0, version, payload, from_json)
+    if spec.name in _HEADER_KINDS:
+        return Case(_HEADER_KINDS[spec.name], 0, version, payload, from_json)
+    raise ValueError(f"{spec.name}: Kafka has no codec class for a {spec.kind!r} spec")
+
 # -- random messages in JsonConverter form ---------------------------------
 
 ZERO_UUID = "AAAAAAAAAAAAAAAAAAAAAA"  # Uuid.ZERO_UUID as Kafka prints it

@@ -22,13 +22,14 @@ import pytest
 
 from kafkabed.javacodec import (
     Answer,
-    Case,
     JavaCodec,
     Kind,
     MessageSpec,
     RandomMessages,
     build_object,
+    case_for,
     in_range,
+    is_codec_spec,
     message_specs,
     render_object,
     rendered,
@@ -40,16 +41,8 @@ messages = pytest.importorskip("kproto.messages", reason="kproto.messages has no
 CASES = int(os.environ.get("KPROTO_CONFORMANCE_CASES", "40"))
 SEED = os.environ.get("KPROTO_CONFORMANCE_SEED", "0")
 SPECS = message_specs()
-HEADER_KINDS = {"RequestHeader": Kind.REQUEST_HEADER, "ResponseHeader": Kind.RESPONSE_HEADER}
-WIRE_SPECS = sorted(
-    (s for s in SPECS.values()
-     if (s.kind in ("request", "response") or s.name in HEADER_KINDS) and s.valid is not None),
-    key=lambda s: (s.api_key if s.api_key is not None else -1, s.name),
-)
-def kind_of(spec: MessageSpec) -> Kind:
-    if spec.kind in ("request", "response"):
-        return Kind.REQUEST if spec.kind == "request" else Kind.RESPONSE
-    return HEADER_KINDS[spec.name]
+CODEC_SPECS = sorted((s for s in SPECS.values() if is_codec_spec(s)),
+                     key=lambda s: (s.kind, s.api_key if s.api_key is not None else -1, s.name))
 
 
 def kproto_class(spec: MessageSpec) -> type:
@@ -67,7 +60,7 @@ def java() -> JavaCodec:
 
 
 def test_kproto_has_a_class_for_every_spec_and_version_range() -> None:
-    for spec in WIRE_SPECS:
+    for spec in CODEC_SPECS:
         cls = kproto_class(spec)
         assert cls.VALID_VERSIONS == spec.valid, spec.name
         if spec.api_key is not None:
@@ -76,16 +69,14 @@ def test_kproto_has_a_class_for_every_spec_and_version_range() -> None:
         assert cls.FLEXIBLE_FROM == flexible_from, spec.name
 
 
-@pytest.mark.parametrize("spec", WIRE_SPECS, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", CODEC_SPECS, ids=lambda s: s.name)
 def test_kproto_bytes_equal_kafka_bytes(java: JavaCodec, spec: MessageSpec) -> None:
     cls = kproto_class(spec)
-    kind = kind_of(spec)
-    key = spec.api_key or 0
     gen = RandomMessages(random.Random(f"conformance:{SEED}:{spec.name}"))
     values = [(v, gen.message(spec, v)) for v in spec.versions() for _ in range(CASES)]
 
     # Kafka builds each message from the values; kproto must agree on the bytes.
-    kafka = java.run([Case(kind, key, v, m, from_json=True) for v, m in values])
+    kafka = java.run([case_for(spec, v, m, from_json=True) for v, m in values])
     ours: list[bytes] = []
     for (v, m), answer in zip(values, kafka):
         where = f"{spec.name} v{v} values {m}"
@@ -99,7 +90,7 @@ def test_kproto_bytes_equal_kafka_bytes(java: JavaCodec, spec: MessageSpec) -> N
         ours.append(data)
 
     # Kafka reads kproto's bytes and writes them back unchanged.
-    back = java.run([Case(kind, key, v, data) for (v, _), data in zip(values, ours)])
+    back = java.run([case_for(spec, v, data) for (v, _), data in zip(values, ours)])
     for (v, m), data, answer in zip(values, ours, back):
         where = f"{spec.name} v{v} values {m}"
         assert answer.ok, f"{where}: Kafka cannot read kproto's bytes {data.hex()}: {answer.error}"
@@ -107,14 +98,13 @@ def test_kproto_bytes_equal_kafka_bytes(java: JavaCodec, spec: MessageSpec) -> N
         assert answer.json == rendered(spec.fields, v, m), f"{where}: Kafka reads other values"
 
 
-FLEXIBLE_SPECS = [s for s in WIRE_SPECS if s.flexible is not None and s.name not in HEADER_KINDS]
+FLEXIBLE_SPECS = [s for s in CODEC_SPECS if s.flexible is not None and s.kind != "header"]
 
 
 @pytest.mark.parametrize("spec", FLEXIBLE_SPECS, ids=lambda s: s.name)
 def test_unknown_tagged_fields_survive_both_codecs(java: JavaCodec, spec: MessageSpec) -> None:
     """Tags a version does not know are kept by kproto and by Kafka, in tag order."""
     cls = kproto_class(spec)
-    kind = kind_of(spec)
     rng = random.Random(f"unknown-tags:{SEED}:{spec.name}")
     gen = RandomMessages(rng, max_items=1)
     cases = []
@@ -133,7 +123,7 @@ def test_unknown_tagged_fields_survive_both_codecs(java: JavaCodec, spec: Messag
         assert again.unknown_tags == obj.unknown_tags, f"{spec.name} v{v}"
         assert again.encode(v) == data
         cases.append((v, m, data))
-    answers = java.run([Case(kind, spec.api_key or 0, v, data) for v, _, data in cases])
+    answers = java.run([case_for(spec, v, data) for v, _, data in cases])
     for (v, m, data), answer in zip(cases, answers):
         assert answer.ok, f"{spec.name} v{v}: Kafka cannot read {data.hex()}: {answer.error}"
         assert answer.data == data, f"{spec.name} v{v}: Kafka wrote the unknown tags differently"
@@ -142,7 +132,7 @@ def test_unknown_tagged_fields_survive_both_codecs(java: JavaCodec, spec: Messag
 
 def test_every_api_version_kafka_knows_is_in_the_suite(java: JavaCodec) -> None:
     """The suite's reach, checked against Kafka's ApiMessageType rather than the specs."""
-    covered = {(s.name, v) for s in WIRE_SPECS for v in s.versions()}
+    covered = {(s.name, v) for s in CODEC_SPECS if s.kind != "data" for v in s.versions()}
     expected = set()
     for api in java.apis():
         if "header" in api:

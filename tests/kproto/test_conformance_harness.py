@@ -20,6 +20,8 @@ from kafkabed.javacodec import (
     Kind,
     MessageSpec,
     RandomMessages,
+    case_for,
+    is_codec_spec,
     message_specs,
     parse_versions,
     rendered,
@@ -27,24 +29,10 @@ from kafkabed.javacodec import (
 
 CASES = int(os.environ.get("KPROTO_HARNESS_CASES", "10"))
 SPECS = message_specs()
-HEADER_KINDS = {"RequestHeader": Kind.REQUEST_HEADER, "ResponseHeader": Kind.RESPONSE_HEADER}
-
-
-def kind_of(spec: MessageSpec) -> Kind:
-    if spec.kind == "request":
-        return Kind.REQUEST
-    if spec.kind == "response":
-        return Kind.RESPONSE
-    return HEADER_KINDS[spec.name]
-
-
 # Removed APIs (validVersions "none") have nothing to encode; the listing test
 # checks that Kafka agrees they are gone.
-WIRE_SPECS = sorted(
-    (s for s in SPECS.values()
-     if (s.kind in ("request", "response") or s.name in HEADER_KINDS) and s.valid is not None),
-    key=lambda s: (s.api_key if s.api_key is not None else -1, s.name),
-)
+CODEC_SPECS = sorted((s for s in SPECS.values() if is_codec_spec(s)),
+                     key=lambda s: (s.kind, s.api_key if s.api_key is not None else -1, s.name))
 
 
 @pytest.fixture(scope="module")
@@ -69,18 +57,17 @@ def test_helper_knows_exactly_the_apis_of_the_specs(java: JavaCodec) -> None:
     assert set(listed) == spec_keys
 
 
-@pytest.mark.parametrize("spec", WIRE_SPECS, ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", CODEC_SPECS, ids=lambda s: s.name)
 def test_kafka_accepts_and_reproduces_random_messages(java: JavaCodec, spec: MessageSpec) -> None:
     versions = list(spec.versions())
     rng = random.Random(f"harness:{spec.name}")
     gen = RandomMessages(rng)
-    kind = kind_of(spec)
     values = [(v, gen.message(spec, v)) for v in versions for _ in range(CASES)]
-    built = java.run([Case(kind, spec.api_key or 0, v, m, from_json=True) for v, m in values])
+    built = java.run([case_for(spec, v, m, from_json=True) for v, m in values])
     for (v, m), answer in zip(values, built):
         assert answer.ok, f"{spec.name} v{v}: Kafka refused {m}: {answer.error}"
         assert answer.json == rendered(spec.fields, v, m), f"{spec.name} v{v}"
-    again = java.run([Case(kind, spec.api_key or 0, v, a.data) for (v, _), a in zip(values, built)])
+    again = java.run([case_for(spec, v, a.data) for (v, _), a in zip(values, built)])
     for (v, _), first, second in zip(values, built, again):
         assert second.ok, f"{spec.name} v{v}: Kafka cannot read its own bytes: {second.error}"
         assert second.data == first.data and second.json == first.json, f"{spec.name} v{v}"
@@ -91,6 +78,14 @@ def test_trailing_bytes_are_refused_by_name(java: JavaCodec) -> None:
     assert good.ok and good.data == b"\x00\x00\x00\x07"
     bad = java.roundtrip(Kind.RESPONSE_HEADER, 0, 0, good.data + b"\x00")
     assert not bad.ok and "1 trailing bytes" in bad.error
+
+
+def test_data_messages_are_found_by_class_name(java: JavaCodec) -> None:
+    (unknown, not_message) = java.run([
+        Case(Kind.REQUEST, 0, 0, b"", data_class="NoSuchMessage"),
+        Case(Kind.REQUEST, 0, 0, b"", data_class="ApiMessageType")])
+    assert not unknown.ok and "no message class NoSuchMessage" in unknown.error
+    assert not not_message.ok and "not a Kafka message class" in not_message.error
 
 
 def test_unknown_api_and_version_are_named(java: JavaCodec) -> None:

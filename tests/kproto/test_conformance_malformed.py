@@ -1,6 +1,7 @@
 """Malformed input: kproto and Kafka's own codec on damaged bytes (Hypothesis).
 
-Valid encodings of random messages are damaged (bit flips, truncation,
+Valid encodings of random messages (every API body, header and data spec)
+are damaged (bit flips, truncation,
 extra bytes, overwritten runs) and given to both codecs. kproto must
 
 - raise only KprotoError (never crash with another exception);
@@ -20,12 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kafkabed.javacodec import (
-    Case,
     JavaCodec,
-    Kind,
     MessageSpec,
     RandomMessages,
     build_object,
+    case_for,
+    is_codec_spec,
     message_specs,
 )
 
@@ -35,8 +36,7 @@ from kproto import KprotoError, messages  # noqa: E402
 EXAMPLES = int(os.environ.get("KPROTO_MALFORMED_EXAMPLES", "300"))
 SPECS = message_specs()
 TARGETS = [(spec, v) for spec in sorted(SPECS.values(), key=lambda s: s.name)
-           if spec.kind in ("request", "response") and spec.valid is not None
-           for v in spec.versions()]
+           if is_codec_spec(spec) for v in spec.versions()]
 #: Why kproto may refuse what Kafka reads (see the module docstring).
 STRICTER_ON = ("UnicodeDecodeError", "negative")
 
@@ -77,7 +77,6 @@ def test_damaged_bytes_are_refused_or_read_like_kafka(
         target: tuple[MessageSpec, int], seed: int, how: str, at: int, value: int) -> None:
     spec, version = target
     cls = getattr(messages, spec.name)
-    kind = Kind.REQUEST if spec.kind == "request" else Kind.RESPONSE
     value_json = RandomMessages(random.Random(seed), max_items=2).message(spec, version)
     data = damage(build_object(cls, cls, spec.fields, version, value_json).encode(version), how, at, value)
 
@@ -86,7 +85,7 @@ def test_damaged_bytes_are_refused_or_read_like_kafka(
         error = None
     except KprotoError as exc:  # any other exception fails the test as a crash
         ours, error = None, exc
-    (kafka,) = _java.run([Case(kind, spec.api_key, version, data)])  # type: ignore[union-attr]
+    (kafka,) = _java.run([case_for(spec, version, data)])  # type: ignore[union-attr]
     where = f"{spec.name} v{version} bytes {data.hex()}"
     if not kafka.ok:
         assert error is not None, f"{where}: kproto accepts what Kafka refuses ({kafka.error.splitlines()[0]})"
