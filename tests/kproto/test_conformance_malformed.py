@@ -1,8 +1,8 @@
 """Malformed input: kproto and Kafka's own codec on damaged bytes (Hypothesis).
 
 Valid encodings of random messages (every API body, header and data spec)
-are damaged (bit flips, truncation,
-extra bytes, overwritten runs) and given to both codecs. kproto must
+are damaged (bit flips, truncation, extra bytes, overwritten runs) and given
+to both codecs. kproto must
 
 - raise only KprotoError (never crash with another exception);
 - refuse everything Kafka refuses;
