@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 _HEAD = struct.Struct(">hhi")
+_KEY_VERSION = struct.Struct(">hh")
 _HEAD_CLIENT = struct.Struct(">hhih")
 _I32 = struct.Struct(">i")
 _SIZE_CORR = struct.Struct(">ii")
@@ -188,7 +189,7 @@ def peek_request_header(frame: Any) -> tuple[RequestHeader, int]:
     mv = memoryview(frame)
     if len(mv) < 4:
         raise DecodeError("RequestHeader", None, "request_api_key", f"frame of {len(mv)} bytes is too short")
-    key, version = _HEAD.unpack_from(mv, 0)[:2]
+    key, version = _KEY_VERSION.unpack_from(mv, 0)
     try:
         hv = request_header_version(key, version)
     except KeyError:

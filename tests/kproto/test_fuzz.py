@@ -91,3 +91,31 @@ def test_huge_counts_fail_fast_without_allocating() -> None:
     with pytest.raises(kproto.DecodeError) as info:
         meta.decode(huge, 12)
     assert info.value.path == "brokers"
+
+
+@settings(max_examples=max(50, EXAMPLES * 50), deadline=None, database=None)
+@given(st.binary(max_size=80), st.sampled_from(sorted(messages.api_keys())), st.integers(-1, 20))
+def test_random_frames_into_the_header_layer(noise: bytes, api_key: int, version: int) -> None:
+    for call in (lambda: kproto.decode_request(noise), lambda: kproto.peek_request_header(noise),
+                 lambda: kproto.decode_response(api_key, version, noise),
+                 lambda: kproto.peek_correlation_id(noise)):
+        try:
+            call()
+        except kproto.KprotoError:
+            pass
+
+
+@settings(max_examples=max(50, EXAMPLES * 50), deadline=None, database=None)
+@given(st.lists(st.binary(max_size=40), max_size=8), st.integers(0, 64))
+def test_random_streams_into_the_frame_decoder(chunks: list[bytes], bound: int) -> None:
+    decoder = kproto.FrameDecoder(max_frame_size=bound)
+    total = 0
+    try:
+        for chunk in chunks:
+            for frame in decoder.feed(chunk):
+                assert len(frame) <= bound
+                total += 4 + len(frame)
+    except kproto.FrameTooLarge as exc:
+        assert exc.size > bound or exc.size < 0
+    else:
+        assert total + decoder.buffered == sum(len(c) for c in chunks)
