@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -32,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
             print(classpath(args.version))
         else:
             from .cluster import KafkaCluster
+            # Ctrl-C must stop the cluster even when started from a shell that ignores SIGINT
+            # for background jobs; SIGTERM stops it the same way.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.default_int_handler)
             with KafkaCluster("kafka", nodes=args.nodes, version=args.version,
                               listeners=args.listeners.split(","), authorizer=args.authorizer) as cluster:
                 print(f"Kafka {args.version}, {args.nodes} node(s), up in {cluster.startup_seconds:.1f}s")
@@ -44,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"kafkabed: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if args.command == "up":
+            print("Stopped.", flush=True)
         return 0
     return 0
 

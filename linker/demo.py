@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.records < 1:
         parser.error("--records must be at least 1")
-    # SIGTERM (e.g. from a process supervisor) stops the demo like Ctrl-C does.
+    # Ctrl-C stops the demo even if started where SIGINT was ignored (a background job of a
+    # script); SIGTERM (e.g. from a process supervisor) stops it the same way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_interrupt)
 
     from kafkabed import KafkaCluster, PINNED

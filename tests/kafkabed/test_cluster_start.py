@@ -1,6 +1,7 @@
 """Start-up edge cases: port collisions, a clear error when a node cannot start, the CLI."""
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -53,3 +54,26 @@ def test_cli_prints_classpath_and_fetches():
     bad = subprocess.run([sys.executable, "-m", "kafkabed", "fetch", "--version", "1.0"],
                          capture_output=True, text=True)
     assert bad.returncode != 0 and "invalid choice" in bad.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
+def test_cli_up_stops_cleanly(sig):
+    proc = subprocess.Popen([sys.executable, "-m", "kafkabed", "up", "--listeners", "PLAINTEXT,SSL"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "Ctrl-C to stop" in line:
+                break
+        text = "".join(lines)
+        assert "SSL" in text and "127.0.0.1:" in text, text
+        log_dir = text.split("logs: ", 1)[1].split()[0]
+        assert len(procs.processes_mentioning(log_dir)) == 1
+        proc.send_signal(sig)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0 and "Stopped." in rest
+    assert procs.processes_mentioning(log_dir) == []
