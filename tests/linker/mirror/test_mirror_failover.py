@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from kafkabed.producers import produce
+from kafkabed.producers import make_records, produce
 from linker.mirror.engine import MirrorEngine
 from linker.verify import verify_link
 
@@ -58,3 +58,72 @@ def test_destination_broker_restart(source, cluster3, topic_name):
     report = asyncio.run(verify_link(cfg))
     assert report.ok, report.render()
     assert sum(p.checked_to for p in report.partitions) == 1000
+
+
+def _partition_meta(cluster, topic: str, attempts: int = 10):
+    """Partition 0's metadata; retried because a just-killed node may still be tried first."""
+    import time
+    from kafka import KafkaConsumer
+    for attempt in range(attempts):
+        try:
+            c = KafkaConsumer(**cluster.kafka_python_config())
+            try:
+                c.topics()
+                return c._client.cluster._partitions[topic][0]
+            finally:
+                c.close()
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_unclean_leader_election_on_the_source_is_diverged(cluster3, destination, topic_name):
+    import time
+    cluster3.admin().create_topics({topic_name: {
+        "num_partitions": 1, "replication_factor": 2,
+        "configs": {"min.insync.replicas": "1", "unclean.leader.election.enable": "true"}}},
+        wait_for_metadata=True)
+    produce(cluster3, topic_name, 100)
+    cfg = link_config(cluster3, destination, names=[topic_name])
+    meta = _partition_meta(cluster3, topic_name)
+    leader = meta.leader_id
+    follower = next(r for r in meta.replica_nodes if r != leader)
+    killed: list[int] = []
+    try:
+        with BackgroundEngine(MirrorEngine(cfg)) as bg:
+            bg.wait_caught_up(cfg.source, 100)
+            cluster3.kill(follower)
+            killed.append(follower)
+            deadline = time.monotonic() + 30
+            while _partition_meta(cluster3, topic_name).isr_nodes != [leader]:
+                assert time.monotonic() < deadline, "ISR did not shrink"
+                time.sleep(0.5)
+            produce(cluster3, topic_name, 50)          # only the leader has 100..149
+            bg.wait_caught_up(cfg.source, 150)
+            cluster3.kill(leader)
+            killed.append(leader)
+            cluster3.start_broker(follower)
+            killed.remove(follower)
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if _partition_meta(cluster3, topic_name).leader_id == follower:
+                        break
+                except Exception:
+                    pass
+                assert time.monotonic() < deadline, "no unclean election"
+                time.sleep(1)
+            produce(cluster3, topic_name, make_records(30, prefix="after-election"))  # new 100..129
+            pm = bg.engine.partitions[(topic_name, 0)]
+            deadline = time.monotonic() + 60
+            while pm.status.state.value != "DIVERGED":
+                assert pm.status.state.value in ("MIRRORING", "PENDING"), pm.status.as_dict()
+                assert time.monotonic() < deadline, pm.status.as_dict()
+                time.sleep(0.3)
+            assert pm.status.offset == 100, pm.status.as_dict()
+            assert "150" in pm.status.reason, pm.status.reason
+    finally:
+        for node in killed:
+            cluster3.start_broker(node)
