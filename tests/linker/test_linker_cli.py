@@ -166,3 +166,13 @@ def test_bad_link_file_is_named(tmp_path):
     r = linker("verify", "--config", str(bad))
     assert r.returncode == 2
     assert "mirror.acks" in r.stderr
+
+
+def test_unreachable_source_is_reported(tmp_path):
+    port = free_port()  # nothing listens there
+    cfg = tmp_path / "link.toml"
+    cfg.write_text(f'[source]\nbootstrap_servers = ["127.0.0.1:{port}"]\n[destination]\n'
+                   f'bootstrap_servers = ["127.0.0.1:{port}"]\n[topics]\nnames = ["t"]\n')
+    r = linker("run", "--config", str(cfg), timeout=60)
+    assert r.returncode == 1
+    assert "linker run failed" in r.stderr and f"127.0.0.1:{port}" in r.stderr
