@@ -140,7 +140,8 @@ public final class KafkaCodecServer {
             return error(e.getMessage());
         } catch (InvocationTargetException e) {
             return error(trace(e.getCause()));
-        } catch (Exception | StackOverflowError e) {
+        } catch (Exception | StackOverflowError | OutOfMemoryError e) {
+            // A malformed case must not end the session: it is an answer.
             return error(trace(e));
         }
     }
