@@ -164,10 +164,12 @@ class Cluster:
         raise MetadataUnavailable("no broker reachable: " + "; ".join(errors))
 
     def _candidate_pools(self) -> list[BrokerPool]:
-        def load(pool: BrokerPool) -> int:
+        def rank(pool: BrokerPool) -> tuple[bool, int]:
+            # Open and least busy first; brokers in reconnect backoff last.
             connection = pool.idle_connection()
-            return connection.in_flight if connection is not None else 1 << 30
-        return [*sorted(self._pools.values(), key=load), *self._bootstrap_pools]
+            return pool.backing_off, connection.in_flight if connection is not None else 1 << 30
+        pools = [*self._pools.values(), *self._bootstrap_pools]
+        return sorted(pools, key=rank)  # stable: known brokers before bootstrap addresses
 
     # -- leaders and connections -------------------------------------------------------
     def topic(self, name: str) -> TopicInfo:

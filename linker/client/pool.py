@@ -38,6 +38,11 @@ class BrokerPool:
     def _live(self) -> list[BrokerConnection]:
         return [c for c in self._connections if not c.closed]
 
+    @property
+    def backing_off(self) -> bool:
+        """True while a failed connect delays the next attempt."""
+        return self._next_attempt > asyncio.get_running_loop().time()
+
     def idle_connection(self) -> BrokerConnection | None:
         live = self._live()
         return min(live, key=lambda c: c.in_flight) if live else None
