@@ -6,7 +6,6 @@ import itertools
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -17,20 +16,18 @@ from . import procs
 from .config import (CONTROLLER, INTERNAL, PROTOCOLS, NodeLayout, log4j1_properties,
                      log4j2_properties, render_properties, server_properties)
 from .fetch import kafka_jars
+from .jvm import DEFAULT_HEAP, DEFAULT_JVM_OPTIONS, THROUGHPUT_JVM_OPTIONS, java_binary
 from .ports import free_ports
 from .probe import ProbeError, alter_configs, broker_view
+from .runlogs import log_contains, run_dir, tail
 from .security import ADMIN, SASL_MECHANISMS, TlsFiles, Users, make_tls
 from .versions import PINNED, release
 
-DEFAULT_HEAP = "384m"
-#: Measured in docs/testbed.md: C1-only JIT and the serial GC start a node faster.
-DEFAULT_JVM_OPTIONS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:+ExitOnOutOfMemoryError",
-                       "-Djava.awt.headless=true", "-Xshare:auto")
-#: For benchmarks that load the brokers: full JIT and G1, as Kafka's own scripts run them.
-THROUGHPUT_JVM_OPTIONS = ("-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError",
-                          "-Djava.awt.headless=true")
+__all__ = ["Broker", "ClusterError", "KafkaCluster", "ListenerInfo", "started_clusters",
+           # re-exported for callers that import them from here
+           "DEFAULT_HEAP", "DEFAULT_JVM_OPTIONS", "THROUGHPUT_JVM_OPTIONS", "java_binary", "run_dir", "tail"]
+
 _counter = itertools.count(1)
-_run_dir: Path | None = None
 _started: list["KafkaCluster"] = []
 
 
@@ -43,75 +40,11 @@ class ClusterError(RuntimeError):
     """A cluster could not be started or operated; the message carries log tails."""
 
 
-def run_dir() -> Path:
-    """This process's directory for cluster files; logs stay there after the run.
-
-    $KAFKABED_RUN_DIR if set, else <tmp>/kafkabed-runs/<time>-<pid>."""
-    global _run_dir
-    if _run_dir is None:
-        base = os.environ.get("KAFKABED_RUN_DIR")
-        root = Path(base) if base else Path(tempfile.gettempdir()) / "kafkabed-runs"
-        _run_dir = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-        _run_dir.mkdir(parents=True, exist_ok=True)
-        _prune_runs(root, keep=int(os.environ.get("KAFKABED_KEEP_RUNS", "50")))
-    return _run_dir
-
-
-def _prune_runs(root: Path, keep: int) -> None:
-    """Delete old run directories of processes that have ended, keeping the newest `keep`."""
-    finished = []
-    for entry in root.iterdir():
-        pid_text = entry.name.rsplit("-", 1)[-1]
-        if not entry.is_dir() or not pid_text.isdigit() or entry == _run_dir:
-            continue
-        try:
-            os.kill(int(pid_text), 0)
-            continue  # its process still runs (perhaps another engineer's test session)
-        except ProcessLookupError:
-            finished.append(entry)
-        except PermissionError:
-            continue
-    for entry in sorted(finished, key=lambda e: e.name)[:-keep or None] if keep else finished:
-        shutil.rmtree(entry, ignore_errors=True)
-
-
-def java_binary() -> str:
-    home = os.environ.get("JAVA_HOME")
-    if home and (Path(home) / "bin" / "java").exists():
-        return str(Path(home) / "bin" / "java")
-    found = shutil.which("java")
-    if found is None:
-        raise ClusterError("no 'java' on PATH and no JAVA_HOME: a JDK 17+ is needed to run Kafka")
-    return found
-
-
 def _cluster_id() -> str:
     while True:
         text = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         if text[0] != "-":  # would look like an option on the StorageTool command line
             return text
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    """The last `lines` lines of a text file ('' if it does not exist)."""
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 64 * 1024))
-            data = f.read().decode(errors="replace")
-    except FileNotFoundError:
-        return ""
-    return "\n".join(data.splitlines()[-lines:])
-
-
-def _log_contains(path: Path, text: str, limit: int = 16 * 1024 * 1024) -> bool:
-    """Whether the first `limit` bytes of a log mention `text` (False if there is no log)."""
-    try:
-        with open(path, "rb") as f:
-            return text.encode() in f.read(limit)
-    except FileNotFoundError:
-        return False
 
 
 @dataclass
@@ -267,7 +200,7 @@ class KafkaCluster:
                 self._wait_ready(self.brokers, self.start_timeout)
                 break
             except ClusterError as e:
-                collided = any(_log_contains(p, "Address already in use")
+                collided = any(log_contains(p, "Address already in use")
                                for b in self.brokers for p in (b.log_path, b.stdout_path))
                 self._kill_all()
                 if not collided or attempt == attempts:

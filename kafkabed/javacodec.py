@@ -44,6 +44,8 @@ _OP_FROM_JSON = 4
 _OP_LIST = 8
 _OP_DATA_BYTES = 9
 _OP_DATA_JSON = 10
+_OP_DEFAULT = 11
+_OP_DATA_DEFAULT = 15
 _NAME_LEN = struct.Struct(">h")
 _PR_SET_PDEATHSIG = 1
 
@@ -75,6 +77,8 @@ class Case:
     payload: bytes | Any
     from_json: bool = False
     data_class: str | None = None
+    #: Ask for Kafka's default-constructed message instead (payload ignored).
+    default: bool = False
 
 
 @dataclass(frozen=True)
@@ -223,10 +227,14 @@ class JavaCodec:
             else:
                 payload = bytes(case.payload)
                 op = int(case.kind)
+            if case.default:
+                payload = b""
+                op = _OP_DEFAULT + int(case.kind)
             if case.data_class is not None:
                 name = case.data_class.encode()
                 payload = _NAME_LEN.pack(len(name)) + name + payload
-                op = _OP_DATA_JSON if case.from_json else _OP_DATA_BYTES
+                op = (_OP_DATA_DEFAULT if case.default else
+                      _OP_DATA_JSON if case.from_json else _OP_DATA_BYTES)
             frames.append(_HEAD.pack(5 + len(payload), op, case.api_key, case.version) + payload)
         return self._exchange(frames)
 
@@ -437,15 +445,16 @@ def is_codec_spec(spec: MessageSpec) -> bool:
         spec.kind in ("request", "response", "data") or spec.name in _HEADER_KINDS)
 
 
-def case_for(spec: MessageSpec, version: int, payload: bytes | Any, from_json: bool = False) -> Case:
-    """The Case asking Kafka about one message of `spec` (bytes, or JSON if `from_json`)."""
+def case_for(spec: MessageSpec, version: int, payload: bytes | Any, from_json: bool = False,
+             default: bool = False) -> Case:
+    """The Case asking Kafka about one message of `spec`: bytes, JSON, or its default."""
     if spec.kind == "data":
-        return Case(Kind.REQUEST, 0, version, payload, from_json, data_class=spec.name)
+        return Case(Kind.REQUEST, 0, version, payload, from_json, data_class=spec.name, default=default)
     if spec.kind in ("request", "response"):
         kind = Kind.REQUEST if spec.kind == "request" else Kind.RESPONSE
-        return Case(kind, spec.api_key or 0, version, payload, from_json)
+        return Case(kind, spec.api_key or 0, version, payload, from_json, default=default)
     if spec.name in _HEADER_KINDS:
-        return Case(_HEADER_KINDS[spec.name], 0, version, payload, from_json)
+        return Case(_HEADER_KINDS[spec.name], 0, version, payload, from_json, default=default)
     raise ValueError(f"{spec.name}: Kafka has no codec class for a {spec.kind!r} spec")
 
 # -- random messages in JsonConverter form ---------------------------------

@@ -20,6 +20,8 @@
 //   9,10 a "data" message (not an API body: ConsumerProtocolAssignment,
 //        LeaderChangeMessage, ...) named in the payload: int16 n, n bytes of
 //        the class's simple name, then wire bytes (9) or JSON (10).
+//   11-14 a default-constructed message of the four kinds of ops 0-3
+//        (payload ignored); 15 the same for a data message named as in 9.
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -48,6 +50,8 @@ public final class KafkaCodecServer {
     private static final int OP_LIST = 8;
     private static final int OP_DATA_BYTES = 9;
     private static final int OP_DATA_JSON = 10;
+    private static final int OP_DEFAULT = 11;
+    private static final int OP_DATA_DEFAULT = 15;
     private static final String MESSAGE_PACKAGE = "org.apache.kafka.common.message.";
     private static final int MAX_FRAME = 256 * 1024 * 1024;
 
@@ -99,30 +103,31 @@ public final class KafkaCodecServer {
             if (op == OP_LIST) {
                 return ok(new byte[0], listApis());
             }
-            if (op < 0 || op > OP_DATA_JSON) {
+            if (op < 0 || op > OP_DATA_DEFAULT) {
                 throw new CaseError("unknown op " + op);
             }
             Message message;
-            boolean fromJson;
+            boolean fromJson = op == OP_DATA_JSON || (op >= 4 && op < 8);
+            boolean asDefault = op >= OP_DEFAULT;
             String what;
-            if (op >= OP_DATA_BYTES) {
+            if (op == OP_DATA_BYTES || op == OP_DATA_JSON || op == OP_DATA_DEFAULT) {
                 byte[] name = new byte[payload.getShort()];
                 payload.get(name);
                 what = new String(name, StandardCharsets.UTF_8);
                 message = newDataMessage(what);
-                fromJson = op == OP_DATA_JSON;
                 payload = payload.slice();
             } else {
-                int kind = op & 3;
+                int kind = asDefault ? op - OP_DEFAULT : op & 3;
                 message = newMessage(kind, apiKey);
-                fromJson = op >= 4;
                 what = describe(kind, apiKey);
             }
             if (version < message.lowestSupportedVersion() || version > message.highestSupportedVersion()) {
                 throw new CaseError("version out of range " + message.lowestSupportedVersion() + "-"
                         + message.highestSupportedVersion() + " for " + what + " v" + version);
             }
-            if (!fromJson) {
+            if (asDefault) {
+                // Nothing to read: the message keeps its constructor defaults.
+            } else if (!fromJson) {
                 ByteBufferAccessor reader = new ByteBufferAccessor(payload);
                 message.read(reader, version);
                 if (reader.remaining() != 0) {
