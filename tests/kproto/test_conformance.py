@@ -130,6 +130,22 @@ def test_unknown_tagged_fields_survive_both_codecs(java: JavaCodec, spec: Messag
         assert answer.json == rendered(spec.fields, v, m)
 
 
+def test_default_messages_equal_kafka_defaults(java: JavaCodec) -> None:
+    """kproto's omitted-field defaults are Kafka's: `Cls().encode(v)` == Kafka's `new XxxData()`."""
+    targets = [(spec, v) for spec in CODEC_SPECS for v in spec.versions()]
+    answers = java.run([case_for(spec, v, b"", default=True) for spec, v in targets])
+    wrong = []
+    for (spec, v), answer in zip(targets, answers):
+        assert answer.ok, f"{spec.name} v{v}: Kafka cannot write its default message: {answer.error}"
+        cls = kproto_class(spec)
+        ours = cls().encode(v)
+        if ours != answer.data:
+            wrong.append(f"{spec.name} v{v}: kproto {ours.hex()} Kafka {answer.data.hex()}")
+        elif render_object(cls.decode(answer.data, v), spec.fields, v) != answer.json:
+            wrong.append(f"{spec.name} v{v}: kproto reads Kafka's default as other values")
+    assert not wrong, "\n".join(wrong)
+
+
 def test_every_api_version_kafka_knows_is_in_the_suite(java: JavaCodec) -> None:
     """The suite's reach, checked against Kafka's ApiMessageType rather than the specs."""
     covered = {(s.name, v) for s in CODEC_SPECS if s.kind != "data" for v in s.versions()}
