@@ -103,10 +103,15 @@ class _Spawner:
 
 
 def kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
-    """Send `sig` to the process group of `proc` (no error if it is gone)."""
+    """Send `sig` to the process group of `proc` (no error if it is gone).
+
+    Never after the process was reaped: its pid (= group id) may belong to
+    someone else by then."""
+    if proc.returncode is not None:
+        return
     try:
         os.killpg(proc.pid, sig)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
 
 
@@ -124,8 +129,6 @@ def stop(proc: subprocess.Popen, timeout: float = 0.0) -> int | None:
         code = proc.wait(30)
     except subprocess.TimeoutExpired:  # pragma: no cover - kernel trouble
         code = None
-    # Anything else left in the group (the JVM forks nothing, but be sure).
-    kill(proc, signal.SIGKILL)
     with _lock:
         _live.pop(proc.pid, None)
     return code
