@@ -1,13 +1,17 @@
 """kproto against Apache Kafka's own codec, byte for byte, for every API key and version.
 
-For every request, response and header spec in the pinned kafka-clients jar
-and every valid version, random messages (RandomMessages, in Kafka's
-JsonConverter form) are
+For every request, response, header and data spec in the pinned
+kafka-clients jar and every valid version, random messages (RandomMessages,
+in Kafka's JsonConverter form) are
 
 1. built by Kafka from that JSON and serialized: kproto must produce the very
    same bytes from the same values, and decode Kafka's bytes to those values;
 2. encoded by kproto and read back by Kafka: Kafka must accept them, write
    them back unchanged and print (JsonConverter) the values kproto was given.
+
+Also: unknown tagged fields survive both codecs, kproto's defaults equal
+Kafka's default-constructed messages, and the suite's reach equals Kafka's
+own list of API versions.
 
 Set KPROTO_CONFORMANCE_CASES for more cases per version (default 40) and
 KPROTO_CONFORMANCE_SEED to explore other random messages.
@@ -50,8 +54,6 @@ def kproto_class(spec: MessageSpec) -> type:
     assert cls is not None, f"kproto.messages has no class {spec.name}"
     return cls
 
-
-# -- the suite -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def java() -> JavaCodec:
