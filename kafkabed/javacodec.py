@@ -2,10 +2,17 @@
 
 `java/KafkaCodecServer.java` is compiled at first use against the pinned
 kafka-clients jar (fetched by the test bed, never committed as classes) and
-answers many cases over a pipe, so the JVM start-up is paid once per session.
-Each case is either wire bytes (Kafka reads them, writes them back and renders
-its JsonConverter JSON) or JsonConverter JSON (Kafka builds the message from
-it). Used by the kproto conformance tests; never by runtime code.
+answers many cases over a pipe, so the JVM start-up is paid once per test
+module. Each case is wire bytes (Kafka reads them, writes them back and
+renders its JsonConverter JSON), JsonConverter JSON (Kafka builds the
+message from it) or a request for Kafka's default message.
+
+The module has four parts, in this order: the helper process (`JavaCodec`,
+`Case`, `Answer`); Kafka's JSON specs read from the same jar
+(`message_specs`); random valid messages in JsonConverter form
+(`RandomMessages`); and conversion between that form and kproto-style
+objects (`build_object`, `render_object`). Used by the kproto conformance
+tests; never by runtime code.
 """
 from __future__ import annotations
 

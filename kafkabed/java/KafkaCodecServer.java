@@ -1,6 +1,6 @@
 // Conformance oracle: Apache Kafka's own generated message classes, driven
 // over stdin/stdout by kafkabed/javacodec.py. One long-lived process answers
-// many cases, so the JVM start-up cost is paid once per test session.
+// many cases, so the JVM start-up cost is paid once per test module.
 //
 // Frames (big-endian, both directions): int32 length, then the frame body.
 //
