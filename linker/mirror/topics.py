@@ -3,8 +3,12 @@
 A mirror topic must let the broker store source batches untouched: CreateTime
 timestamps (no CRC rewrite), explicit timestamp bounds (old or future source
 timestamps must not be refused), ``compression.type=producer`` (no
-recompression) and ``max.message.bytes`` at least the source's. Retention and
-cleanup policy follow the source so the destination keeps what the source keeps.
+recompression) and ``max.message.bytes`` at least the source's. Time and size
+retention follow the source. A compacted source gets a *delete*-policy mirror
+that deletes nothing (retention -1): the destination's own cleaner would
+rewrite batches on its own schedule, breaking byte equality, and DeleteRecords
+(alignment) needs the delete policy. Compaction of the mirror is switched on
+at cutover (a later issue).
 """
 from __future__ import annotations
 
@@ -22,6 +26,8 @@ TOPIC_ALREADY_EXISTS = 36
 def required_configs(source_configs: dict[str, str | None], mirror: MirrorSettings) -> dict[str, str]:
     """The destination topic configs a mirror of a topic with ``source_configs`` needs."""
     out = {k: v for k, v in source_configs.items() if k in COPIED_FROM_SOURCE and v is not None}
+    if "compact" in (source_configs.get("cleanup.policy") or ""):
+        out.update({"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"})
     out.update({
         "message.timestamp.type": "CreateTime",
         "message.timestamp.before.max.ms": str(mirror.timestamp_before_max_ms),
