@@ -413,6 +413,10 @@ class _Compiler:
         s.add(body, f"{target} = {lst}")
 
     # -- encode ------------------------------------------------------------
+    # Encoders append bytes pieces to ``out``; a records buffer is appended
+    # as is and its index noted in ``rec`` so that encode_chunks can pass it
+    # through.  Like decoding, the fast flavour inlines nested structs
+    # (``o{depth}``), the tracking flavour calls one function per struct.
     def gen_encoders(self, root: str) -> str:
         entry = self.fn("e", root)
         while self.pending:
@@ -420,52 +424,63 @@ class _Compiler:
         return entry
 
     def write_uvar(self, ind: int, expr: str) -> None:
-        self.src.add(ind, f"ap(_wuvar({expr}))")
+        s = self.src
+        n = self.var("w")
+        s.add(ind, f"{n} = {expr}")
+        s.add(ind, f"ap(_SMALL[{n}] if {n} < 128 else _wuvar({n}))")
 
     def gen_encode_struct(self, name: str) -> None:
         s = self.src
-        st = self.msg.structs[name]
         extra = ", P" if self.track else ""
-        s.add(0, f"def {'t' if self.track else ''}e_{name}(o, out{extra}):")
+        s.add(0, f"def {'t' if self.track else ''}e_{name}(o0, out, rec{extra}):")
         s.add(1, "ap = out.append")
+        self.encode_body(1, name, 0)
+        s.add(0, "")
+
+    def encode_body(self, ind: int, name: str, depth: int) -> None:
+        """Emits code that writes struct ``name`` held in ``o{depth}``."""
+        s = self.src
+        st = self.msg.structs[name]
+        o = f"o{depth}"
         run: list[Field] = []
         for f in st.fields:
             if self.present(f):
                 if f.type in FIXED_FORMATS and not self.track:
                     run.append(f)
                     continue
-                self.flush_fixed_write(1, run)
+                self.flush_fixed_write(ind, o, run)
                 run = []
-                self.push(1, repr(f.attr))
-                self.write_field(1, f, f"o.{f.attr}")
-                self.pop(1)
+                self.push(ind, repr(f.attr))
+                self.write_field(ind, f, f"{o}.{f.attr}", depth)
+                self.pop(ind)
             elif not self.tagged(f) and not f.ignorable:
-                self.flush_fixed_write(1, run)
+                self.flush_fixed_write(ind, o, run)
                 run = []
-                self.push(1, repr(f.attr))
-                self.check_absent(1, f)
-                self.pop(1)
-        self.flush_fixed_write(1, run)
-        if self.flexible:
-            tagged = sorted((f for f in st.fields if self.tagged(f)), key=lambda f: f.tag)
-            if not tagged:
-                s.add(1, "u = o._u")
-                s.add(1, "if u: _write_unknown(ap, (), u)")
-                s.add(1, "else: ap(b'\\x00')")
-            else:
-                s.add(1, "tg = []")
-                for f in tagged:
-                    s.add(1, f"v = o.{slot_of(f)}")
-                    s.add(1, f"if {self.non_default(f, 'v')}:")
-                    self.push(2, repr(f.attr))
-                    s.add(2, "sub = []")
-                    s.add(2, "out0 = out; out = sub; ap = sub.append")
-                    self.write_field(2, f, "v")
-                    s.add(2, "out = out0; ap = out.append")
-                    s.add(2, f"tg.append(({f.tag}, b''.join(sub)))")
-                    self.pop(2)
-                s.add(1, "_write_unknown(ap, tg, o._u)")
-        s.add(0, "")
+                self.push(ind, repr(f.attr))
+                self.check_absent(ind, o, f)
+                self.pop(ind)
+        self.flush_fixed_write(ind, o, run)
+        if not self.flexible:
+            return
+        tagged = sorted((f for f in st.fields if self.tagged(f)), key=lambda f: f.tag)
+        if not tagged:
+            s.add(ind, f"if {o}._u: _write_unknown(ap, (), {o}._u)")
+            s.add(ind, "else: ap(b'\\x00')")
+            return
+        tg = self.var("tg")
+        s.add(ind, f"{tg} = []")
+        for f in tagged:
+            v = self.var("v")
+            s.add(ind, f"{v} = {o}.{slot_of(f)}")
+            s.add(ind, f"if {self.non_default(f, v)}:")
+            self.push(ind + 1, repr(f.attr))
+            out0 = self.var("out")
+            s.add(ind + 1, f"{out0} = out; out = []; ap = out.append")
+            self.write_field(ind + 1, f, v, depth)
+            s.add(ind + 1, f"{tg}.append(({f.tag}, b''.join(out)))")
+            s.add(ind + 1, f"out = {out0}; ap = out.append")
+            self.pop(ind + 1)
+        s.add(ind, f"_write_unknown(ap, {tg}, {o}._u)")
 
     def non_default(self, f: Field, v: str) -> str:
         if f.is_array:
@@ -480,18 +495,18 @@ class _Compiler:
             return f"{v} is not None"
         return f"{v} != {self.src.const(d)}"
 
-    def check_absent(self, ind: int, f: Field) -> None:
+    def check_absent(self, ind: int, o: str, f: Field) -> None:
         s = self.src
-        s.add(ind, f"if {self.non_default(f, 'o.' + slot_of(f))}:")
+        s.add(ind, f"if {self.non_default(f, o + '.' + slot_of(f))}:")
         s.add(ind + 1, f"raise _Unsupported('{f.attr} holds a non-default value but version {self.version} "
                        f"of {self.msg.name} cannot carry it (field versions {f.v})')")
 
-    def flush_fixed_write(self, ind: int, run: list[Field]) -> None:
+    def flush_fixed_write(self, ind: int, o: str, run: list[Field]) -> None:
         if not run:
             return
         s = self.src
         st = s.pack("".join(FIXED_FORMATS[f.type] for f in run))
-        args = ", ".join(f"o.{f.attr}.bytes" if f.type == "uuid" else f"o.{f.attr}" for f in run)
+        args = ", ".join(f"{o}.{f.attr}.bytes" if f.type == "uuid" else f"{o}.{f.attr}" for f in run)
         s.add(ind, f"ap({st}({args}))")
 
     def write_length(self, ind: int, f: Field, width: str, n: str) -> None:
@@ -516,11 +531,11 @@ class _Compiler:
         s.add(ind, "else:")
         return ind + 1
 
-    def write_field(self, ind: int, f: Field, v: str) -> None:
+    def write_field(self, ind: int, f: Field, v: str, depth: int) -> None:
         s = self.src
         t = f.type
         if f.is_array:
-            self.write_array(ind, f, v)
+            self.write_array(ind, f, v, depth)
         elif t in FIXED_FORMATS:
             st = s.pack(FIXED_FORMATS[t])
             s.add(ind, f"ap({st}({v}.bytes))" if t == "uuid" else f"ap({st}({v}))")
@@ -541,22 +556,29 @@ class _Compiler:
         elif t == "records":
             self.has_records = True
             body = self.write_null(ind, f, v, "i")
-            c = self.var("c")
-            s.add(body, f"{c}, n = _records_chunks({v})")
-            self.write_length(body, f, "i", "n")
-            s.add(body, f"for x in {c}: ap((x,))")
+            c, n = self.var("c"), self.var("n")
+            s.add(body, f"{c}, {n} = _records_chunks({v})")
+            self.write_length(body, f, "i", n)
+            s.add(body, f"for x in {c}:")
+            s.add(body + 1, "rec.append(len(out))")
+            s.add(body + 1, "ap(x)")
         else:
-            call = self.fn("e", t)
-            extra = ", P" if self.track else ""
+            ind2 = ind
             if self.nullable(f):
                 s.add(ind, f"if {v} is None: ap(b'\\xff')")
                 s.add(ind, "else:")
                 s.add(ind + 1, "ap(b'\\x01')")
-                s.add(ind + 1, f"{call}({v}, out{extra})")
-            else:
-                s.add(ind, f"{call}({v}, out{extra})")
+                ind2 = ind + 1
+            self.write_struct(ind2, t, v, depth)
 
-    def write_array(self, ind: int, f: Field, v: str) -> None:
+    def write_struct(self, ind: int, name: str, v: str, depth: int) -> None:
+        if self.track:
+            self.src.add(ind, f"{self.fn('e', name)}({v}, out, rec, P)")
+        else:
+            self.src.add(ind, f"o{depth + 1} = {v}")
+            self.encode_body(ind, name, depth + 1)
+
+    def write_array(self, ind: int, f: Field, v: str, depth: int) -> None:
         s = self.src
         body = self.write_null(ind, f, v, "i")
         self.write_length(body, f, "i", f"len({v})")
@@ -566,13 +588,15 @@ class _Compiler:
             return
         i = self.var("i")
         x = self.var("x")
-        s.add(body, f"for {i}, {x} in enumerate({v}):")
+        if self.track:
+            s.add(body, f"for {i}, {x} in enumerate({v}):")
+        else:
+            s.add(body, f"for {x} in {v}:")
         self.push(body + 1, i)
         if et in FIXED_FORMATS or et in ("string", "bytes", "records"):
-            self.write_field(body + 1, Field("elem", et, f.versions, flexible=f.flexible), x)
+            self.write_field(body + 1, Field("elem", et, f.versions, flexible=f.flexible), x, depth)
         else:
-            extra = ", P" if self.track else ""
-            s.add(body + 1, f"{self.fn('e', et)}({x}, out{extra})")
+            self.write_struct(body + 1, et, x, depth)
         self.pop(body + 1)
 
 
@@ -594,6 +618,8 @@ def _nbytes(c: Any) -> int:
 
 def _records_chunks(v: Any) -> tuple[tuple[Any, ...] | list[Any], int]:
     """A records value as (chunks, total length): one buffer or a list of them."""
+    if type(v) is bytes:
+        return (v,), len(v)
     if isinstance(v, (list, tuple)):
         return v, sum(_nbytes(c) for c in v)
     return (v,), _nbytes(v)
@@ -666,6 +692,7 @@ _RUNTIME: dict[str, Any] = {
     "_write_unknown": _write_unknown,
     "_read_unknown": _read_unknown,
     "_UNSET": UNSET,
+    "_SMALL": tuple(bytes([i]) for i in range(128)),
 }
 
 

@@ -78,24 +78,22 @@ class KafkaMessage(KafkaStruct):
 
     def encode(self, version: int) -> bytes:
         """The body in ``version`` as one bytes object."""
-        out = self._codec.encode_parts(self, version)
-        return b"".join(c[0] if type(c) is tuple else c for c in out)
+        return b"".join(self._codec.encode_parts(self, version)[0])
 
     def encode_chunks(self, version: int) -> list[Any]:
         """The body as a list of buffers; ``records`` buffers pass through uncopied."""
-        out = self._codec.encode_parts(self, version)
+        out, rec = self._codec.encode_parts(self, version)
+        if not rec:
+            return [b"".join(out)]
         chunks: list[Any] = []
-        pending: list[Any] = []
-        for c in out:
-            if type(c) is tuple:
-                if pending:
-                    chunks.append(b"".join(pending))
-                    pending = []
-                chunks.append(c[0])
-            else:
-                pending.append(c)
-        if pending:
-            chunks.append(b"".join(pending))
+        start = 0
+        for i in rec:
+            if i > start:
+                chunks.append(b"".join(out[start:i]))
+            chunks.append(out[i])
+            start = i + 1
+        if start < len(out):
+            chunks.append(b"".join(out[start:]))
         return chunks
 
     @classmethod
@@ -175,7 +173,8 @@ class _Codec:
             return DecodeError(self.msg.name, version, _format_path(path), _reason(exc))
         return DecodeError(self.msg.name, version, "", _reason(first))
 
-    def encode_parts(self, obj: Any, version: int) -> list[Any]:
+    def encode_parts(self, obj: Any, version: int) -> tuple[list[Any], list[int]]:
+        """The pieces of the body, and the indexes of the records buffers among them."""
         fn = self.enc.get(version)
         if fn is None:
             self.check_version(version, UnsupportedVersion)
@@ -183,17 +182,18 @@ class _Codec:
         if type(obj) is not self.cls:
             raise EncodeError(self.msg.name, version, "", f"expected {self.cls.__name__}, got {type(obj).__name__}")
         out: list[Any] = []
+        rec: list[int] = []
         try:
-            fn(obj, out)
+            fn(obj, out, rec)
         except ENCODE_FAILURES as exc:
             raise self.locate_encode_error(obj, version, exc) from None
-        return out
+        return out, rec
 
     def locate_encode_error(self, obj: Any, version: int, first: BaseException) -> EncodeError:
         tfn = self.compiled(self.tenc, "e", version, True)
         path: list[Any] = []
         try:
-            tfn(obj, [], path)
+            tfn(obj, [], [], path)
         except ENCODE_FAILURES as exc:
             kind = UnsupportedVersion if isinstance(exc, Unsupported) else EncodeError
             return kind(self.msg.name, version, _format_path(path), _reason(exc))
