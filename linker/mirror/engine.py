@@ -156,14 +156,21 @@ class MirrorEngine:
     # -- setup: topics, positions -----------------------------------------------------
     async def _setup(self) -> None:
         src = await self.source.refresh()
+        await self.dest.refresh()
         selected, missing = self.selector.select(t for t, info in src.topics.items() if not info.error_code)
         for name in missing:
             log.warning("topic %s is named in the link but does not exist on the source", name)
-        dst = await self.dest.refresh()
-        src_parts = {t: len(src.topics[t].partitions) for t in selected}
+        await self._add_topics(selected)
+
+    async def _add_topics(self, topics: list[str]) -> None:
+        """Create or adopt the mirror topics of ``topics`` and start their partitions."""
+        if not topics:
+            return
+        src, dst = self.source.snapshot, self.dest.snapshot
+        src_parts = {t: len(src.topics[t].partitions) for t in topics}
         dst_parts = {t: len(info.partitions) for t, info in dst.topics.items() if t in src_parts and not info.error_code}
-        src_cfg = await self.source.describe_topic_configs(selected)
-        dst_cfg = await self.dest.describe_topic_configs([t for t in selected if t in dst_parts])
+        src_cfg = await self.source.describe_topic_configs(topics)
+        dst_cfg = await self.dest.describe_topic_configs([t for t in topics if t in dst_parts])
         plans = plan_topics(src_parts, dst_parts, src_cfg, dst_cfg, self.m)
         creates = [(p.topic, p.partitions, self.m.replication_factor, p.configs) for p in plans if p.create]
         results = await self.dest.create_topics(creates)
@@ -176,14 +183,35 @@ class MirrorEngine:
             if not p.create and not p.problem and p.configs:
                 log.info("setting mirror configs on existing topic %s: %s", p.topic, p.configs)
                 await self.dest.alter_topic_configs(p.topic, p.configs)
+        added = []
         for p in plans:
             for i in range(p.partitions):
                 tp = (p.topic, i)
                 pm = self.partitions[tp] = PartitionMirror(tp, PartitionStatus(p.topic, i))
+                pm.first_locate = True
+                added.append(pm)
                 if p.problem:
                     self._move(pm, PartitionState.FAILED, p.problem)
         await self._wait_dest_metadata([p.topic for p in plans if p.create])
-        await self._locate_all(list(self.partitions.values()))
+        await self._locate_all(added)
+
+    async def _discover(self) -> None:
+        """Pick up source topics that started matching the link after start."""
+        src = await self.source.refresh()
+        await self.dest.refresh()
+        selected, _ = self.selector.select(t for t, info in src.topics.items() if not info.error_code)
+        known = {tp[0] for tp in self.partitions}
+        new = [t for t in selected if t not in known]
+        if new:
+            log.info("new source topics match the link: %s", ", ".join(new))
+            await self._add_topics(new)
+        for t in selected:
+            if t in known:
+                n = len(src.topics[t].partitions)
+                have = sum(1 for tp in self.partitions if tp[0] == t)
+                if n > have:
+                    log.warning("source topic %s grew from %d to %d partitions; the new partitions are "
+                                "mirrored after a restart", t, have, n)
 
     async def _wait_dest_metadata(self, topics: list[str]) -> None:
         for _ in range(100):
@@ -211,6 +239,7 @@ class MirrorEngine:
                 async with sem:
                     try:
                         await self._locate(pm, d_end[pm.tp], d_start[pm.tp], s_start[pm.tp], s_hw[pm.tp])
+                        pm.first_locate = False
                     except (ClientError, PartitionError) as exc:
                         log.info("partition %s-%d: locating failed (%s); will retry", pm.tp[0], pm.tp[1], exc)
                         self._error("Locate", type(exc).__name__)
@@ -295,7 +324,7 @@ class MirrorEngine:
             return
         pm.next_fetch = d_end
         pm.fetch_epoch = pm.produced_epoch = src_b.partition_leader_epoch
-        if not self.started.is_set() and self.m.verify_on_start:
+        if pm.first_locate and self.m.verify_on_start:
             self._adopted[tp] = (d_start, d_end)
         self._start_mirroring(pm)
 
@@ -628,20 +657,28 @@ class MirrorEngine:
                 await asyncio.sleep(1.0)
 
     async def _check_adopted(self) -> None:
-        """Compare the data found on the destination at start with the source, in the background.
+        """Compare destination data found when a partition is first located with the source.
 
-        The tail check proves the last batch; this proves the whole prefix, so a
-        destination topic written by something else is never adopted silently.
+        Runs in the background. The tail check proves the last batch; this proves
+        the whole prefix, so a destination topic written by something else is
+        never adopted silently.
         """
-        if not self._adopted:
-            return
         from linker.verify import verify_partition
         sem = asyncio.Semaphore(2)
 
         async def one(tp: TP, d_start: int, d_end: int) -> None:
             async with sem:
-                s_start = (await self.source.list_offsets([tp], EARLIEST))[tp]
-                rep = await verify_partition(self.source, self.dest, tp, s_start, d_end, d_start, d_end)
+                for attempt in range(5):
+                    try:
+                        s_start = (await self.source.list_offsets([tp], EARLIEST))[tp]
+                        rep = await verify_partition(self.source, self.dest, tp, s_start, d_end, d_start, d_end)
+                        break
+                    except (ClientError, PartitionError, RuntimeError) as exc:
+                        log.info("prefix check of %s-%d failed (%s); retrying", tp[0], tp[1], exc)
+                        await asyncio.sleep(2.0)
+                else:
+                    log.warning("prefix check of %s-%d could not complete; run `linker verify`", tp[0], tp[1])
+                    return
                 if rep.divergence is not None:
                     self._move(self.partitions[tp], PartitionState.FAILED,
                                f"destination data found at start is not an exact prefix of the source: "
@@ -649,14 +686,11 @@ class MirrorEngine:
                 else:
                     log.info("partition %s-%d: destination offsets %d..%d found at start match the source "
                              "(%d batches)", tp[0], tp[1], rep.checked_from, d_end, rep.checked_batches)
-        for attempt in range(5):
-            try:
-                await asyncio.gather(*(one(tp, a, b) for tp, (a, b) in self._adopted.items()))
-                return
-            except (ClientError, PartitionError, RuntimeError) as exc:
-                log.info("start-up prefix check failed (%s); retrying", exc)
-                await asyncio.sleep(2.0)
-        log.warning("start-up prefix check could not complete; run `linker verify`")
+        while not self._stopping.is_set():
+            if self._adopted:
+                todo, self._adopted = self._adopted, {}
+                await asyncio.gather(*(one(tp, a, b) for tp, (a, b) in todo.items()))
+            await asyncio.sleep(1.0)
 
     # -- lag, foreign writes, metadata -------------------------------------------------------
     async def _lag_loop(self) -> None:
@@ -666,9 +700,7 @@ class MirrorEngine:
             try:
                 if time.monotonic() - last_meta > self.m.metadata_refresh_ms / 1000:
                     last_meta = time.monotonic()
-                    topics = list({tp[0] for tp in self.partitions})
-                    await self.source.refresh(topics)
-                    await self.dest.refresh(topics)
+                    await self._discover()
                 live = [pm for pm in self.partitions.values() if pm.status.state not in TERMINAL]
                 tps = [pm.tp for pm in live]
                 if not tps:

@@ -34,6 +34,8 @@ class PartitionMirror:
     pending_log_start: int | None = None
     # The base offset the first fetched batch must have when fetching from inside it.
     first_base: int | None = None
+    # Not located yet since it joined the engine (destination data found then gets a prefix check).
+    first_locate: bool = False
     locating: bool = False
     last_mirrored_ts: int | None = None
     mirrored_bytes: int = 0

@@ -401,3 +401,19 @@ def test_foreign_write_while_running_fails_the_partition(source, destination, to
         produce(source, topic_name, 10)
         time.sleep(2)
         assert pm.acked_end == 20
+
+
+def test_topics_matching_the_pattern_later_are_picked_up(source, destination, topic_names):
+    from .helpers import BackgroundEngine
+    prefix = topic_names("disc")
+    first, later = f"{prefix}.a", f"{prefix}.b"
+    source.create_topic(first, partitions=1)
+    produce(source, first, 10)
+    cfg = link_config(source, destination, include=[prefix.replace(".", "\\.") + r"\..*"], metadata_refresh_ms=500)
+    with BackgroundEngine(MirrorEngine(cfg)) as bg:
+        bg.wait_caught_up(cfg.source, 10)
+        source.create_topic(later, partitions=2)
+        produce(source, later, 30)
+        bg.wait_caught_up(cfg.source, 40, timeout=60)
+        assert {tp[0] for tp in bg.engine.partitions} == {first, later}
+    assert_verified(cfg, min_batches=2)
