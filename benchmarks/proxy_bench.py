@@ -1,0 +1,242 @@
+"""Produce/consume throughput and produce latency through linker.proxy vs direct, same run.
+
+Starts one broker (kafkabed) and the proxy as its own process
+(``python -m linker.proxy``, uvloop when installed), then alternates direct and
+proxied rounds so both see the same machine load:
+
+- produce throughput: librdkafka producer, 1 KiB values, acks=all, linger 5 ms;
+- consume throughput: librdkafka consumer reading the topic from the start;
+- produce latency: one Produce (acks=1, one 100-byte record) at a time over a
+  raw socket, round-trip time per request; p50/p99.
+
+Goal (issue #8): throughput ratio >= 0.9 and added p99 latency < 1 ms on loopback.
+
+Run: ``python -m benchmarks.proxy_bench`` (``--smoke`` for a quick pass).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+
+import kproto
+from kafkabed import KafkaCluster
+from kproto import messages
+from kproto.records.builder import build_batch
+
+BROKER_JVM = ("-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError")
+VALUE = b"v" * 1024
+
+
+@dataclass
+class Figures:
+    produce_mb_s_direct: float
+    produce_mb_s_proxy: float
+    consume_mb_s_direct: float
+    consume_mb_s_proxy: float
+    p50_ms_direct: float
+    p50_ms_proxy: float
+    p99_ms_direct: float
+    p99_ms_proxy: float
+    proxy_cpu_s_per_gb: float
+
+    @property
+    def produce_ratio(self) -> float:
+        return self.produce_mb_s_proxy / self.produce_mb_s_direct
+
+    @property
+    def consume_ratio(self) -> float:
+        return self.consume_mb_s_proxy / self.consume_mb_s_direct
+
+    @property
+    def added_p99_ms(self) -> float:
+        return self.p99_ms_proxy - self.p99_ms_direct
+
+
+class ProxyProcess:
+    def __init__(self, upstream: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "linker.proxy", "--upstream", upstream,
+                                      "--log-level", "WARNING"], stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if not line.startswith("proxy listening on "):
+            self.stop()
+            raise RuntimeError(f"the proxy did not start: {line!r}")
+        self.bootstrap = line.split()[-1]
+
+    def cpu_seconds(self) -> float:
+        import psutil
+        t = psutil.Process(self.proc.pid).cpu_times()
+        return t.user + t.system
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def produce_mb_s(bootstrap: str, topic: str, count: int) -> float:
+    from confluent_kafka import Producer
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "batch.size": 1 << 20,
+                  "queue.buffering.max.kbytes": 1 << 20, "acks": "all"})
+    p.produce(topic, VALUE)  # connect and learn metadata outside the timed part
+    p.flush(30)
+    t0 = time.perf_counter()
+    for _ in range(count):
+        while True:
+            try:
+                p.produce(topic, VALUE)
+                break
+            except BufferError:
+                p.poll(0.01)
+    if p.flush(120):
+        raise RuntimeError("producer did not deliver everything")
+    return count * len(VALUE) / (time.perf_counter() - t0) / 1e6
+
+
+def consume_mb_s(bootstrap: str, topic: str, count: int) -> float:
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{uuid.uuid4().hex[:6]}",
+                  "enable.auto.commit": False, "fetch.max.bytes": 50 << 20})
+    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(4)])
+    got = 0
+    first = c.consume(1, 30)  # connect outside the timed part
+    got += len(first)
+    t0 = time.perf_counter()
+    nbytes = 0
+    deadline = t0 + 120
+    while got < count and time.perf_counter() < deadline:
+        for m in c.consume(10000, 1.0):
+            if not m.error():
+                got += 1
+                nbytes += len(m.value())
+    took = time.perf_counter() - t0
+    c.close()
+    if got < count:
+        raise RuntimeError(f"consumed {got} of {count}")
+    return nbytes / took / 1e6
+
+
+def _connect(bootstrap: str) -> socket.socket:
+    host, _, port = bootstrap.split(",")[0].rpartition(":")
+    s = socket.create_connection((host, int(port)))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def _read(s: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed")
+        buf += chunk
+    return bytes(buf)
+
+
+def produce_latencies_ms(direct: str, proxied: str, topic: str, count: int) -> dict[str, list[float]]:
+    """Round trip of one small acks=1 Produce at a time over raw sockets, direct and proxied
+    requests interleaved one by one so both see the same machine load."""
+    P = messages.ProduceRequest
+    size = struct.Struct(">i")
+    socks = {"direct": _connect(direct), "proxy": _connect(proxied)}
+    out: dict[str, list[float]] = {"direct": [], "proxy": []}
+    try:
+        for i in range(count + 50):
+            body = P(acks=1, timeout_ms=5000, topic_data=[P.TopicProduceData(name=topic, partition_data=[
+                P.PartitionProduceData(index=i % 4, records=build_batch([b"x" * 100]))])])
+            frame = b"".join(bytes(c) for c in kproto.encode_request(body, 9, i, "bench"))
+            for via, s in socks.items():
+                t0 = time.perf_counter()
+                s.sendall(frame)
+                (n,) = size.unpack(_read(s, 4))
+                _read(s, n)
+                if i >= 50:  # warm-up excluded
+                    out[via].append((time.perf_counter() - t0) * 1000)
+    finally:
+        for s in socks.values():
+            s.close()
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run(smoke: bool) -> Figures:
+    count = 20_000 if smoke else 200_000
+    rounds = 1 if smoke else 3
+    lat_count = 300 if smoke else 3000
+    with KafkaCluster(name="proxy-bench", heap="512m", jvm_options=BROKER_JVM) as cluster:
+        proxy = ProxyProcess(cluster.bootstrap)
+        try:
+            prod = {"direct": [], "proxy": []}
+            cons = {"direct": [], "proxy": []}
+            lat = {"direct": [], "proxy": []}
+            cpu = 0.0
+            moved = 0
+            for r in range(rounds):
+                for via, address in (("direct", cluster.bootstrap), ("proxy", proxy.bootstrap)):
+                    topic = cluster.create_topic(f"bench-{via}-{r}-{uuid.uuid4().hex[:6]}", 4, 1)
+                    c0 = proxy.cpu_seconds()
+                    prod[via].append(produce_mb_s(address, topic, count))
+                    cons[via].append(consume_mb_s(address, topic, count + 1))
+                    if via == "proxy":
+                        cpu += proxy.cpu_seconds() - c0
+                        moved += 2 * count * len(VALUE)
+                topic = cluster.create_topic(f"bench-latency-{r}-{uuid.uuid4().hex[:6]}", 4, 1)
+                for via, values in produce_latencies_ms(cluster.bootstrap, proxy.bootstrap, topic,
+                                                        lat_count).items():
+                    lat[via] += values
+            return Figures(
+                produce_mb_s_direct=statistics.median(prod["direct"]), produce_mb_s_proxy=statistics.median(prod["proxy"]),
+                consume_mb_s_direct=statistics.median(cons["direct"]), consume_mb_s_proxy=statistics.median(cons["proxy"]),
+                p50_ms_direct=pct(lat["direct"], 0.5), p50_ms_proxy=pct(lat["proxy"], 0.5),
+                p99_ms_direct=pct(lat["direct"], 0.99), p99_ms_proxy=pct(lat["proxy"], 0.99),
+                proxy_cpu_s_per_gb=cpu / (moved / 1e9))
+        finally:
+            proxy.stop()
+
+
+def render(f: Figures) -> str:
+    return "\n".join([
+        "| Measure | Direct | Through proxy | Proxy / direct |",
+        "|---|---:|---:|---:|",
+        f"| Produce throughput (MB/s) | {f.produce_mb_s_direct:.1f} | {f.produce_mb_s_proxy:.1f} | {f.produce_ratio:.2f} |",
+        f"| Consume throughput (MB/s) | {f.consume_mb_s_direct:.1f} | {f.consume_mb_s_proxy:.1f} | {f.consume_ratio:.2f} |",
+        f"| Produce p50 latency (ms) | {f.p50_ms_direct:.3f} | {f.p50_ms_proxy:.3f} | +{f.p50_ms_proxy - f.p50_ms_direct:.3f} ms |",
+        f"| Produce p99 latency (ms) | {f.p99_ms_direct:.3f} | {f.p99_ms_proxy:.3f} | +{f.added_p99_ms:.3f} ms |",
+        f"\nproxy CPU per GB moved (produced + consumed): {f.proxy_cpu_s_per_gb:.1f} s; "
+        f"load average {os.getloadavg()[0]:.1f}",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--smoke", action="store_true", help="small volumes, one round")
+    ap.add_argument("--json", help="also write the figures to this file")
+    args = ap.parse_args(argv)
+    figures = run(args.smoke)
+    print(render(figures))
+    goal = figures.produce_ratio >= 0.9 and figures.consume_ratio >= 0.9 and figures.added_p99_ms < 1.0
+    print(f"goal (ratios >= 0.9, added p99 < 1 ms): {'met' if goal else 'NOT met'}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({**asdict(figures), "produce_ratio": figures.produce_ratio,
+                       "consume_ratio": figures.consume_ratio, "added_p99_ms": figures.added_p99_ms}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
