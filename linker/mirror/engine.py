@@ -183,16 +183,22 @@ class MirrorEngine:
             if not p.create and not p.problem and p.configs:
                 log.info("setting mirror configs on existing topic %s: %s", p.topic, p.configs)
                 await self.dest.alter_topic_configs(p.topic, p.configs)
+            if p.grow_from:
+                log.info("growing mirror topic %s from %d to %d partitions", p.topic, p.grow_from, p.partitions)
+                await self.dest.create_partitions(p.topic, p.partitions)
         added = []
         for p in plans:
             for i in range(p.partitions):
                 tp = (p.topic, i)
+                if tp in self.partitions:
+                    continue
                 pm = self.partitions[tp] = PartitionMirror(tp, PartitionStatus(p.topic, i))
                 pm.first_locate = True
                 added.append(pm)
                 if p.problem:
                     self._move(pm, PartitionState.FAILED, p.problem)
-        await self._wait_dest_metadata([p.topic for p in plans if p.create])
+        await self._wait_dest_metadata([p.topic for p in plans if p.create or p.grow_from],
+                                       {p.topic: p.partitions for p in plans})
         await self._locate_all(added)
 
     async def _discover(self) -> None:
@@ -200,23 +206,22 @@ class MirrorEngine:
         src = await self.source.refresh()
         await self.dest.refresh()
         selected, _ = self.selector.select(t for t, info in src.topics.items() if not info.error_code)
-        known = {tp[0] for tp in self.partitions}
-        new = [t for t in selected if t not in known]
+        have: dict[str, int] = {}
+        for t, _ in self.partitions:
+            have[t] = have.get(t, 0) + 1
+        new = [t for t in selected if t not in have]
+        grown = [t for t in selected if t in have and len(src.topics[t].partitions) > have[t]]
         if new:
             log.info("new source topics match the link: %s", ", ".join(new))
-            await self._add_topics(new)
-        for t in selected:
-            if t in known:
-                n = len(src.topics[t].partitions)
-                have = sum(1 for tp in self.partitions if tp[0] == t)
-                if n > have:
-                    log.warning("source topic %s grew from %d to %d partitions; the new partitions are "
-                                "mirrored after a restart", t, have, n)
+        for t in grown:
+            log.info("source topic %s grew from %d to %d partitions", t, have[t], len(src.topics[t].partitions))
+        if new or grown:
+            await self._add_topics(new + grown)
 
-    async def _wait_dest_metadata(self, topics: list[str]) -> None:
+    async def _wait_dest_metadata(self, topics: list[str], counts: dict[str, int]) -> None:
         for _ in range(100):
             snap = await self.dest.refresh()
-            if all(t in snap.topics and snap.topics[t].partitions
+            if all(t in snap.topics and len(snap.topics[t].partitions) >= counts[t]
                    and all(pi.leader >= 0 for pi in snap.topics[t].partitions.values()) for t in topics):
                 return
             await asyncio.sleep(0.1)

@@ -233,6 +233,18 @@ class ClusterIO:
             for n, np, rf, cfg in specs]))
         return {t.name: (t.error_code, t.error_message) for t in resp.topics}
 
+    async def create_partitions(self, topic: str, count: int) -> None:
+        """Grow ``topic`` to ``count`` partitions (already that many is fine)."""
+        R = messages.CreatePartitionsRequest
+        conn = await self.connection(self.snapshot.controller_id) if self.snapshot.controller_id >= 0 \
+            else await self.any_connection()
+        resp = await conn.request(R(timeout_ms=60_000, validate_only=False, topics=[
+            R.CreatePartitionsTopic(name=topic, count=count, assignments=None)]))
+        for r in resp.results:
+            if r.error_code and not (r.error_code == 37 and count <= len(
+                    self.snapshot.topics.get(topic).partitions if topic in self.snapshot.topics else ())):
+                raise PartitionError((topic, -1), r.error_code, f"CreatePartitions ({r.error_message})")
+
     async def alter_topic_configs(self, topic: str, configs: dict[str, str]) -> None:
         R = messages.IncrementalAlterConfigsRequest
         conn = await self.any_connection()

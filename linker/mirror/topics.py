@@ -59,6 +59,7 @@ class TopicPlan:
     create: bool
     configs: dict[str, str]
     problem: str = ""      # a reason every partition of this topic must FAIL
+    grow_from: int = 0     # the destination has fewer partitions: CreatePartitions up to ``partitions``
 
 
 def plan_topics(source_partitions: dict[str, int], dest_partitions: dict[str, int],
@@ -75,9 +76,10 @@ def plan_topics(source_partitions: dict[str, int], dest_partitions: dict[str, in
                 plans.append(TopicPlan(topic, n, True, req))
             continue
         m = dest_partitions[topic]
-        if m != n:
+        if m > n:
             plans.append(TopicPlan(topic, n, False, {}, f"destination topic has {m} partitions, "
                                                         f"source has {n}"))
             continue
-        plans.append(TopicPlan(topic, n, False, config_drift(req, dest_configs.get(topic, {}))))
+        plans.append(TopicPlan(topic, n, False, config_drift(req, dest_configs.get(topic, {})),
+                               grow_from=m if m < n else 0))
     return plans

@@ -417,3 +417,23 @@ def test_topics_matching_the_pattern_later_are_picked_up(source, destination, to
         bg.wait_caught_up(cfg.source, 40, timeout=60)
         assert {tp[0] for tp in bg.engine.partitions} == {first, later}
     assert_verified(cfg, min_batches=2)
+
+
+def test_source_partitions_added_while_running_are_mirrored(source, destination, topic_name):
+    from .helpers import BackgroundEngine
+    source.create_topic(topic_name, partitions=1)
+    produce(source, topic_name, 10)
+    cfg = link_config(source, destination, names=[topic_name], metadata_refresh_ms=500)
+    with BackgroundEngine(MirrorEngine(cfg)) as bg:
+        bg.wait_caught_up(cfg.source, 10)
+        from kafka.admin import KafkaAdminClient, NewPartitions
+        admin = KafkaAdminClient(**source.kafka_python_config())
+        try:
+            admin.create_partitions({topic_name: NewPartitions(3)})
+        finally:
+            admin.close()
+        for p in (1, 2):
+            produce(source, topic_name, 15, partition=p)
+        bg.wait_caught_up(cfg.source, 40, timeout=60)
+        assert len(bg.engine.partitions) == 3
+    assert_verified(cfg, min_batches=3)

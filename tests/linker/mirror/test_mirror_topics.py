@@ -27,11 +27,13 @@ def test_drift_accepts_a_larger_max_message_bytes():
 
 def test_plan_create_adopt_and_refuse():
     plans = {p.topic: p for p in plan_topics(
-        {"new": 3, "same": 2, "wrong": 4}, {"same": 2, "wrong": 2},
-        {"new": SRC, "same": SRC, "wrong": SRC}, {"same": required_configs(SRC, MirrorSettings())},
+        {"new": 3, "same": 2, "wrong": 2, "grown": 4}, {"same": 2, "wrong": 4, "grown": 2},
+        {"new": SRC, "same": SRC, "wrong": SRC, "grown": SRC},
+        {"same": required_configs(SRC, MirrorSettings()), "grown": required_configs(SRC, MirrorSettings())},
         MirrorSettings())}
+    assert (plans["grown"].grow_from, plans["grown"].partitions, plans["grown"].problem) == (2, 4, "")
     assert plans["new"].create and plans["new"].partitions == 3
     assert not plans["same"].create and plans["same"].configs == {} and not plans["same"].problem
-    assert "4" in plans["wrong"].problem and "2 partitions" in plans["wrong"].problem
+    assert plans["wrong"].problem == "destination topic has 4 partitions, source has 2"
     off = plan_topics({"new": 1}, {}, {"new": SRC}, {}, MirrorSettings(create_topics=False))[0]
     assert "create_topics is false" in off.problem
