@@ -341,3 +341,25 @@ def test_bootstrap_skips_dead_addresses_and_names_them_when_all_fail(source) -> 
             await client.close()
         assert f"cannot connect to broker {dead}" in str(info.value)
     run(main())
+
+
+def test_pool_opens_another_connection_when_the_open_ones_are_busy(source, topic_name) -> None:
+    async def main() -> None:
+        async with KafkaClient(source.bootstrap, ClientConfig(connections_per_broker=2)) as client:
+            await client.create_topics([NewTopic(topic_name, 1, 1)])
+            tp = (topic_name, 0)
+            leader = await client.leader_for(*tp)
+            assert (await client.produce(leader, {tp: build_batch([b"0"])}))[tp].error_code == 0
+            first = await client.connection(leader)
+            poll = asyncio.ensure_future(client.fetch(leader, {tp: FetchPosition(1)},
+                                                      max_wait_ms=3000))
+            await asyncio.sleep(0.2)
+            assert first.in_flight == 1
+            second = await client.connection(leader)
+            assert second is not first
+            started = time.monotonic()
+            await client.request(leader, messages.MetadataRequest(topics=[]))
+            assert time.monotonic() - started < 1.5
+            assert (await client.connection(leader)) in (first, second)
+            poll.cancel()
+    run(main())
