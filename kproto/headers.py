@@ -16,7 +16,7 @@ import struct
 from typing import Any
 
 from kproto.api_keys import ApiKey
-from kproto.codegen import _write_unknown
+from kproto.codegen.runtime import write_tag_section
 from kproto.exceptions import DecodeError, EncodeError
 from kproto.message_class import DECODE_FAILURES, KafkaMessage
 from kproto.messages import by_key
@@ -88,7 +88,7 @@ class RequestHeader:
             if header_version != 2:
                 raise ValueError(f"request header version {header_version} does not exist")
             parts: list[Any] = [out]
-            _write_unknown(parts.append, (), self.unknown_tags)
+            write_tag_section(parts.append, (), self.unknown_tags)
             return b"".join(parts)
         except (struct.error, AttributeError, TypeError, ValueError, UnicodeEncodeError) as exc:
             raise EncodeError("RequestHeader", header_version, "", f"{type(exc).__name__}: {exc}") from None
