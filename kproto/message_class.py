@@ -123,6 +123,8 @@ class _Codec:
         self.zero_copy = has_records(msg)
         self.dec: dict[int, Callable[..., Any]] = {}
         self.enc: dict[int, Callable[..., Any]] = {}
+        self.tdec: dict[int, Callable[..., Any]] = {}  # path-tracking flavours, built on first error
+        self.tenc: dict[int, Callable[..., Any]] = {}
         self.lock = threading.Lock()
 
     def check_version(self, version: int, error: type[Exception]) -> None:
@@ -199,19 +201,12 @@ class _Codec:
             return kind(self.msg.name, version, _format_path(path), _reason(exc))
         return EncodeError(self.msg.name, version, "", _reason(first))
 
-    @property
-    def tdec(self) -> dict[int, Any]:
-        return self.__dict__.setdefault("_tdec", {})
-
-    @property
-    def tenc(self) -> dict[int, Any]:
-        return self.__dict__.setdefault("_tenc", {})
-
 
 def _reason(exc: BaseException) -> str:
+    """A short reason for an exception raised inside generated code."""
     if isinstance(exc, (Malformed, Unsupported)):
         return str(exc.args[0]) if exc.args else type(exc).__name__
-    if isinstance(exc, (struct.error, IndexError)) and "buffer" in str(exc) or isinstance(exc, IndexError):
+    if isinstance(exc, IndexError) or (isinstance(exc, struct.error) and "buffer" in str(exc)):
         return f"truncated input ({exc})"
     return f"{type(exc).__name__}: {exc}"
 

@@ -128,7 +128,7 @@ class EncodeGen(CompilerBase):
                 null = s.const(b"\xff" * struct.calcsize(width))
                 s.add(ind + 1, f"ap({null})")
         else:
-            s.add(ind + 1, "raise _Unsupported('None in a non-nullable field')")
+            s.add(ind + 1, "raise ValueError('None in a non-nullable field')")
         s.add(ind, "else:")
         return ind + 1
 
@@ -145,7 +145,7 @@ class EncodeGen(CompilerBase):
             b = self.var("b")
             s.add(body, f"{b} = {v}.encode('utf-8')")
             if self.compact(f):
-                s.add(body, f"if len({b}) > 32767: raise _Unsupported(f'string of {{len({b})}} bytes exceeds 32767')")
+                s.add(body, f"if len({b}) > 32767: raise ValueError(f'string of {{len({b})}} bytes exceeds 32767')")
             self.write_length(body, f, "h", f"len({b})")
             s.add(body, f"ap({b})")
         elif t == "bytes":

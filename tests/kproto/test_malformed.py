@@ -170,3 +170,11 @@ def test_constructor_defaults_follow_the_spec() -> None:
     assert P().transactional_id is None and P().topic_data == [] and P().topic_data is not P().topic_data
     with pytest.raises(TypeError):
         P(no_such_field=1)
+
+
+def test_bad_values_are_encode_errors_not_version_errors() -> None:
+    with pytest.raises(kproto.EncodeError) as info:
+        P(topic_data=None).encode(9)
+    assert not isinstance(info.value, kproto.UnsupportedVersion) and "non-nullable" in info.value.reason
+    with pytest.raises(kproto.UnsupportedVersion):
+        FR(replica_id=3).encode(15)
