@@ -144,18 +144,11 @@ def write_tag_section(ap: Callable[[Any], None], known: Any, unknown: dict[int, 
         ap(bytes(raw))
 
 
-def _uvar(buf: Any, pos: int) -> tuple[int, int]:
-    return read_uvarint(buf, pos)
-
-
-def _bad(reason: str) -> Malformed:
-    return Malformed(reason)
-
-
+#: Names the generated code refers to (each passed into its factory).
 RUNTIME: dict[str, Any] = {
     "_new": object.__new__,
     "_UUID": uuid.UUID,
-    "_uvar": _uvar,
+    "_uvar": read_uvarint,
     "_wuvar": write_uvarint,
     "_Bad": Malformed,
     "_Unsupported": Unsupported,
