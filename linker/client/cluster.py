@@ -45,6 +45,8 @@ class Cluster:
         self._background: asyncio.Task[None] | None = None
         self._closed = False
         self._tracked: set[str] | None = None  # None: every topic
+        self._generation = 0
+        self._applied_generation = 0
 
     def __repr__(self) -> str:
         addresses = ",".join(f"{h}:{p}" for h, p in self.bootstrap)
@@ -109,11 +111,18 @@ class Cluster:
         M = messages.MetadataRequest
         request = M(topics=[M.MetadataRequestTopic(name=n) for n in names],
                     allow_auto_topic_creation=False)
+        generation = self._next_generation()
         response = await self._any_broker_request(request, pin=_METADATA_PIN)
-        self.snapshot = ClusterSnapshot.from_response(response, self.snapshot,
-                                                      replace_all_topics=False)
-        self._sync_pools()
+        if generation > self._applied_generation:
+            self._applied_generation = generation
+            self.snapshot = ClusterSnapshot.from_response(response, self.snapshot,
+                                                          replace_all_topics=False)
+            self._sync_pools()
         return self.snapshot
+
+    def _next_generation(self) -> int:
+        self._generation += 1
+        return self._generation
 
     async def _refresh(self) -> ClusterSnapshot:
         self._stale.clear()
@@ -122,10 +131,14 @@ class Cluster:
             messages.MetadataRequest.MetadataRequestTopic(name=name) for name in tracked]
         request = messages.MetadataRequest(topics=request_topics,
                                            allow_auto_topic_creation=False)
+        generation = self._next_generation()
         response = await self._any_broker_request(request, pin=_METADATA_PIN)
-        self.snapshot = ClusterSnapshot.from_response(response)
         self.metadata_refreshes += 1
-        self._sync_pools()
+        # A slower answer to an older request must not replace a newer view.
+        if generation > self._applied_generation:
+            self._applied_generation = generation
+            self.snapshot = ClusterSnapshot.from_response(response)
+            self._sync_pools()
         return self.snapshot
 
     def _sync_pools(self) -> None:
