@@ -19,7 +19,7 @@ from .errors import ClientError, KafkaError, MetadataUnavailable
 from .fetch_session import FetchPosition, FetchResult, FetchSession
 from .kafka_errors import (COORDINATOR_CODES, STALE_METADATA_CODES, TOPIC_ALREADY_EXISTS,
                            kafka_error, raise_for_code)
-from .metadata import ClusterSnapshot
+from .metadata import ClusterSnapshot, leader_hints
 from .types import (LATEST_TIMESTAMP, READ_UNCOMMITTED, AclBinding, AclFilter, AclOperation, AclPermission,
                     AlterConfigOp, ClusterDescription, CommittedOffset, ConfigEntry,
                     ConfigResourceType, EpochEndOffset, GroupListing, NewTopic, OffsetAndEpoch,
@@ -198,6 +198,7 @@ class KafkaClient(Cluster):
             for part in topic.partition_responses:
                 out[(name, part.index)] = part
         self.note_error_codes((p.error_code for p in out.values()), f"Produce to {node_id}")
+        self.apply_leader_hints(response, leader_hints(out))
         return out
 
     # -- Fetch --------------------------------------------------------------------------------------

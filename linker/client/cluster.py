@@ -20,7 +20,7 @@ from .errors import (ClientClosed, ClientError, ConnectFailed, ConnectionLost, K
                      MetadataUnavailable,
                      ProtocolError, RequestTimedOut, TlsError)
 from .kafka_errors import STALE_METADATA_CODES, error_name, kafka_error
-from .metadata import ClusterSnapshot, PartitionInfo, TopicInfo
+from .metadata import BrokerInfo, ClusterSnapshot, PartitionInfo, TopicInfo
 from .pool import BrokerPool
 
 log = logging.getLogger(__name__)
@@ -275,6 +275,17 @@ class Cluster:
             if code in STALE_METADATA_CODES:
                 self.mark_stale(f"{error_name(code)} from {where}")
                 return
+
+    def apply_leader_hints(self, response: Any, hints: list[tuple[str, int, int, int]]) -> None:
+        """Use the new leaders a Produce/Fetch error names (KIP-951) before the refresh lands."""
+        if not hints:
+            return
+        endpoints = [BrokerInfo(e.node_id, e.host, e.port, e.rack)
+                     for e in getattr(response, "node_endpoints", None) or ()]
+        updated = self.snapshot.with_leader_hints(hints, endpoints)
+        if updated is not self.snapshot:
+            self.snapshot = updated
+            self._sync_pools()
 
     def topic_name(self, topic_id: Any) -> str:
         name = self.snapshot.topic_names_by_id.get(topic_id)

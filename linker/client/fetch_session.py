@@ -16,6 +16,7 @@ from kproto import ApiKey, messages
 from .errors import ClientError
 from .kafka_errors import (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH,
                            raise_for_code)
+from .metadata import leader_hints
 from .types import READ_UNCOMMITTED, TopicPartition
 
 if TYPE_CHECKING:
@@ -197,4 +198,5 @@ class FetchSession:
                     codes.append(part.error_code)
         if codes:
             client.note_error_codes(codes, f"Fetch from broker {self.node_id}")
+            client.apply_leader_hints(response, leader_hints(out))
         return out

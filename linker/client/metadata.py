@@ -2,7 +2,21 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
+
+from .kafka_errors import STALE_METADATA_CODES
+
+
+def leader_hints(partitions: Mapping[tuple[str, int], Any]) -> list[tuple[str, int, int, int]]:
+    """(topic, partition, leader, epoch) for leader errors that name the new leader."""
+    hints = []
+    for (topic, partition), part in partitions.items():
+        if part.error_code in STALE_METADATA_CODES:
+            current = getattr(part, "current_leader", None)
+            if current is not None and current.leader_id >= 0:
+                hints.append((topic, partition, current.leader_id, current.leader_epoch))
+    return hints
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,3 +84,29 @@ class ClusterSnapshot:
                                      topic.is_internal, partitions, topic.error_code)
         names_by_id = {t.topic_id: t.name for t in topics.values() if t.topic_id is not None}
         return cls(response.cluster_id, response.controller_id, brokers, topics, names_by_id)
+
+    def with_leader_hints(self, hints: list[tuple[str, int, int, int]],
+                          endpoints: list[BrokerInfo]) -> ClusterSnapshot:
+        """Apply KIP-951 hints (topic, partition, leader, epoch) from Produce/Fetch errors.
+
+        A hint only wins over the cache when its leader epoch is newer.
+        """
+        brokers = dict(self.brokers)
+        for broker in endpoints:
+            brokers.setdefault(broker.node_id, broker)
+        topics = dict(self.topics)
+        changed = False
+        for topic, partition, leader, epoch in hints:
+            info = topics.get(topic)
+            part = info.partitions.get(partition) if info else None
+            if info is None or part is None or epoch <= part.leader_epoch or leader not in brokers:
+                continue
+            partitions = dict(info.partitions)
+            partitions[partition] = dataclasses.replace(part, leader=leader, leader_epoch=epoch,
+                                                        error_code=0)
+            topics[topic] = dataclasses.replace(info, partitions=partitions)
+            changed = True
+        if not changed:
+            return self
+        return ClusterSnapshot(self.cluster_id, self.controller_id, brokers, topics,
+                               self.topic_names_by_id)

@@ -97,3 +97,28 @@ def test_broker_killed_mid_request_fails_fast_then_reconnects(cluster3, topic_na
 def _metadata():
     from kproto import messages
     return messages.MetadataRequest(topics=[])
+
+
+def test_not_leader_answer_names_the_leader_before_any_refresh(cluster3, topic_name) -> None:
+    """KIP-951: a Produce error names the current leader; the cache uses it at once."""
+    import dataclasses
+
+    async def main() -> None:
+        async with KafkaClient(cluster3.bootstrap) as client:
+            await client.create_topics([NewTopic(topic_name, 1, 3)])
+            tp = (topic_name, 0)
+            truth = client.partition(*tp)
+            follower = next(n for n in truth.replicas if n != truth.leader)
+            # A cache that is behind: it names a follower, at an older epoch.
+            info = client.snapshot.topics[topic_name]
+            behind = dataclasses.replace(truth, leader=follower, leader_epoch=truth.leader_epoch - 1)
+            client.snapshot = dataclasses.replace(client.snapshot, topics={
+                **client.snapshot.topics,
+                topic_name: dataclasses.replace(info, partitions={0: behind})})
+            refreshes = client.metadata_refreshes
+            result = await client.produce(follower, {tp: build_batch([b"x"])})
+            assert result[tp].error_code == 6  # NOT_LEADER_OR_FOLLOWER
+            assert client.metadata_refreshes == refreshes, "the hint, not a refresh, fixed it"
+            fixed = client.partition(*tp)
+            assert (fixed.leader, fixed.leader_epoch) == (truth.leader, truth.leader_epoch)
+    run(main())
