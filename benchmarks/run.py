@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
@@ -76,16 +77,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="comma-separated workload names")
     ap.add_argument("--contenders", help="comma-separated: linker,mm2,naive,ceiling")
     ap.add_argument("--out", type=Path, help="results directory (default benchmarks/results; smoke: a temp dir)")
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="multiply the throughput workloads' record counts (exploratory runs)")
+    ap.add_argument("--seconds", type=float, help="override the latency workloads' duration (exploratory runs)")
     ap.add_argument("--time-cap", type=float, help="seconds a contender may take on one workload")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("kafka").setLevel(logging.WARNING)
     workloads = pick(smoke_workloads() if args.smoke else full_workloads(), args.only, "workload")
+    if args.scale != 1.0:
+        workloads = [dataclasses.replace(w, records=max(w.partitions * w.batch_records, int(w.records * args.scale)))
+                     if w.kind == "throughput" else w for w in workloads]
+    if args.seconds:
+        workloads = [dataclasses.replace(w, seconds=args.seconds) if w.kind == "latency" else w for w in workloads]
     contenders = pick(all_contenders(), args.contenders, "contender")
     cap = args.time_cap or (SMOKE_TIME_CAP_S if args.smoke else FULL_TIME_CAP_S)
     meta = {"machine": report.machine(), "settings": {c.name: c.settings for c in contenders},
             "brokers": {"jvm": list(BROKER_JVM), "heap": BROKER_HEAP, "nodes": 1},
-            "workloads": [w.__dict__ for w in workloads]}
+            "workloads": [w.__dict__ for w in workloads], "scale": args.scale,
+            "latency_seconds_override": args.seconds}
     t0 = time.monotonic()
     if any(c.name == "mm2" for c in contenders):
         mm2_classpath()  # fetch before the clock and the clusters start

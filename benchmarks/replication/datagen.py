@@ -60,7 +60,8 @@ def batches_per_partition(w: Workload) -> int:
 
 
 def cluster_settings(bootstrap: str) -> ClusterSettings:
-    return ClusterSettings(bootstrap_servers=tuple(bootstrap.split(",")))
+    # A loaded 2-core machine can hold a 4 MiB produce for many seconds: be patient rather than fail.
+    return ClusterSettings(bootstrap_servers=tuple(bootstrap.split(",")), request_timeout_ms=120_000)
 
 
 def _request(topic: str, parts: Sequence[int], batches: Sequence[bytes], acks: int = -1) -> messages.ProduceRequest:
@@ -69,12 +70,36 @@ def _request(topic: str, parts: Sequence[int], batches: Sequence[bytes], acks: i
         name=topic, partition_data=[P.PartitionProduceData(index=p, records=b) for p, b in zip(parts, batches)])])
 
 
+#: Errors of a topic created a moment ago whose leaders are not in place yet.
+RETRIABLE = {3, 5, 6}  # UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER
+
+
 def _check(resp: messages.ProduceResponse, topic: str) -> None:
     for t in resp.responses:
         for p in t.partition_responses:
             if p.error_code:
                 raise RuntimeError(f"produce to {topic}-{p.index} failed: error code {p.error_code} "
                                    f"{p.error_message or ''}")
+
+
+async def _send_retrying(conn, topic: str, parts: Sequence[int], batches: Sequence[bytes],
+                         attempts: int = 40) -> None:
+    """Send; resend only the partitions that got a just-created topic's leader errors."""
+    todo = dict(zip(parts, batches))
+    for attempt in range(attempts):
+        resp = await conn.request(_request(topic, list(todo), list(todo.values())))
+        again = {}
+        for t in resp.responses:
+            for p in t.partition_responses:
+                if p.error_code in RETRIABLE and attempt < attempts - 1:
+                    again[p.index] = todo[p.index]
+                elif p.error_code:
+                    raise RuntimeError(f"produce to {topic}-{p.index} failed: error code {p.error_code} "
+                                       f"{p.error_message or ''}")
+        if not again:
+            return
+        todo = again
+        await asyncio.sleep(0.25)
 
 
 async def _write_bulk(bootstrap: str, topic: str, w: Workload, pool: list[bytes]) -> int:
@@ -88,7 +113,7 @@ async def _write_bulk(bootstrap: str, topic: str, w: Workload, pool: list[bytes]
         async def one(conn, parts: list[int], r: int) -> None:
             try:
                 batches = [pool[(r * 7 + p) % len(pool)] for p in parts]
-                _check(await conn.request(_request(topic, parts, batches)), topic)
+                await _send_retrying(conn, topic, parts, batches)
             finally:
                 slots.release()
 

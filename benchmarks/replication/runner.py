@@ -98,6 +98,20 @@ class Runner:
             return {p: 0 for p in range(partitions)}
         return {p: got.get((topic, p), 0) for p in range(partitions)}
 
+    async def _wait_ready(self, io: ClusterIO, topic: str, partitions: int, timeout: float = 120.0) -> None:
+        """Until every partition of a just-created topic has a leader that answers ListOffsets."""
+        deadline = time.monotonic() + timeout
+        tps = [(topic, p) for p in range(partitions)]
+        while True:
+            try:
+                got = await io.list_offsets(tps, LATEST, retries=0)
+                if len(got) == partitions:
+                    return
+            except Exception as exc:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"topic {topic} not ready after {timeout:.0f}s: {exc}") from None
+            await asyncio.sleep(0.2)
+
     # -- processes -------------------------------------------------------------
     def _spawn(self, cmd: list[str], log_path: Path) -> subprocess.Popen:
         return procs.spawn(cmd, log_path)
@@ -123,6 +137,7 @@ class Runner:
     async def write_source(self, w: Workload) -> tuple[str, int]:
         topic = f"b{self.ctx.run_id}-{w.name}"
         self.ctx.source.create_topic(topic, w.partitions, configs={"compression.type": "producer"})
+        await self._wait_ready(self.src_io, topic, w.partitions)
         t0 = time.monotonic()
         pool = datagen.batch_pool(w)
         written = await datagen._write_bulk(self.ctx.source.bootstrap, topic, w, pool)
@@ -142,7 +157,8 @@ class Runner:
         res = Result(w.name, c.name, "ok", total, 0, w.record_bytes, settings=c.settings)
         dest = c.dest_topic(ctx, topic, seq)
         log_path = ctx.workdir / f"{seq:03d}-{c.name}-{w.name}.log"
-        c.prepare(ctx, topic, w, seq)
+        if c.prepare(ctx, topic, w, seq):
+            await self._wait_ready(self.dst_io, dest, w.partitions)
         launch = c.launch(ctx, topic, w, seq)
         t_launch = time.monotonic()
         proc = self._spawn(launch.command, log_path)
@@ -155,7 +171,8 @@ class Runner:
                 t_launch = time.monotonic()
                 os.kill(proc.pid, signal.SIGUSR1)
             t_first = n_first = None
-            cap = self.start_timeout_s + self.time_cap_s
+            moving_cap = min(self.time_cap_s, c.time_cap_s or self.time_cap_s)
+            cap = self.start_timeout_s + moving_cap
             while True:
                 now = time.monotonic()
                 ends = await self._ends(self.dst_io, dest, w.partitions)
@@ -166,7 +183,7 @@ class Runner:
                     break
                 if t_first is None and now - t_launch > self.start_timeout_s:
                     raise ContenderFailed(f"no record reached {dest} in {self.start_timeout_s:.0f}s:\n{_tail(log_path)}")
-                if t_first is not None and now - t_first > self.time_cap_s or now - t_launch > cap:
+                if t_first is not None and now - t_first > moving_cap or now - t_launch > cap:
                     res.status = "capped"
                     break
                 if proc.poll() is not None and not launch.gated:
@@ -211,12 +228,14 @@ class Runner:
         ctx = self.ctx
         topic = f"b{ctx.run_id}-{w.name}-{c.name}"
         ctx.source.create_topic(topic, w.partitions, configs={"compression.type": "producer"})
+        await self._wait_ready(self.src_io, topic, w.partitions)
         res = Result(w.name, c.name, "ok", 0, 0, w.record_bytes, settings=c.settings)
         dest = c.dest_topic(ctx, topic, seq)
         log_path = ctx.workdir / f"{seq:03d}-{c.name}-{w.name}.log"
         obs_log = ctx.workdir / f"{seq:03d}-observer-{w.name}.log"
         obs_out = ctx.workdir / f"{seq:03d}-observer-{w.name}.json"
-        c.prepare(ctx, topic, w, seq)
+        if c.prepare(ctx, topic, w, seq):
+            await self._wait_ready(self.dst_io, dest, w.partitions)
         launch = c.launch(ctx, topic, w, seq)
         if launch.gated:
             raise ValueError(f"{c.name} needs its data before it starts; it has no latency case")

@@ -43,14 +43,19 @@ class Contender:
 
     name: str
     settings: dict[str, Any] = field(default_factory=dict)
+    #: Seconds of moving data after which a throughput run stops and reports the rate so far
+    #: (None: the run's cap). Lets `make bench` fit in 30 minutes with a slow contender.
+    time_cap_s: float | None = None
 
     def dest_topic(self, ctx: RunContext, topic: str, seq: int) -> str:
         return f"{self.name}.{topic}"
 
-    def prepare(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> None:
-        """Create what must exist before the process starts (default: the destination topic)."""
+    def prepare(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> bool:
+        """Create what must exist before the process starts (default: the destination topic).
+        True if the destination topic was created here."""
         ctx.destination.create_topic(self.dest_topic(ctx, topic, seq), w.partitions,
                                      configs={"compression.type": "producer"})
+        return True
 
     def launch(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> Launch:
         raise NotImplementedError

@@ -63,8 +63,8 @@ class MirrorMaker2Contender(Contender):
     def dest_topic(self, ctx: RunContext, topic: str, seq: int) -> str:
         return f"{self.aliases(ctx, seq)[0]}.{topic}"
 
-    def prepare(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> None:
-        pass  # MM2 creates its remote topic itself, with the source's partition count
+    def prepare(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> bool:
+        return False  # MM2 creates its remote topic itself, with the source's partition count
 
     def properties(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> dict[str, Any]:
         s, d = self.aliases(ctx, seq)
