@@ -55,3 +55,13 @@ class PartitionMirror:
 
     def avg_record_bytes(self) -> float:
         return self.mirrored_bytes / self.mirrored_records if self.mirrored_records else 0.0
+
+
+class Blocker:
+    """A queue marker: everything before it is produced, then the partition is BLOCKED."""
+
+    size = 0
+    next_offset = -1
+
+    def __init__(self, offset: int, reason: str) -> None:
+        self.offset, self.reason = offset, reason

@@ -1,0 +1,306 @@
+"""Where each partition resumes: mirror topics, the destination log end, the
+tail check, and leading-gap alignment. Part of MirrorEngine (a mixin split by
+concern; the state lives in MirrorEngine.__init__)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from kproto import messages
+from kproto.records.batch import BatchView
+from kproto.records.walk import walk_batches
+from linker.client.errors import ClientError
+from linker.client.kafka_errors import STALE_METADATA_CODES, error_name
+from linker.mirror.alignment import WriteFillers, plan_alignment
+from linker.mirror.checks import Verdict, judge_produce
+from linker.mirror.filler import filler_batch
+from linker.mirror.kafka_io import EARLIEST, LATEST, LOG_END, TP, PartitionError
+from linker.mirror.partition import PartitionMirror
+from linker.mirror.state import TERMINAL, PartitionState, PartitionStatus
+from linker.mirror.topics import TOPIC_ALREADY_EXISTS, plan_topics
+
+log = logging.getLogger("linker.mirror")
+
+
+class Locating:
+    async def _setup(self) -> None:
+        src = await self.source.refresh()
+        await self.dest.refresh()
+        selected, missing = self.selector.select(t for t, info in src.topics.items() if not info.error_code)
+        for name in missing:
+            log.warning("topic %s is named in the link but does not exist on the source", name)
+        await self._add_topics(selected)
+
+    async def _add_topics(self, topics: list[str]) -> None:
+        """Create or adopt the mirror topics of ``topics`` and start their partitions."""
+        if not topics:
+            return
+        src, dst = self.source.snapshot, self.dest.snapshot
+        src_parts = {t: len(src.topics[t].partitions) for t in topics}
+        dst_parts = {t: len(info.partitions) for t, info in dst.topics.items() if t in src_parts and not info.error_code}
+        src_cfg = await self.source.describe_topic_configs(topics)
+        dst_cfg = await self.dest.describe_topic_configs([t for t in topics if t in dst_parts])
+        plans = plan_topics(src_parts, dst_parts, src_cfg, dst_cfg, self.m)
+        creates = [(p.topic, p.partitions, self.m.replication_factor, p.configs) for p in plans if p.create]
+        results = await self.dest.create_topics(creates)
+        for topic, (code, msg) in results.items():
+            if code and code != TOPIC_ALREADY_EXISTS:
+                raise PartitionError((topic, -1), code, f"CreateTopics ({msg})")
+            if not code:
+                log.info("created mirror topic %s", topic)
+        for p in plans:
+            if not p.create and not p.problem and p.configs:
+                log.info("setting mirror configs on existing topic %s: %s", p.topic, p.configs)
+                await self.dest.alter_topic_configs(p.topic, p.configs)
+            if p.grow_from:
+                log.info("growing mirror topic %s from %d to %d partitions", p.topic, p.grow_from, p.partitions)
+                await self.dest.create_partitions(p.topic, p.partitions)
+        added = []
+        for p in plans:
+            for i in range(p.partitions):
+                tp = (p.topic, i)
+                if tp in self.partitions:
+                    continue
+                pm = self.partitions[tp] = PartitionMirror(tp, PartitionStatus(p.topic, i))
+                pm.first_locate = True
+                added.append(pm)
+                if p.problem:
+                    self._move(pm, PartitionState.FAILED, p.problem)
+        await self._wait_dest_metadata([p.topic for p in plans if p.create or p.grow_from],
+                                       {p.topic: p.partitions for p in plans})
+        await self._locate_all(added)
+
+    async def _discover(self) -> None:
+        """Pick up source topics that started matching the link after start."""
+        src = await self.source.refresh()
+        await self.dest.refresh()
+        selected, _ = self.selector.select(t for t, info in src.topics.items() if not info.error_code)
+        have: dict[str, int] = {}
+        for t, _ in self.partitions:
+            have[t] = have.get(t, 0) + 1
+        new = [t for t in selected if t not in have]
+        grown = [t for t in selected if t in have and len(src.topics[t].partitions) > have[t]]
+        if new:
+            log.info("new source topics match the link: %s", ", ".join(new))
+        for t in grown:
+            log.info("source topic %s grew from %d to %d partitions", t, have[t], len(src.topics[t].partitions))
+        if new or grown:
+            await self._add_topics(new + grown)
+
+    async def _wait_dest_metadata(self, topics: list[str], counts: dict[str, int]) -> None:
+        for _ in range(100):
+            snap = await self.dest.refresh()
+            if all(t in snap.topics and len(snap.topics[t].partitions) >= counts[t]
+                   and all(pi.leader >= 0 for pi in snap.topics[t].partitions.values()) for t in topics):
+                return
+            await asyncio.sleep(0.1)
+        raise ClientError(f"destination topics {topics} have no leaders after creation")
+
+    async def _locate_all(self, pms: list[PartitionMirror]) -> None:
+        pms = [pm for pm in pms if pm.status.state not in TERMINAL]
+        if not pms:
+            return
+        tps = [pm.tp for pm in pms]
+        for pm in pms:
+            pm.locating = True
+        try:
+            d_end, d_start, s_start, s_hw = await asyncio.gather(
+                self.dest.list_offsets(tps, LOG_END), self.dest.list_offsets(tps, EARLIEST),
+                self.source.list_offsets(tps, EARLIEST), self.source.list_offsets(tps, LATEST))
+            sem = asyncio.Semaphore(16)
+
+            async def one(pm: PartitionMirror) -> None:
+                async with sem:
+                    try:
+                        await self._locate(pm, d_end[pm.tp], d_start[pm.tp], s_start[pm.tp], s_hw[pm.tp])
+                        pm.first_locate = False
+                    except (ClientError, PartitionError) as exc:
+                        log.info("partition %s-%d: locating failed (%s); will retry", pm.tp[0], pm.tp[1], exc)
+                        self._error("Locate", type(exc).__name__)
+                        pm.resync_needed = True
+            await asyncio.gather(*(one(pm) for pm in pms))
+        finally:
+            for pm in pms:
+                pm.locating = False
+        self._wake_producer.set()
+
+    async def _locate(self, pm: PartitionMirror, d_end: int, d_start: int, s_start: int, s_hw: int) -> None:
+        """Find where ``pm`` resumes; align or refuse loudly when it cannot."""
+        tp = pm.tp
+        st = pm.status
+        st.dest_log_end, st.source_log_start, st.source_high_watermark = d_end, s_start, s_hw
+        pm.acked_end = pm.produced_end = d_end
+        pm.fetch_epoch = pm.produced_epoch = -1
+        pm.resync_needed = False
+        pm.first_base = None
+        pm.fetch_done = False
+        pm.max_bytes_hint = 0
+        if d_end > s_hw:
+            # Give a just-elected source leader a moment to settle its high watermark.
+            await asyncio.sleep(1.0)
+            s_hw = (await self.source.list_offsets([tp], LATEST))[tp]
+            st.source_high_watermark = s_hw
+            if d_end > s_hw:
+                self._move(pm, PartitionState.DIVERGED,
+                           f"destination ends at {d_end} but the source high watermark is {s_hw}: "
+                           "the source lost offsets the destination holds", offset=s_hw)
+                return
+        if s_start >= d_end:
+            # The source log start may sit inside a batch (DeleteRecords): the whole batch is
+            # still stored and fetched, so the destination must end at that batch's base.
+            target = s_start
+            if s_start > d_end and s_start < s_hw:
+                part = await self.source.fetch_once(tp, s_start, self.m.partition_max_bytes)
+                first = _batch_containing(part.records, s_start) if not part.error_code else None
+                if first is None:
+                    pm.resync_needed = True
+                    return
+                target = max(d_end, first.base_offset)
+            if target > d_end:
+                if d_end > d_start:
+                    log.warning("partition %s-%d: source log start %d passed destination end %d "
+                                "(retention overtook the mirror): filling the gap", tp[0], tp[1], s_start, d_end)
+                if not await self._align(pm, d_end, d_start, target):
+                    return
+            elif d_start < target and d_end > d_start:
+                await self.dest.delete_records(tp, target)
+            pm.pending_log_start = s_start if s_start > target else None
+            # Fetch from the source log start; the batch containing it must start at target.
+            pm.next_fetch = s_start if s_start < s_hw else target
+            pm.first_base = target
+            self._start_mirroring(pm)
+            return
+        if d_end == 0 or d_end == d_start:
+            pm.next_fetch = d_end
+            self._start_mirroring(pm)
+            return
+        # The destination holds data: its last batch must equal the source batch ending at d_end.
+        src_p = await self.source.fetch_once(tp, d_end - 1, self.m.partition_max_bytes)
+        dst_p = await self.dest.fetch_once(tp, d_end - 1, self.m.partition_max_bytes)
+        src_b = _batch_containing(src_p.records, d_end - 1)
+        dst_b = _batch_containing(dst_p.records, d_end - 1)
+        if src_p.error_code or dst_p.error_code or src_b is None or dst_b is None:
+            pm.resync_needed = True
+            why = error_name(src_p.error_code or dst_p.error_code) if (src_p.error_code or dst_p.error_code) else "no batch"
+            log.info("partition %s-%d: cannot read the batches at %d yet (%s); will retry", tp[0], tp[1], d_end - 1, why)
+            return
+        if src_b.next_offset != d_end:
+            self._move(pm, PartitionState.FAILED,
+                       f"destination log end {d_end} falls inside source batch "
+                       f"{src_b.base_offset}..{src_b.last_offset}: foreign or partial writes", offset=d_end)
+            return
+        if (dst_b.base_offset, dst_b.last_offset_delta, dst_b.record_count, dst_b.crc) != \
+                (src_b.base_offset, src_b.last_offset_delta, src_b.record_count, src_b.crc):
+            self._move(pm, PartitionState.DIVERGED,
+                       f"destination batch {dst_b.base_offset}..{dst_b.last_offset} (crc {dst_b.crc:#010x}) "
+                       f"differs from source batch {src_b.base_offset}..{src_b.last_offset} "
+                       f"(crc {src_b.crc:#010x})", offset=dst_b.base_offset)
+            return
+        pm.next_fetch = d_end
+        pm.fetch_epoch = pm.produced_epoch = src_b.partition_leader_epoch
+        if pm.first_locate and self.m.verify_on_start:
+            self._adopted[tp] = (d_start, d_end)
+        self._start_mirroring(pm)
+
+    def _start_mirroring(self, pm: PartitionMirror) -> None:
+        if pm.status.state is not PartitionState.MIRRORING:
+            self._move(pm, PartitionState.MIRRORING, offset=pm.next_fetch)
+        else:
+            log.info("partition %s-%d resumes at offset %d", pm.tp[0], pm.tp[1], pm.next_fetch)
+
+    async def _align(self, pm: PartitionMirror, d_end: int, d_start: int, target: int) -> bool:
+        tp = pm.tp
+        cfg = (await self.dest.describe_topic_configs([tp[0]])).get(tp[0], {})
+        if "delete" not in (cfg.get("cleanup.policy") or ""):
+            self._move(pm, PartitionState.BLOCKED,
+                       f"source starts at {target} but the destination topic's cleanup.policy is "
+                       f"{cfg.get('cleanup.policy')!r}: DeleteRecords needs delete", offset=d_end)
+            return False
+        self._move(pm, PartitionState.ALIGNING, f"writing {target - d_end} filler offsets", offset=d_end)
+        steps = plan_alignment(d_end, d_start, target, self.m.filler_batch_records, self.m.filler_delete_every)
+        ts = int(time.time() * 1000)
+        async with self._align_slots:
+            for step in steps:
+                if self._stopping.is_set():
+                    return False
+                if isinstance(step, WriteFillers):
+                    raw = filler_batch(step.count, ts)
+                    code, base = await self._produce_one(tp, [raw])
+                    verdict, reason = judge_produce(step.base_offset, code, base, error_name(code) if code else "")
+                    if verdict in (Verdict.RETRY, Verdict.AMBIGUOUS):
+                        self._error("Produce", reason)
+                        pm.resync_needed = True   # re-read the destination end, re-plan from there
+                        return False
+                    if verdict is not Verdict.OK:
+                        self._move(pm, PartitionState.FAILED, f"filler write: {reason}", offset=step.base_offset)
+                        return False
+                    self.metrics.filler_offsets_total.inc(step.count)
+                else:
+                    await self.dest.delete_records(tp, step.offset)
+        pm.acked_end = pm.produced_end = target
+        pm.status.dest_log_end = target
+        return True
+
+    async def _produce_one(self, tp: TP, records: list[Any]) -> tuple[int, int]:
+        """One produce for one partition, retried across destination leader moves."""
+        P = messages.ProduceRequest
+        for attempt in range(10):
+            node = next(iter(await self.dest.by_leader([tp])))
+            conn = await self.dest.connection(node)
+            resp = await conn.request(P(acks=self.m.acks, timeout_ms=30_000, transactional_id=None,
+                                        topic_data=[P.TopicProduceData(name=tp[0], partition_data=[
+                                            P.PartitionProduceData(index=tp[1], records=records)])]))
+            p = resp.responses[0].partition_responses[0]
+            if p.error_code in STALE_METADATA_CODES:
+                await asyncio.sleep(0.1 * 2 ** attempt)
+                await self.dest.refresh([tp[0]])
+                continue
+            return p.error_code, p.base_offset
+        return p.error_code, p.base_offset
+
+    async def _check_adopted(self) -> None:
+        """Compare destination data found when a partition is first located with the source.
+
+        Runs in the background. The tail check proves the last batch; this proves
+        the whole prefix, so a destination topic written by something else is
+        never adopted silently.
+        """
+        from linker.verify import verify_partition
+        sem = asyncio.Semaphore(2)
+
+        async def one(tp: TP, d_start: int, d_end: int) -> None:
+            async with sem:
+                for attempt in range(5):
+                    try:
+                        s_start = (await self.source.list_offsets([tp], EARLIEST))[tp]
+                        rep = await verify_partition(self.source, self.dest, tp, s_start, d_end, d_start, d_end)
+                        break
+                    except (ClientError, PartitionError, RuntimeError) as exc:
+                        log.info("prefix check of %s-%d failed (%s); retrying", tp[0], tp[1], exc)
+                        await asyncio.sleep(2.0)
+                else:
+                    log.warning("prefix check of %s-%d could not complete; run `linker verify`", tp[0], tp[1])
+                    return
+                if rep.divergence is not None:
+                    self._move(self.partitions[tp], PartitionState.FAILED,
+                               f"destination data found at start is not an exact prefix of the source: "
+                               f"{rep.divergence}", offset=rep.checked_to)
+                else:
+                    log.info("partition %s-%d: destination offsets %d..%d found at start match the source "
+                             "(%d batches)", tp[0], tp[1], rep.checked_from, d_end, rep.checked_batches)
+        while not self._stopping.is_set():
+            if self._adopted:
+                todo, self._adopted = self._adopted, {}
+                await asyncio.gather(*(one(tp, a, b) for tp, (a, b) in todo.items()))
+            await asyncio.sleep(1.0)
+
+
+def _batch_containing(records: Any, offset: int) -> BatchView | None:
+    if not records:
+        return None
+    for b in walk_batches(records):
+        if type(b) is BatchView and b.base_offset <= offset <= b.last_offset:
+            return b
+    return None
