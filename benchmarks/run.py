@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from kafkabed import KafkaCluster
 
@@ -58,14 +59,17 @@ def pick(items: list, names: str | None, what: str) -> list:
 
 
 def run_bench(source: KafkaCluster, destination: KafkaCluster, workloads: list[Workload],
-              contenders: list[Contender], workdir: Path, time_cap_s: float) -> tuple[list[Result], dict[str, float]]:
-    """Every contender on every workload, on clusters that are already running."""
+              contenders: list[Contender], workdir: Path, time_cap_s: float,
+              profile_dir: Path | None = None) -> tuple[list[Result], dict[str, Any]]:
+    """Every contender on every workload, on clusters that are already running.
+    Returns the results and {"timings": ..., "profiles": ...}."""
     ctx = RunContext(source, destination, workdir, uuid.uuid4().hex[:6])
 
-    async def go() -> tuple[list[Result], dict[str, float]]:
-        runner = Runner(ctx, contenders, time_cap_s)
+    async def go() -> tuple[list[Result], dict[str, Any]]:
+        runner = Runner(ctx, contenders, time_cap_s, profile_dir=profile_dir)
         try:
-            return await runner.run(workloads), runner.timings
+            results = await runner.run(workloads)
+            return results, {"timings": runner.timings, "profiles": runner.profiles}
         finally:
             await runner.close()
     return asyncio.run(go())
@@ -80,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply the throughput workloads' record counts (exploratory runs)")
     ap.add_argument("--seconds", type=float, help="override the latency workloads' duration (exploratory runs)")
+    ap.add_argument("--profile", type=Path, help="py-spy the linker on throughput workloads into this folder")
     ap.add_argument("--time-cap", type=float, help="seconds a contender may take on one workload")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -104,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
             KafkaCluster("bench-dst", heap=BROKER_HEAP, jvm_options=BROKER_JVM) as dst:
         workdir = Path(os.environ.get("BENCH_WORKDIR") or tmp_dir)
         workdir.mkdir(parents=True, exist_ok=True)
-        results, timings = run_bench(src, dst, workloads, contenders, workdir, cap)
-    meta["timings_s"] = {k: round(v, 1) for k, v in timings.items()}
+        results, extra = run_bench(src, dst, workloads, contenders, workdir, cap, args.profile)
+    meta["timings_s"] = {k: round(v, 1) for k, v in extra["timings"].items()}
+    meta["linker_profiles"] = extra["profiles"]
     meta["total_s"] = round(time.monotonic() - t0, 1)
     table = report.markdown(results, meta)
     print(table)

@@ -24,7 +24,7 @@ from typing import Any
 
 from kafkabed import procs
 
-from benchmarks.replication import datagen
+from benchmarks.replication import datagen, profile
 from benchmarks.replication.contenders.base import Contender, RunContext
 from benchmarks.replication.procstats import ProcessSampler
 from benchmarks.replication.workloads import Workload
@@ -75,8 +75,10 @@ def _tail(path: Path, n: int = 15) -> str:
 
 class Runner:
     def __init__(self, ctx: RunContext, contenders: list[Contender], time_cap_s: float,
-                 start_timeout_s: float = 180.0) -> None:
+                 start_timeout_s: float = 180.0, profile_dir: Path | None = None) -> None:
         self.ctx = ctx
+        self.profile_dir = profile_dir  # py-spy the linker on throughput workloads into this folder
+        self.profiles: dict[str, str] = {}
         self.contenders = contenders
         self.time_cap_s = time_cap_s
         self.start_timeout_s = start_timeout_s
@@ -162,6 +164,13 @@ class Runner:
         launch = c.launch(ctx, topic, w, seq)
         t_launch = time.monotonic()
         proc = self._spawn(launch.command, log_path)
+        spy = raw = None
+        if self.profile_dir is not None and c.name == "linker":
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            raw = self.profile_dir / f"linker-{w.name}.txt"
+            spy = profile.start(proc.pid, raw, ctx.workdir / f"{seq:03d}-py-spy.log")
+            if spy is None:
+                log.warning("py-spy not found (PATH or $PY_SPY): no profile")
         sampler = None
         try:
             if launch.gated:
@@ -203,6 +212,15 @@ class Runner:
             if sampler is not None:
                 sampler.stop()
                 res.peak_rss_mb = round(sampler.peak_rss / 2**20, 1)
+            if spy is not None and raw is not None:
+                try:
+                    spy.wait(60)
+                except subprocess.TimeoutExpired:
+                    pass
+                procs.stop(spy, timeout=5)
+                if raw.exists():
+                    self.profiles[w.name] = profile.summarize(raw)
+                    (raw.parent / f"linker-{w.name}-top.txt").write_text(self.profiles[w.name] + "\n")
             c.cleanup(ctx, topic, seq)
         log.info("%s %s: %s", w.name, c.name, _brief(res))
         return res
