@@ -24,7 +24,7 @@ from linker.client.kafka_errors import STALE_METADATA_CODES, error_name
 from linker.config import LinkConfig
 from linker.metrics import MirrorMetrics
 from linker.mirror.budget import ByteBudget, RoundRobin, partition_share
-from linker.mirror.checks import position_problem
+from linker.mirror.checks import position_problem, timestamp_problem
 from linker.mirror.fetcher import SourceFetcher
 from linker.mirror.kafka_io import LATEST, LOG_END, TP, ClusterIO, PartitionError
 from linker.mirror.locate import Locating
@@ -222,9 +222,10 @@ class MirrorEngine(Locating, Producing):
                     self._enqueue(pm, Blocker(expected, problem[1]))
                 break
             verdict = classify(b)
-            if not verdict.exact:
+            why = verdict.reason if not verdict.exact else timestamp_problem(b.attributes, b.base_offset)
+            if not verdict.exact or why is not None:
                 # Everything before it is still produced; the partition stops at this batch.
-                self._enqueue(pm, Blocker(b.base_offset, verdict.reason))
+                self._enqueue(pm, Blocker(b.base_offset, why))
                 break
             self._enqueue(pm, b)
             pm.first_base = None

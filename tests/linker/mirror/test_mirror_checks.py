@@ -20,3 +20,9 @@ def test_produce_verdicts():
     assert judge_produce(5, 7, -1)[0] is Verdict.AMBIGUOUS
     v, reason = judge_produce(5, 87, -1, "INVALID_RECORD")
     assert v is Verdict.FAILED and "INVALID_RECORD" in reason
+
+
+def test_log_append_time_is_a_problem():
+    from linker.mirror.checks import timestamp_problem
+    assert timestamp_problem(0x04, 7) is None
+    assert "LogAppendTime batch at offset 7" in timestamp_problem(0x08 | 0x04, 7)

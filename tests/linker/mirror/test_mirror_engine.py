@@ -437,3 +437,23 @@ def test_source_partitions_added_while_running_are_mirrored(source, destination,
         bg.wait_caught_up(cfg.source, 40, timeout=60)
         assert len(bg.engine.partitions) == 3
     assert_verified(cfg, min_batches=3)
+
+
+def test_log_append_time_source_blocks_before_anything_inexact_is_written(source, destination, topic_names):
+    """A CreateTime mirror of a LogAppendTime batch gets a different CRC (seen on Kafka 4.1.1), so such
+    batches are refused before producing."""
+    lat, plain = topic_names("lat"), topic_names("plain")
+    source.create_topic(lat, partitions=1, configs={"message.timestamp.type": "LogAppendTime"})
+    source.create_topic(plain, partitions=1)
+    produce(source, lat, 100, compression="lz4")
+    produce(source, plain, 10)
+    cfg = link_config(source, destination, names=[lat, plain])
+
+    async def blocked(engine):
+        pm = engine.partitions.get((lat, 0))
+        return pm is not None and pm.status.state.value == "BLOCKED" and await caught_up()(engine)
+    engine = mirror(cfg, done=blocked)
+    st = engine.partitions[(lat, 0)].status
+    assert st.offset == 0 and "LogAppendTime" in st.reason
+    report = assert_verified(cfg, min_batches=1)
+    assert {(p.topic, p.checked_to) for p in report.partitions} == {(lat, 0), (plain, 10)}
