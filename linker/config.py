@@ -67,6 +67,7 @@ class MirrorSettings:
     timestamp_after_max_ms: int = 9_223_372_036_854_775_807
     filler_batch_records: int = 200_000
     filler_delete_every: int = 2_000_000
+    audit_interval_ms: int = 15_000
     create_topics: bool = True
     replication_factor: int = -1
     verify_on_start: bool = True

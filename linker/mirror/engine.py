@@ -23,6 +23,7 @@ from linker.client.errors import ClientError
 from linker.client.kafka_errors import STALE_METADATA_CODES, error_name
 from linker.config import LinkConfig
 from linker.metrics import MirrorMetrics
+from linker.mirror.audit import Auditing
 from linker.mirror.budget import ByteBudget, RoundRobin, partition_share
 from linker.mirror.checks import position_problem, timestamp_problem
 from linker.mirror.fetcher import SourceFetcher
@@ -39,7 +40,7 @@ OFFSET_OUT_OF_RANGE = 1
 LAG_INTERVAL_S = 2.0
 
 
-class MirrorEngine(Locating, Producing):
+class MirrorEngine(Locating, Producing, Auditing):
     def __init__(self, config: LinkConfig, metrics: MirrorMetrics | None = None) -> None:
         self.config = config
         self.m = config.mirror
@@ -103,7 +104,7 @@ class MirrorEngine(Locating, Producing):
             await self._setup()
             self.started.set()
             for coro in (self._produce_loop(), self._fetch_supervisor(), self._lag_loop(),
-                         self._resync_loop(), self._check_adopted()):
+                         self._resync_loop(), self._check_adopted(), self._audit_loop()):
                 self._tasks.append(self._supervised(coro))
             await self._stopping.wait()
         finally:

@@ -457,3 +457,20 @@ def test_log_append_time_source_blocks_before_anything_inexact_is_written(source
     assert st.offset == 0 and "LogAppendTime" in st.reason
     report = assert_verified(cfg, min_batches=1)
     assert {(p.topic, p.checked_to) for p in report.partitions} == {(lat, 0), (plain, 10)}
+
+
+def test_running_audit_catches_a_batch_stored_differently(source, destination, topic_name, monkeypatch):
+    """Switch off the LogAppendTime refusal: the destination then stores a rewritten batch, and the
+    running audit (not the produce response) must fail the partition."""
+    import linker.mirror.engine as engine_module
+    monkeypatch.setattr(engine_module, "timestamp_problem", lambda attributes, base_offset: None)
+    source.create_topic(topic_name, partitions=1, configs={"message.timestamp.type": "LogAppendTime"})
+    produce(source, topic_name, 20)
+    cfg = link_config(source, destination, names=[topic_name], audit_interval_ms=200)
+    tp = (topic_name, 0)
+
+    async def failed(engine):
+        pm = engine.partitions.get(tp)
+        return pm is not None and pm.status.state.value == "FAILED"
+    engine = mirror(cfg, done=failed)
+    assert "audit" in engine.partitions[tp].status.reason and "CRC" in engine.partitions[tp].status.reason
