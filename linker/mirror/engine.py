@@ -64,6 +64,9 @@ class MirrorEngine(Locating, Producing, Auditing):
         self.source_metadata_stale = False
         self.dest_metadata_stale = False
         self._adopted: dict[TP, tuple[int, int]] = {}
+        # Lifecycle hooks (linker.lifecycle): topics never mirrored again, topics not fetched for now.
+        self.stopped_topics: set[str] = set()
+        self.paused_topics: set[str] = set()
 
     def status_doc(self) -> dict[str, Any]:
         parts = []
@@ -71,6 +74,7 @@ class MirrorEngine(Locating, Producing, Auditing):
             d = pm.status.as_dict()
             d["acked_end"] = pm.acked_end
             d["avg_record_bytes"] = pm.avg_record_bytes()
+            d["paused"] = pm.paused
             parts.append(d)
         return {"link": self.config.name, "partitions": parts}
 
@@ -78,11 +82,50 @@ class MirrorEngine(Locating, Producing, Auditing):
               offset: int | None = None) -> None:
         if pm.status.state in TERMINAL and state is not PartitionState.STOPPED:
             return
+        if pm.status.state is PartitionState.STOPPED:
+            return   # a stopped (promoted) topic keeps its final state
         pm.status.move(state, reason, offset)
         for s in PartitionState:
             self.metrics.state.set(1 if s is state else 0, topic=pm.tp[0], partition=pm.tp[1], state=s.value)
         if state in TERMINAL:
             self._drop_queue(pm)
+
+    # -- lifecycle hooks -------------------------------------------------------
+    async def pause_topic(self, topic: str) -> None:
+        """Stop fetching and producing ``topic``; returns once nothing of it is in flight."""
+        self.paused_topics.add(topic)
+        pms = [pm for pm in self.partitions.values() if pm.tp[0] == topic]
+        for pm in pms:
+            pm.paused = True
+            self._drop_queue(pm)
+        await self._settled(pms)
+
+    def resume_topic(self, topic: str) -> None:
+        """Mirror ``topic`` again from the destination log end (re-located, tail-checked)."""
+        self.paused_topics.discard(topic)
+        for pm in self.partitions.values():
+            if pm.tp[0] == topic and pm.paused:
+                pm.paused = False
+                self._schedule_resync(pm, "resume")
+
+    async def stop_topic(self, topic: str, reason: str) -> None:
+        """Never write ``topic`` again (promote/failover); returns once its last produce settled."""
+        self.stopped_topics.add(topic)
+        pms = [pm for pm in self.partitions.values() if pm.tp[0] == topic]
+        for pm in pms:
+            pm.paused = True
+            self._drop_queue(pm)
+        await self._settled(pms)
+        for pm in pms:   # no await from here on: no locate or produce can start in between
+            pm.resync_needed = False
+            self._drop_queue(pm)
+            if pm.status.state is not PartitionState.STOPPED:
+                pm.status.move(PartitionState.STOPPED, reason)
+
+    async def _settled(self, pms: list[PartitionMirror]) -> None:
+        deadline = time.monotonic() + self.m.stop_timeout_ms / 1000
+        while any(pm.in_flight is not None or pm.locating for pm in pms) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
 
     def _drop_queue(self, pm: PartitionMirror) -> None:
         """Forget fetched batches not yet sent (the one in flight settles on its response)."""

@@ -35,6 +35,7 @@ class Locating:
 
     async def _add_topics(self, topics: list[str]) -> None:
         """Create or adopt the mirror topics of ``topics`` and start their partitions."""
+        topics = [t for t in topics if t not in self.stopped_topics]   # promoted/failed over: never again
         if not topics:
             return
         src, dst = self.source.snapshot, self.dest.snapshot
@@ -64,6 +65,7 @@ class Locating:
                 if tp in self.partitions:
                     continue
                 pm = self.partitions[tp] = PartitionMirror(tp, PartitionStatus(p.topic, i))
+                pm.paused = p.topic in self.paused_topics
                 pm.first_locate = True
                 added.append(pm)
                 if p.problem:

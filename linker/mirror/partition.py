@@ -40,10 +40,13 @@ class PartitionMirror:
     last_mirrored_ts: int | None = None
     mirrored_bytes: int = 0
     mirrored_records: int = 0
+    # Paused by a lifecycle command: neither fetched nor produced until resumed.
+    paused: bool = False
 
     @property
     def active(self) -> bool:
-        return self.status.state is PartitionState.MIRRORING and not self.resync_needed and not self.locating
+        return self.status.state is PartitionState.MIRRORING and not self.resync_needed and not self.locating \
+            and not self.paused
 
     @property
     def wants_fetch(self) -> bool:
