@@ -87,6 +87,7 @@ class LinkConfig:
     topics: TopicSettings
     mirror: MirrorSettings = field(default_factory=MirrorSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    lifecycle: Any = None   # linker.lifecycle.settings.LifecycleSettings (parsed there)
 
 
 def load_config(path: str | os.PathLike[str]) -> LinkConfig:
@@ -105,7 +106,7 @@ def load_config(path: str | os.PathLike[str]) -> LinkConfig:
 
 def parse_config(data: dict[str, Any]) -> LinkConfig:
     """Validate an already-parsed TOML document."""
-    _only_keys(data, "", {"name", "source", "destination", "topics", "mirror", "metrics"})
+    _only_keys(data, "", {"name", "source", "destination", "topics", "mirror", "metrics", "lifecycle"})
     name = _get(data, "", "name", str, "link")
     if not name:
         raise ConfigError("name: must not be empty")
@@ -114,7 +115,9 @@ def parse_config(data: dict[str, Any]) -> LinkConfig:
     topics = _topics(_table(data, "", "topics", required=True))
     mirror = _mirror(_table(data, "", "mirror"))
     metrics = _metrics(_table(data, "", "metrics"))
-    return LinkConfig(name, source, destination, topics, mirror, metrics)
+    from linker.lifecycle.settings import parse_lifecycle
+    lifecycle = parse_lifecycle(_table(data, "", "lifecycle"))
+    return LinkConfig(name, source, destination, topics, mirror, metrics, lifecycle)
 
 
 # -- sections ---------------------------------------------------------------
