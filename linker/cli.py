@@ -24,6 +24,13 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--topic", help="only this topic")
         if name == "run":
             sp.add_argument("--log-level", default="INFO")
+    for name, help_text in (("pause", "stop mirroring topics for now (state topic; applies to a running linker)"),
+                            ("resume", "mirror paused topics again"),
+                            ("promote", "planned migration: catch up, final offset sync, STOPPED (writable)"),
+                            ("failover", "disaster recovery: STOPPED at once; reports what was not mirrored")):
+        sp = sub.add_parser(name, help=help_text)
+        sp.add_argument("--config", "-c", required=True, help="the link file (TOML)")
+        sp.add_argument("topics", nargs="+", metavar="TOPIC")
     return p
 
 
@@ -38,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
         return _run(config, args.log_level)
     if args.command == "status":
         return _status(config, args.json)
+    if args.command in ("pause", "resume", "promote", "failover"):
+        from linker.lifecycle.cli_commands import run_command
+        return run_command(config, args.command, args.topics)
     return _verify(config, args.topic)
 
 
@@ -61,9 +71,15 @@ def _run(config: LinkConfig, level: str) -> int:
             await server.start()
             logging.getLogger("linker").info("metrics and status on http://%s:%d/",
                                              config.metrics.host, server.port)
+        from linker.lifecycle.controller import LifecycleController
+        lifecycle = LifecycleController(engine)
+        await lifecycle.prepare()
+        lifecycle_task = asyncio.create_task(lifecycle.run(stop))
         try:
             await engine.run(stop)
         finally:
+            stop.set()
+            await lifecycle_task
             if server is not None:
                 await server.close()
 
