@@ -1,0 +1,33 @@
+"""Runs one lifecycle command for the `linker` CLI and prints one line per topic."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from linker.client.errors import ClientError
+from linker.config import LinkConfig
+from linker.lifecycle.commands import CommandError, Commands
+from linker.lifecycle.state_store import StateStoreError
+from linker.mirror.kafka_io import PartitionError
+
+
+def run_command(config: LinkConfig, command: str, topics: list[str]) -> int:
+    """0 on success; 1 with a one-line reason on stderr otherwise."""
+    logging.basicConfig(level="WARNING", stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
+
+    async def go() -> int:
+        cmds = Commands(config)
+        try:
+            results = await getattr(cmds, command)(list(dict.fromkeys(topics)))
+        finally:
+            await cmds.close()
+        for r in results:
+            sys.stdout.write(r.line() + "\n")
+        return 0
+
+    try:
+        return asyncio.run(go())
+    except (CommandError, StateStoreError, ClientError, PartitionError) as exc:
+        sys.stderr.write(f"linker {command}: {exc}\n")
+        return 1

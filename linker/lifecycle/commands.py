@@ -1,0 +1,181 @@
+"""`linker pause|resume|promote|failover TOPIC...`: commands through the state topic.
+
+A command is a ``topic/<name>`` record. A running linker (fresh heartbeat)
+applies it within one poll and acknowledges STOPPED with a record of its own
+(``by: linker``) holding the final destination ends. Without a running linker
+the command does the work itself: the state is what the next ``linker run``
+reads at start.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from linker.client.errors import ClientError
+from linker.config import LinkConfig
+from linker.lifecycle.offset_sync import sync_groups
+from linker.lifecycle.records import TopicRecord, TopicState, command_refusal
+from linker.lifecycle.settings import LifecycleSettings
+from linker.lifecycle.state_store import StateStore
+from linker.lifecycle.store_view import LinkState
+from linker.mirror.kafka_io import LATEST, LOG_END, ClusterIO, PartitionError
+
+log = logging.getLogger("linker.lifecycle")
+
+SOURCE_PROBE_TIMEOUT_S = 5.0
+
+
+class CommandError(RuntimeError):
+    """A command that cannot be carried out; the message says why and what to do."""
+
+
+@dataclass
+class CommandResult:
+    topic: str
+    state: TopicState
+    offsets: dict[int, int] = field(default_factory=dict)
+    rpo: dict[int, int] | None = None
+    note: str = ""
+
+    def line(self) -> str:
+        s = f"{self.topic}: {self.state.value}"
+        if self.offsets:
+            s += " final offsets " + ", ".join(f"{p}:{o}" for p, o in sorted(self.offsets.items()))
+        if self.rpo is not None:
+            s += f"; not mirrored (RPO) {sum(self.rpo.values())} records (" + \
+                 ", ".join(f"{p}:{n}" for p, n in sorted(self.rpo.items())) + ")"
+        if self.note:
+            s += f" ({self.note})"
+        return s
+
+
+class Commands:
+    def __init__(self, config: LinkConfig) -> None:
+        self.config = config
+        self.settings: LifecycleSettings = config.lifecycle or LifecycleSettings()
+        self.dest = ClusterIO(config.destination, "destination", f"{config.destination.client_id}-{config.name}-cmd")
+        self.source = ClusterIO(config.source, "source", f"{config.source.client_id}-{config.name}-cmd")
+        self.store = StateStore(self.dest, self.settings.state_topic_for(config.name),
+                                config.mirror.replication_factor)
+
+    async def close(self) -> None:
+        await self.dest.close()
+        await self.source.close()
+
+    async def _load(self, topics: list[str]) -> LinkState:
+        await self.store.ensure()
+        snap = await self.dest.refresh()
+        missing = [t for t in topics if t not in snap.topics or snap.topics[t].error_code]
+        if missing:
+            raise CommandError(f"not a mirror topic on the destination: {', '.join(missing)}")
+        return LinkState.from_records(await self.store.read_all())
+
+    def _check(self, state: LinkState, command: str, topics: list[str]) -> None:
+        for t in topics:
+            r = state.topics.get(t)
+            why = command_refusal(command, t, r.state if r else TopicState.ACTIVE)
+            if why:
+                raise CommandError(why)
+
+    async def _set(self, topics: list[str], new: TopicState, reason: str) -> None:
+        recs = [TopicRecord(t, new, reason) for t in topics]
+        await self.store.write([(r.key(), r.value()) for r in recs])
+
+    async def pause(self, topics: list[str]) -> list[CommandResult]:
+        st = await self._load(topics)
+        self._check(st, "pause", topics)
+        await self._set(topics, TopicState.PAUSED, "paused by command")
+        note = "" if st.linker_running(self.settings.state_poll_ms) else "linker not running: applies at start"
+        return [CommandResult(t, TopicState.PAUSED, note=note) for t in topics]
+
+    async def resume(self, topics: list[str]) -> list[CommandResult]:
+        st = await self._load(topics)
+        self._check(st, "resume", topics)
+        await self._set(topics, TopicState.ACTIVE, "resumed by command")
+        note = "" if st.linker_running(self.settings.state_poll_ms) else "linker not running: applies at start"
+        return [CommandResult(t, TopicState.ACTIVE, note=note) for t in topics]
+
+    async def promote(self, topics: list[str], hold_writes=None) -> list[CommandResult]:
+        """Planned migration. ``hold_writes(topics)`` (a proxy hook, optional) runs before the
+        final catch-up; routing clients to the destination belongs after this returns."""
+        st = await self._load(topics)
+        self._check(st, "promote", topics)
+        if hold_writes is not None:
+            await hold_writes(topics)
+        await self._set(topics, TopicState.PROMOTING, "promote requested")
+        if st.linker_running(self.settings.state_poll_ms):
+            return await self._wait_stopped(topics, self.settings.promote_timeout_ms / 1000)
+        return [await self._promote_offline(t) for t in topics]
+
+    async def _promote_offline(self, topic: str) -> CommandResult:
+        """No linker running: promote only if the mirror already holds the source's log end."""
+        tps = [(topic, p) for p in sorted(self.dest.snapshot.topics[topic].partitions)]
+        d_end, s_end = await asyncio.gather(self.dest.list_offsets(tps, LOG_END),
+                                            self.source.list_offsets(tps, LATEST))
+        behind = {tp: s_end[tp] - d_end[tp] for tp in tps if s_end[tp] != d_end[tp]}
+        if behind:
+            raise CommandError(f"promote {topic}: no linker is running and the mirror is behind the source by "
+                               f"{sum(behind.values())} records; start `linker run`: it finishes the promotion "
+                               f"(the topic stays PROMOTING, read-only)")
+        await sync_groups(self.source, self.dest, {topic}, self.settings.group_selected)
+        offsets = {p: d_end[(topic, p)] for _, p in tps}
+        rec = TopicRecord(topic, TopicState.STOPPED, "promoted", by="linker", offsets=offsets)
+        await self.store.write([(rec.key(), rec.value())])
+        return CommandResult(topic, TopicState.STOPPED, offsets, note="promoted without a running linker")
+
+    async def failover(self, topics: list[str]) -> list[CommandResult]:
+        """Disaster recovery: stop at once, then report what was not mirrored."""
+        st = await self._load(topics)
+        self._check(st, "failover", topics)
+        running = st.linker_running(self.settings.state_poll_ms)
+        await self._set(topics, TopicState.STOPPED, "failover")
+        if running:
+            acked = await self._wait_stopped(topics, 60.0)
+            dest_ends = {r.topic: r.offsets for r in acked}
+        else:
+            dest_ends = {}
+            for t in topics:
+                tps = [(t, p) for p in sorted(self.dest.snapshot.topics[t].partitions)]
+                ends = await self.dest.list_offsets(tps, LOG_END)
+                dest_ends[t] = {p: ends[(t, p)] for _, p in tps}
+        results = []
+        for t in topics:
+            src, how = await self._source_ends(t, st)
+            rpo = {p: max(0, src.get(p, e) - e) for p, e in dest_ends[t].items()}
+            rec = TopicRecord(t, TopicState.STOPPED, "failover", by="linker", offsets=dest_ends[t], rpo=rpo)
+            await self.store.write([(rec.key(), rec.value())])
+            results.append(CommandResult(t, TopicState.STOPPED, dest_ends[t], rpo, note=how))
+        return results
+
+    async def _source_ends(self, topic: str, st: LinkState) -> tuple[dict[int, int], str]:
+        """The source's log ends now if it answers, else the last ones the linker recorded."""
+        parts = sorted(self.dest.snapshot.topics[topic].partitions)
+        try:
+            ends = await asyncio.wait_for(self.source.list_offsets([(topic, p) for p in parts], LATEST, retries=0),
+                                          SOURCE_PROBE_TIMEOUT_S)
+            return {p: ends[(topic, p)] for p in parts}, "source reachable: RPO is exact"
+        except (ClientError, PartitionError, OSError, asyncio.TimeoutError) as exc:
+            pr = st.progress.get(topic)
+            if pr is None:
+                return {}, f"source unreachable ({exc}) and no recorded source ends: RPO unknown"
+            age = time.time() - pr.at_ms / 1000
+            return dict(pr.source_ends), (f"source unreachable: RPO from the source ends the linker saw "
+                                          f"{age:.1f}s before; writes after that are not counted")
+
+    async def _wait_stopped(self, topics: list[str], timeout: float) -> list[CommandResult]:
+        """Until the running linker acknowledged STOPPED for every topic."""
+        deadline = time.monotonic() + timeout
+        while True:
+            st = LinkState.from_records(await self.store.read_all())
+            done = [st.topics[t] for t in topics if t in st.topics and st.topics[t].state is TopicState.STOPPED
+                    and st.topics[t].by == "linker"]
+            if len(done) == len(topics):
+                return [CommandResult(r.topic, r.state, r.offsets, r.rpo) for r in done]
+            if time.monotonic() > deadline:
+                waiting = sorted(set(topics) - {r.topic for r in done})
+                raise CommandError(f"the linker did not finish {', '.join(waiting)} within {timeout:.0f}s "
+                                   f"(still {', '.join(st.topics[t].state.value for t in waiting)}); "
+                                   "the command stays recorded and the linker completes it")
+            await asyncio.sleep(0.2)

@@ -1,0 +1,50 @@
+"""Periodic topic config sync, source -> mirror topic.
+
+Copied: ``retention.ms``, ``retention.bytes``, ``cleanup.policy`` and
+``max.message.bytes`` (at least the source's) - the mirror engine's
+``COPIED_FROM_SOURCE``. Forced whatever the source says: CreateTime, both
+timestamp bounds, ``compression.type=producer``, and for a compacted source a
+delete policy with retention -1. Never touched: everything else. A copied key
+named in ``lifecycle.keep_destination_configs`` keeps the destination's value;
+forced keys cannot be kept (exactness depends on them).
+"""
+from __future__ import annotations
+
+import logging
+
+from linker.config import MirrorSettings
+from linker.mirror.kafka_io import ClusterIO
+from linker.mirror.topics import config_drift, required_configs
+
+log = logging.getLogger("linker.lifecycle")
+
+FORCED = ("message.timestamp.type", "message.timestamp.before.max.ms", "message.timestamp.after.max.ms",
+          "compression.type")
+
+
+def config_changes(source_cfg: dict[str, str | None], dest_cfg: dict[str, str | None],
+                   mirror: MirrorSettings, keep: tuple[str, ...]) -> dict[str, str]:
+    """The settings to change on the mirror topic (pure)."""
+    required = required_configs(source_cfg, mirror)
+    forced = set(FORCED)
+    if "compact" in (source_cfg.get("cleanup.policy") or ""):
+        forced |= {"cleanup.policy", "retention.ms", "retention.bytes"}
+    required = {k: v for k, v in required.items() if k in forced or k not in keep}
+    return config_drift(required, dest_cfg)
+
+
+async def sync_configs(source: ClusterIO, dest: ClusterIO, topics: list[str], mirror: MirrorSettings,
+                       keep: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Apply config changes to every mirror topic in ``topics``; returns what was changed."""
+    if not topics:
+        return {}
+    src = await source.describe_topic_configs(topics)
+    dst = await dest.describe_topic_configs(topics)
+    changed = {}
+    for t in topics:
+        ch = config_changes(src.get(t, {}), dst.get(t, {}), mirror, keep)
+        if ch:
+            log.info("config sync: %s <- %s", t, ch)
+            await dest.alter_topic_configs(t, ch)
+            changed[t] = ch
+    return changed

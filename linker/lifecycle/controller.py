@@ -1,0 +1,165 @@
+"""The lifecycle side of a running linker: applies the state topic to the engine.
+
+Runs next to ``MirrorEngine.run`` in the same event loop. Every
+``state_poll_ms`` it reads the state topic, pauses/resumes/stops topics through
+the engine's hooks, finishes PROMOTING topics, records engine-found problems
+(BLOCKED/FAILED/DIVERGED), writes a heartbeat and the source ends it saw
+(failover RPO). Offset sync and config sync run on their own intervals.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from linker.client.errors import ClientError
+from linker.lifecycle.config_sync import sync_configs
+from linker.lifecycle.offset_sync import GroupSync, sync_groups
+from linker.lifecycle.records import HEARTBEAT_KEY, ProgressRecord, TopicRecord, TopicState, heartbeat_value
+from linker.lifecycle.settings import LifecycleSettings
+from linker.lifecycle.state_store import StateStore, StateStoreError
+from linker.lifecycle.store_view import LinkState
+from linker.mirror.kafka_io import LATEST, PartitionError
+from linker.mirror.state import PartitionState
+
+log = logging.getLogger("linker.lifecycle")
+
+ENGINE_PROBLEMS = {PartitionState.BLOCKED: TopicState.BLOCKED, PartitionState.FAILED: TopicState.FAILED,
+                   PartitionState.DIVERGED: TopicState.DIVERGED}
+
+
+class LifecycleController:
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.settings: LifecycleSettings = engine.config.lifecycle or LifecycleSettings()
+        self.store = StateStore(engine.dest, self.settings.state_topic_for(engine.config.name),
+                                engine.m.replication_factor)
+        self.state = LinkState({}, {}, None)
+        self.groups: dict[str, GroupSync] = {}
+        self._progress_sent: dict[str, dict[int, int]] = {}
+
+    async def prepare(self) -> None:
+        """Before the engine starts: STOPPED topics are never mirrored, PAUSED ones start paused."""
+        await self.engine.dest.refresh([])
+        await self.store.ensure()
+        self.state = LinkState.from_records(await self.store.read_all())
+        for t, r in self.state.topics.items():
+            if r.state is TopicState.STOPPED:
+                self.engine.stopped_topics.add(t)
+            elif r.state is TopicState.PAUSED:
+                self.engine.paused_topics.add(t)
+        if self.engine.stopped_topics:
+            log.info("stopped topics (never mirrored again): %s", ", ".join(sorted(self.engine.stopped_topics)))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop``: poll, apply, sync. Errors are logged and retried, never fatal."""
+        while not self.engine.started.is_set() and not stop.is_set():
+            await asyncio.sleep(0.05)
+        poll = self.settings.state_poll_ms / 1000
+        next_offsets = next_configs = 0.0
+        while not stop.is_set():
+            try:
+                await self.poll_once()
+                now = time.monotonic()
+                if now >= next_offsets:
+                    next_offsets = now + self.settings.offset_sync_interval_ms / 1000
+                    await self.sync_offsets()
+                if now >= next_configs:
+                    next_configs = now + self.settings.config_sync_interval_ms / 1000
+                    await sync_configs(self.engine.source, self.engine.dest, self._live_topics(),
+                                       self.engine.m, self.settings.keep_destination_configs)
+            except (ClientError, PartitionError, StateStoreError) as exc:
+                log.info("lifecycle poll failed (%s); retrying", exc)
+            try:
+                await asyncio.wait_for(stop.wait(), poll)
+            except asyncio.TimeoutError:
+                pass
+
+    def _topics(self) -> set[str]:
+        return {t for t, _ in self.engine.partitions}
+
+    def _live_topics(self) -> list[str]:
+        return sorted(t for t in self._topics() if t not in self.engine.stopped_topics)
+
+    def _state_of(self, topic: str) -> TopicState:
+        r = self.state.topics.get(topic)
+        return r.state if r is not None else TopicState.ACTIVE
+
+    async def poll_once(self) -> None:
+        self.state = LinkState.from_records(await self.store.read_all())
+        writes: list[tuple[bytes, bytes | None]] = [(HEARTBEAT_KEY, heartbeat_value())]
+        for topic in sorted(self._topics()):
+            state = self._state_of(topic)
+            if state is TopicState.STOPPED:
+                if topic not in self.engine.stopped_topics or self.state.topics[topic].by != "linker":
+                    writes.append(await self._apply_stop(topic, self.state.topics[topic]))
+                continue
+            if state is TopicState.PAUSED and topic not in self.engine.paused_topics:
+                log.info("pausing %s (state topic)", topic)
+                await self.engine.pause_topic(topic)
+            elif state in (TopicState.ACTIVE, TopicState.PROMOTING) and topic in self.engine.paused_topics:
+                log.info("resuming %s (state topic)", topic)
+                self.engine.resume_topic(topic)
+            if state is TopicState.PROMOTING:
+                rec = await self._try_finish_promote(topic)
+                if rec is not None:
+                    writes.append(rec)
+                    continue
+            problem = self._engine_problem(topic)
+            if problem is not None and state is TopicState.ACTIVE:
+                writes.append((TopicRecord(topic, problem[0], problem[1], by="linker").key(),
+                               TopicRecord(topic, problem[0], problem[1], by="linker").value()))
+            writes.extend(self._progress(topic))
+        await self.store.write(writes)
+
+    def _engine_problem(self, topic: str) -> tuple[TopicState, str] | None:
+        for pm in self.engine.partitions.values():
+            if pm.tp[0] == topic and pm.status.state in ENGINE_PROBLEMS:
+                return ENGINE_PROBLEMS[pm.status.state], f"partition {pm.tp[1]}: {pm.status.reason}"
+        return None
+
+    def _progress(self, topic: str) -> list[tuple[bytes, bytes | None]]:
+        ends = {pm.tp[1]: pm.status.source_high_watermark for pm in self.engine.partitions.values()
+                if pm.tp[0] == topic and pm.status.source_high_watermark is not None}
+        if not ends or self._progress_sent.get(topic) == ends:
+            return []
+        self._progress_sent[topic] = dict(ends)
+        r = ProgressRecord(topic, ends)
+        return [(r.key(), r.value())]
+
+    def _dest_ends(self, topic: str) -> dict[int, int]:
+        return {pm.tp[1]: pm.acked_end for pm in self.engine.partitions.values() if pm.tp[0] == topic}
+
+    async def _apply_stop(self, topic: str, rec: TopicRecord) -> tuple[bytes, bytes]:
+        """A STOPPED record written by a command: stop the topic, then acknowledge with the final ends."""
+        log.info("stopping %s for good (%s)", topic, rec.reason or "state topic")
+        await self.engine.stop_topic(topic, rec.reason or "stopped by command")
+        ack = TopicRecord(topic, TopicState.STOPPED, rec.reason, by="linker", offsets=self._dest_ends(topic),
+                          rpo=rec.rpo)
+        return ack.key(), ack.value()
+
+    async def _try_finish_promote(self, topic: str) -> tuple[bytes, bytes] | None:
+        """PROMOTING: once the mirror holds the source's log end, final offset sync, then STOPPED."""
+        pms = [pm for pm in self.engine.partitions.values() if pm.tp[0] == topic]
+        if not pms or any(pm.status.state is not PartitionState.MIRRORING for pm in pms):
+            return None
+        hw = await self.engine.source.list_offsets([pm.tp for pm in pms], LATEST)
+        if any(pm.acked_end != hw[pm.tp] for pm in pms):
+            return None
+        await self.engine.pause_topic(topic)       # nothing more is written from here on
+        hw = await self.engine.source.list_offsets([pm.tp for pm in pms], LATEST)
+        if any(pm.acked_end != hw[pm.tp] or pm.status.state is not PartitionState.MIRRORING for pm in pms):
+            self.engine.resume_topic(topic)        # the source moved meanwhile: catch up again
+            return None
+        await self.sync_offsets([topic])
+        await self.engine.stop_topic(topic, "promoted")
+        rec = TopicRecord(topic, TopicState.STOPPED, "promoted", by="linker", offsets=self._dest_ends(topic))
+        log.info("promoted %s; final offsets %s", topic, rec.offsets)
+        return rec.key(), rec.value()
+
+    async def sync_offsets(self, topics: list[str] | None = None) -> None:
+        want = set(topics) if topics is not None else set(self._live_topics())
+        for r in await sync_groups(self.engine.source, self.engine.dest, want, self.settings.group_selected):
+            self.groups[r.group] = r
+            log.info("offset sync: %s", r.line())

@@ -1,0 +1,147 @@
+"""The state topic's record format (pure: no I/O).
+
+One compacted topic on the destination per link. Keys are UTF-8 strings:
+
+- ``topic/<name>``: the mirror topic's lifecycle state (the latest record wins);
+- ``progress/<name>``: the last source log ends the linker saw (for failover RPO);
+- ``heartbeat``: written by a running linker every poll (commands know whether to wait for it).
+
+Values are UTF-8 JSON objects with ``"v": 1``; a null value (tombstone) deletes the key.
+"""
+from __future__ import annotations
+
+import enum
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+
+
+class TopicState(enum.Enum):
+    ACTIVE = "ACTIVE"        # mirrored, read-only for everyone else
+    PAUSED = "PAUSED"        # kept read-only, not fetched
+    BLOCKED = "BLOCKED"      # the engine stopped a partition: content it cannot copy exactly
+    FAILED = "FAILED"        # the destination disagrees with what was written (foreign writes, ...)
+    DIVERGED = "DIVERGED"    # the source lost offsets the destination holds
+    PROMOTING = "PROMOTING"  # catching up to the source end, then STOPPED
+    STOPPED = "STOPPED"      # never written by the linker again; writable
+
+
+class RecordFormatError(ValueError):
+    """A state-topic record that does not follow the documented format."""
+
+
+@dataclass
+class TopicRecord:
+    topic: str
+    state: TopicState
+    reason: str = ""
+    by: str = "cli"                       # "cli" or "linker"
+    at_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    # promote: final destination ends; failover: destination ends and the RPO per partition
+    offsets: dict[int, int] = field(default_factory=dict)
+    rpo: dict[int, int] | None = None
+
+    def key(self) -> bytes:
+        return topic_key(self.topic)
+
+    def value(self) -> bytes:
+        doc: dict[str, Any] = {"v": FORMAT_VERSION, "state": self.state.value, "reason": self.reason,
+                               "by": self.by, "at_ms": self.at_ms,
+                               "offsets": {str(p): o for p, o in sorted(self.offsets.items())}}
+        if self.rpo is not None:
+            doc["rpo"] = {str(p): o for p, o in sorted(self.rpo.items())}
+        return json.dumps(doc, sort_keys=True).encode()
+
+
+@dataclass
+class ProgressRecord:
+    topic: str
+    source_ends: dict[int, int]
+    at_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+
+    def key(self) -> bytes:
+        return b"progress/" + self.topic.encode()
+
+    def value(self) -> bytes:
+        return json.dumps({"v": FORMAT_VERSION, "at_ms": self.at_ms,
+                           "source_ends": {str(p): o for p, o in sorted(self.source_ends.items())}},
+                          sort_keys=True).encode()
+
+
+def topic_key(topic: str) -> bytes:
+    return b"topic/" + topic.encode()
+
+
+HEARTBEAT_KEY = b"heartbeat"
+
+
+def heartbeat_value(at_ms: int | None = None) -> bytes:
+    return json.dumps({"v": FORMAT_VERSION, "at_ms": int(time.time() * 1000) if at_ms is None else at_ms}).encode()
+
+
+def _doc(key: str, value: bytes) -> dict[str, Any]:
+    try:
+        doc = json.loads(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RecordFormatError(f"state record {key!r}: value is not JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("v") != FORMAT_VERSION:
+        raise RecordFormatError(f"state record {key!r}: expected a JSON object with \"v\": {FORMAT_VERSION}")
+    return doc
+
+
+def _partition_map(key: str, doc: dict[str, Any], name: str) -> dict[int, int]:
+    raw = doc.get(name, {})
+    if not isinstance(raw, dict):
+        raise RecordFormatError(f"state record {key!r}: {name} must be an object")
+    try:
+        return {int(p): int(o) for p, o in raw.items()}
+    except (TypeError, ValueError):
+        raise RecordFormatError(f"state record {key!r}: {name} must map partition numbers to offsets") from None
+
+
+def parse_topic_record(key: bytes, value: bytes) -> TopicRecord:
+    k = key.decode("utf-8", "replace")
+    if not k.startswith("topic/") or len(k) == 6:
+        raise RecordFormatError(f"state record {k!r}: not a topic key")
+    doc = _doc(k, value)
+    try:
+        state = TopicState(doc.get("state"))
+    except ValueError:
+        raise RecordFormatError(f"state record {k!r}: unknown state {doc.get('state')!r}") from None
+    rpo = _partition_map(k, doc, "rpo") if "rpo" in doc else None
+    return TopicRecord(k[6:], state, str(doc.get("reason", "")), str(doc.get("by", "cli")),
+                       int(doc.get("at_ms", 0)), _partition_map(k, doc, "offsets"), rpo)
+
+
+def parse_progress_record(key: bytes, value: bytes) -> ProgressRecord:
+    k = key.decode("utf-8", "replace")
+    if not k.startswith("progress/"):
+        raise RecordFormatError(f"state record {k!r}: not a progress key")
+    doc = _doc(k, value)
+    return ProgressRecord(k[9:], _partition_map(k, doc, "source_ends"), int(doc.get("at_ms", 0)))
+
+
+def heartbeat_at(value: bytes) -> int:
+    return int(_doc("heartbeat", value).get("at_ms", 0))
+
+
+# Which commands may follow which state: STOPPED is final (a promoted topic is never mirrored again).
+_COMMANDS: dict[str, frozenset[TopicState]] = {
+    "pause": frozenset({TopicState.ACTIVE, TopicState.PAUSED}),
+    "resume": frozenset({TopicState.ACTIVE, TopicState.PAUSED}),
+    "promote": frozenset({TopicState.ACTIVE, TopicState.PAUSED, TopicState.PROMOTING}),
+    "failover": frozenset({TopicState.ACTIVE, TopicState.PAUSED, TopicState.PROMOTING, TopicState.BLOCKED,
+                           TopicState.FAILED, TopicState.DIVERGED, TopicState.STOPPED}),
+}
+
+
+def command_refusal(command: str, topic: str, current: TopicState) -> str | None:
+    """Why ``command`` cannot act on a topic in ``current`` state, or None."""
+    allowed = _COMMANDS[command]
+    if current in allowed:
+        return None
+    return (f"{command} {topic}: the topic is {current.value}; {command} needs one of "
+            f"{', '.join(sorted(s.value for s in allowed))}")

@@ -1,0 +1,67 @@
+"""The ``[lifecycle]`` table of the link file.
+
+Kept next to the code that uses it; ``linker.config`` calls ``parse_lifecycle``
+so a mistake is still reported with its dotted key when the file is read.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from linker.config import ConfigError
+
+_KEYS = {"state_topic", "state_poll_ms", "offset_sync_interval_ms", "groups_include", "groups_exclude",
+         "config_sync_interval_ms", "keep_destination_configs", "promote_timeout_ms"}
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    state_topic: str | None = None          # default: __linker-<link name>-state
+    state_poll_ms: int = 1000               # how often a running linker reads commands
+    offset_sync_interval_ms: int = 10_000
+    groups_include: tuple[str, ...] = (".*",)   # consumer groups whose offsets are copied (regex, full match)
+    groups_exclude: tuple[str, ...] = ()
+    config_sync_interval_ms: int = 30_000
+    keep_destination_configs: tuple[str, ...] = ()   # destination overrides the user set on purpose
+    promote_timeout_ms: int = 300_000
+
+    def state_topic_for(self, link_name: str) -> str:
+        return self.state_topic or f"__linker-{link_name}-state"
+
+    def group_selected(self, group: str) -> bool:
+        if any(re.fullmatch(p, group) for p in self.groups_exclude):
+            return False
+        return any(re.fullmatch(p, group) for p in self.groups_include)
+
+
+def parse_lifecycle(t: dict[str, Any]) -> LifecycleSettings:
+    """Validate the ``[lifecycle]`` table; errors name ``lifecycle.<key>``."""
+    if not isinstance(t, dict):
+        raise ConfigError("lifecycle: must be a table")
+    unknown = sorted(set(t) - _KEYS)
+    if unknown:
+        raise ConfigError(f"lifecycle.{unknown[0]}: unknown key (allowed: {', '.join(sorted(_KEYS))})")
+    d = LifecycleSettings()
+    values: dict[str, Any] = {}
+    for k in ("state_poll_ms", "offset_sync_interval_ms", "config_sync_interval_ms", "promote_timeout_ms"):
+        v = t.get(k, getattr(d, k))
+        if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+            raise ConfigError(f"lifecycle.{k}: must be a positive integer, got {v!r}")
+        values[k] = v
+    st = t.get("state_topic")
+    if st is not None and (not isinstance(st, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", st)):
+        raise ConfigError(f"lifecycle.state_topic: {st!r} is not a legal Kafka topic name")
+    values["state_topic"] = st
+    for k in ("groups_include", "groups_exclude", "keep_destination_configs"):
+        v = t.get(k, list(getattr(d, k)))
+        if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+            raise ConfigError(f"lifecycle.{k}: must be a list of non-empty strings")
+        if k.startswith("groups_"):
+            for i, pat in enumerate(v):
+                try:
+                    re.compile(pat)
+                except re.error as exc:
+                    raise ConfigError(f"lifecycle.{k}[{i}]: bad regular expression {pat!r}: {exc}") from None
+        values[k] = tuple(v)
+    return LifecycleSettings(**values)
