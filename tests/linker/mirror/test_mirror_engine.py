@@ -73,21 +73,38 @@ def test_no_codec_runs_while_mirroring(source, destination, topic_name, monkeypa
             raise AssertionError(f"codec entry point {name} called while mirroring")
         return boom
 
+    import importlib
+    import pkgutil
     import zlib
+
     import cramjam
     import lz4.frame
     import zstandard
-    import kproto.records.codecs as kcodecs
+
+    import kproto.records
     cfg = link_config(source, destination, names=[topic_name])
+    # Every binding of kproto's codec functions (modules import them by name), and the codec libraries.
+    targets = [(importlib.import_module(f"kproto.records.{m.name}"), ("compress", "decompress", "decompress_chunks"))
+               for m in pkgutil.iter_modules(kproto.records.__path__)]
+    targets += [(kproto.records, ("compress", "decompress", "decompress_chunks")),
+                (zlib, ("compress", "decompress", "decompressobj", "compressobj")),
+                (lz4.frame, ("compress", "decompress", "LZ4FrameDecompressor", "LZ4FrameCompressor")),
+                (zstandard, ("ZstdCompressor", "ZstdDecompressor", "decompress", "compress")),
+                (cramjam.snappy, ("compress", "decompress", "compress_raw", "decompress_raw"))]
+    from kproto.records.builder import build_batch
+    from kproto.records.layout import Codec
+    sample = build_batch([b"control"], codec=Codec.ZSTD)
+    patched = 0
     with monkeypatch.context() as mp:
-        for mod, names in ((kcodecs, ("compress", "decompress", "decompress_chunks")),
-                           (zlib, ("compress", "decompress", "decompressobj", "compressobj")),
-                           (lz4.frame, ("compress", "decompress", "LZ4FrameDecompressor", "LZ4FrameCompressor")),
-                           (zstandard, ("ZstdCompressor", "ZstdDecompressor", "decompress", "compress")),
-                           (cramjam.snappy, ("compress", "decompress", "compress_raw", "decompress_raw"))):
+        for mod, names in targets:
             for n in names:
                 if hasattr(mod, n):
                     mp.setattr(mod, n, trap(f"{mod.__name__}.{n}"))
+                    patched += 1
+        assert patched >= 20
+        with pytest.raises(AssertionError):   # control: decoding a compressed batch is caught
+            list(BatchView(sample).records())
+        calls.clear()
         engine = mirror(cfg)
     assert calls == []
     assert all(pm.status.state.value == "STOPPED" for pm in engine.partitions.values())
