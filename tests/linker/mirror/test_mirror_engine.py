@@ -491,3 +491,21 @@ def test_running_audit_catches_a_batch_stored_differently(source, destination, t
         return pm is not None and pm.status.state.value == "FAILED"
     engine = mirror(cfg, done=failed)
     assert "audit" in engine.partitions[tp].status.reason and "CRC" in engine.partitions[tp].status.reason
+
+
+def test_old_and_future_timestamps_are_accepted_by_the_mirror_topic(source, destination, topic_name):
+    """The mirror topic's explicit timestamp bounds let batches through that a default 4.x topic
+    would refuse (after.max.ms defaults to one hour)."""
+    from kafka import KafkaProducer
+    source.create_topic(topic_name, partitions=1, configs={"message.timestamp.after.max.ms": 7 * 86_400_000})
+    now = int(time.time() * 1000)
+    p = KafkaProducer(**source.kafka_python_config(), linger_ms=0)
+    try:
+        for i, ts in enumerate((now - 10 * 365 * 86_400_000, now + 2 * 86_400_000, now)):
+            p.send(topic_name, value=b"v%d" % i, timestamp_ms=ts).get(30)
+    finally:
+        p.close()
+    cfg = link_config(source, destination, names=[topic_name])
+    mirror(cfg)
+    report = assert_verified(cfg, min_batches=3)
+    assert report.partitions[0].checked_to == 3
