@@ -1,6 +1,8 @@
 """Mirror throughput (1 and 8 partitions), peak RSS, and alignment time.
 
-Two local 1-node clusters (kafkabed). For each shape, the same data is copied
+Two local 1-node clusters (kafkabed). Values are incompressible (slices of a
+random pool; lz4 is on but gains nothing), so MB are wire and disk MB. For
+each shape, the same data is copied
 twice in the same run: by a plain consume-and-produce loop with
 confluent-kafka (the baseline: what a client-level copier does, without
 offset or byte fidelity) and by `linker run` (a subprocess, so its peak RSS is
@@ -35,8 +37,11 @@ def produce_bulk(cluster: KafkaCluster, topic: str, total_bytes: int, value_size
     p = Producer({**cluster.confluent_config(), "linger.ms": 20, "batch.size": 256 * 1024,
                   "compression.type": "lz4", "queue.buffering.max.kbytes": 256 * 1024})
     n = total_bytes // value_size
-    value = os.urandom(value_size // 2).hex().encode()[:value_size]
+    # Incompressible values: MB counted here are the MB that travel and are stored.
+    pool = os.urandom(value_size * 1024)
     for i in range(n):
+        off = (i * 7919) % (len(pool) - value_size)
+        value = pool[off:off + value_size]
         while True:
             try:
                 p.produce(topic, value=value, key=b"%d" % i)
