@@ -58,9 +58,9 @@ class Figures:
 
 
 class ProxyProcess:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, extra: list[str]) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "linker.proxy", "--upstream", upstream,
-                                      "--log-level", "WARNING"], stdout=subprocess.PIPE, text=True)
+                                      "--log-level", "WARNING", *extra], stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline() if self.proc.stdout else ""
         if not line.startswith("proxy listening on "):
             self.stop()
@@ -170,12 +170,12 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(smoke: bool) -> Figures:
+def run(smoke: bool, fetch_endpoints: bool = True) -> Figures:
     count = 20_000 if smoke else 100_000
     rounds = 1 if smoke else 5
     lat_count = 300 if smoke else 3000
     with KafkaCluster(name="proxy-bench", heap="512m", jvm_options=BROKER_JVM) as cluster:
-        proxy = ProxyProcess(cluster.bootstrap)
+        proxy = ProxyProcess(cluster.bootstrap, [] if fetch_endpoints else ["--no-fetch-endpoints"])
         try:
             prod = {"direct": [], "proxy": []}
             cons = {"direct": [], "proxy": []}
@@ -227,8 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="small volumes, one round")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--no-fetch-endpoints", action="store_true",
+                    help="run the proxy with Fetch capped at v15 (every Fetch response relayed cut-through)")
     args = ap.parse_args(argv)
-    figures = run(args.smoke)
+    figures = run(args.smoke, not args.no_fetch_endpoints)
+    print("proxy mode:", "Fetch capped at v15, relayed" if args.no_fetch_endpoints
+          else "Fetch v16+ collected and decoded for KIP-951 endpoints")
     print(render(figures))
     goal = figures.produce_ratio >= 0.9 and figures.consume_ratio >= 0.9 and figures.added_p99_ms < 1.0
     print(f"goal (ratios >= 0.9, added p99 < 1 ms): {'met' if goal else 'NOT met'}")

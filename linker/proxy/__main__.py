@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--upstream-ca", default=None, help="CA file: connect to the brokers with TLS")
     p.add_argument("--tls-cert", default=None, help="certificate (PEM) shown to clients")
     p.add_argument("--tls-key", default=None, help="key (PEM) of --tls-cert")
+    p.add_argument("--no-fetch-endpoints", action="store_true",
+                   help="cap Fetch at v15 so every Fetch response is relayed cut-through (no KIP-951 hints)")
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -40,7 +42,8 @@ def config_from_args(args: argparse.Namespace) -> ProxyConfig:
                               tls=TlsSettings(ca_file=args.upstream_ca) if args.upstream_ca else None)
     return ProxyConfig(upstream=upstream, bind_host=args.bind, advertised_host=args.advertise,
                        bootstrap_port=args.bootstrap_port, ports=PortMapping(base=args.port_base),
-                       listen_tls=ListenTls(args.tls_cert, args.tls_key) if args.tls_cert else None)
+                       listen_tls=ListenTls(args.tls_cert, args.tls_key) if args.tls_cert else None,
+                       fetch_node_endpoints=not args.no_fetch_endpoints)
 
 
 async def serve(config: ProxyConfig) -> None:

@@ -92,6 +92,10 @@ class ProxyConfig:
     idle_timeout: float = 600.0                   # the broker's connections.max.idle.ms
     connect_timeout: float = 10.0
     forget_broker_after: float = 300.0            # listener of a broker gone from metadata
+    #: Rewrite KIP-951 NodeEndpoints in Fetch v16+ (the responses are then collected whole
+    #: and decoded). False caps Fetch at v15: no endpoints, every Fetch response relayed
+    #: cut-through; clients find new leaders through Metadata instead. See docs/proxy.md.
+    fetch_node_endpoints: bool = True
 
     def __post_init__(self) -> None:
         for name in ("max_request_size", "max_response_size", "max_in_flight"):

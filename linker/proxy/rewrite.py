@@ -6,7 +6,7 @@ other response passes through as the broker's bytes.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kproto import ApiKey, messages
@@ -87,16 +87,18 @@ def _kproto_range(api_key: int) -> tuple[int, int] | None:
 _MIN_VERSION_OVERRIDES = {int(ApiKey.SASL_HANDSHAKE): 1}
 
 
-def clamp_api_versions(body: Any) -> None:
+def clamp_api_versions(body: Any, caps: Mapping[int, int] | None = None) -> None:
     """Keep, for every API kproto knows, the intersection of the broker's and kproto's
-    versions (dropping an API with none in common); API keys kproto does not know
-    stay as the broker says, since they only ever pass through undecoded."""
+    versions (dropping an API with none in common), further capped by `caps`
+    (api key -> highest version); API keys kproto does not know stay as the broker
+    says, since they only ever pass through undecoded."""
+    caps = caps or {}
     kept = []
     for entry in body.api_keys:
         ours = _kproto_range(entry.api_key)
         if ours is not None:
             lo = max(entry.min_version, ours[0], _MIN_VERSION_OVERRIDES.get(entry.api_key, 0))
-            hi = min(entry.max_version, ours[1])
+            hi = min(entry.max_version, ours[1], caps.get(entry.api_key, ours[1]))
             if lo > hi:
                 continue
             entry.min_version, entry.max_version = lo, hi

@@ -20,7 +20,10 @@ from linker.client import ClientConfig, KafkaClient
 from linker.client.tls import cached_ssl_context
 
 from .config import ProxyConfig, UpstreamConfig
+from kproto import ApiKey
+
 from .guard import NOT_LEADER_OR_FOLLOWER, POLICY_VIOLATION, MirrorRegistry, Refusal
+from .rewrite import FETCH_ENDPOINTS_FROM
 from .session import ClientSession, _UpstreamSide
 
 log = logging.getLogger("linker.proxy")
@@ -74,6 +77,9 @@ class ProxyServer:
         self._admin_for: UpstreamConfig | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
+        #: api key -> highest version advertised to clients, beyond kproto's own limits
+        self.version_caps: dict[int, int] = {} if config.fetch_node_endpoints else {
+            int(ApiKey.FETCH): FETCH_ENDPOINTS_FROM - 1}
 
     # -- life cycle ------------------------------------------------------------------------
     async def start(self) -> "ProxyServer":

@@ -33,10 +33,16 @@ log = logging.getLogger("linker.proxy")
 _HEAD = struct.Struct(">hhi")
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
+_SIZE_CORR = struct.Struct(">ii")
 UNSUPPORTED_VERSION = 35
 REBALANCE_IN_PROGRESS = 27
 #: Group requests that carry a member id and generation.
 _MEMBER_APIS = frozenset({ApiKey.HEARTBEAT, ApiKey.SYNC_GROUP, ApiKey.OFFSET_COMMIT})
+#: Requests the proxy always reads whole (besides guarded writes while a guard is active).
+_WHOLE_REQUESTS = _MEMBER_APIS | {ApiKey.FIND_COORDINATOR, ApiKey.API_VERSIONS}
+#: A request longer than this is judged on its first bytes and, if it needs no decoding,
+#: relayed while it arrives.
+RELAY_HEAD = 1024
 
 #: Why reading from the client is paused; reading resumes when the set is empty.
 _UPSTREAM_CONNECTING = "connecting"
@@ -71,7 +77,11 @@ class ClientSession(asyncio.Protocol):
         self.upstream: _UpstreamSide | None = None
         self.peer = "?"
         self.pending: collections.deque[_Pending] = collections.deque()
-        self._requests = kproto.FrameDecoder(self.config.max_request_size)
+        self._rsize: int | None = None            # size of the request being read
+        self._rsize_bytes = bytearray()           # its size prefix, while incomplete
+        self._rframe = bytearray()                # its head, or all of it when it is decoded
+        self._rfilled = 0
+        self._rstream_left = 0                    # bytes of a relayed request still to come
         self._paused: set[str] = set()
         self._reading = True
         self._closed = False
@@ -79,6 +89,7 @@ class ClientSession(asyncio.Protocol):
         self.partial_since: float | None = None
         self._connect_task: asyncio.Task[None] | None = None
         self._early: list[bytes] = []
+        self._relaying = False
         self._early_bytes = 0
 
     # -- client side ---------------------------------------------------------------------
@@ -115,16 +126,92 @@ class ClientSession(asyncio.Protocol):
             if self._early_bytes > self.config.max_request_size:
                 self.close(f"{self._early_bytes} bytes sent before the upstream connection was ready")
             return
-        try:
-            frames = self._requests.feed(data)
-        except kproto.FrameTooLarge as exc:
-            self.close(f"request frame refused: {exc}")
+        self._read_requests(memoryview(data))
+        busy = self._rsize is not None or bool(self._rsize_bytes)
+        self.partial_since = (self.partial_since or self.last_activity) if busy else None
+
+    def _read_requests(self, mv: memoryview) -> None:
+        """Split requests; a large one whose head says it needs no decoding is relayed
+        to the broker cut-through (its head first, then its bytes as they arrive)."""
+        n = len(mv)
+        pos = 0
+        while pos < n and not self._closed:
+            left = self._rstream_left
+            if left:
+                take = min(left, n - pos)
+                self._write_upstream_raw(mv[pos:pos + take])
+                pos += take
+                self._rstream_left = left - take
+                if not self._rstream_left:
+                    self._rsize = None
+                continue
+            size = self._rsize
+            if size is None:
+                if not self._rsize_bytes and n - pos >= 4:
+                    (size,) = _I32.unpack_from(mv, pos)
+                    pos += 4
+                else:
+                    take = min(4 - len(self._rsize_bytes), n - pos)
+                    self._rsize_bytes += mv[pos:pos + take]
+                    pos += take
+                    if len(self._rsize_bytes) < 4:
+                        break
+                    (size,) = _I32.unpack_from(self._rsize_bytes, 0)
+                    self._rsize_bytes.clear()
+                if size < 0 or size > self.config.max_request_size:
+                    self.close(f"request frame refused: size {size} outside 0..{self.config.max_request_size}")
+                    return
+                self._rsize = size
+                self._rframe = bytearray(min(size, RELAY_HEAD))
+                self._rfilled = 0
+            frame = self._rframe
+            take = min(len(frame) - self._rfilled, n - pos)
+            frame[self._rfilled:self._rfilled + take] = mv[pos:pos + take]
+            self._rfilled += take
+            pos += take
+            if self._rfilled < len(frame):
+                break
+            if len(frame) == size:       # the whole frame is in
+                self._rsize = None
+                self._on_request(memoryview(frame))
+            elif not self._relay_request(memoryview(frame), size):
+                whole = bytearray(size)   # needs decoding: collect it whole
+                whole[0:len(frame)] = frame
+                self._rframe = whole
+
+    def _relay_request(self, head: memoryview, size: int) -> bool:
+        """Start relaying a large request from its first bytes; False if it must be decoded."""
+        if len(head) < 8:
+            return False
+        api_key, version, corr = _HEAD.unpack_from(head, 0)
+        if api_key in _WHOLE_REQUESTS or (api_key in GUARDED_APIS and self.server.guard_active()):
+            return False
+        epoch = -1
+        if api_key == ApiKey.PRODUCE:
+            try:
+                acks = self._produce_acks(head, version)
+            except (struct.error, KprotoError, IndexError, ValueError):
+                return False  # a header longer than the head: decide on the whole frame
+            epoch = self.server.produce_epoch
+            if acks != 0:
+                self.pending.append(_Pending(corr, api_key, version, needs_decode(api_key, version),
+                                             produce_epoch=epoch))
+        else:
+            self.pending.append(_Pending(corr, api_key, version, needs_decode(api_key, version)))
+        self._write_upstream_raw(_I32.pack(size))
+        self._write_upstream_raw(bytes(head))
+        self._rstream_left = size - len(head)
+        self._rframe = bytearray()
+        if len(self.pending) >= self.config.max_in_flight:
+            self._pause(_IN_FLIGHT)
+        return True
+
+    def _write_upstream_raw(self, chunk: Any) -> None:
+        up = self.upstream
+        if up is None or up.transport is None:
+            self.close("upstream connection is gone")
             return
-        for frame in frames:
-            if self._closed:
-                return
-            self._on_request(frame)
-        self.partial_since = (self.partial_since or self.last_activity) if self._requests.buffered else None
+        up.transport.write(chunk)
 
     def eof_received(self) -> bool:
         return False
@@ -301,7 +388,7 @@ class ClientSession(asyncio.Protocol):
 
     def _answer_locally(self, p: _Pending, body: Any) -> None:
         p.ready = kproto.encode_response(body, p.version, p.corr)
-        if not self.pending:
+        if not self.pending and not self._relaying:
             self._write_client(p.ready)
         else:
             self.pending.append(p)
@@ -359,7 +446,41 @@ class ClientSession(asyncio.Protocol):
         if len(pending) < self.config.max_in_flight:
             self._resume(_IN_FLIGHT)
 
+    def response_start(self, corr: int) -> bool | None:
+        """A response begins: True to relay it as it arrives, False to collect it for
+        rewriting, None if it matches no request (the client is then closed)."""
+        self._flush_ready()
+        pending = self.pending
+        if not pending:
+            self.close("upstream sent a response to no request")
+            return None
+        p = pending[0]
+        if corr != p.corr:
+            self.close(f"upstream response correlation id {corr} does not match request {p.corr}")
+            return None
+        if p.decode or p.guarded is not None:
+            return False
+        pending.popleft()
+        self._relaying = True
+        return True
+
+    def relay(self, chunk: Any) -> None:
+        if self.transport is not None and not self._closed:
+            self.transport.write(chunk)
+
+    def response_done(self) -> None:
+        self._relaying = False
+        self._flush_ready()
+        if len(self.pending) < self.config.max_in_flight:
+            self._resume(_IN_FLIGHT)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def _flush_ready(self) -> None:
+        if self._relaying:
+            return  # never inside a response being relayed
         pending = self.pending
         while pending and pending[0].ready is not None:
             self._write_client(pending.popleft().ready)
@@ -369,7 +490,7 @@ class ClientSession(asyncio.Protocol):
         try:
             if p.api_key == ApiKey.API_VERSIONS:
                 version, body = self._decode_api_versions(frame, version)
-                clamp_api_versions(body)
+                clamp_api_versions(body, self.server.version_caps)
                 return kproto.encode_response(body, version, p.corr)
             _, body = kproto.decode_response(p.api_key, version, frame)
         except KprotoError as exc:
@@ -409,26 +530,84 @@ class ClientSession(asyncio.Protocol):
 
 
 class _UpstreamSide(asyncio.Protocol):
-    """The proxy's connection to one broker on behalf of one client."""
+    """The proxy's connection to one broker on behalf of one client.
+
+    Responses that need no rewriting are relayed cut-through: as soon as the
+    size and correlation id are in, the bytes go to the client as they arrive,
+    so a multi-MiB Fetch response is never held whole. Responses to rewrite
+    are collected into one buffer (bounded by max_response_size) and decoded.
+    """
 
     def __init__(self, session: ClientSession, max_response_size: int) -> None:
         self.session = session
         self.transport: asyncio.Transport | None = None
-        self._responses = kproto.FrameDecoder(max_response_size)
+        self._max = max_response_size
+        self._head = bytearray()                 # size + correlation id, while incomplete
+        self._frame: bytearray | None = None     # a response being collected for rewriting
+        self._filled = 0
+        self._stream_left = 0                    # bytes of a relayed response still to come
         self._closing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        try:
-            frames = self._responses.feed(data)
-        except kproto.FrameTooLarge as exc:
-            self.session.close(f"upstream response refused: {exc}")
-            return
-        on_response = self.session.on_response
-        for frame in frames:
-            on_response(frame)
+        session = self.session
+        mv = memoryview(data)
+        n = len(mv)
+        pos = 0
+        while pos < n and not session.closed:
+            left = self._stream_left
+            if left:
+                take = min(left, n - pos)
+                session.relay(mv[pos:pos + take])
+                pos += take
+                self._stream_left = left - take
+                if not self._stream_left:
+                    session.response_done()
+                continue
+            frame = self._frame
+            if frame is not None:
+                take = min(len(frame) - self._filled, n - pos)
+                frame[self._filled:self._filled + take] = mv[pos:pos + take]
+                self._filled += take
+                pos += take
+                if self._filled == len(frame):
+                    self._frame = None
+                    session.on_response(memoryview(frame))
+                continue
+            if not self._head and n - pos >= 8:
+                size, corr = _SIZE_CORR.unpack_from(mv, pos)
+                head: Any = mv[pos:pos + 8]
+                pos += 8
+            else:
+                take = min(8 - len(self._head), n - pos)
+                self._head += mv[pos:pos + take]
+                pos += take
+                if len(self._head) < 8:
+                    break
+                size, corr = _SIZE_CORR.unpack_from(self._head, 0)
+                head = bytes(self._head)
+                self._head.clear()
+            if size < 4 or size > self._max:
+                session.close(f"upstream response of {size} bytes refused (limit {self._max})")
+                return
+            relay = session.response_start(corr)
+            if relay is None:
+                return
+            if relay:
+                session.relay(head)
+                self._stream_left = size - 4
+                if not self._stream_left:
+                    session.response_done()
+            else:
+                frame = bytearray(size)
+                frame[0:4] = head[4:8]
+                self._filled = 4
+                if size == 4:
+                    session.on_response(memoryview(frame))
+                else:
+                    self._frame = frame
 
     def eof_received(self) -> bool:
         return False
