@@ -19,36 +19,38 @@ V = TypeVar("V")
 
 
 class ByteBudget:
-    """A byte semaphore. One request larger than the limit is let through alone,
-    so a batch bigger than the budget cannot deadlock the engine."""
+    """Bytes fetched and not yet acknowledged. Fetched bytes are taken after the
+    fact (a fetch response's size is known only when it arrives), so a fetcher
+    checks ``full`` before asking: memory stays below the limit plus one fetch
+    response per source broker. Bytes are given back on acknowledgement (or
+    when queued batches are dropped), which is the backpressure."""
 
     def __init__(self, limit: int) -> None:
         if limit <= 0:
             raise ValueError("budget limit must be positive")
         self.limit = limit
         self.used = 0
-        self._cond = asyncio.Condition()
+        self._room = asyncio.Event()
+        self._room.set()
 
-    def fits(self, n: int) -> bool:
-        return self.used == 0 or self.used + n <= self.limit
+    @property
+    def full(self) -> bool:
+        return self.used >= self.limit
 
-    async def acquire(self, n: int) -> None:
-        async with self._cond:
-            await self._cond.wait_for(lambda: self.fits(n))
-            self.used += n
+    def take(self, n: int) -> None:
+        self.used += n
+        if self.full:
+            self._room.clear()
 
-    def try_acquire(self, n: int) -> bool:
-        if self.fits(n):
-            self.used += n
-            return True
-        return False
+    def give(self, n: int) -> None:
+        if n > self.used:
+            raise RuntimeError(f"byte budget: giving back {n} bytes but only {self.used} are taken")
+        self.used -= n
+        if not self.full:
+            self._room.set()
 
-    async def release(self, n: int) -> None:
-        async with self._cond:
-            self.used -= n
-            if self.used < 0:
-                raise RuntimeError("byte budget released more than it acquired")
-            self._cond.notify_all()
+    async def wait_for_room(self) -> None:
+        await self._room.wait()
 
 
 def partition_share(limit: int, active_partitions: int, floor: int) -> int:

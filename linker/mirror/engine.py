@@ -130,7 +130,7 @@ class MirrorEngine(Locating, Producing, Auditing):
     def _drop_queue(self, pm: PartitionMirror) -> None:
         """Forget fetched batches not yet sent (the one in flight settles on its response)."""
         dropped = sum(b.size for b in pm.queue)
-        self.budget.used -= dropped
+        self.budget.give(dropped)
         pm.queued_bytes -= dropped
         self.metrics.in_flight_bytes.set(self.budget.used)
         pm.queue.clear()
@@ -284,7 +284,7 @@ class MirrorEngine(Locating, Producing, Auditing):
         elif added:
             pm.max_bytes_hint = 0
         if added:
-            self.budget.used += added
+            self.budget.take(added)
             self.metrics.in_flight_bytes.set(self.budget.used)
         if pm.queue:
             self._wake_producer.set()

@@ -82,8 +82,8 @@ class SourceFetcher:
         F = messages.FetchRequest
         idle_rounds = 0
         while not self._stop:
-            while eng.budget.used >= eng.budget.limit and not self._stop:
-                await asyncio.sleep(0.005)
+            if eng.budget.full:
+                await eng.budget.wait_for_room()
             wanted = eng.fetch_targets(self.node)
             if not wanted:
                 idle_rounds += 1

@@ -98,7 +98,7 @@ class Producing:
             pm.in_flight = None
             size = b.size
             pm.queued_bytes -= size
-            self.budget.used -= size
+            self.budget.give(size)
             if failure is not None or pm.tp not in results:
                 # Ambiguous: the batch may or may not be stored. Ask the destination.
                 self._schedule_resync(pm, failure or "no response for the partition")

@@ -47,21 +47,21 @@ def test_share():
     assert partition_share(1000, 0, 50) == 1000
 
 
-def test_budget_blocks_until_release():
+def test_budget_full_room_and_backpressure():
     async def main():
         b = ByteBudget(100)
-        await b.acquire(80)
-        waiter = asyncio.create_task(b.acquire(30))
+        b.take(80)
+        assert not b.full
+        b.take(50)            # a fetch response may overshoot; the next fetch then waits
+        assert b.full
+        waiter = asyncio.create_task(b.wait_for_room())
         await asyncio.sleep(0.01)
         assert not waiter.done()
-        await b.release(80)
+        b.give(50)
         await asyncio.wait_for(waiter, 1)
-        assert b.used == 30
-        # an oversize request passes alone once the budget is empty
-        await b.release(30)
-        await asyncio.wait_for(b.acquire(500), 1)
-        assert not b.try_acquire(1)
-        await b.release(500)
-        with pytest.raises(RuntimeError):
-            await b.release(1)
+        assert b.used == 80
+        with pytest.raises(RuntimeError, match="only 80"):
+            b.give(81)
+        with pytest.raises(ValueError):
+            ByteBudget(0)
     asyncio.run(main())
