@@ -180,3 +180,49 @@ def test_unreachable_source_is_reported(tmp_path):
     r = linker("run", "--config", str(cfg), timeout=60)
     assert r.returncode == 1
     assert "linker run failed" in r.stderr and f"127.0.0.1:{port}" in r.stderr
+
+
+def test_sigterm_mid_stream_drains_and_leaves_an_exact_prefix(source, destination, topic_name, tmp_path):
+    from confluent_kafka import Producer
+    source.create_topic(topic_name, partitions=4)
+    p = Producer({**source.confluent_config(), "linger.ms": 20, "compression.type": "none"})
+    pool = os.urandom(1 << 20)
+    total = 80_000
+    for i in range(total):
+        p.produce(topic_name, value=pool[(i * 4099) % (len(pool) - 1000):][:1000], partition=i % 4)
+        if i % 5000 == 0:
+            p.flush()
+    assert p.flush(60) == 0
+    cfg = write_link(tmp_path / "link.toml", source, destination, [topic_name])
+    log = tmp_path / "run.log"
+    proc = start_run(cfg, log)
+    try:
+        deadline = time.monotonic() + 30
+        while "-> MIRRORING" not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.2)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+        assert time.monotonic() - started < 8   # stop_timeout_ms is 5 s in this link file
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    doc = json.loads(linker("status", "--config", str(cfg), "--json").stdout)
+    stopped_at = sum(p["dest_log_end"] for p in doc["partitions"])
+    assert 0 < stopped_at < total, stopped_at   # it really stopped mid-stream
+    r = linker("verify", "--config", str(cfg))
+    assert r.returncode == 0, r.stdout
+    proc = start_run(cfg, log)
+    try:
+        wait_caught_up(cfg, topic_name, total)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    r = linker("verify", "--config", str(cfg))
+    assert r.returncode == 0, r.stdout
