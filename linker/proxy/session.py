@@ -1,12 +1,13 @@
 """One client connection and its upstream broker connection.
 
-Hot path: a request frame is forwarded as received (size prefix + the
-client's bytes) after reading only its api key, version and correlation id
-with one precompiled struct; a response is matched to the FIFO of requests in
-flight and forwarded as the broker sent it unless its API may carry a broker
-address (see rewrite.needs_decode). Reading from one side pauses while the
-other side's write buffer is full or too many requests are in flight, so the
-memory a connection holds is bounded by one partial frame per direction plus
+Hot path: a request is forwarded as received after reading only its api key,
+version and correlation id with one precompiled struct (a large one is relayed
+cut-through, judged on its first RELAY_HEAD bytes); a response is matched to
+the FIFO of requests in flight and relayed as the broker sends it unless its
+API may carry a broker address (see rewrite.needs_decode). Only frames to
+decode are held whole. Reading from one side pauses while the other side's
+write buffer is full or too many requests are in flight, so the memory a
+connection holds is bounded by one frame being decoded per direction plus
 the transports' high-water marks.
 """
 from __future__ import annotations
