@@ -53,15 +53,25 @@ class LifecycleController:
             log.info("stopped topics (never mirrored again): %s", ", ".join(sorted(self.engine.stopped_topics)))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Until ``stop``: poll, apply, sync. Errors are logged and retried, never fatal."""
+        """Until ``stop``: poll and apply commands; offset and config sync in a task of their own,
+        so a slow or dead source never delays a command (failover must act at once)."""
         while not self.engine.started.is_set() and not stop.is_set():
             await asyncio.sleep(0.05)
-        poll = self.settings.state_poll_ms / 1000
-        next_offsets = next_configs = 0.0
+        await asyncio.gather(self._command_loop(stop), self._sync_loop(stop))
+
+    async def _command_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await self.poll_once()
-                now = time.monotonic()
+            except (ClientError, PartitionError, StateStoreError) as exc:
+                log.info("lifecycle poll failed (%s); retrying", exc)
+            await _sleep_unless(stop, self.settings.state_poll_ms / 1000)
+
+    async def _sync_loop(self, stop: asyncio.Event) -> None:
+        next_offsets = next_configs = 0.0
+        while not stop.is_set():
+            now = time.monotonic()
+            try:
                 if now >= next_offsets:
                     next_offsets = now + self.settings.offset_sync_interval_ms / 1000
                     await self.sync_offsets()
@@ -69,12 +79,10 @@ class LifecycleController:
                     next_configs = now + self.settings.config_sync_interval_ms / 1000
                     await sync_configs(self.engine.source, self.engine.dest, self._live_topics(),
                                        self.engine.m, self.settings.keep_destination_configs)
-            except (ClientError, PartitionError, StateStoreError) as exc:
-                log.info("lifecycle poll failed (%s); retrying", exc)
-            try:
-                await asyncio.wait_for(stop.wait(), poll)
-            except asyncio.TimeoutError:
-                pass
+            except (ClientError, PartitionError) as exc:
+                log.info("offset/config sync failed (%s); retrying", exc)
+            await _sleep_unless(stop, min(self.settings.offset_sync_interval_ms,
+                                          self.settings.config_sync_interval_ms) / 1000)
 
     def _topics(self) -> set[str]:
         return {t for t, _ in self.engine.partitions}
@@ -86,8 +94,24 @@ class LifecycleController:
         r = self.state.topics.get(topic)
         return r.state if r is not None else TopicState.ACTIVE
 
+    async def _refresh_source_ends(self) -> None:
+        """The source's ends every poll (not only from fetches and the engine's 2 s lag loop),
+        so a failover after losing the source counts writes up to about one poll before."""
+        pms = [pm for pm in self.engine.partitions.values() if pm.tp[0] not in self.engine.stopped_topics]
+        if not pms:
+            return
+        try:
+            hw = await asyncio.wait_for(self.engine.source.list_offsets([pm.tp for pm in pms], LATEST, retries=0),
+                                        self.settings.state_poll_ms / 1000)
+        except (ClientError, PartitionError, asyncio.TimeoutError):
+            return   # the source may be gone: keep the last ends seen
+        for pm in pms:
+            if pm.tp in hw:
+                pm.status.source_high_watermark = max(hw[pm.tp], pm.status.source_high_watermark or 0)
+
     async def poll_once(self) -> None:
         self.state = LinkState.from_records(await self.store.read_all())
+        await self._refresh_source_ends()
         writes: list[tuple[bytes, bytes | None]] = [(HEARTBEAT_KEY, heartbeat_value())]
         for topic in sorted(self._topics()):
             state = self._state_of(topic)
@@ -163,3 +187,10 @@ class LifecycleController:
         for r in await sync_groups(self.engine.source, self.engine.dest, want, self.settings.group_selected):
             self.groups[r.group] = r
             log.info("offset sync: %s", r.line())
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
