@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from linker.client.errors import ClientError
 from linker.config import LinkConfig
+from linker.lifecycle.acls import allow_writes
 from linker.lifecycle.offset_sync import sync_groups
 from linker.lifecycle.records import TopicRecord, TopicState, command_refusal
 from linker.lifecycle.settings import LifecycleSettings
@@ -106,8 +107,16 @@ class Commands:
             await hold_writes(topics)
         await self._set(topics, TopicState.PROMOTING, "promote requested")
         if st.linker_running(self.settings.state_poll_ms):
-            return await self._wait_stopped(topics, self.settings.promote_timeout_ms / 1000)
-        return [await self._promote_offline(t) for t in topics]
+            results = await self._wait_stopped(topics, self.settings.promote_timeout_ms / 1000)
+        else:
+            results = [await self._promote_offline(t) for t in topics]
+        await self._unlock(topics)
+        return results
+
+    async def _unlock(self, topics: list[str]) -> None:
+        """Remove the read-only ACLs (idempotent; the linker does it too) once STOPPED is recorded."""
+        if self.settings.manage_acls:
+            await allow_writes(self.dest, topics)
 
     async def _promote_offline(self, topic: str) -> CommandResult:
         """No linker running: promote only if the mirror already holds the source's log end."""
@@ -147,6 +156,7 @@ class Commands:
             rec = TopicRecord(t, TopicState.STOPPED, "failover", by="linker", offsets=dest_ends[t], rpo=rpo)
             await self.store.write([(rec.key(), rec.value())])
             results.append(CommandResult(t, TopicState.STOPPED, dest_ends[t], rpo, note=how))
+        await self._unlock(topics)
         return results
 
     async def _source_ends(self, topic: str, st: LinkState) -> tuple[dict[int, int], str]:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from linker.client.errors import ClientError
+from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import GroupSync, sync_groups
 from linker.lifecycle.records import HEARTBEAT_KEY, ProgressRecord, TopicRecord, TopicState, heartbeat_value
@@ -38,6 +39,8 @@ class LifecycleController:
         self.state = LinkState({}, {}, None)
         self.groups: dict[str, GroupSync] = {}
         self._progress_sent: dict[str, dict[int, int]] = {}
+        self._acls = self.settings.manage_acls
+        self.denied: set[str] = set()
 
     async def prepare(self) -> None:
         """Before the engine starts: STOPPED topics are never mirrored, PAUSED ones start paused."""
@@ -51,6 +54,28 @@ class LifecycleController:
                 self.engine.paused_topics.add(t)
         if self.engine.stopped_topics:
             log.info("stopped topics (never mirrored again): %s", ", ".join(sorted(self.engine.stopped_topics)))
+            # STOPPED is recorded before its DENY is removed: finish a removal a crash interrupted.
+            await self._unlock(sorted(self.engine.stopped_topics))
+
+    async def _unlock(self, topics: list[str]) -> None:
+        if self._acls and topics:
+            n = await allow_writes(self.engine.dest, topics)
+            if n:
+                log.info("removed DENY WRITE from %s: writable now", ", ".join(topics))
+        self.denied.difference_update(topics)
+
+    async def _lock(self, topics: list[str]) -> None:
+        todo = [t for t in topics if t not in self.denied]
+        if not self._acls or not todo:
+            return
+        try:
+            await deny_writes(self.engine.dest, todo)
+        except NoAuthorizer as exc:
+            log.warning("%s; lifecycle.manage_acls ignored (foreign writes are still detected: FAILED)", exc)
+            self._acls = False
+            return
+        log.info("DENY WRITE for User:* on %s (read-only mirrors)", ", ".join(todo))
+        self.denied.update(todo)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``: poll and apply commands; offset and config sync in a task of their own,
@@ -113,11 +138,14 @@ class LifecycleController:
         self.state = LinkState.from_records(await self.store.read_all())
         await self._refresh_source_ends()
         writes: list[tuple[bytes, bytes | None]] = [(HEARTBEAT_KEY, heartbeat_value())]
+        unlock: list[str] = []
+        await self._lock([t for t in sorted(self._topics()) if self._state_of(t) is not TopicState.STOPPED])
         for topic in sorted(self._topics()):
             state = self._state_of(topic)
             if state is TopicState.STOPPED:
                 if topic not in self.engine.stopped_topics or self.state.topics[topic].by != "linker":
                     writes.append(await self._apply_stop(topic, self.state.topics[topic]))
+                    unlock.append(topic)
                 continue
             if state is TopicState.PAUSED and topic not in self.engine.paused_topics:
                 log.info("pausing %s (state topic)", topic)
@@ -129,6 +157,7 @@ class LifecycleController:
                 rec = await self._try_finish_promote(topic)
                 if rec is not None:
                     writes.append(rec)
+                    unlock.append(topic)
                     continue
             problem = self._engine_problem(topic)
             if problem is not None and state is TopicState.ACTIVE:
@@ -136,6 +165,7 @@ class LifecycleController:
                                TopicRecord(topic, problem[0], problem[1], by="linker").value()))
             writes.extend(self._progress(topic))
         await self.store.write(writes)
+        await self._unlock(unlock)   # after STOPPED is recorded: never writable while not STOPPED
 
     def _engine_problem(self, topic: str) -> tuple[TopicState, str] | None:
         for pm in self.engine.partitions.values():

@@ -12,7 +12,7 @@ from typing import Any
 from linker.config import ConfigError
 
 _KEYS = {"state_topic", "state_poll_ms", "offset_sync_interval_ms", "groups_include", "groups_exclude",
-         "config_sync_interval_ms", "keep_destination_configs", "promote_timeout_ms"}
+         "config_sync_interval_ms", "keep_destination_configs", "promote_timeout_ms", "manage_acls"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class LifecycleSettings:
     config_sync_interval_ms: int = 30_000
     keep_destination_configs: tuple[str, ...] = ()   # destination overrides the user set on purpose
     promote_timeout_ms: int = 300_000
+    manage_acls: bool = False               # DENY WRITE User:* on mirror topics until STOPPED
 
     def state_topic_for(self, link_name: str) -> str:
         return self.state_topic or f"__linker-{link_name}-state"
@@ -53,6 +54,10 @@ def parse_lifecycle(t: dict[str, Any]) -> LifecycleSettings:
     if st is not None and (not isinstance(st, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", st)):
         raise ConfigError(f"lifecycle.state_topic: {st!r} is not a legal Kafka topic name")
     values["state_topic"] = st
+    ma = t.get("manage_acls", False)
+    if not isinstance(ma, bool):
+        raise ConfigError(f"lifecycle.manage_acls: must be true or false, got {ma!r}")
+    values["manage_acls"] = ma
     for k in ("groups_include", "groups_exclude", "keep_destination_configs"):
         v = t.get(k, list(getattr(d, k)))
         if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
