@@ -52,6 +52,9 @@ def client_config(s: ClusterSettings, client_id: str | None = None) -> ClientCon
     return ClientConfig(client_id=client_id or s.client_id,
                         security=SecurityConfig(s.security_protocol, sasl, tls),
                         request_timeout=s.request_timeout_ms / 1000,
+                        # Two per broker: a long-polling fetch must not hold up the
+                        # ListOffsets/metadata/audit requests queued behind it.
+                        connections_per_broker=2,
                         version_pins=dict(PINS))
 
 
