@@ -10,6 +10,8 @@ import threading
 import time
 import uuid
 
+import pytest
+
 from kafkabed.producers import consume
 from linker.config import parse_config
 from linker.mirror.engine import MirrorEngine
@@ -83,6 +85,77 @@ class Consuming(threading.Thread):
         self.consumer.close()
 
 
+class ConfluentProducing(Producing):
+    """The same with librdkafka (idempotence on, retry settings left at their defaults)."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        threading.Thread.__init__(self, daemon=True)
+        from confluent_kafka import Producer
+        self.producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "enable.idempotence": True})
+        self.topic = topic
+        self.stop = threading.Event()
+        self.acked = []
+        self.errors = []
+
+    def run(self) -> None:
+        i = 0
+
+        def done(err, msg) -> None:
+            if err is not None:
+                self.errors.append(err)
+            else:
+                self.acked.append((msg.partition(), msg.offset(), msg.value()))
+        while not self.stop.is_set():
+            self.producer.produce(self.topic, key=str(i % 7).encode(), value=str(i).encode(), on_delivery=done)
+            i += 1
+            if i % 50 == 0:
+                self.producer.poll(0)
+                time.sleep(0.05)
+        if self.producer.flush(120):
+            self.errors.append("records left unacknowledged")
+
+
+class ConfluentConsuming(Consuming):
+    def __init__(self, bootstrap: str, topic: str, group: str) -> None:
+        threading.Thread.__init__(self, daemon=True)
+        from confluent_kafka import Consumer
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        self.consumer.subscribe([topic])
+        self.stop = threading.Event()
+        self.seen = []
+        self.errors = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            msgs = self.consumer.consume(500, 0.2)
+            got = False
+            for m in msgs:
+                if m.error():
+                    if not m.error().retriable() and m.error().code() != -191:  # -191: partition EOF
+                        self.errors.append(m.error())
+                    continue
+                self.seen.append((m.partition(), m.offset(), m.value()))
+                got = True
+            if got:
+                try:
+                    self.consumer.commit(asynchronous=False)
+                except Exception as exc:
+                    self.errors.append(exc)
+        self.consumer.close()
+
+
+CLIENTS = {"kafka-python": (Producing, Consuming), "confluent": (ConfluentProducing, ConfluentConsuming)}
+
+
+def _wait(predicate, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {timeout:g}s")
+        time.sleep(0.1)
+
+
 def _link(source, destination, topic: str):
     return parse_config({
         "name": LINK,
@@ -93,7 +166,8 @@ def _link(source, destination, topic: str):
     })
 
 
-def test_producer_and_group_move_across_a_promote(source, destination, start_proxy, topic_name):
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_producer_and_group_move_across_a_promote(source, destination, start_proxy, topic_name, client):
     source.create_topic(topic_name, PARTITIONS)
     src_up, dst_up = upstream_of(source, "source"), upstream_of(destination, "destination")
     mirrors = MirrorTopics({topic_name: LINK})   # the topic is a mirror on the destination
@@ -112,15 +186,16 @@ def test_producer_and_group_move_across_a_promote(source, destination, start_pro
         mirrors.promote(topic_name)
 
     group = f"cutover-{uuid.uuid4().hex[:8]}"
-    producing = Producing(proxy.bootstrap, topic_name)
-    consuming = Consuming(proxy.bootstrap, topic_name, group)
+    producer_cls, consumer_cls = CLIENTS[client]
+    producing = producer_cls(proxy.bootstrap, topic_name)
+    consuming = consumer_cls(proxy.bootstrap, topic_name, group)
     producing.start()
     consuming.start()
     try:
-        time.sleep(4)
+        _wait(lambda: len(producing.acked) >= 200 and len(consuming.seen) >= 100, "traffic before the cutover")
         before = len(producing.acked)
         report = proxy.call(Cutover(proxy.server, src_up, dst_up, [topic_name], promote=promote).run(), 180)
-        time.sleep(4)
+        _wait(lambda: len(producing.acked) >= before + 300, "traffic after the switch")
     finally:
         producing.stop.set()
         producing.join(150)
