@@ -236,3 +236,79 @@ def test_producer_and_group_move_across_a_promote(source, destination, start_pro
         assert values_in_order == sorted(values_in_order), f"partition {p}: records out of send order"
     assert sorted((p, o) for p, o, _ in consuming.seen) == acked
     assert {(p, o): v for p, o, v in consuming.seen} == {(p, o): v for p, o, v in producing.acked}
+
+
+def test_java_console_clients_move_across_a_promote(source, destination, start_proxy, topic_name):
+    """Kafka's own console producer (idempotent by default) and console consumer (a group,
+    auto-commit) run through the proxy across the switch; one JVM each."""
+    import subprocess
+
+    from kafkabed import classpath
+    from kafkabed.cluster import java_binary
+
+    total = 1500
+    source.create_topic(topic_name, PARTITIONS)
+    src_up, dst_up = upstream_of(source, "source"), upstream_of(destination, "destination")
+    mirrors = MirrorTopics({topic_name: LINK})
+    proxy = start_proxy(ProxyConfig(upstream=src_up), mirrors, mirrors_on="destination")
+    engine = MirrorEngine(_link(source, destination, topic_name))
+    stop_engine = asyncio.Event()
+
+    async def start_engine():
+        return asyncio.get_running_loop().create_task(engine.run(stop_engine))
+    engine_task = proxy.call(start_engine())
+
+    async def promote() -> None:
+        stop_engine.set()
+        await asyncio.wait_for(engine_task, 30)
+        mirrors.promote(topic_name)
+
+    java = [java_binary(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", classpath()]
+    group = f"cutover-java-{uuid.uuid4().hex[:8]}"
+    consumer = subprocess.Popen(java + [
+        "org.apache.kafka.tools.consumer.ConsoleConsumer", "--bootstrap-server", proxy.bootstrap,
+        "--topic", topic_name, "--group", group, "--from-beginning", "--max-messages", str(total),
+        "--timeout-ms", "90000", "--property", "print.partition=true", "--property", "print.offset=true",
+        "--consumer-property", "auto.commit.interval.ms=500"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    producer = subprocess.Popen(java + [
+        "org.apache.kafka.tools.ConsoleProducer", "--bootstrap-server", proxy.bootstrap, "--topic", topic_name,
+        "--property", "parse.key=true", "--producer-property", "linger.ms=5"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        report = None
+        for i in range(total):
+            producer.stdin.write(f"{i % 7}\t{i}\n")
+            producer.stdin.flush()
+            if i == total // 3:
+                _wait(lambda: destination_has(destination, topic_name, 1), "mirrored records")
+                report = proxy.call(Cutover(proxy.server, src_up, dst_up, [topic_name], promote=promote).run(), 180)
+            time.sleep(0.005)
+        producer.stdin.close()
+        assert producer.wait(150) == 0, producer.stderr.read()[-3000:]
+        out, err = consumer.communicate(timeout=150)
+    finally:
+        for proc in (producer, consumer):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert "ERROR" not in err, err[-3000:]
+    assert report is not None and report.groups_not_drained == []
+    seen = []
+    for line in out.splitlines():
+        fields = dict(f.split(":", 1) for f in line.split("\t")[:2])
+        seen.append((int(fields["Partition"]), int(fields["Offset"]), int(line.split("\t")[2])))
+    assert sorted(v for _, _, v in seen) == list(range(total)), "the consumer missed or repeated records"
+    for p in range(PARTITIONS):
+        mine = [(o, v) for q, o, v in seen if q == p]
+        assert mine == sorted(mine) and [v for _, v in mine] == sorted(v for _, v in mine)
+    on_dest = consume(destination, topic_name, total, timeout=60)
+    assert sorted(int(c.value) for c in on_dest) == list(range(total))
+    assert {(c.partition, c.offset): int(c.value) for c in on_dest} == {(p, o): v for p, o, v in seen}
+
+
+def destination_has(cluster, topic: str, n: int) -> bool:
+    try:
+        return len(consume(cluster, topic, n, timeout=2)) >= n
+    except TimeoutError:  # the mirror has not created the topic yet
+        return False
