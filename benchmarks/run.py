@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         workloads = [dataclasses.replace(w, seconds=args.seconds) if w.kind == "latency" else w for w in workloads]
     contenders = pick(all_contenders(), args.contenders, "contender")
     cap = args.time_cap or (SMOKE_TIME_CAP_S if args.smoke else FULL_TIME_CAP_S)
-    meta = {"machine": report.machine(), "settings": {c.name: c.settings for c in contenders},
+    meta = {"machine": report.machine(), "code": report.code_version(), "settings": {c.name: c.settings for c in contenders},
             "brokers": {"jvm": list(BROKER_JVM), "heap": BROKER_HEAP, "nodes": 1},
             "workloads": [w.__dict__ for w in workloads], "scale": args.scale,
             "latency_seconds_override": args.seconds}

@@ -15,6 +15,20 @@ from kafkabed import PINNED
 from benchmarks.replication.runner import Result
 
 
+def code_version() -> dict[str, Any]:
+    """The commit measured, and whether kproto/ or linker/ differed from it (colleagues' work in progress)."""
+    import subprocess
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "kproto", "linker"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+        return {"commit": head, "uncommitted_in_kproto_or_linker": [l[3:] for l in dirty if l.strip()]}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None}
+
+
 def machine() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
             "cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
