@@ -82,12 +82,18 @@ def read_varlong(buf: Any, pos: int) -> tuple[int, int]:
 
 
 _SMALL = [bytes([i]) for i in range(128)]
+_U16 = struct.Struct(">H")
+_U24 = struct.Struct(">BBB")
 
 
 def write_uvarint(value: int) -> bytes:
     """Encode 0 <= value < 2**32 as an unsigned varint."""
     if 0 <= value < 128:
         return _SMALL[value]
+    if 0 <= value < 16384:
+        return _U16.pack((((value & 0x7F) | 0x80) << 8) | (value >> 7))
+    if 0 <= value < 2097152:
+        return _U24.pack((value & 0x7F) | 0x80, (((value >> 7) & 0x7F) | 0x80), value >> 14)
     if value < 0 or value > 0xFFFFFFFF:
         raise ValueError(f"unsigned varint out of range: {value}")
     return _write_unsigned(value)

@@ -33,6 +33,9 @@ class DecodeGen(CompilerBase):
             s.add(ind, f"elif buf[pos + 1] < 128:")
             s.add(ind + 1, f"{target} = ({target} & 127) | (buf[pos + 1] << 7)")
             s.add(ind + 1, "pos += 2")
+            s.add(ind, f"elif buf[pos + 2] < 128:")
+            s.add(ind + 1, f"{target} = ({target} & 127) | ((buf[pos + 1] & 127) << 7) | (buf[pos + 2] << 14)")
+            s.add(ind + 1, "pos += 3")
         s.add(ind, f"else: {target}, pos = _uvar(buf, pos)")
 
     def gen_decode_struct(self, name: str) -> None:
@@ -84,8 +87,13 @@ class DecodeGen(CompilerBase):
             self.pop(ind)
             return
         nt = self.var("nt")
-        self.read_uvar(ind, nt)
         s.add(ind, f"{o}._u = None")
+        if not self.track:
+            # Most structs carry none of their tagged fields: one byte, 0.
+            s.add(ind, "if buf[pos] == 0: pos += 1")
+            s.add(ind, "else:")
+            ind += 1
+        self.read_uvar(ind, nt)
         s.add(ind, f"if {nt}:")
         i2 = ind + 1
         s.add(i2, f"if {nt} > {end} - pos: raise _Bad(f'{{{nt}}} tagged fields but {{{end} - pos}} bytes left')")
@@ -127,7 +135,7 @@ class DecodeGen(CompilerBase):
             if f.type == "uuid":
                 t = self.var("u")
                 targets.append(t)
-                post.append(f"{o}.{f.attr} = _UUID(bytes={t})")
+                post.append(f"{o}.{f.attr} = _uuids_get({t}) or _uuid({t})")
             else:
                 targets.append(f"{o}.{f.attr}")
         lhs = ", ".join(targets) + ("," if len(targets) == 1 else "")
@@ -145,6 +153,39 @@ class DecodeGen(CompilerBase):
         else:
             s.add(ind, f"{n}, = {s.unpack(width)}(buf, pos)")
             s.add(ind, f"pos += {struct.calcsize(width)}")
+
+    def short_string(self, ind: int, target: str, end: str) -> int:
+        """Emits the fast branch of a compact string under 127 bytes (one length
+        byte, neither null nor over 32767); returns the indent of the general case."""
+        s = self.src
+        n, e = self.var("n"), self.var("e")
+        s.add(ind, f"{n} = buf[pos]")
+        s.add(ind, f"if 0 < {n} < 128:")
+        s.add(ind + 1, f"{e} = pos + {n}")
+        s.add(ind + 1, f"if {e} > {end}: raise _Bad(f'string length {{{n} - 1}} exceeds the {{{end} - pos - 1}} remaining bytes')")
+        if self.uses_mv:
+            s.add(ind + 1, f"{target} = str(buf[pos + 1:{e}], 'utf-8')")
+        else:
+            s.add(ind + 1, f"{target} = buf[pos + 1:{e}].decode()")
+        s.add(ind + 1, f"pos = {e}")
+        s.add(ind, "else:")
+        return ind + 1
+
+    def short_int_array(self, ind: int, f: Field, target: str) -> int:
+        """Emits the fast branch of a compact array of under 63 fixed-width ints:
+        one precompiled Struct skips the length byte and reads them all (its own
+        bounds check refuses a short buffer); returns the indent of the general case."""
+        s = self.src
+        code = FIXED_FORMATS[f.elem_type]
+        size = SIZES[f.elem_type]
+        table = s.const((None,) + tuple(struct.Struct(f">x{k}{code}").unpack_from for k in range(63)), "_A")
+        n = self.var("n")
+        s.add(ind, f"{n} = buf[pos]")
+        s.add(ind, f"if 0 < {n} < 64:")
+        s.add(ind + 1, f"{target} = list({table}[{n}](buf, pos))")
+        s.add(ind + 1, f"pos += {n} * {size} - {size - 1}")
+        s.add(ind, "else:")
+        return ind + 1
 
     def read_null_check(self, ind: int, f: Field, n: str, target: str, what: str) -> int:
         """Emits the null branch; returns the indent of the non-null branch."""
@@ -166,11 +207,15 @@ class DecodeGen(CompilerBase):
         elif t in FIXED_FORMATS:
             st = s.unpack(FIXED_FORMATS[t])
             if t == "uuid":
-                s.add(ind, f"{target} = _UUID(bytes={st}(buf, pos)[0])")
+                u = self.var("u")
+                s.add(ind, f"{u}, = {st}(buf, pos)")
+                s.add(ind, f"{target} = _uuids_get({u}) or _uuid({u})")
             else:
                 s.add(ind, f"{target}, = {st}(buf, pos)")
             s.add(ind, f"pos += {SIZES[t]}")
         elif t in ("string", "bytes", "records"):
+            if t == "string" and self.compact(f) and not self.track:
+                ind = self.short_string(ind, target, end)
             n = self.var("n")
             self.read_length(ind, f, "h" if t == "string" else "i", n)
             body = self.read_null_check(ind, f, n, target, t)
@@ -206,11 +251,13 @@ class DecodeGen(CompilerBase):
 
     def read_array(self, ind: int, f: Field, target: str, end: str, depth: int) -> None:
         s = self.src
+        et = f.elem_type
+        if et in FIXED_FORMATS and et != "uuid" and not self.track and self.compact(f):
+            ind = self.short_int_array(ind, f, target)
         n = self.var("n")
         self.read_length(ind, f, "i", n)
         body = self.read_null_check(ind, f, n, target, "array")
         s.add(body, f"if {n} > {end} - pos: raise _Bad(f'array length {{{n}}} exceeds the {{{end} - pos}} remaining bytes')")
-        et = f.elem_type
         if et in FIXED_FORMATS and et != "uuid" and not self.track:
             code = FIXED_FORMATS[et]
             table = s.const(tuple(struct.Struct(f">{k}{code}").unpack_from for k in range(64)), "_A")

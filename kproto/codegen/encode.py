@@ -28,7 +28,10 @@ class EncodeGen(CompilerBase):
         s = self.src
         n = self.var("w")
         s.add(ind, f"{n} = {expr}")
-        s.add(ind, f"ap(_SMALL[{n}] if {n} < 128 else _wuvar({n}))")
+        # Lengths of records and bytes are usually 128..16383: two bytes, one pack.
+        s.add(ind, f"if {n} < 128: ap(_SMALL[{n}])")
+        s.add(ind, f"elif {n} < 16384: ap(_pack_u16(((({n} & 127) | 128) << 8) | ({n} >> 7)))")
+        s.add(ind, f"else: ap(_wuvar({n}))")
 
     def gen_encode_struct(self, name: str) -> None:
         s = self.src
@@ -157,12 +160,20 @@ class EncodeGen(CompilerBase):
         elif t == "records":
             self.has_records = True
             body = self.write_null(ind, f, v, "i")
-            c, n = self.var("c"), self.var("n")
-            s.add(body, f"{c}, {n} = _records_chunks({v})")
-            self.write_length(body, f, "i", n)
-            s.add(body, f"for x in {c}:")
+            c, n, r = self.var("c"), self.var("n"), self.var("r")
+            # One bytes object (what producers and mirrors hold) skips the
+            # chunk-list normalisation.
+            s.add(body, f"{r} = {v}")
+            s.add(body, f"if type({r}) is bytes:")
+            self.write_length(body + 1, f, "i", f"len({r})")
             s.add(body + 1, "rec.append(len(out))")
-            s.add(body + 1, "ap(x)")
+            s.add(body + 1, f"ap({r})")
+            s.add(body, "else:")
+            s.add(body + 1, f"{c}, {n} = _records_chunks({r})")
+            self.write_length(body + 1, f, "i", n)
+            s.add(body + 1, f"for x in {c}:")
+            s.add(body + 2, "rec.append(len(out))")
+            s.add(body + 2, "ap(x)")
         else:
             ind2 = ind
             if self.nullable(f):

@@ -144,16 +144,34 @@ def write_tag_section(ap: Callable[[Any], None], known: Any, unknown: dict[int, 
         ap(bytes(raw))
 
 
+#: Decoded UUIDs by their 16 bytes.  A client sees the same few topic IDs in
+#: every response, and ``UUID(bytes=...)`` costs about a microsecond; UUIDs
+#: are immutable, so one object can be shared.  Bounded: past the limit,
+#: new IDs are built but not kept.
+_UUIDS: dict[bytes, uuid.UUID] = {}
+_UUIDS_MAX = 4096
+
+
+def _uuid(raw: bytes) -> uuid.UUID:
+    u = uuid.UUID(bytes=raw)
+    if len(_UUIDS) < _UUIDS_MAX:
+        _UUIDS[raw] = u
+    return u
+
+
 #: Names the generated code refers to (each passed into its factory).
 RUNTIME: dict[str, Any] = {
     "_new": object.__new__,
     "_UUID": uuid.UUID,
+    "_uuid": _uuid,
+    "_uuids_get": _UUIDS.get,
     "_uvar": read_uvarint,
     "_wuvar": write_uvarint,
     "_Bad": Malformed,
     "_Unsupported": Unsupported,
     "_unpack_from": struct.unpack_from,
     "_pack": struct.pack,
+    "_pack_u16": struct.Struct(">H").pack,
     "_as_bytes": _as_bytes,
     "_records_chunks": _records_chunks,
     "_write_unknown": write_tag_section,
