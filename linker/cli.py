@@ -65,14 +65,14 @@ def _run(config: LinkConfig, level: str) -> int:
             loop.add_signal_handler(sig, stop.set)
         metrics = MirrorMetrics()
         engine = MirrorEngine(config, metrics)
+        from linker.lifecycle.controller import LifecycleController
+        lifecycle = LifecycleController(engine)
         server = None
         if config.metrics.port is not None:
-            server = MetricsServer(metrics, engine.status_doc, config.metrics.host, config.metrics.port)
+            server = MetricsServer(metrics, lifecycle.status_doc, config.metrics.host, config.metrics.port)
             await server.start()
             logging.getLogger("linker").info("metrics and status on http://%s:%d/",
                                              config.metrics.host, server.port)
-        from linker.lifecycle.controller import LifecycleController
-        lifecycle = LifecycleController(engine)
         await lifecycle.prepare()
         lifecycle_task = asyncio.create_task(lifecycle.run(stop))
         try:

@@ -183,6 +183,9 @@ class Commands:
                     and st.topics[t].by == "linker"]
             if len(done) == len(topics):
                 return [CommandResult(r.topic, r.state, r.offsets, r.rpo) for r in done]
+            if not st.linker_running(self.settings.state_poll_ms):
+                raise CommandError(f"the linker stopped before finishing {', '.join(topics)}; the command "
+                                   "stays recorded and the next `linker run` completes it")
             if time.monotonic() > deadline:
                 waiting = sorted(set(topics) - {r.topic for r in done})
                 raise CommandError(f"the linker did not finish {', '.join(waiting)} within {timeout:.0f}s "

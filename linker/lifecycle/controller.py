@@ -83,6 +83,10 @@ class LifecycleController:
         while not self.engine.started.is_set() and not stop.is_set():
             await asyncio.sleep(0.05)
         await asyncio.gather(self._command_loop(stop), self._sync_loop(stop))
+        try:   # a clean stop removes the heartbeat: commands then act on their own at once
+            await self.store.write([(HEARTBEAT_KEY, None)])
+        except (ClientError, PartitionError, StateStoreError) as exc:
+            log.info("could not remove the heartbeat (%s); commands wait until it is stale", exc)
 
     async def _command_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -108,6 +112,15 @@ class LifecycleController:
                 log.info("offset/config sync failed (%s); retrying", exc)
             await _sleep_unless(stop, min(self.settings.offset_sync_interval_ms,
                                           self.settings.config_sync_interval_ms) / 1000)
+
+    def status_doc(self) -> dict[str, Any]:
+        """The engine's status plus lifecycle states and the last offset sync of each group."""
+        doc = self.engine.status_doc()
+        doc["topics"] = {t: {"state": r.state.value, "reason": r.reason, "by": r.by, "at_ms": r.at_ms}
+                         for t, r in sorted(self.state.topics.items())}
+        doc["groups"] = {g: {"line": r.line(), "at": r.at, "lag": r.lag, "skipped": r.skipped}
+                         for g, r in sorted(self.groups.items())}
+        return doc
 
     def _topics(self) -> set[str]:
         return {t for t, _ in self.engine.partitions}

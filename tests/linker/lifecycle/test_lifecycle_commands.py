@@ -33,6 +33,9 @@ def test_pause_produce_resume_is_exact(source, destination, topic_name):
         [r] = command(cfg, "pause", [topic_name])
         assert r.state is TopicState.PAUSED and not r.note   # the running linker was seen
         linker.wait(lambda: topic_name in linker.engine.paused_topics, why="pause applied")
+        doc = linker.controller.status_doc()   # what GET /status serves
+        assert doc["topics"][topic_name]["state"] == "PAUSED"
+        assert all(p["paused"] for p in doc["partitions"] if p["topic"] == topic_name)
         produce(source, topic_name, 70, compression="lz4")
         time.sleep(1.5)                                     # five polls, fifteen fetch waits
         assert linker.acked(topic_name) == {0: 50}
