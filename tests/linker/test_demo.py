@@ -1,4 +1,5 @@
-"""`make demo` (stage 1) starts two clusters, produces, and exits cleanly on Ctrl-C."""
+"""`make demo`: two real clusters, `linker run` as a subprocess, status, verify;
+it exits 0 with --once and on Ctrl-C, and leaves no JVM or linker behind."""
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ from pathlib import Path
 from kafkabed.procs import processes_mentioning
 
 ROOT = Path(__file__).resolve().parents[2]
+RECORDS = "20"
 
 
 def _start_demo(*args: str) -> subprocess.Popen:
@@ -32,23 +34,58 @@ def _read_until(proc: subprocess.Popen, marker: str, timeout: float = 180) -> st
     raise AssertionError(f"demo never printed {marker!r}; output:\n{''.join(out)}")
 
 
-def test_demo_runs_and_stops_on_ctrl_c():
-    proc = _start_demo("--records", "50")
+def _check_mirror_steps(text: str) -> str:
+    """The steps a user sees; returns the run directory (which every demo process mentions)."""
+    assert re.search(r"source\s+127\.0\.0\.1:\d+", text)
+    assert re.search(r"destination\s+127\.0\.0\.1:\d+", text)
+    assert "Produced 60 records to 'demo'" in text
+    m = re.search(r"Deleted records below offset (\d+) of demo-(\d)", text)
+    trimmed, trimmed_part = int(m.group(1)), m.group(2)
+    assert trimmed > 0
+    assert re.search(r"linker run --config \S+link\.toml\s+\(pid \d+", text)
+    # the status table shows the trimmed partition starting at the trimmed offset, all three mirrored
+    rows = re.findall(r"^\s+demo\s+(\d)\s+MIRRORING\s+exact\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+0\s", text, re.M)
+    assert len(rows) == 6, text  # two status tables, three partitions each
+    for part, start, hw, end, dst_end in rows:
+        assert hw == end == dst_end
+        assert int(start) == (trimmed if part == trimmed_part else 0)
+    assert text.count("3 partitions checked, 0 problem(s)") == 2
+    assert text.count("Verify: EXACT") == 2
+    assert "Produced 10 more records" in text
+    return re.search(r"Broker logs: (\S+)", text).group(1)
+
+
+def test_demo_once_mirrors_verifies_and_leaves_nothing_running():
+    proc = _start_demo("--once", "--records", RECORDS)
+    try:
+        text, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, text
+    run_dir = _check_mirror_steps(text)
+    assert "linker exited with code 0" in text, "the linker drained and exited cleanly on SIGTERM"
+    assert "Stopping the clusters" in text
+    assert processes_mentioning(run_dir) == [], "no JVM or linker outlives the demo"
+
+
+def test_demo_stops_linker_and_clusters_on_ctrl_c():
+    proc = _start_demo("--records", RECORDS)
     try:
         text = _read_until(proc, "Press Ctrl-C")
-        assert re.search(r"source\s+127\.0\.0\.1:\d+", text)
-        assert re.search(r"destination\s+127\.0\.0\.1:\d+", text)
-        assert "Produced 150 records to 'demo'" in text
-        log_dir = re.search(r"Broker logs: (\S+)", text).group(1)
-        assert len(processes_mentioning(log_dir)) == 2, "two broker JVMs are running"
+        run_dir = _check_mirror_steps(text)
+        live = processes_mentioning(run_dir)
+        linker_pid = int(re.search(r"linker run --config \S+\s+\(pid (\d+)", text).group(1))
+        assert linker_pid in live and len(live) == 3, "two broker JVMs and the linker are running"
         proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=60)
+        rest, _ = proc.communicate(timeout=90)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, rest
+    assert "linker exited with code 0" in rest
     assert "Stopping the clusters" in rest
-    assert processes_mentioning(log_dir) == [], "no JVM outlives the demo"
+    assert processes_mentioning(run_dir) == [], "no JVM or linker outlives the demo"
 
 
 def test_ctrl_c_during_start_up_leaves_no_jvm():
