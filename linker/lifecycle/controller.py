@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from linker.client.errors import ClientError
+from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import GroupSync, sync_groups
@@ -108,6 +109,9 @@ class LifecycleController:
                     next_configs = now + self.settings.config_sync_interval_ms / 1000
                     await sync_configs(self.engine.source, self.engine.dest, self._live_topics(),
                                        self.engine.m, self.settings.keep_destination_configs)
+                    if self.settings.sync_acls:
+                        await sync_acls(self.engine.source, self.engine.dest, set(self._live_topics()),
+                                        self.settings.group_selected, self.settings.acl_principals_exclude)
             except (ClientError, PartitionError) as exc:
                 log.info("offset/config sync failed (%s); retrying", exc)
             await _sleep_unless(stop, min(self.settings.offset_sync_interval_ms,

@@ -12,7 +12,8 @@ from typing import Any
 from linker.config import ConfigError
 
 _KEYS = {"state_topic", "state_poll_ms", "offset_sync_interval_ms", "groups_include", "groups_exclude",
-         "config_sync_interval_ms", "keep_destination_configs", "promote_timeout_ms", "manage_acls"}
+         "config_sync_interval_ms", "keep_destination_configs", "promote_timeout_ms", "manage_acls",
+         "sync_acls", "acl_principals_exclude"}
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class LifecycleSettings:
     keep_destination_configs: tuple[str, ...] = ()   # destination overrides the user set on purpose
     promote_timeout_ms: int = 300_000
     manage_acls: bool = False               # DENY WRITE User:* on mirror topics until STOPPED
+    sync_acls: bool = False                 # copy source ACLs of mirror topics and selected groups
+    acl_principals_exclude: tuple[str, ...] = ()
 
     def state_topic_for(self, link_name: str) -> str:
         return self.state_topic or f"__linker-{link_name}-state"
@@ -54,15 +57,16 @@ def parse_lifecycle(t: dict[str, Any]) -> LifecycleSettings:
     if st is not None and (not isinstance(st, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", st)):
         raise ConfigError(f"lifecycle.state_topic: {st!r} is not a legal Kafka topic name")
     values["state_topic"] = st
-    ma = t.get("manage_acls", False)
-    if not isinstance(ma, bool):
-        raise ConfigError(f"lifecycle.manage_acls: must be true or false, got {ma!r}")
-    values["manage_acls"] = ma
-    for k in ("groups_include", "groups_exclude", "keep_destination_configs"):
+    for k in ("manage_acls", "sync_acls"):
+        v = t.get(k, False)
+        if not isinstance(v, bool):
+            raise ConfigError(f"lifecycle.{k}: must be true or false, got {v!r}")
+        values[k] = v
+    for k in ("groups_include", "groups_exclude", "keep_destination_configs", "acl_principals_exclude"):
         v = t.get(k, list(getattr(d, k)))
         if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
             raise ConfigError(f"lifecycle.{k}: must be a list of non-empty strings")
-        if k.startswith("groups_"):
+        if k != "keep_destination_configs":
             for i, pat in enumerate(v):
                 try:
                     re.compile(pat)

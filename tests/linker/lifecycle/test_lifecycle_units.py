@@ -82,3 +82,17 @@ def test_config_sync_plan_copies_forces_and_keeps():
     compacted = config_changes({"cleanup.policy": "compact", "retention.ms": "7"}, dst, m, keep=("retention.ms",))
     assert compacted["retention.ms"] == "-1"          # forced for a compacted source, keep or not
     assert "cleanup.policy" not in compacted           # already delete on the mirror
+
+
+def test_acl_selection_copies_literal_topic_and_group_acls_only():
+    from linker.lifecycle.acl_sync import Binding, select_bindings
+    TOPIC, GROUP, LITERAL, PREFIXED, READ, WRITE, ALLOW, DENY = 2, 3, 3, 4, 3, 4, 3, 2
+    b = [Binding(TOPIC, "orders", LITERAL, "User:alice", "*", READ, ALLOW),
+         Binding(TOPIC, "orders", LITERAL, "User:*", "*", WRITE, DENY),          # the linker's own DENY
+         Binding(TOPIC, "ord", PREFIXED, "User:bob", "*", WRITE, ALLOW),         # may cover other topics
+         Binding(TOPIC, "other", LITERAL, "User:alice", "*", READ, ALLOW),       # not mirrored
+         Binding(GROUP, "app", LITERAL, "User:alice", "*", READ, ALLOW),
+         Binding(GROUP, "tmp", LITERAL, "User:alice", "*", READ, ALLOW),         # group not selected
+         Binding(TOPIC, "orders", LITERAL, "User:ops", "*", READ, ALLOW)]        # principal excluded
+    got = select_bindings(b, {"orders"}, lambda g: g != "tmp", ("User:ops",))
+    assert got == sorted([b[0], b[4]])

@@ -1,0 +1,58 @@
+"""ACL sync between two clusters with an authorizer: literal topic and group ACLs of
+the mirror are created on the destination; prefixed and unrelated ones are not."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from kafka.admin import ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePattern, ResourceType
+
+from kafkabed import KafkaCluster
+from linker.config import parse_config
+from linker.lifecycle.acl_sync import describe_acls, sync_acls
+from linker.mirror.kafka_io import ClusterIO
+
+
+@pytest.fixture(scope="module")
+def authz_destination():
+    c = KafkaCluster(name="authz-dst", listeners=("SASL_PLAINTEXT",), authorizer=True)
+    try:
+        c.start()
+        yield c
+    finally:
+        c.stop()
+
+
+def _side(cluster) -> dict:
+    info = cluster.listener("SASL_PLAINTEXT")
+    return {"bootstrap_servers": info.bootstrap.split(","), "security_protocol": "SASL_PLAINTEXT",
+            "sasl": {"mechanism": "SCRAM-SHA-256", "username": "admin", "password": info.users["admin"]}}
+
+
+def test_acl_sync(authorizer_cluster, authz_destination, topic_name):
+    allow = ACLPermissionType.ALLOW
+    authorizer_cluster.admin().create_acls([
+        ACL("User:alice", "*", ACLOperation.READ, allow, ResourcePattern(ResourceType.TOPIC, topic_name)),
+        ACL("User:alice", "*", ACLOperation.READ, allow, ResourcePattern(ResourceType.GROUP, f"app-{topic_name}")),
+        ACL("User:bob", "*", ACLOperation.WRITE, allow,
+            ResourcePattern(ResourceType.TOPIC, topic_name[:10], ACLResourcePatternType.PREFIXED)),
+        ACL("User:alice", "*", ACLOperation.READ, allow, ResourcePattern(ResourceType.TOPIC, f"other-{topic_name}")),
+    ])
+    cfg = parse_config({"source": _side(authorizer_cluster), "destination": _side(authz_destination),
+                        "topics": {"names": [topic_name]}})
+
+    async def go():
+        s, d = ClusterIO(cfg.source, "source"), ClusterIO(cfg.destination, "destination")
+        try:
+            first = await sync_acls(s, d, {topic_name}, lambda g: g.startswith("app-"), ())
+            again = await sync_acls(s, d, {topic_name}, lambda g: g.startswith("app-"), ())
+            return first, again, await describe_acls(d)
+        finally:
+            await s.close()
+            await d.close()
+    first, again, on_dest = asyncio.run(go())
+    assert sorted((b.resource_type, b.name, b.principal) for b in first) == [
+        (2, topic_name, "User:alice"), (3, f"app-{topic_name}", "User:alice")]
+    assert again == []   # already there: nothing created twice
+    assert sorted((b.name, b.principal) for b in on_dest) == sorted(
+        [(topic_name, "User:alice"), (f"app-{topic_name}", "User:alice")])
