@@ -7,6 +7,7 @@ functions are compiled by ``kproto.codegen`` on first use and cached.
 """
 from __future__ import annotations
 
+import gc
 import keyword
 import struct
 import threading
@@ -20,6 +21,13 @@ from kproto.schema import Field, Message
 __all__ = ["build_classes", "KafkaStruct", "KafkaMessage", "DECODE_FAILURES", "ENCODE_FAILURES"]
 
 _MISSING: Any = object()
+_gc_isenabled = gc.isenabled
+_gc_disable = gc.disable
+_gc_enable = gc.enable
+
+#: Bodies from this size on are decoded with the cyclic garbage collector
+#: paused (see _Codec.decode); below it the three calls cost more than they save.
+GC_PAUSE_MIN_BYTES = 2048
 
 #: What a generated decoder can raise on malformed input; all become DecodeError.
 DECODE_FAILURES = (Malformed, struct.error, IndexError, ValueError, UnicodeDecodeError,
@@ -156,10 +164,24 @@ class _Codec:
         else:
             mv = bytes(memoryview(buf))  # TypeError for a non-buffer, never bytes(int)
         end = len(mv)
+        # A decoder builds a tree: it creates no reference cycles, so a
+        # collection triggered by its allocations (one per 700 new objects:
+        # each struct and each list) can free nothing, yet walks every young
+        # object.  Pausing the collector took about 40 % off a 1,000-partition
+        # Metadata decode.  The decoded objects stay counted: they are
+        # examined at the next collection if still alive (once, instead of in
+        # several passes while decoding).  The collector is switched back on
+        # only if this call switched it off.
+        paused = end >= GC_PAUSE_MIN_BYTES and _gc_isenabled()
+        if paused:
+            _gc_disable()
         try:
             obj, pos = fn(mv, 0, end)
         except DECODE_FAILURES as exc:
             raise self.locate_decode_error(mv, version, exc) from None
+        finally:
+            if paused:
+                _gc_enable()
         if pos != end:
             raise DecodeError(self.msg.name, version, "",
                               f"{end - pos} trailing bytes after the message")
