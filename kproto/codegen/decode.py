@@ -46,12 +46,33 @@ class DecodeGen(CompilerBase):
         s.add(1, "return o0, pos")
         s.add(0, "")
 
-    def decode_body(self, ind: int, name: str, depth: int, end: str) -> None:
-        """Emits code that decodes struct ``name`` into ``o{depth}``."""
+    def min_size(self, name: str) -> int:
+        """The fewest bytes one struct ``name`` takes on the wire in this version."""
+        total = 1 if self.flexible else 0  # the tagged-field count
+        for f in self.msg.structs[name].fields:
+            if not self.present(f):
+                continue
+            t = f.type
+            if f.is_array:
+                total += 1 if self.compact(f) else 4
+            elif t in FIXED_FORMATS:
+                total += SIZES[t]
+            elif t in ("string", "bytes", "records"):
+                total += 1 if self.compact(f) else (2 if t == "string" else 4)
+            elif self.nullable(f):
+                total += 1
+            else:
+                total += self.min_size(t)
+        return total
+
+    def decode_body(self, ind: int, name: str, depth: int, end: str, alloc: bool = True) -> None:
+        """Emits code that decodes struct ``name`` into ``o{depth}`` (allocated
+        here unless the caller already did)."""
         s = self.src
         st = self.msg.structs[name]
         o = f"o{depth}"
-        s.add(ind, f"{o} = _new({self.cls(name)})")
+        if alloc:
+            s.add(ind, f"{o} = _new({self.cls(name)})")
         run: list[Field] = []
         for f in st.fields:
             if self.present(f):
@@ -182,7 +203,7 @@ class DecodeGen(CompilerBase):
         n = self.var("n")
         s.add(ind, f"{n} = buf[pos]")
         s.add(ind, f"if 0 < {n} < 64:")
-        s.add(ind + 1, f"{target} = list({table}[{n}](buf, pos))")
+        s.add(ind + 1, f"{target} = [*{table}[{n}](buf, pos)]")
         s.add(ind + 1, f"pos += {n} * {size} - {size - 1}")
         s.add(ind, "else:")
         return ind + 1
@@ -261,12 +282,27 @@ class DecodeGen(CompilerBase):
         if et in FIXED_FORMATS and et != "uuid" and not self.track:
             code = FIXED_FORMATS[et]
             table = s.const(tuple(struct.Struct(f">{k}{code}").unpack_from for k in range(64)), "_A")
-            s.add(body, f"if {n} < 64: {target} = list({table}[{n}](buf, pos))")
-            s.add(body, f"else: {target} = list(_unpack_from(f'>{{{n}}}{code}', buf, pos))")
+            s.add(body, f"if {n} < 64: {target} = [*{table}[{n}](buf, pos)]")
+            s.add(body, f"else: {target} = [*_unpack_from(f'>{{{n}}}{code}', buf, pos)]")
             s.add(body, f"pos += {n} * {SIZES[et]}")
             return
         lst = self.var("L")
         i = self.var("i")
+        is_struct = not (et in FIXED_FORMATS or et in ("string", "bytes", "records"))
+        if is_struct and self.min_size(et) > 1:
+            ms = self.min_size(et)
+            s.add(body, f"if {n} * {ms} > {end} - pos: raise _Bad(f'array of {{{n}}} elements needs at least "
+                        f"{{{n} * {ms}}} bytes but {{{end} - pos}} remain')")
+        if is_struct and not self.track:
+            # All elements allocated by one C-level map (no call and no
+            # append per element); the checks above bound their number by
+            # the bytes left.
+            o = f"o{depth + 1}"
+            s.add(body, f"{lst} = [*_map(_new, _repeat({self.cls(et)}, {n}))]")
+            s.add(body, f"for {o} in {lst}:")
+            self.decode_body(body + 1, et, depth + 1, end, alloc=False)
+            s.add(body, f"{target} = {lst}")
+            return
         s.add(body, f"{lst} = []")
         s.add(body, f"for {i} in range({n}):")
         self.push(body + 1, i)

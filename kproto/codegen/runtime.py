@@ -5,6 +5,7 @@ module only: the helpers here are passed into every generated factory.
 """
 from __future__ import annotations
 
+import itertools
 import struct
 import uuid
 from typing import Any, Callable
@@ -162,6 +163,8 @@ def _uuid(raw: bytes) -> uuid.UUID:
 #: Names the generated code refers to (each passed into its factory).
 RUNTIME: dict[str, Any] = {
     "_new": object.__new__,
+    "_map": map,
+    "_repeat": itertools.repeat,
     "_UUID": uuid.UUID,
     "_uuid": _uuid,
     "_uuids_get": _UUIDS.get,
