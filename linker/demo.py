@@ -163,8 +163,14 @@ def _wait_caught_up(linker: LinkerProcess, expected_end: dict[int, int]) -> floa
                      f"{_indent(last)}linker log:\n{linker.log_tail()}")
 
 
-def _show_status(config: Path) -> None:
-    res = _linker("status", "--config", str(config))
+def _show_status(config: Path, attempts: int = 5) -> None:
+    """`linker status` as a user sees it. Its engine query times out after 2 s, which a loaded
+    machine can exceed; a table without states would misrepresent the mirror, so retry that."""
+    for _ in range(attempts):
+        res = _linker("status", "--config", str(config))
+        if "engine not reachable" not in res.stdout:
+            break
+        time.sleep(1)
     print(_indent(res.stdout + res.stderr), end="", flush=True)
 
 

@@ -36,22 +36,23 @@ def _read_until(proc: subprocess.Popen, marker: str, timeout: float = 180) -> st
 
 def _check_mirror_steps(text: str) -> str:
     """The steps a user sees; returns the run directory (which every demo process mentions)."""
-    assert re.search(r"source\s+127\.0\.0\.1:\d+", text)
+    assert re.search(r"source\s+127\.0\.0\.1:\d+", text), text
     assert re.search(r"destination\s+127\.0\.0\.1:\d+", text)
-    assert "Produced 60 records to 'demo'" in text
+    assert "Produced 60 records to 'demo'" in text, text
     m = re.search(r"Deleted records below offset (\d+) of demo-(\d)", text)
+    assert m, text
     trimmed, trimmed_part = int(m.group(1)), m.group(2)
-    assert trimmed > 0
-    assert re.search(r"linker run --config \S+link\.toml\s+\(pid \d+", text)
+    assert trimmed > 0, text
+    assert re.search(r"linker run --config \S+link\.toml\s+\(pid \d+", text), text
     # the status table shows the trimmed partition starting at the trimmed offset, all three mirrored
     rows = re.findall(r"^\s+demo\s+(\d)\s+MIRRORING\s+exact\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+0\s", text, re.M)
     assert len(rows) == 6, text  # two status tables, three partitions each
     for part, start, hw, end, dst_end in rows:
-        assert hw == end == dst_end
-        assert int(start) == (trimmed if part == trimmed_part else 0)
-    assert text.count("3 partitions checked, 0 problem(s)") == 2
-    assert text.count("Verify: EXACT") == 2
-    assert "Produced 10 more records" in text
+        assert hw == end == dst_end, text
+        assert int(start) == (trimmed if part == trimmed_part else 0), text
+    assert text.count("3 partitions checked, 0 problem(s)") == 2, text
+    assert text.count("Verify: EXACT") == 2, text
+    assert "Produced 10 more records" in text, text
     return re.search(r"Broker logs: (\S+)", text).group(1)
 
 
@@ -64,7 +65,7 @@ def test_demo_once_mirrors_verifies_and_leaves_nothing_running():
             proc.kill()
     assert proc.returncode == 0, text
     run_dir = _check_mirror_steps(text)
-    assert "linker exited with code 0" in text, "the linker drained and exited cleanly on SIGTERM"
+    assert "linker exited with code 0" in text, f"the linker did not exit cleanly on SIGTERM:\n{text}"
     assert "Stopping the clusters" in text
     assert processes_mentioning(run_dir) == [], "no JVM or linker outlives the demo"
 
