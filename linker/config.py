@@ -52,6 +52,7 @@ class TopicSettings:
     names: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    prefix: str = ""        # mirror topic = prefix + source topic (like cluster.link.prefix)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class LinkConfig:
     mirror: MirrorSettings = field(default_factory=MirrorSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     lifecycle: Any = None   # linker.lifecycle.settings.LifecycleSettings (parsed there)
+    proxy: Any = None       # linker.proxy.link_settings.ProxySettings, None without a [proxy] table
 
 
 def load_config(path: str | os.PathLike[str]) -> LinkConfig:
@@ -106,7 +108,7 @@ def load_config(path: str | os.PathLike[str]) -> LinkConfig:
 
 def parse_config(data: dict[str, Any]) -> LinkConfig:
     """Validate an already-parsed TOML document."""
-    _only_keys(data, "", {"name", "source", "destination", "topics", "mirror", "metrics", "lifecycle"})
+    _only_keys(data, "", {"name", "source", "destination", "topics", "mirror", "metrics", "lifecycle", "proxy"})
     name = _get(data, "", "name", str, "link")
     if not name:
         raise ConfigError("name: must not be empty")
@@ -117,7 +119,12 @@ def parse_config(data: dict[str, Any]) -> LinkConfig:
     metrics = _metrics(_table(data, "", "metrics"))
     from linker.lifecycle.settings import parse_lifecycle
     lifecycle = parse_lifecycle(_table(data, "", "lifecycle"))
-    return LinkConfig(name, source, destination, topics, mirror, metrics, lifecycle)
+    from linker.proxy.link_settings import ProxySettingsError, parse_proxy
+    try:
+        proxy = parse_proxy(_table(data, "", "proxy") if "proxy" in data else None)
+    except ProxySettingsError as exc:
+        raise ConfigError(str(exc)) from None
+    return LinkConfig(name, source, destination, topics, mirror, metrics, lifecycle, proxy)
 
 
 # -- sections ---------------------------------------------------------------
@@ -182,7 +189,12 @@ def _cluster(t: dict[str, Any], where: str) -> ClusterSettings:
 
 
 def _topics(t: dict[str, Any]) -> TopicSettings:
-    _only_keys(t, "topics", {"names", "include", "exclude"})
+    _only_keys(t, "topics", {"names", "include", "exclude", "prefix"})
+    prefix = _get(t, "topics", "prefix", str, "")
+    if prefix and not _TOPIC_CHARS.fullmatch(prefix):
+        raise ConfigError(f"topics.prefix: {prefix!r} may only hold the Kafka topic characters A-Z a-z 0-9 . _ -")
+    if len(prefix) >= 249:
+        raise ConfigError(f"topics.prefix: {len(prefix)} characters leave no room for a topic name (limit 249)")
     names = _str_list(t, "topics", "names")
     include = _str_list(t, "topics", "include")
     exclude = _str_list(t, "topics", "exclude")
@@ -197,7 +209,9 @@ def _topics(t: dict[str, Any]) -> TopicSettings:
     for i, n in enumerate(names):
         if not _TOPIC_NAME.fullmatch(n):
             raise ConfigError(f"topics.names[{i}]: {n!r} is not a legal Kafka topic name")
-    return TopicSettings(tuple(names), tuple(include), tuple(exclude))
+        if len(prefix) + len(n) > 249:
+            raise ConfigError(f"topics.names[{i}]: mirror topic {prefix + n!r} is longer than 249 characters")
+    return TopicSettings(tuple(names), tuple(include), tuple(exclude), prefix)
 
 
 def _mirror(t: dict[str, Any]) -> MirrorSettings:
@@ -237,6 +251,7 @@ def _metrics(t: dict[str, Any]) -> MetricsSettings:
 # -- helpers ----------------------------------------------------------------
 
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+_TOPIC_CHARS = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def _check_host_port(s: Any, where: str) -> tuple[str, int]:
