@@ -79,10 +79,12 @@ class DecodeGen(CompilerBase):
                 if f.type in FIXED_FORMATS and not self.track:
                     run.append(f)
                     continue
-                self.flush_fixed(ind, o, run)
+                # The length byte of a fast-path field is read with the fixed run.
+                pre = self.var("n") if run and self.short_candidate(f) else None
+                self.flush_fixed(ind, o, run, pre)
                 run = []
                 self.push(ind, repr(f.attr))
-                self.read_field(ind, f, f"{o}.{slot_of(f)}", end, depth)
+                self.read_field(ind, f, f"{o}.{slot_of(f)}", end, depth, pre)
                 self.pop(ind)
             else:
                 self.flush_fixed(ind, o, run)
@@ -143,11 +145,21 @@ class DecodeGen(CompilerBase):
         s.add(i3 + 1, f"pos = {te}")
         self.pop(ind)
 
-    def flush_fixed(self, ind: int, o: str, run: list[Field]) -> None:
+    def short_candidate(self, f: Field) -> bool:
+        """Whether the fast flavour reads ``f`` through a one-length-byte fast path."""
+        if self.track or not self.compact(f):
+            return False
+        if f.is_array:
+            return f.elem_type in FIXED_FORMATS and f.elem_type != "uuid"
+        return f.type == "string"
+
+    def flush_fixed(self, ind: int, o: str, run: list[Field], pre: str | None = None) -> None:
+        """One unpack for a run of fixed-width fields (plus, as ``pre``, the
+        first byte after them, which then stays unconsumed)."""
         if not run:
             return
         s = self.src
-        fmt = "".join(FIXED_FORMATS[f.type] for f in run)
+        fmt = "".join(FIXED_FORMATS[f.type] for f in run) + ("B" if pre else "")
         size = sum(SIZES[f.type] for f in run)
         st = s.unpack(fmt)
         targets = []
@@ -159,6 +171,8 @@ class DecodeGen(CompilerBase):
                 post.append(f"{o}.{f.attr} = _uuids_get({t}) or _uuid({t})")
             else:
                 targets.append(f"{o}.{f.attr}")
+        if pre:
+            targets.append(pre)
         lhs = ", ".join(targets) + ("," if len(targets) == 1 else "")
         s.add(ind, f"{lhs} = {st}(buf, pos)")
         for p in post:
@@ -175,12 +189,13 @@ class DecodeGen(CompilerBase):
             s.add(ind, f"{n}, = {s.unpack(width)}(buf, pos)")
             s.add(ind, f"pos += {struct.calcsize(width)}")
 
-    def short_string(self, ind: int, target: str, end: str) -> int:
+    def short_string(self, ind: int, target: str, end: str, pre: str | None = None) -> int:
         """Emits the fast branch of a compact string under 127 bytes (one length
         byte, neither null nor over 32767); returns the indent of the general case."""
         s = self.src
-        n, e = self.var("n"), self.var("e")
-        s.add(ind, f"{n} = buf[pos]")
+        n, e = pre or self.var("n"), self.var("e")
+        if not pre:
+            s.add(ind, f"{n} = buf[pos]")
         s.add(ind, f"if 0 < {n} < 128:")
         s.add(ind + 1, f"{e} = pos + {n}")
         s.add(ind + 1, f"if {e} > {end}: raise _Bad(f'string length {{{n} - 1}} exceeds the {{{end} - pos - 1}} remaining bytes')")
@@ -192,7 +207,7 @@ class DecodeGen(CompilerBase):
         s.add(ind, "else:")
         return ind + 1
 
-    def short_int_array(self, ind: int, f: Field, target: str) -> int:
+    def short_int_array(self, ind: int, f: Field, target: str, pre: str | None = None) -> int:
         """Emits the fast branch of a compact array of under 63 fixed-width ints:
         one precompiled Struct skips the length byte and reads them all (its own
         bounds check refuses a short buffer); returns the indent of the general case."""
@@ -200,8 +215,9 @@ class DecodeGen(CompilerBase):
         code = FIXED_FORMATS[f.elem_type]
         size = SIZES[f.elem_type]
         table = s.const((None,) + tuple(struct.Struct(f">x{k}{code}").unpack_from for k in range(63)), "_A")
-        n = self.var("n")
-        s.add(ind, f"{n} = buf[pos]")
+        n = pre or self.var("n")
+        if not pre:
+            s.add(ind, f"{n} = buf[pos]")
         s.add(ind, f"if 0 < {n} < 64:")
         s.add(ind + 1, f"{target} = [*{table}[{n}](buf, pos)]")
         s.add(ind + 1, f"pos += {n} * {size} - {size - 1}")
@@ -220,11 +236,13 @@ class DecodeGen(CompilerBase):
         s.add(ind, "else:")
         return ind + 1
 
-    def read_field(self, ind: int, f: Field, target: str, end: str, depth: int) -> None:
+    def read_field(self, ind: int, f: Field, target: str, end: str, depth: int,
+                   pre: str | None = None) -> None:
+        """Emits code reading ``f`` into ``target`` (``pre``: its first byte, already read)."""
         s = self.src
         t = f.type
         if f.is_array:
-            self.read_array(ind, f, target, end, depth)
+            self.read_array(ind, f, target, end, depth, pre)
         elif t in FIXED_FORMATS:
             st = s.unpack(FIXED_FORMATS[t])
             if t == "uuid":
@@ -236,7 +254,7 @@ class DecodeGen(CompilerBase):
             s.add(ind, f"pos += {SIZES[t]}")
         elif t in ("string", "bytes", "records"):
             if t == "string" and self.compact(f) and not self.track:
-                ind = self.short_string(ind, target, end)
+                ind = self.short_string(ind, target, end, pre)
             n = self.var("n")
             self.read_length(ind, f, "h" if t == "string" else "i", n)
             body = self.read_null_check(ind, f, n, target, t)
@@ -270,11 +288,12 @@ class DecodeGen(CompilerBase):
                 self.decode_body(ind2, t, depth + 1, end)
                 s.add(ind2, f"{target} = o{depth + 1}")
 
-    def read_array(self, ind: int, f: Field, target: str, end: str, depth: int) -> None:
+    def read_array(self, ind: int, f: Field, target: str, end: str, depth: int,
+                   pre: str | None = None) -> None:
         s = self.src
         et = f.elem_type
         if et in FIXED_FORMATS and et != "uuid" and not self.track and self.compact(f):
-            ind = self.short_int_array(ind, f, target)
+            ind = self.short_int_array(ind, f, target, pre)
         n = self.var("n")
         self.read_length(ind, f, "i", n)
         body = self.read_null_check(ind, f, n, target, "array")
