@@ -15,14 +15,16 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     for name, help_text in (("run", "mirror the link's topics until stopped (SIGTERM/SIGINT drain and exit)"),
                             ("status", "show each mirrored partition: state, offsets, lag, fidelity"),
-                            ("verify", "compare source and destination batch by batch")):
+                            ("verify", "compare source and destination batch by batch"),
+                            ("proxy", "serve the link's [proxy]: read-only guard from the state topic, "
+                                      "cutover on promote")):
         sp = sub.add_parser(name, help=help_text)
         sp.add_argument("--config", "-c", required=True, help="the link file (TOML)")
         if name == "status":
             sp.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "verify":
             sp.add_argument("--topic", help="only this topic")
-        if name == "run":
+        if name in ("run", "proxy"):
             sp.add_argument("--log-level", default="INFO")
     for name, help_text in (("pause", "stop mirroring topics for now (state topic; applies to a running linker)"),
                             ("resume", "mirror paused topics again"),
@@ -45,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
         return _run(config, args.log_level)
     if args.command == "status":
         return _status(config, args.json)
+    if args.command == "proxy":
+        return _proxy(config, args.log_level)
+    if args.command == "promote" and config.proxy is not None and config.proxy.control is not None:
+        from linker.proxy_link import promote_via_proxy
+        return promote_via_proxy(config, list(dict.fromkeys(args.topics)))
     if args.command in ("pause", "resume", "promote", "failover"):
         from linker.lifecycle.cli_commands import run_command
         return run_command(config, args.command, args.topics)
@@ -91,6 +98,16 @@ def _run(config: LinkConfig, level: str) -> int:
         logging.getLogger("linker").error("linker run failed: %s", exc)
         return 1
     return 0
+
+
+def _proxy(config: LinkConfig, level: str) -> int:
+    if config.proxy is None:
+        print("linker proxy: the link file has no [proxy] table (see docs/proxy.md)", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from linker.proxy_link import run_proxy
+    return run_proxy(config)
 
 
 def _status(config: LinkConfig, as_json: bool) -> int:

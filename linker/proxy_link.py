@@ -1,0 +1,243 @@
+"""`linker proxy --config link.toml`: the proxy wired to a link.
+
+Two jobs on top of linker.proxy:
+
+* the read-only guard follows the link's state topic: every mirror topic not
+  STOPPED is refused writes while the destination is fronted;
+* a loopback control endpoint through which `linker promote` runs the cutover
+  *inside* the proxy when it fronts the source: hold writes, drain, catch up,
+  promote (the ordinary state-topic command), copy group offsets, switch.
+
+Why promote calls the proxy rather than the proxy reacting to PROMOTING in the
+state topic: the linker may finish a promotion (STOPPED at the source's end)
+before a polling proxy has seen PROMOTING, and a write the proxy let through in
+between would be on the source only. Holding writes *before* PROMOTING is
+recorded closes that gap; see docs/proxy.md.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from linker.config import ClusterSettings, LinkConfig
+from linker.lifecycle.commands import CommandError, Commands
+from linker.lifecycle.records import TopicState
+from linker.lifecycle.settings import LifecycleSettings
+from linker.lifecycle.state_store import StateStore
+from linker.lifecycle.store_view import LinkState
+from linker.mirror.kafka_io import ClusterIO, client_config
+from linker.proxy.config import ListenTls, PortMapping, ProxyConfig, UpstreamConfig
+from linker.proxy.cutover import Cutover
+from linker.proxy.guard import MirrorTopics
+from linker.proxy.link_settings import ProxySettings
+from linker.proxy.server import ProxyServer
+
+log = logging.getLogger("linker.proxy")
+
+MAX_CONTROL_REQUEST = 64 * 1024
+
+
+def upstream_of(cluster: ClusterSettings, name: str) -> UpstreamConfig:
+    """The proxy's view of one side of the link (TLS toward brokers, admin credentials)."""
+    security = client_config(cluster).security
+    return UpstreamConfig(name=name, bootstrap=",".join(cluster.bootstrap_servers), tls=security.tls,
+                          admin_security=security)
+
+
+def proxy_config(config: LinkConfig) -> ProxyConfig:
+    s: ProxySettings = config.proxy
+    upstream = upstream_of(config.source if s.front == "source" else config.destination, s.front)
+    return ProxyConfig(upstream=upstream, bind_host=s.listen_host, advertised_host=s.advertise,
+                       bootstrap_port=s.listen_port, ports=PortMapping(dict(s.broker_ports), s.port_base),
+                       listen_tls=ListenTls(s.tls_cert, s.tls_key) if s.tls_cert else None,
+                       fetch_node_endpoints=s.fetch_node_endpoints)
+
+
+def sync_mirrors(mirrors: MirrorTopics, state: LinkState) -> None:
+    """Every topic the link knows (a state or progress record) is a read-only mirror until STOPPED."""
+    for topic in set(state.topics) | set(state.progress):
+        rec = state.topics.get(topic)
+        if rec is not None and rec.state is TopicState.STOPPED:
+            mirrors.promote(topic)
+        else:
+            mirrors.set_mirror(topic, state_link_name(rec))
+
+
+def state_link_name(rec: Any) -> str:
+    return "this link" if rec is None else f"this link ({rec.state.value})"
+
+
+class LinkedProxy:
+    """A ProxyServer whose guard and cutover follow one link."""
+
+    def __init__(self, config: LinkConfig) -> None:
+        if config.proxy is None:
+            raise ValueError("the link file has no [proxy] table")
+        if getattr(config.topics, "prefix", ""):
+            raise ValueError("proxy: topics.prefix is set; the proxy cannot switch clients between "
+                             "differently named topics")
+        self.config = config
+        self.settings: ProxySettings = config.proxy
+        self.lifecycle: LifecycleSettings = config.lifecycle or LifecycleSettings()
+        self.source = upstream_of(config.source, "source")
+        self.destination = upstream_of(config.destination, "destination")
+        self.mirrors = MirrorTopics()
+        self.server = ProxyServer(proxy_config(config), self.mirrors, mirrors_on="destination")
+        self._cutover_lock = asyncio.Lock()
+        self._control: asyncio.Server | None = None
+
+    @property
+    def fronts(self) -> str:
+        return self.server.upstream.name
+
+    async def serve(self, stop: asyncio.Event, ready: Any = None) -> None:
+        dest = ClusterIO(self.config.destination, "destination", f"{self.config.destination.client_id}-proxy")
+        store = StateStore(dest, self.lifecycle.state_topic_for(self.config.name),
+                           self.config.mirror.replication_factor)
+        async with self.server:
+            await self._follow_once(store)
+            if self.settings.control is not None:
+                host, port = self.settings.control
+                self._control = await asyncio.start_server(self._handle_control, host, port)
+            watcher = asyncio.create_task(self._follow(store, stop))
+            if ready is not None:
+                ready(self)
+            try:
+                await stop.wait()
+            finally:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+                if self._control is not None:
+                    self._control.close()
+                    await self._control.wait_closed()
+                await dest.close()
+
+    async def _follow_once(self, store: StateStore) -> None:
+        await store.ensure()
+        sync_mirrors(self.mirrors, LinkState.from_records(await store.read_all()))
+
+    async def _follow(self, store: StateStore, stop: asyncio.Event) -> None:
+        """Keep the guard in step with the state topic (one read per state poll)."""
+        while not stop.is_set():
+            await asyncio.sleep(self.lifecycle.state_poll_ms / 1000)
+            try:
+                sync_mirrors(self.mirrors, LinkState.from_records(await store.read_all()))
+            except Exception as exc:  # keep the last known registry; the guard stays closed
+                log.warning("cannot read the link state topic: %s", exc)
+
+    # -- control endpoint ----------------------------------------------------------------
+    async def promote(self, topics: list[str]) -> dict[str, Any]:
+        """Run `linker promote` from inside the proxy; the cutover when the source is fronted."""
+        async with self._cutover_lock:
+            commands = Commands(self.config)
+            results: list[Any] = []
+
+            async def promote() -> None:
+                results.extend(await commands.promote(topics))
+            try:
+                if self.fronts == "source":
+                    report = await Cutover(self.server, self.source, self.destination, topics, promote=promote,
+                                           catch_up_timeout=self.settings.catch_up_timeout_s,
+                                           group_drain_timeout=self.settings.group_drain_timeout_s).run()
+                    extra = {"switched_to": "destination", "hold_seconds": round(report.hold_seconds, 3),
+                             "groups_copied": sorted(report.groups_copied),
+                             "groups_not_drained": report.groups_not_drained}
+                else:
+                    await promote()
+                    extra = {}
+                for r in results:   # the guard need not wait for the next state poll
+                    self.mirrors.promote(r.topic)
+            finally:
+                await commands.close()
+            return {"ok": True, "lines": [r.line() for r in results], "fronts": self.fronts, **extra}
+
+    async def _handle_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One JSON request line -> one JSON answer line; loopback only, no auth (see docs/proxy.md)."""
+        try:
+            line = await reader.readline()
+            if len(line) > MAX_CONTROL_REQUEST:
+                raise ValueError("control request too long")
+            req = json.loads(line or b"{}")
+            if req.get("command") == "promote" and isinstance(req.get("topics"), list) and req["topics"] \
+                    and all(isinstance(t, str) for t in req["topics"]):
+                answer = await self.promote(list(dict.fromkeys(req["topics"])))
+            elif req.get("command") == "status":
+                answer = {"ok": True, "fronts": self.fronts, "mirrors": sorted(self.mirrors._links)}
+            else:
+                answer = {"ok": False, "error": f"unknown control request {req!r}"}
+        except (CommandError, ValueError, RuntimeError, OSError) as exc:
+            answer = {"ok": False, "error": str(exc), "fronts": self.fronts}
+        writer.write(json.dumps(answer).encode() + b"\n")
+        try:
+            await writer.drain()
+        finally:
+            writer.close()
+
+
+async def control_request(config: LinkConfig, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Send one request to the running `linker proxy` of this link."""
+    host, port = config.proxy.control
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
+    except (OSError, asyncio.TimeoutError) as exc:
+        raise CommandError(f"the link's proxy control endpoint {host}:{port} is not reachable ({exc}); "
+                           "start `linker proxy`, or remove proxy.control from the link file to promote "
+                           "without switching the proxy's clients") from None
+    try:
+        writer.write(json.dumps(request).encode() + b"\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout)
+    finally:
+        writer.close()
+    if not line:
+        raise CommandError("the proxy closed the control connection without an answer")
+    return json.loads(line)
+
+
+def run_proxy(config: LinkConfig) -> int:
+    """The `linker proxy` command: serve until SIGTERM/SIGINT."""
+    import signal
+    import sys
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+
+        def ready(p: LinkedProxy) -> None:
+            control = "" if p.settings.control is None else f" control {p.settings.control[0]}:{p.settings.control[1]}"
+            print(f"proxy listening on {p.server.bootstrap} fronting {p.fronts}{control}", flush=True)
+        await LinkedProxy(config).serve(stop, ready)
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        print(f"linker proxy: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def promote_via_proxy(config: LinkConfig, topics: list[str]) -> int:
+    """`linker promote` when the link file has proxy.control: the proxy runs the promotion."""
+    import sys
+    timeout = (config.lifecycle or LifecycleSettings()).promote_timeout_ms / 1000 + \
+        config.proxy.catch_up_timeout_s + config.proxy.group_drain_timeout_s + 60
+    try:
+        answer = asyncio.run(control_request(config, {"command": "promote", "topics": topics}, timeout))
+    except (CommandError, OSError, asyncio.TimeoutError, ValueError) as exc:
+        sys.stderr.write(f"linker promote: {exc}\n")
+        return 1
+    if not answer.get("ok"):
+        sys.stderr.write(f"linker promote: {answer.get('error')} (proxy fronts {answer.get('fronts')})\n")
+        return 1
+    for line in answer["lines"]:
+        sys.stdout.write(line + "\n")
+    if "switched_to" in answer:
+        sys.stdout.write(f"proxy: clients switched to the destination (writes held {answer['hold_seconds']}s; "
+                         f"group offsets copied: {', '.join(answer['groups_copied']) or 'none'})\n")
+    return 0
