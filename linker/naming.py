@@ -6,9 +6,12 @@ be applied in one place and forgotten in another.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 TP = tuple[str, int]
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -39,3 +42,9 @@ class MirrorNames:
         if stripped is not None and stripped in source_topics:
             readings.add(stripped)
         return next(iter(readings)) if len(readings) == 1 else None
+
+    def by_source(self, by_mirror: dict[TP, V], tps: Iterable[TP]) -> dict[TP, V]:
+        """Re-key an answer about mirror partitions by the source partitions ``tps``."""
+        if not self.prefix:
+            return {tp: by_mirror[tp] for tp in tps}
+        return {tp: by_mirror[(self.prefix + tp[0], tp[1])] for tp in tps}

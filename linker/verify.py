@@ -16,6 +16,7 @@ from kproto.records.walk import walk_batches
 from linker.client.kafka_errors import error_name
 from linker.config import LinkConfig
 from linker.mirror.kafka_io import EARLIEST, LATEST, TP, ClusterIO
+from linker.naming import MirrorNames
 from linker.selection import TopicSelector
 
 FETCH_BYTES = 4 * 1024 * 1024
@@ -29,6 +30,7 @@ class PartitionReport:
     checked_to: int = 0
     checked_batches: int = 0
     divergence: str | None = None
+    mirror_topic: str = ""      # the destination topic (differs with a [topics] prefix)
 
     @property
     def ok(self) -> bool:
@@ -47,11 +49,14 @@ class VerifyReport:
     def render(self) -> str:
         lines = [f"problem: {p}" for p in self.problems]
         for p in sorted(self.partitions, key=lambda r: (r.topic, r.partition)):
+            name = f"{p.topic}-{p.partition}"
+            if p.mirror_topic and p.mirror_topic != p.topic:
+                name += f" -> {p.mirror_topic}-{p.partition}"
             if p.ok:
-                lines.append(f"OK        {p.topic}-{p.partition}: offsets {p.checked_from}..{p.checked_to} "
+                lines.append(f"OK        {name}: offsets {p.checked_from}..{p.checked_to} "
                              f"({p.checked_batches} batches) identical")
             else:
-                lines.append(f"DIVERGED  {p.topic}-{p.partition}: {p.divergence}")
+                lines.append(f"DIVERGED  {name}: {p.divergence}")
         n_bad = sum(1 for p in self.partitions if not p.ok) + len(self.problems)
         lines.append(f"{len(self.partitions)} partitions checked, {n_bad} problem(s)")
         return "\n".join(lines) + "\n"
@@ -88,8 +93,10 @@ async def _batches_from(io: ClusterIO, tp: TP, offset: int) -> list[BatchView]:
 
 
 async def verify_partition(source: ClusterIO, dest: ClusterIO, tp: TP, s_start: int, s_hw: int,
-                           d_start: int, d_end: int) -> PartitionReport:
-    rep = PartitionReport(tp[0], tp[1])
+                           d_start: int, d_end: int, dest_tp: TP | None = None) -> PartitionReport:
+    """Compare ``tp`` on the source with ``dest_tp`` (default: the same name) on the destination."""
+    dest_tp = dest_tp or tp
+    rep = PartitionReport(tp[0], tp[1], mirror_topic=dest_tp[0])
     if d_end > s_hw:
         rep.divergence = (f"destination log end {d_end} is beyond the source high watermark {s_hw}: "
                           "the destination holds offsets the source does not")
@@ -98,7 +105,7 @@ async def verify_partition(source: ClusterIO, dest: ClusterIO, tp: TP, s_start: 
     rep.checked_from = rep.checked_to = start
     pos = start
     while pos < d_end:
-        src, dst = await asyncio.gather(_batches_from(source, tp, pos), _batches_from(dest, tp, pos))
+        src, dst = await asyncio.gather(_batches_from(source, tp, pos), _batches_from(dest, dest_tp, pos))
         if not dst:
             rep.divergence = f"destination returned no batch at offset {pos} below its log end {d_end}"
             return rep
@@ -127,18 +134,22 @@ async def verify_link(config: LinkConfig, topic: str | None = None) -> VerifyRep
         dst = await dest.refresh()
         selected, missing = TopicSelector(config.topics).select(
             t for t, i in src.topics.items() if not i.error_code)
+        names = MirrorNames(config.topics.prefix)
         if topic is not None:
-            if topic not in selected:
-                report.problems.append(f"topic {topic} is not mirrored by link {config.name}")
+            chosen = names.resolve(topic, set(selected))
+            if chosen is None:
+                report.problems.append(f"topic {topic} is not mirrored by link {config.name} "
+                                       "(give the source or the mirror topic name)")
                 return report
-            selected = [topic]
+            selected = [chosen]
         report.problems += [f"topic {m} is named in the link but missing on the source" for m in missing]
         tps: list[TP] = []
         for t in selected:
-            if t not in dst.topics or dst.topics[t].error_code:
-                report.problems.append(f"topic {t} is missing on the destination")
+            m = names.mirror_topic(t)
+            if m not in dst.topics or dst.topics[m].error_code:
+                report.problems.append(f"mirror topic {m} of {t} is missing on the destination")
                 continue
-            n_src, n_dst = len(src.topics[t].partitions), len(dst.topics[t].partitions)
+            n_src, n_dst = len(src.topics[t].partitions), len(dst.topics[m].partitions)
             if n_src != n_dst:
                 report.problems.append(f"topic {t}: source has {n_src} partitions, destination {n_dst}")
                 continue
@@ -147,12 +158,15 @@ async def verify_link(config: LinkConfig, topic: str | None = None) -> VerifyRep
             return report
         s_start, s_hw, d_start, d_end = await asyncio.gather(
             source.list_offsets(tps, EARLIEST), source.list_offsets(tps, LATEST),
-            dest.list_offsets(tps, EARLIEST), dest.list_offsets(tps, LATEST))
+            dest.list_offsets([names.mirror_tp(tp) for tp in tps], EARLIEST),
+            dest.list_offsets([names.mirror_tp(tp) for tp in tps], LATEST))
+        d_start, d_end = names.by_source(d_start, tps), names.by_source(d_end, tps)
         sem = asyncio.Semaphore(8)
 
         async def one(tp: TP) -> PartitionReport:
             async with sem:
-                return await verify_partition(source, dest, tp, s_start[tp], s_hw[tp], d_start[tp], d_end[tp])
+                return await verify_partition(source, dest, tp, s_start[tp], s_hw[tp], d_start[tp], d_end[tp],
+                                              dest_tp=names.mirror_tp(tp))
         report.partitions = list(await asyncio.gather(*(one(tp) for tp in tps)))
         return report
     finally:

@@ -35,7 +35,7 @@ class Auditing:
                 try:
                     src_p, dst_p = await asyncio.gather(
                         self.source.fetch_once(pm.tp, end - 1, self.m.partition_max_bytes),
-                        self.dest.fetch_once(pm.tp, end - 1, self.m.partition_max_bytes))
+                        self.dest.fetch_once(self.names.mirror_tp(pm.tp), end - 1, self.m.partition_max_bytes))
                 except (ClientError, PartitionError) as exc:
                     log.debug("audit of %s-%d skipped: %s", pm.tp[0], pm.tp[1], exc)
                     continue

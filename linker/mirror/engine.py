@@ -32,6 +32,7 @@ from linker.mirror.locate import Locating
 from linker.mirror.partition import Blocker, PartitionMirror
 from linker.mirror.producing import Producing
 from linker.mirror.state import TERMINAL, PartitionState
+from linker.naming import MirrorNames
 from linker.selection import TopicSelector
 
 log = logging.getLogger("linker.mirror")
@@ -48,6 +49,7 @@ class MirrorEngine(Locating, Producing, Auditing):
         self.source = ClusterIO(config.source, "source", f"{config.source.client_id}-{config.name}")
         self.dest = ClusterIO(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
         self.selector = TopicSelector(config.topics)
+        self.names = MirrorNames(config.topics.prefix)   # partitions are keyed by source name
         self.partitions: dict[TP, PartitionMirror] = {}
         self.budget = ByteBudget(self.m.max_in_flight_bytes)
         self._wake_producer = asyncio.Event()
@@ -322,8 +324,10 @@ class MirrorEngine(Locating, Producing, Auditing):
                 tps = [pm.tp for pm in live]
                 if not tps:
                     continue
-                s_hw, d_end = await asyncio.gather(self.source.list_offsets(tps, LATEST),
-                                                   self.dest.list_offsets(tps, LOG_END))
+                s_hw, d_end_m = await asyncio.gather(
+                    self.source.list_offsets(tps, LATEST),
+                    self.dest.list_offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END))
+                d_end = self.names.by_source(d_end_m, tps)
             except (ClientError, PartitionError) as exc:
                 log.info("lag refresh failed: %s", exc)
                 continue

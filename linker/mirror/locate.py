@@ -40,11 +40,17 @@ class Locating:
             return
         src, dst = self.source.snapshot, self.dest.snapshot
         src_parts = {t: len(src.topics[t].partitions) for t in topics}
-        dst_parts = {t: len(info.partitions) for t, info in dst.topics.items() if t in src_parts and not info.error_code}
+        mt = self.names.mirror_topic
+        dst_parts = {t: len(dst.topics[mt(t)].partitions) for t in topics
+                     if mt(t) in dst.topics and not dst.topics[mt(t)].error_code}
         src_cfg = await self.source.describe_topic_configs(topics)
-        dst_cfg = await self.dest.describe_topic_configs([t for t in topics if t in dst_parts])
+        dst_cfg_m = await self.dest.describe_topic_configs([mt(t) for t in topics if t in dst_parts])
+        dst_cfg = {t: dst_cfg_m[mt(t)] for t in topics if mt(t) in dst_cfg_m}
         plans = plan_topics(src_parts, dst_parts, src_cfg, dst_cfg, self.m)
-        creates = [(p.topic, p.partitions, self.m.replication_factor, p.configs) for p in plans if p.create]
+        for p in plans:
+            if len(mt(p.topic)) > 249 and not p.problem:
+                p.create, p.problem = False, f"mirror topic name {mt(p.topic)!r} is longer than 249 characters"
+        creates = [(mt(p.topic), p.partitions, self.m.replication_factor, p.configs) for p in plans if p.create]
         results = await self.dest.create_topics(creates)
         for topic, (code, msg) in results.items():
             if code and code != TOPIC_ALREADY_EXISTS:
@@ -54,10 +60,10 @@ class Locating:
         for p in plans:
             if not p.create and not p.problem and p.configs:
                 log.info("setting mirror configs on existing topic %s: %s", p.topic, p.configs)
-                await self.dest.alter_topic_configs(p.topic, p.configs)
+                await self.dest.alter_topic_configs(mt(p.topic), p.configs)
             if p.grow_from:
                 log.info("growing mirror topic %s from %d to %d partitions", p.topic, p.grow_from, p.partitions)
-                await self.dest.create_partitions(p.topic, p.partitions)
+                await self.dest.create_partitions(mt(p.topic), p.partitions)
         added = []
         for p in plans:
             for i in range(p.partitions):
@@ -70,8 +76,8 @@ class Locating:
                 added.append(pm)
                 if p.problem:
                     self._move(pm, PartitionState.FAILED, p.problem)
-        await self._wait_dest_metadata([p.topic for p in plans if p.create or p.grow_from],
-                                       {p.topic: p.partitions for p in plans})
+        await self._wait_dest_metadata([mt(p.topic) for p in plans if p.create or p.grow_from],
+                                       {mt(p.topic): p.partitions for p in plans})
         await self._locate_all(added)
 
     async def _discover(self) -> None:
@@ -108,9 +114,11 @@ class Locating:
         for pm in pms:
             pm.locating = True
         try:
+            m_tps = [self.names.mirror_tp(tp) for tp in tps]
             d_end, d_start, s_start, s_hw = await asyncio.gather(
-                self.dest.list_offsets(tps, LOG_END), self.dest.list_offsets(tps, EARLIEST),
+                self.dest.list_offsets(m_tps, LOG_END), self.dest.list_offsets(m_tps, EARLIEST),
                 self.source.list_offsets(tps, EARLIEST), self.source.list_offsets(tps, LATEST))
+            d_end, d_start = self.names.by_source(d_end, tps), self.names.by_source(d_start, tps)
             sem = asyncio.Semaphore(16)
 
             async def one(pm: PartitionMirror) -> None:
@@ -167,7 +175,7 @@ class Locating:
                 if not await self._align(pm, d_end, d_start, target):
                     return
             elif d_start < target and d_end > d_start:
-                await self.dest.delete_records(tp, target)
+                await self.dest.delete_records(self.names.mirror_tp(tp), target)
             pm.pending_log_start = s_start if s_start > target else None
             # Fetch from the source log start; the batch containing it must start at target.
             pm.next_fetch = s_start if s_start < s_hw else target
@@ -180,7 +188,7 @@ class Locating:
             return
         # The destination holds data: its last batch must equal the source batch ending at d_end.
         src_p = await self.source.fetch_once(tp, d_end - 1, self.m.partition_max_bytes)
-        dst_p = await self.dest.fetch_once(tp, d_end - 1, self.m.partition_max_bytes)
+        dst_p = await self.dest.fetch_once(self.names.mirror_tp(tp), d_end - 1, self.m.partition_max_bytes)
         src_b = _batch_containing(src_p.records, d_end - 1)
         dst_b = _batch_containing(dst_p.records, d_end - 1)
         if src_p.error_code or dst_p.error_code or src_b is None or dst_b is None:
@@ -214,7 +222,8 @@ class Locating:
 
     async def _align(self, pm: PartitionMirror, d_end: int, d_start: int, target: int) -> bool:
         tp = pm.tp
-        cfg = (await self.dest.describe_topic_configs([tp[0]])).get(tp[0], {})
+        mirror = self.names.mirror_topic(tp[0])
+        cfg = (await self.dest.describe_topic_configs([mirror])).get(mirror, {})
         if "delete" not in (cfg.get("cleanup.policy") or ""):
             self._move(pm, PartitionState.BLOCKED,
                        f"source starts at {target} but the destination topic's cleanup.policy is "
@@ -240,7 +249,7 @@ class Locating:
                         return False
                     self.metrics.filler_offsets_total.inc(step.count)
                 else:
-                    await self.dest.delete_records(tp, step.offset)
+                    await self.dest.delete_records(self.names.mirror_tp(tp), step.offset)
         pm.acked_end = pm.produced_end = target
         pm.status.dest_log_end = target
         return True
@@ -249,15 +258,15 @@ class Locating:
         """One produce for one partition, retried across destination leader moves."""
         P = messages.ProduceRequest
         for attempt in range(10):
-            node = next(iter(await self.dest.by_leader([tp])))
+            node = next(iter(await self.dest.by_leader([self.names.mirror_tp(tp)])))
             conn = await self.dest.connection(node)
             resp = await conn.request(P(acks=self.m.acks, timeout_ms=30_000, transactional_id=None,
-                                        topic_data=[P.TopicProduceData(name=tp[0], partition_data=[
+                                        topic_data=[P.TopicProduceData(name=self.names.mirror_topic(tp[0]), partition_data=[
                                             P.PartitionProduceData(index=tp[1], records=records)])]))
             p = resp.responses[0].partition_responses[0]
             if p.error_code in STALE_METADATA_CODES:
                 await asyncio.sleep(0.1 * 2 ** attempt)
-                await self.dest.refresh([tp[0]])
+                await self.dest.refresh([self.names.mirror_topic(tp[0])])
                 continue
             return p.error_code, p.base_offset
         return p.error_code, p.base_offset
@@ -277,7 +286,8 @@ class Locating:
                 for attempt in range(5):
                     try:
                         s_start = (await self.source.list_offsets([tp], EARLIEST))[tp]
-                        rep = await verify_partition(self.source, self.dest, tp, s_start, d_end, d_start, d_end)
+                        rep = await verify_partition(self.source, self.dest, tp, s_start, d_end, d_start, d_end,
+                                                     dest_tp=self.names.mirror_tp(tp))
                         break
                     except (ClientError, PartitionError, RuntimeError) as exc:
                         log.info("prefix check of %s-%d failed (%s); retrying", tp[0], tp[1], exc)

@@ -42,7 +42,7 @@ class Producing:
                 pm.queue.popleft()
                 self._move(pm, PartitionState.BLOCKED, head.reason, offset=head.offset)
                 continue
-            node = self.dest.leader(tp)
+            node = self.dest.leader(self.names.mirror_tp(tp))
             if node < 0 or self._requests_in_flight.get(node, 0) >= MAX_PRODUCE_REQUESTS_PER_BROKER:
                 self._rr.push(tp, None)
                 if node < 0:
@@ -77,7 +77,7 @@ class Producing:
             by_topic.setdefault(pm.tp[0], []).append(
                 P.PartitionProduceData(index=pm.tp[1], records=list(produce_chunks(pm.in_flight))))
         req = P(acks=self.m.acks, timeout_ms=30_000, transactional_id=None,
-                topic_data=[P.TopicProduceData(name=t, partition_data=ps) for t, ps in by_topic.items()])
+                topic_data=[P.TopicProduceData(name=self.names.mirror_topic(t), partition_data=ps) for t, ps in by_topic.items()])
         results: dict[TP, tuple[int, int]] = {}
         failure: str | None = None
         try:
@@ -85,7 +85,7 @@ class Producing:
             resp = await conn.request(req)
             for t in resp.responses:
                 for p in t.partition_responses:
-                    results[(t.name, p.index)] = (p.error_code, p.base_offset)
+                    results[(self.names.source_topic(t.name) or t.name, p.index)] = (p.error_code, p.base_offset)
         except ClientError as exc:
             failure = str(exc)
             self._error("Produce", type(exc).__name__)
@@ -140,7 +140,7 @@ class Producing:
     async def _trim_to_source_start(self, pm: PartitionMirror, offset: int) -> None:
         """Match a source log start that sits inside the first mirrored batch."""
         try:
-            await self.dest.delete_records(pm.tp, offset)
+            await self.dest.delete_records(self.names.mirror_tp(pm.tp), offset)
         except (ClientError, PartitionError) as exc:
             log.warning("partition %s-%d: DeleteRecords(%d) to match the source log start failed: %s",
                         pm.tp[0], pm.tp[1], offset, exc)
@@ -163,7 +163,7 @@ class Producing:
                     await self.source.refresh(list({tp[0] for tp in self.partitions}))
                 if self.dest_metadata_stale:
                     self.dest_metadata_stale = False
-                    await self.dest.refresh(list({tp[0] for tp in self.partitions}))
+                    await self.dest.refresh(list({self.names.mirror_topic(tp[0]) for tp in self.partitions}))
                 todo = [pm for pm in self.partitions.values()
                         if pm.resync_needed and pm.in_flight is None and pm.status.state not in TERMINAL]
                 if todo:

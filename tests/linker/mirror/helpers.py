@@ -12,8 +12,8 @@ from linker.mirror.kafka_io import LATEST
 
 
 def link_config(source: Any, destination: Any, names: list[str] | None = None,
-                include: list[str] | None = None, **mirror: Any) -> LinkConfig:
-    topics: dict[str, Any] = {}
+                include: list[str] | None = None, prefix: str = "", **mirror: Any) -> LinkConfig:
+    topics: dict[str, Any] = {"prefix": prefix} if prefix else {}
     if names:
         topics["names"] = names
     if include:
