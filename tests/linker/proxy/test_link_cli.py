@@ -1,0 +1,248 @@
+"""`linker proxy --config` wired to a link (subprocesses, real brokers): the guard follows the
+state topic; `linker promote` drives the proxy's cutover from the source to the destination."""
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import PolicyViolationError
+
+from linker.config import load_config
+from linker.lifecycle.records import TopicRecord, TopicState
+from linker.lifecycle.settings import LifecycleSettings
+from linker.lifecycle.state_store import StateStore
+from linker.mirror.kafka_io import ClusterIO
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def link_file(tmp: Path, name: str, source: Any, destination: Any, topic: str, front: str, control: int) -> Path:
+    path = tmp / "link.toml"
+    path.write_text(f'''name = "{name}"
+[source]
+bootstrap_servers = "{source.bootstrap}"
+[destination]
+bootstrap_servers = "{destination.bootstrap}"
+[topics]
+names = ["{topic}"]
+[mirror]
+fetch_max_wait_ms = 100
+[lifecycle]
+state_poll_ms = 300
+offset_sync_interval_ms = 1000
+[proxy]
+listen = "127.0.0.1:0"
+front = "{front}"
+control = "127.0.0.1:{control}"
+group_drain_timeout_s = 10
+''')
+    return path
+
+
+class Proc:
+    """A `linker` subprocess, stopped by SIGTERM (killed if it does not exit)."""
+
+    def __init__(self, *args: str) -> None:
+        self.p = subprocess.Popen([sys.executable, "-m", "linker.cli", *args], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+
+    def first_line(self, timeout: float = 60) -> str:
+        box: list[str] = []
+        t = threading.Thread(target=lambda: box.append(self.p.stdout.readline()), daemon=True)
+        t.start()
+        t.join(timeout)
+        assert box and box[0], f"no output; stderr: {self.stop()[-2000:]}"
+        return box[0].strip()
+
+    def stop(self) -> str:
+        if self.p.poll() is None:
+            self.p.send_signal(signal.SIGTERM)
+        try:
+            _, err = self.p.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            _, err = self.p.communicate()
+        return err or ""
+
+
+def linker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "linker.cli", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def write_state(path: Path, topic: str, state: TopicState) -> None:
+    config = load_config(path)
+
+    async def go() -> None:
+        dest = ClusterIO(config.destination, "destination", "test-state")
+        store = StateStore(dest, (config.lifecycle or LifecycleSettings()).state_topic_for(config.name))
+        try:
+            await store.ensure()
+            rec = TopicRecord(topic, state, "test")
+            await store.write([(rec.key(), rec.value())])
+        finally:
+            await dest.close()
+    asyncio.run(go())
+
+
+def test_guard_follows_state_topic(source, destination, topic_name, tmp_path):
+    """Fronting the destination: an ACTIVE mirror refuses produces (policy), STOPPED accepts them."""
+    destination.create_topic(topic_name, partitions=1)
+    path = link_file(tmp_path, f"pg-{topic_name[-8:]}", source, destination, topic_name, "destination", free_port())
+    write_state(path, topic_name, TopicState.ACTIVE)
+    proxy = Proc("proxy", "-c", str(path))
+    try:
+        line = proxy.first_line()
+        assert "fronting destination" in line, line
+        bootstrap = line.split()[3]
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=0, request_timeout_ms=10_000)
+        try:
+            with pytest.raises(PolicyViolationError):
+                producer.send(topic_name, b"refused").get(15)
+            write_state(path, topic_name, TopicState.STOPPED)
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    md = producer.send(topic_name, b"accepted").get(15)
+                    break
+                except PolicyViolationError:
+                    assert time.monotonic() < deadline, "still refused 20 s after STOPPED"
+                    time.sleep(0.3)
+            assert md.offset == 0
+        finally:
+            producer.close(5)
+    finally:
+        err = proxy.stop()
+    assert proxy.p.returncode == 0, err[-2000:]
+
+
+def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_path, testbed_report):
+    """linker run + linker proxy (fronting the source) + a producer and a consumer group through
+    the proxy; `linker promote` (CLI) cuts over: every acknowledged record is on the destination
+    once at its offset, the consumer saw each once in order, later writes land on the destination."""
+    source.create_topic(topic_name, partitions=2)
+    path = link_file(tmp_path, f"pc-{topic_name[-8:]}", source, destination, topic_name, "source", free_port())
+    run = Proc("run", "-c", str(path))
+    proxy = Proc("proxy", "-c", str(path))
+    acked: dict[tuple[int, int], bytes] = {}
+    seen: list[tuple[int, int, bytes]] = []
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    try:
+        line = proxy.first_line()
+        assert "fronting source" in line, line
+        bootstrap = line.split()[3]
+
+        def produce_loop() -> None:
+            producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=1000,
+                                     retry_backoff_ms=100, max_in_flight_requests_per_connection=1,
+                                     request_timeout_ms=20_000, linger_ms=5)
+            try:
+                i = 0
+                while not stop.is_set():
+                    value = f"v{i}".encode()
+                    md = producer.send(topic_name, value, partition=i % 2).get(60)
+                    acked[(md.partition, md.offset)] = value
+                    i += 1
+                    time.sleep(0.01)
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                producer.close(5)
+
+        def consume_loop() -> None:
+            consumer = KafkaConsumer(topic_name, bootstrap_servers=bootstrap, group_id=f"g-{topic_name}",
+                                     auto_offset_reset="earliest", enable_auto_commit=True,
+                                     auto_commit_interval_ms=200, fetch_max_wait_ms=100)
+            try:
+                while not stop.is_set() or len(seen) < len(acked):
+                    for tp, recs in consumer.poll(200).items():
+                        seen.extend((r.partition, r.offset, r.value) for r in recs)
+                    if stop.is_set() and time.monotonic() > stop_deadline[0]:
+                        break
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                consumer.close()
+
+        stop_deadline = [float("inf")]
+        threads = [threading.Thread(target=produce_loop, daemon=True), threading.Thread(target=consume_loop, daemon=True)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 60
+        while len(acked) < 100 or not seen:
+            assert time.monotonic() < deadline and not errors, (len(acked), len(seen), errors)
+            time.sleep(0.2)
+        out = linker("promote", "-c", str(path), topic_name)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith(f"{topic_name}: STOPPED final offsets"), out.stdout
+        assert "clients switched to the destination" in out.stdout, out.stdout
+        at_promote = len(acked)
+        deadline = time.monotonic() + 30
+        while len(acked) < at_promote + 50:
+            assert time.monotonic() < deadline and not errors, (len(acked), errors)
+            time.sleep(0.2)
+        stop.set()
+        threads[0].join(60)
+        stop_deadline[0] = time.monotonic() + 30
+        threads[1].join(60)
+        assert not errors, errors
+    finally:
+        stop.set()
+        proxy_err = proxy.stop()
+        run_err = run.stop()
+    assert proxy.p.returncode == 0, proxy_err[-2000:]
+    assert run.p.returncode == 0, run_err[-2000:]
+    testbed_report(f"acked {len(acked)} records, consumer saw {len(seen)}")
+
+    # every acknowledged record is on the destination once, at the offset the producer was told
+    ends: dict[int, int] = {}
+    for (p, o) in acked:
+        ends[p] = max(ends.get(p, 0), o + 1)
+    dest = KafkaConsumer(bootstrap_servers=destination.bootstrap, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic_name, p) for p in (0, 1)]
+        dest.assign(tps)
+        dest.seek_to_beginning()
+        on_dest: dict[tuple[int, int], bytes] = {}
+        deadline = time.monotonic() + 30
+        while any(dest.position(tp) < ends.get(tp.partition, 0) for tp in tps):
+            assert time.monotonic() < deadline
+            for recs in dest.poll(500).values():
+                for r in recs:
+                    assert (r.partition, r.offset) not in on_dest
+                    on_dest[(r.partition, r.offset)] = r.value
+        assert dest.end_offsets(tps) == {tp: ends.get(tp.partition, 0) for tp in tps}
+    finally:
+        dest.close()
+    assert on_dest == acked
+    # the source stopped at the final offsets: later writes went to the destination only
+    src_ends = source_end_offsets(source, topic_name)
+    assert sum(src_ends.values()) < len(acked)
+    # the consumer saw each record once, in order per partition
+    for p in (0, 1):
+        offsets = [o for (q, o, _) in seen if q == p]
+        assert offsets == list(range(len(offsets))), f"partition {p}: not each once in order"
+    assert {(p, o): v for p, o, v in seen} == acked
+
+
+def source_end_offsets(cluster: Any, topic: str) -> dict[int, int]:
+    c = KafkaConsumer(bootstrap_servers=cluster.bootstrap)
+    try:
+        tps = [TopicPartition(topic, p) for p in (0, 1)]
+        return {tp.partition: o for tp, o in c.end_offsets(tps).items()}
+    finally:
+        c.close()
