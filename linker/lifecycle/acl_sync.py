@@ -19,6 +19,7 @@ from linker.client.errors import ClientError
 from linker.client.kafka_errors import error_name
 from linker.lifecycle.acls import DENY, EVERYONE, LITERAL, TOPIC, WRITE, NoAuthorizer, SECURITY_DISABLED
 from linker.mirror.kafka_io import ClusterIO
+from linker.naming import MirrorNames
 
 log = logging.getLogger("linker.lifecycle")
 
@@ -65,10 +66,16 @@ def select_bindings(bindings: list[Binding], topics: set[str], group_selected: C
     return sorted(out)
 
 
+def to_mirror(b: Binding, names: MirrorNames) -> Binding:
+    """A source topic ACL as it applies on the destination: to the mirror topic."""
+    return b._replace(name=names.mirror_topic(b.name)) if b.resource_type == TOPIC else b
+
+
 async def sync_acls(source: ClusterIO, dest: ClusterIO, topics: set[str], group_selected: Callable[[str], bool],
-                    principals_exclude: tuple[str, ...]) -> list[Binding]:
+                    principals_exclude: tuple[str, ...], names: MirrorNames = MirrorNames()) -> list[Binding]:
     """Create the selected source ACLs missing on the destination; returns those created."""
-    want = select_bindings(await describe_acls(source), topics, group_selected, principals_exclude)
+    want = [to_mirror(b, names) for b in
+            select_bindings(await describe_acls(source), topics, group_selected, principals_exclude)]
     have = set(await describe_acls(dest))
     todo = [b for b in want if b not in have]
     if not todo:

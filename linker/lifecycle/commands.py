@@ -22,6 +22,7 @@ from linker.lifecycle.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore
 from linker.lifecycle.store_view import LinkState
 from linker.mirror.kafka_io import LATEST, LOG_END, ClusterIO, PartitionError
+from linker.naming import MirrorNames
 
 log = logging.getLogger("linker.lifecycle")
 
@@ -40,8 +41,12 @@ class CommandResult:
     rpo: dict[int, int] | None = None
     note: str = ""
 
+    mirror_topic: str = ""
+
     def line(self) -> str:
         s = f"{self.topic}: {self.state.value}"
+        if self.mirror_topic and self.mirror_topic != self.topic:
+            s = f"{self.topic} (mirror {self.mirror_topic}): {self.state.value}"
         if self.offsets:
             s += " final offsets " + ", ".join(f"{p}:{o}" for p, o in sorted(self.offsets.items()))
         if self.rpo is not None:
@@ -60,18 +65,32 @@ class Commands:
         self.source = ClusterIO(config.source, "source", f"{config.source.client_id}-{config.name}-cmd")
         self.store = StateStore(self.dest, self.settings.state_topic_for(config.name),
                                 config.mirror.replication_factor)
+        self.names = MirrorNames(config.topics.prefix)
 
     async def close(self) -> None:
         await self.dest.close()
         await self.source.close()
 
-    async def _load(self, topics: list[str]) -> LinkState:
+    async def _load(self, topics: list[str]) -> tuple[list[str], LinkState]:
+        """The source names of ``topics`` (each given by its source or mirror name) and the link state."""
         await self.store.ensure()
         snap = await self.dest.refresh()
-        missing = [t for t in topics if t not in snap.topics or snap.topics[t].error_code]
+        mirrored = {s for m, info in snap.topics.items() if not info.error_code
+                    for s in [self.names.source_topic(m)] if s is not None}
+        resolved = {t: self.names.resolve(t, mirrored) for t in topics}
+        missing = [t for t, s in resolved.items() if s is None]
         if missing:
-            raise CommandError(f"not a mirror topic on the destination: {', '.join(missing)}")
-        return LinkState.from_records(await self.store.read_all())
+            raise CommandError(f"not a mirror topic on the destination: {', '.join(missing)}"
+                               + (f" (mirror topics are named {self.names.prefix}<source topic>; either name works)"
+                                  if self.names.prefix else ""))
+        return list(dict.fromkeys(s for s in resolved.values() if s is not None)), \
+            LinkState.from_records(await self.store.read_all())
+
+    def _result(self, topic: str, state: TopicState, *args, **kw) -> CommandResult:
+        return CommandResult(topic, state, *args, mirror_topic=self.names.mirror_topic(topic), **kw)
+
+    def _mirror_parts(self, topic: str) -> list[int]:
+        return sorted(self.dest.snapshot.topics[self.names.mirror_topic(topic)].partitions)
 
     def _check(self, state: LinkState, command: str, topics: list[str]) -> None:
         for t in topics:
@@ -85,23 +104,23 @@ class Commands:
         await self.store.write([(r.key(), r.value()) for r in recs])
 
     async def pause(self, topics: list[str]) -> list[CommandResult]:
-        st = await self._load(topics)
+        topics, st = await self._load(topics)
         self._check(st, "pause", topics)
         await self._set(topics, TopicState.PAUSED, "paused by command")
         note = "" if st.linker_running(self.settings.state_poll_ms) else "linker not running: applies at start"
-        return [CommandResult(t, TopicState.PAUSED, note=note) for t in topics]
+        return [self._result(t, TopicState.PAUSED, note=note) for t in topics]
 
     async def resume(self, topics: list[str]) -> list[CommandResult]:
-        st = await self._load(topics)
+        topics, st = await self._load(topics)
         self._check(st, "resume", topics)
         await self._set(topics, TopicState.ACTIVE, "resumed by command")
         note = "" if st.linker_running(self.settings.state_poll_ms) else "linker not running: applies at start"
-        return [CommandResult(t, TopicState.ACTIVE, note=note) for t in topics]
+        return [self._result(t, TopicState.ACTIVE, note=note) for t in topics]
 
     async def promote(self, topics: list[str], hold_writes=None) -> list[CommandResult]:
         """Planned migration. ``hold_writes(topics)`` (a proxy hook, optional) runs before the
         final catch-up; routing clients to the destination belongs after this returns."""
-        st = await self._load(topics)
+        topics, st = await self._load(topics)
         self._check(st, "promote", topics)
         if hold_writes is not None:
             await hold_writes(topics)
@@ -116,27 +135,28 @@ class Commands:
     async def _unlock(self, topics: list[str]) -> None:
         """Remove the read-only ACLs (idempotent; the linker does it too) once STOPPED is recorded."""
         if self.settings.manage_acls:
-            await allow_writes(self.dest, topics)
+            await allow_writes(self.dest, [self.names.mirror_topic(t) for t in topics])
 
     async def _promote_offline(self, topic: str) -> CommandResult:
         """No linker running: promote only if the mirror already holds the source's log end."""
-        tps = [(topic, p) for p in sorted(self.dest.snapshot.topics[topic].partitions)]
-        d_end, s_end = await asyncio.gather(self.dest.list_offsets(tps, LOG_END),
+        tps = [(topic, p) for p in self._mirror_parts(topic)]
+        d_end, s_end = await asyncio.gather(self.dest.list_offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END),
                                             self.source.list_offsets(tps, LATEST))
+        d_end = self.names.by_source(d_end, tps)
         behind = {tp: s_end[tp] - d_end[tp] for tp in tps if s_end[tp] != d_end[tp]}
         if behind:
             raise CommandError(f"promote {topic}: no linker is running and the mirror is behind the source by "
                                f"{sum(behind.values())} records; start `linker run`: it finishes the promotion "
                                f"(the topic stays PROMOTING, read-only)")
-        await sync_groups(self.source, self.dest, {topic}, self.settings.group_selected)
+        await sync_groups(self.source, self.dest, {topic}, self.settings.group_selected, self.names)
         offsets = {p: d_end[(topic, p)] for _, p in tps}
         rec = TopicRecord(topic, TopicState.STOPPED, "promoted", by="linker", offsets=offsets)
         await self.store.write([(rec.key(), rec.value())])
-        return CommandResult(topic, TopicState.STOPPED, offsets, note="promoted without a running linker")
+        return self._result(topic, TopicState.STOPPED, offsets, note="promoted without a running linker")
 
     async def failover(self, topics: list[str]) -> list[CommandResult]:
         """Disaster recovery: stop at once, then report what was not mirrored."""
-        st = await self._load(topics)
+        topics, st = await self._load(topics)
         self._check(st, "failover", topics)
         running = st.linker_running(self.settings.state_poll_ms)
         await self._set(topics, TopicState.STOPPED, "failover")
@@ -146,8 +166,9 @@ class Commands:
         else:
             dest_ends = {}
             for t in topics:
-                tps = [(t, p) for p in sorted(self.dest.snapshot.topics[t].partitions)]
-                ends = await self.dest.list_offsets(tps, LOG_END)
+                tps = [(t, p) for p in self._mirror_parts(t)]
+                ends = self.names.by_source(await self.dest.list_offsets(
+                    [self.names.mirror_tp(tp) for tp in tps], LOG_END), tps)
                 dest_ends[t] = {p: ends[(t, p)] for _, p in tps}
         results = []
         for t in topics:
@@ -155,13 +176,13 @@ class Commands:
             rpo = {p: max(0, src.get(p, e) - e) for p, e in dest_ends[t].items()}
             rec = TopicRecord(t, TopicState.STOPPED, "failover", by="linker", offsets=dest_ends[t], rpo=rpo)
             await self.store.write([(rec.key(), rec.value())])
-            results.append(CommandResult(t, TopicState.STOPPED, dest_ends[t], rpo, note=how))
+            results.append(self._result(t, TopicState.STOPPED, dest_ends[t], rpo, note=how))
         await self._unlock(topics)
         return results
 
     async def _source_ends(self, topic: str, st: LinkState) -> tuple[dict[int, int], str]:
         """The source's log ends now if it answers, else the last ones the linker recorded."""
-        parts = sorted(self.dest.snapshot.topics[topic].partitions)
+        parts = self._mirror_parts(topic)
         try:
             ends = await asyncio.wait_for(self.source.list_offsets([(topic, p) for p in parts], LATEST, retries=0),
                                           SOURCE_PROBE_TIMEOUT_S)
@@ -182,7 +203,7 @@ class Commands:
             done = [st.topics[t] for t in topics if t in st.topics and st.topics[t].state is TopicState.STOPPED
                     and st.topics[t].by == "linker"]
             if len(done) == len(topics):
-                return [CommandResult(r.topic, r.state, r.offsets, r.rpo) for r in done]
+                return [self._result(r.topic, r.state, r.offsets, r.rpo) for r in done]
             if not st.linker_running(self.settings.state_poll_ms):
                 raise CommandError(f"the linker stopped before finishing {', '.join(topics)}; the command "
                                    "stays recorded and the next `linker run` completes it")

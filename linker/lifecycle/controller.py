@@ -42,6 +42,7 @@ class LifecycleController:
         self._progress_sent: dict[str, dict[int, int]] = {}
         self._acls = self.settings.manage_acls
         self.denied: set[str] = set()
+        self.names = engine.names   # topics here are source names; ACLs and syncs map them
 
     async def prepare(self) -> None:
         """Before the engine starts: STOPPED topics are never mirrored, PAUSED ones start paused."""
@@ -60,7 +61,7 @@ class LifecycleController:
 
     async def _unlock(self, topics: list[str]) -> None:
         if self._acls and topics:
-            n = await allow_writes(self.engine.dest, topics)
+            n = await allow_writes(self.engine.dest, [self.names.mirror_topic(t) for t in topics])
             if n:
                 log.info("removed DENY WRITE from %s: writable now", ", ".join(topics))
         self.denied.difference_update(topics)
@@ -70,7 +71,7 @@ class LifecycleController:
         if not self._acls or not todo:
             return
         try:
-            await deny_writes(self.engine.dest, todo)
+            await deny_writes(self.engine.dest, [self.names.mirror_topic(t) for t in todo])
         except NoAuthorizer as exc:
             log.warning("%s; lifecycle.manage_acls ignored (foreign writes are still detected: FAILED)", exc)
             self._acls = False
@@ -108,10 +109,11 @@ class LifecycleController:
                 if now >= next_configs:
                     next_configs = now + self.settings.config_sync_interval_ms / 1000
                     await sync_configs(self.engine.source, self.engine.dest, self._live_topics(),
-                                       self.engine.m, self.settings.keep_destination_configs)
+                                       self.engine.m, self.settings.keep_destination_configs, self.names)
                     if self.settings.sync_acls:
                         await sync_acls(self.engine.source, self.engine.dest, set(self._live_topics()),
-                                        self.settings.group_selected, self.settings.acl_principals_exclude)
+                                        self.settings.group_selected, self.settings.acl_principals_exclude,
+                                        self.names)
             except (ClientError, PartitionError) as exc:
                 log.info("offset/config sync failed (%s); retrying", exc)
             await _sleep_unless(stop, min(self.settings.offset_sync_interval_ms,
@@ -120,7 +122,8 @@ class LifecycleController:
     def status_doc(self) -> dict[str, Any]:
         """The engine's status plus lifecycle states and the last offset sync of each group."""
         doc = self.engine.status_doc()
-        doc["topics"] = {t: {"state": r.state.value, "reason": r.reason, "by": r.by, "at_ms": r.at_ms}
+        doc["topics"] = {t: {"state": r.state.value, "reason": r.reason, "by": r.by, "at_ms": r.at_ms,
+                             "mirror_topic": self.names.mirror_topic(t)}
                          for t, r in sorted(self.state.topics.items())}
         doc["groups"] = {g: {"line": r.line(), "at": r.at, "lag": r.lag, "skipped": r.skipped}
                          for g, r in sorted(self.groups.items())}
@@ -231,7 +234,8 @@ class LifecycleController:
 
     async def sync_offsets(self, topics: list[str] | None = None) -> None:
         want = set(topics) if topics is not None else set(self._live_topics())
-        for r in await sync_groups(self.engine.source, self.engine.dest, want, self.settings.group_selected):
+        for r in await sync_groups(self.engine.source, self.engine.dest, want, self.settings.group_selected,
+                                   self.names):
             self.groups[r.group] = r
             log.info("offset sync: %s", r.line())
 

@@ -21,6 +21,7 @@ from kproto import messages
 from linker.client.errors import ClientError
 from linker.client.kafka_errors import error_name
 from linker.mirror.kafka_io import LATEST, TP, ClusterIO, PartitionError
+from linker.naming import MirrorNames
 
 log = logging.getLogger("linker.lifecycle")
 
@@ -148,10 +149,14 @@ async def commit(io: ClusterIO, group: str, offsets: dict[TP, int]) -> dict[TP, 
     return {tp: "coordinator kept moving" for tp in offsets}
 
 
-async def sync_group(source: ClusterIO, dest: ClusterIO, group: str, topics: set[str]) -> GroupSync:
-    """Copy ``group``'s committed offsets for ``topics`` to the destination, clamped."""
+async def sync_group(source: ClusterIO, dest: ClusterIO, group: str, topics: set[str],
+                     names: MirrorNames = MirrorNames()) -> GroupSync:
+    """Copy ``group``'s committed offsets for source ``topics`` to their mirror topics, clamped.
+
+    Results (committed, clamped, errors) name the mirror partitions: that is where they landed.
+    """
     out = GroupSync(group)
-    src = await fetch_committed(source, group, topics)
+    src = {names.mirror_tp(tp): off for tp, off in (await fetch_committed(source, group, topics)).items()}
     if not src:
         out.skipped = "no committed offsets for the mirror topics"
         return out
@@ -166,7 +171,7 @@ async def sync_group(source: ClusterIO, dest: ClusterIO, group: str, topics: set
         write[tp] = w
         if w < off:
             out.clamped[tp] = (off, w)
-    current = await fetch_committed(dest, group, topics)
+    current = await fetch_committed(dest, group, {names.mirror_topic(t) for t in topics})
     write = {tp: o for tp, o in write.items() if current.get(tp) != o}
     if write:
         out.errors = await commit(dest, group, write)
@@ -178,7 +183,7 @@ async def sync_group(source: ClusterIO, dest: ClusterIO, group: str, topics: set
 
 
 async def sync_groups(source: ClusterIO, dest: ClusterIO, topics: set[str],
-                      selected: Callable[[str], bool]) -> list[GroupSync]:
+                      selected: Callable[[str], bool], names: MirrorNames = MirrorNames()) -> list[GroupSync]:
     """Every selected source group, one after another (group counts are small)."""
     if not topics:
         return []
@@ -187,7 +192,7 @@ async def sync_groups(source: ClusterIO, dest: ClusterIO, topics: set[str],
         if not selected(group):
             continue
         try:
-            results.append(await sync_group(source, dest, group, topics))
+            results.append(await sync_group(source, dest, group, topics, names))
         except (ClientError, PartitionError) as exc:
             r = GroupSync(group)
             r.skipped = f"error: {exc}"

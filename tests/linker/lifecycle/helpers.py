@@ -15,8 +15,8 @@ from linker.mirror.engine import MirrorEngine
 
 def link_config(source: Any, destination: Any, name: str, names: list[str] | None = None,
                 include: list[str] | None = None, lifecycle: dict[str, Any] | None = None,
-                **mirror: Any) -> LinkConfig:
-    topics: dict[str, Any] = {}
+                prefix: str = "", **mirror: Any) -> LinkConfig:
+    topics: dict[str, Any] = {"prefix": prefix} if prefix else {}
     if names:
         topics["names"] = names
     if include:
