@@ -246,3 +246,37 @@ def source_end_offsets(cluster: Any, topic: str) -> dict[int, int]:
         return {tp.partition: o for tp, o in c.end_offsets(tps).items()}
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("table, message", [
+    ({"front": "both"}, "proxy.front: 'both' is neither"),
+    ({"listen": "nowhere"}, "proxy.listen: 'nowhere' is not host:port"),
+    ({"control": "127.0.0.1:0"}, "proxy.control: needs a fixed port"),
+    ({"port_base": 70000}, "proxy.port_base: 70000 is outside"),
+    ({"broker_ports": {"x": 9000}}, "proxy.broker_ports.x:"),
+    ({"tls_cert": "c.pem"}, "proxy.tls_key: tls_cert and tls_key go together"),
+    ({"catch_up_timeout_s": 0}, "proxy.catch_up_timeout_s: must be > 0"),
+    ({"fetch_node_endpoints": "yes"}, "proxy.fetch_node_endpoints: expected bool"),
+    ({"colour": 1}, "proxy.colour: unknown key"),
+])
+def test_proxy_table_errors_name_the_key(table: dict[str, Any], message: str) -> None:
+    from linker.config import ConfigError, parse_config
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        parse_config({"source": {"bootstrap_servers": ["a:1"]}, "destination": {"bootstrap_servers": ["b:1"]},
+                      "topics": {"names": ["t"]}, "proxy": table})
+
+
+def test_proxy_table_values() -> None:
+    from linker.config import parse_config
+    from linker.proxy_link import proxy_config
+    config = parse_config({"source": {"bootstrap_servers": ["s:1"]}, "destination": {"bootstrap_servers": ["d:2"]},
+                           "topics": {"names": ["t"]},
+                           "proxy": {"listen": "0.0.0.0:9192", "advertise": "proxy.example", "front": "source",
+                                     "broker_ports": {"1": 9201}, "port_base": 9300, "control": "127.0.0.1:9299"}})
+    pc = proxy_config(config)
+    assert (pc.upstream.name, pc.upstream.bootstrap) == ("source", "s:1")
+    assert (pc.bind_host, pc.bootstrap_port, pc.host_for_clients) == ("0.0.0.0", 9192, "proxy.example")
+    assert (pc.ports.port_for(1), pc.ports.port_for(2)) == (9201, 9302)
+    assert config.proxy.control == ("127.0.0.1", 9299)
+    assert parse_config({"source": {"bootstrap_servers": ["s:1"]}, "destination": {"bootstrap_servers": ["d:2"]},
+                         "topics": {"names": ["t"]}}).proxy is None
