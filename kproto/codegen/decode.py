@@ -91,7 +91,9 @@ class DecodeGen(CompilerBase):
                 run = []
                 if not self.tagged(f):
                     s.add(ind, f"{o}.{slot_of(f)} = {self.default_expr(f)}")
-        self.flush_fixed(ind, o, run)
+        # The tagged-field count byte is read with a final fixed run.
+        first = self.var("tb") if run and self.flexible else "buf[pos]"
+        self.flush_fixed(ind, o, run, None if first == "buf[pos]" else first)
         tagged = [f for f in st.fields if self.tagged(f)]
         for f in tagged:
             s.add(ind, f"{o}.{slot_of(f)} = {self.default_expr(f)}")
@@ -102,7 +104,7 @@ class DecodeGen(CompilerBase):
         # Tags the struct defines for other versions are refused, as Kafka does.
         foreign = frozenset(f.tag for f in st.fields if f.tag is not None and not self.tagged(f))
         if not tagged:
-            s.add(ind, "if buf[pos] == 0:")
+            s.add(ind, f"if {first} == 0:")
             s.add(ind + 1, "pos += 1")
             s.add(ind + 1, f"{o}._u = None")
             s.add(ind, "else:")
@@ -113,7 +115,7 @@ class DecodeGen(CompilerBase):
         s.add(ind, f"{o}._u = None")
         if not self.track:
             # Most structs carry none of their tagged fields: one byte, 0.
-            s.add(ind, "if buf[pos] == 0: pos += 1")
+            s.add(ind, f"if {first} == 0: pos += 1")
             s.add(ind, "else:")
             ind += 1
         self.read_uvar(ind, nt)
