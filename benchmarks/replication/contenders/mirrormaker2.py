@@ -54,6 +54,7 @@ class MirrorMaker2Contender(Contender):
             "jvm": f"-Xmx{MM2_HEAP}, default GC", "tasks.max": f"min(partitions, {MAX_TASKS})",
             "target.producer": {**PRODUCER, "compression.type": "<source codec>"},
             "source.consumer": CONSUMER, "flow": FLOW,
+            "remote topic": "created before the run (compression.type=producer), adopted by MM2",
         })
         self._aliases: dict[int, tuple[str, str]] = {}
 
@@ -64,7 +65,14 @@ class MirrorMaker2Contender(Contender):
         return f"{self.aliases(ctx, seq)[0]}.{topic}"
 
     def prepare(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> bool:
-        return False  # MM2 creates its remote topic itself, with the source's partition count
+        """Create the remote topic before MM2 starts (MM2 adopts it), as for every contender.
+
+        Left to MM2, a 1,000-partition topic is produced to the moment it is created:
+        one run had a partition stuck in an OUT_OF_ORDER_SEQUENCE_NUMBER retry loop
+        (idempotent producer, 5 in flight) after NOT_LEADER_OR_FOLLOWER, 1 record short."""
+        ctx.destination.create_topic(self.dest_topic(ctx, topic, seq), w.partitions,
+                                     configs={"compression.type": "producer"})
+        return True
 
     def properties(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> dict[str, Any]:
         s, d = self.aliases(ctx, seq)
