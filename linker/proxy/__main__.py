@@ -2,7 +2,7 @@
 
 Prints one line ``proxy listening on HOST:PORT`` once the bootstrap listener
 is open (a parent process can read it), then serves until SIGTERM/SIGINT.
-A `linker proxy` CLI subcommand is meant to wrap this with a link file.
+`linker proxy --config link.toml` (linker/proxy_link.py) runs it for a link instead.
 """
 from __future__ import annotations
 
