@@ -55,18 +55,14 @@ def proxy_config(config: LinkConfig) -> ProxyConfig:
                        fetch_node_endpoints=s.fetch_node_endpoints)
 
 
-def sync_mirrors(mirrors: MirrorTopics, state: LinkState) -> None:
+def sync_mirrors(mirrors: MirrorTopics, state: LinkState, link: str) -> None:
     """Every topic the link knows (a state or progress record) is a read-only mirror until STOPPED."""
     for topic in set(state.topics) | set(state.progress):
         rec = state.topics.get(topic)
         if rec is not None and rec.state is TopicState.STOPPED:
             mirrors.promote(topic)
         else:
-            mirrors.set_mirror(topic, state_link_name(rec))
-
-
-def state_link_name(rec: Any) -> str:
-    return "this link" if rec is None else f"this link ({rec.state.value})"
+            mirrors.set_mirror(topic, link)
 
 
 class LinkedProxy:
@@ -116,14 +112,14 @@ class LinkedProxy:
 
     async def _follow_once(self, store: StateStore) -> None:
         await store.ensure()
-        sync_mirrors(self.mirrors, LinkState.from_records(await store.read_all()))
+        sync_mirrors(self.mirrors, LinkState.from_records(await store.read_all()), self.config.name)
 
     async def _follow(self, store: StateStore, stop: asyncio.Event) -> None:
         """Keep the guard in step with the state topic (one read per state poll)."""
         while not stop.is_set():
             await asyncio.sleep(self.lifecycle.state_poll_ms / 1000)
             try:
-                sync_mirrors(self.mirrors, LinkState.from_records(await store.read_all()))
+                sync_mirrors(self.mirrors, LinkState.from_records(await store.read_all()), self.config.name)
             except Exception as exc:  # keep the last known registry; the guard stays closed
                 log.warning("cannot read the link state topic: %s", exc)
 
@@ -164,10 +160,10 @@ class LinkedProxy:
                     and all(isinstance(t, str) for t in req["topics"]):
                 answer = await self.promote(list(dict.fromkeys(req["topics"])))
             elif req.get("command") == "status":
-                answer = {"ok": True, "fronts": self.fronts, "mirrors": sorted(self.mirrors._links)}
+                answer = {"ok": True, "fronts": self.fronts, "mirrors": self.mirrors.topics()}
             else:
                 answer = {"ok": False, "error": f"unknown control request {req!r}"}
-        except (CommandError, ValueError, RuntimeError, OSError) as exc:
+        except Exception as exc:  # reported to `linker promote`, which exits 1 with it
             answer = {"ok": False, "error": str(exc), "fronts": self.fronts}
         writer.write(json.dumps(answer).encode() + b"\n")
         try:

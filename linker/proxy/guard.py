@@ -60,6 +60,9 @@ class MirrorTopics:
     def has_mirrors(self) -> bool:
         return bool(self._links)
 
+    def topics(self) -> list[str]:
+        return sorted(self._links)
+
 
 @dataclasses.dataclass(frozen=True)
 class Refusal:
