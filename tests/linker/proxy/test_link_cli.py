@@ -280,3 +280,22 @@ def test_proxy_table_values() -> None:
     assert config.proxy.control == ("127.0.0.1", 9299)
     assert parse_config({"source": {"bootstrap_servers": ["s:1"]}, "destination": {"bootstrap_servers": ["d:2"]},
                          "topics": {"names": ["t"]}}).proxy is None
+
+
+def test_sync_mirrors_every_state_but_stopped_is_read_only() -> None:
+    from linker.lifecycle.records import ProgressRecord
+    from linker.lifecycle.store_view import LinkState
+    from linker.proxy.guard import MirrorTopics
+    from linker.proxy_link import sync_mirrors
+
+    states = {f"t-{s.value.lower()}": s for s in TopicState}
+    records = {TopicRecord(t, s).key(): TopicRecord(t, s).value() for t, s in states.items()}
+    records[ProgressRecord("only-progress", {0: 5}).key()] = ProgressRecord("only-progress", {0: 5}).value()
+    mirrors = MirrorTopics({"t-stopped": "L"})
+    sync_mirrors(mirrors, LinkState.from_records(records), "L")
+    assert mirrors.topics() == sorted([t for t, s in states.items() if s is not TopicState.STOPPED]
+                                      + ["only-progress"])
+    assert mirrors.mirror_link("t-active") == "L"
+    records[TopicRecord("t-active", TopicState.STOPPED).key()] = TopicRecord("t-active", TopicState.STOPPED).value()
+    sync_mirrors(mirrors, LinkState.from_records(records), "L")
+    assert mirrors.mirror_link("t-active") is None
