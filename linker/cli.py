@@ -111,18 +111,9 @@ def _proxy(config: LinkConfig, level: str) -> int:
 
 
 def _status(config: LinkConfig, as_json: bool) -> int:
-    from linker.status import collect, engine_states
-    from linker.status_view import render_json, render_table
+    from linker.status import status_text
 
-    states = engine_states(config)
-    rows = asyncio.run(collect(config, states))
-    if as_json:
-        sys.stdout.write(render_json(config.name, rows, states is not None))
-    else:
-        if states is None:
-            sys.stdout.write("engine not reachable (no [metrics] listen, or not running): "
-                             "states unknown, offsets are live\n")
-        sys.stdout.write(render_table(rows))
+    sys.stdout.write(status_text(config, as_json))
     return 0
 
 

@@ -1,9 +1,11 @@
-"""Rendering of `linker status`: one row per mirrored partition, as a table
-for people or JSON for machines. Pure: it formats what the collector found."""
+"""Rendering of `linker status`: one row per mirrored partition, the lifecycle
+state of each topic and the last offset sync of each group, as a table for
+people or JSON for machines. Pure: it formats what the collector found."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass
@@ -20,15 +22,49 @@ class PartitionRow:
     lag_bytes: int | None
     lag_seconds: float | None
     reason: str = ""
+    lifecycle: str = "ACTIVE"        # the topic's state in the state topic
+    mirror_topic: str = ""           # destination topic (differs with a [topics] prefix)
+
+
+@dataclass
+class TopicLine:
+    topic: str
+    mirror_topic: str
+    state: str
+    reason: str = ""
+    by: str = ""
+    at_ms: int | None = None
+
+
+@dataclass
+class GroupLine:
+    group: str
+    line: str
+    at: float | None = None
+    lag: int | None = None
+    skipped: str = ""
+
+
+@dataclass
+class StatusReport:
+    link: str
+    rows: list[PartitionRow]
+    topics: list[TopicLine] = field(default_factory=list)
+    groups: list[GroupLine] = field(default_factory=list)
+    engine_reachable: bool = False
+    linker_running: bool = False      # fresh heartbeat in the state topic
+    state_topic_found: bool = False
 
 
 COLUMNS = [
-    ("TOPIC", "topic"), ("PART", "partition"), ("STATE", "state"), ("FIDELITY", "fidelity"),
+    ("TOPIC", "topic"), ("PART", "partition"), ("LIFECYCLE", "lifecycle"), ("STATE", "state"),
+    ("FIDELITY", "fidelity"),
     ("SRC_START", "source_log_start"), ("SRC_HW", "source_high_watermark"),
     ("SRC_END", "source_log_end"), ("DST_END", "dest_log_end"),
     ("LAG_REC", "lag_records"), ("LAG_BYTES", "lag_bytes"), ("LAG_S", "lag_seconds"),
     ("REASON", "reason"),
 ]
+MIRROR_COLUMN = ("MIRROR_TOPIC", "mirror_topic")
 
 
 def _cell(v: object) -> str:
@@ -39,20 +75,54 @@ def _cell(v: object) -> str:
     return str(v)
 
 
+def _grid(cells: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+
+
 def render_table(rows: list[PartitionRow]) -> str:
-    cells = [[h for h, _ in COLUMNS]]
+    """Partition rows; a MIRROR_TOPIC column appears when some mirror name differs (prefix)."""
+    cols = list(COLUMNS)
+    if any(r.mirror_topic and r.mirror_topic != r.topic for r in rows):
+        cols.insert(1, MIRROR_COLUMN)
+    cells = [[h for h, _ in cols]]
     for r in sorted(rows, key=lambda r: (r.topic, r.partition)):
-        cells.append([_cell(getattr(r, attr)) for _, attr in COLUMNS])
-    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
-    lines = []
-    for row in cells:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-    return "\n".join(lines) + "\n"
+        cells.append([_cell(getattr(r, attr)) for _, attr in cols])
+    return "\n".join(_grid(cells)) + "\n"
 
 
-def render_json(link: str, rows: list[PartitionRow], engine_reachable: bool) -> str:
+def render_report(report: StatusReport, now: float | None = None) -> str:
+    """The whole `linker status` table: a header line, partitions, non-ACTIVE topics, groups."""
+    out = []
+    if not report.engine_reachable:
+        out.append("engine not reachable (no [metrics] listen, or not running): partition states unknown, "
+                   "offsets are live; lifecycle states from the state topic\n")
+    out.append(render_table(report.rows))
+    special = [t for t in report.topics if t.state != "ACTIVE"]
+    if special:
+        out.append("\ntopics not ACTIVE (state topic):\n")
+        for t in special:
+            name = t.topic if t.mirror_topic == t.topic else f"{t.topic} -> {t.mirror_topic}"
+            out.append(f"  {name}: {t.state}" + (f" ({t.reason})" if t.reason else "")
+                       + (f" by {t.by}" if t.by else "") + "\n")
+    if report.groups:
+        now = time.time() if now is None else now
+        out.append("\noffset sync (running linker):\n")
+        for g in report.groups:
+            age = f", {now - g.at:.0f}s ago" if g.at is not None and not g.skipped else ""
+            out.append(f"  {g.line}{age}\n")
+    elif report.engine_reachable:
+        out.append("\noffset sync: no group synced yet\n")
+    return "".join(out)
+
+
+def render_json(report: StatusReport) -> str:
     return json.dumps({
-        "link": link,
-        "engine_reachable": engine_reachable,
-        "partitions": [asdict(r) for r in sorted(rows, key=lambda r: (r.topic, r.partition))],
+        "link": report.link,
+        "engine_reachable": report.engine_reachable,
+        "linker_running": report.linker_running,
+        "state_topic_found": report.state_topic_found,
+        "partitions": [asdict(r) for r in sorted(report.rows, key=lambda r: (r.topic, r.partition))],
+        "topics": {t.topic: {k: v for k, v in asdict(t).items() if k != "topic"} for t in report.topics},
+        "groups": {g.group: {k: v for k, v in asdict(g).items() if k != "group"} for g in report.groups},
     }, indent=2) + "\n"

@@ -1,26 +1,59 @@
 import json
 
-from linker.status_view import PartitionRow, render_json, render_table
+from linker.status_view import GroupLine, PartitionRow, StatusReport, TopicLine, render_json, render_report, render_table
 
 
-def rows():
+def rows(mirror_prefix: str = ""):
     return [
-        PartitionRow("t", 1, "BLOCKED", "exact", 0, 10, 10, 4, 6, 600, 2.5, "control batch at 4"),
-        PartitionRow("t", 0, "MIRRORING", "exact", 0, 10, 10, 10, 0, 0, 0.0),
+        PartitionRow("t", 1, "BLOCKED", "exact", 0, 10, 10, 4, 6, 600, 2.5, "control batch at 4",
+                     lifecycle="PAUSED", mirror_topic=mirror_prefix + "t"),
+        PartitionRow("t", 0, "MIRRORING", "exact", 0, 10, 10, 10, 0, 0, 0.0,
+                     lifecycle="PAUSED", mirror_topic=mirror_prefix + "t"),
     ]
+
+
+def report(**kw):
+    return StatusReport(
+        "l", rows(kw.pop("prefix", "")),
+        [TopicLine("t", "t", "PAUSED", "paused by command"), TopicLine("u", "u", "ACTIVE")],
+        [GroupLine("g1", "group g1: synced 2 partitions at 10:00:00, sync lag 0", at=100.0, lag=0),
+         GroupLine("g2", "group g2: skipped (1 active member(s) on the destination)", at=100.0,
+                   skipped="1 active member(s) on the destination")],
+        **kw)
 
 
 def test_table_sorted_and_aligned():
     lines = render_table(rows()).splitlines()
-    assert lines[0].split() == ["TOPIC", "PART", "STATE", "FIDELITY", "SRC_START", "SRC_HW", "SRC_END",
-                                "DST_END", "LAG_REC", "LAG_BYTES", "LAG_S", "REASON"]
-    assert lines[1].split()[:3] == ["t", "0", "MIRRORING"]
-    assert lines[2].split()[:3] == ["t", "1", "BLOCKED"] and lines[2].endswith("control batch at 4")
+    assert lines[0].split() == ["TOPIC", "PART", "LIFECYCLE", "STATE", "FIDELITY", "SRC_START", "SRC_HW",
+                                "SRC_END", "DST_END", "LAG_REC", "LAG_BYTES", "LAG_S", "REASON"]
+    assert lines[1].split()[:4] == ["t", "0", "PAUSED", "MIRRORING"]
+    assert lines[2].split()[:4] == ["t", "1", "PAUSED", "BLOCKED"] and lines[2].endswith("control batch at 4")
     assert lines[1].index("MIRRORING") == lines[0].index("STATE")
 
 
+def test_mirror_topic_column_only_with_a_prefix():
+    assert "MIRROR_TOPIC" not in render_table(rows())
+    lines = render_table(rows("src.")).splitlines()
+    assert lines[0].split()[:3] == ["TOPIC", "MIRROR_TOPIC", "PART"]
+    assert lines[1].split()[:3] == ["t", "src.t", "0"]
+
+
+def test_report_lists_non_active_topics_and_group_sync_lines():
+    text = render_report(report(engine_reachable=True, linker_running=True), now=130.0)
+    assert "engine not reachable" not in text
+    assert "  t: PAUSED (paused by command)" in text and "  u:" not in text
+    assert "  group g1: synced 2 partitions at 10:00:00, sync lag 0, 30s ago" in text
+    assert "  group g2: skipped (1 active member(s) on the destination)\n" in text
+    offline = render_report(StatusReport("l", rows(), [TopicLine("t", "src.t", "STOPPED", "promoted", "linker")]))
+    assert offline.startswith("engine not reachable")
+    assert "  t -> src.t: STOPPED (promoted) by linker" in offline and "offset sync" not in offline
+
+
 def test_json_round_trip():
-    doc = json.loads(render_json("l", rows(), engine_reachable=False))
-    assert doc["link"] == "l" and doc["engine_reachable"] is False
+    doc = json.loads(render_json(report(engine_reachable=False, state_topic_found=True)))
+    assert doc["link"] == "l" and doc["engine_reachable"] is False and doc["state_topic_found"] is True
     assert [p["partition"] for p in doc["partitions"]] == [0, 1]
-    assert doc["partitions"][1]["lag_seconds"] == 2.5
+    assert doc["partitions"][1]["lag_seconds"] == 2.5 and doc["partitions"][1]["lifecycle"] == "PAUSED"
+    assert doc["topics"]["t"] == {"mirror_topic": "t", "state": "PAUSED", "reason": "paused by command",
+                                  "by": "", "at_ms": None}
+    assert doc["groups"]["g2"]["skipped"].startswith("1 active") and doc["groups"]["g1"]["lag"] == 0

@@ -13,6 +13,8 @@ from linker.lifecycle.commands import CommandError
 from linker.lifecycle.offset_sync import fetch_committed
 from linker.lifecycle.records import TopicState
 from linker.mirror.kafka_io import ClusterIO
+from linker.status import collect
+from linker.status_view import render_report
 from linker.verify import verify_link
 
 from .helpers import Linker, command, link_config, state_of
@@ -47,6 +49,13 @@ def test_prefixed_link_offset_sync_pause_and_promote(source, destination, topic_
         assert committed(cfg.destination, group, {topic_name}) == {}
         doc = linker.controller.status_doc()
         assert doc["groups"][group]["skipped"] == "" and doc["groups"][group]["line"].startswith(f"group {group}: synced")
+        # linker status: both names, the group's sync line from /status, lifecycle from the state topic
+        rep = asyncio.run(collect(cfg, doc))
+        assert {(r.topic, r.mirror_topic, r.lifecycle, r.state) for r in rep.rows} == \
+            {(topic_name, mirror, "ACTIVE", "MIRRORING")}
+        assert sum(r.dest_log_end for r in rep.rows) == 80 and rep.linker_running
+        assert [g.group for g in rep.groups] == [group]
+        assert f"{group}: synced" in render_report(rep)
         # a command given the mirror name acts on the source-keyed state
         [r] = command(cfg, "pause", [mirror])
         assert r.topic == topic_name and r.state is TopicState.PAUSED and f"(mirror {mirror})" in r.line()
@@ -59,5 +68,11 @@ def test_prefixed_link_offset_sync_pause_and_promote(source, destination, topic_
     rec = state_of(cfg).topics[topic_name]
     assert rec.state is TopicState.STOPPED and rec.reason == "promoted"
     assert asyncio.run(verify_link(cfg, mirror)).ok
+    offline = asyncio.run(collect(cfg, None))      # no linker: states straight from the state topic
+    assert not offline.engine_reachable and not offline.linker_running and offline.state_topic_found
+    assert {r.lifecycle for r in offline.rows} == {"STOPPED"}
+    assert [(t.topic, t.mirror_topic, t.state, t.reason) for t in offline.topics] == \
+        [(topic_name, mirror, "STOPPED", "promoted")]
+    assert f"{topic_name} -> {mirror}: STOPPED (promoted)" in render_report(offline)
     with pytest.raises(CommandError, match="not a mirror topic on the destination: nothing"):
         command(cfg, "pause", ["nothing"])
