@@ -39,8 +39,8 @@ def engine_doc(config: LinkConfig, timeout: float = 2.0) -> dict[str, Any] | Non
     return doc if isinstance(doc, dict) else None
 
 
-async def read_link_state(config: LinkConfig, dest: ClusterIO) -> Any:
-    """The state topic's contents as a LinkState, or None when the link has no state topic yet."""
+async def read_link_state(config: LinkConfig, dest: ClusterIO) -> tuple[Any, Any] | None:
+    """(LinkState, LifecycleSettings) from the state topic, or None when the link has none yet."""
     from linker.lifecycle.settings import LifecycleSettings
     from linker.lifecycle.state_store import StateStore
     from linker.lifecycle.store_view import LinkState

@@ -45,7 +45,8 @@ def _check_mirror_steps(text: str) -> str:
     assert trimmed > 0, text
     assert re.search(r"linker run --config \S+link\.toml\s+\(pid \d+", text), text
     # the status table shows the trimmed partition starting at the trimmed offset, all three mirrored
-    rows = re.findall(r"^\s+demo\s+(\d)\s+MIRRORING\s+exact\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+0\s", text, re.M)
+    # (lifecycle state ACTIVE from the state topic, partition state MIRRORING from the running linker)
+    rows = re.findall(r"^\s+demo\s+(\d)\s+ACTIVE\s+MIRRORING\s+exact\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+0\s", text, re.M)
     assert len(rows) == 6, text  # two status tables, three partitions each
     for part, start, hw, end, dst_end in rows:
         assert hw == end == dst_end, text

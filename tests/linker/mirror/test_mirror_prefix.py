@@ -39,3 +39,18 @@ def test_verify_reports_a_missing_prefixed_mirror(source, destination, topic_nam
     report = asyncio.run(verify_link(link_config(source, destination, names=[topic_name], prefix="nothere.")))
     assert not report.ok
     assert report.problems == [f"mirror topic nothere.{topic_name} of {topic_name} is missing on the destination"]
+
+
+def test_pattern_topic_whose_mirror_name_is_too_long_fails_with_the_reason(source, destination, topic_name):
+    long_name = (topic_name + "-" + "x" * 249)[:245]
+    source.create_topic(long_name, partitions=1)
+    produce(source, long_name, 3)
+    cfg = link_config(source, destination, include=[long_name.replace(".", r"\.")], prefix="toolong.")
+
+    async def failed(engine: MirrorEngine) -> bool:
+        return any(pm.status.state.value == "FAILED" for pm in engine.partitions.values())
+    engine = MirrorEngine(cfg)
+    asyncio.run(run_until(engine, failed, 60.0))
+    [pm] = engine.partitions.values()
+    assert "longer than 249 characters" in pm.status.reason
+    assert f"toolong.{long_name}"[:249] not in destination.admin().list_topics()
