@@ -119,7 +119,10 @@ class Cutover:
                 if await self.caught_up(ends):
                     return
             else:
-                have = await _log_ends(dst, self.topics)
+                try:
+                    have = await _log_ends(dst, self.topics)
+                except CutoverError:   # the mirror topic is not created yet: not caught up
+                    have = {}
                 behind = {tp: (have.get(tp, 0), end) for tp, end in ends.items() if have.get(tp, 0) < end}
                 if not behind:
                     return

@@ -186,6 +186,9 @@ def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_pat
         while len(acked) < 100 or not seen:
             assert time.monotonic() < deadline and not errors, (len(acked), len(seen), errors)
             time.sleep(0.2)
+        while sum(end_offsets(destination, topic_name).values()) == 0:   # the linker mirrors
+            assert time.monotonic() < deadline + 30 and not errors, (len(acked), errors)
+            time.sleep(0.2)
         out = linker("promote", "-c", str(path), topic_name)
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith(f"{topic_name}: STOPPED final offsets"), out.stdout
@@ -230,7 +233,7 @@ def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_pat
         dest.close()
     assert on_dest == acked
     # the source stopped at the final offsets: later writes went to the destination only
-    src_ends = source_end_offsets(source, topic_name)
+    src_ends = end_offsets(source, topic_name)
     assert sum(src_ends.values()) < len(acked)
     # the consumer saw each record once, in order per partition
     for p in (0, 1):
@@ -239,9 +242,12 @@ def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_pat
     assert {(p, o): v for p, o, v in seen} == acked
 
 
-def source_end_offsets(cluster: Any, topic: str) -> dict[int, int]:
+def end_offsets(cluster: Any, topic: str) -> dict[int, int]:
+    """{} while the topic does not exist."""
     c = KafkaConsumer(bootstrap_servers=cluster.bootstrap)
     try:
+        if not c.partitions_for_topic(topic):
+            return {}
         tps = [TopicPartition(topic, p) for p in (0, 1)]
         return {tp.partition: o for tp, o in c.end_offsets(tps).items()}
     finally:
