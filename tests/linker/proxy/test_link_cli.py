@@ -140,6 +140,7 @@ def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_pat
     acked: dict[tuple[int, int], bytes] = {}
     seen: list[tuple[int, int, bytes]] = []
     stop = threading.Event()
+    produced = threading.Event()   # the producer has stopped: `acked` is final
     errors: list[BaseException] = []
     try:
         line = proxy.first_line()
@@ -168,10 +169,10 @@ def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_pat
                                      auto_offset_reset="earliest", enable_auto_commit=True,
                                      auto_commit_interval_ms=200, fetch_max_wait_ms=100)
             try:
-                while not stop.is_set() or len(seen) < len(acked):
+                while not produced.is_set() or len(seen) < len(acked):
                     for tp, recs in consumer.poll(200).items():
                         seen.extend((r.partition, r.offset, r.value) for r in recs)
-                    if stop.is_set() and time.monotonic() > stop_deadline[0]:
+                    if produced.is_set() and time.monotonic() > stop_deadline[0]:
                         break
             except BaseException as exc:
                 errors.append(exc)
@@ -201,10 +202,12 @@ def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_pat
         stop.set()
         threads[0].join(60)
         stop_deadline[0] = time.monotonic() + 30
+        produced.set()
         threads[1].join(60)
         assert not errors, errors
     finally:
         stop.set()
+        produced.set()
         proxy_err = proxy.stop()
         run_err = run.stop()
     assert proxy.p.returncode == 0, proxy_err[-2000:]
