@@ -365,7 +365,19 @@ class KafkaCluster:
             {name: {"num_partitions": partitions, "replication_factor": rf,
                     "configs": {k: str(v) for k, v in (configs or {}).items()}}},
             wait_for_metadata=True)
-        return name
+        # kafka-python returns once one broker knows the topic; brokers learn partitions
+        # through the metadata log at their own pace, so wait until one answers in full.
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                leaders = self.partition_leaders(name)
+            except Exception:  # kafka-python raises its own errors while metadata settles
+                leaders = {}
+            if len(leaders) == partitions and all(l >= 0 for l in leaders.values()):
+                return name
+            if time.monotonic() > deadline:
+                raise ClusterError(f"topic {name!r}: partitions with leaders after 30s: {leaders}")
+            time.sleep(0.1)
 
     def delete_topic(self, name: str) -> None:
         self.admin().delete_topics([name])
