@@ -17,6 +17,7 @@ from linker.client.errors import ClientError
 from linker.config import LinkConfig
 from linker.lifecycle.acls import allow_writes
 from linker.lifecycle.offset_sync import sync_groups
+from linker.lifecycle.producer_ids import ProducerIdError, move_past_mirrored_ids
 from linker.lifecycle.records import TopicRecord, TopicState, command_refusal
 from linker.lifecycle.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore
@@ -42,6 +43,9 @@ class CommandResult:
     note: str = ""
 
     mirror_topic: str = ""
+    # What promote/failover did about mirrored producer ids (one line for the whole command;
+    # kept out of line(), whose "final offsets" tail scripts parse).
+    producer_ids: str = ""
 
     def line(self) -> str:
         s = f"{self.topic}: {self.state.value}"
@@ -129,8 +133,21 @@ class Commands:
             results = await self._wait_stopped(topics, self.settings.promote_timeout_ms / 1000)
         else:
             results = [await self._promote_offline(t) for t in topics]
+        await self._move_producer_ids(topics, results)
         await self._unlock(topics)
         return results
+
+    async def _move_producer_ids(self, topics: list[str], results: list[CommandResult]) -> None:
+        """Before clients write the now-STOPPED topics: new destination producer ids must not clash
+        with mirrored ones (docs/lifecycle.md, "Producer ids after promote/failover")."""
+        tps = [self.names.mirror_tp((t, p)) for t in topics for p in self._mirror_parts(t)]
+        try:
+            line = (await move_past_mirrored_ids(self.dest, tps)).line()
+        except (ProducerIdError, ClientError, PartitionError, OSError, asyncio.TimeoutError) as exc:
+            line = f"producer ids: WARNING not moved past the mirrored ids ({exc}): new idempotent producers may fail"
+            log.warning("%s", line)
+        for r in results:
+            r.producer_ids = line
 
     async def _unlock(self, topics: list[str]) -> None:
         """Remove the read-only ACLs (idempotent; the linker does it too) once STOPPED is recorded."""
@@ -177,6 +194,7 @@ class Commands:
             rec = TopicRecord(t, TopicState.STOPPED, "failover", by="linker", offsets=dest_ends[t], rpo=rpo)
             await self.store.write([(rec.key(), rec.value())])
             results.append(self._result(t, TopicState.STOPPED, dest_ends[t], rpo, note=how))
+        await self._move_producer_ids(topics, results)
         await self._unlock(topics)
         return results
 

@@ -1,0 +1,121 @@
+"""Move the destination's producer-id allocation past the ids mirrored batches carry.
+
+Mirrored batches keep the source's producer ids, epochs and sequences, so each
+mirrored partition holds producer state for them. A new idempotent producer on
+the destination could be handed one of those ids and fail its first send
+(OUT_OF_ORDER_SEQUENCE_NUMBER or INVALID_PRODUCER_EPOCH). Brokers allocate ids
+from blocks the controller hands out in increasing order, so once a broker has
+returned an id above the largest mirrored one, every later id it returns is
+larger too: we ask every broker for non-transactional ids until that holds.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from kproto import messages
+from kproto.errors import error_info
+from linker.mirror.kafka_io import ClusterIO
+
+log = logging.getLogger("linker.lifecycle")
+
+TP = tuple[str, int]
+
+MAX_IDS_PER_BROKER = 2_000_000
+MAX_SECONDS = 60.0
+IN_FLIGHT = 128
+RETRY_DELAY_S = 0.1
+TRANSACTION_TIMEOUT_MS = 60_000
+
+
+class ProducerIdError(RuntimeError):
+    """A broker refused DescribeProducers or InitProducerId; the message names it and the error."""
+
+
+@dataclass
+class BurnReport:
+    """What was done to move the destination's producer-id allocation past ``max_pid``."""
+
+    max_pid: int                                       # largest mirrored producer id (-1: none)
+    burned: dict[int, int] = field(default_factory=dict)   # broker -> ids requested
+    last_id: dict[int, int] = field(default_factory=dict)  # broker -> last id it returned
+    unsafe: list[int] = field(default_factory=list)        # brokers still at or below max_pid
+
+    @property
+    def safe(self) -> bool:
+        return not self.unsafe
+
+    def line(self) -> str:
+        if self.max_pid < 0:
+            return "producer ids: no mirrored producer state, nothing to move"
+        per = ", ".join(f"broker {b}: {n}" for b, n in sorted(self.burned.items()))
+        if self.safe:
+            return f"producer ids: destination allocation moved past mirrored id {self.max_pid} ({per} ids used)"
+        return (f"producer ids: WARNING bound hit on broker(s) {', '.join(map(str, self.unsafe))}: new idempotent "
+                f"producers there may get an id <= mirrored id {self.max_pid} and fail ({per} ids used)")
+
+
+async def max_mirrored_producer_id(dest: ClusterIO, tps: Iterable[TP]) -> int:
+    """The largest producer id with state in any of ``tps`` (asked of each partition's leader)."""
+    R = messages.DescribeProducersRequest
+    best = -1
+    groups = await dest.by_leader(list(tps))
+    for node, parts in groups.items():
+        by_topic: dict[str, list[int]] = defaultdict(list)
+        for t, p in parts:
+            by_topic[t].append(p)
+        conn = await dest.connection(node)
+        resp = await conn.request(R(topics=[R.TopicRequest(name=t, partition_indexes=ps)
+                                            for t, ps in by_topic.items()]))
+        for t in resp.topics:
+            for p in t.partitions:
+                if p.error_code:
+                    raise ProducerIdError(f"DescribeProducers {t.name}-{p.partition_index} on broker {node}: "
+                                          f"{error_info(p.error_code).name} {p.error_message or ''}".rstrip())
+                for s in p.active_producers:
+                    best = max(best, s.producer_id)
+    return best
+
+
+async def _burn_on(dest: ClusterIO, node: int, max_pid: int, report: BurnReport,
+                   max_ids: int, deadline: float) -> None:
+    """Pipelined InitProducerId(non-transactional) on one broker until an id exceeds ``max_pid``."""
+    conn = await dest.connection(node)
+    req = messages.InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=TRANSACTION_TIMEOUT_MS)
+    used, last = 0, -1
+    while last <= max_pid and used < max_ids and time.monotonic() < deadline:
+        n = min(IN_FLIGHT, max_ids - used)
+        resps = await asyncio.gather(*(conn.request(req) for _ in range(n)))
+        used += n
+        waiting = False
+        for r in resps:
+            if r.error_code:
+                info = error_info(r.error_code)
+                if not info.retriable:
+                    raise ProducerIdError(f"InitProducerId on destination broker {node}: {info.name}")
+                waiting = True   # e.g. COORDINATOR_LOAD_IN_PROGRESS: the broker has no id block yet
+                continue
+            last = max(last, r.producer_id)
+        if waiting and last <= max_pid:
+            await asyncio.sleep(RETRY_DELAY_S)
+    report.burned[node], report.last_id[node] = used, last
+    if last <= max_pid:
+        report.unsafe.append(node)
+
+
+async def move_past_mirrored_ids(dest: ClusterIO, tps: Iterable[TP], *, max_ids: int = MAX_IDS_PER_BROKER,
+                                 max_seconds: float = MAX_SECONDS) -> BurnReport:
+    """Make every destination broker hand out only producer ids above those mirrored into ``tps``."""
+    report = BurnReport(await max_mirrored_producer_id(dest, tps))
+    if report.max_pid < 0:
+        return report
+    snap = await dest.refresh()
+    deadline = time.monotonic() + max_seconds
+    await asyncio.gather(*(_burn_on(dest, b, report.max_pid, report, max_ids, deadline)
+                           for b in sorted(snap.brokers)))
+    (log.info if report.safe else log.warning)("%s", report.line())
+    return report
