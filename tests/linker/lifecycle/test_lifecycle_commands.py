@@ -30,6 +30,9 @@ def test_pause_produce_resume_is_exact(source, destination, topic_name):
     cfg = link_config(source, destination, f"pause-{topic_name[-8:]}", names=[topic_name])
     with Linker(cfg) as linker:
         linker.wait(lambda: linker.acked(topic_name).get(0) == 50, why="catch up")
+        # the engine can catch up before the lifecycle controller's first heartbeat lands
+        linker.wait(lambda: state_of(cfg).linker_running(linker.controller.settings.state_poll_ms),
+                    why="first heartbeat")
         [r] = command(cfg, "pause", [topic_name])
         assert r.state is TopicState.PAUSED and not r.note   # the running linker was seen
         linker.wait(lambda: topic_name in linker.engine.paused_topics, why="pause applied")
