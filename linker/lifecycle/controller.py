@@ -49,6 +49,9 @@ class LifecycleController:
         await self.engine.dest.refresh([])
         await self.store.ensure()
         self.state = LinkState.from_records(await self.store.read_all())
+        # Announce the linker at once: the engine may catch up before the first poll ends, and a
+        # command given meanwhile must see a running linker rather than act on its own.
+        await self.store.write([(HEARTBEAT_KEY, heartbeat_value())])
         for t, r in self.state.topics.items():
             if r.state is TopicState.STOPPED:
                 self.engine.stopped_topics.add(t)
