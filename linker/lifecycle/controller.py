@@ -43,6 +43,9 @@ class LifecycleController:
         self._acls = self.settings.manage_acls
         self.denied: set[str] = set()
         self.names = engine.names   # topics here are source names; ACLs and syncs map them
+        self._closing = False
+        self._poll_lock = asyncio.Lock()
+        engine.before_close.append(self._remove_heartbeat)
 
     async def prepare(self) -> None:
         """Before the engine starts: STOPPED topics are never mirrored, PAUSED ones start paused."""
@@ -88,17 +91,32 @@ class LifecycleController:
         while not self.engine.started.is_set() and not stop.is_set():
             await asyncio.sleep(0.05)
         await asyncio.gather(self._command_loop(stop), self._sync_loop(stop))
-        try:   # a clean stop removes the heartbeat: commands then act on their own at once
+
+    async def _remove_heartbeat(self) -> None:
+        """Engine shutdown hook, run while its connections are still open: a clean stop removes
+        the heartbeat, so commands act on their own at once instead of waiting for it to go stale.
+        A poll in progress finishes first, so its heartbeat cannot land after the tombstone."""
+        self._closing = True
+        try:
+            await asyncio.wait_for(self._poll_lock.acquire(), 5.0)
+        except asyncio.TimeoutError:
+            log.info("a lifecycle poll is still running at stop; removing the heartbeat anyway")
+        else:
+            self._poll_lock.release()
+        try:
             await self.store.write([(HEARTBEAT_KEY, None)])
         except (ClientError, PartitionError, StateStoreError) as exc:
             log.info("could not remove the heartbeat (%s); commands wait until it is stale", exc)
 
     async def _command_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.poll_once()
-            except (ClientError, PartitionError, StateStoreError) as exc:
-                log.info("lifecycle poll failed (%s); retrying", exc)
+        while not stop.is_set() and not self._closing:
+            async with self._poll_lock:
+                if self._closing:
+                    break
+                try:
+                    await self.poll_once()
+                except (ClientError, PartitionError, StateStoreError) as exc:
+                    log.info("lifecycle poll failed (%s); retrying", exc)
             await _sleep_unless(stop, self.settings.state_poll_ms / 1000)
 
     async def _sync_loop(self, stop: asyncio.Event) -> None:

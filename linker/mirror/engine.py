@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from kproto.records.batch import BatchView
 from kproto.records.reproducibility import classify
@@ -62,6 +62,8 @@ class MirrorEngine(Locating, Producing, Auditing):
         self._align_slots = asyncio.Semaphore(4)
         self.started = asyncio.Event()
         self.crashed: BaseException | None = None
+        # Awaited at shutdown while the clients are still open (the lifecycle's last state write).
+        self.before_close: list[Callable[[], Awaitable[None]]] = []
         # Set by fetch/produce paths, acted on by the resync loop.
         self.source_metadata_stale = False
         self.dest_metadata_stale = False
@@ -194,6 +196,11 @@ class MirrorEngine(Locating, Producing, Auditing):
         for pm in self.partitions.values():
             if pm.status.state not in TERMINAL:
                 pm.status.move(PartitionState.STOPPED)
+        for hook in self.before_close:
+            try:
+                await hook()
+            except Exception as exc:  # a hook must not keep the connections open
+                log.warning("shutdown hook %s failed: %r", getattr(hook, "__qualname__", hook), exc)
         await self.source.close()
         await self.dest.close()
 
