@@ -147,7 +147,7 @@ class LinkedProxy:
                     self.mirrors.promote(r.topic)
             finally:
                 await commands.close()
-            return {"ok": True, "lines": [r.line() for r in results], "fronts": self.fronts, **extra}
+            return {"ok": True, "lines": [r.line() for r in results] + [r.producer_ids for r in results[:1] if r.producer_ids], "fronts": self.fronts, **extra}
 
     async def _handle_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One JSON request line -> one JSON answer line; loopback only, no auth (see docs/proxy.md)."""

@@ -24,6 +24,8 @@ def run_command(config: LinkConfig, command: str, topics: list[str]) -> int:
             await cmds.close()
         for r in results:
             sys.stdout.write(r.line() + "\n")
+        if results and results[0].producer_ids:   # one burn covers every topic of the command
+            sys.stdout.write(results[0].producer_ids + "\n")
         return 0
 
     try:

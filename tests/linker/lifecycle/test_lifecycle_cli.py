@@ -50,8 +50,10 @@ offset_sync_interval_ms = 1000
         out = linker("promote", "-c", str(link), topic_name)
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith(f"{topic_name}: STOPPED final offsets 0:")
-        ends = dict(x.split(":") for x in out.stdout.split("final offsets ")[1].strip().split(", "))
+        first, *rest = out.stdout.splitlines()
+        ends = dict(x.split(":") for x in first.split("final offsets ")[1].strip().split(", "))
         assert sum(int(v) for v in ends.values()) == 30
+        assert [line.split(":")[0] for line in rest] == ["producer ids"], out.stdout   # the burn, reported once
         out = linker("resume", "-c", str(link), topic_name)
         assert out.returncode == 1 and "STOPPED" in out.stderr
     finally:
