@@ -1,4 +1,4 @@
-"""The `linker` command: run, status, verify."""
+"""The `linker` command: run, status, verify, proxy, and the lifecycle commands (pause, resume, promote, failover)."""
 from __future__ import annotations
 
 import argparse
