@@ -360,11 +360,26 @@ class KafkaCluster:
     def create_topic(self, name: str, partitions: int = 1, replication_factor: int | None = None,
                      configs: Mapping[str, Any] | None = None) -> str:
         """Create a topic and wait until every partition has a leader."""
+        from kafka.errors import KafkaConnectionError, NodeNotReadyError, TopicAlreadyExistsError, UnknownBrokerIdError
         rf = replication_factor if replication_factor is not None else min(3, self.nodes)
-        self.admin().create_topics(
-            {name: {"num_partitions": partitions, "replication_factor": rf,
-                    "configs": {k: str(v) for k, v in (configs or {}).items()}}},
-            wait_for_metadata=True)
+        for attempt in range(4):
+            try:
+                self.admin().create_topics(
+                    {name: {"num_partitions": partitions, "replication_factor": rf,
+                            "configs": {k: str(v) for k, v in (configs or {}).items()}}},
+                    wait_for_metadata=True)
+                break
+            except TopicAlreadyExistsError:
+                if attempt == 0:
+                    raise
+                break   # an earlier attempt created it before its answer was lost
+            except (UnknownBrokerIdError, NodeNotReadyError, KafkaConnectionError):
+                # the cached admin client's view of the brokers can be stale after a kill or
+                # restart: start a fresh one
+                self._close_admin()
+                if attempt == 3:
+                    raise
+                time.sleep(0.5)
         # kafka-python returns once one broker knows the topic; brokers learn partitions
         # through the metadata log at their own pace, so wait until one answers in full.
         deadline = time.monotonic() + 30.0
