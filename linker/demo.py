@@ -100,12 +100,13 @@ class LinkerProcess:
     """`linker run --config link.toml` as a child process, its log in a file."""
 
     def __init__(self, config: Path, log: Path) -> None:
+        from kafkabed.procs import spawn
         self.config = config
         self.log = log
-        self._log_file = log.open("wb")
-        self.proc = subprocess.Popen([*_linker_cmd(), "run", "--config", str(config)],
-                                     stdin=subprocess.DEVNULL, stdout=self._log_file,
-                                     stderr=subprocess.STDOUT)
+        log.write_bytes(b"")
+        # The test bed's spawn: own process group and a parent-death signal, so the linker
+        # never outlives the demo, even when the demo itself is killed.
+        self.proc = spawn([*_linker_cmd(), "run", "--config", str(config)], log)
 
     def check_alive(self) -> None:
         code = self.proc.poll()
@@ -120,15 +121,8 @@ class LinkerProcess:
 
     def stop(self) -> int | None:
         """SIGTERM (the linker drains in-flight produces and exits), SIGKILL if it hangs."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(LINKER_STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._log_file.close()
-        return self.proc.returncode
+        from kafkabed.procs import stop
+        return stop(self.proc, LINKER_STOP_TIMEOUT)
 
 
 def _linker(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
