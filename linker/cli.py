@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_text)
         sp.add_argument("--config", "-c", required=True, help="the link file (TOML)")
         sp.add_argument("topics", nargs="+", metavar="TOPIC")
+        if name == "promote":
+            sp.add_argument("--force", action="store_true",
+                            help="with proxy.control: switch the proxy's clients even when they use topics "
+                                 "the destination cannot serve as the source does (see docs/proxy.md)")
     return p
 
 
@@ -51,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         return _proxy(config, args.log_level)
     if args.command == "promote" and config.proxy is not None and config.proxy.control is not None:
         from linker.proxy_link import promote_via_proxy
-        return promote_via_proxy(config, list(dict.fromkeys(args.topics)))
+        return promote_via_proxy(config, list(dict.fromkeys(args.topics)), force=args.force)
+    if getattr(args, "force", False):
+        print("linker: promote --force applies only to a link with proxy.control (it concerns the "
+              "proxy's clients)", file=sys.stderr)
+        return 2
     if args.command in ("pause", "resume", "promote", "failover"):
         from linker.lifecycle.cli_commands import run_command
         return run_command(config, args.command, args.topics)

@@ -21,6 +21,7 @@ import json
 import logging
 from typing import Any
 
+from linker.client import ClientConfig, KafkaClient
 from linker.config import ClusterSettings, LinkConfig
 from linker.lifecycle.commands import CommandError, Commands
 from linker.lifecycle.records import TopicState
@@ -37,6 +38,9 @@ from linker.proxy.server import ProxyServer
 log = logging.getLogger("linker.proxy")
 
 MAX_CONTROL_REQUEST = 64 * 1024
+#: A topic a client asked the metadata of within this window is in use (clients refresh their
+#: topics' metadata every 5 minutes by default: metadata.max.age.ms).
+TOPIC_IN_USE_WINDOW_S = 600.0
 
 
 def upstream_of(cluster: ClusterSettings, name: str) -> UpstreamConfig:
@@ -65,6 +69,17 @@ def sync_mirrors(mirrors: MirrorTopics, state: LinkState, link: str) -> None:
             mirrors.set_mirror(topic, link)
 
 
+#: States in which the source must take no more writes for a topic: a promotion (or a
+#: failover) began, so the destination may already be, or soon be, the writable copy.
+PROMOTION_BEGUN = frozenset({TopicState.PROMOTING, TopicState.STOPPED})
+
+
+def promotion_begun(state: LinkState, topics: list[str] | None = None) -> dict[str, TopicState]:
+    """topic -> state, for the topics (default: all) whose promotion began."""
+    return {t: r.state for t, r in state.topics.items()
+            if r.state in PROMOTION_BEGUN and (topics is None or t in topics)}
+
+
 class LinkedProxy:
     """A ProxyServer whose guard and cutover follow one link."""
 
@@ -83,6 +98,8 @@ class LinkedProxy:
         self.server = ProxyServer(proxy_config(config), self.mirrors, mirrors_on="destination")
         self._cutover_lock = asyncio.Lock()
         self._control: asyncio.Server | None = None
+        self._store: StateStore | None = None
+        self._state_held: set[str] = set()
 
     @property
     def fronts(self) -> str:
@@ -92,8 +109,9 @@ class LinkedProxy:
         dest = ClusterIO(self.config.destination, "destination", f"{self.config.destination.client_id}-proxy")
         store = StateStore(dest, self.lifecycle.state_topic_for(self.config.name),
                            self.config.mirror.replication_factor)
+        self._store = store
+        await self._follow_once(store)   # guard and holds in force before the first client
         async with self.server:
-            await self._follow_once(store)
             if self.settings.control is not None:
                 host, port = self.settings.control
                 self._control = await asyncio.start_server(self._handle_control, host, port)
@@ -112,31 +130,103 @@ class LinkedProxy:
 
     async def _follow_once(self, store: StateStore) -> None:
         await store.ensure()
-        sync_mirrors(self.mirrors, LinkState.from_records(await store.read_all()), self.config.name)
+        self.apply_state(LinkState.from_records(await store.read_all()))
 
     async def _follow(self, store: StateStore, stop: asyncio.Event) -> None:
         """Keep the guard in step with the state topic (one read per state poll)."""
         while not stop.is_set():
             await asyncio.sleep(self.lifecycle.state_poll_ms / 1000)
             try:
-                sync_mirrors(self.mirrors, LinkState.from_records(await store.read_all()), self.config.name)
-            except Exception as exc:  # keep the last known registry; the guard stays closed
+                self.apply_state(LinkState.from_records(await store.read_all()))
+            except Exception as exc:  # keep the last known registry and holds; the guard stays closed
                 log.warning("cannot read the link state topic: %s", exc)
 
+    def apply_state(self, state: LinkState) -> None:
+        """The read-only guard, and, while the source is fronted, a hold on every topic whose
+        promotion began: a promote that failed half-way, or one a restarted linker finished,
+        must not let writes reach the source again (`linker promote` completes the cutover)."""
+        sync_mirrors(self.mirrors, state, self.config.name)
+        begun = promotion_begun(state) if self.fronts == "source" else {}
+        self.server.release_writes(self._state_held - begun.keys())
+        for topic in begun.keys() - self._state_held:
+            self.server.hold_writes([topic], f"topic {topic!r} is {begun[topic].value} on the destination "
+                                             f"while the proxy fronts the source; writes are held until "
+                                             f"`linker promote {topic}` completes the cutover")
+            log.warning("topic %s is %s on the destination: writes through the proxy held until "
+                        "`linker promote %s` completes the cutover", topic, begun[topic].value, topic)
+        self._state_held = set(begun)
+
+    async def _promotion_began(self, topics: list[str]) -> bool:
+        assert self._store is not None
+        return bool(promotion_begun(LinkState.from_records(await self._store.read_all()), topics))
+
+    async def stranded_topics(self, topics: list[str]) -> list[str]:
+        """Topics the proxy's clients use, besides `topics`, that the destination cannot serve
+        as the source does; each with why. The switch is cluster-wide, so their clients would
+        meet refusals (a mirror not promoted) or UNKNOWN_TOPIC_OR_PARTITION (not there)."""
+        used = [t for t in self.server.topics_used_within(TOPIC_IN_USE_WINDOW_S) if t not in topics]
+        if not used:
+            return []
+        assert self._store is not None
+        begun = promotion_begun(LinkState.from_records(await self._store.read_all()), used)
+        used = [t for t in used if begun.get(t) is not TopicState.STOPPED]
+        dst = KafkaClient(self.destination.bootstrap, ClientConfig(client_id="linker-proxy",
+                                                                   security=self.destination.admin_config()))
+        try:
+            await dst.start()
+            snapshot = await dst.refresh_metadata(used) if used else None
+        finally:
+            await dst.close()
+        out = []
+        for t in used:
+            info = snapshot.topics.get(t) if snapshot is not None else None
+            if self.mirrors.mirror_link(t) is not None:
+                out.append(f"{t} (a read-only mirror until promoted)")
+            elif info is None or info.error_code:
+                out.append(f"{t} (not on the destination)")
+        return out
+
     # -- control endpoint ----------------------------------------------------------------
-    async def promote(self, topics: list[str]) -> dict[str, Any]:
-        """Run `linker promote` from inside the proxy; the cutover when the source is fronted."""
+    async def promote(self, topics: list[str], force: bool = False) -> dict[str, Any]:
+        """Run `linker promote` from inside the proxy; the cutover when the source is fronted.
+        Unless `force`, a cutover that would strand clients of other topics is refused before
+        anything is held or recorded."""
         async with self._cutover_lock:
+            if self.fronts == "source" and not force:
+                stranded = await self.stranded_topics(topics)
+                if stranded:
+                    raise CommandError(
+                        f"the proxy moves all its clients to the destination at once, and in the last "
+                        f"{TOPIC_IN_USE_WINDOW_S / 60:g} min they used topics the destination cannot serve "
+                        f"as the source does: {', '.join(stranded)}. Promote those in the same command, or "
+                        f"give `linker promote --force` to switch anyway (their clients then get errors). "
+                        f"Nothing was held or recorded")
             commands = Commands(self.config)
             results: list[Any] = []
 
             async def promote() -> None:
                 results.extend(await commands.promote(topics))
+
+            async def promote_or_finish() -> None:
+                """In a cutover, topics an earlier attempt left STOPPED (it timed out and the linker
+                finished) are finished, not promoted again."""
+                assert self._store is not None
+                done = promotion_begun(LinkState.from_records(await self._store.read_all()), topics)
+                stopped = [t for t in topics if done.get(t) is TopicState.STOPPED]
+                rest = [t for t in topics if t not in stopped]
+                if rest:
+                    results.extend(await commands.promote(rest))
+                if stopped:
+                    results.extend(await commands.finish_promoted(stopped))
             try:
                 if self.fronts == "source":
-                    report = await Cutover(self.server, self.source, self.destination, topics, promote=promote,
+                    report = await Cutover(self.server, self.source, self.destination, topics,
+                                           promote=promote_or_finish,
+                                           keep_hold=lambda: self._promotion_began(topics),
                                            catch_up_timeout=self.settings.catch_up_timeout_s,
                                            group_drain_timeout=self.settings.group_drain_timeout_s).run()
+                    self.server.release_writes(self._state_held)   # the destination is fronted now
+                    self._state_held = set()
                     extra = {"switched_to": "destination", "hold_seconds": round(report.hold_seconds, 3),
                              "groups_copied": sorted(report.groups_copied),
                              "groups_not_drained": report.groups_not_drained}
@@ -147,7 +237,8 @@ class LinkedProxy:
                     self.mirrors.promote(r.topic)
             finally:
                 await commands.close()
-            return {"ok": True, "lines": [r.line() for r in results] + [r.producer_ids for r in results[:1] if r.producer_ids], "fronts": self.fronts, **extra}
+            lines = [r.line() for r in results] + [r.producer_ids for r in results[:1] if r.producer_ids]
+            return {"ok": True, "lines": lines, "fronts": self.fronts, **extra}
 
     async def _handle_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One JSON request line -> one JSON answer line; loopback only, no auth (see docs/proxy.md)."""
@@ -158,7 +249,7 @@ class LinkedProxy:
             req = json.loads(line or b"{}")
             if req.get("command") == "promote" and isinstance(req.get("topics"), list) and req["topics"] \
                     and all(isinstance(t, str) for t in req["topics"]):
-                answer = await self.promote(list(dict.fromkeys(req["topics"])))
+                answer = await self.promote(list(dict.fromkeys(req["topics"])), force=req.get("force") is True)
             elif req.get("command") == "status":
                 answer = {"ok": True, "fronts": self.fronts, "mirrors": self.mirrors.topics()}
             else:
@@ -218,13 +309,14 @@ def run_proxy(config: LinkConfig) -> int:
     return 0
 
 
-def promote_via_proxy(config: LinkConfig, topics: list[str]) -> int:
+def promote_via_proxy(config: LinkConfig, topics: list[str], force: bool = False) -> int:
     """`linker promote` when the link file has proxy.control: the proxy runs the promotion."""
     import sys
     timeout = (config.lifecycle or LifecycleSettings()).promote_timeout_ms / 1000 + \
         config.proxy.catch_up_timeout_s + config.proxy.group_drain_timeout_s + 60
     try:
-        answer = asyncio.run(control_request(config, {"command": "promote", "topics": topics}, timeout))
+        answer = asyncio.run(control_request(config, {"command": "promote", "topics": topics, "force": force},
+                                             timeout))
     except (CommandError, OSError, asyncio.TimeoutError, ValueError) as exc:
         sys.stderr.write(f"linker promote: {exc}\n")
         return 1

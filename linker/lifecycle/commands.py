@@ -137,6 +137,20 @@ class Commands:
         await self._unlock(topics)
         return results
 
+    async def finish_promoted(self, topics: list[str]) -> list[CommandResult]:
+        """Topics a promotion already STOPPED without this command seeing it end (it timed out
+        and the linker finished): redo what promote does after STOPPED (both steps idempotent)."""
+        topics, st = await self._load(topics)
+        for t in topics:
+            r = st.topics.get(t)
+            if r is None or r.state is not TopicState.STOPPED:
+                raise CommandError(f"finish {t}: the topic is {r.state.value if r else 'ACTIVE'}, not STOPPED")
+        results = [self._result(t, TopicState.STOPPED, st.topics[t].offsets, note="promoted earlier")
+                   for t in topics]
+        await self._move_producer_ids(topics, results)
+        await self._unlock(topics)
+        return results
+
     async def _move_producer_ids(self, topics: list[str], results: list[CommandResult]) -> None:
         """Before clients write the now-STOPPED topics: new destination producer ids must not clash
         with mirrored ones (docs/lifecycle.md, "Producer ids after promote/failover")."""

@@ -15,6 +15,12 @@ Sequence, for the topics of one link:
 6. copy those groups' committed offsets to the destination (same offsets:
    the mirror is exact);
 7. switch the proxy to the destination (cluster-wide) and release the hold.
+
+A failure before step 5 releases the hold (nothing changed). A failure from
+step 5 on keeps it, unless `keep_hold` says the promotion never began: the
+topics may already be writable on the destination, and a write let through
+to the source would be lost to the migration. Running the cutover again
+completes it.
 """
 from __future__ import annotations
 
@@ -69,8 +75,13 @@ class Cutover:
     def __init__(self, proxy: ProxyServer, source: UpstreamConfig, destination: UpstreamConfig,
                  topics: Sequence[str], *, promote: Callable[[], Awaitable[None]] | None = None,
                  caught_up: Callable[[dict[TP, int]], Awaitable[bool]] | None = None,
+                 keep_hold: Callable[[], Awaitable[bool]] | None = None,
                  catch_up_timeout: float = 120.0, group_drain_timeout: float = 20.0,
                  poll_interval: float = 0.1) -> None:
+        """`keep_hold` is asked when a step fails once `promote` has been called: True keeps
+        the topics' writes held (the promotion may finish without the proxy: a write let
+        through to the source then would be lost to the migration). Without it, or when it
+        fails itself, the hold is kept."""
         if not topics:
             raise ValueError("a cutover needs at least one topic")
         self.proxy = proxy
@@ -79,6 +90,7 @@ class Cutover:
         self.topics = list(topics)
         self.promote = promote
         self.caught_up = caught_up
+        self.keep_hold = keep_hold
         self.catch_up_timeout = catch_up_timeout
         self.group_drain_timeout = group_drain_timeout
         self.poll_interval = poll_interval
@@ -92,6 +104,7 @@ class Cutover:
         epoch = self.proxy.hold_writes(self.topics, "writes held for the cutover of "
                                                     f"{', '.join(self.topics)}; retry")
         log.info("cutover of %s: writes held", ", ".join(self.topics))
+        promoting = False
         try:
             await src.start()
             await dst.start()
@@ -99,18 +112,39 @@ class Cutover:
             ends = await _log_ends(src, self.topics)
             await self._wait_caught_up(dst, ends)
             not_drained = await self._drain_groups(src, ends)
+            promoting = True
             if self.promote is not None:
                 await self.promote()
             copied = await self._copy_offsets(src, dst)
             await self.proxy.switch_upstream(self.destination)
-        finally:
+        except BaseException:
+            if promoting and await self._keep_hold():
+                self.proxy.hold_writes(self.topics, f"the promotion of {', '.join(self.topics)} did not "
+                                                    "finish its cutover; writes are held until "
+                                                    "`linker promote` is run again")
+                log.warning("cutover of %s failed after the promotion began: writes stay held",
+                            ", ".join(self.topics))
+            else:
+                self.proxy.release_writes(self.topics)
+            raise
+        else:
             self.proxy.release_writes(self.topics)
+        finally:
             await src.close()
             await dst.close()
         held = time.monotonic() - t0
         log.info("cutover of %s done in %.2fs: proxy fronts %s", ", ".join(self.topics), held,
                  self.destination.name)
         return CutoverReport(self.topics, ends, copied, not_drained, held)
+
+    async def _keep_hold(self) -> bool:
+        if self.keep_hold is None:
+            return True
+        try:
+            return await self.keep_hold()
+        except Exception as exc:  # cannot tell whether the promotion began: stay on the safe side
+            log.warning("cutover: cannot tell whether the promotion began (%s); writes stay held", exc)
+            return True
 
     async def _wait_caught_up(self, dst: KafkaClient, ends: dict[TP, int]) -> None:
         deadline = time.monotonic() + self.catch_up_timeout

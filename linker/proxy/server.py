@@ -64,6 +64,7 @@ class ProxyServer:
         self.mirrors_on = mirrors_on or config.upstream.name
         self.sessions: set[ClientSession] = set()
         self.groups_seen: set[str] = set()
+        self.topics_in_use: dict[str, float] = {}   # topic -> when a client last asked its metadata
         self._members: dict[str, dict[str, int]] = {}      # group -> member id -> generation
         self._moved_members: dict[str, dict[str, int]] = {}  # the same, as of the last switch
         self.holds: dict[str, str] = {}          # topic -> why writes are held
@@ -251,6 +252,17 @@ class ProxyServer:
 
     def topic_name_of(self, topic_id: Any) -> str | None:
         return self._topic_names.get(topic_id)
+
+    def note_topics(self, topics: Iterable[str]) -> None:
+        now = time.monotonic()
+        for t in topics:
+            self.topics_in_use[t] = now
+
+    def topics_used_within(self, seconds: float) -> list[str]:
+        """Topics clients named in a Metadata request in the last `seconds`: the ones they use
+        (producers and consumers ask for their own topics; an all-topics request names none)."""
+        since = time.monotonic() - seconds
+        return sorted(t for t, at in self.topics_in_use.items() if at >= since)
 
     def note_groups(self, groups: Iterable[str]) -> None:
         self.groups_seen.update(groups)

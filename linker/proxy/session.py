@@ -40,7 +40,7 @@ REBALANCE_IN_PROGRESS = 27
 #: Group requests that carry a member id and generation.
 _MEMBER_APIS = frozenset({ApiKey.HEARTBEAT, ApiKey.SYNC_GROUP, ApiKey.OFFSET_COMMIT})
 #: Requests the proxy always reads whole (besides guarded writes while a guard is active).
-_WHOLE_REQUESTS = _MEMBER_APIS | {ApiKey.FIND_COORDINATOR, ApiKey.API_VERSIONS}
+_WHOLE_REQUESTS = _MEMBER_APIS | {ApiKey.FIND_COORDINATOR, ApiKey.API_VERSIONS, ApiKey.METADATA}
 #: A request longer than this is judged on its first bytes and, if it needs no decoding,
 #: relayed while it arrives.
 RELAY_HEAD = 1024
@@ -271,7 +271,9 @@ class ClientSession(asyncio.Protocol):
         if api_key == ApiKey.API_VERSIONS and version > messages.ApiVersionsRequest.VALID_VERSIONS[1]:
             self._answer_unsupported_api_versions(corr)
             return
-        if api_key == ApiKey.FIND_COORDINATOR:
+        if api_key == ApiKey.METADATA:
+            self._note_topics(frame)
+        elif api_key == ApiKey.FIND_COORDINATOR:
             self._note_groups(frame)
         elif api_key in _MEMBER_APIS:
             if self._on_member_request(frame, api_key, version, corr):
@@ -340,6 +342,14 @@ class ClientSession(asyncio.Protocol):
             self._write_upstream_chunks(chunks)
             return
         self._forward_chunks(chunks, _Pending(corr, api_key, version, True, guarded, epoch))
+
+    def _note_topics(self, frame: memoryview) -> None:
+        try:
+            _, body = kproto.decode_request(frame)
+        except KprotoError:
+            return  # the broker will answer it; nothing to learn
+        if body.topics:
+            self.server.note_topics(t.name for t in body.topics if t.name)
 
     def _note_groups(self, frame: memoryview) -> None:
         try:

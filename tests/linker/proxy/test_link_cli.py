@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import PolicyViolationError
+from kafka.errors import NotLeaderForPartitionError, PolicyViolationError
 
 from linker.config import load_config
 from linker.lifecycle.records import TopicRecord, TopicState
 from linker.lifecycle.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore
+from linker.lifecycle.store_view import LinkState
 from linker.mirror.kafka_io import ClusterIO
 
 
@@ -29,20 +30,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def link_file(tmp: Path, name: str, source: Any, destination: Any, topic: str, front: str, control: int) -> Path:
+def link_file(tmp: Path, name: str, source: Any, destination: Any, topic: str | list[str], front: str,
+              control: int, lifecycle: str = "") -> Path:
     path = tmp / "link.toml"
+    names = ", ".join(f'"{t}"' for t in ([topic] if isinstance(topic, str) else topic))
     path.write_text(f'''name = "{name}"
 [source]
 bootstrap_servers = "{source.bootstrap}"
 [destination]
 bootstrap_servers = "{destination.bootstrap}"
 [topics]
-names = ["{topic}"]
+names = [{names}]
 [mirror]
 fetch_max_wait_ms = 100
 [lifecycle]
 state_poll_ms = 300
 offset_sync_interval_ms = 1000
+{lifecycle}
 [proxy]
 listen = "127.0.0.1:0"
 front = "{front}"
@@ -96,6 +100,20 @@ def write_state(path: Path, topic: str, state: TopicState) -> None:
         finally:
             await dest.close()
     asyncio.run(go())
+
+
+def read_state(path: Path, topic: str) -> TopicState | None:
+    config = load_config(path)
+
+    async def go() -> TopicState | None:
+        dest = ClusterIO(config.destination, "destination", "test-state")
+        store = StateStore(dest, (config.lifecycle or LifecycleSettings()).state_topic_for(config.name))
+        try:
+            rec = LinkState.from_records(await store.read_all()).topics.get(topic)
+            return rec.state if rec else None
+        finally:
+            await dest.close()
+    return asyncio.run(go())
 
 
 def test_guard_follows_state_topic(source, destination, topic_name, tmp_path):
@@ -245,6 +263,114 @@ def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_pat
     assert {(p, o): v for p, o, v in seen} == acked
 
 
+def test_failed_promote_keeps_writes_held(source, destination, topic_name, tmp_path):
+    """A promote that fails once PROMOTING is recorded (promote_timeout_ms = 1: the linker cannot
+    finish in time) leaves the proxy holding writes, also after the linker records STOPPED, so
+    none reaches the source; a second `linker promote` completes the cutover."""
+    source.create_topic(topic_name, partitions=2)
+    path = link_file(tmp_path, f"pf-{topic_name[-8:]}", source, destination, topic_name, "source", free_port(),
+                     lifecycle="promote_timeout_ms = 1")
+    run = Proc("run", "-c", str(path))
+    proxy = Proc("proxy", "-c", str(path))
+    try:
+        bootstrap = proxy.first_line().split()[3]
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=0, request_timeout_ms=10_000)
+        try:
+            for i in range(10):
+                producer.send(topic_name, f"v{i}".encode(), partition=0).get(15)
+            deadline = time.monotonic() + 60
+            while end_offsets(destination, topic_name).get(0) != 10:
+                assert time.monotonic() < deadline, "the mirror did not catch up"
+                time.sleep(0.2)
+            out = linker("promote", "-c", str(path), topic_name)
+            assert out.returncode == 1, out.stdout
+            assert "did not finish" in out.stderr, out.stderr
+            with pytest.raises(NotLeaderForPartitionError):
+                producer.send(topic_name, b"held", partition=0).get(15)
+            deadline = time.monotonic() + 60
+            while read_state(path, topic_name) is not TopicState.STOPPED:   # the linker finishes
+                assert time.monotonic() < deadline, "the linker did not finish the promotion"
+                time.sleep(0.3)
+            time.sleep(1)   # a state poll of the proxy
+            with pytest.raises(NotLeaderForPartitionError):
+                producer.send(topic_name, b"still held", partition=0).get(15)
+            assert end_offsets(source, topic_name) == {0: 10, 1: 0}
+        finally:
+            producer.close(5)
+        out = linker("promote", "-c", str(path), topic_name)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith(f"{topic_name}: STOPPED final offsets 0:10, 1:0 (promoted earlier)"), out.stdout
+        assert "clients switched to the destination" in out.stdout, out.stdout
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=10_000)
+        try:
+            md = producer.send(topic_name, b"after", partition=0).get(30)
+        finally:
+            producer.close(5)
+        assert md.offset == 10
+        assert end_offsets(destination, topic_name) == {0: 11, 1: 0}
+        assert end_offsets(source, topic_name) == {0: 10, 1: 0}
+    finally:
+        proxy_err = proxy.stop()
+        run_err = run.stop()
+    assert proxy.p.returncode == 0, proxy_err[-2000:]
+    assert run.p.returncode == 0, run_err[-2000:]
+
+
+def test_promote_refuses_to_strand_other_topics(source, destination, topic_names, tmp_path):
+    """The switch moves every client: a promote that would leave the proxy's clients on a topic
+    the destination serves read-only (a mirror not promoted) or not at all is refused before
+    anything is held; --force switches anyway."""
+    a, b, only_source = topic_names("a"), topic_names("b"), topic_names("c")
+    for t in (a, b, only_source):
+        source.create_topic(t, partitions=2)
+    path = link_file(tmp_path, f"ps-{a[-8:]}", source, destination, [a, b], "source", free_port())
+    run = Proc("run", "-c", str(path))
+    proxy = Proc("proxy", "-c", str(path))
+    try:
+        bootstrap = proxy.first_line().split()[3]
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=0, request_timeout_ms=10_000)
+        try:
+            for t in (a, b, only_source):
+                producer.send(t, b"x", partition=0).get(15)
+            deadline = time.monotonic() + 60
+            while end_offsets(destination, a).get(0) != 1 or end_offsets(destination, b).get(0) != 1:
+                assert time.monotonic() < deadline, "the mirror did not catch up"
+                time.sleep(0.2)
+            out = linker("promote", "-c", str(path), a)
+            assert out.returncode == 1, out.stdout
+            assert f"{b} (a read-only mirror until promoted)" in out.stderr, out.stderr
+            assert f"{only_source} (not on the destination)" in out.stderr, out.stderr
+            assert "Nothing was held or recorded" in out.stderr
+            assert producer.send(a, b"not held", partition=0).get(15).offset == 1   # no hold left behind
+            assert read_state(path, a) in (None, TopicState.ACTIVE)   # no command recorded
+        finally:
+            producer.close(5)
+        out = linker("promote", "-c", str(path), "--force", a)
+        assert out.returncode == 0, out.stderr
+        assert "clients switched to the destination" in out.stdout, out.stdout
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=0, request_timeout_ms=10_000)
+        try:
+            assert producer.send(a, b"after", partition=0).get(30).offset == 2
+            with pytest.raises(PolicyViolationError):     # what --force accepted for b's writers
+                producer.send(b, b"refused", partition=0).get(15)
+        finally:
+            producer.close(5)
+    finally:
+        proxy_err = proxy.stop()
+        run_err = run.stop()
+    assert proxy.p.returncode == 0, proxy_err[-2000:]
+    assert run.p.returncode == 0, run_err[-2000:]
+
+
+def test_promote_force_needs_a_proxy(tmp_path):
+    path = tmp_path / "link.toml"
+    path.write_text('[source]\nbootstrap_servers = "s:1"\n[destination]\nbootstrap_servers = "d:2"\n'
+                    '[topics]\nnames = ["t"]\n')
+    out = linker("promote", "-c", str(path), "--force", "t", timeout=60)
+    assert out.returncode == 2
+    assert "--force applies only to a link with proxy.control" in out.stderr
+
+
 def end_offsets(cluster: Any, topic: str) -> dict[int, int]:
     """{} while the topic does not exist."""
     c = KafkaConsumer(bootstrap_servers=cluster.bootstrap)
@@ -308,3 +434,28 @@ def test_sync_mirrors_every_state_but_stopped_is_read_only() -> None:
     records[TopicRecord("t-active", TopicState.STOPPED).key()] = TopicRecord("t-active", TopicState.STOPPED).value()
     sync_mirrors(mirrors, LinkState.from_records(records), "L")
     assert mirrors.mirror_link("t-active") is None
+
+
+def test_promotion_begun_topics_are_held_only_while_the_source_is_fronted() -> None:
+    from linker.config import parse_config
+    from linker.proxy.guard import NOT_LEADER_OR_FOLLOWER
+    from linker.proxy_link import LinkedProxy
+
+    config = parse_config({"source": {"bootstrap_servers": ["s:1"]}, "destination": {"bootstrap_servers": ["d:2"]},
+                           "topics": {"names": ["t"]}, "proxy": {"listen": "127.0.0.1:0", "front": "source"}})
+    proxy = LinkedProxy(config)
+    records = {}
+    for t, s in {"t-active": TopicState.ACTIVE, "t-promoting": TopicState.PROMOTING,
+                 "t-stopped": TopicState.STOPPED, "t-blocked": TopicState.BLOCKED}.items():
+        records[TopicRecord(t, s).key()] = TopicRecord(t, s).value()
+    proxy.apply_state(LinkState.from_records(records))
+    assert sorted(proxy.server.holds) == ["t-promoting", "t-stopped"]
+    refusal = proxy.server.refusal_of("t-stopped")
+    assert refusal is not None and refusal.error_code == NOT_LEADER_OR_FOLLOWER
+    assert "`linker promote t-stopped`" in refusal.message
+    assert proxy.server.refusal_of("t-active") is None          # the source topic stays writable
+    proxy.server.upstream = proxy.destination                    # after a switch
+    proxy.apply_state(LinkState.from_records(records))
+    assert proxy.server.holds == {}
+    assert proxy.server.refusal_of("t-stopped") is None
+    assert proxy.server.refusal_of("t-active") is not None       # a read-only mirror there
