@@ -30,6 +30,7 @@ demo: kafka
 
 bench: kafka
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.proxy_bench --json benchmarks/results/$$(date +%F)-proxy.json
 
 bench-smoke: kafka
 	$(PY) -m benchmarks.run --smoke

@@ -33,6 +33,10 @@ from kproto import messages
 from kproto.records.builder import build_batch
 
 BROKER_JVM = ("-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError")
+#: The default fixed 100 KiB send buffer throttles direct consumers (the proxy's autotuned
+#: sockets then make proxied consumes look twice as fast): see docs/proxy.md, Benchmark.
+BROKER_CONFIG = {"socket.send.buffer.bytes": -1}
+RECORDS, SMOKE_RECORDS = 500_000, 20_000
 VALUE = b"v" * 1024
 
 
@@ -51,6 +55,8 @@ class Figures:
     produce_ratio: float      # median over rounds of (proxy / direct), each pair run back to back
     consume_ratio: float
     rounds: int
+    produce_ratios: list[float]   # per round, in order
+    consume_ratios: list[float]
 
     @property
     def added_p99_ms(self) -> float:
@@ -170,11 +176,16 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run(smoke: bool, fetch_endpoints: bool = True) -> Figures:
-    count = 20_000 if smoke else 100_000
+def ratios(by_via: dict[str, list[float]]) -> list[float]:
+    """proxy / direct of each round (the two runs of a round are back to back)."""
+    return [round(p / d, 3) for d, p in zip(by_via["direct"], by_via["proxy"])]
+
+
+def run(smoke: bool, fetch_endpoints: bool = True, records: int | None = None) -> Figures:
+    count = records or (SMOKE_RECORDS if smoke else RECORDS)
     rounds = 1 if smoke else 5
     lat_count = 300 if smoke else 3000
-    with KafkaCluster(name="proxy-bench", heap="512m", jvm_options=BROKER_JVM) as cluster:
+    with KafkaCluster(name="proxy-bench", heap="512m", jvm_options=BROKER_JVM, broker_config=BROKER_CONFIG) as cluster:
         proxy = ProxyProcess(cluster.bootstrap, [] if fetch_endpoints else ["--no-fetch-endpoints"])
         try:
             prod = {"direct": [], "proxy": []}
@@ -201,9 +212,8 @@ def run(smoke: bool, fetch_endpoints: bool = True) -> Figures:
                 p50_ms_direct=pct(lat["direct"], 0.5), p50_ms_proxy=pct(lat["proxy"], 0.5),
                 p99_ms_direct=pct(lat["direct"], 0.99), p99_ms_proxy=pct(lat["proxy"], 0.99),
                 proxy_cpu_s_per_gb=cpu / (moved / 1e9),
-                produce_ratio=statistics.median(p / d for d, p in zip(prod["direct"], prod["proxy"])),
-                consume_ratio=statistics.median(p / d for d, p in zip(cons["direct"], cons["proxy"])),
-                rounds=rounds)
+                produce_ratio=statistics.median(ratios(prod)), consume_ratio=statistics.median(ratios(cons)),
+                rounds=rounds, produce_ratios=ratios(prod), consume_ratios=ratios(cons))
         finally:
             proxy.stop()
 
@@ -218,7 +228,8 @@ def render(f: Figures) -> str:
         f"| Consume throughput (MB/s) | {f.consume_mb_s_direct:.1f} | {f.consume_mb_s_proxy:.1f} | {f.consume_ratio:.2f} |",
         f"| Produce p50 latency (ms) | {f.p50_ms_direct:.3f} | {f.p50_ms_proxy:.3f} | +{f.p50_ms_proxy - f.p50_ms_direct:.3f} ms |",
         f"| Produce p99 latency (ms) | {f.p99_ms_direct:.3f} | {f.p99_ms_proxy:.3f} | +{f.added_p99_ms:.3f} ms |",
-        f"\nproxy CPU per GB moved (produced + consumed): {f.proxy_cpu_s_per_gb:.1f} s; "
+        f"\nper-round ratios: produce {f.produce_ratios}, consume {f.consume_ratios}",
+        f"proxy CPU per GB moved (produced + consumed): {f.proxy_cpu_s_per_gb:.1f} s; "
         f"load average {os.getloadavg()[0]:.1f}",
     ])
 
@@ -229,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument("--no-fetch-endpoints", action="store_true",
                     help="run the proxy with Fetch capped at v15 (every Fetch response relayed cut-through)")
+    ap.add_argument("--records", type=int, help="1 KiB records per round (default 500,000; smoke 20,000)")
     args = ap.parse_args(argv)
-    figures = run(args.smoke, not args.no_fetch_endpoints)
+    figures = run(args.smoke, not args.no_fetch_endpoints, args.records)
     print("proxy mode:", "Fetch capped at v15, relayed" if args.no_fetch_endpoints
           else "Fetch v16+ collected and decoded for KIP-951 endpoints")
     print(render(figures))
@@ -238,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"goal (ratios >= 0.9, added p99 < 1 ms): {'met' if goal else 'NOT met'}")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({**asdict(figures), "added_p99_ms": figures.added_p99_ms}, fh, indent=2)
+            settings = {"records_per_round": args.records or (SMOKE_RECORDS if args.smoke else RECORDS),
+                        "value_bytes": len(VALUE), "fetch_node_endpoints": not args.no_fetch_endpoints,
+                        "broker_config": BROKER_CONFIG, "load_average": os.getloadavg()[0]}
+            json.dump({**asdict(figures), "added_p99_ms": figures.added_p99_ms, "settings": settings}, fh, indent=2)
     return 0
 
 
