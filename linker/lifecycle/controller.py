@@ -46,6 +46,7 @@ class LifecycleController:
         self._closing = False
         self._poll_lock = asyncio.Lock()
         engine.before_close.append(self._remove_heartbeat)
+        engine.before_create.append(self._lock)   # an ACL may name a topic that does not exist yet
 
     async def prepare(self) -> None:
         """Before the engine starts: STOPPED topics are never mirrored, PAUSED ones start paused."""

@@ -64,6 +64,9 @@ class MirrorEngine(Locating, Producing, Auditing):
         self.crashed: BaseException | None = None
         # Awaited at shutdown while the clients are still open (the lifecycle's last state write).
         self.before_close: list[Callable[[], Awaitable[None]]] = []
+        # Awaited with the source names of mirror topics about to be created (the lifecycle
+        # makes them read-only first, so no client can write them before the first poll).
+        self.before_create: list[Callable[[list[str]], Awaitable[None]]] = []
         # Set by fetch/produce paths, acted on by the resync loop.
         self.source_metadata_stale = False
         self.dest_metadata_stale = False

@@ -51,6 +51,9 @@ class Locating:
             if len(mt(p.topic)) > 249 and not p.problem:
                 p.create, p.problem = False, f"mirror topic name {mt(p.topic)!r} is longer than 249 characters"
         creates = [(mt(p.topic), p.partitions, self.m.replication_factor, p.configs) for p in plans if p.create]
+        if creates:
+            for hook in self.before_create:
+                await hook([p.topic for p in plans if p.create])
         results = await self.dest.create_topics(creates)
         for topic, (code, msg) in results.items():
             if code and code != TOPIC_ALREADY_EXISTS:
