@@ -19,21 +19,7 @@ def read_varint(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, int
     b = buf[pos]
     if b < 0x80:
         return (b >> 1) ^ -(b & 1), pos + 1
-    raw = b & 0x7F
-    shift = 7
-    pos += 1
-    while True:
-        b = buf[pos]
-        pos += 1
-        raw |= (b & 0x7F) << shift
-        if b < 0x80:
-            break
-        shift += 7
-        if shift > 28:
-            raise CorruptRecordError(f"varint longer than 5 bytes ending at byte {pos}")
-    if raw > 0xFFFFFFFF:
-        raise CorruptRecordError(f"varint value {raw} does not fit 32 bits")
-    return (raw >> 1) ^ -(raw & 1), pos
+    return _read_multibyte(buf, pos, "varint", 5, 0xFFFFFFFF)
 
 
 def read_varlong(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, int]:
@@ -41,9 +27,16 @@ def read_varlong(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, in
     b = buf[pos]
     if b < 0x80:
         return (b >> 1) ^ -(b & 1), pos + 1
-    raw = b & 0x7F
+    return _read_multibyte(buf, pos, "varlong", 10, 0xFFFFFFFFFFFFFFFF)
+
+
+def _read_multibyte(buf: bytes | bytearray | memoryview, pos: int, what: str, max_bytes: int,
+                    limit: int) -> tuple[int, int]:
+    """The rare path of both readers (the one-byte case stays inline in each, for speed)."""
+    raw = buf[pos] & 0x7F
     shift = 7
     pos += 1
+    max_shift = 7 * (max_bytes - 1)
     while True:
         b = buf[pos]
         pos += 1
@@ -51,10 +44,10 @@ def read_varlong(buf: bytes | bytearray | memoryview, pos: int) -> tuple[int, in
         if b < 0x80:
             break
         shift += 7
-        if shift > 63:
-            raise CorruptRecordError(f"varlong longer than 10 bytes ending at byte {pos}")
-    if raw > 0xFFFFFFFFFFFFFFFF:
-        raise CorruptRecordError(f"varlong value {raw} does not fit 64 bits")
+        if shift > max_shift:
+            raise CorruptRecordError(f"{what} longer than {max_bytes} bytes ending at byte {pos}")
+    if raw > limit:
+        raise CorruptRecordError(f"{what} value {raw} does not fit {limit.bit_length()} bits")
     return (raw >> 1) ^ -(raw & 1), pos
 
 

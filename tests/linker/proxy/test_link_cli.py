@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,23 @@ class Proc:
             self.p.kill()
             _, err = self.p.communicate()
         return err or ""
+
+
+@contextmanager
+def run_and_proxy(path: Path) -> Iterator[str]:
+    """`linker run` and `linker proxy` (fronting the source) for the link; yields the proxy's
+    bootstrap address; both must exit 0 when stopped."""
+    run = Proc("run", "-c", str(path))
+    proxy = Proc("proxy", "-c", str(path))
+    try:
+        line = proxy.first_line()
+        assert "fronting source" in line, line
+        yield line.split()[3]
+    finally:
+        proxy_err = proxy.stop()
+        run_err = run.stop()
+    assert proxy.p.returncode == 0, proxy_err[-2000:]
+    assert run.p.returncode == 0, run_err[-2000:]
 
 
 def linker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -270,10 +289,7 @@ def test_failed_promote_keeps_writes_held(source, destination, topic_name, tmp_p
     source.create_topic(topic_name, partitions=2)
     path = link_file(tmp_path, f"pf-{topic_name[-8:]}", source, destination, topic_name, "source", free_port(),
                      lifecycle="promote_timeout_ms = 1")
-    run = Proc("run", "-c", str(path))
-    proxy = Proc("proxy", "-c", str(path))
-    try:
-        bootstrap = proxy.first_line().split()[3]
+    with run_and_proxy(path) as bootstrap:
         producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=0, request_timeout_ms=10_000)
         try:
             for i in range(10):
@@ -309,11 +325,6 @@ def test_failed_promote_keeps_writes_held(source, destination, topic_name, tmp_p
         assert md.offset == 10
         assert end_offsets(destination, topic_name) == {0: 11, 1: 0}
         assert end_offsets(source, topic_name) == {0: 10, 1: 0}
-    finally:
-        proxy_err = proxy.stop()
-        run_err = run.stop()
-    assert proxy.p.returncode == 0, proxy_err[-2000:]
-    assert run.p.returncode == 0, run_err[-2000:]
 
 
 def test_promote_refuses_to_strand_other_topics(source, destination, topic_names, tmp_path):
@@ -324,10 +335,7 @@ def test_promote_refuses_to_strand_other_topics(source, destination, topic_names
     for t in (a, b, only_source):
         source.create_topic(t, partitions=2)
     path = link_file(tmp_path, f"ps-{a[-8:]}", source, destination, [a, b], "source", free_port())
-    run = Proc("run", "-c", str(path))
-    proxy = Proc("proxy", "-c", str(path))
-    try:
-        bootstrap = proxy.first_line().split()[3]
+    with run_and_proxy(path) as bootstrap:
         producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=0, request_timeout_ms=10_000)
         try:
             for t in (a, b, only_source):
@@ -355,11 +363,6 @@ def test_promote_refuses_to_strand_other_topics(source, destination, topic_names
                 producer.send(b, b"refused", partition=0).get(15)
         finally:
             producer.close(5)
-    finally:
-        proxy_err = proxy.stop()
-        run_err = run.stop()
-    assert proxy.p.returncode == 0, proxy_err[-2000:]
-    assert run.p.returncode == 0, run_err[-2000:]
 
 
 def test_promote_force_needs_a_proxy(tmp_path):
