@@ -67,6 +67,8 @@ class ProxyServer:
         self.topics_in_use: dict[str, float] = {}   # topic -> when a client last asked its metadata
         self._members: dict[str, dict[str, int]] = {}      # group -> member id -> generation
         self._moved_members: dict[str, dict[str, int]] = {}  # the same, as of the last switch
+        self._consumer_members: dict[str, set[str]] = {}     # KIP-848: group -> member ids
+        self._moved_consumer_members: dict[str, set[str]] = {}   # the same, as of the last switch
         self.holds: dict[str, str] = {}          # topic -> why writes are held
         self.produce_epoch = 0                   # bumped by every hold; see wait_produce_drained
         self._addresses: dict[int, tuple[str, int]] = {}   # node id -> upstream (host, port)
@@ -268,9 +270,24 @@ class ProxyServer:
         self.groups_seen.update(groups)
 
     def note_member(self, group: str, member_id: str, generation: int) -> None:
-        if member_id and generation >= 0:
+        """A classic-protocol member (KIP-848 members, known from their heartbeats, are kept
+        apart: their epochs restart at a rejoin, so an epoch cannot tell old from new)."""
+        if member_id and generation >= 0 and member_id not in self._consumer_members.get(group, ()):
             self.groups_seen.add(group)
             self._members.setdefault(group, {})[member_id] = generation
+
+    def note_consumer_member(self, group: str, member_id: str) -> None:
+        if member_id:
+            self.groups_seen.add(group)
+            self._consumer_members.setdefault(group, set()).add(member_id)
+
+    def is_moved_consumer_member(self, group: str, member_id: str) -> bool:
+        """A KIP-848 member (its id is its own for life, epochs change) from before the last
+        switch that has not rejoined since."""
+        return member_id in self._moved_consumer_members.get(group, ())
+
+    def forget_moved_consumer_member(self, group: str, member_id: str) -> None:
+        self._moved_consumer_members.get(group, set()).discard(member_id)
 
     def is_moved_member(self, group: str, member_id: str, generation: int) -> bool:
         """True for a member (and generation) of a group on the cluster fronted before the
@@ -305,6 +322,7 @@ class ProxyServer:
         old = self.upstream
         self.upstream = upstream
         self._moved_members, self._members = self._members, {}
+        self._moved_consumer_members, self._consumer_members = self._consumer_members, {}
         self._addresses.clear()
         self._topic_names.clear()
         try:

@@ -37,8 +37,10 @@ _I32 = struct.Struct(">i")
 _SIZE_CORR = struct.Struct(">ii")
 UNSUPPORTED_VERSION = 35
 REBALANCE_IN_PROGRESS = 27
-#: Group requests that carry a member id and generation.
-_MEMBER_APIS = frozenset({ApiKey.HEARTBEAT, ApiKey.SYNC_GROUP, ApiKey.OFFSET_COMMIT})
+FENCED_MEMBER_EPOCH = 110
+#: Group requests that carry a member id and generation (or KIP-848 member epoch).
+_MEMBER_APIS = frozenset({ApiKey.HEARTBEAT, ApiKey.SYNC_GROUP, ApiKey.OFFSET_COMMIT,
+                          ApiKey.CONSUMER_GROUP_HEARTBEAT})
 #: Requests the proxy always reads whole (besides guarded writes while a guard is active).
 _WHOLE_REQUESTS = _MEMBER_APIS | {ApiKey.FIND_COORDINATOR, ApiKey.API_VERSIONS, ApiKey.METADATA}
 #: A request longer than this is judged on its first bytes and, if it needs no decoding,
@@ -370,10 +372,15 @@ class ClientSession(asyncio.Protocol):
             header, body = kproto.decode_request(frame)
         except KprotoError:
             return False  # the broker will judge it
+        if api_key == ApiKey.CONSUMER_GROUP_HEARTBEAT:
+            return self._on_consumer_heartbeat(body, version, corr)
         generation = (body.generation_id_or_member_epoch if api_key == ApiKey.OFFSET_COMMIT
                       else body.generation_id)
         server = self.server
-        if api_key == ApiKey.SYNC_GROUP or not server.is_moved_member(body.group_id, body.member_id, generation):
+        moved = server.is_moved_member(body.group_id, body.member_id, generation) or (
+            api_key == ApiKey.OFFSET_COMMIT and generation > 0
+            and server.is_moved_consumer_member(body.group_id, body.member_id))
+        if api_key == ApiKey.SYNC_GROUP or not moved:
             server.note_member(body.group_id, body.member_id, generation)
             return False
         if api_key == ApiKey.HEARTBEAT:
@@ -389,6 +396,28 @@ class ClientSession(asyncio.Protocol):
         self._forward_chunks(kproto.encode_request(body, version, corr, header.client_id),
                              _Pending(corr, api_key, version, False))
         return True
+
+    def _on_consumer_heartbeat(self, body: Any, version: int, corr: int) -> bool:
+        """KIP-848 members. One from before the switch is unknown to the destination, whose
+        answer (GROUP_ID_NOT_FOUND: the group there is an empty classic group made by the offset
+        copy, or none) a client treats as fatal. The proxy answers FENCED_MEMBER_EPOCH instead:
+        the client gives up its partitions and rejoins (epoch 0), which converts the empty group
+        and resumes from the copied offsets. True if answered here."""
+        server = self.server
+        group, member, epoch = body.group_id, body.member_id, body.member_epoch
+        if server.is_moved_consumer_member(group, member):
+            if epoch > 0:
+                log.info("client %s: heartbeat of group %r member %s from before the switch answered "
+                         "FENCED_MEMBER_EPOCH (it rejoins)", self.peer, group, member)
+                self._answer_locally(_Pending(corr, ApiKey.CONSUMER_GROUP_HEARTBEAT, version, False),
+                                     messages.ConsumerGroupHeartbeatResponse(
+                                         error_code=FENCED_MEMBER_EPOCH, member_id=member, member_epoch=epoch,
+                                         error_message="the proxy moved this member to another cluster; rejoin"))
+                return True
+            server.forget_moved_consumer_member(group, member)   # it rejoins (0) or leaves (< 0)
+        if epoch >= 0:
+            server.note_consumer_member(group, member)
+        return False
 
     def _answer_unsupported_api_versions(self, corr: int) -> None:
         lo, hi = messages.ApiVersionsRequest.VALID_VERSIONS
