@@ -116,11 +116,14 @@ class ConfluentProducing(Producing):
 
 
 class ConfluentConsuming(Consuming):
+    PROTOCOL = "classic"
+
     def __init__(self, bootstrap: str, topic: str, group: str) -> None:
         threading.Thread.__init__(self, daemon=True)
         from confluent_kafka import Consumer
         self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
-                                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+                                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                                  "group.protocol": self.PROTOCOL})
         self.consumer.subscribe([topic])
         self.stop = threading.Event()
         self.seen = []
@@ -145,7 +148,13 @@ class ConfluentConsuming(Consuming):
         self.consumer.close()
 
 
-CLIENTS = {"kafka-python": (Producing, Consuming), "confluent": (ConfluentProducing, ConfluentConsuming)}
+class ConfluentConsumerProtocolConsuming(ConfluentConsuming):
+    """KIP-848 (group.protocol=consumer) with a synchronous commit after every poll."""
+    PROTOCOL = "consumer"
+
+
+CLIENTS = {"kafka-python": (Producing, Consuming), "confluent": (ConfluentProducing, ConfluentConsuming),
+           "confluent-kip848": (ConfluentProducing, ConfluentConsumerProtocolConsuming)}
 
 
 def _wait(predicate, what: str, timeout: float = 60.0) -> None:
