@@ -170,16 +170,18 @@ class LinkedProxy:
         assert self._store is not None
         begun = promotion_begun(LinkState.from_records(await self._store.read_all()), used)
         used = [t for t in used if begun.get(t) is not TopicState.STOPPED]
+        if not used:
+            return []
         dst = KafkaClient(self.destination.bootstrap, ClientConfig(client_id="linker-proxy",
                                                                    security=self.destination.admin_config()))
         try:
             await dst.start()
-            snapshot = await dst.refresh_metadata(used) if used else None
+            snapshot = await dst.refresh_metadata(used)
         finally:
             await dst.close()
         out = []
         for t in used:
-            info = snapshot.topics.get(t) if snapshot is not None else None
+            info = snapshot.topics.get(t)
             if self.mirrors.mirror_link(t) is not None:
                 out.append(f"{t} (a read-only mirror until promoted)")
             elif info is None or info.error_code:
