@@ -53,9 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         return _status(config, args.json)
     if args.command == "proxy":
         return _proxy(config, args.log_level)
-    if args.command == "promote" and config.proxy is not None and config.proxy.control is not None:
-        from linker.proxy_link import promote_via_proxy
-        return promote_via_proxy(config, list(dict.fromkeys(args.topics)), force=args.force)
+    if args.command in ("promote", "failover") and config.proxy is not None and config.proxy.control is not None:
+        from linker.proxy_link import command_via_proxy
+        return command_via_proxy(config, args.command, list(dict.fromkeys(args.topics)),
+                                 force=getattr(args, "force", False))
     if getattr(args, "force", False):
         print("linker: promote --force applies only to a link with proxy.control (it concerns the "
               "proxy's clients)", file=sys.stderr)

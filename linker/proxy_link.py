@@ -6,7 +6,8 @@ Two jobs on top of linker.proxy:
   STOPPED is refused writes while the destination is fronted;
 * a loopback control endpoint through which `linker promote` runs the cutover
   *inside* the proxy when it fronts the source: hold writes, drain, catch up,
-  promote (the ordinary state-topic command), copy group offsets, switch.
+  promote (the ordinary state-topic command), copy group offsets, switch; and
+  `linker failover` the same without catch-up or drain (the source may be gone).
 
 Why promote calls the proxy rather than the proxy reacting to PROMOTING in the
 state topic: the linker may finish a promotion (STOPPED at the source's end)
@@ -41,6 +42,8 @@ MAX_CONTROL_REQUEST = 64 * 1024
 #: A topic a client asked the metadata of within this window is in use (clients refresh their
 #: topics' metadata every 5 minutes by default: metadata.max.age.ms).
 TOPIC_IN_USE_WINDOW_S = 600.0
+#: How long a failover waits for produces in flight to the source (a dead one answers none).
+FAILOVER_DRAIN_S = 5.0
 
 
 def upstream_of(cluster: ClusterSettings, name: str) -> UpstreamConfig:
@@ -242,6 +245,44 @@ class LinkedProxy:
             lines = [r.line() for r in results] + [r.producer_ids for r in results[:1] if r.producer_ids]
             return {"ok": True, "lines": lines, "fronts": self.fronts, **extra}
 
+    async def failover(self, topics: list[str]) -> dict[str, Any]:
+        """Run `linker failover` from inside the proxy. Fronting the source, no catch-up and no
+        group drain (the source may be gone): hold the topics' writes (bounded wait for
+        produces in flight), failover (STOPPED at once), switch to the destination, release.
+        Groups resume there from the lifecycle's last offset sync."""
+        async with self._cutover_lock:
+            commands = Commands(self.config)
+            extra: dict[str, Any] = {}
+            try:
+                if self.fronts == "source":
+                    epoch = self.server.hold_writes(topics, f"writes held for the failover of {', '.join(topics)}; retry")
+                    try:
+                        try:
+                            await self.server.wait_produce_drained(epoch, timeout=FAILOVER_DRAIN_S)
+                        except TimeoutError as exc:   # a dead source answers nothing: go on
+                            log.warning("failover: %s", exc)
+                        results = await commands.failover(topics)
+                        await self.server.switch_upstream(self.destination)
+                    except BaseException:
+                        try:
+                            began = await self._promotion_began(topics)
+                        except Exception:   # cannot tell: keep the hold (the safe side)
+                            began = True
+                        if not began:
+                            self.server.release_writes(topics)
+                        raise
+                    self.server.release_writes([*topics, *self._state_held])
+                    self._state_held = set()
+                    extra = {"switched_to": "destination"}
+                else:
+                    results = await commands.failover(topics)
+                for r in results:
+                    self.mirrors.promote(r.topic)
+            finally:
+                await commands.close()
+            lines = [r.line() for r in results] + [r.producer_ids for r in results[:1] if r.producer_ids]
+            return {"ok": True, "lines": lines, "fronts": self.fronts, **extra}
+
     async def _handle_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One JSON request line -> one JSON answer line; loopback only, no auth (see docs/proxy.md)."""
         try:
@@ -249,9 +290,13 @@ class LinkedProxy:
             if len(line) > MAX_CONTROL_REQUEST:
                 raise ValueError("control request too long")
             req = json.loads(line or b"{}")
-            if req.get("command") == "promote" and isinstance(req.get("topics"), list) and req["topics"] \
-                    and all(isinstance(t, str) for t in req["topics"]):
-                answer = await self.promote(list(dict.fromkeys(req["topics"])), force=req.get("force") is True)
+            topics = req.get("topics")
+            if not (isinstance(topics, list) and topics and all(isinstance(t, str) for t in topics)):
+                topics = None
+            if req.get("command") == "promote" and topics:
+                answer = await self.promote(list(dict.fromkeys(topics)), force=req.get("force") is True)
+            elif req.get("command") == "failover" and topics:
+                answer = await self.failover(list(dict.fromkeys(topics)))
             elif req.get("command") == "status":
                 answer = {"ok": True, "fronts": self.fronts, "mirrors": self.mirrors.topics()}
             else:
@@ -272,8 +317,8 @@ async def control_request(config: LinkConfig, request: dict[str, Any], timeout: 
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 5)
     except (OSError, asyncio.TimeoutError) as exc:
         raise CommandError(f"the link's proxy control endpoint {host}:{port} is not reachable ({exc}); "
-                           "start `linker proxy`, or remove proxy.control from the link file to promote "
-                           "without switching the proxy's clients") from None
+                           "start `linker proxy`, or remove proxy.control from the link file to run the "
+                           "command without switching the proxy's clients") from None
     try:
         writer.write(json.dumps(request).encode() + b"\n")
         await writer.drain()
@@ -311,23 +356,28 @@ def run_proxy(config: LinkConfig) -> int:
     return 0
 
 
-def promote_via_proxy(config: LinkConfig, topics: list[str], force: bool = False) -> int:
-    """`linker promote` when the link file has proxy.control: the proxy runs the promotion."""
+def command_via_proxy(config: LinkConfig, command: str, topics: list[str], force: bool = False) -> int:
+    """`linker promote|failover` when the link file has proxy.control: the proxy runs it and
+    moves its clients."""
     import sys
     timeout = (config.lifecycle or LifecycleSettings()).promote_timeout_ms / 1000 + \
         config.proxy.catch_up_timeout_s + config.proxy.group_drain_timeout_s + 60
+    request: dict[str, Any] = {"command": command, "topics": topics}
+    if command == "promote":
+        request["force"] = force
     try:
-        answer = asyncio.run(control_request(config, {"command": "promote", "topics": topics, "force": force},
-                                             timeout))
+        answer = asyncio.run(control_request(config, request, timeout))
     except (CommandError, OSError, asyncio.TimeoutError, ValueError) as exc:
-        sys.stderr.write(f"linker promote: {exc}\n")
+        sys.stderr.write(f"linker {command}: {exc}\n")
         return 1
     if not answer.get("ok"):
-        sys.stderr.write(f"linker promote: {answer.get('error')} (proxy fronts {answer.get('fronts')})\n")
+        sys.stderr.write(f"linker {command}: {answer.get('error')} (proxy fronts {answer.get('fronts')})\n")
         return 1
     for line in answer["lines"]:
         sys.stdout.write(line + "\n")
-    if "switched_to" in answer:
+    if "hold_seconds" in answer:
         sys.stdout.write(f"proxy: clients switched to the destination (writes held {answer['hold_seconds']}s; "
                          f"group offsets copied: {', '.join(answer['groups_copied']) or 'none'})\n")
+    elif "switched_to" in answer:
+        sys.stdout.write("proxy: clients switched to the destination (groups resume from the last offset sync)\n")
     return 0

@@ -365,6 +365,36 @@ def test_promote_refuses_to_strand_other_topics(source, destination, topic_names
             producer.close(5)
 
 
+def test_failover_switches_proxy_clients(source, destination, topic_name, tmp_path):
+    """A disaster-recovery drill behind the proxy: `linker failover` stops the mirror at once and
+    the proxy moves its clients to the destination; the next write lands there, not on the source."""
+    source.create_topic(topic_name, partitions=2)
+    path = link_file(tmp_path, f"pd-{topic_name[-8:]}", source, destination, topic_name, "source", free_port())
+    with run_and_proxy(path) as bootstrap:
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=0, request_timeout_ms=10_000)
+        try:
+            for i in range(10):
+                producer.send(topic_name, f"v{i}".encode(), partition=0).get(15)
+        finally:
+            producer.close(5)
+        deadline = time.monotonic() + 60
+        while end_offsets(destination, topic_name).get(0) != 10:
+            assert time.monotonic() < deadline, "the mirror did not catch up"
+            time.sleep(0.2)
+        out = linker("failover", "-c", str(path), topic_name)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.startswith(f"{topic_name}: STOPPED final offsets 0:10, 1:0"), out.stdout
+        assert "proxy: clients switched to the destination (groups resume from the last offset sync)" \
+            in out.stdout, out.stdout
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=10_000)
+        try:
+            assert producer.send(topic_name, b"after", partition=0).get(30).offset == 10
+        finally:
+            producer.close(5)
+        assert end_offsets(destination, topic_name) == {0: 11, 1: 0}
+        assert end_offsets(source, topic_name) == {0: 10, 1: 0}
+
+
 def test_promote_force_needs_a_proxy(tmp_path):
     path = tmp_path / "link.toml"
     path.write_text('[source]\nbootstrap_servers = "s:1"\n[destination]\nbootstrap_servers = "d:2"\n'
