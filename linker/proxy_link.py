@@ -212,21 +212,10 @@ class LinkedProxy:
             async def promote() -> None:
                 results.extend(await commands.promote(topics))
 
-            async def promote_or_finish() -> None:
-                """In a cutover, topics an earlier attempt left STOPPED (it timed out and the linker
-                finished) are finished, not promoted again."""
-                assert self._store is not None
-                done = promotion_begun(LinkState.from_records(await self._store.read_all()), topics)
-                stopped = [t for t in topics if done.get(t) is TopicState.STOPPED]
-                rest = [t for t in topics if t not in stopped]
-                if rest:
-                    results.extend(await commands.promote(rest))
-                if stopped:
-                    results.extend(await commands.finish_promoted(stopped))
             try:
                 if self.fronts == "source":
                     report = await Cutover(self.server, self.source, self.destination, topics,
-                                           promote=promote_or_finish,
+                                           promote=promote,
                                            keep_hold=lambda: self._promotion_began(topics),
                                            catch_up_timeout=self.settings.catch_up_timeout_s,
                                            group_drain_timeout=self.settings.group_drain_timeout_s).run()

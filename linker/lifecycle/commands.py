@@ -121,32 +121,22 @@ class Commands:
         note = "" if st.linker_running(self.settings.state_poll_ms) else "linker not running: applies at start"
         return [self._result(t, TopicState.ACTIVE, note=note) for t in topics]
 
-    async def promote(self, topics: list[str], hold_writes=None) -> list[CommandResult]:
-        """Planned migration. ``hold_writes(topics)`` (a proxy hook, optional) runs before the
-        final catch-up; routing clients to the destination belongs after this returns."""
+    async def promote(self, topics: list[str]) -> list[CommandResult]:
+        """Planned migration. A topic already STOPPED (an earlier promote gave up waiting and
+        the linker finished; a failover) is *finished*: the steps after STOPPED — producer ids,
+        ACLs — are idempotent and run again, so "run promote again" always completes one."""
         topics, st = await self._load(topics)
         self._check(st, "promote", topics)
-        if hold_writes is not None:
-            await hold_writes(topics)
-        await self._set(topics, TopicState.PROMOTING, "promote requested")
-        if st.linker_running(self.settings.state_poll_ms):
-            results = await self._wait_stopped(topics, self.settings.promote_timeout_ms / 1000)
-        else:
-            results = [await self._promote_offline(t) for t in topics]
-        await self._move_producer_ids(topics, results)
-        await self._unlock(topics)
-        return results
-
-    async def finish_promoted(self, topics: list[str]) -> list[CommandResult]:
-        """Topics a promotion already STOPPED without this command seeing it end (it timed out
-        and the linker finished): redo what promote does after STOPPED (both steps idempotent)."""
-        topics, st = await self._load(topics)
-        for t in topics:
-            r = st.topics.get(t)
-            if r is None or r.state is not TopicState.STOPPED:
-                raise CommandError(f"finish {t}: the topic is {r.state.value if r else 'ACTIVE'}, not STOPPED")
-        results = [self._result(t, TopicState.STOPPED, st.topics[t].offsets, note="promoted earlier")
-                   for t in topics]
+        done = [t for t in topics if t in st.topics and st.topics[t].state is TopicState.STOPPED]
+        rest = [t for t in topics if t not in done]
+        results = []
+        if rest:
+            await self._set(rest, TopicState.PROMOTING, "promote requested")
+            if st.linker_running(self.settings.state_poll_ms):
+                results = await self._wait_stopped(rest, self.settings.promote_timeout_ms / 1000)
+            else:
+                results = [await self._promote_offline(t) for t in rest]
+        results += [self._result(t, TopicState.STOPPED, st.topics[t].offsets, note="promoted earlier") for t in done]
         await self._move_producer_ids(topics, results)
         await self._unlock(topics)
         return results

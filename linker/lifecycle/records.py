@@ -132,7 +132,7 @@ def heartbeat_at(value: bytes) -> int:
 _COMMANDS: dict[str, frozenset[TopicState]] = {
     "pause": frozenset({TopicState.ACTIVE, TopicState.PAUSED}),
     "resume": frozenset({TopicState.ACTIVE, TopicState.PAUSED}),
-    "promote": frozenset({TopicState.ACTIVE, TopicState.PAUSED, TopicState.PROMOTING}),
+    "promote": frozenset({TopicState.ACTIVE, TopicState.PAUSED, TopicState.PROMOTING, TopicState.STOPPED}),
     "failover": frozenset({TopicState.ACTIVE, TopicState.PAUSED, TopicState.PROMOTING, TopicState.BLOCKED,
                            TopicState.FAILED, TopicState.DIVERGED, TopicState.STOPPED}),
 }

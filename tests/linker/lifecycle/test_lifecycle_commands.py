@@ -76,3 +76,9 @@ def test_promote_finished_by_restarted_linker_and_stopped_respected(source, dest
     assert dest_end(destination, topic_name) == 65
     with pytest.raises(CommandError, match="STOPPED"):
         command(cfg, "resume", [topic_name])
+    # promote again only finishes (producer ids, ACLs): the topic stays STOPPED at its offsets
+    [r] = command(cfg, "promote", [topic_name])
+    assert (r.state, r.offsets, r.note) == (TopicState.STOPPED, {0: 65}, "promoted earlier")
+    assert r.producer_ids.startswith("producer ids:")
+    assert state_of(cfg).topics[topic_name].offsets == {0: 65}
+    assert dest_end(destination, topic_name) == 65

@@ -96,3 +96,8 @@ def test_acl_selection_copies_literal_topic_and_group_acls_only():
          Binding(TOPIC, "orders", LITERAL, "User:ops", "*", READ, ALLOW)]        # principal excluded
     got = select_bindings(b, {"orders"}, lambda g: g != "tmp", ("User:ops",))
     assert got == sorted([b[0], b[4]])
+
+
+def test_promote_is_allowed_on_stopped_topics_to_finish_them():
+    assert command_refusal("promote", "t", TopicState.STOPPED) is None
+    assert "STOPPED" in command_refusal("pause", "t", TopicState.STOPPED)
