@@ -23,6 +23,9 @@ from linker.mirror.topics import TOPIC_ALREADY_EXISTS, plan_topics
 
 log = logging.getLogger("linker.mirror")
 
+#: ListOffsets errors that mean "not ready yet" (7: REQUEST_TIMED_OUT); anything else is loud.
+RETRIABLE_LOCATE_CODES = STALE_METADATA_CODES | {7}
+
 
 class Locating:
     async def _setup(self) -> None:
@@ -118,9 +121,21 @@ class Locating:
             pm.locating = True
         try:
             m_tps = [self.names.mirror_tp(tp) for tp in tps]
-            d_end, d_start, s_start, s_hw = await asyncio.gather(
-                self.dest.list_offsets(m_tps, LOG_END), self.dest.list_offsets(m_tps, EARLIEST),
-                self.source.list_offsets(tps, EARLIEST), self.source.list_offsets(tps, LATEST))
+            try:
+                d_end, d_start, s_start, s_hw = await asyncio.gather(
+                    self.dest.list_offsets(m_tps, LOG_END), self.dest.list_offsets(m_tps, EARLIEST),
+                    self.source.list_offsets(tps, EARLIEST), self.source.list_offsets(tps, LATEST))
+            except (ClientError, PartitionError) as exc:
+                if isinstance(exc, PartitionError) and exc.code not in RETRIABLE_LOCATE_CODES:
+                    raise   # e.g. an authorization error: loud, not retried forever
+                # A cluster not ready yet (a new 1,000-partition topic still electing leaders,
+                # a broker restarting): the resync loop tries again, nothing is produced meanwhile.
+                log.info("locating %d partition(s) failed (%s); will retry", len(pms), exc)
+                self._error("Locate", type(exc).__name__)
+                for pm in pms:
+                    pm.resync_needed = True
+                self.source_metadata_stale = self.dest_metadata_stale = True
+                return
             d_end, d_start = self.names.by_source(d_end, tps), self.names.by_source(d_start, tps)
             sem = asyncio.Semaphore(16)
 

@@ -127,3 +127,33 @@ def test_unclean_leader_election_on_the_source_is_diverged(cluster3, destination
     finally:
         for node in killed:
             cluster3.start_broker(node)
+
+
+@pytest.mark.slow
+def test_destination_partition_without_leader_at_start(source, cluster3, topic_name):
+    """A mirror partition with no leader when the engine starts (its only replica's broker is
+    down, as for a new topic whose leaders are not elected yet): the engine keeps retrying
+    instead of giving up, and mirrors it once the broker is back."""
+    import time
+    source.create_topic(topic_name, partitions=2)
+    produce(source, topic_name, 200, compression="lz4")
+    cluster3.create_topic(topic_name, partitions=2, replication_factor=1)   # adopted: configs set by the engine
+    victim = leader_of(cluster3, topic_name, 0)
+    cfg = link_config(source, cluster3, names=[topic_name])
+    cluster3.kill(victim)
+    try:
+        deadline = time.monotonic() + 60
+        while _partition_meta(cluster3, topic_name).leader_id != -1:   # the controller fenced it
+            assert time.monotonic() < deadline, "partition 0 kept a leader"
+            time.sleep(0.5)
+        with BackgroundEngine(MirrorEngine(cfg)) as bg:
+            time.sleep(6)   # longer than one ListOffsets retry round (~3 s)
+            assert bg.error is None and bg.engine.crashed is None, bg.engine.crashed
+            cluster3.start_broker(victim)
+            bg.wait_caught_up(cfg.source, 200, timeout=120)
+    finally:
+        if not cluster3.broker(victim).alive:
+            cluster3.start_broker(victim)
+    report = asyncio.run(verify_link(cfg))
+    assert report.ok, report.render()
+    assert sum(p.checked_to for p in report.partitions) == 200
