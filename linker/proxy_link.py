@@ -160,8 +160,14 @@ class LinkedProxy:
         self._state_held = set(begun)
 
     async def _promotion_began(self, topics: list[str]) -> bool:
+        """Whether a promotion (or failover) of any of `topics` began; True when the state
+        topic cannot be read (keeping a hold is the safe side)."""
         assert self._store is not None
-        return bool(promotion_begun(LinkState.from_records(await self._store.read_all()), topics))
+        try:
+            return bool(promotion_begun(LinkState.from_records(await self._store.read_all()), topics))
+        except Exception as exc:
+            log.warning("cannot read the link state topic (%s): writes stay held", exc)
+            return True
 
     async def stranded_topics(self, topics: list[str]) -> list[str]:
         """Topics the proxy's clients use, besides `topics`, that the destination cannot serve
@@ -219,20 +225,30 @@ class LinkedProxy:
                                            keep_hold=lambda: self._promotion_began(topics),
                                            catch_up_timeout=self.settings.catch_up_timeout_s,
                                            group_drain_timeout=self.settings.group_drain_timeout_s).run()
-                    self.server.release_writes(self._state_held)   # the destination is fronted now
-                    self._state_held = set()
+                    self._switched()
                     extra = {"switched_to": "destination", "hold_seconds": round(report.hold_seconds, 3),
                              "groups_copied": sorted(report.groups_copied),
                              "groups_not_drained": report.groups_not_drained}
                 else:
                     await promote()
                     extra = {}
-                for r in results:   # the guard need not wait for the next state poll
-                    self.mirrors.promote(r.topic)
             finally:
                 await commands.close()
-            lines = [r.line() for r in results] + [r.producer_ids for r in results[:1] if r.producer_ids]
-            return {"ok": True, "lines": lines, "fronts": self.fronts, **extra}
+            return self._done(results, extra)
+
+    def _switched(self) -> None:
+        """The destination is fronted now: holds taken from the state topic for the source are void."""
+        self.server.release_writes(self._state_held)
+        self._state_held = set()
+
+    def _done(self, results: list[Any], extra: dict[str, Any]) -> dict[str, Any]:
+        """Promoted topics leave the guard at once (not at the next state poll); the control
+        answer: the command's lines as the CLI prints them (the producer-id line once), where
+        the proxy fronts now, and what the switch did."""
+        for r in results:
+            self.mirrors.promote(r.topic)
+        lines = [r.line() for r in results] + [r.producer_ids for r in results[:1] if r.producer_ids]
+        return {"ok": True, "lines": lines, "fronts": self.fronts, **extra}
 
     async def failover(self, topics: list[str]) -> dict[str, Any]:
         """Run `linker failover` from inside the proxy. Fronting the source, no catch-up and no
@@ -253,24 +269,17 @@ class LinkedProxy:
                         results = await commands.failover(topics)
                         await self.server.switch_upstream(self.destination)
                     except BaseException:
-                        try:
-                            began = await self._promotion_began(topics)
-                        except Exception:   # cannot tell: keep the hold (the safe side)
-                            began = True
-                        if not began:
+                        if not await self._promotion_began(topics):
                             self.server.release_writes(topics)
                         raise
-                    self.server.release_writes([*topics, *self._state_held])
-                    self._state_held = set()
+                    self.server.release_writes(topics)
+                    self._switched()
                     extra = {"switched_to": "destination"}
                 else:
                     results = await commands.failover(topics)
-                for r in results:
-                    self.mirrors.promote(r.topic)
             finally:
                 await commands.close()
-            lines = [r.line() for r in results] + [r.producer_ids for r in results[:1] if r.producer_ids]
-            return {"ok": True, "lines": lines, "fronts": self.fronts, **extra}
+            return self._done(results, extra)
 
     async def _handle_control(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One JSON request line -> one JSON answer line; loopback only, no auth (see docs/proxy.md)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from typing import Any, Callable
 
@@ -11,6 +10,8 @@ from linker.config import LinkConfig, parse_config
 from linker.lifecycle.commands import Commands
 from linker.lifecycle.controller import LifecycleController
 from linker.mirror.engine import MirrorEngine
+
+from ..background import BackgroundLoop
 
 
 def link_config(source: Any, destination: Any, name: str, names: list[str] | None = None,
@@ -32,54 +33,26 @@ def link_config(source: Any, destination: Any, name: str, names: list[str] | Non
     })
 
 
-class Linker:
+class Linker(BackgroundLoop):
     """`linker run` in its own thread and event loop (blocking clients can run meanwhile)."""
 
     def __init__(self, config: LinkConfig) -> None:
+        super().__init__()
         self.config = config
         self.engine: MirrorEngine | None = None
         self.controller: LifecycleController | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, daemon=True)
 
-    def _main(self) -> None:
-        async def go() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            self.engine = MirrorEngine(self.config)
-            self.controller = LifecycleController(self.engine)
-            self._ready.set()
-            await self.controller.prepare()
-            task = asyncio.create_task(self.controller.run(self._stop))
-            try:
-                await self.engine.run(self._stop)
-            finally:
-                self._stop.set()
-                await task
+    async def main(self, stop: asyncio.Event) -> None:
+        self.engine = MirrorEngine(self.config)
+        self.controller = LifecycleController(self.engine)
+        self.ready()
+        await self.controller.prepare()
+        task = asyncio.create_task(self.controller.run(stop))
         try:
-            asyncio.run(go())
-        except BaseException as exc:  # surfaced by stop()
-            self.error = exc
+            await self.engine.run(stop)
         finally:
-            self._ready.set()
-
-    def __enter__(self) -> "Linker":
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(60)
-        if self.error is not None:
-            raise self.error
+            stop.set()
+            await task
 
     def acked(self, topic: str) -> dict[int, int]:
         assert self.engine is not None

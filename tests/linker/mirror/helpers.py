@@ -10,6 +10,8 @@ from linker.config import LinkConfig, parse_config
 from linker.mirror.engine import MirrorEngine
 from linker.mirror.kafka_io import LATEST
 
+from ..background import BackgroundLoop
+
 
 def link_config(source: Any, destination: Any, names: list[str] | None = None,
                 include: list[str] | None = None, prefix: str = "", **mirror: Any) -> LinkConfig:
@@ -66,44 +68,17 @@ def caught_up(expected: dict[tuple[str, int], int] | None = None):
     return check
 
 
-class BackgroundEngine:
+class BackgroundEngine(BackgroundLoop):
     """An engine running in its own thread and event loop, so a test can kill brokers
     and produce with blocking clients meanwhile."""
 
     def __init__(self, engine: MirrorEngine) -> None:
-        import threading
+        super().__init__()
         self.engine = engine
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, daemon=True)
 
-    def _main(self) -> None:
-        async def go() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            self._ready.set()
-            await self.engine.run(self._stop)
-        try:
-            asyncio.run(go())
-        except BaseException as exc:  # surfaced by stop()
-            self.error = exc
-
-    def __enter__(self) -> "BackgroundEngine":
-        self._thread.start()
-        self._ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self._loop is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(60)
-        if self.error is not None:
-            raise self.error
+    async def main(self, stop: asyncio.Event) -> None:
+        self.ready()
+        await self.engine.run(stop)
 
     def wait_caught_up(self, cluster_settings, total: int, timeout: float = 120.0) -> None:
         """Until the engine's acknowledged ends sum to ``total`` with every partition MIRRORING."""

@@ -175,24 +175,32 @@ def _link(source, destination, topic: str):
     })
 
 
-@pytest.mark.parametrize("client", sorted(CLIENTS))
-def test_producer_and_group_move_across_a_promote(source, destination, start_proxy, topic_name, client):
-    source.create_topic(topic_name, PARTITIONS)
+def _mirrored_behind_proxy(source, destination, start_proxy, topic: str):
+    """A proxy fronting the source, the topic a read-only mirror on the destination, the real
+    engine mirroring it in the proxy's loop; returns the proxy, the Cutover to run (its promote
+    stops the engine and marks the topic writable, as `linker promote` does after catch-up) and
+    the engine's task."""
     src_up, dst_up = upstream_of(source, "source"), upstream_of(destination, "destination")
-    mirrors = MirrorTopics({topic_name: LINK})   # the topic is a mirror on the destination
+    mirrors = MirrorTopics({topic: LINK})
     proxy = start_proxy(ProxyConfig(upstream=src_up), mirrors, mirrors_on="destination")
-
-    engine = MirrorEngine(_link(source, destination, topic_name))
+    engine = MirrorEngine(_link(source, destination, topic))
     stop_engine = asyncio.Event()
 
     async def start_engine():
         return asyncio.get_running_loop().create_task(engine.run(stop_engine))
     engine_task = proxy.call(start_engine())
 
-    async def promote() -> None:  # what `linker promote` does for the link, after catch-up
+    async def promote() -> None:
         stop_engine.set()
         await asyncio.wait_for(engine_task, 30)
-        mirrors.promote(topic_name)
+        mirrors.promote(topic)
+    return proxy, Cutover(proxy.server, src_up, dst_up, [topic], promote=promote), engine_task
+
+
+@pytest.mark.parametrize("client", sorted(CLIENTS))
+def test_producer_and_group_move_across_a_promote(source, destination, start_proxy, topic_name, client):
+    source.create_topic(topic_name, PARTITIONS)
+    proxy, cutover, engine_task = _mirrored_behind_proxy(source, destination, start_proxy, topic_name)
 
     group = f"cutover-{uuid.uuid4().hex[:8]}"
     producer_cls, consumer_cls = CLIENTS[client]
@@ -203,7 +211,7 @@ def test_producer_and_group_move_across_a_promote(source, destination, start_pro
     try:
         _wait(lambda: len(producing.acked) >= 200 and len(consuming.seen) >= 100, "traffic before the cutover")
         before = len(producing.acked)
-        report = proxy.call(Cutover(proxy.server, src_up, dst_up, [topic_name], promote=promote).run(), 180)
+        report = proxy.call(cutover.run(), 180)
         _wait(lambda: len(producing.acked) >= before + 300, "traffic after the switch")
     finally:
         producing.stop.set()
@@ -262,20 +270,7 @@ def test_java_console_clients_move_across_a_promote(source, destination, start_p
 
     total = 1500
     source.create_topic(topic_name, PARTITIONS)
-    src_up, dst_up = upstream_of(source, "source"), upstream_of(destination, "destination")
-    mirrors = MirrorTopics({topic_name: LINK})
-    proxy = start_proxy(ProxyConfig(upstream=src_up), mirrors, mirrors_on="destination")
-    engine = MirrorEngine(_link(source, destination, topic_name))
-    stop_engine = asyncio.Event()
-
-    async def start_engine():
-        return asyncio.get_running_loop().create_task(engine.run(stop_engine))
-    engine_task = proxy.call(start_engine())
-
-    async def promote() -> None:
-        stop_engine.set()
-        await asyncio.wait_for(engine_task, 30)
-        mirrors.promote(topic_name)
+    proxy, cutover, _ = _mirrored_behind_proxy(source, destination, start_proxy, topic_name)
 
     java = [java_binary(), "-Xmx256m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", classpath()]
     group = f"cutover-java-{uuid.uuid4().hex[:8]}"
@@ -298,7 +293,7 @@ def test_java_console_clients_move_across_a_promote(source, destination, start_p
             producer.stdin.flush()
             if i == total // 3:
                 _wait(lambda: destination_has(destination, topic_name, 1), "mirrored records")
-                report = proxy.call(Cutover(proxy.server, src_up, dst_up, [topic_name], promote=promote).run(), 180)
+                report = proxy.call(cutover.run(), 180)
             time.sleep(0.005)
         producer.stdin.close()
         assert producer.wait(150) == 0, producer.stderr.read()[-3000:]

@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -294,19 +294,14 @@ def test_failed_promote_keeps_writes_held(source, destination, topic_name, tmp_p
         try:
             for i in range(10):
                 producer.send(topic_name, f"v{i}".encode(), partition=0).get(15)
-            deadline = time.monotonic() + 60
-            while end_offsets(destination, topic_name).get(0) != 10:
-                assert time.monotonic() < deadline, "the mirror did not catch up"
-                time.sleep(0.2)
+            wait_until(lambda: end_offsets(destination, topic_name).get(0) == 10, "the mirror did not catch up")
             out = linker("promote", "-c", str(path), topic_name)
             assert out.returncode == 1, out.stdout
             assert "did not finish" in out.stderr, out.stderr
             with pytest.raises(NotLeaderForPartitionError):
                 producer.send(topic_name, b"held", partition=0).get(15)
-            deadline = time.monotonic() + 60
-            while read_state(path, topic_name) is not TopicState.STOPPED:   # the linker finishes
-                assert time.monotonic() < deadline, "the linker did not finish the promotion"
-                time.sleep(0.3)
+            wait_until(lambda: read_state(path, topic_name) is TopicState.STOPPED,   # the linker finishes
+                       "the linker did not finish the promotion")
             time.sleep(1)   # a state poll of the proxy
             with pytest.raises(NotLeaderForPartitionError):
                 producer.send(topic_name, b"still held", partition=0).get(15)
@@ -340,10 +335,8 @@ def test_promote_refuses_to_strand_other_topics(source, destination, topic_names
         try:
             for t in (a, b, only_source):
                 producer.send(t, b"x", partition=0).get(15)
-            deadline = time.monotonic() + 60
-            while end_offsets(destination, a).get(0) != 1 or end_offsets(destination, b).get(0) != 1:
-                assert time.monotonic() < deadline, "the mirror did not catch up"
-                time.sleep(0.2)
+            wait_until(lambda: end_offsets(destination, a).get(0) == end_offsets(destination, b).get(0) == 1,
+                       "the mirror did not catch up")
             out = linker("promote", "-c", str(path), a)
             assert out.returncode == 1, out.stdout
             assert f"{b} (a read-only mirror until promoted)" in out.stderr, out.stderr
@@ -377,10 +370,7 @@ def test_failover_switches_proxy_clients(source, destination, topic_name, tmp_pa
                 producer.send(topic_name, f"v{i}".encode(), partition=0).get(15)
         finally:
             producer.close(5)
-        deadline = time.monotonic() + 60
-        while end_offsets(destination, topic_name).get(0) != 10:
-            assert time.monotonic() < deadline, "the mirror did not catch up"
-            time.sleep(0.2)
+        wait_until(lambda: end_offsets(destination, topic_name).get(0) == 10, "the mirror did not catch up")
         out = linker("failover", "-c", str(path), topic_name)
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith(f"{topic_name}: STOPPED final offsets 0:10, 1:0"), out.stdout
@@ -402,6 +392,13 @@ def test_promote_force_needs_a_proxy(tmp_path):
     out = linker("promote", "-c", str(path), "--force", "t", timeout=60)
     assert out.returncode == 2
     assert "--force applies only to a link with proxy.control" in out.stderr
+
+
+def wait_until(done: Callable[[], bool], why: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, why
+        time.sleep(0.2)
 
 
 def end_offsets(cluster: Any, topic: str) -> dict[int, int]:
