@@ -25,9 +25,20 @@ tools/gen_kproto_errors.py; do not edit the table by hand.
 """
 from __future__ import annotations
 
+import enum
 from typing import NamedTuple
 
-__all__ = ["ErrorInfo", "ERRORS", "BY_NAME", "error_info"]
+__all__ = ["ErrorCode", "ErrorInfo", "ERRORS", "BY_NAME", "error_info"]
+
+
+class ErrorCode(enum.IntEnum):
+    """Kafka's error codes by name; compare response fields with these, never with numbers."""
+
+{members}
+    @property
+    def retriable(self) -> bool:
+        """Whether Kafka's exception for this code is a RetriableException."""
+        return ERRORS[self.value].retriable
 
 
 class ErrorInfo(NamedTuple):
@@ -65,13 +76,20 @@ def main(argv: list[str]) -> None:
         subprocess.run(["javac", "-d", tmp, "-cp", cp, os.path.join(HERE, "ErrorsDump.java")], check=True)
         res = subprocess.run(["java", "-Xmx128m", "-cp", cp + os.pathsep + tmp, "ErrorsDump"],
                              check=True, capture_output=True, text=True)
-    rows = []
+    table = []
     for line in res.stdout.splitlines():
         code, name, retriable, message = line.split("\t", 3)
-        rows.append(f"    {int(code)}: ErrorInfo({int(code)}, {name!r}, {retriable == 'true'}, {message!r}),\n")
+        table.append((int(code), name, retriable == "true", message))
+    write(out, kafka, table)
+
+
+def write(out: str, kafka: str, table: list[tuple[int, str, bool, str]]) -> None:
+    """Write the module for ``table`` (code, name, retriable, message) rows."""
+    rows = "".join(f"    {c}: ErrorInfo({c}, {n!r}, {r}, {m!r}),\n" for c, n, r, m in table)
+    members = "".join(f"    {n} = {c}\n" for c, n, _, _ in table)
     with open(out, "w") as fh:
-        fh.write(TEMPLATE.format(kafka=kafka, rows="".join(rows)))
-    print(f"wrote {len(rows)} error codes from Kafka {kafka}")
+        fh.write(TEMPLATE.format(kafka=kafka, rows=rows, members=members))
+    print(f"wrote {len(table)} error codes from Kafka {kafka}")
 
 
 if __name__ == "__main__":

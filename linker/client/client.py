@@ -12,13 +12,13 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Callable
 
+from kproto.errors import ErrorCode
 from kproto import ApiKey, messages
 
 from .cluster import Cluster, _is_transport_error
 from .errors import ClientError, KafkaError, MetadataUnavailable
 from .fetch_session import FetchPosition, FetchResult, FetchSession
-from .kafka_errors import (COORDINATOR_CODES, STALE_METADATA_CODES, TOPIC_ALREADY_EXISTS,
-                           kafka_error, raise_for_code)
+from .kafka_errors import (COORDINATOR_CODES, STALE_METADATA_CODES, kafka_error, raise_for_code)
 from .metadata import ClusterSnapshot, leader_hints
 from .types import (LATEST_TIMESTAMP, READ_UNCOMMITTED, AclBinding, AclFilter, AclOperation, AclPermission,
                     AlterConfigOp, ClusterDescription, CommittedOffset, ConfigEntry,
@@ -309,7 +309,7 @@ class KafkaClient(Cluster):
                                             timeout=self.config.request_timeout + timeout_ms / 1000)
         out: dict[str, Any] = {}
         for result in response.topics:
-            if result.error_code and not (exist_ok and result.error_code == TOPIC_ALREADY_EXISTS):
+            if result.error_code and not (exist_ok and result.error_code == ErrorCode.TOPIC_ALREADY_EXISTS):
                 raise kafka_error(result.error_code, result.error_message,
                                   context=f"CreateTopics {result.name}")
             out[result.name] = getattr(result, "topic_id", None)

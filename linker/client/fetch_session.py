@@ -11,11 +11,11 @@ import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from kproto.errors import ErrorCode
 from kproto import ApiKey, messages
 
 from .errors import ClientError
-from .kafka_errors import (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH,
-                           raise_for_code)
+from .kafka_errors import raise_for_code
 from .metadata import leader_hints
 from .types import READ_UNCOMMITTED, TopicPartition
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _FULL_EPOCH = 0       # open a new session (closing session_id if non-zero)
 _SESSIONLESS_EPOCH = -1
 _TOPIC_ID_VERSION = 13
-_SESSION_ERRORS = (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH)
+_SESSION_ERRORS = (ErrorCode.FETCH_SESSION_ID_NOT_FOUND, ErrorCode.INVALID_FETCH_SESSION_EPOCH)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kproto.errors import ErrorCode
 from kproto import ApiKey, messages
 
 from . import scram
 from .config import SaslCredentials
 from .errors import AuthenticationError
-from .kafka_errors import SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM, kafka_error
+from .kafka_errors import kafka_error
 
 if TYPE_CHECKING:
     from .connection import BrokerConnection
@@ -27,7 +28,7 @@ async def authenticate(connection: BrokerConnection, credentials: SaslCredential
     handshake = await connection.send(
         messages.SaslHandshakeRequest(mechanism=credentials.mechanism),
         version=handshake_version, bypass_gate=bypass_gate)
-    if handshake.error_code == UNSUPPORTED_SASL_MECHANISM:
+    if handshake.error_code == ErrorCode.UNSUPPORTED_SASL_MECHANISM:
         offered = ", ".join(handshake.mechanisms) or "none"
         raise kafka_error(handshake.error_code,
                           f"mechanism {credentials.mechanism} not enabled; broker offers {offered}",
@@ -65,6 +66,6 @@ async def _scram(connection: BrokerConnection, credentials: SaslCredentials, exc
         last = await exchange(final.message.encode())
         scram.verify_server_final(bytes(last.auth_bytes).decode(), final.server_signature)
     except (scram.ScramError, UnicodeDecodeError) as exc:
-        raise AuthenticationError(SASL_AUTHENTICATION_FAILED, "SASL_AUTHENTICATION_FAILED",
+        raise AuthenticationError(ErrorCode.SASL_AUTHENTICATION_FAILED, "SASL_AUTHENTICATION_FAILED",
                                   f"{credentials.mechanism}: {exc}", broker=connection.name) from None
     return last

@@ -8,9 +8,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from kproto.errors import ErrorCode
 from kproto import messages
 from linker.client.errors import ClientError
-from linker.client.kafka_errors import FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, error_name
+from linker.client.kafka_errors import error_name
 
 if TYPE_CHECKING:
     from linker.mirror.engine import MirrorEngine
@@ -45,7 +46,7 @@ class FetchSession:
         return self.session_id, self.epoch, changed, forgotten
 
     def on_response(self, error_code: int, session_id: int) -> None:
-        if error_code in (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH):
+        if error_code in (ErrorCode.FETCH_SESSION_ID_NOT_FOUND, ErrorCode.INVALID_FETCH_SESSION_EPOCH):
             self.reset()
             return
         if error_code:
