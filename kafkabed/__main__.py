@@ -8,13 +8,13 @@ import sys
 import time
 
 from .fetch import FetchError, cache_root, classpath, fetch
-from .versions import MIGRATION_SOURCE, PINNED, RELEASES
+from .versions import MATRIX, PINNED, RELEASES
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kafkabed", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    f = sub.add_parser("fetch", help=f"fetch Kafka jars into the cache (default {PINNED} and {MIGRATION_SOURCE})")
+    f = sub.add_parser("fetch", help=f"fetch Kafka jars into the cache (default: {', '.join(MATRIX)})")
     f.add_argument("--version", choices=sorted(RELEASES), action="append")
     c = sub.add_parser("classpath", help="print the classpath of a Kafka version")
     c.add_argument("--version", choices=sorted(RELEASES), default=PINNED)
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
-            for version in args.version or [PINNED, MIGRATION_SOURCE]:
+            for version in args.version or MATRIX:
                 jars = fetch(version)
                 print(f"Kafka {version}: {len(jars)} jars in {cache_root() / version / 'libs'}")
         elif args.command == "classpath":

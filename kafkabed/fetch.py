@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .versions import MIGRATION_SOURCE, PINNED, release
+from .versions import MATRIX, PINNED, release
 
 _MARKER = ".complete"
 _COORD = re.compile(r"^[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-]+:[A-Za-z0-9_.\-]+$")
@@ -135,5 +135,5 @@ def fetch_artifacts(name: str, coords: Sequence[str]) -> str:
 
 
 def fetch_all() -> dict[str, list[Path]]:
-    """Fetch the pinned broker and the migration-source broker."""
-    return {v: fetch(v) for v in (PINNED, MIGRATION_SOURCE)}
+    """Fetch every broker of the version matrix (the pinned one first)."""
+    return {v: fetch(v) for v in MATRIX}

@@ -4,9 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 #: The broker every test, benchmark and the demo use unless they ask otherwise.
-PINNED = "4.1.1"
-#: The 3.9.x broker used as a migration source (3.9 source -> 4.x destination).
+PINNED = "4.4.0"
+#: The 4.1.x broker kept in the matrix (an older 4.x source or destination).
+PREVIOUS_4X = "4.1.1"
+#: The 3.9.x broker used as a migration source (3.9 source -> 4.x destination)
+#: and as a 3.9 destination.
 MIGRATION_SOURCE = "3.9.1"
+#: Every version the test bed fetches and runs; any of them can be a source or
+#: a destination. Newest first.
+MATRIX = (PINNED, PREVIOUS_4X, MIGRATION_SOURCE)
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,15 @@ def _core(version: str) -> tuple[str, ...]:
 # The Maven poms of kafka_2.13 leave the logging backend to the distribution;
 # these are the backends the binary distributions of each version ship.
 RELEASES: dict[str, KafkaRelease] = {
+    "4.4.0": KafkaRelease(
+        version="4.4.0",
+        artifacts=_core("4.4.0") + (
+            "org.apache.logging.log4j:log4j-api:2.25.5",
+            "org.apache.logging.log4j:log4j-core:2.25.5",
+            "org.apache.logging.log4j:log4j-slf4j-impl:2.25.5",
+        ),
+        logging="log4j2",
+    ),
     "4.1.1": KafkaRelease(
         version="4.1.1",
         artifacts=_core("4.1.1") + (

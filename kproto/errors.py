@@ -1,6 +1,6 @@
 """Every Kafka error code: name, whether it is retriable, and its default message.
 
-Generated from Apache Kafka 4.1.1's org.apache.kafka.common.protocol.Errors by
+Generated from Apache Kafka 4.4.0's org.apache.kafka.common.protocol.Errors by
 tools/gen_kproto_errors.py; do not edit the table by hand.
 """
 from __future__ import annotations
@@ -149,6 +149,9 @@ class ErrorCode(enum.IntEnum):
     STREAMS_INVALID_TOPOLOGY_EPOCH = 131
     STREAMS_TOPOLOGY_FENCED = 132
     SHARE_SESSION_LIMIT_REACHED = 133
+    GROUP_DELETION_FAILED = 134
+    STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED = 135
+    CONTROLLER_ID_NOT_REGISTERED = 136
 
     @property
     def retriable(self) -> bool:
@@ -291,7 +294,7 @@ ERRORS: dict[int, ErrorInfo] = {
     121: ErrorInfo(121, 'INVALID_RECORD_STATE', False, 'The record state is invalid. The acknowledgement of delivery could not be completed.'),
     122: ErrorInfo(122, 'SHARE_SESSION_NOT_FOUND', True, 'The share session was not found.'),
     123: ErrorInfo(123, 'INVALID_SHARE_SESSION_EPOCH', True, 'The share session epoch is invalid.'),
-    124: ErrorInfo(124, 'FENCED_STATE_EPOCH', False, 'The share coordinator rejected the request because the share-group state epoch did not match.'),
+    124: ErrorInfo(124, 'FENCED_STATE_EPOCH', False, 'The coordinator rejected the request because the state epoch did not match.'),
     125: ErrorInfo(125, 'INVALID_VOTER_KEY', False, "The voter key doesn't match the receiving replica's key."),
     126: ErrorInfo(126, 'DUPLICATE_VOTER', False, 'The voter is already part of the set of voters.'),
     127: ErrorInfo(127, 'VOTER_NOT_FOUND', False, 'The voter is not part of the set of voters.'),
@@ -301,6 +304,9 @@ ERRORS: dict[int, ErrorInfo] = {
     131: ErrorInfo(131, 'STREAMS_INVALID_TOPOLOGY_EPOCH', False, 'The supplied topology epoch is invalid.'),
     132: ErrorInfo(132, 'STREAMS_TOPOLOGY_FENCED', False, 'The supplied topology epoch is outdated.'),
     133: ErrorInfo(133, 'SHARE_SESSION_LIMIT_REACHED', True, 'The limit of share sessions has been reached.'),
+    134: ErrorInfo(134, 'GROUP_DELETION_FAILED', False, 'DeleteGroups could not complete; see the error message on the per-group result for details.'),
+    135: ErrorInfo(135, 'STREAMS_TOPOLOGY_DESCRIPTION_UPDATE_FAILED', False, 'The broker could not process the topology description update; see the error message for details.'),
+    136: ErrorInfo(136, 'CONTROLLER_ID_NOT_REGISTERED', False, 'The given controller ID was not registered.'),
 }
 
 BY_NAME: dict[str, ErrorInfo] = {e.name: e for e in ERRORS.values()}

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import pytest
 
-from kafkabed import MIGRATION_SOURCE, KafkaCluster, procs, run_dir, started_clusters
+from kafkabed import MIGRATION_SOURCE, PREVIOUS_4X, KafkaCluster, procs, run_dir, started_clusters
 
 _failed_to_start: list[KafkaCluster] = []
 _notes: list[str] = []
@@ -66,6 +66,18 @@ def cluster3(request: pytest.FixtureRequest) -> Iterator[KafkaCluster]:
 def source39(request: pytest.FixtureRequest) -> Iterator[KafkaCluster]:
     """1-node PLAINTEXT Kafka 3.9.x: the migration-source case."""
     yield from _cluster(request, name="source39", version=MIGRATION_SOURCE)
+
+
+@pytest.fixture(scope="session")
+def destination39(request: pytest.FixtureRequest) -> Iterator[KafkaCluster]:
+    """1-node PLAINTEXT Kafka 3.9.x as a destination (a 4.x source mirrored into 3.9)."""
+    yield from _cluster(request, name="destination39", version=MIGRATION_SOURCE)
+
+
+@pytest.fixture(scope="session")
+def cluster41(request: pytest.FixtureRequest) -> Iterator[KafkaCluster]:
+    """1-node PLAINTEXT Kafka 4.1.x: the older 4.x release, as a source or a destination."""
+    yield from _cluster(request, name="kafka41", version=PREVIOUS_4X)
 
 
 @pytest.fixture

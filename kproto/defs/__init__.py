@@ -1,10 +1,10 @@
 """Index of kproto's generated definitions: message name -> where it lives.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand.
 """
 
-KAFKA_VERSION = '4.1.1'
+KAFKA_VERSION = '4.4.0'
 
 #: name -> (module, variable, api_key or None, kind)
 INDEX: dict[str, tuple[str, str, int | None, str]] = {
@@ -194,8 +194,14 @@ INDEX: dict[str, tuple[str, str, int | None, str]] = {
     'AlterShareGroupOffsetsResponse': ('alter_share_group_offsets', 'RESPONSE', 91, 'response'),
     'DeleteShareGroupOffsetsRequest': ('delete_share_group_offsets', 'REQUEST', 92, 'request'),
     'DeleteShareGroupOffsetsResponse': ('delete_share_group_offsets', 'RESPONSE', 92, 'response'),
+    'StreamsGroupTopologyDescriptionUpdateRequest': ('streams_group_topology_description_update', 'REQUEST', 93, 'request'),
+    'StreamsGroupTopologyDescriptionUpdateResponse': ('streams_group_topology_description_update', 'RESPONSE', 93, 'response'),
+    'UnregisterControllerRequest': ('unregister_controller', 'REQUEST', 94, 'request'),
+    'UnregisterControllerResponse': ('unregister_controller', 'RESPONSE', 94, 'response'),
+    'AbortedTxn': ('aborted_txn', 'MESSAGE', None, 'data'),
     'ConsumerProtocolAssignment': ('consumer_protocol_assignment', 'MESSAGE', None, 'data'),
     'ConsumerProtocolSubscription': ('consumer_protocol_subscription', 'MESSAGE', None, 'data'),
+    'ControlRecordTypeSchema': ('control_record_type_schema', 'MESSAGE', None, 'data'),
     'DefaultPrincipalData': ('default_principal_data', 'MESSAGE', None, 'data'),
     'EndTxnMarker': ('end_txn_marker', 'MESSAGE', None, 'data'),
     'KRaftVersionRecord': ('k_raft_version_record', 'MESSAGE', None, 'data'),

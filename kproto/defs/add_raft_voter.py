@@ -1,6 +1,6 @@
 """AddRaftVoter (API key 80): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,7 +9,7 @@ REQUEST = Message(
     'AddRaftVoterRequest',
     kind='request',
     api_key=80,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     listeners=('controller', 'broker'),
     fields=[
@@ -22,6 +22,7 @@ REQUEST = Message(
             F('Host', 'string', '0+'),
             F('Port', 'uint16', '0+'),
         ]),
+        F('AckWhenCommitted', 'bool', '1+', default=True),
     ],
 )
 
@@ -29,7 +30,7 @@ RESPONSE = Message(
     'AddRaftVoterResponse',
     kind='response',
     api_key=80,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     fields=[
         F('ThrottleTimeMs', 'int32', '0+'),

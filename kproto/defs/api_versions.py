@@ -1,6 +1,6 @@
 """ApiVersions (API key 18): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,12 +9,14 @@ REQUEST = Message(
     'ApiVersionsRequest',
     kind='request',
     api_key=18,
-    valid='0-4',
+    valid='0-5',
     flexible='3+',
     listeners=('broker', 'controller'),
     fields=[
         F('ClientSoftwareName', 'string', '3+', ignorable=True),
         F('ClientSoftwareVersion', 'string', '3+', ignorable=True),
+        F('ClusterId', 'string', '5+', nullable='5+', default=None, ignorable=True),
+        F('NodeId', 'int32', '5+', default=-1, ignorable=True),
     ],
 )
 
@@ -22,7 +24,7 @@ RESPONSE = Message(
     'ApiVersionsResponse',
     kind='response',
     api_key=18,
-    valid='0-4',
+    valid='0-5',
     flexible='3+',
     fields=[
         F('ErrorCode', 'int16', '0+'),

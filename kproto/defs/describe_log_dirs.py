@@ -1,6 +1,6 @@
 """DescribeLogDirs (API key 35): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,7 +9,7 @@ REQUEST = Message(
     'DescribeLogDirsRequest',
     kind='request',
     api_key=35,
-    valid='1-4',
+    valid='1-5',
     flexible='2+',
     listeners=('broker',),
     fields=[
@@ -24,7 +24,7 @@ RESPONSE = Message(
     'DescribeLogDirsResponse',
     kind='response',
     api_key=35,
-    valid='1-4',
+    valid='1-5',
     flexible='2+',
     fields=[
         F('ThrottleTimeMs', 'int32', '0+'),
@@ -43,6 +43,7 @@ RESPONSE = Message(
             ]),
             F('TotalBytes', 'int64', '4+', default=-1, ignorable=True),
             F('UsableBytes', 'int64', '4+', default=-1, ignorable=True),
+            F('IsCordoned', 'bool', '5+', default=False, ignorable=True),
         ]),
     ],
 )

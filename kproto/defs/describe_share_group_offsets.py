@@ -1,6 +1,6 @@
 """DescribeShareGroupOffsets (API key 90): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,7 +9,7 @@ REQUEST = Message(
     'DescribeShareGroupOffsetsRequest',
     kind='request',
     api_key=90,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     listeners=('broker',),
     fields=[
@@ -27,7 +27,7 @@ RESPONSE = Message(
     'DescribeShareGroupOffsetsResponse',
     kind='response',
     api_key=90,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     fields=[
         F('ThrottleTimeMs', 'int32', '0+'),
@@ -40,6 +40,7 @@ RESPONSE = Message(
                     F('PartitionIndex', 'int32', '0+'),
                     F('StartOffset', 'int64', '0+'),
                     F('LeaderEpoch', 'int32', '0+'),
+                    F('Lag', 'int64', '1+', default=-1, ignorable=True),
                     F('ErrorCode', 'int16', '0+'),
                     F('ErrorMessage', 'string', '0+', nullable='0+', default=None),
                 ]),

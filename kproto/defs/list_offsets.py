@@ -1,6 +1,6 @@
 """ListOffsets (API key 2): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,7 +9,7 @@ REQUEST = Message(
     'ListOffsetsRequest',
     kind='request',
     api_key=2,
-    valid='1-10',
+    valid='1-11',
     flexible='6+',
     listeners=('broker',),
     fields=[
@@ -31,7 +31,7 @@ RESPONSE = Message(
     'ListOffsetsResponse',
     kind='response',
     api_key=2,
-    valid='1-10',
+    valid='1-11',
     flexible='6+',
     fields=[
         F('ThrottleTimeMs', 'int32', '2+', ignorable=True),

@@ -1,6 +1,6 @@
 """OffsetCommit (API key 8): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -12,7 +12,6 @@ REQUEST = Message(
     valid='2-10',
     flexible='8+',
     listeners=('broker',),
-    latest_unstable=True,
     fields=[
         F('GroupId', 'string', '0+'),
         F('GenerationIdOrMemberEpoch', 'int32', '1+', default=-1, ignorable=True),

@@ -1,6 +1,6 @@
 """OffsetFetch (API key 9): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -12,7 +12,6 @@ REQUEST = Message(
     valid='1-10',
     flexible='6+',
     listeners=('broker',),
-    latest_unstable=True,
     fields=[
         F('GroupId', 'string', '0-7'),
         F('Topics', '[]OffsetFetchRequestTopic', '0-7', nullable='2-7', fields=[

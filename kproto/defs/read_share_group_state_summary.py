@@ -1,6 +1,6 @@
 """ReadShareGroupStateSummary (API key 87): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,7 +9,7 @@ REQUEST = Message(
     'ReadShareGroupStateSummaryRequest',
     kind='request',
     api_key=87,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     listeners=('broker',),
     fields=[
@@ -28,7 +28,7 @@ RESPONSE = Message(
     'ReadShareGroupStateSummaryResponse',
     kind='response',
     api_key=87,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     fields=[
         F('Results', '[]ReadStateSummaryResult', '0+', fields=[
@@ -40,6 +40,7 @@ RESPONSE = Message(
                 F('StateEpoch', 'int32', '0+'),
                 F('LeaderEpoch', 'int32', '0+'),
                 F('StartOffset', 'int64', '0+'),
+                F('DeliveryCompleteCount', 'int32', '1+', default=-1, ignorable=True),
             ]),
         ]),
     ],

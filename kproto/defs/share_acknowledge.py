@@ -1,6 +1,6 @@
 """ShareAcknowledge (API key 79): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,13 +9,14 @@ REQUEST = Message(
     'ShareAcknowledgeRequest',
     kind='request',
     api_key=79,
-    valid='1',
+    valid='1-2',
     flexible='0+',
     listeners=('broker',),
     fields=[
         F('GroupId', 'string', '0+', nullable='0+', default=None),
         F('MemberId', 'string', '0+', nullable='0+'),
         F('ShareSessionEpoch', 'int32', '0+'),
+        F('IsRenewAck', 'bool', '2+', default=False),
         F('Topics', '[]AcknowledgeTopic', '0+', fields=[
             F('TopicId', 'uuid', '0+'),
             F('Partitions', '[]AcknowledgePartition', '0+', fields=[
@@ -34,12 +35,13 @@ RESPONSE = Message(
     'ShareAcknowledgeResponse',
     kind='response',
     api_key=79,
-    valid='1',
+    valid='1-2',
     flexible='0+',
     fields=[
         F('ThrottleTimeMs', 'int32', '0+'),
         F('ErrorCode', 'int16', '0+'),
         F('ErrorMessage', 'string', '0+', nullable='0+', default=None),
+        F('AcquisitionLockTimeoutMs', 'int32', '2+', ignorable=True),
         F('Responses', '[]ShareAcknowledgeTopicResponse', '0+', fields=[
             F('TopicId', 'uuid', '0+'),
             F('Partitions', '[]PartitionData', '0+', fields=[

@@ -1,6 +1,6 @@
 """ShareFetch (API key 78): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,7 +9,7 @@ REQUEST = Message(
     'ShareFetchRequest',
     kind='request',
     api_key=78,
-    valid='1',
+    valid='1-2',
     flexible='0+',
     listeners=('broker',),
     fields=[
@@ -21,6 +21,8 @@ REQUEST = Message(
         F('MaxBytes', 'int32', '0+', default=2147483647),
         F('MaxRecords', 'int32', '1+'),
         F('BatchSize', 'int32', '1+'),
+        F('ShareAcquireMode', 'int8', '2+', default=0, ignorable=True),
+        F('IsRenewAck', 'bool', '2+', default=False),
         F('Topics', '[]FetchTopic', '0+', fields=[
             F('TopicId', 'uuid', '0+'),
             F('Partitions', '[]FetchPartition', '0+', fields=[
@@ -44,7 +46,7 @@ RESPONSE = Message(
     'ShareFetchResponse',
     kind='response',
     api_key=78,
-    valid='1',
+    valid='1-2',
     flexible='0+',
     fields=[
         F('ThrottleTimeMs', 'int32', '0+'),

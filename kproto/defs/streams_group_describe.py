@@ -1,6 +1,6 @@
 """StreamsGroupDescribe (API key 89): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,13 +9,13 @@ REQUEST = Message(
     'StreamsGroupDescribeRequest',
     kind='request',
     api_key=89,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     listeners=('broker',),
-    latest_unstable=True,
     fields=[
         F('GroupIds', '[]string', '0+'),
         F('IncludeAuthorizedOperations', 'bool', '0+'),
+        F('IncludeTopologyDescription', 'bool', '1+', default=False),
     ],
 )
 
@@ -23,7 +23,7 @@ RESPONSE = Message(
     'StreamsGroupDescribeResponse',
     kind='response',
     api_key=89,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     fields=[
         F('ThrottleTimeMs', 'int32', '0+'),
@@ -62,6 +62,9 @@ RESPONSE = Message(
                 F('IsClassic', 'bool', '0+'),
             ]),
             F('AuthorizedOperations', 'int32', '0+', default=-2147483648),
+            F('TopologyDescription', 'TopologyDescription', '1+', nullable='1+', default=None),
+            F('TopologyDescriptionStatus', 'int8', '1+', default=0),
+            F('AssignorName', 'string', '1+', nullable='1+', default=None, ignorable=True),
         ]),
     ],
     common=[
@@ -73,11 +76,6 @@ RESPONSE = Message(
                 F('SubtopologyId', 'string', '0+'),
                 F('Partition', 'int32', '0+'),
                 F('Offset', 'int64', '0+'),
-        ]),
-        S('TopicPartitions', '0+', fields=[
-                F('TopicId', 'uuid', '0+'),
-                F('TopicName', 'string', '0+'),
-                F('Partitions', '[]int32', '0+'),
         ]),
         S('Assignment', '0+', fields=[
                 F('ActiveTasks', '[]TaskIds', '0+'),
@@ -97,6 +95,26 @@ RESPONSE = Message(
                 F('Partitions', 'int32', '0+'),
                 F('ReplicationFactor', 'int16', '0+'),
                 F('TopicConfigs', '[]KeyValue', '0+'),
+        ]),
+        S('TopologyDescription', '1+', fields=[
+                F('Subtopologies', '[]TopologyDescriptionSubtopology', '1+'),
+                F('GlobalStores', '[]TopologyDescriptionGlobalStore', '1+'),
+        ]),
+        S('TopologyDescriptionSubtopology', '1+', fields=[
+                F('SubtopologyId', 'string', '1+'),
+                F('Nodes', '[]TopologyDescriptionNode', '1+'),
+        ]),
+        S('TopologyDescriptionNode', '1+', fields=[
+                F('Name', 'string', '1+'),
+                F('NodeType', 'int8', '1+'),
+                F('SourceTopics', '[]string', '1+'),
+                F('SinkTopic', 'string', '1+', nullable='1+', default=None),
+                F('Stores', '[]string', '1+'),
+                F('Successors', '[]string', '1+'),
+        ]),
+        S('TopologyDescriptionGlobalStore', '1+', fields=[
+                F('Source', 'TopologyDescriptionNode', '1+'),
+                F('Processor', 'TopologyDescriptionNode', '1+'),
         ]),
     ],
 )

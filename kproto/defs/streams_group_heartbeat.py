@@ -1,6 +1,6 @@
 """StreamsGroupHeartbeat (API key 88): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,10 +9,9 @@ REQUEST = Message(
     'StreamsGroupHeartbeatRequest',
     kind='request',
     api_key=88,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     listeners=('broker',),
-    latest_unstable=True,
     fields=[
         F('GroupId', 'string', '0+'),
         F('MemberId', 'string', '0+'),
@@ -78,7 +77,7 @@ RESPONSE = Message(
     'StreamsGroupHeartbeatResponse',
     kind='response',
     api_key=88,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     fields=[
         F('ThrottleTimeMs', 'int32', '0+'),
@@ -87,12 +86,14 @@ RESPONSE = Message(
         F('MemberId', 'string', '0+'),
         F('MemberEpoch', 'int32', '0+'),
         F('HeartbeatIntervalMs', 'int32', '0+'),
-        F('AcceptableRecoveryLag', 'int32', '0+'),
+        F('AcceptableRecoveryLagLegacy', 'int32', '0'),
         F('TaskOffsetIntervalMs', 'int32', '0+'),
-        F('Status', '[]Status', '0+', nullable='0+', default=None),
+        F('AcceptableRecoveryLag', 'int64', '1+', default=-1, ignorable=True),
+        F('Status', '[]Status', '0+', nullable='0+'),
         F('ActiveTasks', '[]TaskIds', '0+', nullable='0+', default=None),
         F('StandbyTasks', '[]TaskIds', '0+', nullable='0+', default=None),
         F('WarmupTasks', '[]TaskIds', '0+', nullable='0+', default=None),
+        F('TopologyDescriptionRequired', 'bool', '1+', default=False),
         F('EndpointInformationEpoch', 'int32', '0+'),
         F('PartitionsByUserEndpoint', '[]EndpointToPartitions', '0+', nullable='0+', default=None, fields=[
             F('UserEndpoint', 'Endpoint', '0+'),

@@ -1,6 +1,6 @@
 """WriteShareGroupState (API key 85): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,7 +9,7 @@ REQUEST = Message(
     'WriteShareGroupStateRequest',
     kind='request',
     api_key=85,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     listeners=('broker',),
     fields=[
@@ -21,6 +21,7 @@ REQUEST = Message(
                 F('StateEpoch', 'int32', '0+'),
                 F('LeaderEpoch', 'int32', '0+'),
                 F('StartOffset', 'int64', '0+'),
+                F('DeliveryCompleteCount', 'int32', '1+', default=-1, ignorable=True),
                 F('StateBatches', '[]StateBatch', '0+', fields=[
                     F('FirstOffset', 'int64', '0+'),
                     F('LastOffset', 'int64', '0+'),
@@ -36,7 +37,7 @@ RESPONSE = Message(
     'WriteShareGroupStateResponse',
     kind='response',
     api_key=85,
-    valid='0',
+    valid='0-1',
     flexible='0+',
     fields=[
         F('Results', '[]WriteStateResult', '0+', fields=[

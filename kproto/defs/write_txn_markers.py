@@ -1,6 +1,6 @@
 """WriteTxnMarkers (API key 27): request and response.
 
-Generated from Apache Kafka 4.1.1's JSON message specs by
+Generated from Apache Kafka 4.4.0's JSON message specs by
 tools/gen_kproto_defs.py; do not edit by hand, re-run the generator.
 """
 from kproto.schema import Field as F, Message, Struct as S  # noqa: F401
@@ -9,7 +9,7 @@ REQUEST = Message(
     'WriteTxnMarkersRequest',
     kind='request',
     api_key=27,
-    valid='1',
+    valid='1-2',
     flexible='1+',
     listeners=('broker',),
     fields=[
@@ -22,6 +22,7 @@ REQUEST = Message(
                 F('PartitionIndexes', '[]int32', '0+'),
             ]),
             F('CoordinatorEpoch', 'int32', '0+'),
+            F('TransactionVersion', 'int8', '2+', default=0, ignorable=True),
         ]),
     ],
 )
@@ -30,7 +31,7 @@ RESPONSE = Message(
     'WriteTxnMarkersResponse',
     kind='response',
     api_key=27,
-    valid='1',
+    valid='1-2',
     flexible='1+',
     fields=[
         F('Markers', '[]WritableTxnMarkerResult', '0+', fields=[

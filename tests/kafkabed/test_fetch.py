@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 import kafkabed.fetch as fetchmod
-from kafkabed.versions import MIGRATION_SOURCE, PINNED, release
+from kafkabed.versions import MATRIX, MIGRATION_SOURCE, PINNED, PREVIOUS_4X, RELEASES, release
 
 
 def test_pinned_versions_are_known_and_complete():
-    for version in (PINNED, MIGRATION_SOURCE):
+    assert MATRIX == (PINNED, PREVIOUS_4X, MIGRATION_SOURCE) == ("4.4.0", "4.1.1", "3.9.1")
+    assert set(MATRIX) == set(RELEASES)
+    for version in MATRIX:
         coords = release(version).artifacts
         assert f"org.apache.kafka:kafka_2.13:{version}" in coords
         assert f"org.apache.kafka:kafka-clients:{version}" in coords

@@ -14,7 +14,7 @@ def test_api_keys_and_classes() -> None:
     assert ApiKey.PRODUCE == 0 and ApiKey.FETCH == 1 and ApiKey.API_VERSIONS == 18
     assert ApiKey.DESCRIBE_TOPIC_PARTITIONS == 75 and ApiKey.CONSUMER_GROUP_HEARTBEAT == 68
     assert ApiKey.SHARE_FETCH == 78 and ApiKey.GET_TELEMETRY_SUBSCRIPTIONS == 71
-    assert len(ApiKey) == len(messages.api_keys()) == 93
+    assert len(ApiKey) == len(messages.api_keys()) == 95
     for key in ApiKey:
         req, resp = messages.by_key(key, request=True), messages.by_key(key, request=False)
         assert req.API_KEY == resp.API_KEY == key
