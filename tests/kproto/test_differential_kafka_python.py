@@ -2,7 +2,7 @@
 
 kafka-python 3 generates its message classes from its own copy of Kafka's
 JSON specs. For every API it has and every version whose wire layout is the
-same in its copy and in the pinned 4.1.1 specs, random messages are built in
+same in its copy and in the pinned 4.4.0 specs, random messages are built in
 both libraries from the same values and must encode to identical bytes, and
 each library must decode the other's bytes back to the same encoding.
 """
