@@ -286,7 +286,7 @@ class Client(Cluster):
 
         async def call(node: int, part: dict[TopicPartition, int]) -> dict[TopicPartition, Any]:
             def build(version: int) -> Any:
-                return O(replica_id=-1, topics=[O.OffsetForLeaderTopic(topic=t, partitions=[
+                return O(replica_id=_CONSUMER_REPLICA_ID, topics=[O.OffsetForLeaderTopic(topic=t, partitions=[
                     O.OffsetForLeaderPartition(partition=p, leader_epoch=e,
                                                current_leader_epoch=self.leader_epoch((t, p)))
                     for p, e in parts]) for t, parts in by_topic(part.items()).items()])
