@@ -469,8 +469,14 @@ class Admin:
                            PatternType(getattr(r, "pattern_type", PatternType.LITERAL)))
                 for r in response.resources for a in r.acls]
 
-    async def create_acls(self, bindings: Sequence[AclBinding]) -> None:
-        """Create ACLs (creating one that exists is no error); raises the first failure."""
+    async def create_acls(self, bindings: Sequence[AclBinding], *, wait: bool = True) -> None:
+        """Create ACLs (creating one that exists is no error); raises the first failure.
+
+        With `wait`, returns once DescribeAcls shows them (at most the request
+        timeout): a KRaft broker answers CreateAcls before its authorizer has
+        replayed the change, so an immediate describe (or a check by a client)
+        could still miss them.
+        """
         C = messages.CreateAclsRequest
 
         def build(version: int) -> Any:
@@ -483,6 +489,21 @@ class Admin:
         for binding, result in zip(bindings, response.results):
             raise_for_code(result.error_code, result.error_message,
                            context=f"CreateAcls {binding.principal} on {binding.resource_name}")
+        if wait:
+            await self._until_visible(set(bindings))
+
+    async def _until_visible(self, bindings: set[AclBinding]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.client.config.request_timeout
+        delay = 0.02
+        while loop.time() + delay < deadline:
+            try:
+                if bindings <= set(await self.describe_acls()):
+                    return
+            except KafkaError:
+                return   # may create but not describe: nothing to wait with
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def delete_acls(self, filters: Sequence[AclFilter]) -> int:
         """Delete matching ACLs; returns how many were deleted."""
