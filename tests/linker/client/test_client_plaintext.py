@@ -7,6 +7,7 @@ import time
 import pytest
 
 from kproto import ApiKey, messages
+from kproto.errors import ErrorCode
 from kproto.records import build_batch, walk_batches
 from linker.client import (Admin, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP, AlterConfigOp,
                            BrokerConnection, ClientConfig, ConfigResourceType, ConnectionLost,
@@ -217,7 +218,7 @@ def test_pipelining_thousand_requests_in_flight_match(source) -> None:
             responses = await asyncio.gather(*requests)
             watcher.cancel()
             assert [r.topics[0].name for r in responses] == names
-            assert all(r.topics[0].error_code == 3 for r in responses)
+            assert all(r.topics[0].error_code == ErrorCode.UNKNOWN_TOPIC_OR_PARTITION for r in responses)
             assert peak > 500, f"only {peak} requests were in flight at once"
             assert connection.in_flight == 0
         finally:
