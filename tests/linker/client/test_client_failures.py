@@ -102,6 +102,17 @@ def _metadata():
     return messages.MetadataRequest(topics=[])
 
 
+async def _knows_topic(client: Client, node: int, topic: str) -> None:
+    """Raise until broker `node` has the topic in its own metadata (a loaded follower
+    can be behind the leaders and answer UNKNOWN_TOPIC_ID meanwhile)."""
+    from kproto import messages
+    M = messages.MetadataRequest
+    response = await client.request(node, M(topics=[M.MetadataRequestTopic(name=topic)],
+                                             allow_auto_topic_creation=False))
+    if response.topics[0].error_code:
+        raise ClientError(f"broker {node} does not know {topic} yet")
+
+
 def test_not_leader_answer_names_the_leader_before_any_refresh(cluster3, topic_name) -> None:
     """KIP-951: a Produce error names the current leader; the cache uses it at once."""
     import dataclasses
@@ -113,6 +124,7 @@ def test_not_leader_answer_names_the_leader_before_any_refresh(cluster3, topic_n
             tp = (topic_name, 0)
             truth = client.partition(*tp)
             follower = next(n for n in truth.replicas if n != truth.leader)
+            await _until(time.monotonic() + 60, lambda: _knows_topic(client, follower, topic_name))
             # A cache that is behind: it names a follower, at an older epoch.
             info = client.snapshot.topics[topic_name]
             behind = dataclasses.replace(truth, leader=follower, leader_epoch=truth.leader_epoch - 1)
