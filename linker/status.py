@@ -19,7 +19,7 @@ import time
 import urllib.request
 from typing import Any
 
-from linker.config import LinkConfig
+from linker.settings import LinkConfig
 from linker.mirror.kafka_io import EARLIEST, LATEST, LOG_END, TP, ClusterIO
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
@@ -41,7 +41,7 @@ def engine_doc(config: LinkConfig, timeout: float = 2.0) -> dict[str, Any] | Non
 
 async def read_link_state(config: LinkConfig, dest: ClusterIO) -> tuple[Any, Any] | None:
     """(LinkState, LifecycleSettings) from the state topic, or None when the link has none yet."""
-    from linker.lifecycle.settings import LifecycleSettings
+    from linker.settings import LifecycleSettings
     from linker.lifecycle.state_store import StateStore
     from linker.lifecycle.store_view import LinkState
     settings = config.lifecycle or LifecycleSettings()

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from kproto import messages
 from kproto.records.builder import NewRecord, build_batch
 from kproto.records.layout import Codec
-from linker.config import ClusterSettings
+from linker.settings import ClusterSettings
 from linker.mirror.kafka_io import ClusterIO
 
 from benchmarks.replication.workloads import Workload

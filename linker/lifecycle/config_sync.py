@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from linker.config import MirrorSettings
+from linker.settings import MirrorSettings
 from linker.mirror.kafka_io import ClusterIO
 from linker.mirror.topics import config_drift, required_configs
 from linker.naming import MirrorNames

@@ -16,7 +16,7 @@ RECORDS = "20"
 
 
 def _start_demo(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "linker.demo", *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, str(ROOT / "tools" / "demo.py"), *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from linker.config import ConfigError, load_config, parse_config
+from linker.settings import ConfigError, load_config, parse_config
 
 BASE = {
     "source": {"bootstrap_servers": ["127.0.0.1:9092"]},

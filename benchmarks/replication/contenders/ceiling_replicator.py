@@ -18,7 +18,7 @@ from kproto import messages
 from kproto.records.batch import BatchView
 from kproto.records.forward import produce_chunks
 from kproto.records.walk import walk_batches
-from linker.config import ClusterSettings
+from linker.settings import ClusterSettings
 from linker.mirror.kafka_io import LATEST, ClusterIO
 
 IN_FLIGHT = 8
