@@ -17,7 +17,7 @@ import asyncio
 import logging
 from typing import Any
 
-from linker.client import ClientConfig, KafkaClient
+from linker.client import Client, ClientConfig
 from linker.lifecycle.commands import CommandError, Commands
 from linker.lifecycle.records import TopicState
 from linker.proxy.config import UpstreamConfig
@@ -66,8 +66,9 @@ class ProxiedPromotion:
         used = [t for t in used if begun.get(t) is not TopicState.STOPPED]
         if not used:
             return []
-        dst = KafkaClient(self.destination.bootstrap, ClientConfig(client_id="linker-proxy",
-                                                                   security=self.destination.admin_config()))
+        dst = Client(self.destination.bootstrap, ClientConfig(client_id="linker-proxy",
+                                                              security=self.destination.admin_config()),
+                     label=self.destination.name)
         try:
             await dst.start()
             snapshot = await dst.refresh_metadata(used)
