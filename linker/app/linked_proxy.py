@@ -14,8 +14,8 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 from linker.lifecycle.state_store import StateStore
+from linker.connect import connect
 from linker.lifecycle.store_view import LinkState
-from linker.mirror.kafka_io import ClusterIO
 from linker.proxy.guard import MirrorTopics
 from linker.proxy.server import ProxyServer
 from linker.settings import LinkConfig
@@ -52,7 +52,7 @@ class LinkedProxy:
         self.follower.apply(state)
 
     async def serve(self, stop: asyncio.Event, ready: Callable[[LinkedProxy], None] | None = None) -> None:
-        dest = ClusterIO(self.config.destination, "destination", f"{self.config.destination.client_id}-proxy")
+        dest = connect(self.config.destination, "destination", f"{self.config.destination.client_id}-proxy")
         try:
             store = StateStore(dest, self.config.lifecycle.state_topic_for(self.config.name),
                                self.config.mirror.replication_factor)

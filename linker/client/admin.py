@@ -51,8 +51,8 @@ class Admin:
     def __repr__(self) -> str:
         return f"<Admin {self.client!r}>"
 
-    async def delete_records(self, offsets: Mapping[TopicPartition, int], *,
-                             timeout_ms: int = 30000) -> dict[TopicPartition, int]:
+    async def delete_records(self, offsets: Mapping[TopicPartition, int], *, timeout_ms: int = 30000,
+                             retry_for: float | None = None) -> dict[TopicPartition, int]:
         """Move log start offsets forward; returns the new low watermarks.
 
         Leader moves and REQUEST_TIMED_OUT are retried (refreshing metadata);
@@ -75,7 +75,7 @@ class Admin:
                                            api="DeleteRecords")
                                if p.error_code else p.low_watermark)
             return out
-        return await self.client.per_leader(offsets, call)
+        return await self.client.per_leader(offsets, call, retry_for=retry_for)
 
     # -- Topics and configs -------------------------------------------------------------------------
     async def create_topics(self, topics: Sequence[NewTopic], *, timeout_ms: int = 30000,

@@ -88,20 +88,21 @@ class Client(Cluster):
         return min(self.snapshot.brokers)
 
     async def per_leader(self, items: Mapping[TopicPartition, Any],
-                          call: Callable[[int, dict[TopicPartition, Any]], Any]
-                          ) -> dict[TopicPartition, Any]:
+                         call: Callable[[int, dict[TopicPartition, Any]], Any], *,
+                         retry_for: float | None = None) -> dict[TopicPartition, Any]:
         """Run `call` per leader; retry partitions that hit leader errors after a refresh.
 
         `call` returns {tp: result_or_KafkaError}. Leader-type errors (after a
         metadata refresh), REQUEST_TIMED_OUT / NETWORK_EXCEPTION and lost
-        connections are retried with backoff until the request timeout; any
-        other error, or the last one at the deadline, is raised.
+        connections are retried with backoff for `retry_for` seconds (the
+        request timeout by default; 0: one attempt); any other error, or the
+        last one at the deadline, is raised.
         """
         pending = dict(items)
         results: dict[TopicPartition, Any] = {}
         errors: dict[TopicPartition, ClientError] = {}
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.request_timeout
+        deadline = loop.time() + (self.config.request_timeout if retry_for is None else retry_for)
         delay = _RETRY_BACKOFF
         if any(self._leader_problem(*tp) for tp in pending):
             await self.refresh_metadata({tp[0] for tp in pending})
@@ -228,7 +229,8 @@ class Client(Cluster):
 
     # -- ListOffsets / OffsetForLeaderEpoch ----------------------------------------
     async def list_offsets(self, timestamps: Mapping[TopicPartition, int], *,
-                           isolation_level: int = READ_UNCOMMITTED) -> dict[TopicPartition, OffsetAndEpoch]:
+                           isolation_level: int = READ_UNCOMMITTED,
+                           retry_for: float | None = None) -> dict[TopicPartition, OffsetAndEpoch]:
         """Offsets by timestamp, routed to each partition's leader.
 
         Timestamps: EARLIEST_TIMESTAMP, LATEST_TIMESTAMP (the high watermark),
@@ -269,12 +271,12 @@ class Client(Cluster):
             if log_end:
                 out.update(await ask(node, log_end, _DEBUGGING_REPLICA_ID))
             return out
-        return await self.per_leader(timestamps, call)
+        return await self.per_leader(timestamps, call, retry_for=retry_for)
 
-    async def offsets(self, partitions: Iterable[TopicPartition], timestamp: int
-                      ) -> dict[TopicPartition, int]:
+    async def offsets(self, partitions: Iterable[TopicPartition], timestamp: int, *,
+                      retry_for: float | None = None) -> dict[TopicPartition, int]:
         """Just the offsets of `list_offsets` for one timestamp (EARLIEST/LATEST/LOG_END)."""
-        found = await self.list_offsets({tp: timestamp for tp in partitions})
+        found = await self.list_offsets({tp: timestamp for tp in partitions}, retry_for=retry_for)
         return {tp: answer.offset for tp, answer in found.items()}
 
     async def offset_for_leader_epoch(self, epochs: Mapping[TopicPartition, int]

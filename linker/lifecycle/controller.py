@@ -13,7 +13,8 @@ import logging
 import time
 from typing import Any
 
-from linker.client.errors import ClientError
+from linker.client import LATEST_TIMESTAMP, Client, ClientError
+from linker.connect import connect
 from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
 from linker.lifecycle.config_sync import sync_configs
@@ -22,7 +23,6 @@ from linker.lifecycle.records import HEARTBEAT_KEY, ProgressRecord, TopicRecord,
 from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore, StateStoreError
 from linker.lifecycle.store_view import LinkState
-from linker.mirror.kafka_io import LATEST, PartitionError
 from linker.mirror.state import PartitionState
 
 log = logging.getLogger("linker.lifecycle")
@@ -32,10 +32,22 @@ ENGINE_PROBLEMS = {PartitionState.BLOCKED: TopicState.BLOCKED, PartitionState.FA
 
 
 class LifecycleController:
-    def __init__(self, engine: Any) -> None:
+    """The lifecycle next to one engine.
+
+    Talks to the clusters through `source` and `dest`; when not given, it opens
+    clients of its own from the link config and closes them after the
+    engine's last shutdown hook.
+    """
+
+    def __init__(self, engine: Any, source: Client | None = None, dest: Client | None = None) -> None:
         self.engine = engine
+        config = engine.config
+        self.source = source or connect(config.source, "source", f"{config.source.client_id}-{config.name}-lifecycle")
+        self.dest = dest or connect(config.destination, "destination",
+                                    f"{config.destination.client_id}-{config.name}-lifecycle")
+        self._owned = [c for c, given in ((self.source, source), (self.dest, dest)) if given is None]
         self.settings: LifecycleSettings = engine.config.lifecycle or LifecycleSettings()
-        self.store = StateStore(engine.dest, self.settings.state_topic_for(engine.config.name),
+        self.store = StateStore(self.dest, self.settings.state_topic_for(engine.config.name),
                                 engine.m.replication_factor)
         self.state = LinkState({}, {}, None)
         self.groups: dict[str, GroupSync] = {}
@@ -46,11 +58,18 @@ class LifecycleController:
         self._closing = False
         self._poll_lock = asyncio.Lock()
         engine.before_close.append(self._remove_heartbeat)
+        engine.before_close.append(self.close)    # after the heartbeat removal: it writes through dest
         engine.before_create.append(self._lock)   # an ACL may name a topic that does not exist yet
+
+    async def close(self) -> None:
+        """Close the clients this controller opened itself (idempotent)."""
+        owned, self._owned = self._owned, []
+        for client in owned:
+            await client.close()
 
     async def prepare(self) -> None:
         """Before the engine starts: STOPPED topics are never mirrored, PAUSED ones start paused."""
-        await self.engine.dest.refresh([])
+        await self.dest.refresh_metadata([])
         await self.store.ensure()
         self.state = LinkState.from_records(await self.store.read_all())
         # Announce the linker at once: the engine may catch up before the first poll ends, and a
@@ -68,7 +87,7 @@ class LifecycleController:
 
     async def _unlock(self, topics: list[str]) -> None:
         if self._acls and topics:
-            n = await allow_writes(self.engine.dest, [self.names.mirror_topic(t) for t in topics])
+            n = await allow_writes(self.dest, [self.names.mirror_topic(t) for t in topics])
             if n:
                 log.info("removed DENY WRITE from %s: writable now", ", ".join(topics))
         self.denied.difference_update(topics)
@@ -78,7 +97,7 @@ class LifecycleController:
         if not self._acls or not todo:
             return
         try:
-            await deny_writes(self.engine.dest, [self.names.mirror_topic(t) for t in todo])
+            await deny_writes(self.dest, [self.names.mirror_topic(t) for t in todo])
         except NoAuthorizer as exc:
             log.warning("%s; lifecycle.manage_acls ignored (foreign writes are still detected: FAILED)", exc)
             self._acls = False
@@ -106,7 +125,7 @@ class LifecycleController:
             self._poll_lock.release()
         try:
             await self.store.write([(HEARTBEAT_KEY, None)])
-        except (ClientError, PartitionError, StateStoreError) as exc:
+        except (ClientError, StateStoreError) as exc:
             log.info("could not remove the heartbeat (%s); commands wait until it is stale", exc)
 
     async def _command_loop(self, stop: asyncio.Event) -> None:
@@ -116,7 +135,7 @@ class LifecycleController:
                     break
                 try:
                     await self.poll_once()
-                except (ClientError, PartitionError, StateStoreError) as exc:
+                except (ClientError, StateStoreError) as exc:
                     log.info("lifecycle poll failed (%s); retrying", exc)
             await _sleep_unless(stop, self.settings.state_poll_ms / 1000)
 
@@ -130,13 +149,13 @@ class LifecycleController:
                     await self.sync_offsets()
                 if now >= next_configs:
                     next_configs = now + self.settings.config_sync_interval_ms / 1000
-                    await sync_configs(self.engine.source, self.engine.dest, self._live_topics(),
+                    await sync_configs(self.source, self.dest, self._live_topics(),
                                        self.engine.m, self.settings.keep_destination_configs, self.names)
                     if self.settings.sync_acls:
-                        await sync_acls(self.engine.source, self.engine.dest, set(self._live_topics()),
+                        await sync_acls(self.source, self.dest, set(self._live_topics()),
                                         self.settings.group_selected, self.settings.acl_principals_exclude,
                                         self.names)
-            except (ClientError, PartitionError) as exc:
+            except ClientError as exc:
                 log.info("offset/config sync failed (%s); retrying", exc)
             await _sleep_unless(stop, min(self.settings.offset_sync_interval_ms,
                                           self.settings.config_sync_interval_ms) / 1000)
@@ -168,9 +187,9 @@ class LifecycleController:
         if not pms:
             return
         try:
-            hw = await asyncio.wait_for(self.engine.source.list_offsets([pm.tp for pm in pms], LATEST, retries=0),
+            hw = await asyncio.wait_for(self.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP),
                                         self.settings.state_poll_ms / 1000)
-        except (ClientError, PartitionError, asyncio.TimeoutError):
+        except (ClientError, asyncio.TimeoutError):
             return   # the source may be gone: keep the last ends seen
         for pm in pms:
             if pm.tp in hw:
@@ -240,11 +259,11 @@ class LifecycleController:
         pms = [pm for pm in self.engine.partitions.values() if pm.tp[0] == topic]
         if not pms or any(pm.status.state is not PartitionState.MIRRORING for pm in pms):
             return None
-        hw = await self.engine.source.list_offsets([pm.tp for pm in pms], LATEST)
+        hw = await self.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP)
         if any(pm.acked_end != hw[pm.tp] for pm in pms):
             return None
         await self.engine.pause_topic(topic)       # nothing more is written from here on
-        hw = await self.engine.source.list_offsets([pm.tp for pm in pms], LATEST)
+        hw = await self.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP)
         if any(pm.acked_end != hw[pm.tp] or pm.status.state is not PartitionState.MIRRORING for pm in pms):
             self.engine.resume_topic(topic)        # the source moved meanwhile: catch up again
             return None
@@ -256,7 +275,7 @@ class LifecycleController:
 
     async def sync_offsets(self, topics: list[str] | None = None) -> None:
         want = set(topics) if topics is not None else set(self._live_topics())
-        for r in await sync_groups(self.engine.source, self.engine.dest, want, self.settings.group_selected,
+        for r in await sync_groups(self.source, self.dest, want, self.settings.group_selected,
                                    self.names):
             self.groups[r.group] = r
             log.info("offset sync: %s", r.line())

@@ -18,12 +18,11 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import NotLeaderForPartitionError, PolicyViolationError
 
+from linker.connect import connect
 from linker.settings import load_config
 from linker.lifecycle.records import TopicRecord, TopicState
-from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore
 from linker.lifecycle.store_view import LinkState
-from linker.mirror.kafka_io import ClusterIO
 
 
 def free_port() -> int:
@@ -110,8 +109,8 @@ def write_state(path: Path, topic: str, state: TopicState) -> None:
     config = load_config(path)
 
     async def go() -> None:
-        dest = ClusterIO(config.destination, "destination", "test-state")
-        store = StateStore(dest, (config.lifecycle or LifecycleSettings()).state_topic_for(config.name))
+        dest = connect(config.destination, "destination", "test-state")
+        store = StateStore(dest, config.lifecycle.state_topic_for(config.name))
         try:
             await store.ensure()
             rec = TopicRecord(topic, state, "test")
@@ -125,8 +124,8 @@ def read_state(path: Path, topic: str) -> TopicState | None:
     config = load_config(path)
 
     async def go() -> TopicState | None:
-        dest = ClusterIO(config.destination, "destination", "test-state")
-        store = StateStore(dest, (config.lifecycle or LifecycleSettings()).state_topic_for(config.name))
+        dest = connect(config.destination, "destination", "test-state")
+        store = StateStore(dest, config.lifecycle.state_topic_for(config.name))
         try:
             rec = LinkState.from_records(await store.read_all()).topics.get(topic)
             return rec.state if rec else None
