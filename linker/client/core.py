@@ -17,7 +17,7 @@ from typing import Any, Callable
 from kproto import ApiKey, messages
 from kproto.errors import ErrorCode
 
-from .cluster import Cluster, _is_transport_error
+from .cluster import Cluster, is_transport_error
 from .errors import STALE_METADATA_CODES, ClientError, KafkaError, MetadataUnavailable
 from .fetch_session import FetchPosition, FetchResult, FetchSession
 from .kafka_errors import kafka_error, raise_for_code
@@ -59,12 +59,12 @@ class Client(Cluster):
         return info.topic_id
 
     def note_transport_error(self, exc: BaseException, node_id: int) -> None:
-        if _is_transport_error(exc):
+        if is_transport_error(exc):
             self.mark_stale(f"connection to broker {node_id} failed")
 
     async def versioned_request(self, node_id: int, api_key: int, build: Callable[[int], Any], *,
-                         pin: tuple[int, int] | None = None,
-                         timeout: float | None = None) -> tuple[Any, int]:
+                                pin: tuple[int, int] | None = None,
+                                timeout: float | None = None) -> tuple[Any, int]:
         """Build the request for the negotiated version, send it, return (response, version)."""
         connection = await self.connection(node_id)
         version = connection.version_for(api_key, pin)
@@ -78,6 +78,7 @@ class Client(Cluster):
             raise
 
     async def any_node(self) -> int:
+        """A broker for requests any broker can answer (one with an open connection first)."""
         if not self.snapshot.brokers:
             await self.refresh_metadata()
         if not self.snapshot.brokers:
@@ -120,7 +121,7 @@ class Client(Cluster):
                                            return_exceptions=True)
             for (node, part), answer in zip(grouped.items(), answers):
                 if isinstance(answer, BaseException):
-                    if not (isinstance(answer, ClientError) and _is_transport_error(answer)):
+                    if not (isinstance(answer, ClientError) and is_transport_error(answer)):
                         raise answer
                     for tp in part:
                         errors[tp] = answer
@@ -286,7 +287,7 @@ class Client(Cluster):
 
         async def call(node: int, part: dict[TopicPartition, int]) -> dict[TopicPartition, Any]:
             def build(version: int) -> Any:
-                return O(replica_id=-1, topics=[O.OffsetForLeaderTopic(topic=t, partitions=[
+                return O(replica_id=_CONSUMER_REPLICA_ID, topics=[O.OffsetForLeaderTopic(topic=t, partitions=[
                     O.OffsetForLeaderPartition(partition=p, leader_epoch=e,
                                                current_leader_epoch=self.leader_epoch((t, p)))
                     for p, e in parts]) for t, parts in by_topic(part.items()).items()])

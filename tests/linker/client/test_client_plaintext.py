@@ -316,13 +316,11 @@ def test_metadata_refreshes_periodically_and_coalesces_stale_reports(source) -> 
     async def main() -> None:
         config = ClientConfig(metadata_max_age=0.3)
         async with Client(source.bootstrap, config) as client:
-            admin = Admin(client)
             start = client.metadata_refreshes
             await asyncio.sleep(1.5)
             periodic = client.metadata_refreshes - start
             assert 2 <= periodic <= 6, periodic
         async with Client(source.bootstrap) as client:  # default: 5 minutes
-            admin = Admin(client)
             start = client.metadata_refreshes
             for _ in range(100):
                 client.mark_stale("test burst")
@@ -339,7 +337,6 @@ def test_bootstrap_skips_dead_addresses_and_names_them_when_all_fail(source) -> 
 
     async def main() -> None:
         async with Client([dead, source.bootstrap]) as client:
-            admin = Admin(client)
             assert client.snapshot.brokers
         client = Client(dead, ClientConfig(connect_timeout=2))
         try:
