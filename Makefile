@@ -26,7 +26,7 @@ test: kafka
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: kafka
-	$(PY) -m linker.demo
+	$(PY) tools/demo.py
 
 bench: kafka
 	$(PY) -m benchmarks.run

@@ -28,7 +28,7 @@ from pathlib import Path
 import psutil
 
 from kafkabed import KafkaCluster
-from linker.config import parse_config
+from linker.settings import parse_config
 from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP
 from linker.connect import connect
 
@@ -109,7 +109,7 @@ def linker_copy(src: KafkaCluster, dst: KafkaCluster, topic: str, partitions: in
     tps = [(topic, i) for i in range(partitions)]
     target = offsets(cfg.source, tps, LATEST_TIMESTAMP)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "linker.cli", "run", "--config", str(cfg_path),
+    proc = subprocess.Popen([sys.executable, "-m", "linker.app.cli", "run", "--config", str(cfg_path),
                              "--log-level", "WARNING"])
     ps = psutil.Process(proc.pid)
     peak = 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from linker.client import Client, ClientConfig, SaslCredentials, SecurityConfig
 from linker.client import TlsSettings as ClientTls
-from linker.config import ClusterSettings
+from linker.settings import ClusterSettings
 
 
 def client_config(s: ClusterSettings, client_id: str | None = None) -> ClientConfig:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from linker.config import TopicSettings
+from linker.settings import TopicSettings
 
 
 class TopicSelector:

@@ -21,7 +21,7 @@ from typing import Any
 
 from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, Client
 from linker.client import TopicPartition as TP
-from linker.config import LinkConfig
+from linker.settings import LinkConfig
 from linker.connect import connect
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
@@ -43,7 +43,7 @@ def engine_doc(config: LinkConfig, timeout: float = 2.0) -> dict[str, Any] | Non
 
 async def read_link_state(config: LinkConfig, dest: Client) -> tuple[Any, Any] | None:
     """(LinkState, LifecycleSettings) from the state topic, or None when the link has none yet."""
-    from linker.lifecycle.settings import LifecycleSettings
+    from linker.settings import LifecycleSettings
     from linker.lifecycle.state_store import StateStore
     from linker.lifecycle.store_view import LinkState
     settings = config.lifecycle or LifecycleSettings()

@@ -14,7 +14,7 @@ from kproto.records.batch import BatchView
 from kproto.records.layout import ATTRIBUTES_POS
 from kproto.records.walk import walk_batches
 from linker.client.kafka_errors import error_name
-from linker.config import LinkConfig
+from linker.settings import LinkConfig
 from linker.mirror.kafka_io import EARLIEST, LATEST, TP, ClusterIO
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector

@@ -18,7 +18,7 @@ from kproto.records.builder import NewRecord, build_batch
 from kproto.records.layout import Codec
 from linker.client import Client
 from linker.client.kafka_errors import error_name
-from linker.config import ClusterSettings
+from linker.settings import ClusterSettings
 from linker.connect import connect
 
 from benchmarks.replication.workloads import Workload

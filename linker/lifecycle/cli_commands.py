@@ -6,7 +6,7 @@ import logging
 import sys
 
 from linker.client.errors import ClientError
-from linker.config import LinkConfig
+from linker.settings import LinkConfig
 from linker.lifecycle.commands import CommandError, Commands
 from linker.lifecycle.state_store import StateStoreError
 

@@ -14,13 +14,13 @@ import time
 from dataclasses import dataclass, field
 
 from linker.client import LATEST_TIMESTAMP, LOG_END, ClientError
-from linker.config import LinkConfig
+from linker.settings import LinkConfig
 from linker.connect import connect
 from linker.lifecycle.acls import allow_writes
 from linker.lifecycle.offset_sync import sync_groups
 from linker.lifecycle.producer_ids import ProducerIdError, move_past_mirrored_ids
 from linker.lifecycle.records import TopicRecord, TopicState, command_refusal
-from linker.lifecycle.settings import LifecycleSettings
+from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore
 from linker.lifecycle.store_view import LinkState
 from linker.naming import MirrorNames

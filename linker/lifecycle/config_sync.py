@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from linker.client import Admin, Client
-from linker.config import MirrorSettings
+from linker.settings import MirrorSettings
 from linker.mirror.topics import config_drift, required_configs
 from linker.naming import MirrorNames
 

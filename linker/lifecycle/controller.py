@@ -20,7 +20,7 @@ from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import GroupSync, sync_groups
 from linker.lifecycle.records import HEARTBEAT_KEY, ProgressRecord, TopicRecord, TopicState, heartbeat_value
-from linker.lifecycle.settings import LifecycleSettings
+from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore, StateStoreError
 from linker.lifecycle.store_view import LinkState
 from linker.mirror.state import PartitionState

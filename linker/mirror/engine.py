@@ -21,7 +21,7 @@ from kproto.records.reproducibility import classify
 from kproto.records.walk import walk_batches
 from linker.client.errors import ClientError
 from linker.client.kafka_errors import STALE_METADATA_CODES, error_name
-from linker.config import LinkConfig
+from linker.settings import LinkConfig
 from linker.metrics import MirrorMetrics
 from linker.mirror.audit import Auditing
 from linker.mirror.budget import ByteBudget, RoundRobin, partition_share

@@ -20,7 +20,7 @@ from linker.client.errors import ClientError
 from linker.client.kafka_errors import STALE_METADATA_CODES, error_name
 from linker.client.metadata import ClusterSnapshot
 from linker.client.pool import BrokerPool
-from linker.config import ClusterSettings
+from linker.settings import ClusterSettings
 
 log = logging.getLogger("linker.io")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from linker.config import MirrorSettings
+from linker.settings import MirrorSettings
 
 log = logging.getLogger("linker.mirror")
 

@@ -2,7 +2,7 @@
 
 Prints one line ``proxy listening on HOST:PORT`` once the bootstrap listener
 is open (a parent process can read it), then serves until SIGTERM/SIGINT.
-`linker proxy --config link.toml` (linker/proxy_link.py) runs it for a link instead.
+`linker proxy --config link.toml` (linker/app/linked_proxy.py) runs it for a link instead.
 """
 from __future__ import annotations
 

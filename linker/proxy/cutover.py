@@ -30,7 +30,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from linker.client import LATEST_TIMESTAMP, ClientConfig, KafkaClient
+from linker.client import LATEST_TIMESTAMP, Admin, Client, ClientConfig, KafkaError
 
 from .config import UpstreamConfig
 from .server import ProxyServer
@@ -53,20 +53,23 @@ class CutoverError(RuntimeError):
     """The cutover stopped before the switch; the proxy still fronts the source."""
 
 
-async def _log_ends(client: KafkaClient, topics: Sequence[str]) -> dict[TP, int]:
+async def _log_ends(client: Client, topics: Sequence[str]) -> dict[TP, int]:
     snapshot = await client.refresh_metadata(topics)
     tps = []
     for t in topics:
         if t not in snapshot.topics or snapshot.topics[t].error_code:
             raise CutoverError(f"topic {t!r} is not in {client!r}")
         tps += [(t, p) for p in snapshot.topics[t].partitions]
-    result = await client.list_offsets({tp: LATEST_TIMESTAMP for tp in tps})
-    out: dict[TP, int] = {}
-    for tp, value in result.items():
-        if isinstance(value, BaseException):
-            raise CutoverError(f"cannot read the log end of {tp[0]}-{tp[1]}: {value}")
-        out[tp] = value.offset
-    return out
+    try:
+        return await client.offsets(tps, LATEST_TIMESTAMP)
+    except KafkaError as exc:
+        where = f"{exc.tp[0]}-{exc.tp[1]}" if exc.tp else ", ".join(topics)
+        raise CutoverError(f"cannot read the log end of {where}: {exc}") from None
+
+
+def _client(upstream: UpstreamConfig) -> Client:
+    return Client(upstream.bootstrap, ClientConfig(client_id="linker-cutover", security=upstream.admin_config()),
+                  label=upstream.name)
 
 
 class Cutover:
@@ -97,10 +100,7 @@ class Cutover:
 
     async def run(self) -> CutoverReport:
         t0 = time.monotonic()
-        src = KafkaClient(self.source.bootstrap, ClientConfig(client_id="linker-cutover",
-                                                              security=self.source.admin_config()))
-        dst = KafkaClient(self.destination.bootstrap, ClientConfig(client_id="linker-cutover",
-                                                                   security=self.destination.admin_config()))
+        src, dst = _client(self.source), _client(self.destination)
         epoch = self.proxy.hold_writes(self.topics, "writes held for the cutover of "
                                                     f"{', '.join(self.topics)}; retry")
         log.info("cutover of %s: writes held", ", ".join(self.topics))
@@ -146,7 +146,7 @@ class Cutover:
             log.warning("cutover: cannot tell whether the promotion began (%s); writes stay held", exc)
             return True
 
-    async def _wait_caught_up(self, dst: KafkaClient, ends: dict[TP, int]) -> None:
+    async def _wait_caught_up(self, dst: Client, ends: dict[TP, int]) -> None:
         deadline = time.monotonic() + self.catch_up_timeout
         while True:
             if self.caught_up is not None:
@@ -165,11 +165,11 @@ class Cutover:
                                    f"{self.catch_up_timeout:g}s")
             await asyncio.sleep(self.poll_interval)
 
-    async def _group_offsets(self, client: KafkaClient, group: str) -> dict[TP, int]:
-        offsets = await client.offset_fetch(group)
+    async def _group_offsets(self, client: Client, group: str) -> dict[TP, int]:
+        offsets = await Admin(client).offset_fetch(group)
         return {tp: c.offset for tp, c in offsets.items() if tp[0] in self.topics and c.offset >= 0}
 
-    async def _drain_groups(self, src: KafkaClient, ends: dict[TP, int]) -> list[str]:
+    async def _drain_groups(self, src: Client, ends: dict[TP, int]) -> list[str]:
         """Groups whose committed offsets did not reach the log ends in time (they may re-read)."""
         deadline = time.monotonic() + self.group_drain_timeout
         waiting = set(self.proxy.groups_seen)
@@ -186,11 +186,11 @@ class Cutover:
                         "re-read records after the switch", group, ", ".join(self.topics))
         return sorted(waiting)
 
-    async def _copy_offsets(self, src: KafkaClient, dst: KafkaClient) -> dict[str, dict[TP, int]]:
+    async def _copy_offsets(self, src: Client, dst: Client) -> dict[str, dict[TP, int]]:
         copied: dict[str, dict[TP, int]] = {}
         for group in sorted(self.proxy.groups_seen):
             offsets = await self._group_offsets(src, group)
             if offsets:
-                await dst.offset_commit(group, offsets)
+                await Admin(dst).offset_commit(group, offsets)
                 copied[group] = offsets
         return copied

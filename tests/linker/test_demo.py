@@ -16,7 +16,7 @@ RECORDS = "20"
 
 
 def _start_demo(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "linker.demo", *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, str(ROOT / "tools" / "demo.py"), *args], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -117,3 +117,23 @@ def _child_of(pid: int, parent: int) -> bool:
         return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) == parent
     except (OSError, IndexError, ValueError):
         return False
+
+
+def test_demo_and_its_peers_stay_out_of_the_linker_runtime():
+    """kafka-python and the test bed drive the demo (tools/demo.py) and the tests only: no
+    module of the installable `linker` imports them, and they are not runtime dependencies."""
+    import ast
+    import tomllib
+
+    dev_only = {"kafka", "kafkabed"}
+    offenders = []
+    for path in sorted((ROOT / "linker").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in dev_only]
+    assert offenders == []
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime = {re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].lower() for d in project["dependencies"]}
+    assert not runtime & {"kafka-python", "kafkabed"}, runtime
+    assert project["scripts"]["linker"] == "linker.app.cli:main"

@@ -39,12 +39,12 @@ def write_link(path: Path, source, destination, topics: list[str], metrics_port:
 
 
 def linker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "linker.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "linker.app.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 
 def start_run(cfg: Path, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "linker.cli", "run", "--config", str(cfg)],
+    return subprocess.Popen([sys.executable, "-m", "linker.app.cli", "run", "--config", str(cfg)],
                             stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
 
 

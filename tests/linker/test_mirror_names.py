@@ -1,6 +1,6 @@
 import pytest
 
-from linker.config import ConfigError, parse_config
+from linker.settings import ConfigError, parse_config
 from linker.naming import MirrorNames
 
 BASE = {

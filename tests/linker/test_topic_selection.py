@@ -1,4 +1,4 @@
-from linker.config import TopicSettings
+from linker.settings import TopicSettings
 from linker.selection import TopicSelector
 
 

@@ -19,7 +19,7 @@ from kproto.records.forward import produce_chunks
 from kproto.records.walk import walk_batches
 from linker.client import LATEST_TIMESTAMP
 from linker.client.kafka_errors import error_name
-from linker.config import ClusterSettings
+from linker.settings import ClusterSettings
 from linker.connect import connect
 
 IN_FLIGHT = 8

@@ -16,7 +16,7 @@ MIRROR_TOPIC_CONFIGS = {"compression.type": "producer", "message.timestamp.type"
 
 class LinkerContender(Contender):
     def __init__(self) -> None:
-        super().__init__("linker", {"process": "python -m linker.cli run", "mirror": dict(LINKER_MIRROR_SETTINGS),
+        super().__init__("linker", {"process": "python -m linker.app.cli run", "mirror": dict(LINKER_MIRROR_SETTINGS),
                                     "topics": "same names as the source (exact mirror), created before the run "
                                               "with the engine's mirror-topic configs"})
 
@@ -40,4 +40,4 @@ class LinkerContender(Contender):
             f"[source]\nbootstrap_servers = {json.dumps(ctx.source.bootstrap.split(','))}\n"
             f"[destination]\nbootstrap_servers = {json.dumps(ctx.destination.bootstrap.split(','))}\n"
             f"[topics]\nnames = [{json.dumps(topic)}]\n[mirror]\n{mirror}")
-        return Launch([ctx.python, "-m", "linker.cli", "run", "--config", str(path), "--log-level", "WARNING"])
+        return Launch([ctx.python, "-m", "linker.app.cli", "run", "--config", str(path), "--log-level", "WARNING"])

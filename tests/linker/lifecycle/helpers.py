@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any, Callable
 
-from linker.config import LinkConfig, parse_config
+from linker.settings import LinkConfig, parse_config
 from linker.lifecycle.commands import Commands
 from linker.lifecycle.controller import LifecycleController
 from linker.mirror.engine import MirrorEngine

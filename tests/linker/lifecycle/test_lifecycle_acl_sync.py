@@ -8,7 +8,7 @@ import pytest
 from kafka.admin import ACL, ACLOperation, ACLPermissionType, ACLResourcePatternType, ResourcePattern, ResourceType
 
 from kafkabed import KafkaCluster
-from linker.config import parse_config
+from linker.settings import parse_config
 from linker.lifecycle.acl_sync import describe_acls, sync_acls
 from linker.connect import connect
 

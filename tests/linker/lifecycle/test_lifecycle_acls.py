@@ -6,7 +6,7 @@ import pytest
 from kafka.admin import ACL, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType
 
 from kafkabed.producers import produce
-from linker.config import parse_config
+from linker.settings import parse_config
 from linker.lifecycle.records import TopicState
 
 from .helpers import Linker, command

@@ -11,7 +11,7 @@ from kafkabed.producers import produce
 
 
 def linker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "linker.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "linker.app.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -32,7 +32,7 @@ fetch_max_wait_ms = 100
 state_poll_ms = 300
 offset_sync_interval_ms = 1000
 ''')
-    run = subprocess.Popen([sys.executable, "-m", "linker.cli", "run", "-c", str(link)],
+    run = subprocess.Popen([sys.executable, "-m", "linker.app.cli", "run", "-c", str(link)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         time.sleep(1.0)
@@ -76,7 +76,7 @@ def test_linker_killed_during_promote(source, destination, topic_name, tmp_path,
 
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-    from linker.config import load_config
+    from linker.settings import load_config
     from linker.lifecycle.records import TopicState
 
     from .helpers import state_of
@@ -110,7 +110,7 @@ promote_timeout_ms = 120000
         finally:
             p.close(5)
     w = threading.Thread(target=writer, daemon=True)
-    run = subprocess.Popen([sys.executable, "-m", "linker.cli", "run", "-c", str(link)],
+    run = subprocess.Popen([sys.executable, "-m", "linker.app.cli", "run", "-c", str(link)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     promote = None
     try:
@@ -121,7 +121,7 @@ promote_timeout_ms = 120000
         assert linker("resume", "-c", str(link), topic_name).returncode == 0
         w.start()
         time.sleep(1.0)
-        promote = subprocess.Popen([sys.executable, "-m", "linker.cli", "promote", "-c", str(link), topic_name],
+        promote = subprocess.Popen([sys.executable, "-m", "linker.app.cli", "promote", "-c", str(link), topic_name],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
         while state_of(cfg).topics[topic_name].state is TopicState.ACTIVE:
@@ -141,7 +141,7 @@ promote_timeout_ms = 120000
             assert promote.returncode == 0 and "STOPPED final offsets" in out, err
         else:               # its wait ends when the heartbeat goes stale
             assert promote.returncode == 1 and "next `linker run` completes it" in err, err
-        run = subprocess.Popen([sys.executable, "-m", "linker.cli", "run", "-c", str(link)],
+        run = subprocess.Popen([sys.executable, "-m", "linker.app.cli", "run", "-c", str(link)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while (rec := state_of(cfg).topics[topic_name]).state is not TopicState.STOPPED or rec.by != "linker":

@@ -14,7 +14,7 @@ from .helpers import Linker, link_config
 
 
 def topic_config(cluster, topic: str, key: str) -> str | None:
-    from linker.config import ClusterSettings
+    from linker.settings import ClusterSettings
 
     async def go() -> str | None:
         io = connect(ClusterSettings(tuple(cluster.bootstrap.split(","))), "check")

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from linker.config import ConfigError, MirrorSettings
+from linker.settings import ConfigError, MirrorSettings
 from linker.lifecycle.config_sync import config_changes
 from linker.lifecycle.records import (ProgressRecord, RecordFormatError, TopicRecord, TopicState, command_refusal,
                                       parse_progress_record, parse_topic_record)
-from linker.lifecycle.settings import parse_lifecycle
+from linker.settings.lifecycle import parse_lifecycle
 from linker.lifecycle.store_view import LinkState
 
 offsets = st.dictionaries(st.integers(0, 10_000), st.integers(0, 2**62), max_size=20)

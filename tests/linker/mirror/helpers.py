@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from linker.config import LinkConfig, parse_config
+from linker.settings import LinkConfig, parse_config
 from linker.mirror.engine import MirrorEngine
 from linker.mirror.kafka_io import LATEST
 

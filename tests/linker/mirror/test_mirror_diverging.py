@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from kproto import messages
-from linker.config import parse_config
+from linker.settings import parse_config
 from linker.mirror.engine import MirrorEngine
 from linker.mirror.partition import PartitionMirror
 from linker.mirror.state import PartitionState, PartitionStatus

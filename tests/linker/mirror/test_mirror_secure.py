@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from kafkabed.producers import produce
-from linker.config import parse_config
+from linker.settings import parse_config
 from linker.mirror.engine import MirrorEngine
 from linker.verify import verify_link
 

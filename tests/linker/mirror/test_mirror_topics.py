@@ -1,4 +1,4 @@
-from linker.config import MirrorSettings
+from linker.settings import MirrorSettings
 from linker.mirror.topics import config_drift, plan_topics, required_configs
 
 SRC = {"cleanup.policy": "delete", "retention.ms": "604800000", "retention.bytes": "-1",

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from kafkabed.producers import consume
-from linker.config import parse_config
+from linker.settings import parse_config
 from linker.mirror.engine import MirrorEngine
 from linker.proxy import MirrorTopics, ProxyConfig
 from linker.proxy.cutover import Cutover

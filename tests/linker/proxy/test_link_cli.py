@@ -18,12 +18,11 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import NotLeaderForPartitionError, PolicyViolationError
 
-from linker.config import load_config
+from linker.connect import connect
+from linker.settings import load_config
 from linker.lifecycle.records import TopicRecord, TopicState
-from linker.lifecycle.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore
 from linker.lifecycle.store_view import LinkState
-from linker.mirror.kafka_io import ClusterIO
 
 
 def free_port() -> int:
@@ -62,7 +61,7 @@ class Proc:
     """A `linker` subprocess, stopped by SIGTERM (killed if it does not exit)."""
 
     def __init__(self, *args: str) -> None:
-        self.p = subprocess.Popen([sys.executable, "-m", "linker.cli", *args], stdout=subprocess.PIPE,
+        self.p = subprocess.Popen([sys.executable, "-m", "linker.app.cli", *args], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
 
     def first_line(self, timeout: float = 60) -> str:
@@ -102,7 +101,7 @@ def run_and_proxy(path: Path) -> Iterator[str]:
 
 
 def linker(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "linker.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "linker.app.cli", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -110,8 +109,8 @@ def write_state(path: Path, topic: str, state: TopicState) -> None:
     config = load_config(path)
 
     async def go() -> None:
-        dest = ClusterIO(config.destination, "destination", "test-state")
-        store = StateStore(dest, (config.lifecycle or LifecycleSettings()).state_topic_for(config.name))
+        dest = connect(config.destination, "destination", "test-state")
+        store = StateStore(dest, config.lifecycle.state_topic_for(config.name))
         try:
             await store.ensure()
             rec = TopicRecord(topic, state, "test")
@@ -125,8 +124,8 @@ def read_state(path: Path, topic: str) -> TopicState | None:
     config = load_config(path)
 
     async def go() -> TopicState | None:
-        dest = ClusterIO(config.destination, "destination", "test-state")
-        store = StateStore(dest, (config.lifecycle or LifecycleSettings()).state_topic_for(config.name))
+        dest = connect(config.destination, "destination", "test-state")
+        store = StateStore(dest, config.lifecycle.state_topic_for(config.name))
         try:
             rec = LinkState.from_records(await store.read_all()).topics.get(topic)
             return rec.state if rec else None
@@ -425,15 +424,15 @@ def end_offsets(cluster: Any, topic: str) -> dict[int, int]:
     ({"colour": 1}, "proxy.colour: unknown key"),
 ])
 def test_proxy_table_errors_name_the_key(table: dict[str, Any], message: str) -> None:
-    from linker.config import ConfigError, parse_config
+    from linker.settings import ConfigError, parse_config
     with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
         parse_config({"source": {"bootstrap_servers": ["a:1"]}, "destination": {"bootstrap_servers": ["b:1"]},
                       "topics": {"names": ["t"]}, "proxy": table})
 
 
 def test_proxy_table_values() -> None:
-    from linker.config import parse_config
-    from linker.proxy_link import proxy_config
+    from linker.settings import parse_config
+    from linker.app.proxy_settings import proxy_config
     config = parse_config({"source": {"bootstrap_servers": ["s:1"]}, "destination": {"bootstrap_servers": ["d:2"]},
                            "topics": {"names": ["t"]},
                            "proxy": {"listen": "0.0.0.0:9192", "advertise": "proxy.example", "front": "source",
@@ -451,7 +450,7 @@ def test_sync_mirrors_every_state_but_stopped_is_read_only() -> None:
     from linker.lifecycle.records import ProgressRecord
     from linker.lifecycle.store_view import LinkState
     from linker.proxy.guard import MirrorTopics
-    from linker.proxy_link import sync_mirrors
+    from linker.app.state_following import sync_mirrors
 
     states = {f"t-{s.value.lower()}": s for s in TopicState}
     records = {TopicRecord(t, s).key(): TopicRecord(t, s).value() for t, s in states.items()}
@@ -467,9 +466,9 @@ def test_sync_mirrors_every_state_but_stopped_is_read_only() -> None:
 
 
 def test_promotion_begun_topics_are_held_only_while_the_source_is_fronted() -> None:
-    from linker.config import parse_config
+    from linker.settings import parse_config
     from linker.proxy.guard import NOT_LEADER_OR_FOLLOWER
-    from linker.proxy_link import LinkedProxy
+    from linker.app.linked_proxy import LinkedProxy
 
     config = parse_config({"source": {"bootstrap_servers": ["s:1"]}, "destination": {"bootstrap_servers": ["d:2"]},
                            "topics": {"names": ["t"]}, "proxy": {"listen": "127.0.0.1:0", "front": "source"}})

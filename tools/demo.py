@@ -56,7 +56,7 @@ def _free_port() -> int:
 def _linker_cmd() -> list[str]:
     """The console script next to this interpreter if installed, else the module."""
     script = Path(sys.executable).with_name("linker")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "linker.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "linker.app.cli"]
 
 
 def _link_toml(source: Any, destination: Any, metrics_port: int) -> str:
@@ -267,7 +267,7 @@ def _stop_linker(linker: LinkerProcess) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m linker.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="tools/demo.py", description=__doc__.splitlines()[0])
     parser.add_argument("--once", action="store_true", default=os.environ.get("LINKER_DEMO_ONCE") == "1",
                         help="exit after the demo steps instead of waiting for Ctrl-C")
     parser.add_argument("--records", type=int, default=1000, help="records per codec (default 1000)")

@@ -1,19 +1,12 @@
-"""The ``[lifecycle]`` table of the link file.
-
-Kept next to the code that uses it; ``linker.config`` calls ``parse_lifecycle``
-so a mistake is still reported with its dotted key when the file is read.
-"""
+"""``[lifecycle]``: the state topic, offset/config/ACL sync and promotion timing."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
-from linker.config import ConfigError
-
-_KEYS = {"state_topic", "state_poll_ms", "offset_sync_interval_ms", "groups_include", "groups_exclude",
-         "config_sync_interval_ms", "keep_destination_configs", "promote_timeout_ms", "manage_acls",
-         "sync_acls", "acl_principals_exclude"}
+from .errors import ConfigError
+from .reading import TOPIC_NAME, only_keys, regexes
 
 
 @dataclass(frozen=True)
@@ -43,9 +36,7 @@ def parse_lifecycle(t: dict[str, Any]) -> LifecycleSettings:
     """Validate the ``[lifecycle]`` table; errors name ``lifecycle.<key>``."""
     if not isinstance(t, dict):
         raise ConfigError("lifecycle: must be a table")
-    unknown = sorted(set(t) - _KEYS)
-    if unknown:
-        raise ConfigError(f"lifecycle.{unknown[0]}: unknown key (allowed: {', '.join(sorted(_KEYS))})")
+    only_keys(t, "lifecycle", {f.name for f in fields(LifecycleSettings)})
     d = LifecycleSettings()
     values: dict[str, Any] = {}
     for k in ("state_poll_ms", "offset_sync_interval_ms", "config_sync_interval_ms", "promote_timeout_ms"):
@@ -54,7 +45,7 @@ def parse_lifecycle(t: dict[str, Any]) -> LifecycleSettings:
             raise ConfigError(f"lifecycle.{k}: must be a positive integer, got {v!r}")
         values[k] = v
     st = t.get("state_topic")
-    if st is not None and (not isinstance(st, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", st)):
+    if st is not None and (not isinstance(st, str) or not TOPIC_NAME.fullmatch(st)):
         raise ConfigError(f"lifecycle.state_topic: {st!r} is not a legal Kafka topic name")
     values["state_topic"] = st
     for k in ("manage_acls", "sync_acls"):
@@ -67,10 +58,6 @@ def parse_lifecycle(t: dict[str, Any]) -> LifecycleSettings:
         if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
             raise ConfigError(f"lifecycle.{k}: must be a list of non-empty strings")
         if k != "keep_destination_configs":
-            for i, pat in enumerate(v):
-                try:
-                    re.compile(pat)
-                except re.error as exc:
-                    raise ConfigError(f"lifecycle.{k}[{i}]: bad regular expression {pat!r}: {exc}") from None
+            regexes(v, f"lifecycle.{k}")
         values[k] = tuple(v)
     return LifecycleSettings(**values)

@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 
-from linker.config import ConfigError, LinkConfig, load_config
+from linker.settings import ConfigError, LinkConfig, load_config
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "proxy":
         return _proxy(config, args.log_level)
     if args.command in ("promote", "failover") and config.proxy is not None and config.proxy.control is not None:
-        from linker.proxy_link import command_via_proxy
+        from linker.app.control import command_via_proxy
         return command_via_proxy(config, args.command, list(dict.fromkeys(args.topics)),
                                  force=getattr(args, "force", False))
     if getattr(args, "force", False):
@@ -67,55 +66,24 @@ def main(argv: list[str] | None = None) -> int:
     return _verify(config, args.topic)
 
 
-def _run(config: LinkConfig, level: str) -> int:
-    from linker.metrics import MetricsServer, MirrorMetrics
-    from linker.mirror.engine import MirrorEngine
-
+def _logging(level: str) -> None:
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    async def main_async() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        metrics = MirrorMetrics()
-        engine = MirrorEngine(config, metrics)
-        from linker.lifecycle.controller import LifecycleController
-        lifecycle = LifecycleController(engine)
-        server = None
-        if config.metrics.port is not None:
-            server = MetricsServer(metrics, lifecycle.status_doc, config.metrics.host, config.metrics.port)
-            await server.start()
-            logging.getLogger("linker").info("metrics and status on http://%s:%d/",
-                                             config.metrics.host, server.port)
-        await lifecycle.prepare()
-        lifecycle_task = asyncio.create_task(lifecycle.run(stop))
-        try:
-            await engine.run(stop)
-        finally:
-            stop.set()
-            await lifecycle_task
-            if server is not None:
-                await server.close()
 
-    try:
-        asyncio.run(main_async())
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # a start-up failure: say what, not a traceback
-        logging.getLogger("linker").error("linker run failed: %s", exc)
-        return 1
-    return 0
+def _run(config: LinkConfig, level: str) -> int:
+    from linker.app.run import run_until_stopped
+
+    _logging(level)
+    return run_until_stopped(config)
 
 
 def _proxy(config: LinkConfig, level: str) -> int:
     if config.proxy is None:
         print("linker proxy: the link file has no [proxy] table (see docs/proxy.md)", file=sys.stderr)
         return 2
-    logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    from linker.proxy_link import run_proxy
+    _logging(level)
+    from linker.app.linked_proxy import run_proxy
     return run_proxy(config)
 
 

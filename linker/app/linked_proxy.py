@@ -1,0 +1,96 @@
+"""`linker proxy --config link.toml`: the proxy server wired to one link.
+
+A `ProxyServer` fronting the side the `[proxy]` table names, its guard and
+holds following the state topic (`StateFollower`), and, with proxy.control, the
+endpoint through which `linker promote|failover` run the cutover inside the
+proxy (`ControlEndpoint` over `ProxiedPromotion`).
+"""
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+
+from linker.lifecycle.state_store import StateStore
+from linker.connect import connect
+from linker.lifecycle.store_view import LinkState
+from linker.proxy.guard import MirrorTopics
+from linker.proxy.server import ProxyServer
+from linker.settings import LinkConfig
+
+from .control import ControlEndpoint
+from .proxied_promotion import ProxiedPromotion
+from .proxy_settings import proxy_config, proxy_settings, upstream_of
+from .state_following import StateFollower
+
+
+class LinkedProxy:
+    """A ProxyServer whose guard and cutover follow one link."""
+
+    def __init__(self, config: LinkConfig) -> None:
+        self.settings = proxy_settings(config)
+        if config.topics.prefix:
+            raise ValueError("proxy: topics.prefix is set; the proxy cannot switch clients between "
+                             "differently named topics")
+        self.config = config
+        self.source = upstream_of(config.source, "source")
+        self.destination = upstream_of(config.destination, "destination")
+        self.mirrors = MirrorTopics()
+        self.server = ProxyServer(proxy_config(config), self.mirrors, mirrors_on="destination")
+        self.follower = StateFollower(self.server, self.mirrors, config.name,
+                                      config.lifecycle.state_poll_ms / 1000)
+        self.promotion = ProxiedPromotion(config, self.settings, self.server, self.mirrors, self.follower,
+                                          self.source, self.destination)
+
+    @property
+    def fronts(self) -> str:
+        return self.server.upstream.name
+
+    def apply_state(self, state: LinkState) -> None:
+        self.follower.apply(state)
+
+    async def serve(self, stop: asyncio.Event, ready: Callable[[LinkedProxy], None] | None = None) -> None:
+        dest = connect(self.config.destination, "destination", f"{self.config.destination.client_id}-proxy")
+        try:
+            store = StateStore(dest, self.config.lifecycle.state_topic_for(self.config.name),
+                               self.config.mirror.replication_factor)
+            await self.follower.start(store)   # guard and holds in force before the first client
+            async with AsyncExitStack() as stack:
+                await stack.enter_async_context(self.server)
+                if self.settings.control is not None:
+                    host, port = self.settings.control
+                    await stack.enter_async_context(ControlEndpoint(self.promotion, host, port))
+                async with asyncio.TaskGroup() as tasks:
+                    watcher = tasks.create_task(self.follower.follow(stop))
+                    if ready is not None:
+                        ready(self)
+                    await stop.wait()
+                    watcher.cancel()
+        finally:
+            await dest.close()
+
+
+def run_proxy(config: LinkConfig) -> int:
+    """The `linker proxy` command: serve until SIGTERM/SIGINT."""
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+
+        def ready(p: LinkedProxy) -> None:
+            control = "" if p.settings.control is None else f" control {p.settings.control[0]}:{p.settings.control[1]}"
+            print(f"proxy listening on {p.server.bootstrap} fronting {p.fronts}{control}", flush=True)
+        await LinkedProxy(config).serve(stop, ready)
+
+    try:
+        asyncio.run(go())
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        print(f"linker proxy: {exc}", file=sys.stderr)
+        return 1
+    return 0

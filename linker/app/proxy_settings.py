@@ -1,0 +1,27 @@
+"""The link file's clusters and `[proxy]` table as the proxy server's own config."""
+from __future__ import annotations
+
+from linker.proxy.config import ListenTls, PortMapping, ProxyConfig, UpstreamConfig
+from linker.settings import ClusterSettings, LinkConfig, ProxySettings
+
+
+def upstream_of(cluster: ClusterSettings, name: str) -> UpstreamConfig:
+    """The proxy's view of one side of the link (TLS toward brokers, admin credentials)."""
+    security = cluster.security
+    return UpstreamConfig(name=name, bootstrap=",".join(cluster.bootstrap_servers), tls=security.tls,
+                          admin_security=security)
+
+
+def proxy_settings(config: LinkConfig) -> ProxySettings:
+    if config.proxy is None:
+        raise ValueError("the link file has no [proxy] table")
+    return config.proxy
+
+
+def proxy_config(config: LinkConfig) -> ProxyConfig:
+    s = proxy_settings(config)
+    upstream = upstream_of(config.source if s.front == "source" else config.destination, s.front)
+    return ProxyConfig(upstream=upstream, bind_host=s.listen_host, advertised_host=s.advertise,
+                       bootstrap_port=s.listen_port, ports=PortMapping(dict(s.broker_ports), s.port_base),
+                       listen_tls=ListenTls(s.tls_cert, s.tls_key) if s.tls_cert else None,
+                       fetch_node_endpoints=s.fetch_node_endpoints)

@@ -1,0 +1,55 @@
+"""`linker run`: the mirror engine, the lifecycle controller and the metrics server of one link,
+started together and stopped together (SIGTERM/SIGINT drain and exit)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from linker.lifecycle.controller import LifecycleController
+from linker.metrics import MetricsServer, MirrorMetrics
+from linker.mirror.engine import MirrorEngine
+from linker.settings import LinkConfig
+
+log = logging.getLogger("linker")
+
+
+async def run_link(config: LinkConfig, stop: asyncio.Event) -> None:
+    """Mirror until `stop` is set; the lifecycle controller stops with the engine."""
+    metrics = MirrorMetrics()
+    engine = MirrorEngine(config, metrics)
+    lifecycle = LifecycleController(engine)
+    server = None
+    if config.metrics.port is not None:
+        server = MetricsServer(metrics, lifecycle.status_doc, config.metrics.host, config.metrics.port)
+        await server.start()
+        log.info("metrics and status on http://%s:%d/", config.metrics.host, server.port)
+    await lifecycle.prepare()
+    lifecycle_task = asyncio.create_task(lifecycle.run(stop))
+    try:
+        await engine.run(stop)
+    finally:
+        stop.set()
+        await lifecycle_task
+        if server is not None:
+            await server.close()
+
+
+def run_until_stopped(config: LinkConfig) -> int:
+    """The `linker run` command: exit 0 after a drained stop, 1 (with the reason logged) on failure."""
+
+    async def main_async() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_link(config, stop)
+
+    try:
+        asyncio.run(main_async())
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a start-up failure: say what, not a traceback
+        log.error("linker run failed: %s", exc)
+        return 1
+    return 0

@@ -1,0 +1,98 @@
+"""The proxy's guard and write holds, kept in step with the link's state topic.
+
+Every mirror topic not STOPPED is refused writes while the destination is
+fronted; while the source is fronted, every topic whose promotion began is held
+(a promote that failed half-way, or one a restarted linker finished, must not
+let writes reach the source again).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from linker.lifecycle.records import TopicState
+from linker.lifecycle.state_store import StateStore
+from linker.lifecycle.store_view import LinkState
+from linker.proxy.guard import MirrorTopics
+from linker.proxy.server import ProxyServer
+
+log = logging.getLogger("linker.proxy")
+
+#: States in which the source must take no more writes for a topic: a promotion (or a
+#: failover) began, so the destination may already be, or soon be, the writable copy.
+PROMOTION_BEGUN = frozenset({TopicState.PROMOTING, TopicState.STOPPED})
+
+
+def sync_mirrors(mirrors: MirrorTopics, state: LinkState, link: str) -> None:
+    """Every topic the link knows (a state or progress record) is a read-only mirror until STOPPED."""
+    for topic in set(state.topics) | set(state.progress):
+        rec = state.topics.get(topic)
+        if rec is not None and rec.state is TopicState.STOPPED:
+            mirrors.promote(topic)
+        else:
+            mirrors.set_mirror(topic, link)
+
+
+def promotion_begun(state: LinkState, topics: list[str] | None = None) -> dict[str, TopicState]:
+    """topic -> state, for the topics (default: all) whose promotion began."""
+    return {t: r.state for t, r in state.topics.items()
+            if r.state in PROMOTION_BEGUN and (topics is None or t in topics)}
+
+
+class StateFollower:
+    """Applies the state topic to one proxy server: its guard registry and its holds."""
+
+    def __init__(self, server: ProxyServer, mirrors: MirrorTopics, link: str, poll_s: float) -> None:
+        self.server = server
+        self.mirrors = mirrors
+        self.link = link
+        self.poll_s = poll_s
+        self.store: StateStore | None = None
+        self._held: set[str] = set()
+
+    async def read(self) -> LinkState:
+        assert self.store is not None, "StateFollower.start() first"
+        return LinkState.from_records(await self.store.read_all())
+
+    async def start(self, store: StateStore) -> None:
+        """The guard and holds in force before the first client connects."""
+        self.store = store
+        await store.ensure()
+        self.apply(await self.read())
+
+    async def follow(self, stop: asyncio.Event) -> None:
+        """Keep the guard in step with the state topic (one read per state poll)."""
+        while not stop.is_set():
+            await asyncio.sleep(self.poll_s)
+            try:
+                self.apply(await self.read())
+            except Exception as exc:  # keep the last known registry and holds; the guard stays closed
+                log.warning("cannot read the link state topic: %s", exc)
+
+    def apply(self, state: LinkState) -> None:
+        """The read-only guard, and, while the source is fronted, a hold on every topic whose
+        promotion began (`linker promote` completes the cutover)."""
+        sync_mirrors(self.mirrors, state, self.link)
+        begun = promotion_begun(state) if self.server.upstream.name == "source" else {}
+        self.server.release_writes(self._held - begun.keys())
+        for topic in begun.keys() - self._held:
+            self.server.hold_writes([topic], f"topic {topic!r} is {begun[topic].value} on the destination "
+                                             f"while the proxy fronts the source; writes are held until "
+                                             f"`linker promote {topic}` completes the cutover")
+            log.warning("topic %s is %s on the destination: writes through the proxy held until "
+                        "`linker promote %s` completes the cutover", topic, begun[topic].value, topic)
+        self._held = set(begun)
+
+    async def promotion_began(self, topics: list[str]) -> bool:
+        """Whether a promotion (or failover) of any of `topics` began; True when the state
+        topic cannot be read (keeping a hold is the safe side)."""
+        try:
+            return bool(promotion_begun(await self.read(), topics))
+        except Exception as exc:
+            log.warning("cannot read the link state topic (%s): writes stay held", exc)
+            return True
+
+    def switched(self) -> None:
+        """The destination is fronted now: holds taken from the state topic for the source are void."""
+        self.server.release_writes(self._held)
+        self._held = set()

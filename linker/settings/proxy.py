@@ -1,0 +1,72 @@
+"""``[proxy]``: what `linker proxy --config` serves (listeners, the fronted side, the
+control endpoint, cutover timeouts).
+
+These are the link file's words; `linker.app.proxy_settings` turns them into the
+proxy server's own `linker.proxy.ProxyConfig`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+from .reading import get, host_port, only_keys
+
+_KEYS = {"listen", "advertise", "port_base", "broker_ports", "front", "control", "tls_cert", "tls_key",
+         "fetch_node_endpoints", "catch_up_timeout_s", "group_drain_timeout_s"}
+FRONTS = ("source", "destination")
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 0                     # the bootstrap listener; 0: any free port
+    advertise: str | None = None             # host clients should connect to
+    port_base: int | None = None             # broker N served on BASE+N
+    broker_ports: dict[int, int] = field(default_factory=dict)
+    front: str = "destination"               # the cluster fronted at start
+    control: tuple[str, int] | None = None   # loopback endpoint `linker promote` drives the cutover through
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    fetch_node_endpoints: bool = True
+    catch_up_timeout_s: float = 120.0
+    group_drain_timeout_s: float = 20.0
+
+
+def _endpoint(t: dict[str, Any], key: str, default: str) -> tuple[str, int]:
+    host, port = host_port(t.get(key, default), f"proxy.{key}")
+    return host or "127.0.0.1", port
+
+
+def parse_proxy(t: dict[str, Any] | None) -> ProxySettings | None:
+    """Validate ``[proxy]``; None when the link file has none. Errors name ``proxy.<key>``."""
+    if t is None:
+        return None
+    only_keys(t, "proxy", _KEYS)
+    host, port = _endpoint(t, "listen", "127.0.0.1:0")
+    front = get(t, "proxy", "front", str, "destination")
+    if front not in FRONTS:
+        raise ConfigError(f"proxy.front: {front!r} is neither 'source' nor 'destination'")
+    control = _endpoint(t, "control", "") if "control" in t else None
+    if control is not None and control[1] == 0:
+        raise ConfigError("proxy.control: needs a fixed port (`linker promote` connects to it)")
+    base = get(t, "proxy", "port_base", int, None)
+    if base is not None and not 0 < base < 65536:
+        raise ConfigError(f"proxy.port_base: {base} is outside 1..65535")
+    raw_ports = get(t, "proxy", "broker_ports", dict, {})
+    ports: dict[int, int] = {}
+    for node, p in raw_ports.items():
+        if not str(node).isdigit() or isinstance(p, bool) or not isinstance(p, int) or not 0 < p < 65536:
+            raise ConfigError(f"proxy.broker_ports.{node}: needs a broker id key and a port 1..65535, got {p!r}")
+        ports[int(node)] = p
+    cert, key = get(t, "proxy", "tls_cert", str, None), get(t, "proxy", "tls_key", str, None)
+    if (cert is None) != (key is None):
+        raise ConfigError(f"proxy.{'tls_key' if key is None else 'tls_cert'}: tls_cert and tls_key go together")
+    timeouts = {}
+    for k in ("catch_up_timeout_s", "group_drain_timeout_s"):
+        v = get(t, "proxy", k, (int, float), getattr(ProxySettings, k))
+        if v <= 0:
+            raise ConfigError(f"proxy.{k}: must be > 0, got {v}")
+        timeouts[k] = float(v)
+    return ProxySettings(host, port, get(t, "proxy", "advertise", str, None), base, ports, front, control,
+                         cert, key, get(t, "proxy", "fetch_node_endpoints", bool, True), **timeouts)
