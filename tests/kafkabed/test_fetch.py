@@ -92,3 +92,13 @@ def test_maven_failure_is_reported(monkeypatch, tmp_path):
     with pytest.raises(fetchmod.FetchError, match="no.such.group:nothing-here:0.0.1"):
         fetchmod.fetch_artifacts("missing", ["no.such.group:nothing-here:0.0.1"])
     assert not (tmp_path / "extra" / "missing" / ".complete").exists()
+
+
+def test_fetch_without_a_version_gets_the_whole_matrix(capsys):
+    """`python -m kafkabed fetch` (what `make kafka` runs) caches every matrix version."""
+    from kafkabed.__main__ import main
+
+    assert list(fetchmod.fetch_all()) == list(MATRIX)
+    assert main(["fetch"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [f"Kafka {v}" for v in MATRIX]
