@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from kafkabed import PINNED, fetch_artifacts
+from kafkabed import PREVIOUS_4X, fetch_artifacts
 
 from benchmarks.replication.contenders.base import Contender, Launch, RunContext, delete_quietly
 from benchmarks.replication.workloads import Workload
 
+#: connect-mirror is not published for every broker release; MirrorMaker 2 runs from the
+#: newest 4.x it is published for, against the pinned brokers.
+MM2_VERSION = PREVIOUS_4X
 MM2_HEAP = "512m"
 MAX_TASKS = 8
 
@@ -39,8 +42,8 @@ rootLogger.appenderRef.stdout.ref = STDOUT
 
 def mm2_classpath() -> str:
     """connect-mirror of the pinned Kafka with its dependencies and the log4j2 backend the distribution ships."""
-    return fetch_artifacts(f"mm2-{PINNED}", [
-        f"org.apache.kafka:connect-mirror:{PINNED}",
+    return fetch_artifacts(f"mm2-{MM2_VERSION}", [
+        f"org.apache.kafka:connect-mirror:{MM2_VERSION}",
         "org.apache.logging.log4j:log4j-api:2.24.3",
         "org.apache.logging.log4j:log4j-core:2.24.3",
         "org.apache.logging.log4j:log4j-slf4j-impl:2.24.3",
@@ -50,7 +53,7 @@ def mm2_classpath() -> str:
 class MirrorMaker2Contender(Contender):
     def __init__(self) -> None:
         super().__init__("mm2", {
-            "version": PINNED, "mode": "dedicated (org.apache.kafka.connect.mirror.MirrorMaker)",
+            "version": MM2_VERSION, "mode": "dedicated (org.apache.kafka.connect.mirror.MirrorMaker)",
             "jvm": f"-Xmx{MM2_HEAP}, default GC", "tasks.max": f"min(partitions, {MAX_TASKS})",
             "target.producer": {**PRODUCER, "compression.type": "<source codec>"},
             "source.consumer": CONSUMER, "flow": FLOW,

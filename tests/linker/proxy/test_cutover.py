@@ -279,12 +279,12 @@ def test_java_console_clients_move_across_a_promote(source, destination, start_p
         "--topic", topic_name, "--group", group, "--from-beginning",
         *(["--max-messages", str(total), "--timeout-ms", "90000"] if group_protocol == "classic"
           else ["--timeout-ms", "15000"]),   # replayed records count too: stop when idle
-        "--property", "print.partition=true", "--property", "print.offset=true",
-        "--consumer-property", "auto.commit.interval.ms=500", "--consumer-property", f"group.protocol={group_protocol}"],
+        "--formatter-property", "print.partition=true", "--formatter-property", "print.offset=true",
+        "--command-property", "auto.commit.interval.ms=500", "--command-property", f"group.protocol={group_protocol}"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     producer = subprocess.Popen(java + [
         "org.apache.kafka.tools.ConsoleProducer", "--bootstrap-server", proxy.bootstrap, "--topic", topic_name,
-        "--property", "parse.key=true", "--producer-property", "linger.ms=5"],
+        "--reader-property", "parse.key=true", "--command-property", "linger.ms=5"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         report = None
