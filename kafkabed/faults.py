@@ -18,8 +18,9 @@ Faults per relay: added one-way latency (each direction), a bandwidth cap (bytes
 direction, shared by the relay's connections), a blackhole, pause/resume (nothing read or
 written: the peers' TCP windows fill, nothing is lost), an immediate reset of every
 connection, and a one-shot reset after N bytes of one direction, or after N bytes of the
-k-th request of one API key or of its response. Resets are TCP RSTs (SO_LINGER 0) sent to
-both the client and the broker, after the bytes before the cut point were acknowledged.
+k-th request of one API key or of its response. A trigger's cut is exact: the peer on the
+receiving side gets the bytes before the cut point, then end-of-stream (then a RST a second
+later); the other peer gets a TCP RST at once. Other resets are RSTs (SO_LINGER 0) both ways.
 API-key triggers read Kafka frame headers, so they need a listener without TLS.
 """
 from __future__ import annotations
@@ -62,32 +63,42 @@ class ResetTrigger:
 
 
 class _FrameWatch:
-    """Follows Kafka frame boundaries in one direction of one connection and holds back an
-    incomplete frame header, so a cut point inside a frame is known before its bytes leave."""
+    """Follows Kafka frame boundaries in one direction of one connection."""
 
     def __init__(self, direction: Direction) -> None:
         self.direction = direction
         self.head = _REQUEST_HEAD if direction == REQUEST else _RESPONSE_HEAD
         self.position = 0      # bytes of this direction forwarded so far
+        self.seen = 0          # bytes of this direction parsed so far (forwarded or held)
         self.frame_end = 0     # absolute position where the next frame header starts
-        self.pending_cut: int | None = None   # absolute position where an armed reset cuts
+        self.head_bytes = bytearray()          # the next frame header, as far as it has arrived
+        self.pending_cut: int | None = None    # absolute position where an armed reset cuts
 
-    def split(self, data: bytes, on_frame: Callable[[int, int, tuple], int | None]) -> tuple[bytes, bytes, int | None]:
-        """(bytes to forward now, bytes to hold, absolute cut position or None)."""
+    def feed(self, data: bytes, on_frame: Callable[[int, int, tuple], int | None]) -> tuple[int | None, int | None]:
+        """Parse `data`; returns (the first cut point `on_frame` asked for, the absolute start of
+        a frame header that is still incomplete)."""
         cut: int | None = None
-        while True:
-            at = self.frame_end - self.position          # index in `data` of the next header
-            if at >= len(data):
-                break
-            if len(data) - at < self.head.size:
-                return data[:at], data[at:], cut
-            fields = self.head.unpack_from(data, at)
-            start = self.position + at
-            self.frame_end = start + 4 + fields[0]
-            point = on_frame(start, 4 + fields[0], fields)
-            if point is not None and cut is None:
-                cut = point
-        return data, b"", cut
+        i = 0
+        while i < len(data):
+            if self.seen < self.frame_end:                   # inside a frame: skip its body
+                take = min(self.frame_end - self.seen, len(data) - i)
+                i += take
+                self.seen += take
+                continue
+            piece = data[i:i + self.head.size - len(self.head_bytes)]
+            self.head_bytes += piece
+            i += len(piece)
+            self.seen += len(piece)
+            if len(self.head_bytes) == self.head.size:
+                fields = self.head.unpack(self.head_bytes)
+                self.head_bytes.clear()
+                start = self.seen - self.head.size
+                size = 4 + max(fields[0], 0)                 # a bogus negative size still moves on
+                self.frame_end = start + size
+                point = on_frame(start, size, fields)
+                if point is not None and cut is None:
+                    cut = point
+        return cut, (self.seen - len(self.head_bytes) if self.head_bytes else None)
 
 
 class _Link:
@@ -102,6 +113,7 @@ class _Link:
         self.watch = {REQUEST: _FrameWatch(REQUEST), RESPONSE: _FrameWatch(RESPONSE)}
         self.target_correlation: int | None = None
         self.damaged = False   # bytes were dropped: the stream cannot continue after a blackhole
+        self.cut = False       # a trigger cut it: closing is in progress
         self.closed = False
 
     async def run(self, client_reader: asyncio.StreamReader, upstream_reader: asyncio.StreamReader) -> None:
@@ -113,7 +125,22 @@ class _Link:
             for t in pumps:
                 t.cancel()
             await asyncio.gather(*pumps, return_exceptions=True)
-            self.abort()
+            if not self.cut:
+                self.abort()
+
+    def cut_after(self, direction: Direction, grace: float = 1.0) -> None:
+        """The trigger's cut: the peer receiving `direction` gets the bytes before the cut point
+        and then end-of-stream (a RST could overtake bytes its application has not read yet);
+        the other peer gets a RST now; the receiving side is reset after `grace` seconds."""
+        self.cut = True
+        receiving = self.writers[direction]
+        other = self.writers[RESPONSE if direction == REQUEST else REQUEST]
+        try:
+            receiving.write_eof()
+        except (OSError, RuntimeError):
+            pass
+        _rst(other)
+        asyncio.get_running_loop().call_later(grace, self.abort)
 
     async def _pump(self, reader: asyncio.StreamReader, direction: Direction) -> None:
         relay = self.relay
@@ -130,7 +157,7 @@ class _Link:
                     self.damaged = True
                     continue
                 relay.bytes[direction] += len(data)
-                forward, held, cut = self._split(held + data, direction)
+                forward, held, cut = self._split(held, data, direction)
                 if forward:
                     await queue.put((time.monotonic(), forward))
                 if cut:
@@ -142,19 +169,25 @@ class _Link:
         finally:
             sender.cancel()
 
-    def _split(self, data: bytes, direction: Direction) -> tuple[bytes, bytes, bool]:
-        """Track frames and apply the armed trigger: (bytes to forward, bytes to hold, reset after them)."""
+    def _split(self, held: bytes, data: bytes, direction: Direction) -> tuple[bytes, bytes, bool]:
+        """Track frames and apply the armed trigger to held bytes plus new `data`: (bytes to
+        forward, bytes to hold, reset after forwarding). While an API-key trigger is armed an
+        incomplete frame header is held back, so a cut inside its frame can still be exact."""
         relay = self.relay
         watch = self.watch[direction]
         start = watch.position
-        forward, held, cut = watch.split(
-            data, lambda at, size, fields: relay._cut_point(self, direction, at, size, fields))
+        buf = held + data
+        cut, incomplete = watch.feed(data, lambda at, size, fields: relay._cut_point(self, direction, at, size, fields))
         if cut is not None:
             watch.pending_cut = cut if watch.pending_cut is None else min(cut, watch.pending_cut)
         trig = relay.trigger
-        if trig is not None and trig.api_key is None and trig.direction == direction and not trig.fired.is_set():
+        armed = trig is not None and not trig.fired.is_set()
+        if armed and trig.api_key is None and trig.direction == direction:
             point = trig.base.get(self.id, 0) + trig.after_bytes
             watch.pending_cut = point if watch.pending_cut is None else min(point, watch.pending_cut)
+        forward, held = buf, b""
+        if armed and trig.api_key is not None and incomplete is not None:
+            forward, held = buf[:incomplete - start], buf[incomplete - start:]
         reset = watch.pending_cut is not None and watch.pending_cut <= start + len(forward)
         if reset:
             forward, held = forward[:max(0, watch.pending_cut - start)], b""
@@ -174,7 +207,7 @@ class _Link:
             await relay._flowing.wait()
             if item is _RESET:
                 await _wait_acknowledged(writer)
-                relay._fire(self)
+                relay._fire(self, direction)
                 return
             if relay.blackholed:
                 self.damaged = True
@@ -195,12 +228,17 @@ class _Link:
         self.closed = True
         self.relay._links.pop(self.id, None)
         for w in self.writers.values():
-            sock = w.get_extra_info("socket")
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            except (OSError, AttributeError):
-                pass
-            w.transport.abort()
+            _rst(w)
+
+
+def _rst(writer: asyncio.StreamWriter) -> None:
+    """Close a socket with a TCP RST (SO_LINGER 0), dropping whatever it still had to send."""
+    sock = writer.get_extra_info("socket")
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except (OSError, AttributeError):
+        pass
+    writer.transport.abort()
 
 
 async def _wait_acknowledged(writer: asyncio.StreamWriter, timeout: float = 2.0) -> None:
@@ -337,12 +375,12 @@ class Relay:
         self._loop.call(arm)
         return trigger
 
-    def _fire(self, link: _Link) -> None:
+    def _fire(self, link: _Link, direction: Direction) -> None:
         if self.trigger is not None and not self.trigger.fired.is_set():
             self.trigger.fired.set()
             self.trigger = None
         self.resets += 1
-        link.abort()
+        link.cut_after(direction)
 
     def _slices(self, data: bytes) -> Iterator[bytes]:
         if self.bandwidth is None:
