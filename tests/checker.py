@@ -394,7 +394,7 @@ def compare_logs(src: LogSnapshot, dst: LogSnapshot, compare_stable: bool = True
                 differ(b.base_offset, f"crc ({side} batch fails its CRC)",
                        b.crc if side == "source" else crc, b.crc if side == "destination" else crc)
                 break
-    lo, hi = max(src.log_start, dst.log_start), min(src.log_end, dst.log_end)
+    lo, hi = max(src.log_start, dst.log_start), max(src.log_end, dst.log_end)
     a = [b for b in src.batches if b.last_offset >= lo and b.base_offset < hi]
     b_ = [b for b in dst.batches if b.last_offset >= lo and b.base_offset < hi]
     compared = 0
