@@ -35,6 +35,9 @@ def freeze(cluster: "KafkaCluster", node_id: int) -> None:
     if b.proc is None or not b.alive:
         raise ValueError(f"node {node_id} of {cluster.name!r} is not running")
     procs.kill(b.proc, signal.SIGSTOP)
+    deadline = time.monotonic() + 5.0    # signal delivery is asynchronous
+    while not is_frozen(cluster, node_id) and time.monotonic() < deadline:
+        time.sleep(0.01)
     b.history.append(f"frozen at {time.strftime('%H:%M:%S')}")
 
 
@@ -44,6 +47,9 @@ def thaw(cluster: "KafkaCluster", node_id: int) -> None:
     b = cluster.broker(node_id)
     if b.proc is not None:
         procs.kill(b.proc, signal.SIGCONT)
+    deadline = time.monotonic() + 5.0
+    while is_frozen(cluster, node_id) and time.monotonic() < deadline:
+        time.sleep(0.01)
     b.history.append(f"thawed at {time.strftime('%H:%M:%S')}")
 
 

@@ -212,6 +212,11 @@ class RawCluster:
             return sorted(p.partition_index for p in t.partitions)
         raise CheckerError(f"no broker of {self.bootstrap} answered Metadata: {last}")
 
+    def leaders(self, topic: str) -> dict[int, int]:
+        """partition -> leader node id (-1: none), from fresh metadata."""
+        parts = self.partitions(topic) or []
+        return {p: self._leaders.get((topic, p), -1) for p in parts}
+
     def _leader_call(self, topic: str, partition: int, make: Any, response_class: Any, attempts: int = 20) -> Any:
         """Send to the partition leader; refresh metadata and retry on leader changes."""
         last = ""
