@@ -465,6 +465,11 @@ class FaultRelays:
         relay = self._relays[node_id] = Relay(self._loop, node_id, port)
         return relay.port
 
+    @property
+    def bootstrap(self) -> str:
+        """host:port of every relay: a client bootstrapping here never talks to a broker directly."""
+        return ",".join(f"127.0.0.1:{r.port}" for r in self)
+
     def __getitem__(self, node_id: int) -> Relay:
         return self._relays[node_id]
 

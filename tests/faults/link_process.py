@@ -12,14 +12,19 @@ from pathlib import Path
 from typing import Any
 
 
+def _servers(side: Any) -> list[str]:
+    """A kafkabed cluster's client listener, or a bootstrap string (e.g. FaultRelays.bootstrap)."""
+    return (side if isinstance(side, str) else side.bootstrap).split(",")
+
+
 def write_link(path: Path, source: Any, destination: Any, topics: list[str], name: str = "faults",
                **mirror: Any) -> Path:
     """A link file mirroring `topics` by name; `mirror` adds [mirror] settings."""
     settings = {"fetch_max_wait_ms": 100, "stop_timeout_ms": 5000, **mirror}
     lines = [
         f"name = {json.dumps(name)}",
-        "[source]", f"bootstrap_servers = {json.dumps(source.bootstrap.split(','))}",
-        "[destination]", f"bootstrap_servers = {json.dumps(destination.bootstrap.split(','))}",
+        "[source]", f"bootstrap_servers = {json.dumps(_servers(source))}",
+        "[destination]", f"bootstrap_servers = {json.dumps(_servers(destination))}",
         "[topics]", f"names = {json.dumps(topics)}",
         "[mirror]", *(f"{k} = {json.dumps(v)}" for k, v in settings.items()),
     ]

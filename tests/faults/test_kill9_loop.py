@@ -3,58 +3,16 @@ the independent checker must then find the mirror exact (bounds and every batch)
 from __future__ import annotations
 
 import random
-import threading
 import time
 
 import pytest
 
-from tests.checker import LATEST, CheckerError, RawCluster, check_mirror, wait_exact
+from tests.checker import CheckerError, check_mirror, wait_exact
 
 from .link_process import LinkerRun, write_link
+from .workload import Writer, destination_end
 
 PARTITIONS = 4
-
-
-def destination_end(destination, topic: str) -> int:
-    """Sum of the mirror topic's log ends (0 before the linker created it)."""
-    with RawCluster(destination.bootstrap_for("INTERNAL")) as c:
-        parts = c.partitions(topic)
-        return sum(c.list_offset(topic, p, LATEST) for p in parts or [])
-
-
-class Writer(threading.Thread):
-    """Continuous production in rounds: a plain producer (no idempotence: the hard case for
-    resends) and an idempotent one, different codecs, a flush and a short pause per round."""
-
-    def __init__(self, cluster, topic: str) -> None:
-        super().__init__(name="kill9-writer", daemon=True)
-        self.cluster, self.topic = cluster, topic
-        self.stop = threading.Event()
-        self.sent = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        from kafka import KafkaProducer
-        try:
-            plain = KafkaProducer(**self.cluster.kafka_python_config(), linger_ms=5, compression_type="lz4",
-                                  acks="all", enable_idempotence=False)
-            idem = KafkaProducer(**self.cluster.kafka_python_config(), linger_ms=5, compression_type="gzip",
-                                 enable_idempotence=True)
-            try:
-                i = 0
-                while not self.stop.is_set():
-                    for _ in range(100):
-                        (plain if i % 2 else idem).send(self.topic, key=b"k%d" % i, value=b"v%d-" % i * 8)
-                        i += 1
-                    plain.flush(30)
-                    idem.flush(30)
-                    self.sent = i
-                    time.sleep(0.05)
-            finally:
-                plain.close()
-                idem.close()
-        except BaseException as e:  # surfaced by the test
-            self.error = e
 
 
 def wait_growth(destination, topic: str, above: int, run: LinkerRun, timeout: float = 60.0) -> int:
