@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import itertools
 import socket
 import struct
 import termios
@@ -104,7 +105,7 @@ class _FrameWatch:
 class _Link:
     """One relayed connection: a pump per direction, a latency queue per direction."""
 
-    _ids = iter(range(1, 1 << 62))
+    _ids = itertools.count(1)
 
     def __init__(self, relay: "Relay", client: asyncio.StreamWriter, upstream: asyncio.StreamWriter) -> None:
         self.id = next(self._ids)
@@ -186,7 +187,7 @@ class _Link:
             point = trig.base.get(self.id, 0) + trig.after_bytes
             watch.pending_cut = point if watch.pending_cut is None else min(point, watch.pending_cut)
         forward, held = buf, b""
-        if armed and trig.api_key is not None and incomplete is not None:
+        if armed and trig.api_key is not None and incomplete is not None and incomplete >= start:
             forward, held = buf[:incomplete - start], buf[incomplete - start:]
         reset = watch.pending_cut is not None and watch.pending_cut <= start + len(forward)
         if reset:

@@ -40,9 +40,11 @@ class LinkerRun:
         self.log = log
         self.proc: subprocess.Popen | None = None
         self.kills = 0
+        self.log_from = 0     # where this run's lines start in the log
 
     def start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None, "already running"
+        self.log_from = len(self.text())
         with open(self.log, "ab") as err:
             self.proc = subprocess.Popen([sys.executable, "-m", "linker.cli", "run", "--config", str(self.config)],
                                          stdout=subprocess.DEVNULL, stderr=err)
@@ -70,9 +72,9 @@ class LinkerRun:
             return None
 
     def wait_log(self, text: str, timeout: float = 60.0) -> None:
-        """Wait until the run's log contains `text` (the process must stay alive)."""
+        """Wait until the current run has logged `text` (the process must stay alive)."""
         deadline = time.monotonic() + timeout
-        while text not in self.text():
+        while text not in self.text()[self.log_from:]:
             if not self.running:
                 raise AssertionError(f"linker run exited ({self.proc.returncode if self.proc else None}):\n"
                                      f"{self.text()[-3000:]}")
