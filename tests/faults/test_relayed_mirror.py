@@ -1,12 +1,13 @@
-"""`linker run` with every destination connection through a fault relay: network faults while
-the mirror is live; afterwards the independent checker must find the mirror exact.
+"""`linker run` with every connection to one side (source or destination) through fault relays:
+network faults while the mirror is live; afterwards the independent checker must find the
+mirror exact.
 
 A first use of the harness; the full matrix (each fault x source/destination x catch-up/live,
 the version matrix) belongs to the mirror-safety work."""
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -17,13 +18,12 @@ from tests.checker import check_mirror, wait_exact
 from .link_process import LinkerRun, write_link
 from .workload import Writer, destination_end
 
-PRODUCE = 0   # Kafka API key
+PRODUCE, FETCH = 0, 1   # Kafka API keys
 
 
-@pytest.fixture(scope="module")
-def relayed_destination() -> Iterator[tuple[KafkaCluster, FaultRelays]]:
+def _relayed(name: str) -> Iterator[tuple[KafkaCluster, FaultRelays]]:
     relays = FaultRelays("PLAINTEXT")
-    cluster = KafkaCluster("relayed-dst", advertised_port=relays.advertise)
+    cluster = KafkaCluster(name, advertised_port=relays.advertise)
     try:
         cluster.start()
         yield cluster, relays
@@ -32,11 +32,21 @@ def relayed_destination() -> Iterator[tuple[KafkaCluster, FaultRelays]]:
         relays.close()
 
 
+@pytest.fixture(scope="module")
+def relayed_source() -> Iterator[tuple[KafkaCluster, FaultRelays]]:
+    yield from _relayed("relayed-src")
+
+
+@pytest.fixture(scope="module")
+def relayed_destination() -> Iterator[tuple[KafkaCluster, FaultRelays]]:
+    yield from _relayed("relayed-dst")
+
+
 def _fire(trigger, run: LinkerRun, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not trigger.fired.wait(0.2):
         assert run.running, run.text()[-3000:]
-        assert time.monotonic() < deadline, "the armed reset never fired: no produce traffic?"
+        assert time.monotonic() < deadline, "the armed reset never fired: no matching traffic?"
 
 
 def produce_answers_lost(relays: FaultRelays, run: LinkerRun) -> None:
@@ -50,6 +60,13 @@ def produce_requests_cut(relays: FaultRelays, run: LinkerRun) -> None:
     """A produce request cut half-way: the broker sees a broken frame, then end of stream."""
     for _ in range(3):
         _fire(relays[1].reset_on(PRODUCE, REQUEST, after_bytes=40), run)
+        time.sleep(0.5)
+
+
+def fetch_answers_cut(relays: FaultRelays, run: LinkerRun) -> None:
+    """A fetch response cut after 200 bytes (inside its records, once there are any), three times."""
+    for _ in range(3):
+        _fire(relays[1].reset_on(FETCH, RESPONSE, after_bytes=200), run)
         time.sleep(0.5)
 
 
@@ -72,22 +89,26 @@ def slow_link(relays: FaultRelays, run: LinkerRun) -> None:
     relays.clear()
 
 
-FAULTS: dict[str, Callable[[FaultRelays, LinkerRun], None]] = {
-    "produce-answers-lost": produce_answers_lost,
-    "produce-requests-cut": produce_requests_cut,
-    "blackhole": blackhole,
-    "pause": pause,
-    "slow-link": slow_link,
-}
+CASES = [
+    ("destination", produce_answers_lost), ("destination", produce_requests_cut), ("destination", blackhole),
+    ("destination", pause), ("destination", slow_link),
+    ("source", fetch_answers_cut), ("source", blackhole), ("source", pause), ("source", slow_link),
+]
 
 
-@pytest.mark.parametrize("fault", list(FAULTS))
-def test_live_mirror_through_destination_faults_stays_exact(fault, source, relayed_destination, topic_name,
-                                                             tmp_path, testbed_report):
-    destination, relays = relayed_destination
+@pytest.mark.parametrize("side,fault", CASES, ids=[f"{side}-{f.__name__}" for side, f in CASES])
+def test_live_mirror_through_faults_stays_exact(side, fault, request, topic_name, tmp_path, testbed_report):
+    if side == "source":
+        (source, relays), destination = request.getfixturevalue("relayed_source"), \
+            request.getfixturevalue("destination")
+        link = (relays.bootstrap, destination)
+    else:
+        source, (destination, relays) = request.getfixturevalue("source"), \
+            request.getfixturevalue("relayed_destination")
+        link = (source, relays.bootstrap)
     relays.clear()
     source.create_topic(topic_name, partitions=2)
-    cfg = write_link(tmp_path / "link.toml", source, relays.bootstrap, [topic_name])
+    cfg = write_link(tmp_path / "link.toml", *link, [topic_name])
     writer = Writer(source, topic_name, pause=0.1)
     with LinkerRun(cfg, tmp_path / "run.log") as run:
         accepted = relays[1].connections_accepted
@@ -98,7 +119,7 @@ def test_live_mirror_through_destination_faults_stays_exact(fault, source, relay
             while destination_end(destination, topic_name) == 0:   # live: the mirror is moving
                 assert run.running and time.monotonic() < deadline, run.text()[-3000:]
                 time.sleep(0.1)
-            FAULTS[fault](relays, run)
+            fault(relays, run)
             fault_ended = time.monotonic()
             time.sleep(1.0)
         finally:
@@ -113,5 +134,5 @@ def test_live_mirror_through_destination_faults_stays_exact(fault, source, relay
         assert run.stop() == 0
     final = check_mirror(source, destination, [topic_name])
     assert final.exact, final
-    testbed_report(f"relayed mirror, {fault}: {writer.sent} records exact {took:.1f}s after the fault ended "
-                   f"(relay resets {relays[1].resets})")
+    testbed_report(f"relayed mirror, {side} {fault.__name__}: {writer.sent} records exact {took:.1f}s after "
+                   f"the fault ended (relay resets {relays[1].resets})")

@@ -16,7 +16,8 @@ def destination_end(destination, topic: str) -> int:
 
 class Writer(threading.Thread):
     """Continuous production in rounds: a plain producer (no idempotence: the hard case for
-    resends) and an idempotent one, different codecs, a flush and a short pause per round."""
+    resends) and an idempotent one, different codecs, a flush and a short pause per round.
+    Writes on the brokers' direct INTERNAL listener, so fault relays never slow the writer."""
 
     def __init__(self, cluster, topic: str, pause: float = 0.05) -> None:
         super().__init__(name="fault-writer", daemon=True)
@@ -28,9 +29,9 @@ class Writer(threading.Thread):
     def run(self) -> None:
         from kafka import KafkaProducer
         try:
-            plain = KafkaProducer(**self.cluster.kafka_python_config(), linger_ms=5, compression_type="lz4",
+            plain = KafkaProducer(**self.cluster.kafka_python_config("INTERNAL"), linger_ms=5, compression_type="lz4",
                                   acks="all", enable_idempotence=False)
-            idem = KafkaProducer(**self.cluster.kafka_python_config(), linger_ms=5, compression_type="gzip",
+            idem = KafkaProducer(**self.cluster.kafka_python_config("INTERNAL"), linger_ms=5, compression_type="gzip",
                                  enable_idempotence=True)
             try:
                 i = 0
