@@ -107,12 +107,22 @@ def move_leader(cluster: "KafkaCluster", topic: str, partition: int, to_node: in
             pass
         except KafkaError:   # PREFERRED_LEADER_NOT_AVAILABLE while the new replica joins the ISR
             pass
-        if cluster.partition_leaders(topic).get(partition) == to_node:
+        if _settled(cluster, topic, partition, to_node):
             return before
         if time.monotonic() > deadline:
             raise TimeoutError(f"{topic}-{partition}: leader is {cluster.partition_leaders(topic).get(partition)}, "
                                f"not {to_node}, after {timeout}s")
         time.sleep(0.2)
+
+
+def _settled(cluster: "KafkaCluster", topic: str, partition: int, leader: int, checks: int = 5) -> bool:
+    """The leader shows in several metadata answers in a row: brokers learn an election through
+    the metadata log at their own pace, and the admin client asks whichever broker it likes."""
+    for _ in range(checks):
+        if cluster.partition_leaders(topic).get(partition) != leader:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 # ---------------------------------------------------------------------------- full disk

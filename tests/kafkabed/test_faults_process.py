@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 from typing import Callable
 
@@ -66,7 +67,7 @@ def test_move_leader_to_each_node(cluster3, topic_name):
     produce(cluster3, topic_name, 20)
     for target in (1, 2, 3):
         move_leader(cluster3, topic_name, 0, target)
-        assert cluster3.partition_leaders(topic_name)[0] == target
+        wait_for(lambda: cluster3.partition_leaders(topic_name)[0] == target, 10, f"node {target} leading")
     produce(cluster3, topic_name, 20)
     consume(cluster3, topic_name, expected=40)
 
@@ -75,7 +76,10 @@ def test_move_leader_to_each_node(cluster3, topic_name):
 def test_disk_full_stops_the_broker_and_freeing_space_recovers(topic_name):
     from kafka import KafkaProducer
     cluster = KafkaCluster("smalldisk", broker_config={"log.segment.bytes": 1 << 20})
-    disk = SmallDisk.mount(cluster, 1, 64 << 20)
+    try:
+        disk = SmallDisk.mount(cluster, 1, 64 << 20)
+    except (OSError, subprocess.CalledProcessError) as e:   # e.g. a container without CAP_SYS_ADMIN
+        pytest.skip(f"cannot mount a tmpfs here: {e}")
     try:
         cluster.start()
         assert cluster.broker(1).data_dir == disk.path
