@@ -11,7 +11,7 @@ through its relay. The brokers' INTERNAL listener stays direct, for admin tools 
         relays.set_latency(0.05)            # every relay; relays[2].pause() for one broker
         relays[1].blackhole()               # bytes dropped both ways, connections stay open
         relays[1].clear()                   # faults off; connections that lost bytes are reset
-        trig = relays[1].reset_on(api_key=0, direction="response")   # reset when a Produce answer starts
+        trig = relays[1].reset_on(api_key=0, direction="response")   # reset as a Produce (key 0) answer starts
         trig.fired.wait(10)
 
 Faults per relay: added one-way latency (each direction), a bandwidth cap (bytes/s per

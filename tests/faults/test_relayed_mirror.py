@@ -10,6 +10,8 @@ import time
 from typing import Iterator
 
 import pytest
+from kafka.protocol.consumer import FetchRequest
+from kafka.protocol.producer import ProduceRequest
 
 from kafkabed import KafkaCluster
 from kafkabed.faults import REQUEST, RESPONSE, FaultRelays
@@ -18,7 +20,7 @@ from tests.checker import check_mirror, wait_exact
 from .link_process import LinkerRun, write_link
 from .workload import Writer, destination_end
 
-PRODUCE, FETCH = 0, 1   # Kafka API keys
+PRODUCE, FETCH = ProduceRequest.API_KEY, FetchRequest.API_KEY
 
 
 def _relayed(name: str) -> Iterator[tuple[KafkaCluster, FaultRelays]]:

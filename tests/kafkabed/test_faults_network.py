@@ -9,11 +9,12 @@ import time
 from typing import Callable, Iterator
 
 import pytest
+from kafka.protocol.producer import ProduceRequest
 
 from kafkabed import KafkaCluster
 from kafkabed.faults import REQUEST, RESPONSE, FaultRelays
 
-PRODUCE = 0   # Kafka API key
+PRODUCE = ProduceRequest.API_KEY
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
