@@ -4,6 +4,7 @@ a hung broker (SIGSTOP/SIGCONT), a partition leader moved to a chosen node, and 
 
     freeze(cluster, 2); ...; thaw(cluster, 2)           # or: with frozen(cluster, 2): ...
     move_leader(cluster, "t", 0, to_node=3)             # reassign (preferred first) + elect
+    unclean_failover(cluster, "t", 0, write=lambda: ...)  # acknowledged writes lost, for real
     disk = SmallDisk.mount(cluster, node_id=1, size=64 << 20)   # before cluster.start()
     disk.fill(leave=1 << 20); ...; disk.free(); disk.unmount()
 """
@@ -17,14 +18,14 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from . import procs
 
 if TYPE_CHECKING:
     from .cluster import KafkaCluster
 
-__all__ = ["SmallDisk", "freeze", "frozen", "is_frozen", "move_leader", "thaw"]
+__all__ = ["SmallDisk", "freeze", "frozen", "is_frozen", "move_leader", "thaw", "unclean_failover"]
 
 
 # ---------------------------------------------------------------------------- hung broker
@@ -113,6 +114,52 @@ def move_leader(cluster: "KafkaCluster", topic: str, partition: int, to_node: in
             raise TimeoutError(f"{topic}-{partition}: leader is {cluster.partition_leaders(topic).get(partition)}, "
                                f"not {to_node}, after {timeout}s")
         time.sleep(0.2)
+
+
+def unclean_failover(cluster: "KafkaCluster", topic: str, partition: int,
+                     write: Callable[[], None], timeout: float = 120.0) -> tuple[int, int]:
+    """Lose acknowledged data the way an unclean election does; returns (old leader, new leader).
+
+    The partition needs exactly two replicas and min.insync.replicas=1; a third node keeps the
+    controller quorum. The follower is stopped (it leaves the ISR), `write()` then appends what
+    only the leader holds, the leader is killed (-9), the follower started again with unclean
+    leader election enabled on the topic and elected: its shorter log wins. The old leader
+    is restarted and truncates to the new leader's log, so the acknowledged writes are gone."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import ElectionNotNeededError, KafkaError
+
+    admin = cluster.admin()
+    (desc,) = admin.describe_topics([topic])
+    part = next(p for p in desc["partitions"] if p["partition_index"] == partition)
+    leader, replicas = part["leader_id"], list(part["replica_nodes"])
+    if len(replicas) != 2 or cluster.nodes < 3:
+        raise ValueError(f"{topic}-{partition}: needs two replicas on a cluster of three or more, "
+                         f"has {replicas} on {cluster.nodes} nodes")
+    follower = next(r for r in replicas if r != leader)
+    cluster.stop_broker(follower)            # controlled shutdown: out of the ISR at once
+    write()
+    cluster.kill(leader)
+    cluster.start_broker(follower)           # the follower and the third node form a quorum again
+    cluster.set_topic_config(topic, {"unclean.leader.election.enable": "true"})
+    # a fresh admin client: the cached one may still be waiting on the killed node
+    fresh = KafkaAdminClient(client_id="kafkabed-unclean", **cluster.kafka_python_config("INTERNAL"))
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fresh.elect_leaders(1, {topic: [partition]})   # 1: UNCLEAN
+            except (ElectionNotNeededError, KafkaError):
+                pass
+            (now,) = fresh.describe_topics([topic])
+            if next(p["leader_id"] for p in now["partitions"] if p["partition_index"] == partition) == follower:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}-{partition}: no unclean election of node {follower} after {timeout}s")
+            time.sleep(0.3)
+    finally:
+        fresh.close()
+    cluster.start_broker(leader)
+    return leader, follower
 
 
 def _settled(cluster: "KafkaCluster", topic: str, partition: int, leader: int, checks: int = 5) -> bool:

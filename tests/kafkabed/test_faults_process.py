@@ -11,7 +11,7 @@ from typing import Callable
 import pytest
 
 from kafkabed import KafkaCluster
-from kafkabed.broker_faults import SmallDisk, freeze, frozen, is_frozen, move_leader, thaw
+from kafkabed.broker_faults import SmallDisk, freeze, frozen, is_frozen, move_leader, thaw, unclean_failover
 from kafkabed.producers import consume, produce
 from tests.checker import RawCluster
 
@@ -70,6 +70,22 @@ def test_move_leader_to_each_node(cluster3, topic_name):
         wait_for(lambda: cluster3.partition_leaders(topic_name)[0] == target, 10, f"node {target} leading")
     produce(cluster3, topic_name, 20)
     consume(cluster3, topic_name, expected=40)
+
+
+def test_unclean_failover_loses_acknowledged_records(cluster3, topic_name):
+    from tests.checker import LATEST
+    cluster3.create_topic(topic_name, partitions=1, replication_factor=2, configs={"min.insync.replicas": 1})
+    produce(cluster3, topic_name, 10, listener="INTERNAL")
+    acked: list = []
+    old, new = unclean_failover(cluster3, topic_name, 0,
+                                write=lambda: acked.extend(produce(cluster3, topic_name, 15, listener="INTERNAL",
+                                                                   timeout=60).offsets))
+    assert [o for _, o in acked] == list(range(10, 25))        # acknowledged with acks=all ...
+    assert cluster3.partition_leaders(topic_name)[0] == new != old
+    with RawCluster(cluster3.bootstrap_for("INTERNAL")) as raw:
+        wait_for(lambda: raw.list_offset(topic_name, 0, LATEST) == 10, 30, "the log end after the election")
+    wait_for(lambda: sorted(_isr(cluster3, topic_name)) == sorted([old, new]), 90, "the old leader following")
+    assert len(consume(cluster3, topic_name, expected=10)) == 10  # ... and gone
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mount") is None, reason="a tmpfs mount needs root")
