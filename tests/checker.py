@@ -395,9 +395,10 @@ def compare_logs(src: LogSnapshot, dst: LogSnapshot, compare_stable: bool = True
     for side, log in (("source", src), ("destination", dst)):
         for b in log.batches:
             if not b.crc_valid:
-                crc = crc32c.crc32c(b.covered) if b.magic >= 2 else zlib.crc32(b.covered)
+                crc = crc32c.crc32c(b.covered) if b.magic >= 2 else zlib.crc32(b.covered) & 0xFFFFFFFF
+                bad = f"stored {b.crc:#010x}, computed {crc:#010x}"
                 differ(b.base_offset, f"crc ({side} batch fails its CRC)",
-                       b.crc if side == "source" else crc, b.crc if side == "destination" else crc)
+                       bad if side == "source" else None, bad if side == "destination" else None)
                 break
     lo, hi = max(src.log_start, dst.log_start), max(src.log_end, dst.log_end)
     a = [b for b in src.batches if b.last_offset >= lo and b.base_offset < hi]
