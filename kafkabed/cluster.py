@@ -10,7 +10,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import procs
 from .config import (CONTROLLER, INTERNAL, PROTOCOLS, NodeLayout, log4j1_properties,
@@ -121,6 +121,7 @@ class KafkaCluster:
         jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
         start_timeout: float = 120.0,
         tls_tool: str | None = None,
+        advertised_port: Callable[[int, str, int], int] | None = None,
     ) -> None:
         if nodes < 1:
             raise ValueError(f"a cluster needs at least one node, got nodes={nodes}")
@@ -146,6 +147,8 @@ class KafkaCluster:
         self.jvm_options = tuple(jvm_options)
         self.start_timeout = start_timeout
         self.tls_tool = tls_tool  # "openssl" or "keytool"; None: openssl if present
+        # (node id, listener, bound port) -> port to advertise: puts a relay in front of brokers
+        self.advertised_port = advertised_port
         self.secure_internal = authorizer or any(l.startswith("SASL_") for l in listeners)
         self.tls: TlsFiles | None = None
         self.cluster_id = _cluster_id()
@@ -479,6 +482,10 @@ class KafkaCluster:
             b.directory.mkdir(parents=True, exist_ok=True)
             props = server_properties(layout, layouts, self.listeners, self.secure_internal,
                                       self.authorizer, self.users, self.tls, self.broker_config)
+            if self.advertised_port is not None:
+                props["advertised.listeners"] = ",".join(
+                    f"{name}://{b.host}:{self.advertised_port(b.node_id, name, port)}"
+                    for name, port in b.ports.items() if name != CONTROLLER)
             (b.directory / "server.properties").write_text(render_properties(props))
             if self.release.logging == "log4j2":
                 (b.directory / "log4j2.properties").write_text(log4j2_properties(b.log_path))

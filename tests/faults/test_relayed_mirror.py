@@ -1,0 +1,140 @@
+"""`linker run` with every connection to one side (source or destination) through fault relays:
+network faults while the mirror is live; afterwards the independent checker must find the
+mirror exact.
+
+A first use of the harness; the full matrix (each fault x source/destination x catch-up/live,
+the version matrix) belongs to the mirror-safety work."""
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+import pytest
+from kafka.protocol.consumer import FetchRequest
+from kafka.protocol.producer import ProduceRequest
+
+from kafkabed import KafkaCluster
+from kafkabed.faults import REQUEST, RESPONSE, FaultRelays
+from tests.checker import check_mirror, wait_exact
+
+from .link_process import LinkerRun, write_link
+from .workload import Writer, destination_end
+
+PRODUCE, FETCH = ProduceRequest.API_KEY, FetchRequest.API_KEY
+
+
+def _relayed(name: str) -> Iterator[tuple[KafkaCluster, FaultRelays]]:
+    relays = FaultRelays("PLAINTEXT")
+    cluster = KafkaCluster(name, advertised_port=relays.advertise)
+    try:
+        cluster.start()
+        yield cluster, relays
+    finally:
+        cluster.stop()
+        relays.close()
+
+
+@pytest.fixture(scope="module")
+def relayed_source() -> Iterator[tuple[KafkaCluster, FaultRelays]]:
+    yield from _relayed("relayed-src")
+
+
+@pytest.fixture(scope="module")
+def relayed_destination() -> Iterator[tuple[KafkaCluster, FaultRelays]]:
+    yield from _relayed("relayed-dst")
+
+
+def _fire(trigger, run: LinkerRun, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not trigger.fired.wait(0.2):
+        assert run.running, run.text()[-3000:]
+        assert time.monotonic() < deadline, "the armed reset never fired: no matching traffic?"
+
+
+def produce_answers_lost(relays: FaultRelays, run: LinkerRun) -> None:
+    """The destination appended, the linker never heard: the ambiguous failure, three times."""
+    for _ in range(3):
+        _fire(relays[1].reset_on(PRODUCE, RESPONSE), run)
+        time.sleep(0.5)
+
+
+def produce_requests_cut(relays: FaultRelays, run: LinkerRun) -> None:
+    """A produce request cut half-way: the broker sees a broken frame, then end of stream."""
+    for _ in range(3):
+        _fire(relays[1].reset_on(PRODUCE, REQUEST, after_bytes=40), run)
+        time.sleep(0.5)
+
+
+def fetch_answers_cut(relays: FaultRelays, run: LinkerRun) -> None:
+    """A fetch response cut after 200 bytes (inside its records, once there are any), three times."""
+    for _ in range(3):
+        _fire(relays[1].reset_on(FETCH, RESPONSE, after_bytes=200), run)
+        time.sleep(0.5)
+
+
+def blackhole(relays: FaultRelays, run: LinkerRun) -> None:
+    relays.blackhole()
+    time.sleep(3.0)
+    relays.clear()
+
+
+def pause(relays: FaultRelays, run: LinkerRun) -> None:
+    relays.pause()
+    time.sleep(3.0)
+    relays.resume()
+
+
+def slow_link(relays: FaultRelays, run: LinkerRun) -> None:
+    relays.set_latency(0.1)
+    relays.set_bandwidth(50_000)
+    time.sleep(3.0)
+    relays.clear()
+
+
+CASES = [
+    ("destination", produce_answers_lost), ("destination", produce_requests_cut), ("destination", blackhole),
+    ("destination", pause), ("destination", slow_link),
+    ("source", fetch_answers_cut), ("source", blackhole), ("source", pause), ("source", slow_link),
+]
+
+
+@pytest.mark.parametrize("side,fault", CASES, ids=[f"{side}-{f.__name__}" for side, f in CASES])
+def test_live_mirror_through_faults_stays_exact(side, fault, request, topic_name, tmp_path, testbed_report):
+    if side == "source":
+        (source, relays), destination = request.getfixturevalue("relayed_source"), \
+            request.getfixturevalue("destination")
+        link = (relays.bootstrap, destination)
+    else:
+        source, (destination, relays) = request.getfixturevalue("source"), \
+            request.getfixturevalue("relayed_destination")
+        link = (source, relays.bootstrap)
+    relays.clear()
+    source.create_topic(topic_name, partitions=2)
+    cfg = write_link(tmp_path / "link.toml", *link, [topic_name])
+    writer = Writer(source, topic_name, pause=0.1)
+    with LinkerRun(cfg, tmp_path / "run.log") as run:
+        accepted = relays[1].connections_accepted
+        writer.start()
+        try:
+            run.start()
+            deadline = time.monotonic() + 60
+            while destination_end(destination, topic_name) == 0:   # live: the mirror is moving
+                assert run.running and time.monotonic() < deadline, run.text()[-3000:]
+                time.sleep(0.1)
+            fault(relays, run)
+            fault_ended = time.monotonic()
+            time.sleep(1.0)
+        finally:
+            relays.clear()
+            writer.stop.set()
+            writer.join(60)
+        assert writer.error is None, writer.error
+        assert relays[1].connections_accepted > accepted      # the linker really went through the relay
+        wait_exact(source, destination, [topic_name], timeout=120, min_records=writer.sent, poll=0.2)
+        took = time.monotonic() - fault_ended   # includes 1 s more writing and the writer's last round
+        assert run.running, run.text()[-3000:]
+        assert run.stop() == 0
+    final = check_mirror(source, destination, [topic_name])
+    assert final.exact, final
+    testbed_report(f"relayed mirror, {side} {fault.__name__}: {writer.sent} records exact {took:.1f}s after "
+                   f"the fault ended (relay resets {relays[1].resets})")
