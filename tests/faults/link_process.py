@@ -33,7 +33,7 @@ def write_link(path: Path, source: Any, destination: Any, topics: list[str], nam
 
 
 class LinkerRun:
-    """One `python -m linker.cli run` process at a time for a link file; stderr to `log`."""
+    """One `python -m linker.app.cli run` process at a time for a link file; stderr to `log`."""
 
     def __init__(self, config: Path, log: Path) -> None:
         self.config = config
@@ -46,7 +46,7 @@ class LinkerRun:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.log_from = len(self.text())
         with open(self.log, "ab") as err:
-            self.proc = subprocess.Popen([sys.executable, "-m", "linker.cli", "run", "--config", str(self.config)],
+            self.proc = subprocess.Popen([sys.executable, "-m", "linker.app.cli", "run", "--config", str(self.config)],
                                          stdout=subprocess.DEVNULL, stderr=err)
 
     @property
