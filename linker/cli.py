@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(config: LinkConfig, level: str) -> int:
     from linker.metrics import MetricsServer, MirrorMetrics
     from linker.mirror.engine import MirrorEngine
+    from linker.mirror.kafka_io import ClusterIO
 
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -80,9 +81,11 @@ def _run(config: LinkConfig, level: str) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         metrics = MirrorMetrics()
-        engine = MirrorEngine(config, metrics)
+        source = ClusterIO(config.source, "source", f"{config.source.client_id}-{config.name}")
+        dest = ClusterIO(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
+        engine = MirrorEngine(config.name, config.mirror, config.topics, source, dest, metrics)
         from linker.lifecycle.controller import LifecycleController
-        lifecycle = LifecycleController(engine)
+        lifecycle = LifecycleController(engine, config)
         server = None
         if config.metrics.port is not None:
             server = MetricsServer(metrics, lifecycle.status_doc, config.metrics.host, config.metrics.port)
@@ -98,6 +101,8 @@ def _run(config: LinkConfig, level: str) -> int:
             await lifecycle_task
             if server is not None:
                 await server.close()
+            await source.close()
+            await dest.close()
 
     try:
         asyncio.run(main_async())

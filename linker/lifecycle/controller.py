@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from linker.client.errors import ClientError
+from linker.config import LinkConfig
 from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
 from linker.lifecycle.config_sync import sync_configs
@@ -32,11 +33,11 @@ ENGINE_PROBLEMS = {PartitionState.BLOCKED: TopicState.BLOCKED, PartitionState.FA
 
 
 class LifecycleController:
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, config: LinkConfig) -> None:
         self.engine = engine
-        self.settings: LifecycleSettings = engine.config.lifecycle or LifecycleSettings()
-        self.store = StateStore(engine.dest, self.settings.state_topic_for(engine.config.name),
-                                engine.m.replication_factor)
+        self.settings: LifecycleSettings = config.lifecycle or LifecycleSettings()
+        self.store = StateStore(engine.dest, self.settings.state_topic_for(config.name),
+                                engine.settings.replication_factor)
         self.state = LinkState({}, {}, None)
         self.groups: dict[str, GroupSync] = {}
         self._progress_sent: dict[str, dict[int, int]] = {}
@@ -131,7 +132,7 @@ class LifecycleController:
                 if now >= next_configs:
                     next_configs = now + self.settings.config_sync_interval_ms / 1000
                     await sync_configs(self.engine.source, self.engine.dest, self._live_topics(),
-                                       self.engine.m, self.settings.keep_destination_configs, self.names)
+                                       self.engine.settings, self.settings.keep_destination_configs, self.names)
                     if self.settings.sync_acls:
                         await sync_acls(self.engine.source, self.engine.dest, set(self._live_topics()),
                                         self.settings.group_selected, self.settings.acl_principals_exclude,

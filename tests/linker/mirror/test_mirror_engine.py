@@ -14,11 +14,11 @@ from linker.mirror.engine import MirrorEngine
 from linker.mirror.kafka_io import EARLIEST, LATEST, ClusterIO
 from linker.verify import verify_link
 
-from .helpers import caught_up, link_config, run_until
+from .helpers import caught_up, engine_for, link_config, run_until
 
 
 def mirror(cfg, timeout=90.0, done=None) -> MirrorEngine:
-    engine = MirrorEngine(cfg)
+    engine = engine_for(cfg)
     asyncio.run(run_until(engine, done or caught_up(), timeout))
     return engine
 
@@ -331,7 +331,7 @@ def test_byte_budget_bounds_memory_and_a_hot_partition_does_not_starve_others(so
     limit, fetch_max = 2 * 1024 * 1024, 1024 * 1024
     cfg = link_config(source, destination, names=[topic_name], max_in_flight_bytes=limit,
                       partition_max_bytes=256 * 1024, fetch_max_bytes=fetch_max)
-    engine = MirrorEngine(cfg)
+    engine = engine_for(cfg)
     peak = [0]
     done_at: dict[int, float] = {}
     targets = {0: 1500, 1: 40, 2: 40, 3: 40}
@@ -402,7 +402,7 @@ def test_foreign_write_while_running_fails_the_partition(source, destination, to
     produce(source, topic_name, 20)
     cfg = link_config(source, destination, names=[topic_name])
     tp = (topic_name, 0)
-    with BackgroundEngine(MirrorEngine(cfg)) as bg:
+    with BackgroundEngine(engine_for(cfg)) as bg:
         bg.wait_caught_up(cfg.source, 20)
         # Not idempotent: the destination would hand out producer id 0, which the mirrored
         # source batches already use (see docs/mirror.md, producer ids).
@@ -427,7 +427,7 @@ def test_topics_matching_the_pattern_later_are_picked_up(source, destination, to
     source.create_topic(first, partitions=1)
     produce(source, first, 10)
     cfg = link_config(source, destination, include=[prefix.replace(".", "\\.") + r"\..*"], metadata_refresh_ms=500)
-    with BackgroundEngine(MirrorEngine(cfg)) as bg:
+    with BackgroundEngine(engine_for(cfg)) as bg:
         bg.wait_caught_up(cfg.source, 10)
         source.create_topic(later, partitions=2)
         produce(source, later, 30)
@@ -441,7 +441,7 @@ def test_source_partitions_added_while_running_are_mirrored(source, destination,
     source.create_topic(topic_name, partitions=1)
     produce(source, topic_name, 10)
     cfg = link_config(source, destination, names=[topic_name], metadata_refresh_ms=500)
-    with BackgroundEngine(MirrorEngine(cfg)) as bg:
+    with BackgroundEngine(engine_for(cfg)) as bg:
         bg.wait_caught_up(cfg.source, 10)
         from kafka.admin import KafkaAdminClient, NewPartitions
         admin = KafkaAdminClient(**source.kafka_python_config())
@@ -479,8 +479,8 @@ def test_log_append_time_source_blocks_before_anything_inexact_is_written(source
 def test_running_audit_catches_a_batch_stored_differently(source, destination, topic_name, monkeypatch):
     """Switch off the LogAppendTime refusal: the destination then stores a rewritten batch, and the
     running audit (not the produce response) must fail the partition."""
-    import linker.mirror.engine as engine_module
-    monkeypatch.setattr(engine_module, "timestamp_problem", lambda attributes, base_offset: None)
+    import linker.mirror.fetcher as fetcher_module
+    monkeypatch.setattr(fetcher_module, "timestamp_problem", lambda attributes, base_offset: None)
     source.create_topic(topic_name, partitions=1, configs={"message.timestamp.type": "LogAppendTime"})
     produce(source, topic_name, 20)
     cfg = link_config(source, destination, names=[topic_name], audit_interval_ms=200)
