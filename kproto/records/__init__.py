@@ -19,7 +19,7 @@ from kproto.records.errors import (
     RecordError,
 )
 from kproto.records.forward import ZERO_BASE_OFFSET, produce_bytes, produce_chunks, rewrite_header
-from kproto.records.layout import HEADER_SIZE, Codec, TimestampType
+from kproto.records.layout import HEADER_SIZE, BatchHeader, Codec, TimestampType
 from kproto.records.legacy import iter_legacy_records
 from kproto.records.record import Record
 from kproto.records.reproducibility import Reproducibility, Verdict, classify
@@ -28,6 +28,7 @@ from kproto.records.walk import BatchWalk, split_batches, walk_batches
 __all__ = [
     "HEADER_SIZE",
     "ZERO_BASE_OFFSET",
+    "BatchHeader",
     "BatchView",
     "BatchWalk",
     "Codec",

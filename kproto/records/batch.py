@@ -1,8 +1,10 @@
 """Zero-copy views over one RecordBatch v2 or one legacy (v0/v1) message.
 
 A view keeps the caller's buffer, the batch's position in it and the header
-tuple from one precompiled unpack. No payload byte is copied; ``buffer`` and
-``payload`` are memoryview slices made on demand.
+tuple from one precompiled unpack. Every header field is a named read-only
+property over that tuple (other modules use the names, never the tuple's
+positions). No payload byte is copied; ``buffer`` and ``payload`` are
+memoryview slices made on demand.
 """
 
 from __future__ import annotations
@@ -20,6 +22,19 @@ from kproto.records.layout import (
     DELETE_HORIZON_BIT,
     HEADER,
     HEADER_SIZE,
+    IX_ATTRIBUTES,
+    IX_BASE_OFFSET,
+    IX_BASE_SEQUENCE,
+    IX_BASE_TIMESTAMP,
+    IX_BATCH_LENGTH,
+    IX_CRC,
+    IX_LAST_OFFSET_DELTA,
+    IX_MAGIC,
+    IX_MAX_TIMESTAMP,
+    IX_PARTITION_LEADER_EPOCH,
+    IX_PRODUCER_EPOCH,
+    IX_PRODUCER_ID,
+    IX_RECORD_COUNT,
     LEGACY_ATTRIBUTES_POS,
     LEGACY_MIN_SIZES,
     LOG_OVERHEAD,
@@ -28,6 +43,7 @@ from kproto.records.layout import (
     PREFIX_SIZE,
     TIMESTAMP_TYPE_BIT,
     TRANSACTIONAL_BIT,
+    BatchHeader,
     Codec,
     TimestampType,
 )
@@ -52,8 +68,10 @@ class BatchView:
     """One v2 record batch inside a larger buffer.
 
     Build one with ``BatchView(buffer, position)`` (validates framing) or get
-    them from ``walk_batches``. Header fields are plain attributes-by-property
-    over the unpacked header tuple.
+    them from ``walk_batches``. Header fields are read-only properties over
+    the header tuple unpacked once (a property over a tuple costs no
+    per-batch work in the walk; ``header`` gives all of them as a
+    ``BatchHeader``).
     """
 
     __slots__ = ("_buf", "_pos", "_h")
@@ -71,7 +89,7 @@ class BatchView:
                 position=position,
             )
         header = HEADER.unpack_from(mv, position)
-        _check_v2_header(header, available, position)
+        _check_v2_header(BatchHeader._make(header), available, position)
         self._buf = mv
         self._pos = position
         self._h = header
@@ -79,94 +97,96 @@ class BatchView:
     # --- the 61-byte header, field by field -------------------------------
     @property
     def base_offset(self) -> int:
-        return self._h[0]
+        return self._h[IX_BASE_OFFSET]
 
     @property
     def batch_length(self) -> int:
-        return self._h[1]
+        return self._h[IX_BATCH_LENGTH]
 
     @property
     def partition_leader_epoch(self) -> int:
-        return self._h[2]
+        return self._h[IX_PARTITION_LEADER_EPOCH]
 
     @property
     def magic(self) -> int:
-        return self._h[3]
+        return self._h[IX_MAGIC]
 
     @property
     def crc(self) -> int:
-        return self._h[4]
+        return self._h[IX_CRC]
 
     @property
     def attributes(self) -> int:
-        return self._h[5]
+        return self._h[IX_ATTRIBUTES]
 
     @property
     def last_offset_delta(self) -> int:
-        return self._h[6]
+        return self._h[IX_LAST_OFFSET_DELTA]
 
     @property
     def base_timestamp(self) -> int:
-        return self._h[7]
+        return self._h[IX_BASE_TIMESTAMP]
 
     @property
     def max_timestamp(self) -> int:
-        return self._h[8]
+        return self._h[IX_MAX_TIMESTAMP]
 
     @property
     def producer_id(self) -> int:
-        return self._h[9]
+        return self._h[IX_PRODUCER_ID]
 
     @property
     def producer_epoch(self) -> int:
-        return self._h[10]
+        return self._h[IX_PRODUCER_EPOCH]
 
     @property
     def base_sequence(self) -> int:
-        return self._h[11]
+        return self._h[IX_BASE_SEQUENCE]
 
     @property
     def record_count(self) -> int:
-        return self._h[12]
+        return self._h[IX_RECORD_COUNT]
 
     # --- attributes, decoded ------------------------------------------------
     @property
     def codec(self) -> Codec:
         """The compression codec; raises for the ids Kafka never assigned."""
-        bits = self._h[5] & CODEC_MASK
+        bits = self._h[IX_ATTRIBUTES] & CODEC_MASK
         try:
             return Codec(bits)
         except ValueError:
             raise CorruptBatchError(
-                f"batch at offset {self._h[0]} has unknown codec id {bits}", position=self._pos
+                f"batch at offset {self.base_offset} has unknown codec id {bits}", position=self._pos
             ) from None
 
     @property
     def timestamp_type(self) -> TimestampType:
-        return TimestampType.LOG_APPEND_TIME if self._h[5] & TIMESTAMP_TYPE_BIT else TimestampType.CREATE_TIME
+        if self._h[IX_ATTRIBUTES] & TIMESTAMP_TYPE_BIT:
+            return TimestampType.LOG_APPEND_TIME
+        return TimestampType.CREATE_TIME
 
     @property
     def is_transactional(self) -> bool:
-        return bool(self._h[5] & TRANSACTIONAL_BIT)
+        return bool(self._h[IX_ATTRIBUTES] & TRANSACTIONAL_BIT)
 
     @property
     def is_control(self) -> bool:
-        return bool(self._h[5] & CONTROL_BIT)
+        return bool(self._h[IX_ATTRIBUTES] & CONTROL_BIT)
 
     @property
     def has_delete_horizon(self) -> bool:
-        return bool(self._h[5] & DELETE_HORIZON_BIT)
+        return bool(self._h[IX_ATTRIBUTES] & DELETE_HORIZON_BIT)
 
     @property
     def is_idempotent(self) -> bool:
         """The producer id is set (idempotent or transactional producer)."""
-        return self._h[9] >= 0
+        return self._h[IX_PRODUCER_ID] >= 0
 
     # --- derived positions --------------------------------------------------
     @property
-    def header(self) -> tuple[int, ...]:
-        """All 13 header fields in wire order, as unpacked."""
-        return self._h
+    def header(self) -> BatchHeader:
+        """All 13 header fields in wire order, by name."""
+        return BatchHeader._make(self._h)
 
     @property
     def position(self) -> int:
@@ -176,43 +196,52 @@ class BatchView:
     @property
     def size(self) -> int:
         """Total bytes of the batch, batchLength + 12."""
-        return self._h[1] + LOG_OVERHEAD
+        return self._h[IX_BATCH_LENGTH] + LOG_OVERHEAD
 
     @property
     def last_offset(self) -> int:
-        return self._h[0] + self._h[6]
+        return self._h[IX_BASE_OFFSET] + self._h[IX_LAST_OFFSET_DELTA]
 
     @property
     def next_offset(self) -> int:
         """The offset right after this batch (where a fetch continues)."""
-        return self._h[0] + self._h[6] + 1
+        return self._h[IX_BASE_OFFSET] + self._h[IX_LAST_OFFSET_DELTA] + 1
 
     @property
     def buffer(self) -> memoryview:
         """The whole batch as a memoryview slice (no copy)."""
-        return self._buf[self._pos : self._pos + self._h[1] + LOG_OVERHEAD]
+        return self._buf[self._pos : self._pos + self._h[IX_BATCH_LENGTH] + LOG_OVERHEAD]
 
     @property
     def payload(self) -> memoryview:
         """The records section after the 61-byte header (possibly compressed)."""
-        return self._buf[self._pos + HEADER_SIZE : self._pos + self._h[1] + LOG_OVERHEAD]
+        return self._buf[self._pos + HEADER_SIZE : self._pos + self._h[IX_BATCH_LENGTH] + LOG_OVERHEAD]
 
     # --- CRC ------------------------------------------------------------------
     def compute_crc(self) -> int:
         """CRC32C of the covered bytes as they are now."""
-        return compute_crc(self._buf, self._pos, self._h[1] + LOG_OVERHEAD)
+        return compute_crc(self._buf, self._pos, self._h[IX_BATCH_LENGTH] + LOG_OVERHEAD)
+
+    @property
+    def crc_covered(self) -> memoryview:
+        """The bytes the CRC covers (attributes .. end of batch), as a slice (no copy).
+
+        Two batches with equal ``crc_covered`` bytes differ at most in
+        baseOffset, batchLength, partitionLeaderEpoch, magic and the CRC.
+        """
+        pos = self._pos
+        return self._buf[pos + ATTRIBUTES_POS : pos + self._h[IX_BATCH_LENGTH] + LOG_OVERHEAD]
 
     def crc_valid(self) -> bool:
         """True when the stored CRC matches the covered bytes."""
-        pos = self._pos
-        return self._h[4] == crc32c(self._buf[pos + ATTRIBUTES_POS : pos + self._h[1] + LOG_OVERHEAD])
+        return self._h[IX_CRC] == crc32c(self.crc_covered)
 
     def verify_crc(self) -> None:
         """Raise CrcMismatchError (naming the offset and both values) unless the CRC matches."""
         actual = self.compute_crc()
-        if actual != self._h[4]:
+        if actual != self.crc:
             raise CrcMismatchError(
-                f"batch at offset {self._h[0]}: stored CRC 0x{self._h[4]:08x}, computed 0x{actual:08x}",
+                f"batch at offset {self.base_offset}: stored CRC 0x{self.crc:08x}, computed 0x{actual:08x}",
                 position=self._pos,
             )
 
@@ -225,38 +254,32 @@ class BatchView:
 
     def __repr__(self) -> str:
         return (
-            f"BatchView(base_offset={self._h[0]}, count={self._h[12]}, "
-            f"last_offset_delta={self._h[6]}, size={self.size}, "
-            f"attributes=0x{self._h[5]:04x}, producer_id={self._h[9]})"
+            f"BatchView(base_offset={self.base_offset}, count={self.record_count}, "
+            f"last_offset_delta={self.last_offset_delta}, size={self.size}, "
+            f"attributes=0x{self.attributes:04x}, producer_id={self.producer_id})"
         )
 
 
-def _check_v2_header(header: tuple[int, ...], available: int, position: int) -> None:
+def _check_v2_header(header: BatchHeader, available: int, position: int) -> None:
     """Reject what cannot be a complete, well-framed v2 batch."""
-    if header[3] != 2:
-        raise CorruptBatchError(f"expected magic 2, found magic {header[3]}", position=position)
-    if header[1] < MIN_BATCH_LENGTH:
+    if header.magic != 2:
+        raise CorruptBatchError(f"expected magic 2, found magic {header.magic}", position=position)
+    if header.batch_length < MIN_BATCH_LENGTH:
         raise CorruptBatchError(
-            f"batchLength {header[1]} at offset {header[0]} is below the minimum {MIN_BATCH_LENGTH}",
+            f"batchLength {header.batch_length} at offset {header.base_offset} "
+            f"is below the minimum {MIN_BATCH_LENGTH}",
             position=position,
         )
-    if header[1] + LOG_OVERHEAD > available:
+    if header.batch_length + LOG_OVERHEAD > available:
         raise CorruptBatchError(
-            f"batch at offset {header[0]} declares {header[1] + LOG_OVERHEAD} bytes, "
+            f"batch at offset {header.base_offset} declares {header.batch_length + LOG_OVERHEAD} bytes, "
             f"only {available} available",
             position=position,
         )
 
 
-def _trusted_view(buffer: memoryview, position: int, header: tuple[int, ...]) -> BatchView:
-    """Build a view from an already checked header (the walker's fast path)."""
-    view = _new_view(BatchView)
-    view._buf = buffer
-    view._pos = position
-    view._h = header
-    return view
-
-
+#: The walker builds views without ``__init__`` (its header is already checked):
+#: ``_new_view(BatchView)`` then the three slot stores.
 _new_view = BatchView.__new__
 
 

@@ -15,12 +15,11 @@ from kproto.records.batch import BatchView
 from kproto.records.errors import CorruptBatchError
 from kproto.records.layout import (
     ATTRIBUTES_POS,
-    CONTROL_BIT,
+    BATCH_LENGTH_POS,
     CRC,
     CRC_POS,
     HEADER,
     HEADER_SIZE,
-    LOG_OVERHEAD,
     TRANSACTIONAL_BIT,
 )
 
@@ -36,7 +35,7 @@ def produce_chunks(batch: BatchView) -> tuple[bytes, memoryview]:
     destination stores the same CRC.
     """
     pos = batch._pos
-    return ZERO_BASE_OFFSET, batch._buf[pos + 8 : pos + batch._h[1] + LOG_OVERHEAD]
+    return ZERO_BASE_OFFSET, batch._buf[pos + BATCH_LENGTH_POS : pos + batch.size]
 
 
 def produce_bytes(batch: BatchView) -> bytes:
@@ -62,29 +61,30 @@ def rewrite_header(
     Fields left out keep their source values. The payload (records) is not
     copied; its CRC contribution is computed straight from the source buffer.
     """
-    if batch._h[5] & CONTROL_BIT:
+    if batch.is_control:
         raise CorruptBatchError(
-            f"control batch at offset {batch._h[0]} cannot be rewritten for produce", position=batch._pos
+            f"control batch at offset {batch.base_offset} cannot be rewritten for produce", position=batch.position
         )
-    fields = list(batch._h)
-    fields[0] = base_offset
-    if partition_leader_epoch is not _KEEP:
-        fields[2] = partition_leader_epoch
+    changes: dict[str, int] = {"base_offset": base_offset}
+    for name, value in (
+        ("partition_leader_epoch", partition_leader_epoch),
+        ("producer_id", producer_id),
+        ("producer_epoch", producer_epoch),
+        ("base_sequence", base_sequence),
+    ):
+        if value is not _KEEP:
+            changes[name] = value  # type: ignore[assignment]
     if transactional is not _KEEP:
-        fields[5] = (fields[5] | TRANSACTIONAL_BIT) if transactional else (fields[5] & ~TRANSACTIONAL_BIT)
-    if producer_id is not _KEEP:
-        fields[9] = producer_id
-    if producer_epoch is not _KEEP:
-        fields[10] = producer_epoch
-    if base_sequence is not _KEEP:
-        fields[11] = base_sequence
+        attributes = batch.attributes
+        changes["attributes"] = (attributes | TRANSACTIONAL_BIT) if transactional else (attributes & ~TRANSACTIONAL_BIT)
     header = bytearray(HEADER_SIZE)
     try:
-        HEADER.pack_into(header, 0, *fields)
+        HEADER.pack_into(header, 0, *batch.header._replace(**changes))
     except Exception as exc:  # struct.error for out-of-range values
-        raise CorruptBatchError(f"header rewrite with out-of-range value: {exc}", position=batch._pos) from None
-    pos = batch._pos
-    payload = batch._buf[pos + HEADER_SIZE : pos + batch._h[1] + LOG_OVERHEAD]
+        raise CorruptBatchError(
+            f"header rewrite with out-of-range value: {exc}", position=batch.position
+        ) from None
+    payload = batch.payload
     crc = crc32c(payload, crc32c(memoryview(header)[ATTRIBUTES_POS:]))
     CRC.pack_into(header, CRC_POS, crc)
     return bytes(header), payload

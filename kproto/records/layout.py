@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import struct
+from typing import NamedTuple
 
 #: The whole 61-byte v2 header in one precompiled unpack:
 #: baseOffset, batchLength, partitionLeaderEpoch, magic, crc, attributes,
@@ -15,6 +16,48 @@ import struct
 #: baseSequence, recordCount.
 HEADER = struct.Struct(">qiibIhiqqqhii")
 HEADER_SIZE = HEADER.size  # 61
+
+
+class BatchHeader(NamedTuple):
+    """``HEADER``'s 13 fields by name, in wire order.
+
+    ``HEADER.pack_into(buf, 0, *header._replace(producer_id=...))`` writes a
+    changed copy.
+    """
+
+    base_offset: int
+    batch_length: int
+    partition_leader_epoch: int
+    magic: int
+    crc: int
+    attributes: int
+    last_offset_delta: int
+    base_timestamp: int
+    max_timestamp: int
+    producer_id: int
+    producer_epoch: int
+    base_sequence: int
+    record_count: int
+
+
+#: Where each field sits in ``HEADER.unpack_from``'s plain tuple, for the two
+#: modules that unpack it themselves (the view and the walk); everyone else
+#: reads ``BatchView``'s named properties.
+(
+    IX_BASE_OFFSET,
+    IX_BATCH_LENGTH,
+    IX_PARTITION_LEADER_EPOCH,
+    IX_MAGIC,
+    IX_CRC,
+    IX_ATTRIBUTES,
+    IX_LAST_OFFSET_DELTA,
+    IX_BASE_TIMESTAMP,
+    IX_MAX_TIMESTAMP,
+    IX_PRODUCER_ID,
+    IX_PRODUCER_EPOCH,
+    IX_BASE_SEQUENCE,
+    IX_RECORD_COUNT,
+) = range(len(BatchHeader._fields))
 
 #: Every batch and legacy message starts with baseOffset(int64) + length(int32).
 LOG_OVERHEAD = 12

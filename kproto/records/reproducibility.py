@@ -47,36 +47,36 @@ _SPECIAL_BITS = CONTROL_BIT | TRANSACTIONAL_BIT
 def classify(batch: Union[BatchView, LegacyEntry]) -> Verdict:
     """Classify one walked entry; the common exact case costs a few int tests."""
     if type(batch) is BatchView:
-        h = batch._h
-        if not h[5] & _SPECIAL_BITS and h[12] == h[6] + 1 and h[12] > 0:
+        count = batch.record_count
+        if not batch.attributes & _SPECIAL_BITS and count == batch.last_offset_delta + 1 and count > 0:
             return _EXACT
-        return _classify_v2_slow(h)
+        return _classify_v2_slow(batch)
     return Verdict(
         Reproducibility.LEGACY_MAGIC,
         f"magic v{batch.magic} message set at offset {batch.offset}: clients produce only magic v2",
     )
 
 
-def _classify_v2_slow(h: tuple[int, ...]) -> Verdict:
-    base, last = h[0], h[0] + h[6]
-    span = f"offsets {base}..{last}"
-    if h[5] & CONTROL_BIT:
+def _classify_v2_slow(batch: BatchView) -> Verdict:
+    span = f"offsets {batch.base_offset}..{batch.last_offset}"
+    if batch.is_control:
         return Verdict(
             Reproducibility.CONTROL,
-            f"control batch at offset {base}: only the broker writes transaction markers",
+            f"control batch at offset {batch.base_offset}: only the broker writes transaction markers",
         )
-    if h[5] & TRANSACTIONAL_BIT:
+    if batch.is_transactional:
         return Verdict(
             Reproducibility.TRANSACTIONAL,
-            f"transactional batch at {span} (producer id {h[9]}): needs a destination transaction",
+            f"transactional batch at {span} (producer id {batch.producer_id}): needs a destination transaction",
         )
-    if h[12] <= 0:
+    count, offsets = batch.record_count, batch.last_offset_delta + 1
+    if count <= 0:
         return Verdict(
-            Reproducibility.EMPTY, f"batch at {span} has record count {h[12]}: the broker rejects empty batches"
+            Reproducibility.EMPTY, f"batch at {span} has record count {count}: the broker rejects empty batches"
         )
-    if h[12] != h[6] + 1:
+    if count != offsets:
         return Verdict(
             Reproducibility.COMPACTION_HOLES,
-            f"batch at {span} holds {h[12]} records for {h[6] + 1} offsets (compaction holes)",
+            f"batch at {span} holds {count} records for {offsets} offsets (compaction holes)",
         )
     return _EXACT

@@ -19,7 +19,17 @@ from kproto.records.batch import (
     legacy_entry_at,
 )
 from kproto.records.errors import CorruptBatchError
-from kproto.records.layout import HEADER, HEADER_SIZE, LOG_OVERHEAD, MIN_BATCH_LENGTH, PREFIX, PREFIX_SIZE
+from kproto.records.layout import (
+    HEADER,
+    HEADER_SIZE,
+    IX_BASE_OFFSET,
+    IX_BATCH_LENGTH,
+    IX_MAGIC,
+    LOG_OVERHEAD,
+    MIN_BATCH_LENGTH,
+    PREFIX,
+    PREFIX_SIZE,
+)
 
 Entry = Union[BatchView, LegacyEntry]
 
@@ -61,13 +71,14 @@ class BatchWalk:
             left = end - pos
             if left >= HEADER_SIZE:
                 h = unpack(mv, pos)
-                if h[3] == 2:
-                    if h[1] < MIN_BATCH_LENGTH:
+                if h[IX_MAGIC] == 2:
+                    if h[IX_BATCH_LENGTH] < MIN_BATCH_LENGTH:
                         raise CorruptBatchError(
-                            f"batchLength {h[1]} at offset {h[0]} is below the minimum {MIN_BATCH_LENGTH}",
+                            f"batchLength {h[IX_BATCH_LENGTH]} at offset {h[IX_BASE_OFFSET]} "
+                            f"is below the minimum {MIN_BATCH_LENGTH}",
                             position=pos,
                         )
-                    size = h[1] + LOG_OVERHEAD
+                    size = h[IX_BATCH_LENGTH] + LOG_OVERHEAD
                     if size > left:
                         return
                     view = new(view_type)

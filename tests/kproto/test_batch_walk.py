@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from kproto import exceptions
 from kproto.records import (
+    HEADER_SIZE,
+    BatchHeader,
     BatchView,
     CorruptBatchError,
     LegacyEntry,
@@ -19,6 +21,7 @@ from kproto.records import (
     split_batches,
     walk_batches,
 )
+from kproto.records.layout import HEADER
 
 
 def _batch(base_offset: int, n: int, size: int = 10) -> bytes:
@@ -168,3 +171,54 @@ def test_walk_over_random_concatenations_and_truncations(specs, cut):
     assert got == expected
     assert walk.consumed == pos
     assert walk.tail == cut - pos
+
+
+_header_fields = st.tuples(
+    st.integers(-(2**63), 2**63 - 1),  # base_offset
+    st.integers(-(2**31), 2**31 - 1),  # partition_leader_epoch
+    st.integers(0, 2**32 - 1),  # crc
+    st.integers(-(2**15), 2**15 - 1),  # attributes
+    st.integers(-(2**31), 2**31 - 1),  # last_offset_delta
+    st.integers(-(2**63), 2**63 - 1),  # base_timestamp
+    st.integers(-(2**63), 2**63 - 1),  # max_timestamp
+    st.integers(-(2**63), 2**63 - 1),  # producer_id
+    st.integers(-(2**15), 2**15 - 1),  # producer_epoch
+    st.integers(-(2**31), 2**31 - 1),  # base_sequence
+    st.integers(-(2**31), 2**31 - 1),  # record_count
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields=_header_fields, payload=st.binary(max_size=40), lead=st.binary(max_size=9))
+def test_named_header_fields_read_what_the_header_holds(fields, payload, lead):
+    """Every named field (and ``header``) reads its own wire position, in the view and in the walk."""
+    base, epoch, crc, attrs, delta, base_ts, max_ts, pid, pepoch, seq, count = fields
+    expected = BatchHeader(base, 49 + len(payload), epoch, 2, crc, attrs, delta, base_ts, max_ts, pid, pepoch, seq, count)
+    raw = bytearray(HEADER_SIZE)
+    HEADER.pack_into(raw, 0, *expected)
+    blob = lead + bytes(raw) + payload
+    from_walk = list(walk_batches(blob, len(lead)))
+    assert len(from_walk) == 1
+    for view in (BatchView(blob, len(lead)), from_walk[0]):
+        assert view.header == expected and type(view.header) is BatchHeader
+        for name in BatchHeader._fields:
+            assert getattr(view, name) == getattr(expected, name), name
+        assert view.position == len(lead)
+        assert view.size == HEADER_SIZE + len(payload)
+        assert view.last_offset == base + delta and view.next_offset == base + delta + 1
+        assert view.is_transactional == bool(attrs & 0x10)
+        assert view.is_control == bool(attrs & 0x20)
+        assert view.has_delete_horizon == bool(attrs & 0x40)
+        assert view.timestamp_type == (attrs >> 3) & 1
+        assert view.is_idempotent == (pid >= 0)
+        assert bytes(view.payload) == payload
+        assert bytes(view.crc_covered) == bytes(raw[21:]) + payload
+        assert view.buffer.obj is view.payload.obj  # slices of one buffer, nothing copied
+
+
+def test_named_header_fields_are_read_only():
+    view = BatchView(_batch(7, 2))
+    for name in (*BatchHeader._fields, "header", "size", "last_offset", "next_offset", "crc_covered"):
+        with pytest.raises(AttributeError):
+            setattr(view, name, 1)
+    assert view.base_offset == 7
