@@ -1,31 +1,38 @@
-"""linker.client: asyncio Kafka connections over kproto, with TLS and SASL.
+"""linker.client: the only code that builds and sends Kafka requests.
 
-Imports only kproto and the standard library (uvloop if installed); never
-the rest of linker, never kafkabed.
+`core.Client` is the routing core (connections, metadata, leader routing,
+retries, produce/fetch, fetch sessions, offsets); `admin.Admin` composes over
+a client for topics, configs, records deletion, groups and offsets, ACLs,
+producers and transactions. Imports only kproto and the standard library
+(uvloop if installed); never the rest of linker, never kafkabed.
 """
-from .client import KafkaClient
+from .admin import Admin
 from .cluster import Cluster
+from .compat import KafkaClient
 from .config import (ClientConfig, SaslCredentials, SecurityConfig, SecurityProtocol, TlsSettings,
                      parse_bootstrap)
 from .connection import BrokerConnection
-from .errors import (AuthenticationError, AuthorizationError, ClientClosed, ClientError,
-                     ConnectFailed, ConnectionLost, KafkaError, MetadataUnavailable, ProtocolError,
-                     RequestTimedOut, TlsError, UnsupportedVersion)
+from .core import Client
+from .errors import (STALE_METADATA_CODES, AuthenticationError, AuthorizationError, ClientClosed,
+                     ClientError, ConnectFailed, ConnectionLost, KafkaError, MetadataUnavailable,
+                     ProtocolError, RequestTimedOut, TlsError, UnsupportedVersion)
 from .event_loop import new_event_loop, run
 from .fetch_session import FetchPosition, FetchResult, FetchSession
 from .metadata import BrokerInfo, ClusterSnapshot, PartitionInfo, TopicInfo
-from .types import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP, READ_COMMITTED,
+from .types import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, MAX_TIMESTAMP, READ_COMMITTED,
                     READ_UNCOMMITTED, AclBinding, AclFilter, AclOperation, AclPermission,
-                    AlterConfigOp, ConfigResourceType, NewTopic, PatternType, ResourceType)
+                    AlterConfigOp, ConfigResourceType, NewTopic, PatternType, ProducerIdAndEpoch,
+                    ProducerState, ResourceType, TopicPartition)
 
 __all__ = [
-    "AclBinding", "AclFilter", "AclOperation", "AclPermission", "AlterConfigOp",
-    "AuthenticationError", "AuthorizationError", "BrokerConnection", "BrokerInfo", "ClientClosed",
-    "ClientConfig", "ClientError", "Cluster", "ClusterSnapshot", "ConfigResourceType",
-    "ConnectFailed", "ConnectionLost", "EARLIEST_TIMESTAMP", "FetchPosition", "FetchResult",
-    "FetchSession", "KafkaClient", "KafkaError", "LATEST_TIMESTAMP", "MAX_TIMESTAMP",
-    "MetadataUnavailable", "NewTopic", "PartitionInfo", "PatternType", "ProtocolError",
-    "READ_COMMITTED", "READ_UNCOMMITTED", "RequestTimedOut", "ResourceType", "SaslCredentials",
-    "SecurityConfig", "SecurityProtocol", "TlsError", "TlsSettings", "TopicInfo",
+    "AclBinding", "AclFilter", "AclOperation", "AclPermission", "Admin", "AlterConfigOp",
+    "AuthenticationError", "AuthorizationError", "BrokerConnection", "BrokerInfo", "Client",
+    "ClientClosed", "ClientConfig", "ClientError", "Cluster", "ClusterSnapshot",
+    "ConfigResourceType", "ConnectFailed", "ConnectionLost", "EARLIEST_TIMESTAMP", "FetchPosition",
+    "FetchResult", "FetchSession", "KafkaClient", "KafkaError", "LATEST_TIMESTAMP", "LOG_END",
+    "MAX_TIMESTAMP", "MetadataUnavailable", "NewTopic", "PartitionInfo", "PatternType",
+    "ProducerIdAndEpoch", "ProducerState", "ProtocolError", "READ_COMMITTED", "READ_UNCOMMITTED",
+    "RequestTimedOut", "ResourceType", "STALE_METADATA_CODES", "SaslCredentials",
+    "SecurityConfig", "SecurityProtocol", "TlsError", "TlsSettings", "TopicInfo", "TopicPartition",
     "UnsupportedVersion", "new_event_loop", "parse_bootstrap", "run",
 ]

@@ -13,13 +13,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kproto import messages
+from kproto.errors import ErrorCode
 
 from .config import ClientConfig, parse_bootstrap
 from .connection import BrokerConnection
 from .errors import (ClientClosed, ClientError, ConnectFailed, ConnectionLost, KafkaError,
                      MetadataUnavailable,
                      ProtocolError, RequestTimedOut, TlsError)
-from .kafka_errors import STALE_METADATA_CODES, error_name, kafka_error
+from .errors import STALE_METADATA_CODES
+from .kafka_errors import error_name, kafka_error
 from .metadata import BrokerInfo, ClusterSnapshot, PartitionInfo, TopicInfo
 from .pool import BrokerPool
 
@@ -33,8 +35,10 @@ _MIN_REFRESH_INTERVAL = 0.1
 class Cluster:
     """Connections to every broker of one cluster, keyed by node id."""
 
-    def __init__(self, bootstrap: str | Sequence[str], config: ClientConfig | None = None) -> None:
+    def __init__(self, bootstrap: str | Sequence[str], config: ClientConfig | None = None, *,
+                 label: str = "") -> None:
         self.config = config or ClientConfig()
+        self.label = label  # names the cluster in logs and errors ("source", "destination")
         self.bootstrap = parse_bootstrap(bootstrap)
         self.snapshot = ClusterSnapshot.empty()
         self.metadata_refreshes = 0
@@ -200,27 +204,52 @@ class Cluster:
             raise MetadataUnavailable(f"topic {topic!r} has no partition {partition}")
         return part
 
+    def leader(self, tp: tuple[str, int]) -> int:
+        """The cached leader's node id, -1 when unknown (no refresh)."""
+        info = self.snapshot.topics.get(tp[0])
+        part = info.partitions.get(tp[1]) if info else None
+        return part.leader if part else -1
+
+    def leader_epoch(self, tp: tuple[str, int]) -> int:
+        """The cached leader epoch, -1 when unknown (no refresh)."""
+        info = self.snapshot.topics.get(tp[0])
+        part = info.partitions.get(tp[1]) if info else None
+        return part.leader_epoch if part else -1
+
+    def _leader_problem(self, topic: str, partition: int) -> KafkaError | None:
+        """Why the cache names no leader for a partition (None: it does)."""
+        tp = (topic, partition)
+        info = self.snapshot.topics.get(topic)
+        if info is None:
+            return kafka_error(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, tp=tp, api="Metadata")
+        if info.error_code:
+            return kafka_error(info.error_code, tp=tp, api="Metadata")
+        part = info.partitions.get(partition)
+        if part is None:
+            return kafka_error(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, tp=tp, api="Metadata")
+        if part.leader < 0:
+            return kafka_error(part.error_code or ErrorCode.LEADER_NOT_AVAILABLE, tp=tp,
+                               api="Metadata")
+        return None
+
     async def leader_for(self, topic: str, partition: int) -> int:
-        """Leader node id, refreshing metadata once if it is unknown."""
-        problem: ClientError = MetadataUnavailable(f"no metadata for {topic}-{partition}")
-        for attempt in range(2):
-            try:
-                part = self.partition(topic, partition)
-                if part.leader >= 0:
-                    return part.leader
-                problem = MetadataUnavailable(
-                    f"no leader for {topic}-{partition} ({error_name(part.error_code)})")
-            except (MetadataUnavailable, KafkaError) as exc:
-                problem = exc
-            if attempt == 0:
-                await self.refresh_metadata([topic])
-        raise problem
+        """Leader node id, refreshing metadata once if it is unknown.
+
+        Raises KafkaError (with `tp`, api "Metadata") naming why there is none.
+        """
+        return (await self.leaders([(topic, partition)])).popitem()[0]
 
     async def leaders(self, partitions: Iterable[tuple[str, int]]) -> dict[int, list[tuple[str, int]]]:
-        """Group partitions by leader node id."""
+        """Group partitions by leader node id, refreshing once for those without one."""
+        wanted = list(partitions)
+        if any(self._leader_problem(*tp) for tp in wanted):
+            await self.refresh_metadata({t for t, p in wanted if self._leader_problem(t, p)})
         grouped: dict[int, list[tuple[str, int]]] = {}
-        for topic, partition in partitions:
-            grouped.setdefault(await self.leader_for(topic, partition), []).append((topic, partition))
+        for tp in wanted:
+            problem = self._leader_problem(*tp)
+            if problem is not None:
+                raise problem
+            grouped.setdefault(self.leader(tp), []).append(tp)
         return grouped
 
     async def connection(self, node_id: int) -> BrokerConnection:

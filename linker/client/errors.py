@@ -6,22 +6,47 @@ error names only.
 """
 from __future__ import annotations
 
+from kproto.errors import ErrorCode
+
+# Codes after which the cached leader may be wrong: refresh metadata. A
+# demoted leader answers FENCED_LEADER_EPOCH to a request carrying the new
+# epoch; a broker that has not caught up answers UNKNOWN_LEADER_EPOCH.
+STALE_METADATA_CODES = frozenset({
+    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.LEADER_NOT_AVAILABLE,
+    ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.FENCED_LEADER_EPOCH,
+    ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.INCONSISTENT_TOPIC_ID,
+})
+
 
 class ClientError(Exception):
     """Base of every error this layer raises."""
 
 
 class KafkaError(ClientError):
-    """An error code returned by a broker, with its Kafka name and message."""
+    """An error code returned by a broker, with its Kafka name and message.
+
+    Per-partition errors also carry the partition (`tp`; partition -1 for a
+    topic-level error) and the API that answered, so callers can decide per
+    partition: `stale_metadata` says a metadata refresh may cure it.
+    """
 
     def __init__(self, code: int, name: str, message: str | None = None,
                  retriable: bool = False, broker: str | None = None,
-                 context: str | None = None) -> None:
-        self.code = code
+                 context: str | None = None, *, tp: tuple[str, int] | None = None,
+                 api: str | None = None) -> None:
+        try:
+            self.code: int = ErrorCode(code)
+        except ValueError:
+            self.code = code
         self.name = name
         self.message = message
         self.retriable = retriable
         self.broker = broker
+        self.tp = tp
+        self.api = api
+        if context is None and api is not None:
+            context = api if tp is None else (
+                f"{api} {tp[0]}" if tp[1] < 0 else f"{api} {tp[0]}-{tp[1]}")
         self.context = context
         text = f"{name} ({code})"
         if context:
@@ -31,6 +56,11 @@ class KafkaError(ClientError):
         if broker:
             text += f" [broker {broker}]"
         super().__init__(text)
+
+    @property
+    def stale_metadata(self) -> bool:
+        """The cached leader (or topic) may be wrong: refresh and retry."""
+        return self.code in STALE_METADATA_CODES
 
 
 class AuthenticationError(KafkaError):

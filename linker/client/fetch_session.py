@@ -20,7 +20,7 @@ from .metadata import leader_hints
 from .types import READ_UNCOMMITTED, TopicPartition
 
 if TYPE_CHECKING:
-    from .client import KafkaClient
+    from .core import Client
     from .connection import BrokerConnection
     from .pool import BrokerPool
 
@@ -55,9 +55,16 @@ class FetchResult:
 
 
 class FetchSession:
-    """Fetch state for one broker; not safe for concurrent fetches."""
+    """Fetch state for one broker; not safe for concurrent fetches.
 
-    def __init__(self, client: KafkaClient, node_id: int, *, use_sessions: bool = True,
+    Each `fetch` is given every partition the caller wants now: partitions
+    left out since the last call (paused by a byte budget, moved away) are
+    sent as forgotten and leave the session; partitions whose position
+    changed (or that come back) are sent again. A session the broker lost is
+    reopened with a full request once, inside the same call.
+    """
+
+    def __init__(self, client: Client, node_id: int, *, use_sessions: bool = True,
                  pin: tuple[int, int] | None = None, dedicated: bool = False) -> None:
         self.client = client
         self.dedicated = dedicated
@@ -73,6 +80,11 @@ class FetchSession:
     def __repr__(self) -> str:
         return (f"<FetchSession broker={self.node_id} id={self.session_id} "
                 f"epoch={self.epoch} partitions={len(self._in_session)}>")
+
+    @property
+    def partitions(self) -> Mapping[TopicPartition, FetchPosition]:
+        """The partitions (and positions) the broker holds in the session now."""
+        return self._in_session
 
     async def _connection(self) -> BrokerConnection:
         if not self.dedicated:

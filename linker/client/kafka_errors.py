@@ -4,13 +4,10 @@ from __future__ import annotations
 from kproto import errors as kerrors
 from kproto.errors import ErrorCode
 
-from .errors import AuthenticationError, AuthorizationError, KafkaError
+from .errors import STALE_METADATA_CODES, AuthenticationError, AuthorizationError, KafkaError
 
-# Codes after which the cached leader may be wrong: refresh metadata.
-STALE_METADATA_CODES = frozenset({
-    ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.NOT_LEADER_OR_FOLLOWER,
-    ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.INCONSISTENT_TOPIC_ID,
-})
+__all__ = ["COORDINATOR_CODES", "STALE_METADATA_CODES", "error_name", "kafka_error", "raise_for_code"]
+
 COORDINATOR_CODES = frozenset({ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE,
                                ErrorCode.COORDINATOR_LOAD_IN_PROGRESS})
 _AUTHENTICATION_CODES = frozenset({ErrorCode.UNSUPPORTED_SASL_MECHANISM, ErrorCode.ILLEGAL_SASL_STATE,
@@ -22,7 +19,8 @@ def error_name(code: int) -> str:
 
 
 def kafka_error(code: int, message: str | None = None, *, broker: str | None = None,
-                context: str | None = None) -> KafkaError:
+                context: str | None = None, tp: tuple[str, int] | None = None,
+                api: str | None = None) -> KafkaError:
     """The exception for `code`; unknown codes still get a usable name."""
     try:
         info = kerrors.error_info(code)
@@ -35,10 +33,12 @@ def kafka_error(code: int, message: str | None = None, *, broker: str | None = N
         cls = AuthorizationError
     else:
         cls = KafkaError
-    return cls(code, name, message or default_message, retriable, broker=broker, context=context)
+    return cls(code, name, message or default_message, retriable, broker=broker, context=context,
+               tp=tp, api=api)
 
 
 def raise_for_code(code: int, message: str | None = None, *, broker: str | None = None,
-                   context: str | None = None) -> None:
+                   context: str | None = None, tp: tuple[str, int] | None = None,
+                   api: str | None = None) -> None:
     if code:
-        raise kafka_error(code, message, broker=broker, context=context)
+        raise kafka_error(code, message, broker=broker, context=context, tp=tp, api=api)

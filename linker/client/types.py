@@ -10,6 +10,9 @@ TopicPartition = tuple[str, int]
 EARLIEST_TIMESTAMP = -2
 LATEST_TIMESTAMP = -1
 MAX_TIMESTAMP = -3
+# Not a Kafka timestamp: asks `Client.list_offsets` for the leader's log end
+# offset (ListOffsets as replica -2) rather than the high watermark.
+LOG_END = -100
 
 READ_UNCOMMITTED = 0
 READ_COMMITTED = 1
@@ -150,3 +153,23 @@ class ClusterDescription:
     cluster_id: str
     controller_id: int
     brokers: tuple[Any, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProducerIdAndEpoch:
+    """What InitProducerId hands out (and EndTxn v5+ bumps)."""
+
+    producer_id: int
+    producer_epoch: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProducerState:
+    """One active producer of a partition, as DescribeProducers reports it."""
+
+    producer_id: int
+    producer_epoch: int
+    last_sequence: int
+    last_timestamp: int
+    coordinator_epoch: int
+    current_txn_start_offset: int

@@ -3,23 +3,24 @@ from __future__ import annotations
 
 import pytest
 
-from linker.client import (AclBinding, AclFilter, AclOperation, AclPermission, AuthorizationError,
-                           ClientConfig, KafkaClient, NewTopic, PatternType, ResourceType,
+from linker.client import (AclBinding, Admin, AclFilter, AclOperation, AclPermission, AuthorizationError,
+                           ClientConfig, Client, NewTopic, PatternType, ResourceType,
                            SaslCredentials, SecurityConfig, run)
 
 
-def _client(cluster, user: str) -> KafkaClient:
+def _client(cluster, user: str) -> Client:
     info = cluster.listener("SASL_PLAINTEXT")
     config = ClientConfig(security=SecurityConfig(
         "SASL_PLAINTEXT", sasl=SaslCredentials("SCRAM-SHA-256", user, info.users[user])))
-    return KafkaClient(info.bootstrap, config)
+    return Client(info.bootstrap, config)
 
 
 def test_create_describe_delete_acls_and_authorization_errors(authorizer_cluster,
                                                              topic_name) -> None:
     async def main() -> None:
-        async with _client(authorizer_cluster, "admin") as admin, \
+        async with _client(authorizer_cluster, "admin") as admin_client, \
                 _client(authorizer_cluster, "alice") as alice:
+            admin = Admin(admin_client)
             await admin.create_topics([NewTopic(topic_name, 1, 1)])
             with pytest.raises(AuthorizationError) as info:
                 await alice.list_offsets({(topic_name, 0): -1})
@@ -38,5 +39,5 @@ def test_create_describe_delete_acls_and_authorization_errors(authorizer_cluster
             assert await admin.delete_acls([mine]) == 1
             assert await admin.describe_acls(mine) == []
             with pytest.raises(AuthorizationError):
-                await alice.create_acls([binding])
+                await Admin(alice).create_acls([binding])
     run(main())

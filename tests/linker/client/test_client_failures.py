@@ -8,8 +8,8 @@ import pytest
 
 from kproto.records import build_batch
 from linker.client.kafka_errors import raise_for_code
-from linker.client import (LATEST_TIMESTAMP, ClientConfig, ClientError, ConnectionLost,
-                           FetchPosition, KafkaClient, NewTopic, run)
+from linker.client import (Admin, LATEST_TIMESTAMP, ClientConfig, ClientError, ConnectionLost,
+                           FetchPosition, Client, NewTopic, run)
 
 pytestmark = pytest.mark.slow
 
@@ -30,8 +30,9 @@ def test_leader_kill_triggers_refresh_and_requests_succeed_again(cluster3, topic
     config = ClientConfig(request_timeout=10, reconnect_backoff_max=1.0)
 
     async def main() -> None:
-        async with KafkaClient(cluster3.bootstrap, config) as client:
-            await client.create_topics([NewTopic(topic_name, 1, 3)])
+        async with Client(cluster3.bootstrap, config) as client:
+            admin = Admin(client)
+            await admin.create_topics([NewTopic(topic_name, 1, 3)])
             tp = (topic_name, 0)
             old_leader = await client.leader_for(*tp)
             first = await client.produce(old_leader, {tp: build_batch([b"before"])})
@@ -62,8 +63,9 @@ def test_broker_killed_mid_request_fails_fast_then_reconnects(cluster3, topic_na
     config = ClientConfig(request_timeout=10, reconnect_backoff=0.05, reconnect_backoff_max=1.0)
 
     async def main() -> None:
-        async with KafkaClient(cluster3.bootstrap, config) as client:
-            await client.create_topics([NewTopic(topic_name, 1, 3)])
+        async with Client(cluster3.bootstrap, config) as client:
+            admin = Admin(client)
+            await admin.create_topics([NewTopic(topic_name, 1, 3)])
             tp = (topic_name, 0)
             node = await client.leader_for(*tp)
             # acks=all success: the leader serves the partition, so a fetch
@@ -104,8 +106,9 @@ def test_not_leader_answer_names_the_leader_before_any_refresh(cluster3, topic_n
     import dataclasses
 
     async def main() -> None:
-        async with KafkaClient(cluster3.bootstrap) as client:
-            await client.create_topics([NewTopic(topic_name, 1, 3)])
+        async with Client(cluster3.bootstrap) as client:
+            admin = Admin(client)
+            await admin.create_topics([NewTopic(topic_name, 1, 3)])
             tp = (topic_name, 0)
             truth = client.partition(*tp)
             follower = next(n for n in truth.replicas if n != truth.leader)

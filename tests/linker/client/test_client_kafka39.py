@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from kproto import ApiKey
 from kproto.records import build_batch, walk_batches
-from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ConfigResourceType, FetchPosition,
-                           KafkaClient, NewTopic, run)
+from linker.client import (Admin, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, ConfigResourceType, FetchPosition,
+                           Client, NewTopic, run)
 
 
 def test_round_trip_against_kafka_39(source39, topic_name) -> None:
     async def main() -> None:
-        async with KafkaClient(source39.bootstrap) as client:
-            await client.create_topics([NewTopic(topic_name, 1, 1)])
+        async with Client(source39.bootstrap) as client:
+            admin = Admin(client)
+            await admin.create_topics([NewTopic(topic_name, 1, 1)])
             tp = (topic_name, 0)
             leader = await client.leader_for(*tp)
             connection = await client.connection(leader)
@@ -29,7 +30,7 @@ def test_round_trip_against_kafka_39(source39, topic_name) -> None:
             again = await session.fetch({tp: FetchPosition(2)}, max_wait_ms=50)
             assert not again.full and again.partitions == {}
             key = (ConfigResourceType.TOPIC, topic_name)
-            configs = await client.describe_configs([key], keys=["cleanup.policy"])
+            configs = await admin.describe_configs([key], keys=["cleanup.policy"])
             assert configs[key]["cleanup.policy"].value == "delete"
             epochs = await client.offset_for_leader_epoch({tp: 0})
             assert epochs[tp].end_offset == 2

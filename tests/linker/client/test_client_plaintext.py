@@ -8,9 +8,9 @@ import pytest
 
 from kproto import ApiKey, messages
 from kproto.records import build_batch, walk_batches
-from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP, AlterConfigOp,
+from linker.client import (Admin, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, MAX_TIMESTAMP, AlterConfigOp,
                            BrokerConnection, ClientConfig, ConfigResourceType, ConnectionLost,
-                           FetchPosition, KafkaClient, KafkaError, MetadataUnavailable, NewTopic,
+                           FetchPosition, Client, KafkaError, MetadataUnavailable, NewTopic,
                            RequestTimedOut, UnsupportedVersion, run)
 
 
@@ -52,13 +52,14 @@ def _has_request_class(key: int) -> bool:
 
 def test_topics_produce_fetch_and_offsets_round_trip(source, topic_name) -> None:
     async def main() -> None:
-        async with KafkaClient(source.bootstrap) as client:
-            ids = await client.create_topics([NewTopic(topic_name, 2, 1)])
+        async with Client(source.bootstrap) as client:
+            admin = Admin(client)
+            ids = await admin.create_topics([NewTopic(topic_name, 2, 1)])
             assert ids[topic_name] is not None
             with pytest.raises(KafkaError) as info:
-                await client.create_topics([NewTopic(topic_name, 2, 1)])
+                await admin.create_topics([NewTopic(topic_name, 2, 1)])
             assert info.value.name == "TOPIC_ALREADY_EXISTS"
-            assert (await client.create_topics([NewTopic(topic_name, 2, 1)], exist_ok=True))
+            assert (await admin.create_topics([NewTopic(topic_name, 2, 1)], exist_ok=True))
             snapshot = await client.metadata([topic_name])
             topic = snapshot.topics[topic_name]
             assert topic.topic_id == ids[topic_name] and sorted(topic.partitions) == [0, 1]
@@ -119,7 +120,7 @@ def test_topics_produce_fetch_and_offsets_round_trip(source, topic_name) -> None
             assert fifth.full and session.resets == 1
             assert [v.base_offset for v in walk_batches(fifth.partitions[p0].records)] == [3]
 
-            low = await client.delete_records({(topic_name, 0): 3})
+            low = await admin.delete_records({(topic_name, 0): 3})
             assert low == {(topic_name, 0): 3}
             earliest = await client.list_offsets({(topic_name, 0): EARLIEST_TIMESTAMP})
             assert earliest[(topic_name, 0)].offset == 3
@@ -131,8 +132,9 @@ def test_topics_produce_fetch_and_offsets_round_trip(source, topic_name) -> None
 
 def test_acks_zero_produce_expects_no_response(source, topic_name) -> None:
     async def main() -> None:
-        async with KafkaClient(source.bootstrap) as client:
-            await client.create_topics([NewTopic(topic_name, 1, 1)])
+        async with Client(source.bootstrap) as client:
+            admin = Admin(client)
+            await admin.create_topics([NewTopic(topic_name, 1, 1)])
             leader = await client.leader_for(topic_name, 0)
             for _ in range(5):
                 assert await client.produce(leader, {(topic_name, 0): build_batch([b"x"])},
@@ -151,45 +153,46 @@ def test_acks_zero_produce_expects_no_response(source, topic_name) -> None:
 
 def test_configs_partitions_cluster_and_groups(source, topic_name) -> None:
     async def main() -> None:
-        async with KafkaClient(source.bootstrap) as client:
-            await client.create_topics([NewTopic(topic_name, 1, 1,
+        async with Client(source.bootstrap) as client:
+            admin = Admin(client)
+            await admin.create_topics([NewTopic(topic_name, 1, 1,
                                                  {"compression.type": "producer"})])
             key = (ConfigResourceType.TOPIC, topic_name)
-            configs = await client.describe_configs([key], keys=["compression.type",
+            configs = await admin.describe_configs([key], keys=["compression.type",
                                                                  "retention.ms"])
             assert configs[key]["compression.type"].value == "producer"
-            await client.incremental_alter_configs(
+            await admin.incremental_alter_configs(
                 {key: {"retention.ms": (AlterConfigOp.SET, "123456")}})
-            configs = await client.describe_configs([key], keys=["retention.ms"])
+            configs = await admin.describe_configs([key], keys=["retention.ms"])
             assert configs[key]["retention.ms"].value == "123456"
             with pytest.raises(KafkaError) as info:
-                await client.incremental_alter_configs(
+                await admin.incremental_alter_configs(
                     {key: {"no.such.config": (AlterConfigOp.SET, "1")}})
             assert info.value.name == "INVALID_CONFIG"
 
-            await client.create_partitions({topic_name: 3})
+            await admin.create_partitions({topic_name: 3})
             snapshot = await client.metadata([topic_name])
             assert sorted(snapshot.topics[topic_name].partitions) == [0, 1, 2]
             with pytest.raises(KafkaError, match="INVALID_PARTITIONS"):
-                await client.create_partitions({topic_name: 2})
+                await admin.create_partitions({topic_name: 2})
 
             cluster = await client.describe_cluster()
             assert cluster.cluster_id == client.snapshot.cluster_id
             assert [b.broker_id for b in cluster.brokers] == sorted(client.snapshot.brokers)
 
             group = f"group-{topic_name}"
-            coordinator = await client.find_coordinator(group)
+            coordinator = await admin.find_coordinator(group)
             assert coordinator in client.snapshot.brokers
-            await client.offset_commit(group, {(topic_name, 0): 42, (topic_name, 2): 7},
+            await admin.offset_commit(group, {(topic_name, 0): 42, (topic_name, 2): 7},
                                        metadata="m")
-            committed = await client.offset_fetch(group)
+            committed = await admin.offset_fetch(group)
             assert {tp: c.offset for tp, c in committed.items()} == {
                 (topic_name, 0): 42, (topic_name, 2): 7}
-            some = await client.offset_fetch(group, [(topic_name, 2)])
+            some = await admin.offset_fetch(group, [(topic_name, 2)])
             assert some[(topic_name, 2)].offset == 7 and some[(topic_name, 2)].metadata == "m"
-            groups = await client.list_groups()
+            groups = await admin.list_groups()
             assert group in {g.group_id for g in groups}
-            described = await client.describe_groups([group])
+            described = await admin.describe_groups([group])
             assert described[group].group_state == "Empty"
     run(main())
 
@@ -251,8 +254,9 @@ def test_cancelled_waiters_do_not_desynchronise(source) -> None:
 
 def test_request_timeout_closes_connection_and_fails_waiters(source, topic_name) -> None:
     async def main() -> None:
-        async with KafkaClient(source.bootstrap) as client:
-            await client.create_topics([NewTopic(topic_name, 1, 1)])
+        async with Client(source.bootstrap) as client:
+            admin = Admin(client)
+            await admin.create_topics([NewTopic(topic_name, 1, 1)])
             leader = await client.leader_for(topic_name, 0)
             # acks=all success: the leader serves the partition, so a fetch at
             # the log end waits for max_wait_ms instead of answering an error.
@@ -284,8 +288,9 @@ def test_request_timeout_closes_connection_and_fails_waiters(source, topic_name)
 
 def test_dedicated_fetch_connection_does_not_hold_up_other_calls(source, topic_name) -> None:
     async def main() -> None:
-        async with KafkaClient(source.bootstrap) as client:
-            await client.create_topics([NewTopic(topic_name, 1, 1)])
+        async with Client(source.bootstrap) as client:
+            admin = Admin(client)
+            await admin.create_topics([NewTopic(topic_name, 1, 1)])
             tp = (topic_name, 0)
             leader = await client.leader_for(*tp)
             assert (await client.produce(leader, {tp: build_batch([b"0"])}))[tp].error_code == 0
@@ -310,12 +315,14 @@ def test_dedicated_fetch_connection_does_not_hold_up_other_calls(source, topic_n
 def test_metadata_refreshes_periodically_and_coalesces_stale_reports(source) -> None:
     async def main() -> None:
         config = ClientConfig(metadata_max_age=0.3)
-        async with KafkaClient(source.bootstrap, config) as client:
+        async with Client(source.bootstrap, config) as client:
+            admin = Admin(client)
             start = client.metadata_refreshes
             await asyncio.sleep(1.5)
             periodic = client.metadata_refreshes - start
             assert 2 <= periodic <= 6, periodic
-        async with KafkaClient(source.bootstrap) as client:  # default: 5 minutes
+        async with Client(source.bootstrap) as client:  # default: 5 minutes
+            admin = Admin(client)
             start = client.metadata_refreshes
             for _ in range(100):
                 client.mark_stale("test burst")
@@ -331,9 +338,10 @@ def test_bootstrap_skips_dead_addresses_and_names_them_when_all_fail(source) -> 
         dead = f"127.0.0.1:{probe.getsockname()[1]}"
 
     async def main() -> None:
-        async with KafkaClient([dead, source.bootstrap]) as client:
+        async with Client([dead, source.bootstrap]) as client:
+            admin = Admin(client)
             assert client.snapshot.brokers
-        client = KafkaClient(dead, ClientConfig(connect_timeout=2))
+        client = Client(dead, ClientConfig(connect_timeout=2))
         try:
             with pytest.raises(MetadataUnavailable) as info:
                 await client.start()
@@ -345,8 +353,9 @@ def test_bootstrap_skips_dead_addresses_and_names_them_when_all_fail(source) -> 
 
 def test_pool_opens_another_connection_when_the_open_ones_are_busy(source, topic_name) -> None:
     async def main() -> None:
-        async with KafkaClient(source.bootstrap, ClientConfig(connections_per_broker=2)) as client:
-            await client.create_topics([NewTopic(topic_name, 1, 1)])
+        async with Client(source.bootstrap, ClientConfig(connections_per_broker=2)) as client:
+            admin = Admin(client)
+            await admin.create_topics([NewTopic(topic_name, 1, 1)])
             tp = (topic_name, 0)
             leader = await client.leader_for(*tp)
             assert (await client.produce(leader, {tp: build_batch([b"0"])}))[tp].error_code == 0

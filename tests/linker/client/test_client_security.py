@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from linker.client import (AuthenticationError, ClientConfig, KafkaClient, NewTopic,
+from linker.client import (Admin, AuthenticationError, ClientConfig, Client, NewTopic,
                            SaslCredentials, SecurityConfig, TlsError, TlsSettings, run)
 from linker.client.connection import BrokerConnection
 from linker.client.config import parse_address
@@ -29,8 +29,9 @@ def _config(cluster, listener: str, mechanism: str | None = None, user: str = "a
 
 
 async def _round_trip(bootstrap: str, config: ClientConfig, topic: str) -> None:
-    async with KafkaClient(bootstrap, config) as client:
-        await client.create_topics([NewTopic(topic, 1, 1)])
+    async with Client(bootstrap, config) as client:
+        admin = Admin(client)
+        await admin.create_topics([NewTopic(topic, 1, 1)])
         offsets = await client.list_offsets({(topic, 0): -1})
         assert offsets[(topic, 0)].offset == 0
 
@@ -65,7 +66,7 @@ def test_wrong_password_fails_fast_and_clearly(secure_cluster, mechanism: str, c
     bootstrap = secure_cluster.listener("SASL_PLAINTEXT").bootstrap
 
     async def main() -> None:
-        client = KafkaClient(bootstrap, config)
+        client = Client(bootstrap, config)
         started = time.monotonic()
         try:
             with pytest.raises(AuthenticationError) as info:
@@ -111,7 +112,7 @@ def test_unknown_ca_gives_a_clear_tls_error(secure_cluster, tmp_path) -> None:
     bootstrap = secure_cluster.listener("SSL").bootstrap
 
     async def main() -> None:
-        client = KafkaClient(bootstrap, config)
+        client = Client(bootstrap, config)
         try:
             with pytest.raises(TlsError) as info:
                 await client.start()
