@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(config: LinkConfig, level: str) -> int:
     from linker.metrics import MetricsServer, MirrorMetrics
     from linker.mirror.engine import MirrorEngine
+    from linker.connect import connect
     from linker.mirror.kafka_io import ClusterIO
 
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
@@ -81,11 +82,14 @@ def _run(config: LinkConfig, level: str) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         metrics = MirrorMetrics()
-        source = ClusterIO(config.source, "source", f"{config.source.client_id}-{config.name}")
-        dest = ClusterIO(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
+        source = connect(config.source, "source", f"{config.source.client_id}-{config.name}")
+        dest = connect(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
         engine = MirrorEngine(config.name, config.mirror, config.topics, source, dest, metrics)
         from linker.lifecycle.controller import LifecycleController
-        lifecycle = LifecycleController(engine, config)
+        # The lifecycle still talks through kafka_io until it moves to linker.client.
+        lc_source = ClusterIO(config.source, "source", f"{config.source.client_id}-{config.name}")
+        lc_dest = ClusterIO(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
+        lifecycle = LifecycleController(engine, config, lc_source, lc_dest)
         server = None
         if config.metrics.port is not None:
             server = MetricsServer(metrics, lifecycle.status_doc, config.metrics.host, config.metrics.port)
@@ -101,8 +105,8 @@ def _run(config: LinkConfig, level: str) -> int:
             await lifecycle_task
             if server is not None:
                 await server.close()
-            await source.close()
-            await dest.close()
+            for client in (source, dest, lc_source, lc_dest):
+                await client.close()
 
     try:
         asyncio.run(main_async())

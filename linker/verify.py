@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from linker.config import LinkConfig
 from linker.mirror.compare import PartitionReport, compare_partition
-from linker.mirror.kafka_io import EARLIEST, LATEST, TP, ClusterIO
+from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, TopicPartition
+from linker.connect import connect
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
 
@@ -43,12 +44,12 @@ class VerifyReport:
 
 
 async def verify_link(config: LinkConfig, topic: str | None = None) -> VerifyReport:
-    source = ClusterIO(config.source, "source", f"{config.source.client_id}-verify")
-    dest = ClusterIO(config.destination, "destination", f"{config.destination.client_id}-verify")
+    source = connect(config.source, "source", f"{config.source.client_id}-verify")
+    dest = connect(config.destination, "destination", f"{config.destination.client_id}-verify")
     report = VerifyReport()
     try:
-        src = await source.refresh()
-        dst = await dest.refresh()
+        src = await source.refresh_metadata()
+        dst = await dest.refresh_metadata()
         selected, missing = TopicSelector(config.topics).select(
             t for t, i in src.topics.items() if not i.error_code)
         names = MirrorNames(config.topics.prefix)
@@ -60,7 +61,7 @@ async def verify_link(config: LinkConfig, topic: str | None = None) -> VerifyRep
                 return report
             selected = [chosen]
         report.problems += [f"topic {m} is named in the link but missing on the source" for m in missing]
-        tps: list[TP] = []
+        tps: list[TopicPartition] = []
         for t in selected:
             m = names.mirror_topic(t)
             if m not in dst.topics or dst.topics[m].error_code:
@@ -74,13 +75,13 @@ async def verify_link(config: LinkConfig, topic: str | None = None) -> VerifyRep
         if not tps:
             return report
         s_start, s_hw, d_start, d_end = await asyncio.gather(
-            source.list_offsets(tps, EARLIEST), source.list_offsets(tps, LATEST),
-            dest.list_offsets([names.mirror_tp(tp) for tp in tps], EARLIEST),
-            dest.list_offsets([names.mirror_tp(tp) for tp in tps], LATEST))
+            source.offsets(tps, EARLIEST_TIMESTAMP), source.offsets(tps, LATEST_TIMESTAMP),
+            dest.offsets([names.mirror_tp(tp) for tp in tps], EARLIEST_TIMESTAMP),
+            dest.offsets([names.mirror_tp(tp) for tp in tps], LATEST_TIMESTAMP))
         d_start, d_end = names.by_source(d_start, tps), names.by_source(d_end, tps)
         sem = asyncio.Semaphore(8)
 
-        async def one(tp: TP) -> PartitionReport:
+        async def one(tp: TopicPartition) -> PartitionReport:
             async with sem:
                 return await compare_partition(source, dest, tp, s_start[tp], s_hw[tp], d_start[tp], d_end[tp],
                                               dest_tp=names.mirror_tp(tp))

@@ -23,7 +23,7 @@ from linker.lifecycle.records import HEARTBEAT_KEY, ProgressRecord, TopicRecord,
 from linker.lifecycle.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore, StateStoreError
 from linker.lifecycle.store_view import LinkState
-from linker.mirror.kafka_io import LATEST, PartitionError
+from linker.mirror.kafka_io import LATEST, ClusterIO, PartitionError
 from linker.mirror.state import PartitionState
 
 log = logging.getLogger("linker.lifecycle")
@@ -33,10 +33,11 @@ ENGINE_PROBLEMS = {PartitionState.BLOCKED: TopicState.BLOCKED, PartitionState.FA
 
 
 class LifecycleController:
-    def __init__(self, engine: Any, config: LinkConfig) -> None:
+    def __init__(self, engine: Any, config: LinkConfig, source: ClusterIO, dest: ClusterIO) -> None:
         self.engine = engine
+        self.source, self.dest = source, dest   # the caller's, as the engine's clients are
         self.settings: LifecycleSettings = config.lifecycle or LifecycleSettings()
-        self.store = StateStore(engine.dest, self.settings.state_topic_for(config.name),
+        self.store = StateStore(dest, self.settings.state_topic_for(config.name),
                                 engine.settings.replication_factor)
         self.state = LinkState({}, {}, None)
         self.groups: dict[str, GroupSync] = {}
@@ -51,7 +52,7 @@ class LifecycleController:
 
     async def prepare(self) -> None:
         """Before the engine starts: STOPPED topics are never mirrored, PAUSED ones start paused."""
-        await self.engine.dest.refresh([])
+        await self.dest.refresh([])
         await self.store.ensure()
         self.state = LinkState.from_records(await self.store.read_all())
         # Announce the linker at once: the engine may catch up before the first poll ends, and a
@@ -69,7 +70,7 @@ class LifecycleController:
 
     async def _unlock(self, topics: list[str]) -> None:
         if self._acls and topics:
-            n = await allow_writes(self.engine.dest, [self.names.mirror_topic(t) for t in topics])
+            n = await allow_writes(self.dest, [self.names.mirror_topic(t) for t in topics])
             if n:
                 log.info("removed DENY WRITE from %s: writable now", ", ".join(topics))
         self.denied.difference_update(topics)
@@ -79,7 +80,7 @@ class LifecycleController:
         if not self._acls or not todo:
             return
         try:
-            await deny_writes(self.engine.dest, [self.names.mirror_topic(t) for t in todo])
+            await deny_writes(self.dest, [self.names.mirror_topic(t) for t in todo])
         except NoAuthorizer as exc:
             log.warning("%s; lifecycle.manage_acls ignored (foreign writes are still detected: FAILED)", exc)
             self._acls = False
@@ -131,10 +132,10 @@ class LifecycleController:
                     await self.sync_offsets()
                 if now >= next_configs:
                     next_configs = now + self.settings.config_sync_interval_ms / 1000
-                    await sync_configs(self.engine.source, self.engine.dest, self._live_topics(),
+                    await sync_configs(self.source, self.dest, self._live_topics(),
                                        self.engine.settings, self.settings.keep_destination_configs, self.names)
                     if self.settings.sync_acls:
-                        await sync_acls(self.engine.source, self.engine.dest, set(self._live_topics()),
+                        await sync_acls(self.source, self.dest, set(self._live_topics()),
                                         self.settings.group_selected, self.settings.acl_principals_exclude,
                                         self.names)
             except (ClientError, PartitionError) as exc:
@@ -169,7 +170,7 @@ class LifecycleController:
         if not pms:
             return
         try:
-            hw = await asyncio.wait_for(self.engine.source.list_offsets([pm.tp for pm in pms], LATEST, retries=0),
+            hw = await asyncio.wait_for(self.source.list_offsets([pm.tp for pm in pms], LATEST, retries=0),
                                         self.settings.state_poll_ms / 1000)
         except (ClientError, PartitionError, asyncio.TimeoutError):
             return   # the source may be gone: keep the last ends seen
@@ -241,11 +242,11 @@ class LifecycleController:
         pms = [pm for pm in self.engine.partitions.values() if pm.tp[0] == topic]
         if not pms or any(pm.status.state is not PartitionState.MIRRORING for pm in pms):
             return None
-        hw = await self.engine.source.list_offsets([pm.tp for pm in pms], LATEST)
+        hw = await self.source.list_offsets([pm.tp for pm in pms], LATEST)
         if any(pm.acked_end != hw[pm.tp] for pm in pms):
             return None
         await self.engine.pause_topic(topic)       # nothing more is written from here on
-        hw = await self.engine.source.list_offsets([pm.tp for pm in pms], LATEST)
+        hw = await self.source.list_offsets([pm.tp for pm in pms], LATEST)
         if any(pm.acked_end != hw[pm.tp] or pm.status.state is not PartitionState.MIRRORING for pm in pms):
             self.engine.resume_topic(topic)        # the source moved meanwhile: catch up again
             return None
@@ -257,7 +258,7 @@ class LifecycleController:
 
     async def sync_offsets(self, topics: list[str] | None = None) -> None:
         want = set(topics) if topics is not None else set(self._live_topics())
-        for r in await sync_groups(self.engine.source, self.engine.dest, want, self.settings.group_selected,
+        for r in await sync_groups(self.source, self.dest, want, self.settings.group_selected,
                                    self.names):
             self.groups[r.group] = r
             log.info("offset sync: %s", r.line())

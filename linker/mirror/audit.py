@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from linker.client.errors import ClientError
+from linker.client import EARLIEST_TIMESTAMP, Client, ClientError
 from linker.config import MirrorSettings
 from linker.mirror.compare import batch_containing, compare_batches, compare_partition
-from linker.mirror.kafka_io import EARLIEST, TP, ClusterIO, PartitionError
+from linker.mirror.partition import TP
 from linker.mirror.state import PartitionState
 from linker.mirror.table import PartitionTable
 from linker.naming import MirrorNames
@@ -32,7 +32,7 @@ PREFIX_CHECK_RETRY_S = 2.0
 
 
 class Auditor:
-    def __init__(self, table: PartitionTable, source: ClusterIO, dest: ClusterIO, names: MirrorNames,
+    def __init__(self, table: PartitionTable, source: Client, dest: Client, names: MirrorNames,
                  settings: MirrorSettings) -> None:
         self.table = table
         self.source = source
@@ -57,9 +57,10 @@ class Auditor:
                 end = pm.acked_end
                 try:
                     src_p, dst_p = await asyncio.gather(
-                        self.source.fetch_once(pm.tp, end - 1, self.settings.partition_max_bytes),
-                        self.dest.fetch_once(self.names.mirror_tp(pm.tp), end - 1, self.settings.partition_max_bytes))
-                except (ClientError, PartitionError) as exc:
+                        self.source.fetch_partition(pm.tp, end - 1, self.settings.partition_max_bytes),
+                        self.dest.fetch_partition(self.names.mirror_tp(pm.tp), end - 1,
+                                                  self.settings.partition_max_bytes))
+                except ClientError as exc:
                     log.debug("audit of %s-%d skipped: %s", pm.tp[0], pm.tp[1], exc)
                     continue
                 src_b = batch_containing(src_p.records, end - 1) if not src_p.error_code else None
@@ -88,11 +89,11 @@ class Auditor:
         async with slots:
             for _ in range(PREFIX_CHECK_ATTEMPTS):
                 try:
-                    s_start = (await self.source.list_offsets([tp], EARLIEST))[tp]
+                    s_start = (await self.source.offsets([tp], EARLIEST_TIMESTAMP))[tp]
                     rep = await compare_partition(self.source, self.dest, tp, s_start, d_end, d_start, d_end,
                                                   dest_tp=self.names.mirror_tp(tp))
                     break
-                except (ClientError, PartitionError, RuntimeError) as exc:
+                except (ClientError, RuntimeError) as exc:
                     log.info("prefix check of %s-%d failed (%s); retrying", tp[0], tp[1], exc)
                     await asyncio.sleep(PREFIX_CHECK_RETRY_S)
             else:

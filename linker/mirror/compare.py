@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from kproto.records.batch import BatchView
 from kproto.records.layout import ATTRIBUTES_POS
 from kproto.records.walk import walk_batches
+from linker.client import Client, TopicPartition
 from linker.client.kafka_errors import error_name
-from linker.mirror.kafka_io import TP, ClusterIO
 
 #: Bytes asked for per fetch while comparing (grown while one batch does not fit).
 COMPARE_FETCH_BYTES = 4 * 1024 * 1024
@@ -64,12 +64,12 @@ class PartitionReport:
         return self.divergence is None
 
 
-async def _batches_from(io: ClusterIO, tp: TP, offset: int) -> list[BatchView]:
+async def _batches_from(client: Client, tp: TopicPartition, offset: int) -> list[BatchView]:
     size = COMPARE_FETCH_BYTES
     while True:
-        p = await io.fetch_once(tp, offset, size)
+        p = await client.fetch_partition(tp, offset, size)
         if p.error_code:
-            raise RuntimeError(f"{io.label} fetch of {tp[0]}-{tp[1]} at {offset}: {error_name(p.error_code)}")
+            raise RuntimeError(f"{client.label} fetch of {tp[0]}-{tp[1]} at {offset}: {error_name(p.error_code)}")
         walk = walk_batches(p.records)
         out = [b for b in walk if isinstance(b, BatchView) and b.next_offset > offset]
         if out or not walk.truncated:
@@ -77,8 +77,8 @@ async def _batches_from(io: ClusterIO, tp: TP, offset: int) -> list[BatchView]:
         size *= 4
 
 
-async def compare_partition(source: ClusterIO, dest: ClusterIO, tp: TP, s_start: int, s_hw: int,
-                            d_start: int, d_end: int, dest_tp: TP | None = None) -> PartitionReport:
+async def compare_partition(source: Client, dest: Client, tp: TopicPartition, s_start: int, s_hw: int,
+                            d_start: int, d_end: int, dest_tp: TopicPartition | None = None) -> PartitionReport:
     """Compare ``tp`` on the source with ``dest_tp`` (default: the same name) on the
     destination, batch by batch, from the later log start up to the destination end."""
     dest_tp = dest_tp or tp

@@ -21,15 +21,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from linker.client import Admin, Client
 from linker.config import MirrorSettings, TopicSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.audit import Auditor
 from linker.mirror.budget import ByteBudget
 from linker.mirror.fetcher import Fetcher
-from linker.mirror.kafka_io import TP, ClusterIO
 from linker.mirror.lag import LagWatch
 from linker.mirror.locate import Locator
-from linker.mirror.partition import PartitionMirror
+from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.producer import Producer
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.table import PartitionTable
@@ -40,8 +40,8 @@ log = logging.getLogger("linker.mirror")
 
 
 class MirrorEngine:
-    def __init__(self, name: str, mirror: MirrorSettings, topics: TopicSettings, source: ClusterIO,
-                 dest: ClusterIO, metrics: MirrorMetrics | None = None) -> None:
+    def __init__(self, name: str, mirror: MirrorSettings, topics: TopicSettings, source: Client,
+                 dest: Client, metrics: MirrorMetrics | None = None) -> None:
         self.name = name
         self.settings = mirror
         self.metrics = metrics or MirrorMetrics()
@@ -61,10 +61,12 @@ class MirrorEngine:
         self._producing: asyncio.Task[None] | None = None
         stale = StaleMetadata(self.table.resync_wanted.set)
         self.fetcher = Fetcher(self.table, source, mirror, self.metrics, stale)
-        self.producer = Producer(self.table, dest, self.names, mirror, self.metrics, stale)
+        source_admin, dest_admin = Admin(source), Admin(dest)
+        self.producer = Producer(self.table, dest, dest_admin, self.names, mirror, self.metrics, stale)
         self.auditor = Auditor(self.table, source, dest, self.names, mirror)
-        self.locator = Locator(self.table, source, dest, self.names, TopicSelector(topics), mirror, self.metrics,
-                               stale, self.producer.produce_one, self.auditor.check_prefix, self.before_create)
+        self.locator = Locator(self.table, source, dest, source_admin, dest_admin, self.names, TopicSelector(topics),
+                               mirror, self.metrics, stale, self.producer.produce_one, self.auditor.check_prefix,
+                               self.before_create)
         self.lag = LagWatch(self.table, source, dest, self.names, mirror, self.metrics, self.locator.discover)
 
     # -- what callers read ---------------------------------------------------------

@@ -1,8 +1,9 @@
 """The fetch side: one long-polling fetch loop per source broker that leads a
-fetchable partition, each with an incremental fetch session (KIP-227): after
-the first full request only partitions whose fetch position changed are sent,
-and partitions held back by their budget share are dropped from the session
-(``forgotten``) until they have room again.
+fetchable partition, each with the client's incremental fetch session
+(KIP-227) on its own connection: after the first full request only partitions
+whose fetch position changed are sent, and partitions held back by their
+budget share are dropped from the session (``forgotten``) until they have
+room again.
 
 Every fetched batch is judged here before it is queued in the partition
 table: it must start where the destination expects the next offset, and it
@@ -15,21 +16,19 @@ import asyncio
 import logging
 from typing import Any
 
-from kproto import messages
 from kproto.errors import ErrorCode
 from kproto.records.batch import BatchView
 from kproto.records.layout import LOG_OVERHEAD
 from kproto.records.reproducibility import classify
 from kproto.records.walk import walk_batches
-from linker.client.errors import ClientError
-from linker.client.kafka_errors import STALE_METADATA_CODES, error_name
+from linker.client import STALE_METADATA_CODES, Client, ClientError, FetchPosition
+from linker.client.kafka_errors import error_name
 from linker.config import MirrorSettings
 from linker.metrics import MirrorMetrics
-from linker.mirror.kafka_io import TP, ClusterIO
-from linker.mirror.partition import FrameCharge, PartitionMirror
+from linker.mirror.partition import TP, FrameCharge, PartitionMirror
 from linker.mirror.signals import StaleMetadata
-from linker.mirror.state import PartitionState
 from linker.mirror.checks import position_problem, timestamp_problem
+from linker.mirror.state import PartitionState
 from linker.mirror.table import FetchParams, PartitionTable
 
 log = logging.getLogger("linker.fetch")
@@ -38,44 +37,10 @@ log = logging.getLogger("linker.fetch")
 FETCH_RETRY_DELAY_S = 0.5
 
 
-class FetchSession:
-    """Client side of an incremental fetch session: what to send next."""
-
-    def __init__(self) -> None:
-        self.session_id = 0
-        self.epoch = 0           # 0 = open a new session with a full request
-        self.sent: dict[TP, FetchParams] = {}
-
-    def reset(self) -> None:
-        self.session_id, self.epoch, self.sent = 0, 0, {}
-
-    def next_request(self, wanted: dict[TP, FetchParams]) -> tuple[int, int, dict[TP, FetchParams], list[TP]]:
-        """(session id, epoch, partitions to send, partitions to forget)."""
-        if self.epoch == 0 or self.session_id == 0:
-            self.sent = dict(wanted)
-            return 0, 0, dict(wanted), []
-        changed = {tp: prm for tp, prm in wanted.items() if self.sent.get(tp) != prm}
-        forgotten = [tp for tp in self.sent if tp not in wanted]
-        for tp in forgotten:
-            del self.sent[tp]
-        self.sent.update(changed)
-        return self.session_id, self.epoch, changed, forgotten
-
-    def on_response(self, error_code: int, session_id: int) -> None:
-        if error_code:   # FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH or worse: start over
-            self.reset()
-            return
-        if self.epoch == 0:
-            self.session_id = session_id
-            self.epoch = 1 if session_id else 0
-        else:
-            self.epoch = self.epoch + 1 if self.epoch < 0x7FFFFFFF else 1
-
-
 class Fetcher:
     """Runs and supervises the per-broker fetch loops; judges what they fetch."""
 
-    def __init__(self, table: PartitionTable, source: ClusterIO, settings: MirrorSettings,
+    def __init__(self, table: PartitionTable, source: Client, settings: MirrorSettings,
                  metrics: MirrorMetrics, stale: StaleMetadata) -> None:
         self.table = table
         self.source = source
@@ -115,65 +80,45 @@ class Fetcher:
             await asyncio.gather(*loops.values(), return_exceptions=True)
 
     async def _fetch_loop(self, node: int) -> None:
-        m = self.settings
         table = self.table
-        F = messages.FetchRequest
-        session = FetchSession()
-        while True:
-            if table.budget.full:
-                await table.budget.wait_for_room()
-            wanted, leads = table.fetch_targets(node, self.source.leader)
-            if not wanted:
-                if not leads:
-                    return   # no partition led here any more; the supervisor restarts us when needed
-                await table.fetch_ready.wait()
-                continue
-            sid, epoch, send, forget = session.next_request(wanted)
-            positions = dict(session.sent)
-            topics: dict[str, list[Any]] = {}
-            for (t, p), (off, ep, mx) in send.items():
-                topics.setdefault(t, []).append(F.FetchPartition(
-                    partition=p, current_leader_epoch=-1, fetch_offset=off, last_fetched_epoch=ep,
-                    log_start_offset=-1, partition_max_bytes=mx))
-            forgotten: dict[str, list[int]] = {}
-            for t, p in forget:
-                forgotten.setdefault(t, []).append(p)
-            req = F(replica_id=-1, max_wait_ms=m.fetch_max_wait_ms, min_bytes=1, max_bytes=m.fetch_max_bytes,
-                    isolation_level=0, session_id=sid, session_epoch=epoch, rack_id="",
-                    topics=[F.FetchTopic(topic=t, partitions=ps) for t, ps in topics.items()],
-                    forgotten_topics_data=[F.ForgottenTopic(topic=t, partitions=ps) for t, ps in forgotten.items()])
-            try:
-                conn = await self.source.connection(node)
-                resp = await conn.request(req, timeout=m.fetch_max_wait_ms / 1000 + 30)
-            except ClientError as exc:
-                log.info("fetch from source broker %d failed: %s", node, exc)
-                self.metrics.errors_total.inc(api="Fetch", error=type(exc).__name__)
-                session.reset()
-                self.stale.mark_source()
-                await asyncio.sleep(FETCH_RETRY_DELAY_S)
-                continue
-            session.on_response(resp.error_code, resp.session_id)
-            if resp.error_code:
-                self.metrics.errors_total.inc(api="Fetch", error=error_name(resp.error_code))
-                log.info("fetch session on source broker %d: %s; starting a new one",
-                         node, error_name(resp.error_code))
-                continue
-            self.on_response(resp, positions)
+        session = self.source.fetch_session(node, dedicated=True)   # long polls get their own connection
+        try:
+            while True:
+                if table.budget.full:
+                    await table.budget.wait_for_room()
+                wanted, leads = table.fetch_targets(node, self.source.leader)
+                if not wanted:
+                    if not leads:
+                        return   # no partition led here any more; the supervisor restarts us when needed
+                    await table.fetch_ready.wait()
+                    continue
+                positions = {tp: FetchPosition(off, last_fetched_epoch=epoch, max_bytes=max_bytes)
+                             for tp, (off, epoch, max_bytes) in wanted.items()}
+                try:
+                    result = await session.fetch(positions, max_wait_ms=self.settings.fetch_max_wait_ms,
+                                                 max_bytes=self.settings.fetch_max_bytes)
+                except ClientError as exc:
+                    log.info("fetch from source broker %d failed: %s", node, exc)
+                    self.metrics.errors_total.inc(api="Fetch", error=getattr(exc, "name", type(exc).__name__))
+                    self.stale.mark_source()
+                    await asyncio.sleep(FETCH_RETRY_DELAY_S)
+                    continue
+                self.on_response(result.partitions, wanted)
+        finally:
+            await session.close()
 
-    def on_response(self, resp: Any, positions: dict[TP, FetchParams]) -> None:
+    def on_response(self, partitions: dict[TP, Any], sent: dict[TP, FetchParams]) -> None:
         """Judge every partition of one fetch response, charging its frame once."""
         frame: FrameCharge | None = None
         try:
-            for t in resp.responses:
-                for p in t.partitions:
-                    tp = (t.topic, p.partition_index)
-                    prm = positions.get(tp)
-                    if prm is None:
-                        continue
-                    if frame is None and p.records:
-                        # Every records field is a view over the one response frame.
-                        frame = self.table.charge_frame(len(getattr(p.records, "obj", p.records)))
-                    self.on_partition(tp, p, prm[0], frame)
+            for tp, p in partitions.items():
+                params = sent.get(tp)
+                if params is None:
+                    continue
+                if frame is None and p.records:
+                    # Every records field is a view over the one response frame.
+                    frame = self.table.charge_frame(len(getattr(p.records, "obj", p.records)))
+                self.on_partition(tp, p, params[0], frame)
         finally:
             self.table.release(frame)
             self.metrics.in_flight_bytes.set(self.table.budget.used)

@@ -9,10 +9,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from linker.client.errors import ClientError
+from linker.client import LATEST_TIMESTAMP, LOG_END, Client, ClientError
 from linker.config import MirrorSettings
 from linker.metrics import MirrorMetrics
-from linker.mirror.kafka_io import LATEST, LOG_END, ClusterIO, PartitionError
 from linker.mirror.state import TERMINAL, PartitionState
 from linker.mirror.table import PartitionTable
 from linker.naming import MirrorNames
@@ -23,7 +22,7 @@ LAG_INTERVAL_S = 2.0
 
 
 class LagWatch:
-    def __init__(self, table: PartitionTable, source: ClusterIO, dest: ClusterIO, names: MirrorNames,
+    def __init__(self, table: PartitionTable, source: Client, dest: Client, names: MirrorNames,
                  settings: MirrorSettings, metrics: MirrorMetrics, discover: Callable[[], Awaitable[None]]) -> None:
         self.table = table
         self.source = source
@@ -47,10 +46,10 @@ class LagWatch:
                 if not tps:
                     continue
                 s_hw, d_end_m = await asyncio.gather(
-                    self.source.list_offsets(tps, LATEST),
-                    self.dest.list_offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END))
+                    self.source.offsets(tps, LATEST_TIMESTAMP),
+                    self.dest.offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END))
                 d_end = self.names.by_source(d_end_m, tps)
-            except (ClientError, PartitionError) as exc:
+            except ClientError as exc:
                 log.info("lag refresh failed: %s", exc)
                 continue
             now_ms = time.time() * 1000

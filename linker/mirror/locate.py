@@ -12,16 +12,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kproto.errors import ErrorCode
-from linker.client.errors import ClientError
-from linker.client.kafka_errors import STALE_METADATA_CODES, error_name
+from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, STALE_METADATA_CODES, Admin, Client,
+                           ClientError, KafkaError, NewTopic)
+from linker.client.kafka_errors import error_name
 from linker.config import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.alignment import WriteFillers, plan_alignment
 from linker.mirror.checks import Verdict, judge_produce
 from linker.mirror.compare import batch_containing, compare_batches
 from linker.mirror.filler import filler_batch
-from linker.mirror.kafka_io import EARLIEST, LATEST, LOG_END, TP, ClusterIO, PartitionError
-from linker.mirror.partition import PartitionMirror
+from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import TERMINAL, PartitionState
 from linker.mirror.table import PartitionTable
@@ -42,8 +42,6 @@ LOCATE_CONCURRENCY = 16
 ALIGN_CONCURRENCY = 4
 #: A just-elected source leader's high watermark may lag: wait this long before calling it diverged.
 SOURCE_HW_SETTLE_S = 1.0
-#: How long to wait for leaders of newly created destination partitions.
-DEST_LEADER_WAIT_ROUNDS, DEST_LEADER_WAIT_S = 100, 0.1
 MAX_TOPIC_NAME = 249
 
 ProduceOne = Callable[[TP, list[Any]], Awaitable[tuple[int, int]]]
@@ -51,13 +49,15 @@ Adopted = Callable[[TP, int, int], None]
 
 
 class Locator:
-    def __init__(self, table: PartitionTable, source: ClusterIO, dest: ClusterIO, names: MirrorNames,
-                 selector: TopicSelector, settings: MirrorSettings, metrics: MirrorMetrics,
+    def __init__(self, table: PartitionTable, source: Client, dest: Client, source_admin: Admin, dest_admin: Admin,
+                 names: MirrorNames, selector: TopicSelector, settings: MirrorSettings, metrics: MirrorMetrics,
                  stale: StaleMetadata, produce_one: ProduceOne, on_adopted: Adopted,
                  before_create: list[Callable[[list[str]], Awaitable[None]]]) -> None:
         self.table = table
         self.source = source
         self.dest = dest
+        self.source_admin = source_admin
+        self.dest_admin = dest_admin
         self.names = names
         self.selector = selector
         self.settings = settings
@@ -72,8 +72,8 @@ class Locator:
         self.metrics.errors_total.inc(api=api, error=name)
 
     async def setup(self) -> None:
-        src = await self.source.refresh()
-        await self.dest.refresh()
+        src = await self.source.refresh_metadata()
+        await self.dest.refresh_metadata()
         selected, missing = self.selector.select(t for t, info in src.topics.items() if not info.error_code)
         for name in missing:
             log.warning("topic %s is named in the link but does not exist on the source", name)
@@ -89,30 +89,30 @@ class Locator:
         mt = self.names.mirror_topic
         dst_parts = {t: len(dst.topics[mt(t)].partitions) for t in topics
                      if mt(t) in dst.topics and not dst.topics[mt(t)].error_code}
-        src_cfg = await self.source.describe_topic_configs(topics)
-        dst_cfg_m = await self.dest.describe_topic_configs([mt(t) for t in topics if t in dst_parts])
+        src_cfg = await self.source_admin.topic_configs(topics)
+        dst_cfg_m = await self.dest_admin.topic_configs([mt(t) for t in topics if t in dst_parts])
         dst_cfg = {t: dst_cfg_m[mt(t)] for t in topics if mt(t) in dst_cfg_m}
         plans = plan_topics(src_parts, dst_parts, src_cfg, dst_cfg, self.settings)
         for p in plans:
             if len(mt(p.topic)) > MAX_TOPIC_NAME and not p.problem:
                 p.create, p.problem = False, f"mirror topic name {mt(p.topic)!r} is longer than {MAX_TOPIC_NAME} characters"
-        creates = [(mt(p.topic), p.partitions, self.settings.replication_factor, p.configs) for p in plans if p.create]
+        creates = [NewTopic(mt(p.topic), p.partitions, self.settings.replication_factor, p.configs)
+                   for p in plans if p.create]
         if creates:
             for hook in self._before_create:
                 await hook([p.topic for p in plans if p.create])
-        results = await self.dest.create_topics(creates)
-        for topic, (code, msg) in results.items():
-            if code and code != ErrorCode.TOPIC_ALREADY_EXISTS:
-                raise PartitionError((topic, -1), code, f"CreateTopics ({msg})")
-            if not code:
-                log.info("created mirror topic %s", topic)
+            # Waits until every new partition has a leader that serves it.
+            created = await self.dest_admin.create_topics(creates, exist_ok=True)
+            for topic, topic_id in created.items():
+                if topic_id is not None:
+                    log.info("created mirror topic %s", topic)
         for p in plans:
             if not p.create and not p.problem and p.configs:
                 log.info("setting mirror configs on existing topic %s: %s", p.topic, p.configs)
-                await self.dest.alter_topic_configs(mt(p.topic), p.configs)
+                await self.dest_admin.alter_topic_configs(mt(p.topic), p.configs)
             if p.grow_from:
                 log.info("growing mirror topic %s from %d to %d partitions", p.topic, p.grow_from, p.partitions)
-                await self.dest.create_partitions(mt(p.topic), p.partitions)
+                await self.dest_admin.create_partitions({mt(p.topic): p.partitions}, exist_ok=True)
         added = []
         for p in plans:
             for i in range(p.partitions):
@@ -123,14 +123,12 @@ class Locator:
                 added.append(pm)
                 if p.problem:
                     self.table.move(pm, PartitionState.FAILED, p.problem)
-        await self._wait_dest_metadata([mt(p.topic) for p in plans if p.create or p.grow_from],
-                                       {mt(p.topic): p.partitions for p in plans})
         await self.locate_all(added)
 
     async def discover(self) -> None:
         """Pick up source topics that started matching the link after start."""
-        src = await self.source.refresh()
-        await self.dest.refresh()
+        src = await self.source.refresh_metadata()
+        await self.dest.refresh_metadata()
         selected, _ = self.selector.select(t for t, info in src.topics.items() if not info.error_code)
         have: dict[str, int] = {}
         for t, _ in self.table.partitions:
@@ -144,15 +142,6 @@ class Locator:
         if new or grown:
             await self._add_topics(new + grown)
 
-    async def _wait_dest_metadata(self, topics: list[str], counts: dict[str, int]) -> None:
-        for _ in range(DEST_LEADER_WAIT_ROUNDS):
-            snap = await self.dest.refresh()
-            if all(t in snap.topics and len(snap.topics[t].partitions) >= counts[t]
-                   and all(pi.leader >= 0 for pi in snap.topics[t].partitions.values()) for t in topics):
-                return
-            await asyncio.sleep(DEST_LEADER_WAIT_S)
-        raise ClientError(f"destination topics {topics} have no leaders after creation")
-
     async def locate_all(self, pms: list[PartitionMirror]) -> None:
         pms = [pm for pm in pms if pm.status.state not in TERMINAL]
         if not pms:
@@ -163,10 +152,10 @@ class Locator:
             m_tps = [self.names.mirror_tp(tp) for tp in tps]
             try:
                 d_end, d_start, s_start, s_hw = await asyncio.gather(
-                    self.dest.list_offsets(m_tps, LOG_END), self.dest.list_offsets(m_tps, EARLIEST),
-                    self.source.list_offsets(tps, EARLIEST), self.source.list_offsets(tps, LATEST))
-            except (ClientError, PartitionError) as exc:
-                if isinstance(exc, PartitionError) and exc.code not in RETRIABLE_LOCATE_CODES:
+                    self.dest.offsets(m_tps, LOG_END), self.dest.offsets(m_tps, EARLIEST_TIMESTAMP),
+                    self.source.offsets(tps, EARLIEST_TIMESTAMP), self.source.offsets(tps, LATEST_TIMESTAMP))
+            except ClientError as exc:
+                if isinstance(exc, KafkaError) and exc.code not in RETRIABLE_LOCATE_CODES:
                     raise   # e.g. an authorization error: loud, not retried forever
                 # A cluster not ready yet (a new 1,000-partition topic still electing leaders,
                 # a broker restarting): the resync loop tries again, nothing is produced meanwhile.
@@ -184,7 +173,7 @@ class Locator:
                     try:
                         await self._locate(pm, d_end[pm.tp], d_start[pm.tp], s_start[pm.tp], s_hw[pm.tp])
                         pm.first_locate = False
-                    except (ClientError, PartitionError) as exc:
+                    except ClientError as exc:
                         log.info("partition %s-%d: locating failed (%s); will retry", pm.tp[0], pm.tp[1], exc)
                         self._error("Locate", type(exc).__name__)
                         pm.resync_needed = True
@@ -208,7 +197,7 @@ class Locator:
         if d_end > s_hw:
             # Give a just-elected source leader a moment to settle its high watermark.
             await asyncio.sleep(SOURCE_HW_SETTLE_S)
-            s_hw = (await self.source.list_offsets([tp], LATEST))[tp]
+            s_hw = (await self.source.offsets([tp], LATEST_TIMESTAMP))[tp]
             st.source_high_watermark = s_hw
             if d_end > s_hw:
                 self.table.move(pm, PartitionState.DIVERGED,
@@ -220,7 +209,7 @@ class Locator:
             # still stored and fetched, so the destination must end at that batch's base.
             target = s_start
             if s_start > d_end and s_start < s_hw:
-                part = await self.source.fetch_once(tp, s_start, self.settings.partition_max_bytes)
+                part = await self.source.fetch_partition(tp, s_start, self.settings.partition_max_bytes)
                 first = batch_containing(part.records, s_start) if not part.error_code else None
                 if first is None:
                     pm.resync_needed = True
@@ -233,7 +222,7 @@ class Locator:
                 if not await self._align(pm, d_end, d_start, target):
                     return
             elif d_start < target and d_end > d_start:
-                await self.dest.delete_records(self.names.mirror_tp(tp), target)
+                await self.dest_admin.delete_records({self.names.mirror_tp(tp): target})
             pm.pending_log_start = s_start if s_start > target else None
             # Fetch from the source log start; the batch containing it must start at target.
             pm.next_fetch = s_start if s_start < s_hw else target
@@ -245,8 +234,8 @@ class Locator:
             self._start_mirroring(pm)
             return
         # The destination holds data: its last batch must equal the source batch ending at d_end.
-        src_p = await self.source.fetch_once(tp, d_end - 1, self.settings.partition_max_bytes)
-        dst_p = await self.dest.fetch_once(self.names.mirror_tp(tp), d_end - 1, self.settings.partition_max_bytes)
+        src_p = await self.source.fetch_partition(tp, d_end - 1, self.settings.partition_max_bytes)
+        dst_p = await self.dest.fetch_partition(self.names.mirror_tp(tp), d_end - 1, self.settings.partition_max_bytes)
         src_b = batch_containing(src_p.records, d_end - 1)
         dst_b = batch_containing(dst_p.records, d_end - 1)
         if src_p.error_code or dst_p.error_code or src_b is None or dst_b is None:
@@ -281,7 +270,7 @@ class Locator:
     async def _align(self, pm: PartitionMirror, d_end: int, d_start: int, target: int) -> bool:
         tp = pm.tp
         mirror = self.names.mirror_topic(tp[0])
-        cfg = (await self.dest.describe_topic_configs([mirror])).get(mirror, {})
+        cfg = (await self.dest_admin.topic_configs([mirror])).get(mirror, {})
         if "delete" not in (cfg.get("cleanup.policy") or ""):
             self.table.move(pm, PartitionState.BLOCKED,
                             f"source starts at {target} but the destination topic's cleanup.policy is "
@@ -305,7 +294,7 @@ class Locator:
                         return False
                     self.metrics.filler_offsets_total.inc(step.count)
                 else:
-                    await self.dest.delete_records(self.names.mirror_tp(tp), step.offset)
+                    await self.dest_admin.delete_records({self.names.mirror_tp(tp): step.offset})
         pm.acked_end = pm.produced_end = target
         pm.status.dest_log_end = target
         return True
@@ -321,7 +310,7 @@ class Locator:
                 todo, waiting = self.table.needs_resync()
                 if todo:
                     await self.locate_all(todo)
-            except (ClientError, PartitionError) as exc:
+            except ClientError as exc:
                 log.info("resync attempt failed (%s); retrying", exc)
                 self._error("Resync", type(exc).__name__)
                 self.stale.mark_both()
@@ -335,8 +324,8 @@ class Locator:
     async def _refresh_stale(self) -> None:
         if self.stale.source:
             self.stale.source = False
-            await self.source.refresh(list({tp[0] for tp in self.table.partitions}))
+            await self.source.refresh_metadata({tp[0] for tp in self.table.partitions})
             self.table.leaders_changed()
         if self.stale.dest:
             self.stale.dest = False
-            await self.dest.refresh(list({self.names.mirror_topic(tp[0]) for tp in self.table.partitions}))
+            await self.dest.refresh_metadata({self.names.mirror_topic(tp[0]) for tp in self.table.partitions})

@@ -9,15 +9,13 @@ import asyncio
 import logging
 from typing import Any
 
-from kproto import messages
 from kproto.records.forward import produce_chunks
-from linker.client.errors import ClientError
-from linker.client.kafka_errors import STALE_METADATA_CODES, error_name
+from linker.client import STALE_METADATA_CODES, Admin, Client, ClientError
+from linker.client.kafka_errors import error_name
 from linker.config import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.checks import Verdict, judge_produce
-from linker.mirror.kafka_io import TP, ClusterIO, PartitionError
-from linker.mirror.partition import PartitionMirror
+from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import PartitionState
 from linker.mirror.table import PartitionTable
@@ -33,10 +31,11 @@ PRODUCE_ONE_ATTEMPTS = 10
 
 
 class Producer:
-    def __init__(self, table: PartitionTable, dest: ClusterIO, names: MirrorNames, settings: MirrorSettings,
-                 metrics: MirrorMetrics, stale: StaleMetadata) -> None:
+    def __init__(self, table: PartitionTable, dest: Client, dest_admin: Admin, names: MirrorNames,
+                 settings: MirrorSettings, metrics: MirrorMetrics, stale: StaleMetadata) -> None:
         self.table = table
         self.dest = dest
+        self.dest_admin = dest_admin
         self.names = names
         self.settings = settings
         self.metrics = metrics
@@ -84,23 +83,16 @@ class Producer:
                 tasks.create_task(self._send(node, sending, tasks))
 
     async def _send(self, node: int, pms: list[PartitionMirror], tasks: asyncio.TaskGroup) -> None:
-        P = messages.ProduceRequest
-        by_topic: dict[str, list[Any]] = {}
+        batches: dict[TP, list[Any]] = {}
         for pm in pms:
             assert pm.in_flight is not None
-            by_topic.setdefault(pm.tp[0], []).append(
-                P.PartitionProduceData(index=pm.tp[1], records=list(produce_chunks(pm.in_flight))))
-        req = P(acks=self.settings.acks, timeout_ms=PRODUCE_TIMEOUT_MS, transactional_id=None,
-                topic_data=[P.TopicProduceData(name=self.names.mirror_topic(t), partition_data=ps)
-                            for t, ps in by_topic.items()])
+            batches[self.names.mirror_tp(pm.tp)] = list(produce_chunks(pm.in_flight))
         results: dict[TP, tuple[int, int]] = {}
         failure: str | None = None
         try:
-            conn = await self.dest.connection(node)
-            resp = await conn.request(req)
-            for t in resp.responses:
-                for p in t.partition_responses:
-                    results[(self.names.source_topic(t.name) or t.name, p.index)] = (p.error_code, p.base_offset)
+            answers = await self.dest.produce(node, batches, acks=self.settings.acks, timeout_ms=PRODUCE_TIMEOUT_MS)
+            for (topic, partition), p in (answers or {}).items():
+                results[(self.names.source_topic(topic) or topic, partition)] = (p.error_code, p.base_offset)
         except ClientError as exc:
             failure = str(exc)
             self.metrics.errors_total.inc(api="Produce", error=type(exc).__name__)
@@ -144,26 +136,22 @@ class Producer:
     async def _trim_to_source_start(self, pm: PartitionMirror, offset: int) -> None:
         """Match a source log start that sits inside the first mirrored batch."""
         try:
-            await self.dest.delete_records(self.names.mirror_tp(pm.tp), offset)
-        except (ClientError, PartitionError) as exc:
+            await self.dest_admin.delete_records({self.names.mirror_tp(pm.tp): offset})
+        except ClientError as exc:
             log.warning("partition %s-%d: DeleteRecords(%d) to match the source log start failed: %s",
                         pm.tp[0], pm.tp[1], offset, exc)
 
     async def produce_one(self, tp: TP, records: list[Any]) -> tuple[int, int]:
         """One produce for one partition (fillers), retried across destination leader moves."""
-        P = messages.ProduceRequest
         mirror_tp = self.names.mirror_tp(tp)
         for attempt in range(PRODUCE_ONE_ATTEMPTS):
-            node = next(iter(await self.dest.by_leader([mirror_tp])))
-            conn = await self.dest.connection(node)
-            resp = await conn.request(P(acks=self.settings.acks, timeout_ms=PRODUCE_TIMEOUT_MS,
-                                        transactional_id=None, topic_data=[P.TopicProduceData(
-                                            name=mirror_tp[0], partition_data=[
-                                                P.PartitionProduceData(index=tp[1], records=records)])]))
-            p = resp.responses[0].partition_responses[0]
+            node = await self.dest.leader_for(*mirror_tp)
+            answers = await self.dest.produce(node, {mirror_tp: records}, acks=self.settings.acks,
+                                              timeout_ms=PRODUCE_TIMEOUT_MS)
+            p = (answers or {})[mirror_tp]
             if p.error_code in STALE_METADATA_CODES:
                 await asyncio.sleep(0.1 * 2 ** attempt)
-                await self.dest.refresh([mirror_tp[0]])
+                await self.dest.refresh_metadata([mirror_tp[0]])
                 continue
             return p.error_code, p.base_offset
         return p.error_code, p.base_offset

@@ -8,7 +8,8 @@ from typing import Any
 
 from linker.config import LinkConfig, parse_config
 from linker.mirror.engine import MirrorEngine
-from linker.mirror.kafka_io import LATEST, ClusterIO
+from linker.client import LATEST_TIMESTAMP
+from linker.connect import connect
 
 from ..background import BackgroundLoop
 
@@ -31,8 +32,8 @@ def link_config(source: Any, destination: Any, names: list[str] | None = None,
 
 def engine_for(config: LinkConfig, metrics: Any = None) -> MirrorEngine:
     """An engine over fresh clients for ``config`` (as `linker run` wires it); ``run_engine`` closes them."""
-    source = ClusterIO(config.source, "source", f"{config.source.client_id}-{config.name}")
-    dest = ClusterIO(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
+    source = connect(config.source, "source", f"{config.source.client_id}-{config.name}")
+    dest = connect(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
     return MirrorEngine(config.name, config.mirror, config.topics, source, dest, metrics)
 
 
@@ -72,7 +73,7 @@ def caught_up(expected: dict[tuple[str, int], int] | None = None):
         pms = [pm for pm in engine.partitions.values()]
         if not pms:
             return False
-        hw = await engine.source.list_offsets([pm.tp for pm in pms], LATEST)
+        hw = await engine.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP)
         for pm in pms:
             if pm.status.state.value in ("BLOCKED", "FAILED", "DIVERGED"):
                 continue

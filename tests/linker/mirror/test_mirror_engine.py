@@ -11,7 +11,8 @@ from kproto.records.batch import BatchView
 from kproto.records.reproducibility import classify
 from kproto.records.walk import walk_batches
 from linker.mirror.engine import MirrorEngine
-from linker.mirror.kafka_io import EARLIEST, LATEST, ClusterIO
+from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP
+from linker.connect import connect
 from linker.verify import verify_link
 
 from .helpers import caught_up, engine_for, link_config, run_until
@@ -32,10 +33,10 @@ def assert_verified(cfg, min_batches=1):
 
 def offsets(cluster_settings, tps):
     async def go():
-        io = ClusterIO(cluster_settings, "probe")
+        io = connect(cluster_settings, "probe")
         try:
-            await io.refresh()
-            return (await io.list_offsets(tps, EARLIEST)), (await io.list_offsets(tps, LATEST))
+            await io.refresh_metadata()
+            return (await io.offsets(tps, EARLIEST_TIMESTAMP)), (await io.offsets(tps, LATEST_TIMESTAMP))
         finally:
             await io.close()
     return asyncio.run(go())
@@ -124,10 +125,10 @@ def test_large_batches(source, destination, topic_name):
     report = assert_verified(cfg)
     # at least one stored batch is over 1 MiB
     async def biggest():
-        io = ClusterIO(cfg.destination, "probe")
+        io = connect(cfg.destination, "probe")
         try:
-            await io.refresh()
-            part = await io.fetch_once((topic_name, 0), 0, 16 * 1024 * 1024)
+            await io.refresh_metadata()
+            part = await io.fetch_partition((topic_name, 0), 0, 16 * 1024 * 1024)
             return max(b.size for b in walk_batches(part.records))
         finally:
             await io.close()
@@ -170,12 +171,12 @@ def test_source_with_log_start_above_zero_is_aligned(source, destination, topic_
 
 def _first_unreproducible(cluster_settings, tp):
     async def go():
-        io = ClusterIO(cluster_settings, "probe")
+        io = connect(cluster_settings, "probe")
         try:
-            await io.refresh()
+            await io.refresh_metadata()
             pos = 0
             while True:
-                part = await io.fetch_once(tp, pos, 1 << 20)
+                part = await io.fetch_partition(tp, pos, 1 << 20)
                 batches = [b for b in walk_batches(part.records) if b.next_offset > pos]
                 if not batches:
                     return None
@@ -360,7 +361,6 @@ def test_byte_budget_bounds_memory_and_a_hot_partition_does_not_starve_others(so
 
 def test_existing_destination_with_other_data_is_not_adopted(source, destination, topic_name):
     """Same last batch, different first batch: the tail check passes, the start-up prefix check must not."""
-    from kproto import messages
     from kproto.records.builder import build_batch
     source.create_topic(topic_name, partitions=1)
     destination.create_topic(topic_name, partitions=1,
@@ -372,16 +372,12 @@ def test_existing_destination_with_other_data_is_not_adopted(source, destination
     cfg = link_config(source, destination, names=[topic_name])
 
     async def write(settings, batches):
-        io = ClusterIO(settings, "writer")
+        io = connect(settings, "writer")
         try:
-            await io.refresh()
-            conn = await io.connection(io.leader((topic_name, 0)))
-            P = messages.ProduceRequest
+            node = await io.leader_for(topic_name, 0)
             for raw in batches:
-                r = await conn.request(P(acks=-1, timeout_ms=10000, transactional_id=None, topic_data=[
-                    P.TopicProduceData(name=topic_name, partition_data=[
-                        P.PartitionProduceData(index=0, records=raw)])]))
-                assert r.responses[0].partition_responses[0].error_code == 0
+                r = await io.produce(node, {(topic_name, 0): raw}, acks=-1, timeout_ms=10000)
+                assert r[(topic_name, 0)].error_code == 0
         finally:
             await io.close()
     asyncio.run(write(cfg.source, [a, b]))
