@@ -107,8 +107,8 @@ class MirrorEngine:
 
     async def stop_topic(self, topic: str, reason: str) -> None:
         """Never write ``topic`` again (promote/failover); returns once its last produce settled."""
-        self.table.stopped_topics.add(topic)
-        await self._settled(self.table.pause(topic))
+        self.table.stopped_topics.add(topic)   # never located or created again from here on
+        await self._settled(self.table.hold(topic))
         self.table.stop(topic, reason)   # no await since the wait: no locate or produce started in between
 
     async def _settled(self, pms: list[PartitionMirror]) -> None:

@@ -66,6 +66,7 @@ class Fetcher:
                     done, _ = await asyncio.wait([wake, *loops.values()], return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     wake.cancel()
+                died = False
                 for node, task in list(loops.items()):
                     if not task.done():
                         continue
@@ -74,6 +75,9 @@ class Fetcher:
                     if exc is not None:
                         log.error("fetcher for source broker %d died: %r; restarting it", node, exc, exc_info=exc)
                         self.metrics.errors_total.inc(api="Fetch", error=type(exc).__name__)
+                        died = True
+                if died:
+                    await asyncio.sleep(FETCH_RETRY_DELAY_S)   # no tight restart loop
         finally:
             for task in loops.values():
                 task.cancel()

@@ -329,3 +329,4 @@ class Locator:
         if self.stale.dest:
             self.stale.dest = False
             await self.dest.refresh_metadata({self.names.mirror_topic(tp[0]) for tp in self.table.partitions})
+            self.table.produce_ready.set()   # partitions held back for want of a leader may go now

@@ -76,7 +76,7 @@ class PartitionTable:
 
     def schedule_resync(self, pm: PartitionMirror, why: str = "") -> None:
         """Stop mirroring ``pm`` until the locator re-reads the destination end."""
-        if pm.status.state in TERMINAL:
+        if pm.status.state in TERMINAL or pm.status.state is PartitionState.STOPPED:
             return
         if not pm.resync_needed:
             log.info("partition %s-%d: re-reading the destination log end%s", pm.tp[0], pm.tp[1],
@@ -115,7 +115,12 @@ class PartitionTable:
 
     # -- lifecycle ---------------------------------------------------------------
     def pause(self, topic: str) -> list[PartitionMirror]:
+        """Neither fetch nor produce ``topic`` until ``resume``; returns its partitions."""
         self.paused_topics.add(topic)
+        return self.hold(topic)
+
+    def hold(self, topic: str) -> list[PartitionMirror]:
+        """Start nothing new for ``topic`` (what is in flight settles); returns its partitions."""
         pms = self.of_topic(topic)
         for pm in pms:
             pm.paused = True
@@ -132,7 +137,8 @@ class PartitionTable:
         return resumed
 
     def stop(self, topic: str, reason: str) -> None:
-        """Never write ``topic`` again; call once its partitions have settled."""
+        """Never write ``topic`` again; call once its partitions have settled (``hold``)."""
+        self.stopped_topics.add(topic)
         for pm in self.of_topic(topic):
             pm.resync_needed = False
             self.drop_queue(pm)
