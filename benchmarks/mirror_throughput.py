@@ -29,7 +29,8 @@ import psutil
 
 from kafkabed import KafkaCluster
 from linker.config import parse_config
-from linker.mirror.kafka_io import EARLIEST, LATEST, ClusterIO
+from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP
+from linker.connect import connect
 
 
 def produce_bulk(cluster: KafkaCluster, topic: str, total_bytes: int, value_size: int = 1000) -> int:
@@ -56,12 +57,12 @@ def produce_bulk(cluster: KafkaCluster, topic: str, total_bytes: int, value_size
 
 def offsets(settings, tps, which):
     async def go():
-        io = ClusterIO(settings, "bench")
+        client = connect(settings, "bench")
         try:
-            await io.refresh()
-            return await io.list_offsets(tps, which)
+            await client.refresh_metadata()
+            return await client.offsets(tps, which)
         finally:
-            await io.close()
+            await client.close()
     return asyncio.run(go())
 
 
@@ -106,7 +107,7 @@ def linker_copy(src: KafkaCluster, dst: KafkaCluster, topic: str, partitions: in
                         "destination": {"bootstrap_servers": dst.bootstrap.split(",")},
                         "topics": {"names": [topic]}})
     tps = [(topic, i) for i in range(partitions)]
-    target = offsets(cfg.source, tps, LATEST)
+    target = offsets(cfg.source, tps, LATEST_TIMESTAMP)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "linker.cli", "run", "--config", str(cfg_path),
                              "--log-level", "WARNING"])
@@ -117,7 +118,7 @@ def linker_copy(src: KafkaCluster, dst: KafkaCluster, topic: str, partitions: in
         while True:
             peak = max(peak, ps.memory_info().rss)
             try:
-                ends = offsets(cfg.destination, tps, LATEST)
+                ends = offsets(cfg.destination, tps, LATEST_TIMESTAMP)
                 if first is None and any(ends[tp] > 0 for tp in tps):
                     first = time.perf_counter()
                 if all(ends[tp] >= target[tp] for tp in tps):
@@ -144,23 +145,17 @@ def alignment(src: KafkaCluster, dst: KafkaCluster, workdir: Path, s: int) -> di
                         "topics": {"names": [topic]}})
 
     async def fill_source() -> None:
-        from kproto import messages
-        io = ClusterIO(cfg.source, "bench")
+        client = connect(cfg.source, "bench")
         try:
-            await io.refresh()
-            node = next(iter(await io.by_leader([(topic, 0)])))
-            conn = await io.connection(node)
-            P = messages.ProduceRequest
+            node = await client.leader_for(topic, 0)
             done, ts = 0, int(time.time() * 1000)
             while done < s:
                 n = min(200_000, s - done)
-                resp = await conn.request(P(acks=-1, timeout_ms=30000, transactional_id=None, topic_data=[
-                    P.TopicProduceData(name=topic, partition_data=[
-                        P.PartitionProduceData(index=0, records=filler_batch(n, ts))])]))
-                assert resp.responses[0].partition_responses[0].error_code == 0
+                answer = await client.produce(node, {(topic, 0): filler_batch(n, ts)})
+                assert answer[(topic, 0)].error_code == 0
                 done += n
         finally:
-            await io.close()
+            await client.close()
     asyncio.run(fill_source())
     admin = KafkaAdminClient(**src.kafka_python_config())
     try:
@@ -170,7 +165,7 @@ def alignment(src: KafkaCluster, dst: KafkaCluster, workdir: Path, s: int) -> di
     from kafkabed.producers import produce
     produce(src, topic, 10)
     _, took, peak = linker_copy(src, dst, topic, 1, workdir)
-    start = offsets(cfg.destination, [(topic, 0)], EARLIEST)[(topic, 0)]
+    start = offsets(cfg.destination, [(topic, 0)], EARLIEST_TIMESTAMP)[(topic, 0)]
     return {"offsets": s, "seconds": round(took, 1), "dest_log_start": start, "peak_rss_mb": round(peak / 2**20, 1)}
 
 

@@ -71,7 +71,6 @@ def _run(config: LinkConfig, level: str) -> int:
     from linker.metrics import MetricsServer, MirrorMetrics
     from linker.mirror.engine import MirrorEngine
     from linker.connect import connect
-    from linker.mirror.kafka_io import ClusterIO
 
     logging.basicConfig(level=level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -86,10 +85,7 @@ def _run(config: LinkConfig, level: str) -> int:
         dest = connect(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
         engine = MirrorEngine(config.name, config.mirror, config.topics, source, dest, metrics)
         from linker.lifecycle.controller import LifecycleController
-        # The lifecycle still talks through kafka_io until it moves to linker.client.
-        lc_source = ClusterIO(config.source, "source", f"{config.source.client_id}-{config.name}")
-        lc_dest = ClusterIO(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
-        lifecycle = LifecycleController(engine, config, lc_source, lc_dest)
+        lifecycle = LifecycleController(engine, config, source, dest)
         server = None
         if config.metrics.port is not None:
             server = MetricsServer(metrics, lifecycle.status_doc, config.metrics.host, config.metrics.port)
@@ -105,8 +101,8 @@ def _run(config: LinkConfig, level: str) -> int:
             await lifecycle_task
             if server is not None:
                 await server.close()
-            for client in (source, dest, lc_source, lc_dest):
-                await client.close()
+            await source.close()
+            await dest.close()
 
     try:
         asyncio.run(main_async())

@@ -19,8 +19,10 @@ import time
 import urllib.request
 from typing import Any
 
+from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, Client
+from linker.client import TopicPartition as TP
 from linker.config import LinkConfig
-from linker.mirror.kafka_io import EARLIEST, LATEST, LOG_END, TP, ClusterIO
+from linker.connect import connect
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
 from linker.status_view import GroupLine, PartitionRow, StatusReport, TopicLine
@@ -39,7 +41,7 @@ def engine_doc(config: LinkConfig, timeout: float = 2.0) -> dict[str, Any] | Non
     return doc if isinstance(doc, dict) else None
 
 
-async def read_link_state(config: LinkConfig, dest: ClusterIO) -> tuple[Any, Any] | None:
+async def read_link_state(config: LinkConfig, dest: Client) -> tuple[Any, Any] | None:
     """(LinkState, LifecycleSettings) from the state topic, or None when the link has none yet."""
     from linker.lifecycle.settings import LifecycleSettings
     from linker.lifecycle.state_store import StateStore
@@ -63,19 +65,19 @@ def group_lines(doc: dict[str, Any] | None) -> list[GroupLine]:
 async def collect(config: LinkConfig, doc: dict[str, Any] | None) -> StatusReport:
     names = MirrorNames(config.topics.prefix)
     states: dict[TP, dict] = {(p["topic"], p["partition"]): p for p in (doc or {}).get("partitions", [])}
-    source = ClusterIO(config.source, "source", f"{config.source.client_id}-status")
-    dest = ClusterIO(config.destination, "destination", f"{config.destination.client_id}-status")
+    source = connect(config.source, "source", f"{config.source.client_id}-status")
+    dest = connect(config.destination, "destination", f"{config.destination.client_id}-status")
     try:
-        src = await source.refresh()
-        dst = await dest.refresh()
+        src = await source.refresh_metadata()
+        dst = await dest.refresh_metadata()
         selected, _ = TopicSelector(config.topics).select(t for t, i in src.topics.items() if not i.error_code)
         tps = [(t, i) for t in selected for i in sorted(src.topics[t].partitions)]
         dst_tps = [tp for tp in tps if names.mirror_topic(tp[0]) in dst.topics
                    and tp[1] in dst.topics[names.mirror_topic(tp[0])].partitions]
-        s_start, s_hw, s_end = await asyncio.gather(source.list_offsets(tps, EARLIEST),
-                                                    source.list_offsets(tps, LATEST),
-                                                    source.list_offsets(tps, LOG_END))
-        d_end = names.by_source(await dest.list_offsets([names.mirror_tp(tp) for tp in dst_tps], LOG_END),
+        s_start, s_hw, s_end = await asyncio.gather(source.offsets(tps, EARLIEST_TIMESTAMP),
+                                                    source.offsets(tps, LATEST_TIMESTAMP),
+                                                    source.offsets(tps, LOG_END))
+        d_end = names.by_source(await dest.offsets([names.mirror_tp(tp) for tp in dst_tps], LOG_END),
                                 dst_tps) if dst_tps else {}
         link_state = await read_link_state(config, dest)
         recorded = link_state[0].topics if link_state else {}

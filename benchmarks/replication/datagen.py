@@ -13,11 +13,13 @@ import random
 import time
 from collections.abc import Sequence
 
-from kproto import messages
+from kproto.errors import ErrorCode
 from kproto.records.builder import NewRecord, build_batch
 from kproto.records.layout import Codec
+from linker.client import Client
+from linker.client.kafka_errors import error_name
 from linker.config import ClusterSettings
-from linker.mirror.kafka_io import ClusterIO
+from linker.connect import connect
 
 from benchmarks.replication.workloads import Workload
 
@@ -64,38 +66,28 @@ def cluster_settings(bootstrap: str) -> ClusterSettings:
     return ClusterSettings(bootstrap_servers=tuple(bootstrap.split(",")), request_timeout_ms=120_000)
 
 
-def _request(topic: str, parts: Sequence[int], batches: Sequence[bytes], acks: int = -1) -> messages.ProduceRequest:
-    P = messages.ProduceRequest
-    return P(acks=acks, timeout_ms=60_000, transactional_id=None, topic_data=[P.TopicProduceData(
-        name=topic, partition_data=[P.PartitionProduceData(index=p, records=b) for p, b in zip(parts, batches)])])
-
-
 #: Errors of a topic created a moment ago whose leaders are not in place yet.
-RETRIABLE = {3, 5, 6}  # UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER
+RETRIABLE = {ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.LEADER_NOT_AVAILABLE,
+             ErrorCode.NOT_LEADER_OR_FOLLOWER}
 
 
-def _check(resp: messages.ProduceResponse, topic: str) -> None:
-    for t in resp.responses:
-        for p in t.partition_responses:
-            if p.error_code:
-                raise RuntimeError(f"produce to {topic}-{p.index} failed: error code {p.error_code} "
-                                   f"{p.error_message or ''}")
+def _failed(topic: str, partition: int, part) -> RuntimeError:
+    return RuntimeError(f"produce to {topic}-{partition} failed: {error_name(part.error_code)} "
+                        f"{part.error_message or ''}")
 
 
-async def _send_retrying(conn, topic: str, parts: Sequence[int], batches: Sequence[bytes],
-                         attempts: int = 40) -> None:
+async def _send_retrying(client: Client, node: int, topic: str, parts: Sequence[int],
+                         batches: Sequence[bytes], attempts: int = 40) -> None:
     """Send; resend only the partitions that got a just-created topic's leader errors."""
-    todo = dict(zip(parts, batches))
+    todo = {(topic, p): b for p, b in zip(parts, batches)}
     for attempt in range(attempts):
-        resp = await conn.request(_request(topic, list(todo), list(todo.values())))
+        answer = await client.produce(node, todo, timeout_ms=60_000)
         again = {}
-        for t in resp.responses:
-            for p in t.partition_responses:
-                if p.error_code in RETRIABLE and attempt < attempts - 1:
-                    again[p.index] = todo[p.index]
-                elif p.error_code:
-                    raise RuntimeError(f"produce to {topic}-{p.index} failed: error code {p.error_code} "
-                                       f"{p.error_message or ''}")
+        for tp, part in (answer or {}).items():
+            if part.error_code in RETRIABLE and attempt < attempts - 1:
+                again[tp] = todo[tp]
+            elif part.error_code:
+                raise _failed(topic, tp[1], part)
         if not again:
             return
         todo = again
@@ -103,27 +95,26 @@ async def _send_retrying(conn, topic: str, parts: Sequence[int], batches: Sequen
 
 
 async def _write_bulk(bootstrap: str, topic: str, w: Workload, pool: list[bytes]) -> int:
-    io = ClusterIO(cluster_settings(bootstrap), "bench-source", "bench-writer")
+    client = connect(cluster_settings(bootstrap), "bench-source", "bench-writer")
     try:
-        await io.refresh([topic])
-        groups = await io.by_leader([(topic, p) for p in range(w.partitions)])
+        await client.refresh_metadata([topic])
+        groups = await client.leaders([(topic, p) for p in range(w.partitions)])
         rounds = batches_per_partition(w)
         slots = asyncio.Semaphore(IN_FLIGHT_REQUESTS)
 
-        async def one(conn, parts: list[int], r: int) -> None:
+        async def one(node: int, parts: list[int], r: int) -> None:
             try:
                 batches = [pool[(r * 7 + p) % len(pool)] for p in parts]
-                await _send_retrying(conn, topic, parts, batches)
+                await _send_retrying(client, node, topic, parts, batches)
             finally:
                 slots.release()
 
         tasks = []
         for node, tps in groups.items():
-            conn = await io.connection(node)
             parts = [p for _, p in tps]
             for r in range(rounds):
                 await slots.acquire()
-                tasks.append(asyncio.create_task(one(conn, parts, r)))
+                tasks.append(asyncio.create_task(one(node, parts, r)))
                 if len(tasks) > 64:
                     done = [t for t in tasks if t.done()]
                     for t in done:
@@ -132,7 +123,7 @@ async def _write_bulk(bootstrap: str, topic: str, w: Workload, pool: list[bytes]
         await asyncio.gather(*tasks)
         return rounds * w.partitions * w.batch_records
     finally:
-        await io.close()
+        await client.close()
 
 
 def write_bulk(bootstrap: str, topic: str, w: Workload) -> int:
@@ -146,17 +137,20 @@ async def write_at_rate(bootstrap: str, topic: str, w: Workload, seconds: float,
     Returns the number of records written."""
     values = record_values(4096, w.record_bytes, seed=11)
     per_tick = w.rate_bytes / w.record_bytes * tick_s
-    io = ClusterIO(cluster_settings(bootstrap), "bench-source", "bench-rate-writer")
+    client = connect(cluster_settings(bootstrap), "bench-source", "bench-rate-writer")
     written, owed, vi = 0, 0.0, 0
     pending: set[asyncio.Task[None]] = set()
     try:
-        await io.refresh([topic])
-        groups = await io.by_leader([(topic, p) for p in range(w.partitions)])
+        await client.refresh_metadata([topic])
+        groups = await client.leaders([(topic, p) for p in range(w.partitions)])
         (node, tps), = groups.items()
-        conn = await io.connection(node)
 
-        async def send(req: messages.ProduceRequest) -> None:
-            _check(await conn.request(req), topic)
+        async def send(parts: list[int], batches: list[bytes]) -> None:
+            answer = await client.produce(node, {(topic, p): b for p, b in zip(parts, batches)},
+                                          acks=1, timeout_ms=60_000)
+            for (_, p), part in (answer or {}).items():
+                if part.error_code:
+                    raise _failed(topic, p, part)
 
         start = time.monotonic()
         tick = 0
@@ -175,7 +169,7 @@ async def write_at_rate(bootstrap: str, topic: str, w: Workload, seconds: float,
                     vi += k
                     parts.append(p)
                     batches.append(build_batch(recs, codec=CODEC[w.codec], base_timestamp=now))
-                t = asyncio.create_task(send(_request(topic, parts, batches, acks=1)))
+                t = asyncio.create_task(send(parts, batches))
                 pending.add(t)
                 t.add_done_callback(pending.discard)
                 written += n
@@ -187,4 +181,4 @@ async def write_at_rate(bootstrap: str, topic: str, w: Workload, seconds: float,
             await t
         return written
     finally:
-        await io.close()
+        await client.close()

@@ -28,7 +28,8 @@ from benchmarks.replication import datagen, profile
 from benchmarks.replication.contenders.base import Contender, RunContext
 from benchmarks.replication.procstats import ProcessSampler
 from benchmarks.replication.workloads import Workload
-from linker.mirror.kafka_io import LATEST, ClusterIO
+from linker.client import LATEST_TIMESTAMP, Client
+from linker.connect import connect
 
 log = logging.getLogger("bench")
 
@@ -83,8 +84,8 @@ class Runner:
         self.time_cap_s = time_cap_s
         self.start_timeout_s = start_timeout_s
         self._seq = 0
-        self.src_io = ClusterIO(datagen.cluster_settings(ctx.source.bootstrap), "bench-source", "bench")
-        self.dst_io = ClusterIO(datagen.cluster_settings(ctx.destination.bootstrap), "bench-dest", "bench")
+        self.src_io = connect(datagen.cluster_settings(ctx.source.bootstrap), "bench-source", "bench")
+        self.dst_io = connect(datagen.cluster_settings(ctx.destination.bootstrap), "bench-dest", "bench")
         self.timings: dict[str, float] = {}
 
     async def close(self) -> None:
@@ -92,21 +93,21 @@ class Runner:
         await self.dst_io.close()
 
     # -- offsets -------------------------------------------------------------
-    async def _ends(self, io: ClusterIO, topic: str, partitions: int) -> dict[int, int]:
+    async def _ends(self, io: Client, topic: str, partitions: int) -> dict[int, int]:
         tps = [(topic, p) for p in range(partitions)]
         try:
-            got = await io.list_offsets(tps, LATEST, retries=0)
+            got = await io.offsets(tps, LATEST_TIMESTAMP, retry_for=0)
         except Exception:  # topic not created yet (MM2 creates its own): nothing there
             return {p: 0 for p in range(partitions)}
         return {p: got.get((topic, p), 0) for p in range(partitions)}
 
-    async def _wait_ready(self, io: ClusterIO, topic: str, partitions: int, timeout: float = 120.0) -> None:
+    async def _wait_ready(self, io: Client, topic: str, partitions: int, timeout: float = 120.0) -> None:
         """Until every partition of a just-created topic has a leader that answers ListOffsets."""
         deadline = time.monotonic() + timeout
         tps = [(topic, p) for p in range(partitions)]
         while True:
             try:
-                got = await io.list_offsets(tps, LATEST, retries=0)
+                got = await io.offsets(tps, LATEST_TIMESTAMP, retry_for=0)
                 if len(got) == partitions:
                     return
             except Exception as exc:

@@ -10,7 +10,6 @@ coordinator; everything else raises on the first error code.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Callable
 
@@ -51,8 +50,8 @@ class Admin:
     def __repr__(self) -> str:
         return f"<Admin {self.client!r}>"
 
-    async def delete_records(self, offsets: Mapping[TopicPartition, int], *,
-                             timeout_ms: int = 30000) -> dict[TopicPartition, int]:
+    async def delete_records(self, offsets: Mapping[TopicPartition, int], *, timeout_ms: int = 30000,
+                             retry_for: float | None = None) -> dict[TopicPartition, int]:
         """Move log start offsets forward; returns the new low watermarks.
 
         Leader moves and REQUEST_TIMED_OUT are retried (refreshing metadata);
@@ -65,8 +64,9 @@ class Admin:
                 return D(timeout_ms=timeout_ms, topics=[D.DeleteRecordsTopic(name=t, partitions=[
                     D.DeleteRecordsPartition(partition_index=p, offset=o) for p, o in parts])
                     for t, parts in by_topic(part.items()).items()])
-            response, _ = await self.client.versioned_request(node, ApiKey.DELETE_RECORDS, build,
-                                                timeout=self.client.config.request_timeout + timeout_ms / 1000)
+            response, _ = await self.client.versioned_request(
+                node, ApiKey.DELETE_RECORDS, build,
+                timeout=self.client.config.request_timeout + timeout_ms / 1000)
             out: dict[TopicPartition, Any] = {}
             for topic in response.topics:
                 for p in topic.partitions:
@@ -75,7 +75,7 @@ class Admin:
                                            api="DeleteRecords")
                                if p.error_code else p.low_watermark)
             return out
-        return await self.client.per_leader(offsets, call)
+        return await self.client.per_leader(offsets, call, retry_for=retry_for)
 
     # -- Topics and configs -------------------------------------------------------------------------
     async def create_topics(self, topics: Sequence[NewTopic], *, timeout_ms: int = 30000,
@@ -99,8 +99,9 @@ class Admin:
                                  configs=[C.CreatableTopicConfig(name=k, value=v)
                                           for k, v in t.configs.items()])
                 for t in topics])
-        response, _ = await self.client.versioned_request(await self.client.any_node(), ApiKey.CREATE_TOPICS, build,
-                                            timeout=self.client.config.request_timeout + timeout_ms / 1000)
+        response, _ = await self.client.versioned_request(
+            await self.client.any_node(), ApiKey.CREATE_TOPICS, build,
+            timeout=self.client.config.request_timeout + timeout_ms / 1000)
         out: dict[str, Any] = {}
         for result in response.topics:
             if result.error_code == ErrorCode.TOPIC_ALREADY_EXISTS and exist_ok:
@@ -127,7 +128,7 @@ class Admin:
                 # the partition (UNKNOWN_LEADER_EPOCH, NOT_LEADER_OR_FOLLOWER);
                 # a ListOffsets answered by every leader proves they serve it.
                 await self.client.list_offsets({(t, p): LATEST_TIMESTAMP for t in topics
-                                         for p in snapshot.topics[t].partitions})
+                                                for p in snapshot.topics[t].partitions})
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise MetadataUnavailable(
@@ -148,8 +149,8 @@ class Admin:
             return C(timeout_ms=timeout_ms, validate_only=validate_only, topics=[
                 C.CreatePartitionsTopic(name=t, count=n, assignments=None)
                 for t, n in counts.items()])
-        response, _ = await self.client.versioned_request(await self.client.any_node(), ApiKey.CREATE_PARTITIONS,
-                                            build)
+        response, _ = await self.client.versioned_request(
+            await self.client.any_node(), ApiKey.CREATE_PARTITIONS, build)
         for result in response.results:
             if result.error_code == ErrorCode.INVALID_PARTITIONS and exist_ok:
                 await self.client.refresh_metadata([result.name])
@@ -168,7 +169,7 @@ class Admin:
             if all(_all_led(snapshot, t) and len(snapshot.topics[t].partitions) >= n
                    for t, n in counts.items()):
                 await self.client.list_offsets({(t, p): LATEST_TIMESTAMP for t in counts
-                                         for p in snapshot.topics[t].partitions})
+                                                for p in snapshot.topics[t].partitions})
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise MetadataUnavailable(f"new partitions not led after {timeout:.0f}s")
@@ -274,7 +275,8 @@ class Admin:
             await self.client.refresh_metadata()
         L = messages.ListGroupsRequest
         answers = await asyncio.gather(*(
-            self.client.versioned_request(node, ApiKey.LIST_GROUPS, lambda v: L(states_filter=[], types_filter=[]))
+            self.client.versioned_request(node, ApiKey.LIST_GROUPS,
+                                          lambda v: L(states_filter=[], types_filter=[]))
             for node in sorted(self.client.snapshot.brokers)))
         out: list[GroupListing] = []
         for response, _ in answers:
@@ -451,44 +453,75 @@ class Admin:
 
     # -- ACLs ---------------------------------------------------------------------------------------
     async def describe_acls(self, acl_filter: AclFilter = AclFilter()) -> list[AclBinding]:
+        """The ACLs matching `acl_filter` (every ACL by default)."""
         D = messages.DescribeAclsRequest
         f = acl_filter
-        response, _ = await self.client.versioned_request(await self.client.any_node(), ApiKey.DESCRIBE_ACLS,
-                                            lambda v: D(
-            resource_type_filter=int(f.resource_type), resource_name_filter=f.resource_name,
-            pattern_type_filter=int(f.pattern_type), principal_filter=f.principal,
-            host_filter=f.host, operation=int(f.operation), permission_type=int(f.permission)))
-        raise_for_code(response.error_code, response.error_message, context="DescribeAcls")
+
+        def build(version: int) -> Any:
+            return D(resource_type_filter=int(f.resource_type), resource_name_filter=f.resource_name,
+                     pattern_type_filter=int(f.pattern_type), principal_filter=f.principal,
+                     host_filter=f.host, operation=int(f.operation), permission_type=int(f.permission))
+        response, _ = await self.client.versioned_request(await self.client.any_node(),
+                                                          ApiKey.DESCRIBE_ACLS, build)
+        raise_for_code(response.error_code, response.error_message, api="DescribeAcls")
         return [AclBinding(ResourceType(r.resource_type), r.resource_name, a.principal,
                            AclOperation(a.operation), AclPermission(a.permission_type), a.host,
-                           PatternType(getattr(r, "pattern_type", 3)))
+                           PatternType(getattr(r, "pattern_type", PatternType.LITERAL)))
                 for r in response.resources for a in r.acls]
 
-    async def create_acls(self, bindings: Sequence[AclBinding]) -> None:
+    async def create_acls(self, bindings: Sequence[AclBinding], *, wait: bool = True) -> None:
+        """Create ACLs (creating one that exists is no error); raises the first failure.
+
+        With `wait`, returns once DescribeAcls shows them (at most the request
+        timeout): a KRaft broker answers CreateAcls before its authorizer has
+        replayed the change, so an immediate describe (or a check by a client)
+        could still miss them.
+        """
         C = messages.CreateAclsRequest
-        response, _ = await self.client.versioned_request(await self.client.any_node(), ApiKey.CREATE_ACLS,
-                                            lambda v: C(creations=[C.AclCreation(
-            resource_type=int(b.resource_type), resource_name=b.resource_name,
-            resource_pattern_type=int(b.pattern_type), principal=b.principal, host=b.host,
-            operation=int(b.operation), permission_type=int(b.permission)) for b in bindings]))
+
+        def build(version: int) -> Any:
+            return C(creations=[C.AclCreation(
+                resource_type=int(b.resource_type), resource_name=b.resource_name,
+                resource_pattern_type=int(b.pattern_type), principal=b.principal, host=b.host,
+                operation=int(b.operation), permission_type=int(b.permission)) for b in bindings])
+        response, _ = await self.client.versioned_request(await self.client.any_node(),
+                                                          ApiKey.CREATE_ACLS, build)
         for binding, result in zip(bindings, response.results):
             raise_for_code(result.error_code, result.error_message,
                            context=f"CreateAcls {binding.principal} on {binding.resource_name}")
+        if wait:
+            await self._until_visible(set(bindings))
+
+    async def _until_visible(self, bindings: set[AclBinding]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.client.config.request_timeout
+        delay = 0.02
+        while loop.time() + delay < deadline:
+            try:
+                if bindings <= set(await self.describe_acls()):
+                    return
+            except KafkaError:
+                return   # may create but not describe: nothing to wait with
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
     async def delete_acls(self, filters: Sequence[AclFilter]) -> int:
         """Delete matching ACLs; returns how many were deleted."""
         D = messages.DeleteAclsRequest
-        response, _ = await self.client.versioned_request(await self.client.any_node(), ApiKey.DELETE_ACLS,
-                                            lambda v: D(filters=[D.DeleteAclsFilter(
-            resource_type_filter=int(f.resource_type), resource_name_filter=f.resource_name,
-            pattern_type_filter=int(f.pattern_type), principal_filter=f.principal,
-            host_filter=f.host, operation=int(f.operation), permission_type=int(f.permission))
-            for f in filters]))
+
+        def build(version: int) -> Any:
+            return D(filters=[D.DeleteAclsFilter(
+                resource_type_filter=int(f.resource_type), resource_name_filter=f.resource_name,
+                pattern_type_filter=int(f.pattern_type), principal_filter=f.principal,
+                host_filter=f.host, operation=int(f.operation), permission_type=int(f.permission))
+                for f in filters])
+        response, _ = await self.client.versioned_request(await self.client.any_node(),
+                                                          ApiKey.DELETE_ACLS, build)
         deleted = 0
         for result in response.filter_results:
-            raise_for_code(result.error_code, result.error_message, context="DeleteAcls")
+            raise_for_code(result.error_code, result.error_message, api="DeleteAcls")
             for match in result.matching_acls:
-                raise_for_code(match.error_code, match.error_message, context="DeleteAcls")
+                raise_for_code(match.error_code, match.error_message, api="DeleteAcls")
                 deleted += 1
         return deleted
 

@@ -175,7 +175,7 @@ class Cluster:
                 connection = await pool.get()
                 return await connection.request(body, pin=pin)
             except ClientError as exc:
-                if self._closed or not _is_transport_error(exc) or isinstance(exc, TlsError):
+                if self._closed or not is_transport_error(exc) or isinstance(exc, TlsError):
                     raise
                 errors.append(str(exc))
         raise MetadataUnavailable("no broker reachable: " + "; ".join(errors))
@@ -264,7 +264,7 @@ class Cluster:
         try:
             return await pool.get()
         except ClientError as exc:
-            if _is_transport_error(exc):
+            if is_transport_error(exc):
                 self.mark_stale(f"cannot connect to broker {node_id}")
             raise
 
@@ -291,7 +291,7 @@ class Cluster:
         try:
             return await connection.request(body, pin=pin, timeout=timeout)
         except ClientError as exc:
-            if _is_transport_error(exc):
+            if is_transport_error(exc):
                 self.mark_stale(f"connection to broker {node_id} failed")
             raise
 
@@ -323,5 +323,5 @@ class Cluster:
         return name
 
 
-def _is_transport_error(exc: BaseException) -> bool:
+def is_transport_error(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionLost, ConnectFailed, ProtocolError, RequestTimedOut))

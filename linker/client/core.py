@@ -17,7 +17,7 @@ from typing import Any, Callable
 from kproto import ApiKey, messages
 from kproto.errors import ErrorCode
 
-from .cluster import Cluster, _is_transport_error
+from .cluster import Cluster, is_transport_error
 from .errors import STALE_METADATA_CODES, ClientError, KafkaError, MetadataUnavailable
 from .fetch_session import FetchPosition, FetchResult, FetchSession
 from .kafka_errors import kafka_error, raise_for_code
@@ -59,12 +59,12 @@ class Client(Cluster):
         return info.topic_id
 
     def note_transport_error(self, exc: BaseException, node_id: int) -> None:
-        if _is_transport_error(exc):
+        if is_transport_error(exc):
             self.mark_stale(f"connection to broker {node_id} failed")
 
     async def versioned_request(self, node_id: int, api_key: int, build: Callable[[int], Any], *,
-                         pin: tuple[int, int] | None = None,
-                         timeout: float | None = None) -> tuple[Any, int]:
+                                pin: tuple[int, int] | None = None,
+                                timeout: float | None = None) -> tuple[Any, int]:
         """Build the request for the negotiated version, send it, return (response, version)."""
         connection = await self.connection(node_id)
         version = connection.version_for(api_key, pin)
@@ -78,6 +78,7 @@ class Client(Cluster):
             raise
 
     async def any_node(self) -> int:
+        """A broker for requests any broker can answer (one with an open connection first)."""
         if not self.snapshot.brokers:
             await self.refresh_metadata()
         if not self.snapshot.brokers:
@@ -88,20 +89,21 @@ class Client(Cluster):
         return min(self.snapshot.brokers)
 
     async def per_leader(self, items: Mapping[TopicPartition, Any],
-                          call: Callable[[int, dict[TopicPartition, Any]], Any]
-                          ) -> dict[TopicPartition, Any]:
+                         call: Callable[[int, dict[TopicPartition, Any]], Any], *,
+                         retry_for: float | None = None) -> dict[TopicPartition, Any]:
         """Run `call` per leader; retry partitions that hit leader errors after a refresh.
 
         `call` returns {tp: result_or_KafkaError}. Leader-type errors (after a
         metadata refresh), REQUEST_TIMED_OUT / NETWORK_EXCEPTION and lost
-        connections are retried with backoff until the request timeout; any
-        other error, or the last one at the deadline, is raised.
+        connections are retried with backoff for `retry_for` seconds (the
+        request timeout by default; 0: one attempt); any other error, or the
+        last one at the deadline, is raised.
         """
         pending = dict(items)
         results: dict[TopicPartition, Any] = {}
         errors: dict[TopicPartition, ClientError] = {}
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.config.request_timeout
+        deadline = loop.time() + (self.config.request_timeout if retry_for is None else retry_for)
         delay = _RETRY_BACKOFF
         if any(self._leader_problem(*tp) for tp in pending):
             await self.refresh_metadata({tp[0] for tp in pending})
@@ -119,7 +121,7 @@ class Client(Cluster):
                                            return_exceptions=True)
             for (node, part), answer in zip(grouped.items(), answers):
                 if isinstance(answer, BaseException):
-                    if not (isinstance(answer, ClientError) and _is_transport_error(answer)):
+                    if not (isinstance(answer, ClientError) and is_transport_error(answer)):
                         raise answer
                     for tp in part:
                         errors[tp] = answer
@@ -228,7 +230,8 @@ class Client(Cluster):
 
     # -- ListOffsets / OffsetForLeaderEpoch ----------------------------------------
     async def list_offsets(self, timestamps: Mapping[TopicPartition, int], *,
-                           isolation_level: int = READ_UNCOMMITTED) -> dict[TopicPartition, OffsetAndEpoch]:
+                           isolation_level: int = READ_UNCOMMITTED,
+                           retry_for: float | None = None) -> dict[TopicPartition, OffsetAndEpoch]:
         """Offsets by timestamp, routed to each partition's leader.
 
         Timestamps: EARLIEST_TIMESTAMP, LATEST_TIMESTAMP (the high watermark),
@@ -269,12 +272,12 @@ class Client(Cluster):
             if log_end:
                 out.update(await ask(node, log_end, _DEBUGGING_REPLICA_ID))
             return out
-        return await self.per_leader(timestamps, call)
+        return await self.per_leader(timestamps, call, retry_for=retry_for)
 
-    async def offsets(self, partitions: Iterable[TopicPartition], timestamp: int
-                      ) -> dict[TopicPartition, int]:
+    async def offsets(self, partitions: Iterable[TopicPartition], timestamp: int, *,
+                      retry_for: float | None = None) -> dict[TopicPartition, int]:
         """Just the offsets of `list_offsets` for one timestamp (EARLIEST/LATEST/LOG_END)."""
-        found = await self.list_offsets({tp: timestamp for tp in partitions})
+        found = await self.list_offsets({tp: timestamp for tp in partitions}, retry_for=retry_for)
         return {tp: answer.offset for tp, answer in found.items()}
 
     async def offset_for_leader_epoch(self, epochs: Mapping[TopicPartition, int]
@@ -284,7 +287,7 @@ class Client(Cluster):
 
         async def call(node: int, part: dict[TopicPartition, int]) -> dict[TopicPartition, Any]:
             def build(version: int) -> Any:
-                return O(replica_id=-1, topics=[O.OffsetForLeaderTopic(topic=t, partitions=[
+                return O(replica_id=_CONSUMER_REPLICA_ID, topics=[O.OffsetForLeaderTopic(topic=t, partitions=[
                     O.OffsetForLeaderPartition(partition=p, leader_epoch=e,
                                                current_leader_epoch=self.leader_epoch((t, p)))
                     for p, e in parts]) for t, parts in by_topic(part.items()).items()])

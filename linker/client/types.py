@@ -77,7 +77,7 @@ class AclPermission(enum.IntEnum):
     ALLOW = 3
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, order=True)
 class AclBinding:
     resource_type: ResourceType
     resource_name: str

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import logging
 
-from kproto import messages
-from linker.client.errors import ClientError
-from linker.client.kafka_errors import error_name
-from linker.mirror.kafka_io import ClusterIO
+from kproto.errors import ErrorCode
+from linker.client import (AclBinding, AclFilter, AclOperation, AclPermission, Admin, Client,
+                           ClientError, KafkaError, PatternType, ResourceType)
 
 log = logging.getLogger("linker.lifecycle")
 
-TOPIC, LITERAL, WRITE, DENY = 2, 3, 4, 2
-SECURITY_DISABLED = 54
 EVERYONE = "User:*"
 
 
@@ -28,37 +25,40 @@ class NoAuthorizer(ClientError):
     """The destination has no authorizer: ACLs cannot make mirrors read-only."""
 
 
-async def deny_writes(io: ClusterIO, topics: list[str]) -> None:
+def read_only(topic: str) -> AclBinding:
+    """The linker's DENY WRITE for everyone on one topic."""
+    return AclBinding(ResourceType.TOPIC, topic, EVERYONE, AclOperation.WRITE, AclPermission.DENY,
+                      "*", PatternType.LITERAL)
+
+
+def is_read_only(b: AclBinding) -> bool:
+    return (b.resource_type, b.principal, b.operation, b.permission) == (
+        ResourceType.TOPIC, EVERYONE, AclOperation.WRITE, AclPermission.DENY)
+
+
+async def deny_writes(client: Client, topics: list[str]) -> None:
     """DENY WRITE for User:* on each topic (creating an existing ACL again is a no-op)."""
     if not topics:
         return
-    R = messages.CreateAclsRequest
-    conn = await io.any_connection()
-    resp = await conn.request(R(creations=[R.AclCreation(
-        resource_type=TOPIC, resource_name=t, resource_pattern_type=LITERAL, principal=EVERYONE, host="*",
-        operation=WRITE, permission_type=DENY) for t in topics]))
-    for t, r in zip(topics, resp.results):
-        if r.error_code == SECURITY_DISABLED:
-            raise NoAuthorizer(f"{io.label}: no authorizer (SECURITY_DISABLED): mirrors cannot be made read-only")
-        if r.error_code:
-            raise ClientError(f"{io.label}: CreateAcls DENY WRITE on {t}: {error_name(r.error_code)} "
-                              f"{r.error_message or ''}")
+    try:
+        await Admin(client).create_acls([read_only(t) for t in topics])
+    except KafkaError as exc:
+        if exc.code == ErrorCode.SECURITY_DISABLED:
+            raise NoAuthorizer(f"{client.label}: no authorizer (SECURITY_DISABLED): "
+                               "mirrors cannot be made read-only") from exc
+        raise
 
 
-async def allow_writes(io: ClusterIO, topics: list[str]) -> int:
+async def allow_writes(client: Client, topics: list[str]) -> int:
     """Remove the linker's DENY WRITE ACLs from ``topics``; returns how many were removed."""
     if not topics:
         return 0
-    R = messages.DeleteAclsRequest
-    conn = await io.any_connection()
-    resp = await conn.request(R(filters=[R.DeleteAclsFilter(
-        resource_type_filter=TOPIC, resource_name_filter=t, pattern_type_filter=LITERAL,
-        principal_filter=EVERYONE, host_filter="*", operation=WRITE, permission_type=DENY) for t in topics]))
-    removed = 0
-    for t, r in zip(topics, resp.filter_results):
-        if r.error_code == SECURITY_DISABLED:
+    mine = [read_only(t) for t in topics]
+    try:
+        return await Admin(client).delete_acls([AclFilter(
+            b.resource_type, b.resource_name, b.principal, b.operation, b.permission, b.host,
+            b.pattern_type) for b in mine])
+    except KafkaError as exc:
+        if exc.code == ErrorCode.SECURITY_DISABLED:
             return 0
-        if r.error_code:
-            raise ClientError(f"{io.label}: DeleteAcls on {t}: {error_name(r.error_code)} {r.error_message or ''}")
-        removed += len(r.matching_acls)
-    return removed
+        raise

@@ -9,7 +9,6 @@ from linker.client.errors import ClientError
 from linker.config import LinkConfig
 from linker.lifecycle.commands import CommandError, Commands
 from linker.lifecycle.state_store import StateStoreError
-from linker.mirror.kafka_io import PartitionError
 
 
 def run_command(config: LinkConfig, command: str, topics: list[str]) -> int:
@@ -30,6 +29,6 @@ def run_command(config: LinkConfig, command: str, topics: list[str]) -> int:
 
     try:
         return asyncio.run(go())
-    except (CommandError, StateStoreError, ClientError, PartitionError) as exc:
+    except (CommandError, StateStoreError, ClientError) as exc:
         sys.stderr.write(f"linker {command}: {exc}\n")
         return 1

@@ -13,8 +13,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from linker.client.errors import ClientError
+from linker.client import LATEST_TIMESTAMP, LOG_END, ClientError
 from linker.config import LinkConfig
+from linker.connect import connect
 from linker.lifecycle.acls import allow_writes
 from linker.lifecycle.offset_sync import sync_groups
 from linker.lifecycle.producer_ids import ProducerIdError, move_past_mirrored_ids
@@ -22,7 +23,6 @@ from linker.lifecycle.records import TopicRecord, TopicState, command_refusal
 from linker.lifecycle.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore
 from linker.lifecycle.store_view import LinkState
-from linker.mirror.kafka_io import LATEST, LOG_END, ClusterIO, PartitionError
 from linker.naming import MirrorNames
 
 log = logging.getLogger("linker.lifecycle")
@@ -65,8 +65,8 @@ class Commands:
     def __init__(self, config: LinkConfig) -> None:
         self.config = config
         self.settings: LifecycleSettings = config.lifecycle or LifecycleSettings()
-        self.dest = ClusterIO(config.destination, "destination", f"{config.destination.client_id}-{config.name}-cmd")
-        self.source = ClusterIO(config.source, "source", f"{config.source.client_id}-{config.name}-cmd")
+        self.dest = connect(config.destination, "destination", f"{config.destination.client_id}-{config.name}-cmd")
+        self.source = connect(config.source, "source", f"{config.source.client_id}-{config.name}-cmd")
         self.store = StateStore(self.dest, self.settings.state_topic_for(config.name),
                                 config.mirror.replication_factor)
         self.names = MirrorNames(config.topics.prefix)
@@ -78,7 +78,7 @@ class Commands:
     async def _load(self, topics: list[str]) -> tuple[list[str], LinkState]:
         """The source names of ``topics`` (each given by its source or mirror name) and the link state."""
         await self.store.ensure()
-        snap = await self.dest.refresh()
+        snap = await self.dest.refresh_metadata()
         mirrored = {s for m, info in snap.topics.items() if not info.error_code
                     for s in [self.names.source_topic(m)] if s is not None}
         resolved = {t: self.names.resolve(t, mirrored) for t in topics}
@@ -147,7 +147,7 @@ class Commands:
         tps = [self.names.mirror_tp((t, p)) for t in topics for p in self._mirror_parts(t)]
         try:
             line = (await move_past_mirrored_ids(self.dest, tps)).line()
-        except (ProducerIdError, ClientError, PartitionError, OSError, asyncio.TimeoutError) as exc:
+        except (ProducerIdError, ClientError, OSError, asyncio.TimeoutError) as exc:
             line = f"producer ids: WARNING not moved past the mirrored ids ({exc}): new idempotent producers may fail"
             log.warning("%s", line)
         for r in results:
@@ -161,8 +161,8 @@ class Commands:
     async def _promote_offline(self, topic: str) -> CommandResult:
         """No linker running: promote only if the mirror already holds the source's log end."""
         tps = [(topic, p) for p in self._mirror_parts(topic)]
-        d_end, s_end = await asyncio.gather(self.dest.list_offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END),
-                                            self.source.list_offsets(tps, LATEST))
+        d_end, s_end = await asyncio.gather(self.dest.offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END),
+                                            self.source.offsets(tps, LATEST_TIMESTAMP))
         d_end = self.names.by_source(d_end, tps)
         behind = {tp: s_end[tp] - d_end[tp] for tp in tps if s_end[tp] != d_end[tp]}
         if behind:
@@ -188,7 +188,7 @@ class Commands:
             dest_ends = {}
             for t in topics:
                 tps = [(t, p) for p in self._mirror_parts(t)]
-                ends = self.names.by_source(await self.dest.list_offsets(
+                ends = self.names.by_source(await self.dest.offsets(
                     [self.names.mirror_tp(tp) for tp in tps], LOG_END), tps)
                 dest_ends[t] = {p: ends[(t, p)] for _, p in tps}
         results = []
@@ -206,10 +206,10 @@ class Commands:
         """The source's log ends now if it answers, else the last ones the linker recorded."""
         parts = self._mirror_parts(topic)
         try:
-            ends = await asyncio.wait_for(self.source.list_offsets([(topic, p) for p in parts], LATEST, retries=0),
+            ends = await asyncio.wait_for(self.source.offsets([(topic, p) for p in parts], LATEST_TIMESTAMP),
                                           SOURCE_PROBE_TIMEOUT_S)
             return {p: ends[(topic, p)] for p in parts}, "source reachable: RPO is exact"
-        except (ClientError, PartitionError, OSError, asyncio.TimeoutError) as exc:
+        except (ClientError, OSError, asyncio.TimeoutError) as exc:
             pr = st.progress.get(topic)
             if pr is None:
                 return {}, f"source unreachable ({exc}) and no recorded source ends: RPO unknown"

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 
+from linker.client import Admin, Client
 from linker.config import MirrorSettings
-from linker.mirror.kafka_io import ClusterIO
 from linker.mirror.topics import config_drift, required_configs
 from linker.naming import MirrorNames
 
@@ -34,20 +34,20 @@ def config_changes(source_cfg: dict[str, str | None], dest_cfg: dict[str, str | 
     return config_drift(required, dest_cfg)
 
 
-async def sync_configs(source: ClusterIO, dest: ClusterIO, topics: list[str], mirror: MirrorSettings,
+async def sync_configs(source: Client, dest: Client, topics: list[str], mirror: MirrorSettings,
                        keep: tuple[str, ...], names: MirrorNames = MirrorNames()) -> dict[str, dict[str, str]]:
     """Apply config changes to the mirror topic of every source topic in ``topics``;
     returns what was changed, by mirror topic name."""
     if not topics:
         return {}
-    src = await source.describe_topic_configs(topics)
-    dst = await dest.describe_topic_configs([names.mirror_topic(t) for t in topics])
+    src = await Admin(source).topic_configs(topics)
+    dst = await Admin(dest).topic_configs([names.mirror_topic(t) for t in topics])
     changed = {}
     for t in topics:
         m = names.mirror_topic(t)
         ch = config_changes(src.get(t, {}), dst.get(m, {}), mirror, keep)
         if ch:
             log.info("config sync: %s <- %s %s", m, t, ch)
-            await dest.alter_topic_configs(m, ch)
+            await Admin(dest).alter_topic_configs(m, ch)
             changed[m] = ch
     return changed

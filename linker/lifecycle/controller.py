@@ -13,8 +13,9 @@ import logging
 import time
 from typing import Any
 
-from linker.client.errors import ClientError
+from linker.client import LATEST_TIMESTAMP, Client, ClientError
 from linker.config import LinkConfig
+from linker.connect import connect
 from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
 from linker.lifecycle.config_sync import sync_configs
@@ -23,7 +24,6 @@ from linker.lifecycle.records import HEARTBEAT_KEY, ProgressRecord, TopicRecord,
 from linker.lifecycle.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore, StateStoreError
 from linker.lifecycle.store_view import LinkState
-from linker.mirror.kafka_io import LATEST, ClusterIO, PartitionError
 from linker.mirror.state import PartitionState
 
 log = logging.getLogger("linker.lifecycle")
@@ -33,11 +33,22 @@ ENGINE_PROBLEMS = {PartitionState.BLOCKED: TopicState.BLOCKED, PartitionState.FA
 
 
 class LifecycleController:
-    def __init__(self, engine: Any, config: LinkConfig, source: ClusterIO, dest: ClusterIO) -> None:
+    """The lifecycle next to one engine.
+
+    Talks to the clusters through `source` and `dest`; when not given, it opens
+    clients of its own from the link config and closes them after the
+    engine's last shutdown hook.
+    """
+
+    def __init__(self, engine: Any, config: LinkConfig, source: Client | None = None,
+                 dest: Client | None = None) -> None:
         self.engine = engine
-        self.source, self.dest = source, dest   # the caller's, as the engine's clients are
+        self.source = source or connect(config.source, "source", f"{config.source.client_id}-{config.name}-lifecycle")
+        self.dest = dest or connect(config.destination, "destination",
+                                    f"{config.destination.client_id}-{config.name}-lifecycle")
+        self._owned = [c for c, given in ((self.source, source), (self.dest, dest)) if given is None]
         self.settings: LifecycleSettings = config.lifecycle or LifecycleSettings()
-        self.store = StateStore(dest, self.settings.state_topic_for(config.name),
+        self.store = StateStore(self.dest, self.settings.state_topic_for(config.name),
                                 engine.settings.replication_factor)
         self.state = LinkState({}, {}, None)
         self.groups: dict[str, GroupSync] = {}
@@ -48,11 +59,18 @@ class LifecycleController:
         self._closing = False
         self._poll_lock = asyncio.Lock()
         engine.before_close.append(self._remove_heartbeat)
+        engine.before_close.append(self.close)    # after the heartbeat removal: it writes through dest
         engine.before_create.append(self._lock)   # an ACL may name a topic that does not exist yet
+
+    async def close(self) -> None:
+        """Close the clients this controller opened itself (idempotent)."""
+        owned, self._owned = self._owned, []
+        for client in owned:
+            await client.close()
 
     async def prepare(self) -> None:
         """Before the engine starts: STOPPED topics are never mirrored, PAUSED ones start paused."""
-        await self.dest.refresh([])
+        await self.dest.refresh_metadata([])
         await self.store.ensure()
         self.state = LinkState.from_records(await self.store.read_all())
         # Announce the linker at once: the engine may catch up before the first poll ends, and a
@@ -108,7 +126,7 @@ class LifecycleController:
             self._poll_lock.release()
         try:
             await self.store.write([(HEARTBEAT_KEY, None)])
-        except (ClientError, PartitionError, StateStoreError) as exc:
+        except (ClientError, StateStoreError) as exc:
             log.info("could not remove the heartbeat (%s); commands wait until it is stale", exc)
 
     async def _command_loop(self, stop: asyncio.Event) -> None:
@@ -118,7 +136,7 @@ class LifecycleController:
                     break
                 try:
                     await self.poll_once()
-                except (ClientError, PartitionError, StateStoreError) as exc:
+                except (ClientError, StateStoreError) as exc:
                     log.info("lifecycle poll failed (%s); retrying", exc)
             await _sleep_unless(stop, self.settings.state_poll_ms / 1000)
 
@@ -138,7 +156,7 @@ class LifecycleController:
                         await sync_acls(self.source, self.dest, set(self._live_topics()),
                                         self.settings.group_selected, self.settings.acl_principals_exclude,
                                         self.names)
-            except (ClientError, PartitionError) as exc:
+            except ClientError as exc:
                 log.info("offset/config sync failed (%s); retrying", exc)
             await _sleep_unless(stop, min(self.settings.offset_sync_interval_ms,
                                           self.settings.config_sync_interval_ms) / 1000)
@@ -170,9 +188,9 @@ class LifecycleController:
         if not pms:
             return
         try:
-            hw = await asyncio.wait_for(self.source.list_offsets([pm.tp for pm in pms], LATEST, retries=0),
+            hw = await asyncio.wait_for(self.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP),
                                         self.settings.state_poll_ms / 1000)
-        except (ClientError, PartitionError, asyncio.TimeoutError):
+        except (ClientError, asyncio.TimeoutError):
             return   # the source may be gone: keep the last ends seen
         for pm in pms:
             if pm.tp in hw:
@@ -242,11 +260,11 @@ class LifecycleController:
         pms = [pm for pm in self.engine.partitions.values() if pm.tp[0] == topic]
         if not pms or any(pm.status.state is not PartitionState.MIRRORING for pm in pms):
             return None
-        hw = await self.source.list_offsets([pm.tp for pm in pms], LATEST)
+        hw = await self.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP)
         if any(pm.acked_end != hw[pm.tp] for pm in pms):
             return None
         await self.engine.pause_topic(topic)       # nothing more is written from here on
-        hw = await self.source.list_offsets([pm.tp for pm in pms], LATEST)
+        hw = await self.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP)
         if any(pm.acked_end != hw[pm.tp] or pm.status.state is not PartitionState.MIRRORING for pm in pms):
             self.engine.resume_topic(topic)        # the source moved meanwhile: catch up again
             return None

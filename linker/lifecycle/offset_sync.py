@@ -10,26 +10,15 @@ a group without members.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
-from kproto import messages
-from linker.client.errors import ClientError
-from linker.client.kafka_errors import error_name
-from linker.mirror.kafka_io import LATEST, TP, ClusterIO, PartitionError
+from linker.client import LATEST_TIMESTAMP, Admin, Client, ClientError, KafkaError, TopicPartition as TP
 from linker.naming import MirrorNames
 
 log = logging.getLogger("linker.lifecycle")
-
-# Versions that still name topics (OffsetFetch/OffsetCommit 10+ use topic ids).
-OFFSET_FETCH_V = 8
-OFFSET_COMMIT_V = 8
-GROUP_ID_NOT_FOUND = 69
-COORDINATOR_RETRY = (14, 15, 16)   # loading, not available, not coordinator
 
 
 @dataclass
@@ -55,101 +44,44 @@ class GroupSync:
                 f"{time.strftime('%H:%M:%S', time.localtime(self.at))}, sync lag {self.lag}{clamps}{errs}")
 
 
-async def coordinator(io: ClusterIO, group: str) -> Any:
-    """A connection to ``group``'s coordinator."""
-    R = messages.FindCoordinatorRequest
-    for attempt in range(10):
-        conn = await io.any_connection()
-        resp = await conn.request(R(key="", key_type=0, coordinator_keys=[group]))
-        c = resp.coordinators[0]
-        if c.error_code == 0:
-            if c.node_id not in io.snapshot.brokers:
-                await io.refresh([])
-            return await io.connection(c.node_id)
-        if c.error_code not in COORDINATOR_RETRY:
-            raise ClientError(f"{io.label}: FindCoordinator({group}): {error_name(c.error_code)}")
-        await asyncio.sleep(0.1 * 2 ** min(attempt, 4))
-    raise ClientError(f"{io.label}: no coordinator for group {group}")
+async def list_groups(client: Client) -> list[str]:
+    """Every group on every broker of ``client`` (ListGroups is answered per broker)."""
+    return sorted({g.group_id for g in await Admin(client).list_groups()})
 
 
-async def list_groups(io: ClusterIO) -> list[str]:
-    """Every group on every broker of ``io`` (ListGroups is answered per broker)."""
-    if not io.snapshot.brokers:
-        await io.refresh([])
-    names: set[str] = set()
-    for node in list(io.snapshot.brokers):
-        conn = await io.connection(node)
-        resp = await conn.request(messages.ListGroupsRequest(states_filter=[], types_filter=[]))
-        if resp.error_code:
-            raise ClientError(f"{io.label}: ListGroups on broker {node}: {error_name(resp.error_code)}")
-        names.update(g.group_id for g in resp.groups)
-    return sorted(names)
-
-
-async def fetch_committed(io: ClusterIO, group: str, topics: set[str]) -> dict[TP, int]:
+async def fetch_committed(client: Client, group: str, topics: set[str]) -> dict[TP, int]:
     """Committed offsets of ``group`` for ``topics`` (partitions without a commit left out)."""
-    R = messages.OffsetFetchRequest
-    for attempt in range(10):
-        conn = await coordinator(io, group)
-        resp = await conn.request(R(groups=[R.OffsetFetchRequestGroup(group_id=group, member_id=None,
-                                                                       member_epoch=-1, topics=None)],
-                                    require_stable=False), version=OFFSET_FETCH_V)
-        g = resp.groups[0]
-        if g.error_code in COORDINATOR_RETRY:
-            await asyncio.sleep(0.1 * 2 ** min(attempt, 4))
-            continue
-        if g.error_code == GROUP_ID_NOT_FOUND:
-            return {}
-        if g.error_code:
-            raise ClientError(f"{io.label}: OffsetFetch({group}): {error_name(g.error_code)}")
-        return {(t.name, p.partition_index): p.committed_offset for t in g.topics if t.name in topics
-                for p in t.partitions if p.error_code == 0 and p.committed_offset >= 0}
-    raise ClientError(f"{io.label}: OffsetFetch({group}): coordinator kept moving")
+    committed = await Admin(client).offset_fetch(group)
+    return {tp: c.offset for tp, c in committed.items() if tp[0] in topics and c.offset >= 0}
 
 
-async def active_members(io: ClusterIO, group: str) -> int:
-    """Members of ``group`` on ``io`` under either group protocol (0 = safe to commit)."""
-    conn = await coordinator(io, group)
-    resp = await conn.request(messages.DescribeGroupsRequest(groups=[group], include_authorized_operations=False))
-    g = resp.groups[0]
-    members = len(g.members) if g.error_code == 0 else 0
-    if g.error_code == 0 and g.group_state not in ("Dead", "Empty", "") and not members:
-        members = 1   # rebalancing with no member list yet: treat as active
+async def active_members(client: Client, group: str) -> int:
+    """Members of ``group`` on ``client`` under either group protocol (0 = safe to commit)."""
+    admin = Admin(client)
+    members = 0
     try:
-        resp2 = await conn.request(messages.ConsumerGroupDescribeRequest(
-            group_ids=[group], include_authorized_operations=False))
-        c = resp2.groups[0]
-        if c.error_code == 0:
-            members = max(members, len(c.members))
+        g = (await admin.describe_groups([group]))[group]
+        members = len(g.members)
+        if g.group_state not in ("Dead", "Empty", "") and not members:
+            members = 1   # rebalancing with no member list yet: treat as active
+    except KafkaError:
+        pass   # e.g. a KIP-848 consumer group: described below
+    try:
+        c = (await admin.describe_consumer_groups([group]))[group]
+        members = max(members, len(c.members))
     except ClientError:
-        pass   # a broker without KIP-848 groups
+        pass   # a classic group, or a broker without KIP-848 groups
     return members
 
 
-async def commit(io: ClusterIO, group: str, offsets: dict[TP, int]) -> dict[TP, str]:
-    """Admin commit (generation -1, no member); returns per-partition errors."""
-    R = messages.OffsetCommitRequest
-    by_topic: dict[str, list[Any]] = defaultdict(list)
-    for (t, p), off in sorted(offsets.items()):
-        by_topic[t].append(R.OffsetCommitRequestPartition(partition_index=p, committed_offset=off,
-                                                          committed_leader_epoch=-1, committed_metadata=""))
-    for attempt in range(10):
-        conn = await coordinator(io, group)
-        resp = await conn.request(R(group_id=group, generation_id_or_member_epoch=-1, member_id="",
-                                    group_instance_id=None, retention_time_ms=-1,
-                                    topics=[R.OffsetCommitRequestTopic(name=t, partitions=ps)
-                                            for t, ps in by_topic.items()]), version=OFFSET_COMMIT_V)
-        errs = {(t.name, p.partition_index): error_name(p.error_code)
-                for t in resp.topics for p in t.partitions if p.error_code}
-        if errs and all(e in ("COORDINATOR_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR")
-                        for e in errs.values()):
-            await asyncio.sleep(0.1 * 2 ** min(attempt, 4))
-            continue
-        return errs
-    return {tp: "coordinator kept moving" for tp in offsets}
+async def commit(client: Client, group: str, offsets: dict[TP, int]) -> dict[TP, str]:
+    """Admin commit (generation -1, no member); returns per-partition errors by name."""
+    errors = await Admin(client).offset_commit(group, dict(sorted(offsets.items())), metadata="",
+                                               return_errors=True)
+    return {tp: exc.name for tp, exc in errors.items()}
 
 
-async def sync_group(source: ClusterIO, dest: ClusterIO, group: str, topics: set[str],
+async def sync_group(source: Client, dest: Client, group: str, topics: set[str],
                      names: MirrorNames = MirrorNames()) -> GroupSync:
     """Copy ``group``'s committed offsets for source ``topics`` to their mirror topics, clamped.
 
@@ -164,7 +96,7 @@ async def sync_group(source: ClusterIO, dest: ClusterIO, group: str, topics: set
     if members:
         out.skipped = f"{members} active member(s) on the destination"
         return out
-    ends = await dest.list_offsets(list(src), LATEST)
+    ends = await dest.offsets(list(src), LATEST_TIMESTAMP)
     write: dict[TP, int] = {}
     for tp, off in src.items():
         w = min(off, ends[tp])
@@ -182,7 +114,7 @@ async def sync_group(source: ClusterIO, dest: ClusterIO, group: str, topics: set
     return out
 
 
-async def sync_groups(source: ClusterIO, dest: ClusterIO, topics: set[str],
+async def sync_groups(source: Client, dest: Client, topics: set[str],
                       selected: Callable[[str], bool], names: MirrorNames = MirrorNames()) -> list[GroupSync]:
     """Every selected source group, one after another (group counts are small)."""
     if not topics:
@@ -193,7 +125,7 @@ async def sync_groups(source: ClusterIO, dest: ClusterIO, topics: set[str],
             continue
         try:
             results.append(await sync_group(source, dest, group, topics, names))
-        except (ClientError, PartitionError) as exc:
+        except ClientError as exc:
             r = GroupSync(group)
             r.skipped = f"error: {exc}"
             results.append(r)

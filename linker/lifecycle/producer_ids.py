@@ -13,13 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from kproto import messages
-from kproto.errors import error_info
-from linker.mirror.kafka_io import ClusterIO
+from linker.client import Admin, Client, KafkaError
 
 log = logging.getLogger("linker.lifecycle")
 
@@ -28,7 +25,6 @@ TP = tuple[str, int]
 MAX_IDS_PER_BROKER = 2_000_000
 MAX_SECONDS = 60.0
 IN_FLIGHT = 128
-RETRY_DELAY_S = 0.1
 TRANSACTION_TIMEOUT_MS = 60_000
 
 
@@ -59,61 +55,45 @@ class BurnReport:
                 f"producers there may get an id <= mirrored id {self.max_pid} and fail ({per} ids used)")
 
 
-async def max_mirrored_producer_id(dest: ClusterIO, tps: Iterable[TP]) -> int:
+async def max_mirrored_producer_id(dest: Client, tps: Iterable[TP]) -> int:
     """The largest producer id with state in any of ``tps`` (asked of each partition's leader)."""
-    R = messages.DescribeProducersRequest
-    best = -1
-    groups = await dest.by_leader(list(tps))
-    for node, parts in groups.items():
-        by_topic: dict[str, list[int]] = defaultdict(list)
-        for t, p in parts:
-            by_topic[t].append(p)
-        conn = await dest.connection(node)
-        resp = await conn.request(R(topics=[R.TopicRequest(name=t, partition_indexes=ps)
-                                            for t, ps in by_topic.items()]))
-        for t in resp.topics:
-            for p in t.partitions:
-                if p.error_code:
-                    raise ProducerIdError(f"DescribeProducers {t.name}-{p.partition_index} on broker {node}: "
-                                          f"{error_info(p.error_code).name} {p.error_message or ''}".rstrip())
-                for s in p.active_producers:
-                    best = max(best, s.producer_id)
-    return best
+    try:
+        states = await Admin(dest).describe_producers(list(tps))
+    except KafkaError as exc:
+        raise ProducerIdError(str(exc)) from exc
+    return max((s.producer_id for found in states.values() for s in found), default=-1)
 
 
-async def _burn_on(dest: ClusterIO, node: int, max_pid: int, report: BurnReport,
+async def _burn_on(dest: Client, node: int, max_pid: int, report: BurnReport,
                    max_ids: int, deadline: float) -> None:
     """Pipelined InitProducerId(non-transactional) on one broker until an id exceeds ``max_pid``."""
-    conn = await dest.connection(node)
-    req = messages.InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=TRANSACTION_TIMEOUT_MS)
+    admin = Admin(dest)
     used, last = 0, -1
     while last <= max_pid and used < max_ids and time.monotonic() < deadline:
         n = min(IN_FLIGHT, max_ids - used)
-        resps = await asyncio.gather(*(conn.request(req) for _ in range(n)))
+        answers = await asyncio.gather(*(admin.init_producer_id(
+            node=node, transaction_timeout_ms=TRANSACTION_TIMEOUT_MS) for _ in range(n)),
+            return_exceptions=True)
         used += n
-        waiting = False
-        for r in resps:
-            if r.error_code:
-                info = error_info(r.error_code)
-                if not info.retriable:
-                    raise ProducerIdError(f"InitProducerId on destination broker {node}: {info.name}")
-                waiting = True   # e.g. COORDINATOR_LOAD_IN_PROGRESS: the broker has no id block yet
-                continue
-            last = max(last, r.producer_id)
-        if waiting and last <= max_pid:
-            await asyncio.sleep(RETRY_DELAY_S)
+        for a in answers:
+            if isinstance(a, KafkaError):
+                # Retriable ones (a broker with no id block yet) were retried up to the request timeout.
+                raise ProducerIdError(f"InitProducerId on destination broker {node}: {a.name}") from a
+            if isinstance(a, BaseException):
+                raise a
+            last = max(last, a.producer_id)
     report.burned[node], report.last_id[node] = used, last
     if last <= max_pid:
         report.unsafe.append(node)
 
 
-async def move_past_mirrored_ids(dest: ClusterIO, tps: Iterable[TP], *, max_ids: int = MAX_IDS_PER_BROKER,
+async def move_past_mirrored_ids(dest: Client, tps: Iterable[TP], *, max_ids: int = MAX_IDS_PER_BROKER,
                                  max_seconds: float = MAX_SECONDS) -> BurnReport:
     """Make every destination broker hand out only producer ids above those mirrored into ``tps``."""
     report = BurnReport(await max_mirrored_producer_id(dest, tps))
     if report.max_pid < 0:
         return report
-    snap = await dest.refresh()
+    snap = await dest.refresh_metadata()
     deadline = time.monotonic() + max_seconds
     await asyncio.gather(*(_burn_on(dest, b, report.max_pid, report, max_ids, deadline)
                            for b in sorted(snap.brokers)))

@@ -10,17 +10,20 @@ import asyncio
 import logging
 from typing import Any
 
-from kproto import messages
+from kproto.errors import ErrorCode
 from kproto.records.batch import BatchView
 from kproto.records.builder import NewRecord, build_batch
 from kproto.records.decode import iter_records
 from kproto.records.walk import walk_batches
-from linker.client.kafka_errors import STALE_METADATA_CODES, error_name
-from linker.mirror.kafka_io import EARLIEST, LATEST, ClusterIO, PartitionError
+from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, STALE_METADATA_CODES, Admin, Client,
+                           KafkaError, NewTopic)
+from linker.client.kafka_errors import error_name, raise_for_code
 
 log = logging.getLogger("linker.lifecycle")
 
-TOPIC_ALREADY_EXISTS = 36
+# Worth another produce: a leader move, or too few in-sync replicas for a moment.
+RETRY_PRODUCE_CODES = STALE_METADATA_CODES | {
+    ErrorCode.REQUEST_TIMED_OUT, ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND}
 STATE_CONFIGS = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0",
                  "segment.ms": "600000", "compression.type": "producer"}
 
@@ -30,7 +33,7 @@ class StateStoreError(RuntimeError):
 
 
 class StateStore:
-    def __init__(self, dest: ClusterIO, topic: str, replication_factor: int = -1) -> None:
+    def __init__(self, dest: Client, topic: str, replication_factor: int = -1) -> None:
         self.dest, self.topic, self.rf = dest, topic, replication_factor
         self.tp = (topic, 0)
         self._latest: dict[bytes, bytes | None] = {}
@@ -38,17 +41,19 @@ class StateStore:
 
     async def ensure(self) -> None:
         """Create the state topic if it does not exist and wait for its leader."""
-        snap = await self.dest.refresh([self.topic])
+        snap = await self.dest.refresh_metadata([self.topic])
         info = snap.topics.get(self.topic)
         if info is None or info.error_code:
-            res = await self.dest.create_topics([(self.topic, 1, self.rf, dict(STATE_CONFIGS))])
-            code, msg = res.get(self.topic, (0, None))
-            if code and code != TOPIC_ALREADY_EXISTS:
-                raise StateStoreError(f"cannot create state topic {self.topic}: {error_name(code)} {msg or ''}")
-            if not code:
+            try:
+                created = await Admin(self.dest).create_topics(
+                    [NewTopic(self.topic, 1, self.rf, dict(STATE_CONFIGS))], exist_ok=True)
+            except KafkaError as exc:
+                raise StateStoreError(f"cannot create state topic {self.topic}: {exc.name} "
+                                      f"{exc.message or ''}") from exc
+            if created.get(self.topic) is not None:
                 log.info("created state topic %s", self.topic)
         for _ in range(100):
-            snap = await self.dest.refresh([self.topic])
+            snap = await self.dest.refresh_metadata([self.topic])
             info = snap.topics.get(self.topic)
             if info is not None and not info.error_code and info.partitions and \
                     all(p.leader >= 0 for p in info.partitions.values()):
@@ -61,40 +66,34 @@ class StateStore:
         if not items:
             return
         raw = build_batch([NewRecord(v, key=k) for k, v in items])
-        P = messages.ProduceRequest
         code = 0
         for attempt in range(8):
-            node = next(iter(await self.dest.by_leader([self.tp])))
-            conn = await self.dest.connection(node)
-            resp = await conn.request(P(acks=-1, timeout_ms=30_000, transactional_id=None, topic_data=[
-                P.TopicProduceData(name=self.topic, partition_data=[
-                    P.PartitionProduceData(index=0, records=raw)])]))
-            code = resp.responses[0].partition_responses[0].error_code
+            answer = await self.dest.produce(await self.dest.leader_for(*self.tp), {self.tp: raw})
+            code = answer[self.tp].error_code if answer else 0
             if code == 0:
                 return
-            if code not in STALE_METADATA_CODES and code not in (7, 19, 20):
+            if code not in RETRY_PRODUCE_CODES:
                 break
             await asyncio.sleep(0.1 * 2 ** attempt)
-            await self.dest.refresh([self.topic])
+            await self.dest.refresh_metadata([self.topic])
         raise StateStoreError(f"writing to state topic {self.topic} failed: {error_name(code)}")
 
     async def read_all(self) -> dict[bytes, bytes]:
         """The latest value of every key (tombstoned keys left out)."""
-        start = (await self.dest.list_offsets([self.tp], EARLIEST))[self.tp]
-        end = (await self.dest.list_offsets([self.tp], LATEST))[self.tp]
+        start = (await self.dest.offsets([self.tp], EARLIEST_TIMESTAMP))[self.tp]
+        end = (await self.dest.offsets([self.tp], LATEST_TIMESTAMP))[self.tp]
         if end < self._next:   # the topic was recreated: start over
             self._latest, self._next = {}, 0
         latest = self._latest
         offset = max(start, self._next)
         while offset < end:
-            p: Any = await self.dest.fetch_once(self.tp, offset, 1 << 20)
-            if p.error_code:
-                raise PartitionError(self.tp, p.error_code, "Fetch")
+            p: Any = await self.dest.fetch_partition(self.tp, offset, 1 << 20)
+            raise_for_code(p.error_code, tp=self.tp, api="Fetch")
             moved = False
             for b in walk_batches(p.records or b""):
                 if type(b) is not BatchView or b.next_offset <= offset:
                     continue
-                if not (b.attributes & 0x20):   # control batches hold no state
+                if not b.is_control:   # control batches hold no state
                     for r in iter_records(b):
                         if r.key is not None:
                             latest[bytes(r.key)] = None if r.value is None else bytes(r.value)

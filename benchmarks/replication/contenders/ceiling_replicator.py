@@ -14,12 +14,13 @@ import asyncio
 import signal
 import sys
 
-from kproto import messages
 from kproto.records.batch import BatchView
 from kproto.records.forward import produce_chunks
 from kproto.records.walk import walk_batches
+from linker.client import LATEST_TIMESTAMP
+from linker.client.kafka_errors import error_name
 from linker.config import ClusterSettings
-from linker.mirror.kafka_io import LATEST, ClusterIO
+from linker.connect import connect
 
 IN_FLIGHT = 8
 FETCH_BYTES = 8 * 1024 * 1024
@@ -31,18 +32,17 @@ def _settings(bootstrap: str) -> ClusterSettings:
 
 async def load(src: str, topic: str, partitions: int) -> dict[int, list[list]]:
     """Every batch of ``topic``, per partition, as produce-ready chunks."""
-    io = ClusterIO(_settings(src), "source", "ceiling-loader")
+    client = connect(_settings(src), "source", "ceiling-loader")
     try:
-        await io.refresh([topic])
         tps = [(topic, p) for p in range(partitions)]
-        ends = await io.list_offsets(tps, LATEST)
+        ends = await client.offsets(tps, LATEST_TIMESTAMP)
         out: dict[int, list[list]] = {}
         for tp in tps:
             chunks, offset = [], 0
             while offset < ends[tp]:
-                resp = await io.fetch_once(tp, offset, FETCH_BYTES)
+                resp = await client.fetch_partition(tp, offset, FETCH_BYTES)
                 if resp.error_code:
-                    raise RuntimeError(f"fetch {tp} at {offset}: error {resp.error_code}")
+                    raise RuntimeError(f"fetch {tp} at {offset}: {error_name(resp.error_code)}")
                 before = offset
                 for b in walk_batches(resp.records):
                     if type(b) is not BatchView or b.next_offset <= offset:
@@ -54,41 +54,35 @@ async def load(src: str, topic: str, partitions: int) -> dict[int, list[list]]:
             out[tp[1]] = chunks
         return out
     finally:
-        await io.close()
+        await client.close()
 
 
 async def produce_all(dst: str, dest_topic: str, batches: dict[int, list[list]]) -> None:
-    io = ClusterIO(_settings(dst), "destination", "ceiling-producer")
-    P = messages.ProduceRequest
+    client = connect(_settings(dst), "destination", "ceiling-producer")
     try:
-        await io.refresh([dest_topic])
-        groups = await io.by_leader([(dest_topic, p) for p in batches])
+        groups = await client.leaders([(dest_topic, p) for p in batches])
         slots = asyncio.Semaphore(IN_FLIGHT)
 
-        async def send(conn, parts: list[tuple[int, list]]) -> None:
+        async def send(node: int, parts: list[tuple[int, list]]) -> None:
             try:
-                resp = await conn.request(P(acks=-1, timeout_ms=60_000, transactional_id=None, topic_data=[
-                    P.TopicProduceData(name=dest_topic, partition_data=[
-                        P.PartitionProduceData(index=p, records=c) for p, c in parts])]))
-                for t in resp.responses:
-                    for pr in t.partition_responses:
-                        if pr.error_code:
-                            raise RuntimeError(f"produce {dest_topic}-{pr.index}: error {pr.error_code}")
+                answer = await client.produce(node, {(dest_topic, p): c for p, c in parts}, timeout_ms=60_000)
+                for (_, p), pr in (answer or {}).items():
+                    if pr.error_code:
+                        raise RuntimeError(f"produce {dest_topic}-{p}: {error_name(pr.error_code)}")
             finally:
                 slots.release()
 
         tasks = []
         for node, tps in groups.items():
-            conn = await io.connection(node)
             parts = [p for _, p in tps]
             rounds = max(len(batches[p]) for p in parts)
             for r in range(rounds):
                 req = [(p, batches[p][r]) for p in parts if r < len(batches[p])]
                 await slots.acquire()
-                tasks.append(asyncio.create_task(send(conn, req)))
+                tasks.append(asyncio.create_task(send(node, req)))
         await asyncio.gather(*tasks)
     finally:
-        await io.close()
+        await client.close()
 
 
 def main(argv: list[str]) -> None:

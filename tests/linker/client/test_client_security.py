@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from kproto.errors import ErrorCode
 from linker.client import (Admin, AuthenticationError, ClientConfig, Client, NewTopic,
                            SaslCredentials, SecurityConfig, TlsError, TlsSettings, run)
 from linker.client.connection import BrokerConnection
@@ -95,7 +96,7 @@ def test_handshake_lists_the_broker_mechanisms(secure_cluster) -> None:
         connection = await BrokerConnection.open(host, port, ClientConfig())  # no SASL yet
         try:
             response = await connection.request(messages.SaslHandshakeRequest(mechanism="GSSAPI"))
-            assert response.error_code == 33
+            assert response.error_code == ErrorCode.UNSUPPORTED_SASL_MECHANISM
             assert {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} <= set(response.mechanisms)
         finally:
             await connection.aclose()

@@ -9,7 +9,6 @@ from typing import Any, Callable
 from linker.config import LinkConfig, parse_config
 from linker.lifecycle.commands import Commands
 from linker.lifecycle.controller import LifecycleController
-from linker.mirror.kafka_io import ClusterIO
 from linker.mirror.engine import MirrorEngine
 
 from ..background import BackgroundLoop
@@ -46,10 +45,7 @@ class Linker(BackgroundLoop):
 
     async def main(self, stop: asyncio.Event) -> None:
         self.engine = engine_for(self.config)
-        c = self.config
-        lc_source = ClusterIO(c.source, "source", f"{c.source.client_id}-{c.name}")
-        lc_dest = ClusterIO(c.destination, "destination", f"{c.destination.client_id}-{c.name}")
-        self.controller = LifecycleController(self.engine, c, lc_source, lc_dest)
+        self.controller = LifecycleController(self.engine, self.config, self.engine.source, self.engine.dest)
         self.ready()
         try:
             await self.controller.prepare()
@@ -60,8 +56,8 @@ class Linker(BackgroundLoop):
                 stop.set()
                 await task
         finally:
-            for client in (self.engine.source, self.engine.dest, lc_source, lc_dest):
-                await client.close()
+            await self.engine.source.close()
+            await self.engine.dest.close()
 
     def acked(self, topic: str) -> dict[int, int]:
         assert self.engine is not None

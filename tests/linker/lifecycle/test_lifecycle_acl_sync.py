@@ -10,7 +10,7 @@ from kafka.admin import ACL, ACLOperation, ACLPermissionType, ACLResourcePattern
 from kafkabed import KafkaCluster
 from linker.config import parse_config
 from linker.lifecycle.acl_sync import describe_acls, sync_acls
-from linker.mirror.kafka_io import ClusterIO
+from linker.connect import connect
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_acl_sync(authorizer_cluster, authz_destination, topic_name):
                         "topics": {"names": [topic_name]}})
 
     async def go():
-        s, d = ClusterIO(cfg.source, "source"), ClusterIO(cfg.destination, "destination")
+        s, d = connect(cfg.source, "source"), connect(cfg.destination, "destination")
         try:
             first = await sync_acls(s, d, {topic_name}, lambda g: g.startswith("app-"), ())
             again = await sync_acls(s, d, {topic_name}, lambda g: g.startswith("app-"), ())
@@ -51,8 +51,8 @@ def test_acl_sync(authorizer_cluster, authz_destination, topic_name):
             await s.close()
             await d.close()
     first, again, on_dest = asyncio.run(go())
-    assert sorted((b.resource_type, b.name, b.principal) for b in first) == [
+    assert sorted((b.resource_type, b.resource_name, b.principal) for b in first) == [
         (2, topic_name, "User:alice"), (3, f"app-{topic_name}", "User:alice")]
     assert again == []   # already there: nothing created twice
-    assert sorted((b.name, b.principal) for b in on_dest) == sorted(
+    assert sorted((b.resource_name, b.principal) for b in on_dest) == sorted(
         [(topic_name, "User:alice"), (f"app-{topic_name}", "User:alice")])

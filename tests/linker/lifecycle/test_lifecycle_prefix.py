@@ -12,7 +12,7 @@ from kafkabed.producers import produce
 from linker.lifecycle.commands import CommandError
 from linker.lifecycle.offset_sync import fetch_committed
 from linker.lifecycle.records import TopicState
-from linker.mirror.kafka_io import ClusterIO
+from linker.connect import connect
 from linker.status import collect
 from linker.status_view import render_report
 from linker.verify import verify_link
@@ -22,7 +22,7 @@ from .helpers import Linker, command, link_config, state_of
 
 def committed(cluster_settings, group: str, topics: set[str]):
     async def go():
-        io = ClusterIO(cluster_settings, "probe")
+        io = connect(cluster_settings, "probe")
         try:
             return await fetch_committed(io, group, topics)
         finally:

@@ -7,7 +7,8 @@ import time
 
 from kafkabed.producers import produce
 from linker.lifecycle.offset_sync import fetch_committed, sync_group
-from linker.mirror.kafka_io import ClusterIO
+from linker.client import Admin
+from linker.connect import connect
 
 from .helpers import Linker, link_config
 
@@ -16,9 +17,9 @@ def topic_config(cluster, topic: str, key: str) -> str | None:
     from linker.config import ClusterSettings
 
     async def go() -> str | None:
-        io = ClusterIO(ClusterSettings(tuple(cluster.bootstrap.split(","))), "check")
+        io = connect(ClusterSettings(tuple(cluster.bootstrap.split(","))), "check")
         try:
-            return (await io.describe_topic_configs([topic]))[topic].get(key)
+            return (await Admin(io).topic_configs([topic]))[topic].get(key)
         finally:
             await io.close()
     return asyncio.run(go())
@@ -78,7 +79,7 @@ def test_offset_sync_clamps_and_skips_groups_with_members(source, destination, t
 
         async def go():
             cfg = link_config(source, destination, "offsets", names=[topic_name])
-            s, d = ClusterIO(cfg.source, "source"), ClusterIO(cfg.destination, "destination")
+            s, d = connect(cfg.source, "source"), connect(cfg.destination, "destination")
             try:
                 r1 = await sync_group(s, d, group, {topic_name})
                 r2 = await sync_group(s, d, busy, {topic_name})

@@ -85,8 +85,14 @@ def test_config_sync_plan_copies_forces_and_keeps():
 
 
 def test_acl_selection_copies_literal_topic_and_group_acls_only():
-    from linker.lifecycle.acl_sync import Binding, select_bindings
-    TOPIC, GROUP, LITERAL, PREFIXED, READ, WRITE, ALLOW, DENY = 2, 3, 3, 4, 3, 4, 3, 2
+    from linker.client import AclBinding, AclOperation, AclPermission, PatternType, ResourceType
+    from linker.lifecycle.acl_sync import select_bindings
+    TOPIC, GROUP = ResourceType.TOPIC, ResourceType.GROUP
+    LITERAL, PREFIXED = PatternType.LITERAL, PatternType.PREFIXED
+    READ, WRITE, ALLOW, DENY = AclOperation.READ, AclOperation.WRITE, AclPermission.ALLOW, AclPermission.DENY
+
+    def Binding(resource_type, name, pattern_type, principal, host, operation, permission):
+        return AclBinding(resource_type, name, principal, operation, permission, host, pattern_type)
     b = [Binding(TOPIC, "orders", LITERAL, "User:alice", "*", READ, ALLOW),
          Binding(TOPIC, "orders", LITERAL, "User:*", "*", WRITE, DENY),          # the linker's own DENY
          Binding(TOPIC, "ord", PREFIXED, "User:bob", "*", WRITE, ALLOW),         # may cover other topics
