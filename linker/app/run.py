@@ -6,6 +6,8 @@ import asyncio
 import logging
 import signal
 
+from linker.client import Client
+from linker.connect import connect
 from linker.lifecycle.controller import LifecycleController
 from linker.metrics import MetricsServer, MirrorMetrics
 from linker.mirror.engine import MirrorEngine
@@ -15,10 +17,23 @@ log = logging.getLogger("linker")
 
 
 async def run_link(config: LinkConfig, stop: asyncio.Event) -> None:
-    """Mirror until `stop` is set; the lifecycle controller stops with the engine."""
+    """Mirror until `stop` is set; the lifecycle controller stops with the engine.
+
+    One client per cluster, shared by the engine and the lifecycle, closed here after both stop."""
     metrics = MirrorMetrics()
-    engine = MirrorEngine(config, metrics)
-    lifecycle = LifecycleController(engine)
+    source = connect(config.source, "source", f"{config.source.client_id}-{config.name}")
+    dest = connect(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
+    try:
+        await _run_parts(config, metrics, source, dest, stop)
+    finally:
+        await source.close()
+        await dest.close()
+
+
+async def _run_parts(config: LinkConfig, metrics: MirrorMetrics, source: Client, dest: Client,
+                     stop: asyncio.Event) -> None:
+    engine = MirrorEngine(config.name, config.mirror, config.topics, source, dest, metrics)
+    lifecycle = LifecycleController(engine, config, source, dest)
     server = None
     if config.metrics.port is not None:
         server = MetricsServer(metrics, lifecycle.status_doc, config.metrics.host, config.metrics.port)

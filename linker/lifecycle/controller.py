@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from linker.client import LATEST_TIMESTAMP, Client, ClientError
+from linker.config import LinkConfig
 from linker.connect import connect
 from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
@@ -39,16 +40,16 @@ class LifecycleController:
     engine's last shutdown hook.
     """
 
-    def __init__(self, engine: Any, source: Client | None = None, dest: Client | None = None) -> None:
+    def __init__(self, engine: Any, config: LinkConfig, source: Client | None = None,
+                 dest: Client | None = None) -> None:
         self.engine = engine
-        config = engine.config
         self.source = source or connect(config.source, "source", f"{config.source.client_id}-{config.name}-lifecycle")
         self.dest = dest or connect(config.destination, "destination",
                                     f"{config.destination.client_id}-{config.name}-lifecycle")
         self._owned = [c for c, given in ((self.source, source), (self.dest, dest)) if given is None]
-        self.settings: LifecycleSettings = engine.config.lifecycle or LifecycleSettings()
-        self.store = StateStore(self.dest, self.settings.state_topic_for(engine.config.name),
-                                engine.m.replication_factor)
+        self.settings: LifecycleSettings = config.lifecycle or LifecycleSettings()
+        self.store = StateStore(self.dest, self.settings.state_topic_for(config.name),
+                                engine.settings.replication_factor)
         self.state = LinkState({}, {}, None)
         self.groups: dict[str, GroupSync] = {}
         self._progress_sent: dict[str, dict[int, int]] = {}
@@ -150,7 +151,7 @@ class LifecycleController:
                 if now >= next_configs:
                     next_configs = now + self.settings.config_sync_interval_ms / 1000
                     await sync_configs(self.source, self.dest, self._live_topics(),
-                                       self.engine.m, self.settings.keep_destination_configs, self.names)
+                                       self.engine.settings, self.settings.keep_destination_configs, self.names)
                     if self.settings.sync_acls:
                         await sync_acls(self.source, self.dest, set(self._live_topics()),
                                         self.settings.group_selected, self.settings.acl_principals_exclude,

@@ -1,7 +1,9 @@
 """Memory bound and fairness for the mirror engine.
 
-One global byte budget covers every fetched-but-not-yet-acknowledged batch, so
-memory stays bounded whatever the partition count. Fetch waits for budget;
+One global byte budget covers every fetch response frame that still holds a
+fetched-but-not-yet-acknowledged batch (a batch view pins its whole frame; the
+partition table charges frames), so memory stays bounded whatever the
+partition count. Fetch waits for budget;
 the budget is only given back when the destination acknowledges, so a slow
 destination slows fetching (backpressure). Fairness comes from two rules: a
 partition may hold at most its share of the budget, and every produce request
@@ -19,11 +21,11 @@ V = TypeVar("V")
 
 
 class ByteBudget:
-    """Bytes fetched and not yet acknowledged. Fetched bytes are taken after the
+    """Bytes fetched and not yet released. Fetched bytes are taken after the
     fact (a fetch response's size is known only when it arrives), so a fetcher
     checks ``full`` before asking: memory stays below the limit plus one fetch
-    response per source broker. Bytes are given back on acknowledgement (or
-    when queued batches are dropped), which is the backpressure."""
+    response per source broker. Bytes are given back when the last batch of a
+    frame is acknowledged (or dropped), which is the backpressure."""
 
     def __init__(self, limit: int) -> None:
         if limit <= 0:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import enum
 
+from kproto.errors import ErrorCode
+
 def position_problem(base_offset: int, next_offset: int, expected: int) -> tuple[str, str] | None:
     """Check a fetched batch against the offset the destination expects next.
 
@@ -48,30 +50,36 @@ class Verdict(enum.Enum):
 
 
 # Errors where the broker certainly did not append (it refused before writing).
-_NOT_WRITTEN = {
-    6: "NOT_LEADER_OR_FOLLOWER", 3: "UNKNOWN_TOPIC_OR_PARTITION", 5: "LEADER_NOT_AVAILABLE",
-    74: "FENCED_LEADER_EPOCH", 19: "NOT_ENOUGH_REPLICAS",
-    15: "COORDINATOR_NOT_AVAILABLE", 76: "UNSTABLE_OFFSET_COMMIT", 89: "THROTTLING_QUOTA_EXCEEDED",
-    56: "KAFKA_STORAGE_ERROR",
-}
+_NOT_WRITTEN = frozenset({
+    ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.LEADER_NOT_AVAILABLE,
+    ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    ErrorCode.UNSTABLE_OFFSET_COMMIT, ErrorCode.THROTTLING_QUOTA_EXCEEDED, ErrorCode.KAFKA_STORAGE_ERROR,
+})
 # Errors after which the write may have happened.
-_MAYBE_WRITTEN = {
-    7: "REQUEST_TIMED_OUT", 20: "NOT_ENOUGH_REPLICAS_AFTER_APPEND", -1: "UNKNOWN_SERVER_ERROR",
-    13: "NETWORK_EXCEPTION",
-}
+_MAYBE_WRITTEN = frozenset({
+    ErrorCode.REQUEST_TIMED_OUT, ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND, ErrorCode.UNKNOWN_SERVER_ERROR,
+    ErrorCode.NETWORK_EXCEPTION,
+})
 
 
 def judge_produce(expected_base: int, error_code: int, base_offset: int,
                   error_name: str = "") -> tuple[Verdict, str]:
     """Judge one partition's produce response against the source offset."""
-    if error_code == 0:
+    if not error_code:
         if base_offset == expected_base:
             return Verdict.OK, ""
         return Verdict.FAILED, (f"destination assigned base offset {base_offset} to the source batch "
                                 f"at offset {expected_base}")
-    name = error_name or _NOT_WRITTEN.get(error_code) or _MAYBE_WRITTEN.get(error_code) or f"error {error_code}"
+    name = error_name or _code_name(error_code)
     if error_code in _NOT_WRITTEN:
         return Verdict.RETRY, name
     if error_code in _MAYBE_WRITTEN:
         return Verdict.AMBIGUOUS, name
     return Verdict.FAILED, f"produce of source offset {expected_base} refused: {name}"
+
+
+def _code_name(error_code: int) -> str:
+    try:
+        return ErrorCode(error_code).name
+    except ValueError:
+        return f"error {error_code}"

@@ -1,131 +1,204 @@
-"""One long-polling fetcher per source broker, with an incremental fetch
-session (KIP-227): after the first full request only partitions whose fetch
-position changed are sent, and partitions paused by the byte budget are
-dropped from the session (``forgotten``) until they have room again."""
+"""The fetch side: one long-polling fetch loop per source broker that leads a
+fetchable partition, each with the client's incremental fetch session
+(KIP-227) on its own connection: after the first full request only partitions
+whose fetch position changed are sent, and partitions held back by their
+budget share are dropped from the session (``forgotten``) until they have
+room again.
+
+Every fetched batch is judged here before it is queued in the partition
+table: it must start where the destination expects the next offset, and it
+must be storable exactly (``kproto.records.classify``, ``checks``). The
+response frame is charged to the byte budget (``PartitionTable.charge_frame``).
+"""
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kproto.errors import ErrorCode
-from kproto import messages
-from linker.client.errors import ClientError
+from kproto.records.batch import BatchView
+from kproto.records.layout import LOG_OVERHEAD
+from kproto.records.reproducibility import classify
+from kproto.records.walk import walk_batches
+from linker.client import STALE_METADATA_CODES, Client, ClientError, FetchPosition
 from linker.client.kafka_errors import error_name
-
-if TYPE_CHECKING:
-    from linker.mirror.engine import MirrorEngine
+from linker.config import MirrorSettings
+from linker.metrics import MirrorMetrics
+from linker.mirror.partition import TP, FrameCharge, PartitionMirror
+from linker.mirror.signals import StaleMetadata
+from linker.mirror.checks import position_problem, timestamp_problem
+from linker.mirror.state import PartitionState
+from linker.mirror.table import FetchParams, PartitionTable
 
 log = logging.getLogger("linker.fetch")
 
-TP = tuple[str, int]
-Params = tuple[int, int, int]   # fetch offset, last fetched epoch, partition max bytes
+#: Pause after a failed fetch request before the next one (the connection or broker is gone).
+FETCH_RETRY_DELAY_S = 0.5
 
 
-class FetchSession:
-    """Client side of an incremental fetch session: what to send next."""
+class Fetcher:
+    """Runs and supervises the per-broker fetch loops; judges what they fetch."""
 
-    def __init__(self) -> None:
-        self.session_id = 0
-        self.epoch = 0           # 0 = open a new session with a full request
-        self.sent: dict[TP, Params] = {}
+    def __init__(self, table: PartitionTable, source: Client, settings: MirrorSettings,
+                 metrics: MirrorMetrics, stale: StaleMetadata) -> None:
+        self.table = table
+        self.source = source
+        self.settings = settings
+        self.metrics = metrics
+        self.stale = stale
 
-    def reset(self) -> None:
-        self.session_id, self.epoch, self.sent = 0, 0, {}
+    async def run(self) -> None:
+        """Keep one fetch loop per source broker leading a fetchable partition.
 
-    def next_request(self, wanted: dict[TP, Params]) -> tuple[int, int, dict[TP, Params], list[TP]]:
-        """(session id, epoch, partitions to send, partitions to forget)."""
-        if self.epoch == 0 or self.session_id == 0:
-            self.sent = dict(wanted)
-            return 0, 0, dict(wanted), []
-        changed = {tp: prm for tp, prm in wanted.items() if self.sent.get(tp) != prm}
-        forgotten = [tp for tp in self.sent if tp not in wanted]
-        for tp in forgotten:
-            del self.sent[tp]
-        self.sent.update(changed)
-        return self.session_id, self.epoch, changed, forgotten
+        A loop that dies unexpectedly is logged, counted and started again when
+        still needed; a loop with nothing left to fetch ends on its own.
+        """
+        loops: dict[int, asyncio.Task[None]] = {}
+        try:
+            while True:
+                self.table.fetchers_needed.clear()
+                for node in self.table.fetch_leaders(self.source.leader):
+                    if node not in loops:
+                        loops[node] = asyncio.create_task(self._fetch_loop(node), name=f"fetch-{node}")
+                wake = asyncio.ensure_future(self.table.fetchers_needed.wait())
+                try:
+                    done, _ = await asyncio.wait([wake, *loops.values()], return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    wake.cancel()
+                died = False
+                for node, task in list(loops.items()):
+                    if not task.done():
+                        continue
+                    del loops[node]
+                    exc = task.exception()
+                    if exc is not None:
+                        log.error("fetcher for source broker %d died: %r; restarting it", node, exc, exc_info=exc)
+                        self.metrics.errors_total.inc(api="Fetch", error=type(exc).__name__)
+                        died = True
+                if died:
+                    await asyncio.sleep(FETCH_RETRY_DELAY_S)   # no tight restart loop
+        finally:
+            for task in loops.values():
+                task.cancel()
+            await asyncio.gather(*loops.values(), return_exceptions=True)
 
-    def on_response(self, error_code: int, session_id: int) -> None:
-        if error_code in (ErrorCode.FETCH_SESSION_ID_NOT_FOUND, ErrorCode.INVALID_FETCH_SESSION_EPOCH):
-            self.reset()
+    async def _fetch_loop(self, node: int) -> None:
+        table = self.table
+        session = self.source.fetch_session(node, dedicated=True)   # long polls get their own connection
+        try:
+            while True:
+                if table.budget.full:
+                    await table.budget.wait_for_room()
+                wanted, leads = table.fetch_targets(node, self.source.leader)
+                if not wanted:
+                    if not leads:
+                        return   # no partition led here any more; the supervisor restarts us when needed
+                    await table.fetch_ready.wait()
+                    continue
+                positions = {tp: FetchPosition(off, last_fetched_epoch=epoch, max_bytes=max_bytes)
+                             for tp, (off, epoch, max_bytes) in wanted.items()}
+                try:
+                    result = await session.fetch(positions, max_wait_ms=self.settings.fetch_max_wait_ms,
+                                                 max_bytes=self.settings.fetch_max_bytes)
+                except ClientError as exc:
+                    log.info("fetch from source broker %d failed: %s", node, exc)
+                    self.metrics.errors_total.inc(api="Fetch", error=getattr(exc, "name", type(exc).__name__))
+                    self.stale.mark_source()
+                    await asyncio.sleep(FETCH_RETRY_DELAY_S)
+                    continue
+                self.on_response(result.partitions, wanted)
+        finally:
+            await session.close()
+
+    def on_response(self, partitions: dict[TP, Any], sent: dict[TP, FetchParams]) -> None:
+        """Judge every partition of one fetch response, charging its frame once."""
+        frame: FrameCharge | None = None
+        try:
+            for tp, p in partitions.items():
+                params = sent.get(tp)
+                if params is None:
+                    continue
+                if frame is None and p.records:
+                    # Every records field is a view over the one response frame.
+                    frame = self.table.charge_frame(len(getattr(p.records, "obj", p.records)))
+                self.on_partition(tp, p, params[0], frame)
+        finally:
+            self.table.release(frame)
+            self.metrics.in_flight_bytes.set(self.table.budget.used)
+
+    def on_partition(self, tp: TP, p: Any, sent_offset: int, frame: FrameCharge | None) -> None:
+        """Handle one partition of a fetch response (``frame``: the charge of its records)."""
+        table = self.table
+        pm = table.partitions.get(tp)
+        if pm is None or not pm.active or pm.next_fetch != sent_offset:
+            return  # stale response for a partition that moved on
+        code = p.error_code
+        if code:
+            name = error_name(code)
+            self.metrics.errors_total.inc(api="Fetch", error=name)
+            if code in STALE_METADATA_CODES:
+                self.stale.mark_source()
+            elif code == ErrorCode.OFFSET_OUT_OF_RANGE:
+                log.info("partition %s-%d: source says offset %d is out of range; re-locating",
+                         tp[0], tp[1], sent_offset)
+                table.schedule_resync(pm)
+            else:
+                table.move(pm, PartitionState.FAILED, f"source fetch error {name}", offset=sent_offset)
             return
-        if error_code:
-            self.reset()
+        pm.status.source_high_watermark = p.high_watermark
+        pm.status.source_log_start = p.log_start_offset
+        de = p.diverging_epoch
+        if de is not None and (de.epoch >= 0 or de.end_offset >= 0):
+            self._on_diverging(pm, de.epoch, de.end_offset)
             return
-        if self.epoch == 0:
-            self.session_id = session_id
-            self.epoch = 1 if session_id else 0
-        else:
-            self.epoch = self.epoch + 1 if self.epoch < 0x7FFFFFFF else 1
-
-
-class SourceFetcher:
-    def __init__(self, engine: MirrorEngine, node: int) -> None:
-        self.engine = engine
-        self.node = node
-        self.session = FetchSession()
-        self.task: asyncio.Task[None] | None = None
-        self._stop = False
-
-    @property
-    def done(self) -> bool:
-        return self.task is None or self.task.done()
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self._run())
-
-    def stop(self) -> None:
-        self._stop = True
-
-    async def _run(self) -> None:
-        eng = self.engine
-        m = eng.m
-        F = messages.FetchRequest
-        idle_rounds = 0
-        while not self._stop:
-            if eng.budget.full:
-                await eng.budget.wait_for_room()
-            wanted = eng.fetch_targets(self.node)
-            if not wanted:
-                idle_rounds += 1
-                if idle_rounds > 50 and not self.session.sent:
-                    return  # no partition led here any more; the supervisor restarts us if needed
-                await asyncio.sleep(0.01)
+        records = p.records
+        if not records:
+            return
+        assert frame is not None
+        added = False
+        walk = walk_batches(records)
+        for b in walk:
+            expected = pm.next_fetch if pm.first_base is None else pm.first_base
+            if b.next_offset <= expected:
                 continue
-            idle_rounds = 0
-            sid, epoch, send, forget = self.session.next_request(wanted)
-            positions = dict(self.session.sent)
-            topics: dict[str, list[Any]] = {}
-            for (t, p), (off, ep, mx) in send.items():
-                topics.setdefault(t, []).append(F.FetchPartition(
-                    partition=p, current_leader_epoch=-1, fetch_offset=off, last_fetched_epoch=ep,
-                    log_start_offset=-1, partition_max_bytes=mx))
-            forgotten: dict[str, list[int]] = {}
-            for t, p in forget:
-                forgotten.setdefault(t, []).append(p)
-            req = F(replica_id=-1, max_wait_ms=m.fetch_max_wait_ms, min_bytes=1, max_bytes=m.fetch_max_bytes,
-                    isolation_level=0, session_id=sid, session_epoch=epoch, rack_id="",
-                    topics=[F.FetchTopic(topic=t, partitions=ps) for t, ps in topics.items()],
-                    forgotten_topics_data=[F.ForgottenTopic(topic=t, partitions=ps) for t, ps in forgotten.items()])
-            try:
-                conn = await eng.source.connection(self.node)
-                resp = await conn.request(req, timeout=m.fetch_max_wait_ms / 1000 + 30)
-            except ClientError as exc:
-                log.info("fetch from source broker %d failed: %s", self.node, exc)
-                eng._error("Fetch", type(exc).__name__)
-                self.session.reset()
-                eng.source_metadata_stale = True
-                await asyncio.sleep(0.5)
-                continue
-            self.session.on_response(resp.error_code, resp.session_id)
-            if resp.error_code:
-                eng._error("Fetch", error_name(resp.error_code))
-                log.info("fetch session on source broker %d: %s; starting a new one",
-                         self.node, error_name(resp.error_code))
-                continue
-            for t in resp.responses:
-                for p in t.partitions:
-                    tp = (t.topic, p.partition_index)
-                    prm = positions.get(tp)
-                    if prm is not None:
-                        eng.on_fetched(tp, p, prm[0])
+            if type(b) is not BatchView:
+                table.block_after_queue(pm, expected, classify(b).reason)
+                break
+            problem = position_problem(b.base_offset, b.next_offset, expected)
+            if problem is not None:
+                if problem[0] == "FAILED":
+                    table.move(pm, PartitionState.FAILED, problem[1], offset=expected)
+                else:
+                    table.block_after_queue(pm, expected, problem[1])
+                break
+            verdict = classify(b)
+            why = verdict.reason if not verdict.exact else timestamp_problem(b.attributes, b.base_offset)
+            if not verdict.exact or why is not None:
+                # Everything before it is still produced; the partition stops at this batch.
+                table.block_after_queue(pm, b.base_offset, why)
+                break
+            table.enqueue(pm, b, frame)
+            pm.first_base = None
+            added = True
+            pm.next_fetch = b.next_offset
+            pm.fetch_epoch = b.partition_leader_epoch
+        if not added and walk.truncated and walk.consumed == 0 and len(records) >= LOG_OVERHEAD:
+            # One batch bigger than the partition limit: ask for all of it next time.
+            pm.max_bytes_hint = int.from_bytes(bytes(records[8:12]), "big") + LOG_OVERHEAD
+        elif added:
+            pm.max_bytes_hint = 0
+
+    def _on_diverging(self, pm: PartitionMirror, epoch: int, end_offset: int) -> None:
+        tp = pm.tp
+        if end_offset < pm.produced_end:
+            self.table.move(pm, PartitionState.DIVERGED,
+                            f"source log diverged (unclean leader election): epoch {epoch} ends at "
+                            f"{end_offset} but the destination holds up to {pm.produced_end}",
+                            offset=end_offset)
+            return
+        log.warning("partition %s-%d: source diverged at %d (epoch %d) above the destination end %d; "
+                    "dropping fetched batches and re-fetching", tp[0], tp[1], end_offset, epoch, pm.produced_end)
+        self.table.drop_queue(pm)
+        pm.next_fetch = pm.produced_end
+        pm.fetch_epoch = pm.produced_epoch

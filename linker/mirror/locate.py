@@ -1,36 +1,79 @@
-"""Where each partition resumes: mirror topics, the destination log end, the
-tail check, and leading-gap alignment. Part of MirrorEngine (a mixin split by
-concern; the state lives in MirrorEngine.__init__)."""
+"""The locator: where each partition resumes. It creates or adopts the mirror
+topics, reads the destination log end, checks the destination's last batch
+against the source (``compare``), aligns a leading gap, and re-locates
+partitions the fetcher or producer hand back (``schedule_resync``) in its
+resync loop, which wakes on ``PartitionTable.resync_wanted``."""
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from kproto import messages
-from kproto.records.batch import BatchView
-from kproto.records.walk import walk_batches
-from linker.client.errors import ClientError
-from linker.client.kafka_errors import STALE_METADATA_CODES, error_name
+from kproto.errors import ErrorCode
+from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, STALE_METADATA_CODES, Admin, Client,
+                           ClientError, KafkaError, NewTopic)
+from linker.client.kafka_errors import error_name
+from linker.config import MirrorSettings
+from linker.metrics import MirrorMetrics
 from linker.mirror.alignment import WriteFillers, plan_alignment
 from linker.mirror.checks import Verdict, judge_produce
+from linker.mirror.compare import batch_containing, compare_batches
 from linker.mirror.filler import filler_batch
-from linker.mirror.kafka_io import EARLIEST, LATEST, LOG_END, TP, PartitionError
-from linker.mirror.partition import PartitionMirror
-from linker.mirror.state import TERMINAL, PartitionState, PartitionStatus
-from linker.mirror.topics import TOPIC_ALREADY_EXISTS, plan_topics
+from linker.mirror.partition import TP, PartitionMirror
+from linker.mirror.signals import StaleMetadata
+from linker.mirror.state import TERMINAL, PartitionState
+from linker.mirror.table import PartitionTable
+from linker.mirror.topics import plan_topics
+from linker.naming import MirrorNames
+from linker.selection import TopicSelector
 
 log = logging.getLogger("linker.mirror")
 
-#: ListOffsets errors that mean "not ready yet" (7: REQUEST_TIMED_OUT); anything else is loud.
-RETRIABLE_LOCATE_CODES = STALE_METADATA_CODES | {7}
+#: ListOffsets errors that mean "not ready yet"; anything else is loud.
+RETRIABLE_LOCATE_CODES = STALE_METADATA_CODES | {ErrorCode.REQUEST_TIMED_OUT}
+#: Pause before re-locating partitions a pass left unlocated (a cluster not ready yet).
+RESYNC_RETRY_S = 0.5
+#: Pause after a resync pass failed as a whole (metadata refresh or ListOffsets).
+RESYNC_FAILURE_DELAY_S = 1.0
+#: Partitions located at once, and leading gaps aligned at once.
+LOCATE_CONCURRENCY = 16
+ALIGN_CONCURRENCY = 4
+#: A just-elected source leader's high watermark may lag: wait this long before calling it diverged.
+SOURCE_HW_SETTLE_S = 1.0
+MAX_TOPIC_NAME = 249
+
+ProduceOne = Callable[[TP, list[Any]], Awaitable[tuple[int, int]]]
+Adopted = Callable[[TP, int, int], None]
 
 
-class Locating:
-    async def _setup(self) -> None:
-        src = await self.source.refresh()
-        await self.dest.refresh()
+class Locator:
+    def __init__(self, table: PartitionTable, source: Client, dest: Client, source_admin: Admin, dest_admin: Admin,
+                 names: MirrorNames, selector: TopicSelector, settings: MirrorSettings, metrics: MirrorMetrics,
+                 stale: StaleMetadata, produce_one: ProduceOne, on_adopted: Adopted,
+                 before_create: list[Callable[[list[str]], Awaitable[None]]]) -> None:
+        self.table = table
+        self.source = source
+        self.dest = dest
+        self.source_admin = source_admin
+        self.dest_admin = dest_admin
+        self.names = names
+        self.selector = selector
+        self.settings = settings
+        self.metrics = metrics
+        self.stale = stale
+        self._produce_one = produce_one
+        self._on_adopted = on_adopted
+        self._before_create = before_create
+        self._align_slots = asyncio.Semaphore(ALIGN_CONCURRENCY)
+
+    def _error(self, api: str, name: str) -> None:
+        self.metrics.errors_total.inc(api=api, error=name)
+
+    async def setup(self) -> None:
+        src = await self.source.refresh_metadata()
+        await self.dest.refresh_metadata()
         selected, missing = self.selector.select(t for t, info in src.topics.items() if not info.error_code)
         for name in missing:
             log.warning("topic %s is named in the link but does not exist on the source", name)
@@ -38,7 +81,7 @@ class Locating:
 
     async def _add_topics(self, topics: list[str]) -> None:
         """Create or adopt the mirror topics of ``topics`` and start their partitions."""
-        topics = [t for t in topics if t not in self.stopped_topics]   # promoted/failed over: never again
+        topics = [t for t in topics if t not in self.table.stopped_topics]   # promoted/failed over: never again
         if not topics:
             return
         src, dst = self.source.snapshot, self.dest.snapshot
@@ -46,53 +89,49 @@ class Locating:
         mt = self.names.mirror_topic
         dst_parts = {t: len(dst.topics[mt(t)].partitions) for t in topics
                      if mt(t) in dst.topics and not dst.topics[mt(t)].error_code}
-        src_cfg = await self.source.describe_topic_configs(topics)
-        dst_cfg_m = await self.dest.describe_topic_configs([mt(t) for t in topics if t in dst_parts])
+        src_cfg = await self.source_admin.topic_configs(topics)
+        dst_cfg_m = await self.dest_admin.topic_configs([mt(t) for t in topics if t in dst_parts])
         dst_cfg = {t: dst_cfg_m[mt(t)] for t in topics if mt(t) in dst_cfg_m}
-        plans = plan_topics(src_parts, dst_parts, src_cfg, dst_cfg, self.m)
+        plans = plan_topics(src_parts, dst_parts, src_cfg, dst_cfg, self.settings)
         for p in plans:
-            if len(mt(p.topic)) > 249 and not p.problem:
-                p.create, p.problem = False, f"mirror topic name {mt(p.topic)!r} is longer than 249 characters"
-        creates = [(mt(p.topic), p.partitions, self.m.replication_factor, p.configs) for p in plans if p.create]
+            if len(mt(p.topic)) > MAX_TOPIC_NAME and not p.problem:
+                p.create, p.problem = False, f"mirror topic name {mt(p.topic)!r} is longer than {MAX_TOPIC_NAME} characters"
+        creates = [NewTopic(mt(p.topic), p.partitions, self.settings.replication_factor, p.configs)
+                   for p in plans if p.create]
         if creates:
-            for hook in self.before_create:
+            for hook in self._before_create:
                 await hook([p.topic for p in plans if p.create])
-        results = await self.dest.create_topics(creates)
-        for topic, (code, msg) in results.items():
-            if code and code != TOPIC_ALREADY_EXISTS:
-                raise PartitionError((topic, -1), code, f"CreateTopics ({msg})")
-            if not code:
-                log.info("created mirror topic %s", topic)
+            # Waits until every new partition has a leader that serves it.
+            created = await self.dest_admin.create_topics(creates, exist_ok=True)
+            for topic, topic_id in created.items():
+                if topic_id is not None:
+                    log.info("created mirror topic %s", topic)
         for p in plans:
             if not p.create and not p.problem and p.configs:
                 log.info("setting mirror configs on existing topic %s: %s", p.topic, p.configs)
-                await self.dest.alter_topic_configs(mt(p.topic), p.configs)
+                await self.dest_admin.alter_topic_configs(mt(p.topic), p.configs)
             if p.grow_from:
                 log.info("growing mirror topic %s from %d to %d partitions", p.topic, p.grow_from, p.partitions)
-                await self.dest.create_partitions(mt(p.topic), p.partitions)
+                await self.dest_admin.create_partitions({mt(p.topic): p.partitions}, exist_ok=True)
         added = []
         for p in plans:
             for i in range(p.partitions):
                 tp = (p.topic, i)
-                if tp in self.partitions:
+                if tp in self.table.partitions:
                     continue
-                pm = self.partitions[tp] = PartitionMirror(tp, PartitionStatus(p.topic, i))
-                pm.paused = p.topic in self.paused_topics
-                pm.first_locate = True
+                pm = self.table.add(tp)
                 added.append(pm)
                 if p.problem:
-                    self._move(pm, PartitionState.FAILED, p.problem)
-        await self._wait_dest_metadata([mt(p.topic) for p in plans if p.create or p.grow_from],
-                                       {mt(p.topic): p.partitions for p in plans})
-        await self._locate_all(added)
+                    self.table.move(pm, PartitionState.FAILED, p.problem)
+        await self.locate_all(added)
 
-    async def _discover(self) -> None:
+    async def discover(self) -> None:
         """Pick up source topics that started matching the link after start."""
-        src = await self.source.refresh()
-        await self.dest.refresh()
+        src = await self.source.refresh_metadata()
+        await self.dest.refresh_metadata()
         selected, _ = self.selector.select(t for t, info in src.topics.items() if not info.error_code)
         have: dict[str, int] = {}
-        for t, _ in self.partitions:
+        for t, _ in self.table.partitions:
             have[t] = have.get(t, 0) + 1
         new = [t for t in selected if t not in have]
         grown = [t for t in selected if t in have and len(src.topics[t].partitions) > have[t]]
@@ -103,30 +142,20 @@ class Locating:
         if new or grown:
             await self._add_topics(new + grown)
 
-    async def _wait_dest_metadata(self, topics: list[str], counts: dict[str, int]) -> None:
-        for _ in range(100):
-            snap = await self.dest.refresh()
-            if all(t in snap.topics and len(snap.topics[t].partitions) >= counts[t]
-                   and all(pi.leader >= 0 for pi in snap.topics[t].partitions.values()) for t in topics):
-                return
-            await asyncio.sleep(0.1)
-        raise ClientError(f"destination topics {topics} have no leaders after creation")
-
-    async def _locate_all(self, pms: list[PartitionMirror]) -> None:
+    async def locate_all(self, pms: list[PartitionMirror]) -> None:
         pms = [pm for pm in pms if pm.status.state not in TERMINAL]
         if not pms:
             return
         tps = [pm.tp for pm in pms]
-        for pm in pms:
-            pm.locating = True
+        self.table.begin_locate(pms)
         try:
             m_tps = [self.names.mirror_tp(tp) for tp in tps]
             try:
                 d_end, d_start, s_start, s_hw = await asyncio.gather(
-                    self.dest.list_offsets(m_tps, LOG_END), self.dest.list_offsets(m_tps, EARLIEST),
-                    self.source.list_offsets(tps, EARLIEST), self.source.list_offsets(tps, LATEST))
-            except (ClientError, PartitionError) as exc:
-                if isinstance(exc, PartitionError) and exc.code not in RETRIABLE_LOCATE_CODES:
+                    self.dest.offsets(m_tps, LOG_END), self.dest.offsets(m_tps, EARLIEST_TIMESTAMP),
+                    self.source.offsets(tps, EARLIEST_TIMESTAMP), self.source.offsets(tps, LATEST_TIMESTAMP))
+            except ClientError as exc:
+                if isinstance(exc, KafkaError) and exc.code not in RETRIABLE_LOCATE_CODES:
                     raise   # e.g. an authorization error: loud, not retried forever
                 # A cluster not ready yet (a new 1,000-partition topic still electing leaders,
                 # a broker restarting): the resync loop tries again, nothing is produced meanwhile.
@@ -134,25 +163,25 @@ class Locating:
                 self._error("Locate", type(exc).__name__)
                 for pm in pms:
                     pm.resync_needed = True
-                self.source_metadata_stale = self.dest_metadata_stale = True
+                self.stale.mark_both()
                 return
             d_end, d_start = self.names.by_source(d_end, tps), self.names.by_source(d_start, tps)
-            sem = asyncio.Semaphore(16)
+            sem = asyncio.Semaphore(LOCATE_CONCURRENCY)
 
             async def one(pm: PartitionMirror) -> None:
                 async with sem:
                     try:
                         await self._locate(pm, d_end[pm.tp], d_start[pm.tp], s_start[pm.tp], s_hw[pm.tp])
                         pm.first_locate = False
-                    except (ClientError, PartitionError) as exc:
+                    except ClientError as exc:
                         log.info("partition %s-%d: locating failed (%s); will retry", pm.tp[0], pm.tp[1], exc)
                         self._error("Locate", type(exc).__name__)
                         pm.resync_needed = True
-            await asyncio.gather(*(one(pm) for pm in pms))
+            async with asyncio.TaskGroup() as tasks:
+                for pm in pms:
+                    tasks.create_task(one(pm))
         finally:
-            for pm in pms:
-                pm.locating = False
-        self._wake_producer.set()
+            self.table.end_locate(pms)
 
     async def _locate(self, pm: PartitionMirror, d_end: int, d_start: int, s_start: int, s_hw: int) -> None:
         """Find where ``pm`` resumes; align or refuse loudly when it cannot."""
@@ -167,21 +196,21 @@ class Locating:
         pm.max_bytes_hint = 0
         if d_end > s_hw:
             # Give a just-elected source leader a moment to settle its high watermark.
-            await asyncio.sleep(1.0)
-            s_hw = (await self.source.list_offsets([tp], LATEST))[tp]
+            await asyncio.sleep(SOURCE_HW_SETTLE_S)
+            s_hw = (await self.source.offsets([tp], LATEST_TIMESTAMP))[tp]
             st.source_high_watermark = s_hw
             if d_end > s_hw:
-                self._move(pm, PartitionState.DIVERGED,
-                           f"destination ends at {d_end} but the source high watermark is {s_hw}: "
-                           "the source lost offsets the destination holds", offset=s_hw)
+                self.table.move(pm, PartitionState.DIVERGED,
+                                f"destination ends at {d_end} but the source high watermark is {s_hw}: "
+                                "the source lost offsets the destination holds", offset=s_hw)
                 return
         if s_start >= d_end:
             # The source log start may sit inside a batch (DeleteRecords): the whole batch is
             # still stored and fetched, so the destination must end at that batch's base.
             target = s_start
             if s_start > d_end and s_start < s_hw:
-                part = await self.source.fetch_once(tp, s_start, self.m.partition_max_bytes)
-                first = _batch_containing(part.records, s_start) if not part.error_code else None
+                part = await self.source.fetch_partition(tp, s_start, self.settings.partition_max_bytes)
+                first = batch_containing(part.records, s_start) if not part.error_code else None
                 if first is None:
                     pm.resync_needed = True
                     return
@@ -193,7 +222,7 @@ class Locating:
                 if not await self._align(pm, d_end, d_start, target):
                     return
             elif d_start < target and d_end > d_start:
-                await self.dest.delete_records(self.names.mirror_tp(tp), target)
+                await self.dest_admin.delete_records({self.names.mirror_tp(tp): target})
             pm.pending_log_start = s_start if s_start > target else None
             # Fetch from the source log start; the batch containing it must start at target.
             pm.next_fetch = s_start if s_start < s_hw else target
@@ -205,55 +234,53 @@ class Locating:
             self._start_mirroring(pm)
             return
         # The destination holds data: its last batch must equal the source batch ending at d_end.
-        src_p = await self.source.fetch_once(tp, d_end - 1, self.m.partition_max_bytes)
-        dst_p = await self.dest.fetch_once(self.names.mirror_tp(tp), d_end - 1, self.m.partition_max_bytes)
-        src_b = _batch_containing(src_p.records, d_end - 1)
-        dst_b = _batch_containing(dst_p.records, d_end - 1)
+        src_p = await self.source.fetch_partition(tp, d_end - 1, self.settings.partition_max_bytes)
+        dst_p = await self.dest.fetch_partition(self.names.mirror_tp(tp), d_end - 1, self.settings.partition_max_bytes)
+        src_b = batch_containing(src_p.records, d_end - 1)
+        dst_b = batch_containing(dst_p.records, d_end - 1)
         if src_p.error_code or dst_p.error_code or src_b is None or dst_b is None:
             pm.resync_needed = True
             why = error_name(src_p.error_code or dst_p.error_code) if (src_p.error_code or dst_p.error_code) else "no batch"
             log.info("partition %s-%d: cannot read the batches at %d yet (%s); will retry", tp[0], tp[1], d_end - 1, why)
             return
         if src_b.next_offset != d_end:
-            self._move(pm, PartitionState.FAILED,
-                       f"destination log end {d_end} falls inside source batch "
-                       f"{src_b.base_offset}..{src_b.last_offset}: foreign or partial writes", offset=d_end)
+            self.table.move(pm, PartitionState.FAILED,
+                            f"destination log end {d_end} falls inside source batch "
+                            f"{src_b.base_offset}..{src_b.last_offset}: foreign or partial writes", offset=d_end)
             return
-        if (dst_b.base_offset, dst_b.last_offset_delta, dst_b.record_count, dst_b.crc) != \
-                (src_b.base_offset, src_b.last_offset_delta, src_b.record_count, src_b.crc):
-            self._move(pm, PartitionState.DIVERGED,
-                       f"destination batch {dst_b.base_offset}..{dst_b.last_offset} (crc {dst_b.crc:#010x}) "
-                       f"differs from source batch {src_b.base_offset}..{src_b.last_offset} "
-                       f"(crc {src_b.crc:#010x})", offset=dst_b.base_offset)
+        why = compare_batches(src_b, dst_b)
+        if why is not None:
+            self.table.move(pm, PartitionState.DIVERGED,
+                            f"destination batch {dst_b.base_offset}..{dst_b.last_offset} (crc {dst_b.crc:#010x}) "
+                            f"differs from source batch {src_b.base_offset}..{src_b.last_offset} "
+                            f"(crc {src_b.crc:#010x}): {why}", offset=dst_b.base_offset)
             return
         pm.next_fetch = d_end
         pm.fetch_epoch = pm.produced_epoch = src_b.partition_leader_epoch
-        if pm.first_locate and self.m.verify_on_start:
-            self._adopted[tp] = (d_start, d_end)
+        if pm.first_locate and self.settings.verify_on_start:
+            self._on_adopted(tp, d_start, d_end)
         self._start_mirroring(pm)
 
     def _start_mirroring(self, pm: PartitionMirror) -> None:
         if pm.status.state is not PartitionState.MIRRORING:
-            self._move(pm, PartitionState.MIRRORING, offset=pm.next_fetch)
+            self.table.move(pm, PartitionState.MIRRORING, offset=pm.next_fetch)
         else:
             log.info("partition %s-%d resumes at offset %d", pm.tp[0], pm.tp[1], pm.next_fetch)
 
     async def _align(self, pm: PartitionMirror, d_end: int, d_start: int, target: int) -> bool:
         tp = pm.tp
         mirror = self.names.mirror_topic(tp[0])
-        cfg = (await self.dest.describe_topic_configs([mirror])).get(mirror, {})
+        cfg = (await self.dest_admin.topic_configs([mirror])).get(mirror, {})
         if "delete" not in (cfg.get("cleanup.policy") or ""):
-            self._move(pm, PartitionState.BLOCKED,
-                       f"source starts at {target} but the destination topic's cleanup.policy is "
-                       f"{cfg.get('cleanup.policy')!r}: DeleteRecords needs delete", offset=d_end)
+            self.table.move(pm, PartitionState.BLOCKED,
+                            f"source starts at {target} but the destination topic's cleanup.policy is "
+                            f"{cfg.get('cleanup.policy')!r}: DeleteRecords needs delete", offset=d_end)
             return False
-        self._move(pm, PartitionState.ALIGNING, f"writing {target - d_end} filler offsets", offset=d_end)
-        steps = plan_alignment(d_end, d_start, target, self.m.filler_batch_records, self.m.filler_delete_every)
+        self.table.move(pm, PartitionState.ALIGNING, f"writing {target - d_end} filler offsets", offset=d_end)
+        steps = plan_alignment(d_end, d_start, target, self.settings.filler_batch_records, self.settings.filler_delete_every)
         ts = int(time.time() * 1000)
         async with self._align_slots:
             for step in steps:
-                if self._stopping.is_set():
-                    return False
                 if isinstance(step, WriteFillers):
                     raw = filler_batch(step.count, ts)
                     code, base = await self._produce_one(tp, [raw])
@@ -263,74 +290,43 @@ class Locating:
                         pm.resync_needed = True   # re-read the destination end, re-plan from there
                         return False
                     if verdict is not Verdict.OK:
-                        self._move(pm, PartitionState.FAILED, f"filler write: {reason}", offset=step.base_offset)
+                        self.table.move(pm, PartitionState.FAILED, f"filler write: {reason}", offset=step.base_offset)
                         return False
                     self.metrics.filler_offsets_total.inc(step.count)
                 else:
-                    await self.dest.delete_records(self.names.mirror_tp(tp), step.offset)
+                    await self.dest_admin.delete_records({self.names.mirror_tp(tp): step.offset})
         pm.acked_end = pm.produced_end = target
         pm.status.dest_log_end = target
         return True
 
-    async def _produce_one(self, tp: TP, records: list[Any]) -> tuple[int, int]:
-        """One produce for one partition, retried across destination leader moves."""
-        P = messages.ProduceRequest
-        for attempt in range(10):
-            node = next(iter(await self.dest.by_leader([self.names.mirror_tp(tp)])))
-            conn = await self.dest.connection(node)
-            resp = await conn.request(P(acks=self.m.acks, timeout_ms=30_000, transactional_id=None,
-                                        topic_data=[P.TopicProduceData(name=self.names.mirror_topic(tp[0]), partition_data=[
-                                            P.PartitionProduceData(index=tp[1], records=records)])]))
-            p = resp.responses[0].partition_responses[0]
-            if p.error_code in STALE_METADATA_CODES:
-                await asyncio.sleep(0.1 * 2 ** attempt)
-                await self.dest.refresh([self.names.mirror_topic(tp[0])])
+    async def resync_loop(self) -> None:
+        """Refresh stale metadata and re-locate handed-back partitions when woken."""
+        wanted = self.table.resync_wanted
+        while True:
+            await wanted.wait()
+            wanted.clear()
+            try:
+                await self._refresh_stale()
+                todo, waiting = self.table.needs_resync()
+                if todo:
+                    await self.locate_all(todo)
+            except ClientError as exc:
+                log.info("resync attempt failed (%s); retrying", exc)
+                self._error("Resync", type(exc).__name__)
+                self.stale.mark_both()
+                await asyncio.sleep(RESYNC_FAILURE_DELAY_S)
                 continue
-            return p.error_code, p.base_offset
-        return p.error_code, p.base_offset
+            todo, waiting = self.table.needs_resync()
+            if todo or waiting or self.stale.source or self.stale.dest:
+                await asyncio.sleep(RESYNC_RETRY_S)   # not ready yet, or waiting for a produce
+                wanted.set()
 
-    async def _check_adopted(self) -> None:
-        """Compare destination data found when a partition is first located with the source.
-
-        Runs in the background. The tail check proves the last batch; this proves
-        the whole prefix, so a destination topic written by something else is
-        never adopted silently.
-        """
-        from linker.verify import verify_partition
-        sem = asyncio.Semaphore(2)
-
-        async def one(tp: TP, d_start: int, d_end: int) -> None:
-            async with sem:
-                for attempt in range(5):
-                    try:
-                        s_start = (await self.source.list_offsets([tp], EARLIEST))[tp]
-                        rep = await verify_partition(self.source, self.dest, tp, s_start, d_end, d_start, d_end,
-                                                     dest_tp=self.names.mirror_tp(tp))
-                        break
-                    except (ClientError, PartitionError, RuntimeError) as exc:
-                        log.info("prefix check of %s-%d failed (%s); retrying", tp[0], tp[1], exc)
-                        await asyncio.sleep(2.0)
-                else:
-                    log.warning("prefix check of %s-%d could not complete; run `linker verify`", tp[0], tp[1])
-                    return
-                if rep.divergence is not None:
-                    self._move(self.partitions[tp], PartitionState.FAILED,
-                               f"destination data found at start is not an exact prefix of the source: "
-                               f"{rep.divergence}", offset=rep.checked_to)
-                else:
-                    log.info("partition %s-%d: destination offsets %d..%d found at start match the source "
-                             "(%d batches)", tp[0], tp[1], rep.checked_from, d_end, rep.checked_batches)
-        while not self._stopping.is_set():
-            if self._adopted:
-                todo, self._adopted = self._adopted, {}
-                await asyncio.gather(*(one(tp, a, b) for tp, (a, b) in todo.items()))
-            await asyncio.sleep(1.0)
-
-
-def _batch_containing(records: Any, offset: int) -> BatchView | None:
-    if not records:
-        return None
-    for b in walk_batches(records):
-        if type(b) is BatchView and b.base_offset <= offset <= b.last_offset:
-            return b
-    return None
+    async def _refresh_stale(self) -> None:
+        if self.stale.source:
+            self.stale.source = False
+            await self.source.refresh_metadata({tp[0] for tp in self.table.partitions})
+            self.table.leaders_changed()
+        if self.stale.dest:
+            self.stale.dest = False
+            await self.dest.refresh_metadata({self.names.mirror_topic(tp[0]) for tp in self.table.partitions})
+            self.table.produce_ready.set()   # partitions held back for want of a leader may go now

@@ -1,4 +1,10 @@
-"""What the engine tracks for one mirrored partition between fetch and ack."""
+"""What the engine tracks for one mirrored partition between fetch and ack.
+
+A row of the partition table (``table.py``), which is the only code that
+changes the queue, the in-flight batch and the state; components read the
+positions and set the ones they own (the fetcher ``next_fetch``, the locator
+the located ends, the producer ``acked_end``).
+"""
 from __future__ import annotations
 
 from collections import deque
@@ -8,6 +14,36 @@ from kproto.records.batch import BatchView
 from linker.mirror.state import PartitionState, PartitionStatus
 
 TP = tuple[str, int]
+
+
+class FrameCharge:
+    """The byte budget's charge for one fetch response frame.
+
+    A ``BatchView`` is a memoryview into the whole response frame, so the frame
+    stays in memory until the last batch taken from it is acknowledged or
+    dropped: the budget is charged the frame's size, given back when its last
+    holder lets go (``PartitionTable.release``).
+    """
+
+    __slots__ = ("size", "holders")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.holders = 0
+
+
+class Blocker:
+    """A queue marker: everything before it is produced, then the partition is BLOCKED."""
+
+    size = 0
+    next_offset = -1
+
+    def __init__(self, offset: int, reason: str) -> None:
+        self.offset, self.reason = offset, reason
+
+
+#: A queued item and the frame it pins (None for a Blocker).
+Entry = tuple[BatchView | Blocker, FrameCharge | None]
 
 
 @dataclass
@@ -22,9 +58,11 @@ class PartitionMirror:
     next_fetch: int = 0
     fetch_epoch: int = -1
     produced_epoch: int = -1
-    queue: deque[BatchView] = field(default_factory=deque)
+    queue: deque[Entry] = field(default_factory=deque)
+    # Batch bytes queued or in flight (the per-partition share; the budget charges frames).
     queued_bytes: int = 0
     in_flight: BatchView | None = None
+    in_flight_charge: FrameCharge | None = None
     resync_needed: bool = False
     # The next source batch cannot be stored exactly: stop fetching, block after the queue drains.
     fetch_done: bool = False
@@ -59,12 +97,3 @@ class PartitionMirror:
     def avg_record_bytes(self) -> float:
         return self.mirrored_bytes / self.mirrored_records if self.mirrored_records else 0.0
 
-
-class Blocker:
-    """A queue marker: everything before it is produced, then the partition is BLOCKED."""
-
-    size = 0
-    next_offset = -1
-
-    def __init__(self, offset: int, reason: str) -> None:
-        self.offset, self.reason = offset, reason

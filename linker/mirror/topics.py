@@ -20,7 +20,6 @@ from linker.settings import MirrorSettings
 log = logging.getLogger("linker.mirror")
 
 COPIED_FROM_SOURCE = ("cleanup.policy", "retention.ms", "retention.bytes", "max.message.bytes")
-TOPIC_ALREADY_EXISTS = 36
 
 
 def required_configs(source_configs: dict[str, str | None], mirror: MirrorSettings) -> dict[str, str]:

@@ -12,6 +12,7 @@ from linker.lifecycle.controller import LifecycleController
 from linker.mirror.engine import MirrorEngine
 
 from ..background import BackgroundLoop
+from ..mirror.helpers import engine_for
 
 
 def link_config(source: Any, destination: Any, name: str, names: list[str] | None = None,
@@ -43,16 +44,20 @@ class Linker(BackgroundLoop):
         self.controller: LifecycleController | None = None
 
     async def main(self, stop: asyncio.Event) -> None:
-        self.engine = MirrorEngine(self.config)
-        self.controller = LifecycleController(self.engine)
+        self.engine = engine_for(self.config)
+        self.controller = LifecycleController(self.engine, self.config, self.engine.source, self.engine.dest)
         self.ready()
-        await self.controller.prepare()
-        task = asyncio.create_task(self.controller.run(stop))
         try:
-            await self.engine.run(stop)
+            await self.controller.prepare()
+            task = asyncio.create_task(self.controller.run(stop))
+            try:
+                await self.engine.run(stop)
+            finally:
+                stop.set()
+                await task
         finally:
-            stop.set()
-            await task
+            await self.engine.source.close()
+            await self.engine.dest.close()
 
     def acked(self, topic: str) -> dict[int, int]:
         assert self.engine is not None

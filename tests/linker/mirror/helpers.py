@@ -8,7 +8,8 @@ from typing import Any
 
 from linker.settings import LinkConfig, parse_config
 from linker.mirror.engine import MirrorEngine
-from linker.mirror.kafka_io import LATEST
+from linker.client import LATEST_TIMESTAMP
+from linker.connect import connect
 
 from ..background import BackgroundLoop
 
@@ -29,10 +30,26 @@ def link_config(source: Any, destination: Any, names: list[str] | None = None,
     })
 
 
+def engine_for(config: LinkConfig, metrics: Any = None) -> MirrorEngine:
+    """An engine over fresh clients for ``config`` (as `linker run` wires it); ``run_engine`` closes them."""
+    source = connect(config.source, "source", f"{config.source.client_id}-{config.name}")
+    dest = connect(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
+    return MirrorEngine(config.name, config.mirror, config.topics, source, dest, metrics)
+
+
+async def run_engine(engine: MirrorEngine, stop: asyncio.Event) -> None:
+    """``engine.run(stop)``, then close the clients it was given."""
+    try:
+        await engine.run(stop)
+    finally:
+        await engine.source.close()
+        await engine.dest.close()
+
+
 async def run_until(engine: MirrorEngine, done, timeout: float = 60.0) -> None:
     """Run the engine until ``done(engine)`` (awaitable predicate) holds, then stop it."""
     stop = asyncio.Event()
-    task = asyncio.create_task(engine.run(stop))
+    task = asyncio.create_task(run_engine(engine, stop))
     deadline = time.monotonic() + timeout
     try:
         await asyncio.wait_for(engine.started.wait(), timeout)
@@ -56,7 +73,7 @@ def caught_up(expected: dict[tuple[str, int], int] | None = None):
         pms = [pm for pm in engine.partitions.values()]
         if not pms:
             return False
-        hw = await engine.source.list_offsets([pm.tp for pm in pms], LATEST)
+        hw = await engine.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP)
         for pm in pms:
             if pm.status.state.value in ("BLOCKED", "FAILED", "DIVERGED"):
                 continue
@@ -78,7 +95,7 @@ class BackgroundEngine(BackgroundLoop):
 
     async def main(self, stop: asyncio.Event) -> None:
         self.ready()
-        await self.engine.run(stop)
+        await run_engine(self.engine, stop)
 
     def wait_caught_up(self, cluster_settings, total: int, timeout: float = 120.0) -> None:
         """Until the engine's acknowledged ends sum to ``total`` with every partition MIRRORING."""

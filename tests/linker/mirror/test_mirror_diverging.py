@@ -1,6 +1,6 @@
 """The engine's reaction to a DivergingEpoch in a fetch response (source
-truncation by an unclean leader election), driven through its fetch handler
-with a decoded FetchResponse partition; no broker is involved."""
+truncation by an unclean leader election), driven through the fetcher's
+partition handler with a decoded FetchResponse partition; no broker is involved."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +9,9 @@ from kproto import messages
 from linker.settings import parse_config
 from linker.mirror.engine import MirrorEngine
 from linker.mirror.partition import PartitionMirror
-from linker.mirror.state import PartitionState, PartitionStatus
+from linker.mirror.state import PartitionState
+
+from .helpers import engine_for
 
 TP = ("t", 0)
 
@@ -18,14 +20,13 @@ def engine_with(produced_end: int, next_fetch: int) -> tuple[MirrorEngine, Parti
     cfg = parse_config({"source": {"bootstrap_servers": ["127.0.0.1:1"]},
                         "destination": {"bootstrap_servers": ["127.0.0.1:2"]},
                         "topics": {"names": ["t"]}})
-    eng = MirrorEngine(cfg)
-    pm = PartitionMirror(TP, PartitionStatus("t", 0))
-    pm.status.move(PartitionState.MIRRORING)
+    eng = engine_for(cfg)
+    pm = eng.table.add(TP)
+    eng.table.move(pm, PartitionState.MIRRORING)
     pm.acked_end = pm.produced_end = produced_end
     pm.produced_epoch = 2
     pm.next_fetch = next_fetch
     pm.fetch_epoch = 3
-    eng.partitions[TP] = pm
     return eng, pm
 
 
@@ -39,7 +40,7 @@ def diverging(epoch: int, end_offset: int):
 def test_divergence_above_the_destination_refetches():
     async def go():
         eng, pm = engine_with(100, 150)
-        eng.on_fetched(TP, diverging(3, 120), 150)
+        eng.fetcher.on_partition(TP, diverging(3, 120), 150, None)
         assert pm.status.state is PartitionState.MIRRORING
         assert (pm.next_fetch, pm.fetch_epoch) == (100, 2)
     asyncio.run(go())
@@ -48,7 +49,7 @@ def test_divergence_above_the_destination_refetches():
 def test_divergence_below_the_destination_is_diverged():
     async def go():
         eng, pm = engine_with(100, 150)
-        eng.on_fetched(TP, diverging(3, 90), 150)
+        eng.fetcher.on_partition(TP, diverging(3, 90), 150, None)
         assert pm.status.state is PartitionState.DIVERGED
         assert pm.status.offset == 90
         assert "90" in pm.status.reason and "100" in pm.status.reason
@@ -58,6 +59,6 @@ def test_divergence_below_the_destination_is_diverged():
 def test_stale_response_is_ignored():
     async def go():
         eng, pm = engine_with(100, 150)
-        eng.on_fetched(TP, diverging(3, 90), 140)   # answers an older fetch position
+        eng.fetcher.on_partition(TP, diverging(3, 90), 140, None)   # answers an older fetch position
         assert pm.status.state is PartitionState.MIRRORING
     asyncio.run(go())

@@ -11,14 +11,15 @@ from kproto.records.batch import BatchView
 from kproto.records.reproducibility import classify
 from kproto.records.walk import walk_batches
 from linker.mirror.engine import MirrorEngine
-from linker.mirror.kafka_io import EARLIEST, LATEST, ClusterIO
+from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP
+from linker.connect import connect
 from linker.verify import verify_link
 
-from .helpers import caught_up, link_config, run_until
+from .helpers import caught_up, engine_for, link_config, run_until
 
 
 def mirror(cfg, timeout=90.0, done=None) -> MirrorEngine:
-    engine = MirrorEngine(cfg)
+    engine = engine_for(cfg)
     asyncio.run(run_until(engine, done or caught_up(), timeout))
     return engine
 
@@ -32,10 +33,10 @@ def assert_verified(cfg, min_batches=1):
 
 def offsets(cluster_settings, tps):
     async def go():
-        io = ClusterIO(cluster_settings, "probe")
+        io = connect(cluster_settings, "probe")
         try:
-            await io.refresh()
-            return (await io.list_offsets(tps, EARLIEST)), (await io.list_offsets(tps, LATEST))
+            await io.refresh_metadata()
+            return (await io.offsets(tps, EARLIEST_TIMESTAMP)), (await io.offsets(tps, LATEST_TIMESTAMP))
         finally:
             await io.close()
     return asyncio.run(go())
@@ -124,10 +125,10 @@ def test_large_batches(source, destination, topic_name):
     report = assert_verified(cfg)
     # at least one stored batch is over 1 MiB
     async def biggest():
-        io = ClusterIO(cfg.destination, "probe")
+        io = connect(cfg.destination, "probe")
         try:
-            await io.refresh()
-            part = await io.fetch_once((topic_name, 0), 0, 16 * 1024 * 1024)
+            await io.refresh_metadata()
+            part = await io.fetch_partition((topic_name, 0), 0, 16 * 1024 * 1024)
             return max(b.size for b in walk_batches(part.records))
         finally:
             await io.close()
@@ -170,12 +171,12 @@ def test_source_with_log_start_above_zero_is_aligned(source, destination, topic_
 
 def _first_unreproducible(cluster_settings, tp):
     async def go():
-        io = ClusterIO(cluster_settings, "probe")
+        io = connect(cluster_settings, "probe")
         try:
-            await io.refresh()
+            await io.refresh_metadata()
             pos = 0
             while True:
-                part = await io.fetch_once(tp, pos, 1 << 20)
+                part = await io.fetch_partition(tp, pos, 1 << 20)
                 batches = [b for b in walk_batches(part.records) if b.next_offset > pos]
                 if not batches:
                     return None
@@ -331,7 +332,7 @@ def test_byte_budget_bounds_memory_and_a_hot_partition_does_not_starve_others(so
     limit, fetch_max = 2 * 1024 * 1024, 1024 * 1024
     cfg = link_config(source, destination, names=[topic_name], max_in_flight_bytes=limit,
                       partition_max_bytes=256 * 1024, fetch_max_bytes=fetch_max)
-    engine = MirrorEngine(cfg)
+    engine = engine_for(cfg)
     peak = [0]
     done_at: dict[int, float] = {}
     targets = {0: 1500, 1: 40, 2: 40, 3: 40}
@@ -360,7 +361,6 @@ def test_byte_budget_bounds_memory_and_a_hot_partition_does_not_starve_others(so
 
 def test_existing_destination_with_other_data_is_not_adopted(source, destination, topic_name):
     """Same last batch, different first batch: the tail check passes, the start-up prefix check must not."""
-    from kproto import messages
     from kproto.records.builder import build_batch
     source.create_topic(topic_name, partitions=1)
     destination.create_topic(topic_name, partitions=1,
@@ -372,16 +372,12 @@ def test_existing_destination_with_other_data_is_not_adopted(source, destination
     cfg = link_config(source, destination, names=[topic_name])
 
     async def write(settings, batches):
-        io = ClusterIO(settings, "writer")
+        io = connect(settings, "writer")
         try:
-            await io.refresh()
-            conn = await io.connection(io.leader((topic_name, 0)))
-            P = messages.ProduceRequest
+            node = await io.leader_for(topic_name, 0)
             for raw in batches:
-                r = await conn.request(P(acks=-1, timeout_ms=10000, transactional_id=None, topic_data=[
-                    P.TopicProduceData(name=topic_name, partition_data=[
-                        P.PartitionProduceData(index=0, records=raw)])]))
-                assert r.responses[0].partition_responses[0].error_code == 0
+                r = await io.produce(node, {(topic_name, 0): raw}, acks=-1, timeout_ms=10000)
+                assert r[(topic_name, 0)].error_code == 0
         finally:
             await io.close()
     asyncio.run(write(cfg.source, [a, b]))
@@ -402,7 +398,7 @@ def test_foreign_write_while_running_fails_the_partition(source, destination, to
     produce(source, topic_name, 20)
     cfg = link_config(source, destination, names=[topic_name])
     tp = (topic_name, 0)
-    with BackgroundEngine(MirrorEngine(cfg)) as bg:
+    with BackgroundEngine(engine_for(cfg)) as bg:
         bg.wait_caught_up(cfg.source, 20)
         # Not idempotent: the destination would hand out producer id 0, which the mirrored
         # source batches already use (see docs/mirror.md, producer ids).
@@ -427,7 +423,7 @@ def test_topics_matching_the_pattern_later_are_picked_up(source, destination, to
     source.create_topic(first, partitions=1)
     produce(source, first, 10)
     cfg = link_config(source, destination, include=[prefix.replace(".", "\\.") + r"\..*"], metadata_refresh_ms=500)
-    with BackgroundEngine(MirrorEngine(cfg)) as bg:
+    with BackgroundEngine(engine_for(cfg)) as bg:
         bg.wait_caught_up(cfg.source, 10)
         source.create_topic(later, partitions=2)
         produce(source, later, 30)
@@ -441,7 +437,7 @@ def test_source_partitions_added_while_running_are_mirrored(source, destination,
     source.create_topic(topic_name, partitions=1)
     produce(source, topic_name, 10)
     cfg = link_config(source, destination, names=[topic_name], metadata_refresh_ms=500)
-    with BackgroundEngine(MirrorEngine(cfg)) as bg:
+    with BackgroundEngine(engine_for(cfg)) as bg:
         bg.wait_caught_up(cfg.source, 10)
         from kafka.admin import KafkaAdminClient, NewPartitions
         admin = KafkaAdminClient(**source.kafka_python_config())
@@ -479,8 +475,8 @@ def test_log_append_time_source_blocks_before_anything_inexact_is_written(source
 def test_running_audit_catches_a_batch_stored_differently(source, destination, topic_name, monkeypatch):
     """Switch off the LogAppendTime refusal: the destination then stores a rewritten batch, and the
     running audit (not the produce response) must fail the partition."""
-    import linker.mirror.engine as engine_module
-    monkeypatch.setattr(engine_module, "timestamp_problem", lambda attributes, base_offset: None)
+    import linker.mirror.fetcher as fetcher_module
+    monkeypatch.setattr(fetcher_module, "timestamp_problem", lambda attributes, base_offset: None)
     source.create_topic(topic_name, partitions=1, configs={"message.timestamp.type": "LogAppendTime"})
     produce(source, topic_name, 20)
     cfg = link_config(source, destination, names=[topic_name], audit_interval_ms=200)

@@ -6,10 +6,9 @@ import asyncio
 import pytest
 
 from kafkabed.producers import make_records, produce
-from linker.mirror.engine import MirrorEngine
 from linker.verify import verify_link
 
-from .helpers import BackgroundEngine, link_config
+from .helpers import BackgroundEngine, engine_for, link_config
 
 
 def leader_of(cluster, topic: str, partition: int) -> int:
@@ -30,7 +29,7 @@ def test_source_broker_killed_leader_moves(cluster3, destination, topic_name):
     cfg = link_config(cluster3, destination, names=[topic_name])
     victim = leader_of(cluster3, topic_name, 0)
     try:
-        with BackgroundEngine(MirrorEngine(cfg)) as bg:
+        with BackgroundEngine(engine_for(cfg)) as bg:
             bg.wait_caught_up(cfg.source, 300)
             cluster3.kill(victim)
             produce(cluster3, topic_name, 300, compression="zstd", idempotent=True)
@@ -47,7 +46,7 @@ def test_destination_broker_restart(source, cluster3, topic_name):
     source.create_topic(topic_name, partitions=2)
     produce(source, topic_name, 400, compression="snappy")
     cfg = link_config(source, cluster3, names=[topic_name])
-    with BackgroundEngine(MirrorEngine(cfg)) as bg:
+    with BackgroundEngine(engine_for(cfg)) as bg:
         bg.wait_caught_up(cfg.source, 400)
         victim = leader_of(cluster3, topic_name, 0)
         cluster3.kill(victim)
@@ -92,7 +91,7 @@ def test_unclean_leader_election_on_the_source_is_diverged(cluster3, destination
     follower = next(r for r in meta.replica_nodes if r != leader)
     killed: list[int] = []
     try:
-        with BackgroundEngine(MirrorEngine(cfg)) as bg:
+        with BackgroundEngine(engine_for(cfg)) as bg:
             bg.wait_caught_up(cfg.source, 100)
             cluster3.kill(follower)
             killed.append(follower)
@@ -146,7 +145,7 @@ def test_destination_partition_without_leader_at_start(source, cluster3, topic_n
         while _partition_meta(cluster3, topic_name).leader_id != -1:   # the controller fenced it
             assert time.monotonic() < deadline, "partition 0 kept a leader"
             time.sleep(0.5)
-        with BackgroundEngine(MirrorEngine(cfg)) as bg:
+        with BackgroundEngine(engine_for(cfg)) as bg:
             time.sleep(6)   # longer than one ListOffsets retry round (~3 s)
             assert bg.error is None and bg.engine.crashed is None, bg.engine.crashed
             cluster3.start_broker(victim)

@@ -7,14 +7,14 @@ from kafkabed.producers import consume, make_records, produce
 from linker.mirror.engine import MirrorEngine
 from linker.verify import verify_link
 
-from .helpers import caught_up, link_config, run_until
+from .helpers import caught_up, engine_for, link_config, run_until
 
 
 def test_prefixed_link_mirrors_exactly_and_verify_names_both(source, destination, topic_name):
     source.create_topic(topic_name, partitions=2)
     produce(source, topic_name, make_records(300, prefix="p"), compression="lz4")
     cfg = link_config(source, destination, names=[topic_name], prefix="src.")
-    engine = MirrorEngine(cfg)
+    engine = engine_for(cfg)
     asyncio.run(run_until(engine, caught_up(), 90.0))
     assert {pm.status.state.value for pm in engine.partitions.values()} == {"STOPPED"}
     assert set(engine.partitions) == {(topic_name, 0), (topic_name, 1)}   # keyed by source name
@@ -49,7 +49,7 @@ def test_pattern_topic_whose_mirror_name_is_too_long_fails_with_the_reason(sourc
 
     async def failed(engine: MirrorEngine) -> bool:
         return any(pm.status.state.value == "FAILED" for pm in engine.partitions.values())
-    engine = MirrorEngine(cfg)
+    engine = engine_for(cfg)
     asyncio.run(run_until(engine, failed, 60.0))
     [pm] = engine.partitions.values()
     assert "longer than 249 characters" in pm.status.reason

@@ -8,10 +8,9 @@ import pytest
 
 from kafkabed.producers import produce
 from linker.settings import parse_config
-from linker.mirror.engine import MirrorEngine
 from linker.verify import verify_link
 
-from .helpers import caught_up, run_until
+from .helpers import caught_up, engine_for, run_until
 
 
 @pytest.mark.parametrize("listener, mechanism", [("SASL_SSL", "SCRAM-SHA-512"), ("SSL", None)])
@@ -25,7 +24,7 @@ def test_secure_source(secure_cluster, destination, topic_name, listener, mechan
         src["sasl"] = {"mechanism": mechanism, "username": "alice", "password": info.users["alice"]}
     cfg = parse_config({"source": src, "destination": {"bootstrap_servers": destination.bootstrap.split(",")},
                         "topics": {"names": [topic_name]}, "mirror": {"fetch_max_wait_ms": 100}})
-    asyncio.run(run_until(MirrorEngine(cfg), caught_up(), 60))
+    asyncio.run(run_until(engine_for(cfg), caught_up(), 60))
     report = asyncio.run(verify_link(cfg))
     assert report.ok, report.render()
     assert sum(p.checked_to for p in report.partitions) == 200

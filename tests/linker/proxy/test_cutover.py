@@ -14,11 +14,12 @@ import pytest
 
 from kafkabed.producers import consume
 from linker.settings import parse_config
-from linker.mirror.engine import MirrorEngine
 from linker.proxy import MirrorTopics, ProxyConfig
 from linker.proxy.cutover import Cutover
 
 from conftest import upstream_of
+
+from tests.linker.mirror.helpers import engine_for, run_engine
 
 PARTITIONS = 3
 LINK = "migration"
@@ -183,11 +184,11 @@ def _mirrored_behind_proxy(source, destination, start_proxy, topic: str):
     src_up, dst_up = upstream_of(source, "source"), upstream_of(destination, "destination")
     mirrors = MirrorTopics({topic: LINK})
     proxy = start_proxy(ProxyConfig(upstream=src_up), mirrors, mirrors_on="destination")
-    engine = MirrorEngine(_link(source, destination, topic))
+    engine = engine_for(_link(source, destination, topic))
     stop_engine = asyncio.Event()
 
     async def start_engine():
-        return asyncio.get_running_loop().create_task(engine.run(stop_engine))
+        return asyncio.get_running_loop().create_task(run_engine(engine, stop_engine))
     engine_task = proxy.call(start_engine())
 
     async def promote() -> None:

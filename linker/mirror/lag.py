@@ -1,0 +1,71 @@
+"""The lag watch: every ``LAG_INTERVAL_S``, both clusters' ends of every live
+partition become lag metrics; a destination end beyond what the linker wrote
+means foreign writes (the partition FAILS). Every ``metadata_refresh_ms`` it
+also asks the locator to pick up topics that started matching the link."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from linker.client import LATEST_TIMESTAMP, LOG_END, Client, ClientError
+from linker.config import MirrorSettings
+from linker.metrics import MirrorMetrics
+from linker.mirror.state import TERMINAL, PartitionState
+from linker.mirror.table import PartitionTable
+from linker.naming import MirrorNames
+
+log = logging.getLogger("linker.mirror")
+
+LAG_INTERVAL_S = 2.0
+
+
+class LagWatch:
+    def __init__(self, table: PartitionTable, source: Client, dest: Client, names: MirrorNames,
+                 settings: MirrorSettings, metrics: MirrorMetrics, discover: Callable[[], Awaitable[None]]) -> None:
+        self.table = table
+        self.source = source
+        self.dest = dest
+        self.names = names
+        self.settings = settings
+        self.metrics = metrics
+        self._discover = discover
+
+    async def run(self) -> None:
+        last_meta = time.monotonic()
+        while True:
+            await asyncio.sleep(LAG_INTERVAL_S)
+            try:
+                if time.monotonic() - last_meta > self.settings.metadata_refresh_ms / 1000:
+                    last_meta = time.monotonic()
+                    await self._discover()
+                    self.table.leaders_changed()
+                live = [pm for pm in self.table.partitions.values() if pm.status.state not in TERMINAL]
+                tps = [pm.tp for pm in live]
+                if not tps:
+                    continue
+                s_hw, d_end_m = await asyncio.gather(
+                    self.source.offsets(tps, LATEST_TIMESTAMP),
+                    self.dest.offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END))
+                d_end = self.names.by_source(d_end_m, tps)
+            except ClientError as exc:
+                log.info("lag refresh failed: %s", exc)
+                continue
+            now_ms = time.time() * 1000
+            for pm in live:
+                hw, de = s_hw[pm.tp], d_end[pm.tp]
+                pm.status.source_high_watermark = hw
+                if pm.active and pm.in_flight is None and de > pm.acked_end and de != pm.produced_end:
+                    self.table.move(pm, PartitionState.FAILED,
+                                    f"foreign writes: destination log end is {de} but the linker wrote up to "
+                                    f"{pm.acked_end}", offset=pm.acked_end)
+                    continue
+                lag = max(0, hw - pm.acked_end)
+                t, p = pm.tp
+                self.metrics.lag_records.set(lag, topic=t, partition=p)
+                self.metrics.lag_bytes.set(int(lag * pm.avg_record_bytes()), topic=t, partition=p)
+                secs = 0.0
+                if lag and pm.last_mirrored_ts is not None:
+                    secs = max(0.0, (now_ms - pm.last_mirrored_ts) / 1000)
+                self.metrics.lag_seconds.set(secs, topic=t, partition=p)

@@ -1,0 +1,157 @@
+"""The produce side: one batch per partition per request, at most one in flight
+per partition, every response judged against the source offset, ambiguity
+handed to the locator (``PartitionTable.schedule_resync``) to re-read the
+destination. Produce requests run as tasks of the producer's own TaskGroup:
+one that fails unexpectedly stops the producer and so the engine."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from kproto.records.forward import produce_chunks
+from linker.client import STALE_METADATA_CODES, Admin, Client, ClientError
+from linker.client.kafka_errors import error_name
+from linker.config import MirrorSettings
+from linker.metrics import MirrorMetrics
+from linker.mirror.checks import Verdict, judge_produce
+from linker.mirror.partition import TP, PartitionMirror
+from linker.mirror.signals import StaleMetadata
+from linker.mirror.state import PartitionState
+from linker.mirror.table import PartitionTable
+from linker.naming import MirrorNames
+
+log = logging.getLogger("linker.mirror")
+
+MAX_PRODUCE_REQUESTS_PER_BROKER = 8
+#: Broker-side time limit of one produce request.
+PRODUCE_TIMEOUT_MS = 30_000
+#: Attempts of a one-off produce (fillers) across destination leader moves.
+PRODUCE_ONE_ATTEMPTS = 10
+
+
+class Producer:
+    def __init__(self, table: PartitionTable, dest: Client, dest_admin: Admin, names: MirrorNames,
+                 settings: MirrorSettings, metrics: MirrorMetrics, stale: StaleMetadata) -> None:
+        self.table = table
+        self.dest = dest
+        self.dest_admin = dest_admin
+        self.names = names
+        self.settings = settings
+        self.metrics = metrics
+        self.stale = stale
+        self._requests_in_flight: dict[int, int] = {}
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Send nothing new; ``run`` returns once the produces in flight are answered."""
+        self._stopping = True
+        self.table.produce_ready.set()
+
+    async def run(self) -> None:
+        ready = self.table.produce_ready
+        async with asyncio.TaskGroup() as tasks:
+            while True:
+                await ready.wait()
+                ready.clear()
+                if self._stopping:
+                    break
+                self._dispatch(tasks)
+
+    def _dispatch(self, tasks: asyncio.TaskGroup) -> None:
+        by_node: dict[int, list[PartitionMirror]] = {}
+        for pm in self.table.produce_round():
+            node = self.dest.leader(self.names.mirror_tp(pm.tp))
+            if node < 0 or self._requests_in_flight.get(node, 0) >= MAX_PRODUCE_REQUESTS_PER_BROKER:
+                self.table.defer(pm)
+                if node < 0:
+                    self.stale.mark_dest()
+                continue
+            by_node.setdefault(node, []).append(pm)
+        for node, pms in by_node.items():
+            limit, sending, size = self.settings.fetch_max_bytes, [], 0
+            for pm in pms:
+                head_size = pm.queue[0][0].size
+                if sending and size + head_size > limit:
+                    self.table.defer(pm)
+                    continue
+                self.table.start_produce(pm)
+                sending.append(pm)
+                size += head_size
+            if sending:
+                self._requests_in_flight[node] = self._requests_in_flight.get(node, 0) + 1
+                tasks.create_task(self._send(node, sending, tasks))
+
+    async def _send(self, node: int, pms: list[PartitionMirror], tasks: asyncio.TaskGroup) -> None:
+        batches: dict[TP, list[Any]] = {}
+        for pm in pms:
+            assert pm.in_flight is not None
+            batches[self.names.mirror_tp(pm.tp)] = list(produce_chunks(pm.in_flight))
+        results: dict[TP, tuple[int, int]] = {}
+        failure: str | None = None
+        try:
+            answers = await self.dest.produce(node, batches, acks=self.settings.acks, timeout_ms=PRODUCE_TIMEOUT_MS)
+            for (topic, partition), p in (answers or {}).items():
+                results[(self.names.source_topic(topic) or topic, partition)] = (p.error_code, p.base_offset)
+        except ClientError as exc:
+            failure = str(exc)
+            self.metrics.errors_total.inc(api="Produce", error=type(exc).__name__)
+        finally:
+            self._requests_in_flight[node] -= 1
+        stale = False
+        for pm in pms:
+            b = self.table.end_produce(pm)
+            if failure is not None or pm.tp not in results:
+                # Ambiguous: the batch may or may not be stored. Ask the destination.
+                self.table.schedule_resync(pm, failure or "no response for the partition")
+                continue
+            code, base = results[pm.tp]
+            verdict, reason = judge_produce(b.base_offset, code, base, error_name(code) if code else "")
+            if verdict is Verdict.OK:
+                pm.acked_end = b.next_offset
+                if pm.pending_log_start is not None and pm.acked_end >= pm.pending_log_start:
+                    tasks.create_task(self._trim_to_source_start(pm, pm.pending_log_start))
+                    pm.pending_log_start = None
+                pm.status.dest_log_end = pm.acked_end
+                pm.last_mirrored_ts = b.max_timestamp
+                n = b.record_count
+                pm.mirrored_bytes += b.size
+                pm.mirrored_records += n
+                self.metrics.bytes_total.inc(b.size)
+                self.metrics.batches_total.inc()
+                self.metrics.records_total.inc(n)
+            elif verdict is Verdict.FAILED:
+                if code:
+                    self.metrics.errors_total.inc(api="Produce", error=error_name(code))
+                self.table.move(pm, PartitionState.FAILED, reason, offset=b.base_offset)
+            else:
+                self.metrics.errors_total.inc(api="Produce", error=reason)
+                if verdict is Verdict.RETRY:
+                    stale = True
+                self.table.schedule_resync(pm, reason)
+        if stale:
+            self.stale.mark_dest()
+        self.table.produce_settled()
+
+    async def _trim_to_source_start(self, pm: PartitionMirror, offset: int) -> None:
+        """Match a source log start that sits inside the first mirrored batch."""
+        try:
+            await self.dest_admin.delete_records({self.names.mirror_tp(pm.tp): offset})
+        except ClientError as exc:
+            log.warning("partition %s-%d: DeleteRecords(%d) to match the source log start failed: %s",
+                        pm.tp[0], pm.tp[1], offset, exc)
+
+    async def produce_one(self, tp: TP, records: list[Any]) -> tuple[int, int]:
+        """One produce for one partition (fillers), retried across destination leader moves."""
+        mirror_tp = self.names.mirror_tp(tp)
+        for attempt in range(PRODUCE_ONE_ATTEMPTS):
+            node = await self.dest.leader_for(*mirror_tp)
+            answers = await self.dest.produce(node, {mirror_tp: records}, acks=self.settings.acks,
+                                              timeout_ms=PRODUCE_TIMEOUT_MS)
+            p = (answers or {})[mirror_tp]
+            if p.error_code in STALE_METADATA_CODES:
+                await asyncio.sleep(0.1 * 2 ** attempt)
+                await self.dest.refresh_metadata([mirror_tp[0]])
+                continue
+            return p.error_code, p.base_offset
+        return p.error_code, p.base_offset
