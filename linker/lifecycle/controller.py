@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from linker.client import LATEST_TIMESTAMP, Client, ClientError
-from linker.config import LinkConfig
+from linker.settings import LinkConfig
 from linker.connect import connect
 from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes

@@ -15,7 +15,7 @@ import asyncio
 import logging
 
 from linker.client import EARLIEST_TIMESTAMP, Client, ClientError
-from linker.config import MirrorSettings
+from linker.settings import MirrorSettings
 from linker.mirror.compare import batch_containing, compare_batches, compare_partition
 from linker.mirror.partition import TP
 from linker.mirror.state import PartitionState

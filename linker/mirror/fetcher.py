@@ -23,7 +23,7 @@ from kproto.records.reproducibility import classify
 from kproto.records.walk import walk_batches
 from linker.client import STALE_METADATA_CODES, Client, ClientError, FetchPosition
 from linker.client.kafka_errors import error_name
-from linker.config import MirrorSettings
+from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.partition import TP, FrameCharge, PartitionMirror
 from linker.mirror.signals import StaleMetadata

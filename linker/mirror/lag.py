@@ -10,7 +10,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from linker.client import LATEST_TIMESTAMP, LOG_END, Client, ClientError
-from linker.config import MirrorSettings
+from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.state import TERMINAL, PartitionState
 from linker.mirror.table import PartitionTable

@@ -15,7 +15,7 @@ from kproto.errors import ErrorCode
 from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, STALE_METADATA_CODES, Admin, Client,
                            ClientError, KafkaError, NewTopic)
 from linker.client.kafka_errors import error_name
-from linker.config import MirrorSettings
+from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.alignment import WriteFillers, plan_alignment
 from linker.mirror.checks import Verdict, judge_produce

@@ -12,7 +12,7 @@ from typing import Any
 from kproto.records.forward import produce_chunks
 from linker.client import STALE_METADATA_CODES, Admin, Client, ClientError
 from linker.client.kafka_errors import error_name
-from linker.config import MirrorSettings
+from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.checks import Verdict, judge_produce
 from linker.mirror.partition import TP, PartitionMirror

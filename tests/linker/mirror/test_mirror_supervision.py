@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from linker.config import parse_config
+from linker.settings import parse_config
 from linker.mirror.signals import Signal
 
 from .helpers import engine_for
