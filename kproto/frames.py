@@ -237,6 +237,8 @@ class FrameDecoder:
         A refused size prefix raises FrameTooLarge, after the frames before it were
         returned (by this call, the next one raises)."""
         out: list[Buffer] = []
+        if self._buf_view is not None:  # a large frame still being written into its buffer
+            return out
         append = out.append
         limit = self.max_frame_size
         while True:
@@ -276,13 +278,13 @@ class FrameDecoder:
         if ready is not None:
             self._ready = None
             return ready
-        if self._failed is not None:
-            raise self._failed
         while True:
             mv, pos, end = self._mv, self._pos, self._end
             size = self._size
             if size < 0:
                 if pos == end:
+                    if self._failed is not None:  # failing consumed the input: pos == end
+                        raise self._failed
                     return NEED_DATA
                 prefix = self._prefix
                 if not prefix and end - pos >= 4:
@@ -301,10 +303,10 @@ class FrameDecoder:
                     self._pos = self._end
                     self._failed = FrameTooLarge(size, self.max_frame_size)
                     raise self._failed
+                if end - pos >= size:  # whole, here
+                    self._pos = stop = pos + size
+                    return Frame(mv[pos:stop].tobytes() if mv is self._stage_view else mv[pos:stop])
                 self._pos = pos
-                if end - pos >= size:
-                    self._pos = pos + size
-                    return Frame(self._keep(mv, pos, pos + size))
                 self._size = size
                 self._have = 0
                 if self.head_size and size > self.head_size:
