@@ -118,6 +118,7 @@ class NeedData:
 
 FRAME_END = FrameEnd()
 NEED_DATA = NeedData()
+_NO_INPUT = memoryview(b"")
 Event = Union[Frame, FrameStart, BodyChunk, FrameEnd, NeedData]
 
 # What the decoder does with the bytes of the frame it is inside.
@@ -147,7 +148,7 @@ class FrameDecoder:
         self._stage_size = stage_size
         self._stage: bytearray | None = None        # buffered input only, made on first use
         self._stage_view: memoryview | None = None
-        self._mv: memoryview = memoryview(b"")    # the input being split, [_pos:_end] not yet read
+        self._mv: memoryview = _NO_INPUT          # the input being split, [_pos:_end] not yet read
         self._pos = 0
         self._end = 0
         self._prefix = bytearray()                # a size prefix split across inputs
@@ -285,7 +286,7 @@ class FrameDecoder:
                 if pos == end:
                     if self._failed is not None:  # failing consumed the input: pos == end
                         raise self._failed
-                    return NEED_DATA
+                    return self._used_up()
                 prefix = self._prefix
                 if not prefix and end - pos >= 4:
                     (size,) = _unpack_size(mv, pos)
@@ -295,8 +296,7 @@ class FrameDecoder:
                     prefix += mv[pos:pos + take]
                     pos += take
                     if len(prefix) < 4:
-                        self._pos = pos
-                        return NEED_DATA
+                        return self._used_up()
                     (size,) = _unpack_size(prefix, 0)
                     prefix.clear()
                 if size < 0 or size > self.max_frame_size:
@@ -319,7 +319,7 @@ class FrameDecoder:
                 self._collect()
                 continue
             if pos == end:
-                return NEED_DATA
+                return self._used_up()
             have = self._have
             take = min(end - pos, size - have)
             if mode == _STREAM:
@@ -336,7 +336,7 @@ class FrameDecoder:
                     self._pos = pos + take
                     self._have = have = have + take
                     if have < self.head_size:
-                        return NEED_DATA
+                        return self._used_up()
                     parts = self._parts
                     head = parts[0] if len(parts) == 1 else b"".join(parts)
                     parts[:] = [head]
@@ -351,10 +351,20 @@ class FrameDecoder:
             self._pos = pos + take
             self._have = have + take
             if have + take < size:
-                return NEED_DATA
+                return self._used_up()
             frame = self._buf if buf is not None else b"".join(self._parts)
             self._end_frame()
             return Frame(frame)  # type: ignore[arg-type]
+
+    def _used_up(self) -> NeedData:
+        """Every byte given is read: let go of the input, so a chunk received is freed when
+        its last frame or part is, as it would be without the decoder."""
+        if self._mv is self._stage_view:
+            self._pos = self._end
+        else:
+            self._mv = _NO_INPUT
+            self._pos = self._end = 0
+        return NEED_DATA
 
     def _keep(self, mv: memoryview, start: int, stop: int) -> Buffer:
         """Bytes of the input that outlive it: a view of received bytes, a copy from the stage."""

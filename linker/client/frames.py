@@ -76,22 +76,23 @@ class FrameProtocol(asyncio.BufferedProtocol):
         return self._frames.get_buffer(sizehint)
 
     def buffer_updated(self, nbytes: int) -> None:
+        if self._broken:  # dropped: the decoder never sees them, get_buffer reuses the space
+            return
         decoder = self._frames
         decoder.buffer_updated(nbytes)
         while True:
             try:
                 frames = decoder.frames()
             except FrameTooLarge as exc:
-                if not self._broken:
-                    self._broken = True
-                    self._on_bad_frame(str(exc))
+                self._broken = True
+                self._on_bad_frame(str(exc))
                 return
             if not frames:
                 return
             for frame in frames:
-                if self._broken:  # bytes are read and dropped until the connection closes
-                    return
                 self._on_frame(frame)
+                if self._broken:
+                    return
 
     def stop_reading_frames(self) -> None:
         """Ignore any further bytes (the connection is being torn down)."""
