@@ -8,6 +8,9 @@ Operations (same bytes, same values, same process, both libraries):
 - ApiVersions: decode a broker's full response, encode a request.
 Plus the record-count check: decoding a FetchResponse whose batches hold 1,
 100 or 1,000 records each should cost kproto the same (records stay views).
+Plus the framer (kproto.frames.FrameDecoder, no baseline): small and large
+frames split from received chunks and from buffered input, and large frames
+streamed as BodyChunks, as the client and the proxy use it.
 
 Run: ``python -m benchmarks.kproto_bench`` (``--smoke`` for a quick pass).
 Each figure is the best of several timed loops of process CPU time (least
@@ -31,6 +34,7 @@ from kafka.protocol.metadata import MetadataResponse as KpMetadataResponse
 from kafka.protocol.producer.produce import ProduceRequest as KpProduceRequest
 
 from kproto import messages
+from kproto.frames import NEED_DATA, FrameDecoder, FrameStart
 from kproto.records import NewRecord, build_batch
 
 FETCH_VERSION = 16
@@ -40,6 +44,8 @@ API_VERSIONS_VERSION = 3
 GOAL = 3.0
 #: Records per batch for the record-count check (batch count stays 100 x 10).
 RECORD_COUNTS = (1, 100, 1000)
+#: The framer's input: what a socket read typically returns.
+CHUNK = 64 * 1024
 
 
 @dataclass
@@ -154,6 +160,54 @@ def _kafka_python_object(kp_cls: Any, data: bytes, version: int) -> Any:
     return obj
 
 
+# -- the framer -----------------------------------------------------------------
+
+def framed_stream(frame_size: int, total: int = 4 << 20) -> list[bytes]:
+    """About `total` bytes of `frame_size`-byte frames, cut into CHUNK-byte reads."""
+    frame = frame_size.to_bytes(4, "big") + b"f" * frame_size
+    stream = frame * max(1, total // len(frame))
+    return [stream[i:i + CHUNK] for i in range(0, len(stream), CHUNK)]
+
+
+def split_received(chunks: list[bytes], head_size: int = 0) -> int:
+    """Receive every chunk; stream the frames that start without ending (when head_size)."""
+    decoder = FrameDecoder(head_size=head_size)
+    n = 0
+    for chunk in chunks:
+        decoder.receive_data(chunk)
+        while (event := decoder.next_event()) is not NEED_DATA:
+            if event.__class__ is FrameStart:
+                decoder.stream()
+            n += 1
+    return n
+
+
+def split_buffered(chunks: list[bytes]) -> int:
+    """The same bytes written into the decoder's buffers, as asyncio's BufferedProtocol does,
+    every frame taken whole with frames() (the client's way)."""
+    decoder = FrameDecoder()
+    n = 0
+    for chunk in chunks:
+        pos = 0
+        while pos < len(chunk):
+            buffer = decoder.get_buffer()
+            take = min(len(buffer), len(chunk) - pos)
+            buffer[:take] = chunk[pos:pos + take]
+            decoder.buffer_updated(take)
+            pos += take
+            n += len(decoder.frames())
+    return n
+
+
+def framer_rows(row: Callable[[str, Callable[[], object], None], None]) -> None:
+    for size, label in ((100, "100 B"), (1 << 20, "1 MiB")):
+        chunks = framed_stream(size)
+        row(f"frames of {label}, 4 MiB received in 64 KiB, events", lambda c=chunks: split_received(c), None)
+        row(f"frames of {label}, 4 MiB buffered in 64 KiB, frames()", lambda c=chunks: split_buffered(c), None)
+    chunks = framed_stream(1 << 20)
+    row("frames of 1 MiB, 4 MiB received in 64 KiB, streamed", lambda: split_received(chunks, head_size=4), None)
+
+
 # -- the run --------------------------------------------------------------------
 
 def run(smoke: bool = False) -> list[Row]:
@@ -201,6 +255,7 @@ def run(smoke: bool = False) -> list[Row]:
             lambda data=data: messages.FetchResponse.decode(data, FETCH_VERSION),
             lambda data=data: KpFetchResponse.decode(data, version=FETCH_VERSION))
         del data
+    framer_rows(row)
     return rows
 
 

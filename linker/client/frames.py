@@ -1,19 +1,21 @@
 """Size-prefixed frame reception straight into buffers (asyncio.BufferedProtocol).
 
-Small frames are cut out of one reused staging buffer; a frame larger than
-half of it gets its own bytearray and the socket reads the rest of the frame
-directly into it, so a multi-MiB Fetch response is copied once (kernel to
-its final buffer) and then decoded as memoryview slices of that buffer.
+The splitting is kproto's FrameDecoder on buffered input: small frames are cut
+out of one reused staging buffer; a frame larger than half of it gets its own
+bytearray and the socket reads the rest of the frame directly into it, so a
+multi-MiB Fetch response is copied once (kernel to its final buffer) and then
+decoded as memoryview slices of that buffer. A broker is trusted up to
+max_frame_size: a large frame's buffer is allocated when its size is read.
 """
 from __future__ import annotations
 
 import asyncio
-import struct
 from collections.abc import Callable
 
-_SIZE = struct.Struct(">i")
+from kproto.exceptions import FrameTooLarge
+from kproto.frames import Buffer, FrameDecoder
 
-FrameHandler = Callable[[bytearray | bytes], None]
+FrameHandler = Callable[[Buffer], None]
 LostHandler = Callable[[BaseException | None], None]
 ErrorHandler = Callable[[str], None]
 
@@ -26,15 +28,8 @@ class FrameProtocol(asyncio.BufferedProtocol):
         self._on_frame = on_frame
         self._on_lost = on_lost
         self._on_bad_frame = on_bad_frame
-        self._max_frame_size = max_frame_size
-        self._stage = bytearray(stage_size)
-        self._stage_view = memoryview(self._stage)
-        self._big_threshold = stage_size // 2
-        self._start = 0
-        self._end = 0
-        self._big: bytearray | None = None
-        self._big_view: memoryview | None = None
-        self._big_pos = 0
+        self._frames = FrameDecoder(max_frame_size, stage_size=stage_size)
+        self.get_buffer = self._frames.get_buffer  # type: ignore[method-assign]  # one call less per read
         self._broken = False
         self.transport: asyncio.Transport | None = None
         self._write_paused = False
@@ -77,67 +72,27 @@ class FrameProtocol(asyncio.BufferedProtocol):
         await asyncio.shield(self._drain_waiter)
 
     # -- reading ------------------------------------------------------------------
-    def get_buffer(self, sizehint: int) -> memoryview:
-        if self._big_view is not None:
-            return self._big_view[self._big_pos:]
-        if self._end == len(self._stage):
-            self._compact()
-        return self._stage_view[self._end:]
-
-    def _compact(self) -> None:
-        start, end = self._start, self._end
-        if start:
-            # bytes() first: memcpy between overlapping regions is undefined.
-            self._stage[0:end - start] = bytes(self._stage_view[start:end])
-            self._start, self._end = 0, end - start
+    def get_buffer(self, sizehint: int) -> memoryview:  # bound to the decoder's in __init__
+        return self._frames.get_buffer(sizehint)
 
     def buffer_updated(self, nbytes: int) -> None:
-        if self._broken:
+        if self._broken:  # dropped: the decoder never sees them, get_buffer reuses the space
             return
-        if self._big is not None:
-            self._big_pos += nbytes
-            if self._big_pos == len(self._big):
-                frame = self._big
-                self._big = self._big_view = None
-                self._on_frame(frame)
-            return
-        self._end += nbytes
-        self._cut_frames()
-
-    def _cut_frames(self) -> None:
-        stage, view = self._stage, self._stage_view
-        start, end = self._start, self._end
-        while end - start >= 4:
-            (size,) = _SIZE.unpack_from(stage, start)
-            if size < 0 or size > self._max_frame_size:
+        decoder = self._frames
+        decoder.buffer_updated(nbytes)
+        while True:
+            try:
+                frames = decoder.frames()
+            except FrameTooLarge as exc:
                 self._broken = True
-                self._start = self._end = 0
-                self._on_bad_frame(
-                    f"frame size {size} outside 0..{self._max_frame_size}")
+                self._on_bad_frame(str(exc))
                 return
-            available = end - start - 4
-            if available >= size:
-                body_start = start + 4
-                start = body_start + size
-                self._start = start
-                self._on_frame(bytes(view[body_start:start]))
-                if self._broken or self._big is not None:
+            if not frames:
+                return
+            for frame in frames:
+                self._on_frame(frame)
+                if self._broken:
                     return
-                start, end = self._start, self._end
-                continue
-            if size > self._big_threshold:
-                big = bytearray(size)
-                big[0:available] = view[start + 4:end]
-                self._big, self._big_view, self._big_pos = big, memoryview(big), available
-                start = end = 0
-            elif start + 4 + size > len(stage):
-                self._start = start
-                self._compact()
-                start, end = self._start, self._end
-            break
-        if start == end:
-            start = end = 0
-        self._start, self._end = start, end
 
     def stop_reading_frames(self) -> None:
         """Ignore any further bytes (the connection is being torn down)."""

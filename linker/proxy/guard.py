@@ -12,11 +12,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from kproto import ApiKey, messages
+from kproto.errors import ErrorCode
+from linker.client import ConfigResourceType
 
-POLICY_VIOLATION = 44        # non-retriable: the write is refused for good
-NOT_LEADER_OR_FOLLOWER = 6   # retriable: clients refresh metadata and try again
-UNKNOWN_TOPIC_ID = 100       # retriable: the client refreshes metadata through us
-TOPIC_RESOURCE = 2           # ConfigResource type of a topic
+#: Temporary: tests/linker/proxy/test_link_cli.py imports this name; drop it once that test
+#: compares with ErrorCode.NOT_LEADER_OR_FOLLOWER.
+NOT_LEADER_OR_FOLLOWER = ErrorCode.NOT_LEADER_OR_FOLLOWER
 
 GUARDED_APIS = frozenset({ApiKey.PRODUCE, ApiKey.DELETE_RECORDS, ApiKey.CREATE_PARTITIONS,
                           ApiKey.ALTER_CONFIGS, ApiKey.INCREMENTAL_ALTER_CONFIGS,
@@ -66,7 +67,7 @@ class MirrorTopics:
 
 @dataclasses.dataclass(frozen=True)
 class Refusal:
-    error_code: int
+    error_code: ErrorCode
     message: str
 
 
@@ -108,7 +109,7 @@ def _split(items: list[Any], name_of: Callable[[Any], str | None], refusal_of: R
     return keep, refused
 
 
-_UNKNOWN_ID = Refusal(UNKNOWN_TOPIC_ID, "topic id not yet seen by the proxy; refresh metadata")
+_UNKNOWN_ID = Refusal(ErrorCode.UNKNOWN_TOPIC_ID, "topic id not yet seen by the proxy; refresh metadata")
 
 
 def _produce(version: int, body: Any, refusal_of: RefusalOf, topic_name_of: TopicNameOf) -> Guarded | None:
@@ -169,10 +170,10 @@ def _create_partitions(version: int, body: Any, refusal_of: RefusalOf, topic_nam
 def _alter_configs(response_cls: Any) -> Callable[..., Guarded | None]:
     def handler(version: int, body: Any, refusal_of: RefusalOf, topic_name_of: TopicNameOf) -> Guarded | None:
         # only topic resources can be mirrors; brokers, groups, etc. always pass
-        keep = [r for r in body.resources if r.resource_type != TOPIC_RESOURCE
+        keep = [r for r in body.resources if r.resource_type != ConfigResourceType.TOPIC
                 or refusal_of(r.resource_name) is None]
         refused = [(r, refusal_of(r.resource_name)) for r in body.resources
-                   if r.resource_type == TOPIC_RESOURCE and refusal_of(r.resource_name) is not None]
+                   if r.resource_type == ConfigResourceType.TOPIC and refusal_of(r.resource_name) is not None]
         if not refused:
             return None
         body.resources = keep

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kproto import ApiKey, messages
+from kproto.errors import ErrorCode
 
 #: (node id, upstream host, upstream port) -> the proxy's (host, port) for that broker.
 AddressOf = Callable[[int, str, int], tuple[str, int]]
@@ -62,13 +63,13 @@ def rewrite_response(api_key: int, api_version: int, body: Any, address_of: Addr
 
 def _rewrite_coordinator(body: Any, api_version: int, address_of: AddressOf) -> bool:
     if api_version <= 3:
-        if body.error_code != 0 or body.node_id < 0:
+        if body.error_code != ErrorCode.NONE or body.node_id < 0:
             return False
         body.host, body.port = address_of(body.node_id, body.host, body.port)
         return True
     changed = False
     for c in body.coordinators:
-        if c.error_code == 0 and c.node_id >= 0:
+        if c.error_code == ErrorCode.NONE and c.node_id >= 0:
             c.host, c.port = address_of(c.node_id, c.host, c.port)
             changed = True
     return changed

@@ -21,8 +21,9 @@ from linker.client.tls import cached_ssl_context
 
 from .config import ProxyConfig, UpstreamConfig
 from kproto import ApiKey
+from kproto.errors import ErrorCode
 
-from .guard import NOT_LEADER_OR_FOLLOWER, POLICY_VIOLATION, MirrorRegistry, Refusal
+from .guard import MirrorRegistry, Refusal
 from .rewrite import FETCH_ENDPOINTS_FROM
 from .session import ClientSession, _UpstreamSide
 
@@ -243,11 +244,11 @@ class ProxyServer:
     def refusal_of(self, topic: str) -> Refusal | None:
         why = self.holds.get(topic)
         if why is not None:
-            return Refusal(NOT_LEADER_OR_FOLLOWER, why)
+            return Refusal(ErrorCode.NOT_LEADER_OR_FOLLOWER, why)   # retriable: clients retry
         if self.mirrors is not None and self.upstream.name == self.mirrors_on:
             link = self.mirrors.mirror_link(topic)
             if link is not None:
-                return Refusal(POLICY_VIOLATION,
+                return Refusal(ErrorCode.POLICY_VIOLATION,             # refused for good
                                f"topic {topic!r} is a read-only mirror of link {link!r}; "
                                f"writes are accepted after the link is promoted")
         return None

@@ -1,12 +1,14 @@
 """One client connection and its upstream broker connection.
 
-Hot path: a request is forwarded as received after reading only its api key,
-version and correlation id with one precompiled struct (a large one is relayed
-cut-through, judged on its first RELAY_HEAD bytes); a response is matched to
+Both directions are split by kproto's FrameDecoder. Hot path: a request is
+forwarded as received after reading only its api key, version and correlation
+id with one precompiled struct (a large one that has not all arrived is judged
+on its first RELAY_HEAD bytes and relayed cut-through); a response is matched to
 the FIFO of requests in flight and relayed as the broker sends it unless its
 API may carry a broker address (see rewrite.needs_decode). Only frames to
-decode are held whole. Reading from one side pauses while the other side's
-write buffer is full or too many requests are in flight, so the memory a
+decode are held whole, and only as far as their bytes have arrived (a size
+prefix alone allocates nothing). Reading from one side pauses while the other
+side's write buffer is full or too many requests are in flight, so the memory a
 connection holds is bounded by one frame being decoded per direction plus
 the transports' high-water marks.
 """
@@ -21,7 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import kproto
 from kproto import ApiKey, messages
-from kproto.exceptions import KprotoError
+from kproto.errors import ErrorCode
+from kproto.exceptions import FrameTooLarge, KprotoError
+from kproto.frames import FRAME_END, NEED_DATA, BodyChunk, Buffer, Frame, FrameDecoder, FrameStart
 
 from .guard import GUARDED_APIS, Guarded, guard_request
 from .rewrite import clamp_api_versions, needs_decode, rewrite_response
@@ -35,17 +39,18 @@ _HEAD = struct.Struct(">hhi")
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
 _SIZE_CORR = struct.Struct(">ii")
-UNSUPPORTED_VERSION = 35
-REBALANCE_IN_PROGRESS = 27
-FENCED_MEMBER_EPOCH = 110
+#: FindCoordinator key type of a consumer group (1 is a transactional id).
+_GROUP_KEY_TYPE = 0
 #: Group requests that carry a member id and generation (or KIP-848 member epoch).
 _MEMBER_APIS = frozenset({ApiKey.HEARTBEAT, ApiKey.SYNC_GROUP, ApiKey.OFFSET_COMMIT,
                           ApiKey.CONSUMER_GROUP_HEARTBEAT})
 #: Requests the proxy always reads whole (besides guarded writes while a guard is active).
 _WHOLE_REQUESTS = _MEMBER_APIS | {ApiKey.FIND_COORDINATOR, ApiKey.API_VERSIONS, ApiKey.METADATA}
-#: A request longer than this is judged on its first bytes and, if it needs no decoding,
-#: relayed while it arrives.
+#: A request longer than this that has not all arrived is judged on its first bytes and,
+#: if it needs no decoding, relayed while it arrives.
 RELAY_HEAD = 1024
+#: A response that has not all arrived is judged on its correlation id.
+_RESPONSE_HEAD = 4
 
 #: Why reading from the client is paused; reading resumes when the set is empty.
 _UPSTREAM_CONNECTING = "connecting"
@@ -80,11 +85,7 @@ class ClientSession(asyncio.Protocol):
         self.upstream: _UpstreamSide | None = None
         self.peer = "?"
         self.pending: collections.deque[_Pending] = collections.deque()
-        self._rsize: int | None = None            # size of the request being read
-        self._rsize_bytes = bytearray()           # its size prefix, while incomplete
-        self._rframe = bytearray()                # its head, or all of it when it is decoded
-        self._rfilled = 0
-        self._rstream_left = 0                    # bytes of a relayed request still to come
+        self._requests = FrameDecoder(self.config.max_request_size, head_size=RELAY_HEAD)
         self._paused: set[str] = set()
         self._reading = True
         self._closed = False
@@ -129,60 +130,33 @@ class ClientSession(asyncio.Protocol):
             if self._early_bytes > self.config.max_request_size:
                 self.close(f"{self._early_bytes} bytes sent before the upstream connection was ready")
             return
-        self._read_requests(memoryview(data))
-        busy = self._rsize is not None or bool(self._rsize_bytes)
+        self._read_requests(data)
+        busy = self._requests.partial
         self.partial_since = (self.partial_since or self.last_activity) if busy else None
 
-    def _read_requests(self, mv: memoryview) -> None:
-        """Split requests; a large one whose head says it needs no decoding is relayed
+    def _read_requests(self, data: bytes) -> None:
+        """Requests in stream order; a large one whose head says it needs no decoding is relayed
         to the broker cut-through (its head first, then its bytes as they arrive)."""
-        n = len(mv)
-        pos = 0
-        while pos < n and not self._closed:
-            left = self._rstream_left
-            if left:
-                take = min(left, n - pos)
-                self._write_upstream_raw(mv[pos:pos + take])
-                pos += take
-                self._rstream_left = left - take
-                if not self._rstream_left:
-                    self._rsize = None
-                continue
-            size = self._rsize
-            if size is None:
-                if not self._rsize_bytes and n - pos >= 4:
-                    (size,) = _I32.unpack_from(mv, pos)
-                    pos += 4
-                else:
-                    take = min(4 - len(self._rsize_bytes), n - pos)
-                    self._rsize_bytes += mv[pos:pos + take]
-                    pos += take
-                    if len(self._rsize_bytes) < 4:
-                        break
-                    (size,) = _I32.unpack_from(self._rsize_bytes, 0)
-                    self._rsize_bytes.clear()
-                if size < 0 or size > self.config.max_request_size:
-                    self.close(f"request frame refused: size {size} outside 0..{self.config.max_request_size}")
+        requests = self._requests
+        try:
+            requests.receive_data(data)
+            while not self._closed:
+                event = requests.next_event()
+                kind = event.__class__
+                if kind is Frame:
+                    self._on_request(event.data)  # type: ignore[union-attr]
+                elif kind is BodyChunk:
+                    self._write_upstream_raw(event.data)  # type: ignore[union-attr]
+                elif kind is FrameStart:
+                    if self._relay_request(event.head, event.size):  # type: ignore[union-attr]
+                        requests.stream()  # else it is collected and comes whole
+                elif event is NEED_DATA:
                     return
-                self._rsize = size
-                self._rframe = bytearray(min(size, RELAY_HEAD))
-                self._rfilled = 0
-            frame = self._rframe
-            take = min(len(frame) - self._rfilled, n - pos)
-            frame[self._rfilled:self._rfilled + take] = mv[pos:pos + take]
-            self._rfilled += take
-            pos += take
-            if self._rfilled < len(frame):
-                break
-            if len(frame) == size:       # the whole frame is in
-                self._rsize = None
-                self._on_request(memoryview(frame))
-            elif not self._relay_request(memoryview(frame), size):
-                whole = bytearray(size)   # needs decoding: collect it whole
-                whole[0:len(frame)] = frame
-                self._rframe = whole
+                # FRAME_END: a relayed request is complete
+        except FrameTooLarge as exc:
+            self.close(f"request frame refused: {exc}")
 
-    def _relay_request(self, head: memoryview, size: int) -> bool:
+    def _relay_request(self, head: Buffer, size: int) -> bool:
         """Start relaying a large request from its first bytes; False if it must be decoded."""
         if len(head) < 8:
             return False
@@ -201,15 +175,12 @@ class ClientSession(asyncio.Protocol):
                                              produce_epoch=epoch))
         else:
             self.pending.append(_Pending(corr, api_key, version, needs_decode(api_key, version)))
-        self._write_upstream_raw(_I32.pack(size))
-        self._write_upstream_raw(bytes(head))
-        self._rstream_left = size - len(head)
-        self._rframe = bytearray()
+        self._write_upstream_chunks([_I32.pack(size), head])
         if len(self.pending) >= self.config.max_in_flight:
             self._pause(_IN_FLIGHT)
         return True
 
-    def _write_upstream_raw(self, chunk: Any) -> None:
+    def _write_upstream_raw(self, chunk: memoryview) -> None:
         up = self.upstream
         if up is None or up.transport is None:
             self.close("upstream connection is gone")
@@ -258,7 +229,7 @@ class ClientSession(asyncio.Protocol):
             self.transport.resume_reading()
 
     # -- requests ------------------------------------------------------------------------
-    def _on_request(self, frame: memoryview) -> None:
+    def _on_request(self, frame: Buffer) -> None:
         if len(frame) < 8:
             self.close(f"request frame of {len(frame)} bytes is too short for a header")
             return
@@ -282,7 +253,7 @@ class ClientSession(asyncio.Protocol):
                 return
         self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version)))
 
-    def _on_produce(self, frame: memoryview, version: int, corr: int) -> None:
+    def _on_produce(self, frame: Buffer, version: int, corr: int) -> None:
         try:
             acks = self._produce_acks(frame, version)
         except (struct.error, KprotoError, IndexError, ValueError) as exc:
@@ -299,7 +270,7 @@ class ClientSession(asyncio.Protocol):
                                       produce_epoch=epoch))
 
     @staticmethod
-    def _produce_acks(frame: memoryview, version: int) -> int:
+    def _produce_acks(frame: Buffer, version: int) -> int:
         _, pos = kproto.peek_request_header(frame)
         if version >= 9:  # compact nullable string: uvarint length + 1
             n, shift = 0, 0
@@ -318,7 +289,7 @@ class ClientSession(asyncio.Protocol):
             pos += 2 + max(n, 0)
         return _I16.unpack_from(frame, pos)[0]  # type: ignore[no-any-return]
 
-    def _on_guarded(self, frame: memoryview, api_key: int, version: int, corr: int, epoch: int,
+    def _on_guarded(self, frame: Buffer, api_key: int, version: int, corr: int, epoch: int,
                     no_response: bool = False) -> None:
         try:
             header, body = kproto.decode_request(frame)
@@ -345,7 +316,7 @@ class ClientSession(asyncio.Protocol):
             return
         self._forward_chunks(chunks, _Pending(corr, api_key, version, True, guarded, epoch))
 
-    def _note_topics(self, frame: memoryview) -> None:
+    def _note_topics(self, frame: Buffer) -> None:
         try:
             _, body = kproto.decode_request(frame)
         except KprotoError:
@@ -353,16 +324,16 @@ class ClientSession(asyncio.Protocol):
         if body.topics:
             self.server.note_topics(t.name for t in body.topics if t.name)
 
-    def _note_groups(self, frame: memoryview) -> None:
+    def _note_groups(self, frame: Buffer) -> None:
         try:
             _, body = kproto.decode_request(frame)
         except KprotoError:
             return  # the broker will answer it; nothing to learn
-        if body.key_type == 0:
+        if body.key_type == _GROUP_KEY_TYPE:
             keys = body.coordinator_keys if body.coordinator_keys else [body.key]
             self.server.note_groups(k for k in keys if k)
 
-    def _on_member_request(self, frame: memoryview, api_key: int, version: int, corr: int) -> bool:
+    def _on_member_request(self, frame: Buffer, api_key: int, version: int, corr: int) -> bool:
         """Learn group members' generations. After a cutover a member of the source group is
         unknown to the destination, where the group is still empty: its heartbeat is answered
         REBALANCE_IN_PROGRESS (it rejoins, keeping its assignment meanwhile) and its offset
@@ -385,7 +356,7 @@ class ClientSession(asyncio.Protocol):
             return False
         if api_key == ApiKey.HEARTBEAT:
             self._answer_locally(_Pending(corr, api_key, version, False),
-                                 messages.HeartbeatResponse(error_code=REBALANCE_IN_PROGRESS))
+                                 messages.HeartbeatResponse(error_code=ErrorCode.REBALANCE_IN_PROGRESS))
             return True
         body.generation_id_or_member_epoch = -1
         body.member_id = ""
@@ -411,7 +382,7 @@ class ClientSession(asyncio.Protocol):
                          "FENCED_MEMBER_EPOCH (it rejoins)", self.peer, group, member)
                 self._answer_locally(_Pending(corr, ApiKey.CONSUMER_GROUP_HEARTBEAT, version, False),
                                      messages.ConsumerGroupHeartbeatResponse(
-                                         error_code=FENCED_MEMBER_EPOCH, member_id=member, member_epoch=epoch,
+                                         error_code=ErrorCode.FENCED_MEMBER_EPOCH, member_id=member, member_epoch=epoch,
                                          error_message="the proxy moved this member to another cluster; rejoin"))
                 return True
             server.forget_moved_consumer_member(group, member)   # it rejoins (0) or leaves (< 0)
@@ -422,7 +393,7 @@ class ClientSession(asyncio.Protocol):
     def _answer_unsupported_api_versions(self, corr: int) -> None:
         lo, hi = messages.ApiVersionsRequest.VALID_VERSIONS
         R = messages.ApiVersionsResponse
-        body = R(error_code=UNSUPPORTED_VERSION,
+        body = R(error_code=ErrorCode.UNSUPPORTED_VERSION,
                  api_keys=[R.ApiVersion(api_key=ApiKey.API_VERSIONS, min_version=lo, max_version=hi)])
         self._answer_locally(_Pending(corr, ApiKey.API_VERSIONS, 0, False), body)
 
@@ -433,7 +404,7 @@ class ClientSession(asyncio.Protocol):
         else:
             self.pending.append(p)
 
-    def _forward(self, frame: memoryview, p: _Pending) -> None:
+    def _forward(self, frame: Buffer, p: _Pending) -> None:
         self.pending.append(p)
         self._write_upstream(frame)
         if len(self.pending) >= self.config.max_in_flight:
@@ -445,7 +416,7 @@ class ClientSession(asyncio.Protocol):
         if len(self.pending) >= self.config.max_in_flight:
             self._pause(_IN_FLIGHT)
 
-    def _write_upstream(self, frame: memoryview) -> None:
+    def _write_upstream(self, frame: Buffer) -> None:
         up = self.upstream
         if up is None or up.transport is None:
             self.close("upstream connection is gone")
@@ -464,14 +435,17 @@ class ClientSession(asyncio.Protocol):
             self.transport.writelines(chunks)
 
     # -- responses -----------------------------------------------------------------------
-    def on_response(self, frame: memoryview) -> None:
+    def on_response(self, frame: Buffer) -> None:
         pending = self.pending
         self._flush_ready()
         if not pending:
             self.close("upstream sent a response to no request")
             return
+        if len(frame) < 4:
+            self.close(f"upstream response of {len(frame)} bytes has no correlation id")
+            return
         p = pending.popleft()
-        corr = _I32.unpack_from(frame, 0)[0] if len(frame) >= 4 else None
+        (corr,) = _I32.unpack_from(frame, 0)
         if corr != p.corr:
             self.close(f"upstream response correlation id {corr} does not match request {p.corr}")
             return
@@ -504,7 +478,7 @@ class ClientSession(asyncio.Protocol):
         self._relaying = True
         return True
 
-    def relay(self, chunk: Any) -> None:
+    def relay(self, chunk: Buffer) -> None:
         if self.transport is not None and not self._closed:
             self.transport.write(chunk)
 
@@ -525,7 +499,7 @@ class ClientSession(asyncio.Protocol):
         while pending and pending[0].ready is not None:
             self._write_client(pending.popleft().ready)
 
-    def _rewrite(self, frame: memoryview, p: _Pending) -> list[Any] | None:
+    def _rewrite(self, frame: Buffer, p: _Pending) -> list[Any] | None:
         version = p.version
         try:
             if p.api_key == ApiKey.API_VERSIONS:
@@ -549,13 +523,13 @@ class ClientSession(asyncio.Protocol):
         return kproto.encode_response(body, version, p.corr)
 
     @staticmethod
-    def _decode_api_versions(frame: memoryview, version: int) -> tuple[int, Any]:
+    def _decode_api_versions(frame: Buffer, version: int) -> tuple[int, Any]:
         """A broker answers an ApiVersions version it does not support in v0 form."""
         try:
             _, body = kproto.decode_response(ApiKey.API_VERSIONS, version, frame)
             return version, body
         except KprotoError:
-            if len(frame) >= 6 and _I16.unpack_from(frame, 4)[0] == UNSUPPORTED_VERSION and version:
+            if len(frame) >= 6 and _I16.unpack_from(frame, 4)[0] == ErrorCode.UNSUPPORTED_VERSION and version:
                 _, body = kproto.decode_response(ApiKey.API_VERSIONS, 0, frame)
                 return 0, body
             raise
@@ -575,17 +549,14 @@ class _UpstreamSide(asyncio.Protocol):
     Responses that need no rewriting are relayed cut-through: as soon as the
     size and correlation id are in, the bytes go to the client as they arrive,
     so a multi-MiB Fetch response is never held whole. Responses to rewrite
-    are collected into one buffer (bounded by max_response_size) and decoded.
+    are collected as they arrive (bounded by max_response_size), joined once
+    and decoded.
     """
 
     def __init__(self, session: ClientSession, max_response_size: int) -> None:
         self.session = session
         self.transport: asyncio.Transport | None = None
-        self._max = max_response_size
-        self._head = bytearray()                 # size + correlation id, while incomplete
-        self._frame: bytearray | None = None     # a response being collected for rewriting
-        self._filled = 0
-        self._stream_left = 0                    # bytes of a relayed response still to come
+        self._responses = FrameDecoder(max_response_size, head_size=_RESPONSE_HEAD)
         self._closing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -593,61 +564,31 @@ class _UpstreamSide(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         session = self.session
-        mv = memoryview(data)
-        n = len(mv)
-        pos = 0
-        while pos < n and not session.closed:
-            left = self._stream_left
-            if left:
-                take = min(left, n - pos)
-                session.relay(mv[pos:pos + take])
-                pos += take
-                self._stream_left = left - take
-                if not self._stream_left:
+        responses = self._responses
+        try:
+            responses.receive_data(data)
+            while not session.closed:
+                event = responses.next_event()
+                kind = event.__class__
+                if kind is BodyChunk:
+                    session.relay(event.data)  # type: ignore[union-attr]
+                elif kind is Frame:
+                    session.on_response(event.data)  # type: ignore[union-attr]
+                elif kind is FrameStart:
+                    size, head = event.size, event.head  # type: ignore[union-attr]
+                    (corr,) = _I32.unpack_from(head, 0)
+                    relay = session.response_start(corr)
+                    if relay is None:
+                        return
+                    if relay:
+                        session.relay(_SIZE_CORR.pack(size, corr))
+                        responses.stream()  # else it is collected and comes whole
+                elif event is FRAME_END:
                     session.response_done()
-                continue
-            frame = self._frame
-            if frame is not None:
-                take = min(len(frame) - self._filled, n - pos)
-                frame[self._filled:self._filled + take] = mv[pos:pos + take]
-                self._filled += take
-                pos += take
-                if self._filled == len(frame):
-                    self._frame = None
-                    session.on_response(memoryview(frame))
-                continue
-            if not self._head and n - pos >= 8:
-                size, corr = _SIZE_CORR.unpack_from(mv, pos)
-                head: Any = mv[pos:pos + 8]
-                pos += 8
-            else:
-                take = min(8 - len(self._head), n - pos)
-                self._head += mv[pos:pos + take]
-                pos += take
-                if len(self._head) < 8:
-                    break
-                size, corr = _SIZE_CORR.unpack_from(self._head, 0)
-                head = bytes(self._head)
-                self._head.clear()
-            if size < 4 or size > self._max:
-                session.close(f"upstream response of {size} bytes refused (limit {self._max})")
-                return
-            relay = session.response_start(corr)
-            if relay is None:
-                return
-            if relay:
-                session.relay(head)
-                self._stream_left = size - 4
-                if not self._stream_left:
-                    session.response_done()
-            else:
-                frame = bytearray(size)
-                frame[0:4] = head[4:8]
-                self._filled = 4
-                if size == 4:
-                    session.on_response(memoryview(frame))
                 else:
-                    self._frame = frame
+                    return  # NEED_DATA
+        except FrameTooLarge as exc:
+            session.close(f"upstream response refused: {exc}")
 
     def eof_received(self) -> bool:
         return False

@@ -8,6 +8,7 @@ import socket
 import struct
 import threading
 import time
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -158,3 +159,21 @@ def test_garbage_in_a_decoded_request_closes_that_client(strict_proxy, caplog):
             assert bad.is_closed()
     assert any("malformed Produce" in r.getMessage() for r in caplog.records)
     _alive(strict_proxy)
+
+
+def test_an_announced_huge_request_costs_only_the_bytes_sent(start_proxy, destination):
+    """A size prefix of 100 MiB (within the limit) on a request the proxy decodes, then 1 KiB:
+    the proxy holds the kilobyte, not a 100 MiB buffer, and closes the client at the timeout."""
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(destination), partial_frame_timeout=1.0))
+    header = struct.pack(">hhih", ApiKey.METADATA, 12, 1, 0)
+    tracemalloc.start()
+    try:
+        with RawConnection(proxy.bootstrap) as c:
+            c.sock.sendall(struct.pack(">i", 100 << 20) + header + b"\x00" * (1024 - len(header)))
+            time.sleep(0.5)
+            _, peak = tracemalloc.get_traced_memory()
+            assert c.is_closed(wait=8)
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+    _alive(proxy)
