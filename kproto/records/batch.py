@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
+from kproto.records.buffers import Buffer, as_byte_view
 from kproto.records.crc import compute_crc, crc32c
 from kproto.records.errors import CorruptBatchError, CrcMismatchError
 from kproto.records.layout import (
@@ -50,19 +51,6 @@ from kproto.records.layout import (
 
 if TYPE_CHECKING:
     from kproto.records.record import Record
-
-Buffer = Union[bytes, bytearray, memoryview]
-
-
-def as_byte_view(buffer: Buffer) -> memoryview:
-    """A flat unsigned-byte memoryview over ``buffer`` (no copy)."""
-    mv = buffer if isinstance(buffer, memoryview) else memoryview(buffer)
-    if mv.format != "B" or mv.ndim != 1:
-        if not mv.c_contiguous:
-            raise CorruptBatchError("records buffer must be contiguous")
-        mv = mv.cast("B")
-    return mv
-
 
 class BatchView:
     """One v2 record batch inside a larger buffer.

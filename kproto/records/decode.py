@@ -8,13 +8,16 @@ whole batch. Records may straddle chunk borders.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from kproto.records.batch import BatchView
 from kproto.records.codecs import decompress_chunks
 from kproto.records.errors import CorruptRecordError
 from kproto.records.layout import TIMESTAMP_TYPE_BIT
 from kproto.records.record import Record, parse_record_body
 from kproto.records.varint import read_varint
+
+if TYPE_CHECKING:
+    from kproto.records.batch import BatchView
 
 
 def _refill(buf: bytes | memoryview, pos: int, chunks: Iterator[bytes], need: int) -> bytes | memoryview:

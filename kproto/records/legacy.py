@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import lz4.block
 
-from kproto.records.batch import LegacyEntry, as_byte_view
+from kproto.records.buffers import as_byte_view
 from kproto.records.codecs import decompress
 from kproto.records.errors import CompressionError, CorruptRecordError
 from kproto.records.layout import CODEC_MASK, LEGACY_MIN_SIZES, LOG_OVERHEAD, TIMESTAMP_TYPE_BIT, Codec
 from kproto.records.record import Record
+
+if TYPE_CHECKING:
+    from kproto.records.batch import LegacyEntry
 
 _OFFSET_SIZE = struct.Struct(">qi")
 _CRC_MAGIC_ATTR = struct.Struct(">Ibb")

@@ -8,7 +8,6 @@ producers and transactions. Imports only kproto and the standard library
 """
 from .admin import Admin
 from .cluster import Cluster
-from .compat import KafkaClient
 from .config import (ClientConfig, SaslCredentials, SecurityConfig, SecurityProtocol, TlsSettings,
                      parse_bootstrap)
 from .connection import BrokerConnection
@@ -29,7 +28,7 @@ __all__ = [
     "AuthenticationError", "AuthorizationError", "BrokerConnection", "BrokerInfo", "Client",
     "ClientClosed", "ClientConfig", "ClientError", "Cluster", "ClusterSnapshot",
     "ConfigResourceType", "ConnectFailed", "ConnectionLost", "EARLIEST_TIMESTAMP", "FetchPosition",
-    "FetchResult", "FetchSession", "KafkaClient", "KafkaError", "LATEST_TIMESTAMP", "LOG_END",
+    "FetchResult", "FetchSession", "KafkaError", "LATEST_TIMESTAMP", "LOG_END",
     "MAX_TIMESTAMP", "MetadataUnavailable", "NewTopic", "PartitionInfo", "PatternType",
     "ProducerIdAndEpoch", "ProducerState", "ProtocolError", "READ_COMMITTED", "READ_UNCOMMITTED",
     "RequestTimedOut", "ResourceType", "STALE_METADATA_CODES", "SaslCredentials",

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from linker.client import ClientConfig, KafkaClient
+from linker.client import Client, ClientConfig
 from linker.client.tls import cached_ssl_context
 
 from .config import ProxyConfig, UpstreamConfig
@@ -77,7 +77,7 @@ class ProxyServer:
         self._listeners: dict[int, _Listener] = {}
         self._bootstrap: _Listener | None = None
         self._ssl_server: ssl.SSLContext | None = None
-        self._admin: KafkaClient | None = None
+        self._admin: Client | None = None
         self._admin_for: UpstreamConfig | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
@@ -217,14 +217,14 @@ class ProxyServer:
                                   f"(brokers: {sorted(snapshot.brokers)})")
         return self._addresses[node_id]
 
-    async def admin(self, upstream: UpstreamConfig | None = None) -> KafkaClient:
+    async def admin(self, upstream: UpstreamConfig | None = None) -> Client:
         """The proxy's own client for `upstream` (default: the fronted cluster)."""
         upstream = upstream or self.upstream
         if self._admin is not None and self._admin_for == upstream:
             return self._admin
         await self._close_admin()
-        client = KafkaClient(upstream.bootstrap, ClientConfig(client_id="linker-proxy",
-                                                               security=upstream.admin_config()))
+        client = Client(upstream.bootstrap, ClientConfig(client_id="linker-proxy",
+                                                         security=upstream.admin_config()))
         await client.start()
         self._admin, self._admin_for = client, upstream
         return client
