@@ -15,9 +15,6 @@ from kproto import ApiKey, messages
 from kproto.errors import ErrorCode
 from linker.client import ConfigResourceType
 
-#: Temporary: tests/linker/proxy/test_link_cli.py imports this name; drop it once that test
-#: compares with ErrorCode.NOT_LEADER_OR_FOLLOWER.
-NOT_LEADER_OR_FOLLOWER = ErrorCode.NOT_LEADER_OR_FOLLOWER
 
 GUARDED_APIS = frozenset({ApiKey.PRODUCE, ApiKey.DELETE_RECORDS, ApiKey.CREATE_PARTITIONS,
                           ApiKey.ALTER_CONFIGS, ApiKey.INCREMENTAL_ALTER_CONFIGS,

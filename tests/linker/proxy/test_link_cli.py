@@ -467,7 +467,7 @@ def test_sync_mirrors_every_state_but_stopped_is_read_only() -> None:
 
 def test_promotion_begun_topics_are_held_only_while_the_source_is_fronted() -> None:
     from linker.settings import parse_config
-    from linker.proxy.guard import NOT_LEADER_OR_FOLLOWER
+    from kproto.errors import ErrorCode
     from linker.app.linked_proxy import LinkedProxy
 
     config = parse_config({"source": {"bootstrap_servers": ["s:1"]}, "destination": {"bootstrap_servers": ["d:2"]},
@@ -480,7 +480,7 @@ def test_promotion_begun_topics_are_held_only_while_the_source_is_fronted() -> N
     proxy.apply_state(LinkState.from_records(records))
     assert sorted(proxy.server.holds) == ["t-promoting", "t-stopped"]
     refusal = proxy.server.refusal_of("t-stopped")
-    assert refusal is not None and refusal.error_code == NOT_LEADER_OR_FOLLOWER
+    assert refusal is not None and refusal.error_code == ErrorCode.NOT_LEADER_OR_FOLLOWER
     assert "`linker promote t-stopped`" in refusal.message
     assert proxy.server.refusal_of("t-active") is None          # the source topic stays writable
     proxy.server.upstream = proxy.destination                    # after a switch
