@@ -8,6 +8,7 @@ Every rule is read from the AST, so a violation names the file and line.
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -97,15 +98,55 @@ def _violations(importer: str, forbidden: tuple[str, ...]) -> list[str]:
             for target, line in targets.items() if any(_in(target, f) for f in forbidden)]
 
 
-def test_kproto_imports_no_linker() -> None:
+def _outside_imports(module: str) -> Iterator[tuple[str, int]]:
+    """Top-level names of the non-project packages `module` imports at run time."""
+    for node in _runtime_nodes(SOURCES[module][1]):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            root = name.split(".")[0]
+            if root not in PACKAGES:
+                yield root, node.lineno
+
+
+def _outside_violations(room: str, allowed: set[str]) -> list[str]:
+    allowed = allowed | set(sys.stdlib_module_names)
+    return [f"{SOURCES[m][0].relative_to(ROOT)}:{line} imports {root}"
+            for m in SOURCES if _in(m, room)
+            for root, line in _outside_imports(m) if root not in allowed]
+
+
+def test_kproto_imports_no_linker_and_only_its_codecs() -> None:
     assert _violations("kproto", ("linker",)) == []
+    assert _outside_violations("kproto", {"lz4", "zstandard", "cramjam", "crc32c"}) == []
+
+
+def _rooms_except(*keep: str) -> tuple[str, ...]:
+    """Every second-level room of linker (linker.x) outside `keep`."""
+    rooms = {".".join(m.split(".")[:2]) for m in SOURCES if _in(m, "linker") and m != "linker"}
+    return tuple(sorted(r for r in rooms if not any(_in(r, k) for k in keep)))
 
 
 def test_client_imports_only_kproto_and_itself() -> None:
-    above = tuple(sorted({".".join(m.split(".")[:2]) for m in SOURCES
-                          if _in(m, "linker") and not _in(m, "linker.client") and m != "linker"}))
+    above = _rooms_except("linker.client")
     assert above, "no linker package above the client was found"
     assert _violations("linker.client", above) == []
+    assert _outside_violations("linker.client", {"uvloop"}) == []
+
+
+def test_settings_import_only_the_client() -> None:
+    assert _violations("linker.settings", _rooms_except("linker.client", "linker.settings")) == []
+    assert _outside_violations("linker.settings", set()) == []
+
+
+def test_nothing_below_the_app_imports_it() -> None:
+    assert [f"{SOURCES[m][0].relative_to(ROOT)}:{line} imports {target}"
+            for m, targets in EDGES.items() if not _in(m, "linker.app")
+            for target, line in targets.items() if _in(target, "linker.app")] == []
 
 
 def test_mirror_imports_no_command_or_proxy() -> None:

@@ -83,31 +83,3 @@ def test_unreadable_and_invalid_files(tmp_path):
     p.write_text("[source\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(p)
-
-
-def _imported_modules(path):
-    import ast
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            yield from (a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            yield node.module
-
-
-def test_settings_sit_on_the_client_and_the_app_on_top():
-    """linker.settings imports only the standard library and linker.client; no module below
-    linker.app imports it, and the app builds no Kafka requests itself."""
-    import sys
-    from pathlib import Path
-
-    import linker
-    root = Path(linker.__file__).parent
-    for path in sorted((root / "settings").glob("*.py")):
-        for name in _imported_modules(path):
-            assert name.split(".")[0] in sys.stdlib_module_names or name.startswith("linker.client"), \
-                f"{path.name} imports {name}"
-    for path in sorted(root.rglob("*.py")):
-        if "app" in path.relative_to(root).parts:
-            assert not {"kproto.messages", "linker.mirror.kafka_io"} & set(_imported_modules(path)), path.name
-            continue
-        assert not [n for n in _imported_modules(path) if n.startswith("linker.app")], path
