@@ -110,7 +110,8 @@ def _end(cluster, topic: str) -> int:
         c.close()
 
 
-def test_second_run_refused_then_takes_over_after_kill9(source, destination, topic_name, tmp_path):
+def test_second_run_refused_then_takes_over_after_kill9(source, destination, topic_name, tmp_path,
+                                                         testbed_report):
     source.create_topic(topic_name, partitions=1)
     produce(source, topic_name, 200)
     link = _link(tmp_path, source, destination, topic_name)
@@ -145,7 +146,8 @@ def test_second_run_refused_then_takes_over_after_kill9(source, destination, top
         produce(source, topic_name, 50)
         second = Run(link, tmp_path / "second.log")
         second.wait_log("owner epoch 2", timeout=60)
-        assert time.monotonic() - killed >= LIVENESS_S    # not before the stated window
+        takeover = time.monotonic() - killed
+        assert takeover >= LIVENESS_S    # not before the stated window
         assert "watching its beat" in second.text()
         wait_exact(source, destination, [topic_name], timeout=60, min_records=250 + sent)
         # a clean stop releases the link: commands act on their own at once
@@ -154,6 +156,8 @@ def test_second_run_refused_then_takes_over_after_kill9(source, destination, top
         assert (owner.epoch, owner.released) == (2, True)
         [r] = command(cfg, "pause", [topic_name])
         assert r.note == "linker not running: applies at start"
+        testbed_report(f"owner: second `linker run` refused after {took:.1f}s (process start included); "
+                       f"takeover {takeover:.1f}s after kill -9 (liveness window {LIVENESS_S:.1f}s)")
     finally:
         writer.halt.set()
         for run in (first, second):
@@ -162,7 +166,7 @@ def test_second_run_refused_then_takes_over_after_kill9(source, destination, top
                 run.proc.wait(30)
 
 
-def test_newer_owner_epoch_fences_a_running_linker(source, destination, topic_name, tmp_path):
+def test_newer_owner_epoch_fences_a_running_linker(source, destination, topic_name, tmp_path, testbed_report):
     source.create_topic(topic_name, partitions=1)
     produce(source, topic_name, 100)
     link = _link(tmp_path, source, destination, topic_name)
@@ -182,7 +186,9 @@ def test_newer_owner_epoch_fences_a_running_linker(source, destination, topic_na
             first.proc.wait(30)
         except subprocess.TimeoutExpired:
             raise AssertionError("a newer owner epoch did not stop the running linker") from None
-        assert time.monotonic() - fenced_at < 10
+        fence_s = time.monotonic() - fenced_at
+        assert fence_s < 10
+        testbed_report(f"owner: a newer owner epoch stopped the running linker in {fence_s:.1f}s (exit included)")
         assert first.proc.returncode == 1, first.text()[-3000:]
         assert "fenced by other-owner on host elsewhere" in first.text()
         end = _end(destination, topic_name)
