@@ -48,6 +48,8 @@ async def _run_parts(config: LinkConfig, metrics: MirrorMetrics, source: Client,
         await lifecycle_task
         if server is not None:
             await server.close()
+    if lifecycle.fenced:   # a newer owner took the link: exit 1, saying who
+        raise RuntimeError(lifecycle.fenced)
 
 
 def run_until_stopped(config: LinkConfig) -> int:

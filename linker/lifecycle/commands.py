@@ -1,7 +1,7 @@
 """`linker pause|resume|promote|failover TOPIC...`: commands through the state topic.
 
-A command is a ``topic/<name>`` record. A running linker (fresh heartbeat)
-applies it within one poll and acknowledges STOPPED with a record of its own
+A command is a ``topic/<name>`` record. A running linker (the link's owner, its beat seen to
+change: ``store_view.OwnerWatch``) applies it within one poll and acknowledges STOPPED with a record of its own
 (``by: linker``) holding the final destination ends. Without a running linker
 the command does the work itself: the state is what the next ``linker run``
 reads at start.
@@ -22,7 +22,7 @@ from linker.lifecycle.producer_ids import ProducerIdError, move_past_mirrored_id
 from linker.lifecycle.records import TopicRecord, TopicState, command_refusal
 from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore
-from linker.lifecycle.store_view import LinkState
+from linker.lifecycle.store_view import LinkState, OwnerWatch, watch_owner
 from linker.naming import MirrorNames
 
 log = logging.getLogger("linker.lifecycle")
@@ -90,6 +90,14 @@ class Commands:
         return list(dict.fromkeys(s for s in resolved.values() if s is not None)), \
             LinkState.from_records(await self.store.read_all())
 
+    async def _read(self) -> LinkState:
+        return LinkState.from_records(await self.store.read_all())
+
+    async def _running(self, st: LinkState) -> bool:
+        """Is a linker applying commands? Its owner beat seen to change (up to its liveness window
+        when it is gone without releasing the link, e.g. after kill -9)."""
+        return (await watch_owner(self._read, st)).alive()
+
     def _result(self, topic: str, state: TopicState, *args, **kw) -> CommandResult:
         return CommandResult(topic, state, *args, mirror_topic=self.names.mirror_topic(topic), **kw)
 
@@ -111,14 +119,14 @@ class Commands:
         topics, st = await self._load(topics)
         self._check(st, "pause", topics)
         await self._set(topics, TopicState.PAUSED, "paused by command")
-        note = "" if st.linker_running(self.settings.state_poll_ms) else "linker not running: applies at start"
+        note = "" if await self._running(st) else "linker not running: applies at start"
         return [self._result(t, TopicState.PAUSED, note=note) for t in topics]
 
     async def resume(self, topics: list[str]) -> list[CommandResult]:
         topics, st = await self._load(topics)
         self._check(st, "resume", topics)
         await self._set(topics, TopicState.ACTIVE, "resumed by command")
-        note = "" if st.linker_running(self.settings.state_poll_ms) else "linker not running: applies at start"
+        note = "" if await self._running(st) else "linker not running: applies at start"
         return [self._result(t, TopicState.ACTIVE, note=note) for t in topics]
 
     async def promote(self, topics: list[str]) -> list[CommandResult]:
@@ -132,7 +140,7 @@ class Commands:
         results = []
         if rest:
             await self._set(rest, TopicState.PROMOTING, "promote requested")
-            if st.linker_running(self.settings.state_poll_ms):
+            if await self._running(st):
                 results = await self._wait_stopped(rest, self.settings.promote_timeout_ms / 1000)
             else:
                 results = [await self._promote_offline(t) for t in rest]
@@ -179,7 +187,7 @@ class Commands:
         """Disaster recovery: stop at once, then report what was not mirrored."""
         topics, st = await self._load(topics)
         self._check(st, "failover", topics)
-        running = st.linker_running(self.settings.state_poll_ms)
+        running = await self._running(st)
         await self._set(topics, TopicState.STOPPED, "failover")
         if running:
             acked = await self._wait_stopped(topics, 60.0)
@@ -220,13 +228,15 @@ class Commands:
     async def _wait_stopped(self, topics: list[str], timeout: float) -> list[CommandResult]:
         """Until the running linker acknowledged STOPPED for every topic."""
         deadline = time.monotonic() + timeout
+        watch = OwnerWatch()
         while True:
             st = LinkState.from_records(await self.store.read_all())
+            watch.update(st.owner)
             done = [st.topics[t] for t in topics if t in st.topics and st.topics[t].state is TopicState.STOPPED
                     and st.topics[t].by == "linker"]
             if len(done) == len(topics):
                 return [self._result(r.topic, r.state, r.offsets, r.rpo) for r in done]
-            if not st.linker_running(self.settings.state_poll_ms):
+            if watch.gone():
                 raise CommandError(f"the linker stopped before finishing {', '.join(topics)}; the command "
                                    "stays recorded and the next `linker run` completes it")
             if time.monotonic() > deadline:

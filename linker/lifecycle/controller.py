@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
+import uuid
 from typing import Any
 
 from linker.client import LATEST_TIMESTAMP, Client, ClientError
@@ -20,16 +23,21 @@ from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import GroupSync, sync_groups
-from linker.lifecycle.records import HEARTBEAT_KEY, ProgressRecord, TopicRecord, TopicState, heartbeat_value
+from linker.lifecycle.records import (HEARTBEAT_KEY, OwnerRecord, ProgressRecord, TopicRecord, TopicState,
+                                      heartbeat_value)
 from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore, StateStoreError
-from linker.lifecycle.store_view import LinkState
+from linker.lifecycle.store_view import LinkState, watch_owner
 from linker.mirror.state import PartitionState
 
 log = logging.getLogger("linker.lifecycle")
 
 ENGINE_PROBLEMS = {PartitionState.BLOCKED: TopicState.BLOCKED, PartitionState.FAILED: TopicState.FAILED,
                    PartitionState.DIVERGED: TopicState.DIVERGED}
+
+
+class OwnerConflict(RuntimeError):
+    """Another linker owns this link (its beat changes), or won the claim of the same epoch."""
 
 
 class LifecycleController:
@@ -58,7 +66,10 @@ class LifecycleController:
         self.names = engine.names   # topics here are source names; ACLs and syncs map them
         self._closing = False
         self._poll_lock = asyncio.Lock()
-        engine.before_close.append(self._remove_heartbeat)
+        self.link = config.name
+        self.owner: OwnerRecord | None = None   # ours, once claimed
+        self.fenced: str | None = None          # why a newer owner took the link from us
+        engine.before_close.append(self._release)
         engine.before_close.append(self.close)    # after the heartbeat removal: it writes through dest
         engine.before_create.append(self._lock)   # an ACL may name a topic that does not exist yet
 
@@ -73,6 +84,7 @@ class LifecycleController:
         await self.dest.refresh_metadata([])
         await self.store.ensure()
         self.state = LinkState.from_records(await self.store.read_all())
+        await self.claim()
         # Announce the linker at once: the engine may catch up before the first poll ends, and a
         # command given meanwhile must see a running linker rather than act on its own.
         await self.store.write([(HEARTBEAT_KEY, heartbeat_value())])
@@ -85,6 +97,49 @@ class LifecycleController:
             log.info("stopped topics (never mirrored again): %s", ", ".join(sorted(self.engine.stopped_topics)))
             # STOPPED is recorded before its DENY is removed: finish a removal a crash interrupted.
             await self._unlock(sorted(self.engine.stopped_topics))
+
+    async def _read(self) -> LinkState:
+        return LinkState.from_records(await self.store.read_all())
+
+    async def claim(self) -> None:
+        """Become the link's one owner: refuse while another owner's beat changes; else write
+        owner(epoch + 1) and check that this claim is the first of its epoch in the log."""
+        cur = self.state.owner
+        if cur is not None and not cur.released:
+            log.info("link %s is owned by %s; watching its beat for up to %.1fs", self.link, cur.who(),
+                     cur.liveness_ms() / 1000)
+            watch = await watch_owner(self._read, self.state)
+            if watch.alive() and watch.seen is not None:
+                o = watch.seen
+                raise OwnerConflict(
+                    f"link {self.link} is already run by {o.who()}: its beat is changing. Stop that linker "
+                    f"first; if it is gone, start again: an owner is considered dead once its beat has not "
+                    f"changed for {o.liveness_ms() / 1000:.1f}s (at most {watch.dead_in():.1f}s from now if it "
+                    f"stopped just now)")
+            cur = watch.seen
+        mine = OwnerRecord((cur.epoch if cur else 0) + 1, uuid.uuid4().hex[:12], socket.gethostname(),
+                           os.getpid(), 0, self.settings.state_poll_ms)
+        await self.store.write([(mine.key(), mine.value())])
+        self.state = await self._read()
+        won = self.state.owner
+        if won is None or (won.epoch, won.owner_id) != (mine.epoch, mine.owner_id):
+            raise OwnerConflict(f"link {self.link}: another linker claimed it at the same time "
+                                f"({won.who() if won else 'unknown'}); not starting")
+        self.owner = mine
+        log.info("link %s: owner %s", self.link, mine.who())
+
+    def _check_fence(self) -> bool:
+        """Self-fence: a newer owner epoch (or another owner of ours) means stop producing at once."""
+        cur, mine = self.state.owner, self.owner
+        if mine is None or self.fenced is not None:
+            return self.fenced is not None
+        if cur is not None and (cur.epoch, cur.owner_id) != (mine.epoch, mine.owner_id):
+            self.fenced = (f"link {self.link}: fenced by {cur.who()} (ours was epoch {mine.epoch}); "
+                           f"stopped producing")
+            log.error("%s", self.fenced)
+            self.engine.request_stop()
+            return True
+        return False
 
     async def _unlock(self, topics: list[str]) -> None:
         if self._acls and topics:
@@ -113,10 +168,11 @@ class LifecycleController:
             await asyncio.sleep(0.05)
         await asyncio.gather(self._command_loop(stop), self._sync_loop(stop))
 
-    async def _remove_heartbeat(self) -> None:
-        """Engine shutdown hook, run while its connections are still open: a clean stop removes
-        the heartbeat, so commands act on their own at once instead of waiting for it to go stale.
-        A poll in progress finishes first, so its heartbeat cannot land after the tombstone."""
+    async def _release(self) -> None:
+        """Engine shutdown hook, run while its connections are still open: a clean stop releases
+        the link (owner record ``released``) so commands act on their own at once — but only while
+        this linker is still the owner: a fenced linker writes nothing, so commands keep seeing the
+        linker that mirrors now. A poll in progress finishes first, so its beat cannot land after."""
         self._closing = True
         try:
             await asyncio.wait_for(self._poll_lock.acquire(), 5.0)
@@ -124,10 +180,17 @@ class LifecycleController:
             log.info("a lifecycle poll is still running at stop; removing the heartbeat anyway")
         else:
             self._poll_lock.release()
+        if self.owner is None or self.fenced is not None:
+            return
         try:
-            await self.store.write([(HEARTBEAT_KEY, None)])
+            self.state = await self._read()
+            if self._check_fence():
+                return
+            rel = OwnerRecord(self.owner.epoch, self.owner.owner_id, self.owner.host, self.owner.pid,
+                              self.owner.beat + 1, self.owner.poll_ms, released=True)
+            await self.store.write([(rel.key(), rel.value()), (HEARTBEAT_KEY, None)])
         except (ClientError, StateStoreError) as exc:
-            log.info("could not remove the heartbeat (%s); commands wait until it is stale", exc)
+            log.info("could not release the link (%s); commands wait until its beat is stale", exc)
 
     async def _command_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set() and not self._closing:
@@ -197,9 +260,17 @@ class LifecycleController:
                 pm.status.source_high_watermark = max(hw[pm.tp], pm.status.source_high_watermark or 0)
 
     async def poll_once(self) -> None:
-        self.state = LinkState.from_records(await self.store.read_all())
+        self.state = await self._read()
+        if self._check_fence():
+            return
         await self._refresh_source_ends()
         writes: list[tuple[bytes, bytes | None]] = [(HEARTBEAT_KEY, heartbeat_value())]
+        if self.owner is not None:
+            self.owner.beat += 1
+            writes.append((self.owner.key(), self.owner.value()))
+        for key in list(self.store.regressed):   # a late record tried to move a state back: re-assert
+            if key.startswith(b"topic/") and (t := key[6:].decode()) in self.state.topics:
+                writes.append((key, self.state.topics[t].value()))
         unlock: list[str] = []
         await self._lock([t for t in sorted(self._topics()) if self._state_of(t) is not TopicState.STOPPED])
         for topic in sorted(self._topics()):

@@ -145,3 +145,81 @@ def command_refusal(command: str, topic: str, current: TopicState) -> str | None
         return None
     return (f"{command} {topic}: the topic is {current.value}; {command} needs one of "
             f"{', '.join(sorted(s.value for s in allowed))}")
+
+
+# -- the link's owner: one fenced writer per link ------------------------------------------------
+OWNER_KEY = b"owner"
+
+
+@dataclass
+class OwnerRecord:
+    """Who may mirror this link. A claim writes ``epoch + 1``; the owner rewrites its record every
+    poll with ``beat + 1``. Liveness is a beat seen to change by the observer's own monotonic clock
+    within ``liveness_ms`` (no wall clocks of other hosts are compared)."""
+    epoch: int
+    owner_id: str
+    host: str = ""
+    pid: int = 0
+    beat: int = 0
+    poll_ms: int = 1000
+    released: bool = False   # a clean stop: nobody mirrors until the next claim
+
+    def key(self) -> bytes:
+        return OWNER_KEY
+
+    def value(self) -> bytes:
+        return json.dumps({"v": FORMAT_VERSION, "epoch": self.epoch, "id": self.owner_id, "host": self.host,
+                           "pid": self.pid, "beat": self.beat, "poll_ms": self.poll_ms,
+                           "released": self.released}, sort_keys=True).encode()
+
+    def liveness_ms(self) -> int:
+        """How long an observer waits for the beat to change before it considers the owner dead."""
+        return liveness_ms(self.poll_ms)
+
+    def who(self) -> str:
+        return f"{self.owner_id} on host {self.host or '?'} (pid {self.pid}, owner epoch {self.epoch})"
+
+
+def liveness_ms(poll_ms: int) -> int:
+    return 3 * poll_ms + 2000
+
+
+def parse_owner_record(value: bytes) -> OwnerRecord:
+    doc = _doc("owner", value)
+    try:
+        return OwnerRecord(int(doc["epoch"]), str(doc["id"]), str(doc.get("host", "")), int(doc.get("pid", 0)),
+                           int(doc.get("beat", 0)), int(doc.get("poll_ms", 1000)), bool(doc.get("released", False)))
+    except (KeyError, TypeError, ValueError):
+        raise RecordFormatError("state record 'owner': needs an integer epoch and an id") from None
+
+
+def supersedes(key: bytes, old: bytes | None, new: bytes | None) -> str | None:
+    """Why a later record ``new`` must NOT replace ``old`` for ``key`` (None: it replaces it).
+
+    States never go backwards: STOPPED is final for a topic (a retried or late PROMOTING, ACTIVE or
+    tombstone after it is ignored), and the owner only moves to a higher epoch (the first claim of an
+    epoch in log order wins; later records of that epoch from another owner are ignored)."""
+    if old is None:
+        return None
+    try:
+        if key.startswith(b"topic/"):
+            if parse_topic_record(key, old).state is not TopicState.STOPPED:
+                return None
+            try:
+                got = "a tombstone" if new is None else parse_topic_record(key, new).state.value
+            except RecordFormatError:
+                got = "a malformed record"
+            if got == TopicState.STOPPED.value:
+                return None
+            return f"{key.decode('utf-8', 'replace')} is STOPPED (final); {got} after it is ignored"
+        if key == OWNER_KEY:
+            cur = parse_owner_record(old)
+            if new is None:
+                return "owner tombstone ignored: the owner epoch never goes back"
+            nxt = parse_owner_record(new)
+            if nxt.epoch > cur.epoch or (nxt.epoch == cur.epoch and nxt.owner_id == cur.owner_id):
+                return None
+            return (f"owner record of {nxt.who()} ignored: {cur.who()} holds epoch {cur.epoch}")
+    except RecordFormatError:
+        return None   # a malformed old value never blocks; LinkState reports malformed records
+    return None

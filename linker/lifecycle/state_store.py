@@ -1,8 +1,13 @@
 """The link's state topic on the destination: one partition, compacted.
 
-Small and rarely written (state changes, a heartbeat and progress every
+Small and rarely written (state changes, the owner's beat and progress every
 poll), so it is read from the log start once and then incrementally: the latest value of
-each key is the state. Compaction keeps it small over time.
+each key is the state, except that states never go backwards (``records.supersedes``: STOPPED
+is final, the owner epoch only grows). Compaction keeps it small over time.
+
+Writes are idempotent: each store is an idempotent producer (InitProducerId, epoch, sequence
+numbers), so a batch retried after a timeout lands at most once and never after a later batch
+of the same store. A write that fails for good drops the producer id; the next write starts a new one.
 """
 from __future__ import annotations
 
@@ -16,8 +21,10 @@ from kproto.records.builder import NewRecord, build_batch
 from kproto.records.decode import iter_records
 from kproto.records.walk import walk_batches
 from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, STALE_METADATA_CODES, Admin, Client,
-                           KafkaError, NewTopic)
+                           ClientError, KafkaError, NewTopic, ProducerIdAndEpoch)
 from linker.client.kafka_errors import error_name, raise_for_code
+
+from linker.lifecycle.records import supersedes
 
 log = logging.getLogger("linker.lifecycle")
 
@@ -38,6 +45,10 @@ class StateStore:
         self.tp = (topic, 0)
         self._latest: dict[bytes, bytes | None] = {}
         self._next = 0   # read incrementally: the state topic is read every poll
+        self._producer: ProducerIdAndEpoch | None = None
+        self._seq = 0
+        # keys whose latest record tried to go backwards (ignored); the owner may re-assert them
+        self.regressed: dict[bytes, str] = {}
 
     async def ensure(self) -> None:
         """Create the state topic if it does not exist and wait for its leader."""
@@ -62,21 +73,40 @@ class StateStore:
         raise StateStoreError(f"state topic {self.topic} has no leader")
 
     async def write(self, items: list[tuple[bytes, bytes | None]]) -> None:
-        """Append key/value records in one batch (acks=all); None is a tombstone."""
+        """Append key/value records in one batch (acks=all, idempotent); None is a tombstone."""
         if not items:
             return
-        raw = build_batch([NewRecord(v, key=k) for k, v in items])
-        code = 0
+        if self._producer is None:
+            try:
+                self._producer = await Admin(self.dest).init_producer_id()
+            except ClientError as exc:
+                raise StateStoreError(f"writing to state topic {self.topic}: no producer id ({exc})") from exc
+            self._seq = 0
+        pid = self._producer
+        raw = build_batch([NewRecord(v, key=k) for k, v in items], producer_id=pid.producer_id,
+                          producer_epoch=pid.producer_epoch, base_sequence=self._seq)
+        why = ""
         for attempt in range(8):
-            answer = await self.dest.produce(await self.dest.leader_for(*self.tp), {self.tp: raw})
-            code = answer[self.tp].error_code if answer else 0
-            if code == 0:
-                return
-            if code not in RETRY_PRODUCE_CODES:
-                break
+            try:   # the same bytes, the same sequence: the broker keeps one copy whatever lands
+                answer = await self.dest.produce(await self.dest.leader_for(*self.tp), {self.tp: raw})
+            except ClientError as exc:
+                why = str(exc)
+            else:
+                code = answer[self.tp].error_code if answer else 0
+                if code in (ErrorCode.NONE, ErrorCode.DUPLICATE_SEQUENCE_NUMBER):
+                    self._seq = (self._seq + len(items)) % (1 << 31)
+                    return
+                why = error_name(code)
+                if code not in RETRY_PRODUCE_CODES:
+                    break
             await asyncio.sleep(0.1 * 2 ** attempt)
-            await self.dest.refresh_metadata([self.topic])
-        raise StateStoreError(f"writing to state topic {self.topic} failed: {error_name(code)}")
+            try:
+                await self.dest.refresh_metadata([self.topic])
+            except ClientError:
+                pass
+        # Unknown whether it landed: a new producer id, so a later batch never reuses this sequence.
+        self._producer = None
+        raise StateStoreError(f"writing to state topic {self.topic} failed: {why}")
 
     async def read_all(self) -> dict[bytes, bytes]:
         """The latest value of every key (tombstoned keys left out)."""
@@ -84,6 +114,7 @@ class StateStore:
         end = (await self.dest.offsets([self.tp], LATEST_TIMESTAMP))[self.tp]
         if end < self._next:   # the topic was recreated: start over
             self._latest, self._next = {}, 0
+            self.regressed.clear()
         latest = self._latest
         offset = max(start, self._next)
         while offset < end:
@@ -96,10 +127,20 @@ class StateStore:
                 if not b.is_control:   # control batches hold no state
                     for r in iter_records(b):
                         if r.key is not None:
-                            latest[bytes(r.key)] = None if r.value is None else bytes(r.value)
+                            self._apply(latest, bytes(r.key), None if r.value is None else bytes(r.value))
                 offset = b.next_offset
                 moved = True
             if not moved:
                 break
         self._next = offset
         return {k: v for k, v in latest.items() if v is not None}
+
+    def _apply(self, latest: dict[bytes, bytes | None], key: bytes, value: bytes | None) -> None:
+        why = supersedes(key, latest.get(key), value)
+        if why is None:
+            latest[key] = value
+            self.regressed.pop(key, None)
+            return
+        if self.regressed.get(key) != why:
+            log.warning("state topic %s: %s", self.topic, why)
+        self.regressed[key] = why
