@@ -32,4 +32,5 @@ def proxy_config(config: LinkConfig) -> ProxyConfig:
                        bootstrap_port=s.listen_port, ports=PortMapping(dict(s.broker_ports), s.port_base),
                        listen_tls=ListenTls(s.tls_cert, s.tls_key) if s.tls_cert else None,
                        fetch_node_endpoints=s.fetch_node_endpoints,
-                       allow_plaintext_clients=s.allow_plaintext_clients)
+                       allow_plaintext_clients=s.allow_plaintext_clients,
+                       allow_sasl_plain_over_plaintext=s.allow_sasl_plain_over_plaintext)

@@ -106,6 +106,8 @@ class ProxyConfig:
     #: Serve clients in plaintext although the brokers are reached over TLS (their SASL
     #: exchange and data would cross the network in clear); refused unless set.
     allow_plaintext_clients: bool = False
+    #: Let clients use SASL PLAIN on a plaintext client listener (their password in clear).
+    allow_sasl_plain_over_plaintext: bool = False
 
     def __post_init__(self) -> None:
         if self.upstream.tls is not None and self.listen_tls is None and not self.allow_plaintext_clients:

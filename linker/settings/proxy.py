@@ -14,7 +14,7 @@ from .reading import get, host_port, only_keys
 
 _KEYS = {"listen", "advertise", "port_base", "broker_ports", "front", "control", "tls_cert", "tls_key",
          "fetch_node_endpoints", "catch_up_timeout_s", "group_drain_timeout_s",
-         "allow_plaintext_clients", "control_token_file"}
+         "allow_plaintext_clients", "allow_sasl_plain_over_plaintext", "control_token_file"}
 FRONTS = ("source", "destination")
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -34,6 +34,7 @@ class ProxySettings:
     catch_up_timeout_s: float = 120.0
     group_drain_timeout_s: float = 20.0
     allow_plaintext_clients: bool = False    # plaintext clients although the brokers are reached over TLS
+    allow_sasl_plain_over_plaintext: bool = False  # SASL PLAIN (password in clear) without tls_cert
     control_token_file: str | None = None    # where the control endpoint's token lives (default: see control.py)
 
 
@@ -78,4 +79,6 @@ def parse_proxy(t: dict[str, Any] | None) -> ProxySettings | None:
     return ProxySettings(host, port, get(t, "proxy", "advertise", str, None), base, ports, front, control,
                          cert, key, get(t, "proxy", "fetch_node_endpoints", bool, True), **timeouts,
                          allow_plaintext_clients=get(t, "proxy", "allow_plaintext_clients", bool, False),
-                         control_token_file=get(t, "proxy", "control_token_file", str, None))
+                         control_token_file=get(t, "proxy", "control_token_file", str, None),
+                         allow_sasl_plain_over_plaintext=get(t, "proxy", "allow_sasl_plain_over_plaintext", bool,
+                                                             False))

@@ -9,6 +9,7 @@ import pytest
 
 from kafkabed.security import make_tls
 from kproto import messages
+from kproto.errors import ErrorCode
 from linker.client import (AuthenticationError, BrokerConnection, ClientConfig, SaslCredentials,
                            SecurityConfig, TlsSettings)
 from linker.proxy import ListenTls, ProxyConfig, UpstreamConfig
@@ -57,11 +58,34 @@ def _roundtrip(cfg: dict, topic: str, n: int = 20) -> list[bytes]:
 def test_sasl_passes_through(authorizer_cluster, start_proxy, topic_name):
     c = authorizer_cluster
     c.create_topic(topic_name)
-    proxy = start_proxy(ProxyConfig(upstream=upstream_of(c, listener="SASL_PLAINTEXT")))
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(c, listener="SASL_PLAINTEXT"),
+                                    allow_sasl_plain_over_plaintext=True))
     for mechanism in ("PLAIN", "SCRAM-SHA-512"):
         cfg = _kafka_python(proxy.bootstrap, "SASL_PLAINTEXT", "admin", c.users.password("admin"),
                             mechanism=mechanism)
         assert len(_roundtrip(cfg, topic_name)) == 20
+
+
+def test_sasl_plain_on_a_plaintext_listener_is_refused_by_default(authorizer_cluster, start_proxy):
+    """17.8: a password in clear toward the proxy: SaslHandshake(PLAIN) is answered
+    UNSUPPORTED_SASL_MECHANISM by the proxy (it never reaches the broker); SCRAM passes."""
+    c = authorizer_cluster
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(c, listener="SASL_PLAINTEXT")))
+    with RawConnection(proxy.bootstrap) as raw:
+        answer = raw.request(messages.SaslHandshakeRequest(mechanism="PLAIN"), 1)
+        assert answer.error_code == ErrorCode.UNSUPPORTED_SASL_MECHANISM
+    with RawConnection(proxy.bootstrap) as raw:
+        assert raw.request(messages.SaslHandshakeRequest(mechanism="SCRAM-SHA-512"), 1).error_code == 0
+
+    async def login(mechanism: str) -> None:
+        host, _, port = proxy.bootstrap.rpartition(":")
+        config = ClientConfig(security=SecurityConfig(protocol="SASL_PLAINTEXT", sasl=SaslCredentials(
+            mechanism, "admin", c.users.password("admin"))))
+        connection = await BrokerConnection.open(host, int(port), config)
+        connection.close()
+    with pytest.raises(Exception, match="(?i)mechanism|UNSUPPORTED_SASL"):
+        asyncio.run(login("PLAIN"))
+    asyncio.run(login("SCRAM-SHA-256"))
 
 
 def test_tls_to_clients_and_to_brokers(authorizer_cluster, start_proxy, proxy_cert, topic_name):
@@ -96,7 +120,8 @@ def test_the_proxy_never_widens_access(authorizer_cluster, start_proxy, topic_na
     from kafka.errors import TopicAuthorizationFailedError
     c = authorizer_cluster
     c.create_topic(topic_name)
-    proxy = start_proxy(ProxyConfig(upstream=upstream_of(c, listener="SASL_PLAINTEXT")))
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(c, listener="SASL_PLAINTEXT"),
+                                    allow_sasl_plain_over_plaintext=True))
     direct = c.bootstrap_for("SASL_PLAINTEXT")
 
     alice = dict(security_protocol="SASL_PLAINTEXT", sasl_mechanism="PLAIN",
