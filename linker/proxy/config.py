@@ -114,7 +114,8 @@ class ProxyConfig:
             raise ValueError(
                 f"upstream {self.upstream.name} is reached over TLS but clients would reach the proxy in "
                 "plaintext: give the proxy a certificate (proxy.tls_cert and proxy.tls_key) or allow it "
-                "explicitly (proxy.allow_plaintext_clients = true)")
+                "explicitly (proxy.allow_plaintext_clients = true; --allow-plaintext-clients for "
+                "python -m linker.proxy)")
         for name in ("max_request_size", "max_response_size", "max_in_flight"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
