@@ -20,7 +20,7 @@ from linker.proxy.guard import MirrorTopics
 from linker.proxy.server import ProxyServer
 from linker.settings import LinkConfig
 
-from .control import ControlEndpoint
+from .control import ControlEndpoint, token_path
 from .proxied_promotion import ProxiedPromotion
 from .proxy_settings import proxy_config, proxy_settings, upstream_of
 from .state_following import StateFollower
@@ -61,7 +61,8 @@ class LinkedProxy:
                 await stack.enter_async_context(self.server)
                 if self.settings.control is not None:
                     host, port = self.settings.control
-                    await stack.enter_async_context(ControlEndpoint(self.promotion, host, port))
+                    await stack.enter_async_context(ControlEndpoint(self.promotion, host, port,
+                                                                      token_path(self.config)))
                 async with asyncio.TaskGroup() as tasks:
                     watcher = tasks.create_task(self.follower.follow(stop))
                     if ready is not None:

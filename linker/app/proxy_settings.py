@@ -1,14 +1,21 @@
 """The link file's clusters and `[proxy]` table as the proxy server's own config."""
 from __future__ import annotations
 
+import dataclasses
+
 from linker.proxy.config import ListenTls, PortMapping, ProxyConfig, UpstreamConfig
 from linker.settings import ClusterSettings, LinkConfig, ProxySettings
 
 
 def upstream_of(cluster: ClusterSettings, name: str) -> UpstreamConfig:
-    """The proxy's view of one side of the link (TLS toward brokers, admin credentials)."""
+    """The proxy's view of one side of the link: the link's whole security (its client
+    certificate too) for the proxy's own admin connections; for the connections that carry
+    clients, only how to verify the brokers (never the link's identity, issue 17.1)."""
     security = cluster.security
-    return UpstreamConfig(name=name, bootstrap=",".join(cluster.bootstrap_servers), tls=security.tls,
+    tls = security.tls if security.protocol.uses_tls else None
+    if tls is not None:
+        tls = dataclasses.replace(tls, cert_file=None, key_file=None, key_password=None)
+    return UpstreamConfig(name=name, bootstrap=",".join(cluster.bootstrap_servers), tls=tls,
                           admin_security=security)
 
 
@@ -24,4 +31,6 @@ def proxy_config(config: LinkConfig) -> ProxyConfig:
     return ProxyConfig(upstream=upstream, bind_host=s.listen_host, advertised_host=s.advertise,
                        bootstrap_port=s.listen_port, ports=PortMapping(dict(s.broker_ports), s.port_base),
                        listen_tls=ListenTls(s.tls_cert, s.tls_key) if s.tls_cert else None,
-                       fetch_node_endpoints=s.fetch_node_endpoints)
+                       fetch_node_endpoints=s.fetch_node_endpoints,
+                       allow_plaintext_clients=s.allow_plaintext_clients,
+                       allow_sasl_plain_over_plaintext=s.allow_sasl_plain_over_plaintext)

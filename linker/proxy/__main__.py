@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-key", default=None, help="key (PEM) of --tls-cert")
     p.add_argument("--no-fetch-endpoints", action="store_true",
                    help="cap Fetch at v15 so every Fetch response is relayed cut-through (no KIP-951 hints)")
+    p.add_argument("--allow-plaintext-clients", action="store_true",
+                   help="serve clients without --tls-cert although --upstream-ca is given")
+    p.add_argument("--allow-sasl-plain", action="store_true",
+                   help="accept SASL PLAIN from clients without --tls-cert (password in clear)")
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -43,7 +47,9 @@ def config_from_args(args: argparse.Namespace) -> ProxyConfig:
     return ProxyConfig(upstream=upstream, bind_host=args.bind, advertised_host=args.advertise,
                        bootstrap_port=args.bootstrap_port, ports=PortMapping(base=args.port_base),
                        listen_tls=ListenTls(args.tls_cert, args.tls_key) if args.tls_cert else None,
-                       fetch_node_endpoints=not args.no_fetch_endpoints)
+                       fetch_node_endpoints=not args.no_fetch_endpoints,
+                       allow_plaintext_clients=args.allow_plaintext_clients,
+                       allow_sasl_plain_over_plaintext=args.allow_sasl_plain)
 
 
 async def serve(config: ProxyConfig) -> None:

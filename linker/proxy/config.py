@@ -1,8 +1,10 @@
 """Proxy settings: where to listen, what to front, and the per-connection bounds.
 
 Pass-through connections to the brokers carry the clients' own SASL exchange,
-so the proxy itself only needs TLS settings for them; `admin_security` is for
-the proxy's own metadata and cutover calls and is never lent to a client.
+so the proxy itself only needs TLS settings for them: trust anchors only, never
+a client certificate (the proxy would present one identity for every client,
+issue 17.1). `admin_security` is for the proxy's own metadata and cutover calls
+and is never lent to a client.
 """
 from __future__ import annotations
 
@@ -34,6 +36,11 @@ class UpstreamConfig:
         if not self.name:
             raise ValueError("upstream cluster needs a name")
         parse_bootstrap(self.bootstrap)  # raises with the bad address named
+        if self.tls is not None and self.tls.cert_file is not None:
+            raise ValueError(
+                f"upstream {self.name}: the TLS settings for client connections carry a client certificate "
+                f"({self.tls.cert_file}); the proxy would present it for every client it serves. Give the "
+                "client connections only the CA (ca_file), and the certificate to admin_security")
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
@@ -96,8 +103,19 @@ class ProxyConfig:
     #: and decoded). False caps Fetch at v15: no endpoints, every Fetch response relayed
     #: cut-through; clients find new leaders through Metadata instead. See docs/proxy.md.
     fetch_node_endpoints: bool = True
+    #: Serve clients in plaintext although the brokers are reached over TLS (their SASL
+    #: exchange and data would cross the network in clear); refused unless set.
+    allow_plaintext_clients: bool = False
+    #: Let clients use SASL PLAIN on a plaintext client listener (their password in clear).
+    allow_sasl_plain_over_plaintext: bool = False
 
     def __post_init__(self) -> None:
+        if self.upstream.tls is not None and self.listen_tls is None and not self.allow_plaintext_clients:
+            raise ValueError(
+                f"upstream {self.upstream.name} is reached over TLS but clients would reach the proxy in "
+                "plaintext: give the proxy a certificate (proxy.tls_cert and proxy.tls_key) or allow it "
+                "explicitly (proxy.allow_plaintext_clients = true; --allow-plaintext-clients for "
+                "python -m linker.proxy)")
         for name in ("max_request_size", "max_response_size", "max_in_flight"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")

@@ -106,6 +106,12 @@ def _split(items: list[Any], name_of: Callable[[Any], str | None], refusal_of: R
     return keep, refused
 
 
+#: What a refused client reads. Clients may not have authenticated (the proxy refuses before
+#: the broker sees the request): the texts name no topic, link or cutover (issue 17.4); the
+#: client knows which of its own topics each error belongs to.
+MIRROR_REFUSAL = "the topic is a read-only mirror; writes are accepted after it is promoted"
+HOLD_REFUSAL = "writes to the topic are held for a moment; retry"
+
 _UNKNOWN_ID = Refusal(ErrorCode.UNKNOWN_TOPIC_ID, "topic id not yet seen by the proxy; refresh metadata")
 
 

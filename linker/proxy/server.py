@@ -23,7 +23,7 @@ from .config import ProxyConfig, UpstreamConfig
 from kproto import ApiKey
 from kproto.errors import ErrorCode
 
-from .guard import MirrorRegistry, Refusal
+from .guard import HOLD_REFUSAL, MIRROR_REFUSAL, MirrorRegistry, Refusal
 from .rewrite import FETCH_ENDPOINTS_FROM
 from .session import ClientSession, _UpstreamSide
 
@@ -242,15 +242,12 @@ class ProxyServer:
         return bool(self.holds) or (self._mirrors_here() and self.mirrors.has_mirrors())  # type: ignore[union-attr]
 
     def refusal_of(self, topic: str) -> Refusal | None:
-        why = self.holds.get(topic)
-        if why is not None:
-            return Refusal(ErrorCode.NOT_LEADER_OR_FOLLOWER, why)   # retriable: clients retry
+        # the texts name nothing the client did not send (issue 17.4); `holds` keeps the why for us
+        if topic in self.holds:
+            return Refusal(ErrorCode.NOT_LEADER_OR_FOLLOWER, HOLD_REFUSAL)      # retriable: clients retry
         if self.mirrors is not None and self.upstream.name == self.mirrors_on:
-            link = self.mirrors.mirror_link(topic)
-            if link is not None:
-                return Refusal(ErrorCode.POLICY_VIOLATION,             # refused for good
-                               f"topic {topic!r} is a read-only mirror of link {link!r}; "
-                               f"writes are accepted after the link is promoted")
+            if self.mirrors.mirror_link(topic) is not None:
+                return Refusal(ErrorCode.POLICY_VIOLATION, MIRROR_REFUSAL)      # refused for good
         return None
 
     def topic_name_of(self, topic_id: Any) -> str | None:

@@ -244,6 +244,11 @@ class ClientSession(asyncio.Protocol):
         if api_key == ApiKey.API_VERSIONS and version > messages.ApiVersionsRequest.VALID_VERSIONS[1]:
             self._answer_unsupported_api_versions(corr)
             return
+        if api_key == ApiKey.SASL_HANDSHAKE and self._plain_in_clear(frame):
+            R = messages.SaslHandshakeResponse   # issue 17.8: the password would cross in clear
+            self._answer_locally(_Pending(corr, api_key, version, False),
+                                 R(error_code=ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms=[]))
+            return
         if api_key == ApiKey.METADATA:
             self._note_topics(frame)
         elif api_key == ApiKey.FIND_COORDINATOR:
@@ -389,6 +394,17 @@ class ClientSession(asyncio.Protocol):
         if epoch >= 0:
             server.note_consumer_member(group, member)
         return False
+
+    def _plain_in_clear(self, frame: Buffer) -> bool:
+        """SASL PLAIN asked for on a plaintext client listener (refused unless the config allows it)."""
+        cfg = self.server.config
+        if cfg.listen_tls is not None or cfg.allow_sasl_plain_over_plaintext:
+            return False
+        try:
+            _, body = kproto.decode_request(frame)
+        except KprotoError:
+            return False            # the broker answers a malformed handshake itself
+        return str(body.mechanism).upper() == "PLAIN"
 
     def _answer_unsupported_api_versions(self, corr: int) -> None:
         lo, hi = messages.ApiVersionsRequest.VALID_VERSIONS

@@ -13,8 +13,10 @@ from .errors import ConfigError
 from .reading import get, host_port, only_keys
 
 _KEYS = {"listen", "advertise", "port_base", "broker_ports", "front", "control", "tls_cert", "tls_key",
-         "fetch_node_endpoints", "catch_up_timeout_s", "group_drain_timeout_s"}
+         "fetch_node_endpoints", "catch_up_timeout_s", "group_drain_timeout_s",
+         "allow_plaintext_clients", "allow_sasl_plain_over_plaintext", "control_token_file"}
 FRONTS = ("source", "destination")
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class ProxySettings:
     fetch_node_endpoints: bool = True
     catch_up_timeout_s: float = 120.0
     group_drain_timeout_s: float = 20.0
+    allow_plaintext_clients: bool = False    # plaintext clients although the brokers are reached over TLS
+    allow_sasl_plain_over_plaintext: bool = False  # SASL PLAIN (password in clear) without tls_cert
+    control_token_file: str | None = None    # where the control endpoint's token lives (default: see control.py)
 
 
 def _endpoint(t: dict[str, Any], key: str, default: str) -> tuple[str, int]:
@@ -68,5 +73,12 @@ def parse_proxy(t: dict[str, Any] | None) -> ProxySettings | None:
         if v <= 0:
             raise ConfigError(f"proxy.{k}: must be > 0, got {v}")
         timeouts[k] = float(v)
+    if control is not None and control[0] not in _LOOPBACK:
+        raise ConfigError(f"proxy.control: {control[0]} is not a loopback address; the control endpoint "
+                          "runs irreversible failovers and listens on loopback only (127.0.0.1, ::1, localhost)")
     return ProxySettings(host, port, get(t, "proxy", "advertise", str, None), base, ports, front, control,
-                         cert, key, get(t, "proxy", "fetch_node_endpoints", bool, True), **timeouts)
+                         cert, key, get(t, "proxy", "fetch_node_endpoints", bool, True), **timeouts,
+                         allow_plaintext_clients=get(t, "proxy", "allow_plaintext_clients", bool, False),
+                         control_token_file=get(t, "proxy", "control_token_file", str, None),
+                         allow_sasl_plain_over_plaintext=get(t, "proxy", "allow_sasl_plain_over_plaintext", bool,
+                                                             False))
