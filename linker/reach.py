@@ -43,18 +43,32 @@ class Deadline:
         self._end = asyncio.get_running_loop().time() + seconds
 
     async def run(self, aw: Awaitable[T]) -> T:
-        """``aw``'s result, or Unreachable when it fails or the budget runs out."""
+        """``aw``'s result, or Unreachable when it fails or the budget runs out.
+
+        On timeout the work is cancelled and left to finish on its own; its
+        outcome is collected (a request failing as the client closes is no news).
+        """
         left = self._end - asyncio.get_running_loop().time()
         if left <= 0:
             if asyncio.iscoroutine(aw):
                 aw.close()   # never started: the budget is spent
             raise Unreachable(self.side, f"no answer within {self.seconds:g}s")
+        task = asyncio.ensure_future(aw)
+        task.add_done_callback(_collect_outcome)
+        done, _ = await asyncio.wait({task}, timeout=left)
+        if not done:
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
+            raise Unreachable(self.side, f"no answer within {self.seconds:g}s")
         try:
-            return await asyncio.wait_for(aw, left)
-        except asyncio.TimeoutError:
-            raise Unreachable(self.side, f"no answer within {self.seconds:g}s") from None
+            return task.result()
         except (ClientError, OSError) as exc:
             raise Unreachable(self.side, str(exc) or type(exc).__name__) from exc
+
+
+def _collect_outcome(fut: asyncio.Future) -> None:
+    if not fut.cancelled():
+        fut.exception()
 
 
 def topics_without_source(selector: TopicSelector, names: MirrorNames, dst: ClusterSnapshot,

@@ -25,7 +25,8 @@ from .mirror.helpers import caught_up, engine_for, link_config, run_until
 
 
 def write_link(path: Path, source, destination, topics: dict, extra: str = "") -> Path:
-    lines = ['name = "verify-test"',
+    """A link file; its name (hence its state topic) is unique to the test directory."""
+    lines = [f'name = "verify-{path.parent.name[-40:]}"',
              "[source]", f"bootstrap_servers = {json.dumps(source.bootstrap.split(','))}",
              "[destination]", f"bootstrap_servers = {json.dumps(destination.bootstrap.split(','))}",
              "[topics]", *(f"{k} = {json.dumps(v)}" for k, v in topics.items()),
