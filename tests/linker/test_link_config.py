@@ -111,3 +111,11 @@ def test_settings_sit_on_the_client_and_the_app_on_top():
             assert not {"kproto.messages", "linker.mirror.kafka_io"} & set(_imported_modules(path)), path.name
             continue
         assert not [n for n in _imported_modules(path) if n.startswith("linker.app")], path
+
+
+@pytest.mark.parametrize("key", ["names", "include", "exclude"])
+def test_topic_lists_refuse_a_bare_string(key):
+    """Only bootstrap_servers is documented to take one string; `names = "t"` is refused, naming the key."""
+    with pytest.raises(ConfigError) as ei:
+        parse_config(_with(**{f"topics__{key}": "orders"}))
+    assert str(ei.value).startswith(f"topics.{key}: must be a list of strings, e.g. {key} = ['orders']")
