@@ -10,6 +10,14 @@ linker runs or not. It is never created here; a link without one is ACTIVE
 everywhere. Partition states (MIRRORING, BLOCKED, ...) and offset-sync lines
 live in the running linker only; without it a destination that is an exact
 prefix so far shows fidelity "unknown" (run `linker verify`).
+
+A cluster that cannot be read within the timeout (default
+``linker.reach.REACH_TIMEOUT_S``) does not end the command: the other side's
+offsets and the state topic are still shown, the unreachable side is named,
+and the exit code is ``EXIT_UNREACHABLE`` (4). With the source down, the
+topics come from the link's literal names, the state topic and the matching
+mirror topics on the destination. A literal topic missing on the source is
+listed (SOURCE-MISSING rows for its mirror partitions), not dropped.
 """
 from __future__ import annotations
 
@@ -24,6 +32,7 @@ from linker.client import TopicPartition as TP
 from linker.settings import LinkConfig
 from linker.connect import connect
 from linker.naming import MirrorNames
+from linker.reach import EXIT_UNREACHABLE, REACH_TIMEOUT_S, Deadline, Unreachable, topics_without_source
 from linker.selection import TopicSelector
 from linker.status_view import GroupLine, PartitionRow, StatusReport, TopicLine
 
@@ -62,59 +71,140 @@ def group_lines(doc: dict[str, Any] | None) -> list[GroupLine]:
     return out
 
 
-async def collect(config: LinkConfig, doc: dict[str, Any] | None) -> StatusReport:
-    names = MirrorNames(config.topics.prefix)
-    states: dict[TP, dict] = {(p["topic"], p["partition"]): p for p in (doc or {}).get("partitions", [])}
+async def collect(config: LinkConfig, doc: dict[str, Any] | None,
+                  timeout: float = REACH_TIMEOUT_S) -> StatusReport:
+    """What `linker status` shows; each cluster is read within ``timeout`` seconds, and one that
+    cannot be read is named in ``unreachable`` while the other side's view is still collected."""
     source = connect(config.source, "source", f"{config.source.client_id}-status")
     dest = connect(config.destination, "destination", f"{config.destination.client_id}-status")
     try:
-        src = await source.refresh_metadata()
-        dst = await dest.refresh_metadata()
-        selected, _ = TopicSelector(config.topics).select(t for t, i in src.topics.items() if not i.error_code)
-        tps = [(t, i) for t in selected for i in sorted(src.topics[t].partitions)]
-        dst_tps = [tp for tp in tps if names.mirror_topic(tp[0]) in dst.topics
-                   and tp[1] in dst.topics[names.mirror_topic(tp[0])].partitions]
-        s_start, s_hw, s_end = await asyncio.gather(source.offsets(tps, EARLIEST_TIMESTAMP),
-                                                    source.offsets(tps, LATEST_TIMESTAMP),
-                                                    source.offsets(tps, LOG_END))
-        d_end = names.by_source(await dest.offsets([names.mirror_tp(tp) for tp in dst_tps], LOG_END),
-                                dst_tps) if dst_tps else {}
-        link_state = await read_link_state(config, dest)
-        recorded = link_state[0].topics if link_state else {}
-        running = bool(link_state and link_state[0].linker_running(link_state[1].state_poll_ms))
-        topics = []
-        for t in sorted(set(selected) | set(recorded)):
-            r = recorded.get(t)
-            topics.append(TopicLine(t, names.mirror_topic(t), r.state.value if r else "ACTIVE",
-                                    r.reason if r else "", r.by if r else "", r.at_ms if r else None))
-        lifecycle = {tl.topic: tl.state for tl in topics}
-        rows = []
-        now = time.time()
-        for tp in tps:
-            st = states.get(tp, {})
-            de = d_end.get(tp)
-            lag = None if de is None else max(0, s_hw[tp] - de)
-            avg = float(st.get("avg_record_bytes") or 0.0)
-            lag_s = None
-            if st.get("last_mirrored_timestamp_ms") is not None and lag is not None:
-                lag_s = 0.0 if lag == 0 else max(0.0, now - st["last_mirrored_timestamp_ms"] / 1000)
-            state = st.get("state") or ("NO-ENGINE" if de is not None else "NOT-CREATED")
-            rows.append(PartitionRow(
-                tp[0], tp[1], state, st.get("fidelity", "unknown"), s_start[tp], s_hw[tp],
-                s_end[tp],
-                de, lag, int(lag * avg) if lag is not None and avg else None,
-                lag_s, st.get("reason", ""), lifecycle=lifecycle.get(tp[0], "ACTIVE"),
-                mirror_topic=names.mirror_topic(tp[0])))
-        return StatusReport(config.name, rows, topics, group_lines(doc), doc is not None, running,
-                            link_state is not None)
+        return await _collect(config, doc, source, dest, timeout)
     finally:
         await source.close()
         await dest.close()
 
 
-def status_text(config: LinkConfig, as_json: bool) -> str:
-    """What `linker status` prints."""
+async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Client, dest: Client,
+                   timeout: float) -> StatusReport:
+    names, selector = MirrorNames(config.topics.prefix), TopicSelector(config.topics)
+    states: dict[TP, dict] = {(p["topic"], p["partition"]): p for p in (doc or {}).get("partitions", [])}
+    s_time, d_time = Deadline("source", timeout), Deadline("destination", timeout)
+    unreachable: dict[str, str] = {}
+
+    async def read_source() -> tuple[list[str], list[str], dict[str, list[int]]]:
+        src = await source.refresh_metadata()
+        selected, missing = selector.select(t for t, i in src.topics.items() if not i.error_code)
+        return selected, missing, {t: sorted(src.topics[t].partitions) for t in selected}
+
+    async def read_dest() -> tuple[Any, Any]:
+        return await dest.refresh_metadata(), await read_link_state(config, dest)
+
+    s_view, d_view = await asyncio.gather(s_time.run(read_source()), d_time.run(read_dest()),
+                                          return_exceptions=True)
+    for side in (s_view, d_view):
+        if isinstance(side, BaseException):
+            if not isinstance(side, Unreachable):
+                raise side
+            unreachable[side.side] = side.reason
+    dst, link_state = (None, None) if isinstance(d_view, Unreachable) else d_view
+    recorded = link_state[0].topics if link_state else {}
+    progress = link_state[0].progress if link_state else {}
+
+    def dest_partitions(t: str) -> list[int]:
+        info = dst.topics.get(names.mirror_topic(t)) if dst is not None else None
+        return sorted(info.partitions) if info is not None and not info.error_code else []
+
+    if not isinstance(s_view, Unreachable):
+        selected, missing, parts = s_view
+    else:
+        missing = []
+        if dst is not None:
+            selected = topics_without_source(selector, names, dst, recorded)
+        else:   # both down: what the running linker reports, else the literal names
+            selected = sorted({t for t, _ in states} | set(selector.literal_names))
+        parts = {t: sorted({p for (x, p) in states if x == t} | set(dest_partitions(t))) for t in selected}
+    tps = [(t, i) for t in selected for i in parts.get(t, [])]
+    # A literal topic gone from the source: its mirror partitions stay visible.
+    gone = [(t, i) for t in missing for i in sorted({p for (x, p) in states if x == t} | set(dest_partitions(t)))]
+
+    s_start: dict[TP, int] = {}
+    s_hw: dict[TP, int] = {}
+    s_end: dict[TP, int] = {}
+    d_end: dict[TP, int] = {}
+
+    async def source_offsets() -> None:
+        if "source" in unreachable or not tps:
+            return
+        try:
+            a, b, c = await s_time.run(asyncio.gather(source.offsets(tps, EARLIEST_TIMESTAMP),
+                                                      source.offsets(tps, LATEST_TIMESTAMP),
+                                                      source.offsets(tps, LOG_END)))
+            s_start.update(a)
+            s_hw.update(b)
+            s_end.update(c)
+        except Unreachable as exc:
+            unreachable[exc.side] = exc.reason
+
+    async def dest_offsets() -> None:
+        dst_tps = [tp for tp in tps + gone if tp[1] in dest_partitions(tp[0])]
+        if dst is None or not dst_tps:
+            return
+        try:
+            found = await d_time.run(dest.offsets([names.mirror_tp(tp) for tp in dst_tps], LOG_END))
+            d_end.update(names.by_source(found, dst_tps))
+        except Unreachable as exc:
+            unreachable[exc.side] = exc.reason
+    await asyncio.gather(source_offsets(), dest_offsets())
+
+    running = bool(link_state and link_state[0].linker_running(link_state[1].state_poll_ms))
+    topics = []
+    for t in sorted(set(selected) | set(recorded)):
+        r = recorded.get(t)
+        topics.append(TopicLine(t, names.mirror_topic(t), r.state.value if r else "ACTIVE",
+                                r.reason if r else "", r.by if r else "", r.at_ms if r else None))
+    lifecycle = {tl.topic: tl.state for tl in topics} if dst is not None else {}
+    rows = []
+    now = time.time()
+    for tp in tps + gone:
+        st = states.get(tp, {})
+        de = d_end.get(tp)
+        hw = s_hw.get(tp)
+        lag = None if de is None or hw is None else max(0, hw - de)
+        avg = float(st.get("avg_record_bytes") or 0.0)
+        lag_s = None
+        if st.get("last_mirrored_timestamp_ms") is not None and lag is not None:
+            lag_s = 0.0 if lag == 0 else max(0.0, now - st["last_mirrored_timestamp_ms"] / 1000)
+        if tp[0] in missing:
+            state = "SOURCE-MISSING"
+        elif st.get("state"):
+            state = st["state"]
+        elif de is not None:
+            state = "NO-ENGINE"
+        else:
+            state = "NOT-CREATED" if dst is not None and "destination" not in unreachable else "NO-ENGINE"
+        pr = progress.get(tp[0])
+        rows.append(PartitionRow(
+            tp[0], tp[1], state, st.get("fidelity", "unknown"), s_start.get(tp), hw, s_end.get(tp),
+            de, lag, int(lag * avg) if lag is not None and avg else None,
+            lag_s, st.get("reason", "") or ("named in the link, missing on the source" if tp[0] in missing else ""),
+            lifecycle=lifecycle.get(tp[0], "ACTIVE" if dst is not None else ""),
+            mirror_topic=names.mirror_topic(tp[0]),
+            recorded_source_end=pr.source_ends.get(tp[1]) if pr is not None else None))
+    seen = [pr.at_ms for pr in progress.values()]
+    return StatusReport(config.name, rows, topics, group_lines(doc), doc is not None, running,
+                        link_state is not None, unreachable=unreachable, missing_on_source=list(missing),
+                        recorded_at_ms=max(seen) if seen else None)
+
+
+def status_output(config: LinkConfig, as_json: bool, timeout: float = REACH_TIMEOUT_S) -> tuple[str, int]:
+    """What `linker status` prints, and its exit code (EXIT_UNREACHABLE when a cluster could not be read)."""
     from linker.status_view import render_json, render_report
     doc = engine_doc(config)
-    report = asyncio.run(collect(config, doc))
-    return render_json(report) if as_json else render_report(report)
+    report = asyncio.run(collect(config, doc, timeout))
+    text = render_json(report) if as_json else render_report(report)
+    return text, EXIT_UNREACHABLE if report.unreachable else 0
+
+
+def status_text(config: LinkConfig, as_json: bool) -> str:
+    """What `linker status` prints."""
+    return status_output(config, as_json)[0]

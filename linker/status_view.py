@@ -1,6 +1,12 @@
 """Rendering of `linker status`: one row per mirrored partition, the lifecycle
 state of each topic and the last offset sync of each group, as a table for
-people or JSON for machines. Pure: it formats what the collector found."""
+people or JSON for machines. Pure: it formats what the collector found.
+
+A cluster that could not be read is named in the first lines, and its
+columns show ``?`` (unknown) instead of ``-`` (none): the other side's
+offsets and the state topic are still shown. With the source unreachable,
+the source log ends the running linker last recorded in the state topic
+appear in their own column (SRC_END_SEEN)."""
 from __future__ import annotations
 
 import json
@@ -24,6 +30,7 @@ class PartitionRow:
     reason: str = ""
     lifecycle: str = "ACTIVE"        # the topic's state in the state topic
     mirror_topic: str = ""           # destination topic (differs with a [topics] prefix)
+    recorded_source_end: int | None = None   # last source end the linker recorded (state topic)
 
 
 @dataclass
@@ -54,6 +61,9 @@ class StatusReport:
     engine_reachable: bool = False
     linker_running: bool = False      # fresh heartbeat in the state topic
     state_topic_found: bool = False
+    unreachable: dict[str, str] = field(default_factory=dict)   # "source"/"destination" -> why
+    missing_on_source: list[str] = field(default_factory=list)  # literal names the source lacks
+    recorded_at_ms: int | None = None   # when the linker last recorded source ends
 
 
 COLUMNS = [
@@ -65,6 +75,11 @@ COLUMNS = [
     ("REASON", "reason"),
 ]
 MIRROR_COLUMN = ("MIRROR_TOPIC", "mirror_topic")
+SEEN_COLUMN = ("SRC_END_SEEN", "recorded_source_end")
+# Columns that need a side: shown as "?" when that side could not be read.
+SIDE_COLUMNS = {"source": {"source_log_start", "source_high_watermark", "source_log_end", "lag_records",
+                           "lag_bytes", "lag_seconds"},
+                "destination": {"dest_log_end", "lag_records", "lag_bytes", "lag_seconds", "lifecycle"}}
 
 
 def _cell(v: object) -> str:
@@ -80,24 +95,39 @@ def _grid(cells: list[list[str]]) -> list[str]:
     return ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
 
 
-def render_table(rows: list[PartitionRow]) -> str:
-    """Partition rows; a MIRROR_TOPIC column appears when some mirror name differs (prefix)."""
+def render_table(rows: list[PartitionRow], unreachable: frozenset[str] | set[str] = frozenset()) -> str:
+    """Partition rows; a MIRROR_TOPIC column appears when some mirror name differs (prefix), and
+    SRC_END_SEEN when the source could not be read. Columns of an unreachable side show "?"."""
     cols = list(COLUMNS)
     if any(r.mirror_topic and r.mirror_topic != r.topic for r in rows):
         cols.insert(1, MIRROR_COLUMN)
+    if "source" in unreachable:
+        cols.insert(cols.index(("DST_END", "dest_log_end")), SEEN_COLUMN)
+    unknown = set().union(*(SIDE_COLUMNS[s] for s in unreachable if s in SIDE_COLUMNS))
     cells = [[h for h, _ in cols]]
     for r in sorted(rows, key=lambda r: (r.topic, r.partition)):
-        cells.append([_cell(getattr(r, attr)) for _, attr in cols])
+        cells.append(["?" if attr in unknown and getattr(r, attr) in (None, "") else _cell(getattr(r, attr))
+                      for _, attr in cols])
     return "\n".join(_grid(cells)) + "\n"
 
 
 def render_report(report: StatusReport, now: float | None = None) -> str:
     """The whole `linker status` table: a header line, partitions, non-ACTIVE topics, groups."""
-    out = []
+    out = [f"{side.upper()} UNREACHABLE: {why}\n" for side, why in sorted(report.unreachable.items())]
+    if "source" in report.unreachable:
+        seen = "" if report.recorded_at_ms is None else \
+            " at " + time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(report.recorded_at_ms / 1000))
+        out.append(f"  source offsets unknown (?); SRC_END_SEEN: the last source log ends the linker "
+                   f"recorded{seen} (state topic)\n")
+    if "destination" in report.unreachable:
+        out.append("  destination offsets and lifecycle states unknown (?): the state topic lives there\n")
     if not report.engine_reachable:
         out.append("engine not reachable (no [metrics] listen, or not running): partition states unknown, "
                    "offsets are live; lifecycle states from the state topic\n")
-    out.append(render_table(report.rows))
+    out.append(render_table(report.rows, set(report.unreachable)))
+    if report.missing_on_source:
+        out.append("\ntopics named in the link but missing on the source (deleted?): "
+                   + ", ".join(report.missing_on_source) + "\n")
     special = [t for t in report.topics if t.state != "ACTIVE"]
     if special:
         out.append("\ntopics not ACTIVE (state topic):\n")
@@ -122,6 +152,9 @@ def render_json(report: StatusReport) -> str:
         "engine_reachable": report.engine_reachable,
         "linker_running": report.linker_running,
         "state_topic_found": report.state_topic_found,
+        "unreachable": dict(sorted(report.unreachable.items())),
+        "missing_on_source": list(report.missing_on_source),
+        "recorded_at_ms": report.recorded_at_ms,
         "partitions": [asdict(r) for r in sorted(report.rows, key=lambda r: (r.topic, r.partition))],
         "topics": {t.topic: {k: v for k, v in asdict(t).items() if k != "topic"} for t in report.topics},
         "groups": {g.group: {k: v for k, v in asdict(g).items() if k != "group"} for g in report.groups},

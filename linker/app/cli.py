@@ -6,7 +6,18 @@ import asyncio
 import logging
 import sys
 
+from linker.reach import REACH_TIMEOUT_S
 from linker.settings import ConfigError, LinkConfig, load_config
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of seconds above 0 and at most 3600")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "verify":
             sp.add_argument("--topic", help="only this topic")
+            sp.add_argument("--allow-lag", action="store_true",
+                            help="exit 0 when the destination is exact so far but behind (BEHIND); "
+                                 "without it BEHIND exits 3")
+        if name in ("status", "verify"):
+            sp.add_argument("--timeout", type=_seconds, default=REACH_TIMEOUT_S, metavar="SECONDS",
+                            help="how long each cluster may take to answer before it is shown as "
+                                 f"unreachable (exit 4); default {REACH_TIMEOUT_S:g}")
         if name in ("run", "proxy"):
             sp.add_argument("--log-level", default="INFO")
     for name, help_text in (("pause", "stop mirroring topics for now (state topic; applies to a running linker)"),
@@ -49,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return _run(config, args.log_level)
     if args.command == "status":
-        return _status(config, args.json)
+        return _status(config, args.json, args.timeout)
     if args.command == "proxy":
         return _proxy(config, args.log_level)
     if args.command in ("promote", "failover") and config.proxy is not None and config.proxy.control is not None:
@@ -63,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("pause", "resume", "promote", "failover"):
         from linker.lifecycle.cli_commands import run_command
         return run_command(config, args.command, args.topics)
-    return _verify(config, args.topic)
+    return _verify(config, args.topic, args.allow_lag, args.timeout)
 
 
 def _logging(level: str) -> None:
@@ -87,19 +105,23 @@ def _proxy(config: LinkConfig, level: str) -> int:
     return run_proxy(config)
 
 
-def _status(config: LinkConfig, as_json: bool) -> int:
-    from linker.status import status_text
+def _status(config: LinkConfig, as_json: bool, timeout: float) -> int:
+    """Exit 0, or 4 when a cluster could not be read (what is known is still printed)."""
+    from linker.status import status_output
 
-    sys.stdout.write(status_text(config, as_json))
-    return 0
+    text, code = status_output(config, as_json, timeout)
+    sys.stdout.write(text)
+    return code
 
 
-def _verify(config: LinkConfig, topic: str | None) -> int:
+def _verify(config: LinkConfig, topic: str | None, allow_lag: bool, timeout: float) -> int:
+    """Exit 0 exact (or only behind, with --allow-lag), 1 not exact or a link problem,
+    3 exact so far but behind or incomplete, 4 a cluster could not be read."""
     from linker.verify import verify_link
 
-    report = asyncio.run(verify_link(config, topic))
-    sys.stdout.write(report.render())
-    return 0 if report.ok else 1
+    report = asyncio.run(verify_link(config, topic, timeout))
+    sys.stdout.write(report.render(allow_lag))
+    return report.exit_code(allow_lag)
 
 
 if __name__ == "__main__":

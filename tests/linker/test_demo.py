@@ -51,7 +51,7 @@ def _check_mirror_steps(text: str) -> str:
     for part, start, hw, end, dst_end in rows:
         assert hw == end == dst_end, text
         assert int(start) == (trimmed if part == trimmed_part else 0), text
-    assert text.count("3 partitions checked, 0 problem(s)") == 2, text
+    assert text.count("3 partitions: 3 exact; 0 problem(s)") == 2, text
     assert text.count("Verify: EXACT") == 2, text
     assert "Produced 10 more records" in text, text
     return re.search(r"Broker logs: (\S+)", text).group(1)

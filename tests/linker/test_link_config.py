@@ -83,3 +83,11 @@ def test_unreadable_and_invalid_files(tmp_path):
     p.write_text("[source\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(p)
+
+
+@pytest.mark.parametrize("key", ["names", "include", "exclude"])
+def test_topic_lists_refuse_a_bare_string(key):
+    """Only bootstrap_servers is documented to take one string; `names = "t"` is refused, naming the key."""
+    with pytest.raises(ConfigError) as ei:
+        parse_config(_with(**{f"topics__{key}": "orders"}))
+    assert str(ei.value).startswith(f"topics.{key}: must be a list of strings, e.g. {key} = ['orders']")

@@ -99,9 +99,9 @@ def test_run_status_metrics_sigterm_verify(source, destination, topic_name, tmp_
     assert sum(p["dest_log_end"] for p in offline["partitions"]) == 600
     r = linker("verify", "--config", str(cfg))
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "3 partitions checked, 0 problem(s)" in r.stdout
+    assert "3 partitions: 3 exact; 0 problem(s)" in r.stdout
     r = linker("verify", "--config", str(cfg), "--topic", topic_name)
-    assert r.returncode == 0 and "3 partitions checked" in r.stdout
+    assert r.returncode == 0 and "3 partitions: 3 exact" in r.stdout
     r = linker("verify", "--config", str(cfg), "--topic", "not-in-the-link")
     assert r.returncode == 1 and "not mirrored by link" in r.stdout
 
