@@ -136,3 +136,31 @@ def test_lowered_max_message_bytes_is_repaired(source, destination, topic_name):
         assert pm.status.state is PartitionState.MIRRORING, bg.engine.status_doc()
     have = int(_topic_configs(cfg.destination, topic_name)["max.message.bytes"].value)
     assert have > 20_000
+
+
+def test_mirror_on_three_replicas_gets_min_insync_two(source, cluster3, topic_name):
+    """Replication factor from the destination broker default (3): read from the created
+    topic's metadata, so min.insync.replicas is 2."""
+    source.create_topic(topic_name)
+    produce(source, topic_name, 20)
+    cfg = link_config(source, cluster3, names=[topic_name])
+    asyncio.run(run_until(engine_for(cfg), caught_up(), 120))
+    entries = _topic_configs(cfg.destination, topic_name)
+    assert (entries["min.insync.replicas"].value, entries["min.insync.replicas"].source) == ("2", DYNAMIC_TOPIC_CONFIG)
+    assert entries["unclean.leader.election.enable"].value == "false"
+    wait_exact(source, cluster3, [topic_name], timeout=30, min_records=20)
+
+
+def test_lowered_timestamp_bound_is_repaired(source, destination, topic_name):
+    """A mirror topic whose message.timestamp.before.max.ms was lowered by hand refuses
+    old batches (INVALID_TIMESTAMP): the bound is set back and the batch produced again."""
+    source.create_topic(topic_name)
+    produce(source, topic_name, 10)
+    cfg = link_config(source, destination, names=[topic_name])
+    with BackgroundEngine(engine_for(cfg)) as bg:
+        bg.wait_caught_up(cfg.source, 10)
+        destination.set_topic_config(topic_name, {"message.timestamp.before.max.ms": 3_600_000})
+        _produce_old(source, topic_name, 30, age_ms=2 * DAY_MS)
+        bg.wait_caught_up(cfg.source, 40, timeout=90)
+        wait_exact(source, destination, [topic_name], timeout=30, min_records=40)
+    assert _topic_configs(cfg.destination, topic_name)["message.timestamp.before.max.ms"].value == str(2**63 - 2)
