@@ -164,3 +164,30 @@ def test_lowered_timestamp_bound_is_repaired(source, destination, topic_name):
         bg.wait_caught_up(cfg.source, 40, timeout=90)
         wait_exact(source, destination, [topic_name], timeout=30, min_records=40)
     assert _topic_configs(cfg.destination, topic_name)["message.timestamp.before.max.ms"].value == str(2**63 - 2)
+
+
+def test_idle_partition_truncation_is_noticed(source, destination, topic_name):
+    """No new source data after the destination lost its offsets: the lag watch notices
+    the lower log end and the locator names DEST_TRUNCATED."""
+    source.create_topic(topic_name)
+    produce(source, topic_name, 30)
+    cfg = link_config(source, destination, names=[topic_name])
+    with BackgroundEngine(engine_for(cfg)) as bg:
+        bg.wait_caught_up(cfg.source, 30)
+        destination.delete_topic(topic_name)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                destination.create_topic(topic_name)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        pm = bg.engine.partitions[(topic_name, 0)]
+        deadline = time.monotonic() + 60
+        while pm.status.state is not PartitionState.DEST_TRUNCATED:
+            assert pm.status.state is PartitionState.MIRRORING, bg.engine.status_doc()
+            assert time.monotonic() < deadline, bg.engine.status_doc()
+            time.sleep(0.2)
+        assert "highest acknowledged end 30" in pm.status.reason, pm.status.reason
