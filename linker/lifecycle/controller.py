@@ -33,7 +33,7 @@ from linker.mirror.state import PartitionState
 log = logging.getLogger("linker.lifecycle")
 
 ENGINE_PROBLEMS = {PartitionState.BLOCKED: TopicState.BLOCKED, PartitionState.FAILED: TopicState.FAILED,
-                   PartitionState.DIVERGED: TopicState.DIVERGED}
+                   PartitionState.DIVERGED: TopicState.DIVERGED, PartitionState.DEST_TRUNCATED: TopicState.FAILED}
 
 
 class OwnerConflict(RuntimeError):

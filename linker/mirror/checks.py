@@ -29,6 +29,18 @@ def position_problem(base_offset: int, next_offset: int, expected: int) -> tuple
                        "(removed by compaction), cannot be reproduced")
 
 
+def truncation_problem(acked_end: int, dest_end: int) -> str | None:
+    """The destination log end fell below what it acknowledged (acks=all).
+
+    The destination lost acknowledged batches (an unclean leader election, a
+    replaced disk, a recreated topic): consumers may already have read offsets
+    that are gone. Re-mirroring would hide it, so the partition stops."""
+    if dest_end < acked_end:
+        return (f"destination log end {dest_end} is below the highest acknowledged end {acked_end}: "
+                f"the destination lost {acked_end - dest_end} acknowledged offsets")
+    return None
+
+
 LOG_APPEND_TIME_BIT = 0x08
 
 
@@ -54,6 +66,8 @@ _NOT_WRITTEN = frozenset({
     ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.LEADER_NOT_AVAILABLE,
     ErrorCode.FENCED_LEADER_EPOCH, ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.COORDINATOR_NOT_AVAILABLE,
     ErrorCode.UNSTABLE_OFFSET_COMMIT, ErrorCode.THROTTLING_QUOTA_EXCEEDED, ErrorCode.KAFKA_STORAGE_ERROR,
+    # The mirror topic was deleted or recreated: the locator re-reads it (and names a lost tail).
+    ErrorCode.UNKNOWN_TOPIC_ID, ErrorCode.INCONSISTENT_TOPIC_ID,
 })
 # Errors after which the write may have happened.
 _MAYBE_WRITTEN = frozenset({

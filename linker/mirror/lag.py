@@ -43,6 +43,7 @@ class LagWatch:
                     self.table.leaders_changed()
                 live = [pm for pm in self.table.partitions.values() if pm.status.state not in TERMINAL]
                 tps = [pm.tp for pm in live]
+                acked_before = {pm.tp: pm.acked_end for pm in live}
                 if not tps:
                     continue
                 s_hw, d_end_m = await asyncio.gather(
@@ -60,6 +61,10 @@ class LagWatch:
                     self.table.move(pm, PartitionState.FAILED,
                                     f"foreign writes: destination log end is {de} but the linker wrote up to "
                                     f"{pm.acked_end}", offset=pm.acked_end)
+                    continue
+                if pm.active and de < min(acked_before[pm.tp], pm.acked_end):
+                    # Lost acknowledged offsets? The locator re-reads the end and names it (DEST_TRUNCATED).
+                    self.table.schedule_resync(pm, f"destination log end {de} below the acknowledged end")
                     continue
                 lag = max(0, hw - pm.acked_end)
                 t, p = pm.tp

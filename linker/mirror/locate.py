@@ -18,14 +18,14 @@ from linker.client.kafka_errors import error_name
 from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.alignment import WriteFillers, plan_alignment
-from linker.mirror.checks import Verdict, judge_produce
+from linker.mirror.checks import Verdict, judge_produce, truncation_problem
 from linker.mirror.compare import batch_containing, compare_batches
 from linker.mirror.filler import filler_batch
 from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import TERMINAL, PartitionState
 from linker.mirror.table import PartitionTable
-from linker.mirror.topics import plan_topics
+from linker.mirror.topics import make_durable, plan_topics
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
 
@@ -106,6 +106,8 @@ class Locator:
             for topic, topic_id in created.items():
                 if topic_id is not None:
                     log.info("created mirror topic %s", topic)
+            await make_durable(self.dest, self.dest_admin, [t for t, i in created.items() if i is not None],
+                               self.settings)
         for p in plans:
             if not p.create and not p.problem and p.configs:
                 log.info("setting mirror configs on existing topic %s: %s", p.topic, p.configs)
@@ -188,6 +190,10 @@ class Locator:
         tp = pm.tp
         st = pm.status
         st.dest_log_end, st.source_log_start, st.source_high_watermark = d_end, s_start, s_hw
+        lost = truncation_problem(pm.acked_end, d_end)
+        if lost is not None:
+            self.table.move(pm, PartitionState.DEST_TRUNCATED, lost, offset=d_end)
+            return
         pm.acked_end = pm.produced_end = d_end
         pm.fetch_epoch = pm.produced_epoch = -1
         pm.resync_needed = False

@@ -2,7 +2,16 @@
 per partition, every response judged against the source offset, ambiguity
 handed to the locator (``PartitionTable.schedule_resync``) to re-read the
 destination. Produce requests run as tasks of the producer's own TaskGroup:
-one that fails unexpectedly stops the producer and so the engine."""
+one that fails unexpectedly stops the producer and so the engine.
+
+A batch refused for a reason the mirror topic's config can cure
+(MESSAGE_TOO_LARGE, INVALID_TIMESTAMP) gets the config fixed once
+(IncrementalAlterConfigs) and is produced again; it stops the partition only
+if it is refused again with the same error.
+
+The produce timeout (``mirror.produce_timeout_ms``) is kept well below the
+client request timeout: a broker that answers REQUEST_TIMED_OUT leaves the
+connection, and the other requests pipelined on it, intact."""
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +23,9 @@ from linker.client import STALE_METADATA_CODES, Admin, Client, ClientError
 from linker.client.kafka_errors import error_name
 from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
-from linker.mirror.checks import Verdict, judge_produce
+from kproto.errors import ErrorCode
+from linker.mirror.checks import Verdict, judge_produce, truncation_problem
+from linker.mirror.topics import repair_configs
 from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import PartitionState
@@ -24,8 +35,6 @@ from linker.naming import MirrorNames
 log = logging.getLogger("linker.mirror")
 
 MAX_PRODUCE_REQUESTS_PER_BROKER = 8
-#: Broker-side time limit of one produce request.
-PRODUCE_TIMEOUT_MS = 30_000
 #: Attempts of a one-off produce (fillers) across destination leader moves.
 PRODUCE_ONE_ATTEMPTS = 10
 
@@ -41,6 +50,8 @@ class Producer:
         self.metrics = metrics
         self.stale = stale
         self._requests_in_flight: dict[int, int] = {}
+        #: Partitions whose mirror topic config was repaired for (error, batch base offset).
+        self._repaired: dict[TP, tuple[int, int]] = {}
         self._stopping = False
 
     def stop(self) -> None:
@@ -90,7 +101,8 @@ class Producer:
         results: dict[TP, tuple[int, int]] = {}
         failure: str | None = None
         try:
-            answers = await self.dest.produce(node, batches, acks=self.settings.acks, timeout_ms=PRODUCE_TIMEOUT_MS)
+            answers = await self.dest.produce(node, batches, acks=self.settings.acks,
+                                              timeout_ms=self.settings.produce_timeout_ms)
             for (topic, partition), p in (answers or {}).items():
                 results[(self.names.source_topic(topic) or topic, partition)] = (p.error_code, p.base_offset)
         except ClientError as exc:
@@ -120,7 +132,19 @@ class Producer:
                 self.metrics.bytes_total.inc(b.size)
                 self.metrics.batches_total.inc()
                 self.metrics.records_total.inc(n)
+            elif not code and base < b.base_offset:
+                why = truncation_problem(b.base_offset, base) or ""
+                self.table.move(pm, PartitionState.DEST_TRUNCATED,
+                                f"{why}; the batch of source offset {b.base_offset} landed at {base}", offset=base)
+            elif verdict is Verdict.FAILED and self._repairable(pm, code, b.base_offset):
+                self.metrics.errors_total.inc(api="Produce", error=error_name(code))
+                # Held like a partition being located (neither fetched nor produced) until fixed.
+                self.table.drop_queue(pm)
+                pm.locating = True
+                tasks.create_task(self._repair(pm, ErrorCode(code), b.size, b.base_offset))
             elif verdict is Verdict.FAILED:
+                if code and self._repaired.get(pm.tp) == (code, b.base_offset):
+                    reason += " again after the mirror topic config was fixed"
                 if code:
                     self.metrics.errors_total.inc(api="Produce", error=error_name(code))
                 self.table.move(pm, PartitionState.FAILED, reason, offset=b.base_offset)
@@ -132,6 +156,35 @@ class Producer:
         if stale:
             self.stale.mark_dest()
         self.table.produce_settled()
+
+    def _repairable(self, pm: PartitionMirror, code: int, base_offset: int) -> bool:
+        """A config fix may cure ``code``, and was not tried yet for this batch."""
+        return (code in (ErrorCode.MESSAGE_TOO_LARGE, ErrorCode.INVALID_TIMESTAMP)
+                and self._repaired.get(pm.tp) != (code, base_offset))
+
+    async def _repair(self, pm: PartitionMirror, code: ErrorCode, size: int, base_offset: int) -> None:
+        """Fix the mirror topic config that made the destination refuse a batch, then
+        re-locate the partition (which produces the batch again)."""
+        self._repaired[pm.tp] = (code, base_offset)
+        topic = self.names.mirror_tp(pm.tp)[0]
+        configs = repair_configs(code, size, self.settings)
+        try:
+            if code is ErrorCode.MESSAGE_TOO_LARGE:
+                have = (await self.dest_admin.topic_configs([topic])).get(topic, {}).get("max.message.bytes")
+                if have is not None and have.isdigit() and int(have) >= size:
+                    configs = {}
+            if configs:
+                log.warning("partition %s-%d: destination refused the batch at %d with %s; setting %s on %s",
+                            pm.tp[0], pm.tp[1], base_offset, code.name, configs, topic)
+                await self.dest_admin.alter_topic_configs(topic, configs)
+        except ClientError as exc:
+            self.table.move(pm, PartitionState.FAILED,
+                            f"produce of source offset {base_offset} refused: {code.name}; fixing the "
+                            f"mirror topic config {configs} failed: {exc}", offset=base_offset)
+            return
+        finally:
+            pm.locating = False
+        self.table.schedule_resync(pm, f"{code.name}, mirror topic config fixed")
 
     async def _trim_to_source_start(self, pm: PartitionMirror, offset: int) -> None:
         """Match a source log start that sits inside the first mirrored batch."""
@@ -147,7 +200,7 @@ class Producer:
         for attempt in range(PRODUCE_ONE_ATTEMPTS):
             node = await self.dest.leader_for(*mirror_tp)
             answers = await self.dest.produce(node, {mirror_tp: records}, acks=self.settings.acks,
-                                              timeout_ms=PRODUCE_TIMEOUT_MS)
+                                              timeout_ms=self.settings.produce_timeout_ms)
             p = (answers or {})[mirror_tp]
             if p.error_code in STALE_METADATA_CODES:
                 await asyncio.sleep(0.1 * 2 ** attempt)

@@ -20,10 +20,12 @@ class PartitionState(enum.Enum):
     BLOCKED = "BLOCKED"        # next source batch cannot be stored exactly
     DIVERGED = "DIVERGED"      # source truncated below what the destination holds
     FAILED = "FAILED"          # destination disagrees with what we wrote, or foreign writes
+    DEST_TRUNCATED = "DEST_TRUNCATED"   # destination log end fell below what it acknowledged
     STOPPED = "STOPPED"        # engine shut down cleanly
 
 
-TERMINAL = frozenset({PartitionState.BLOCKED, PartitionState.DIVERGED, PartitionState.FAILED})
+TERMINAL = frozenset({PartitionState.BLOCKED, PartitionState.DIVERGED, PartitionState.FAILED,
+                      PartitionState.DEST_TRUNCATED})
 
 _ALLOWED: dict[PartitionState, frozenset[PartitionState]] = {
     PartitionState.PENDING: frozenset({PartitionState.ALIGNING, PartitionState.MIRRORING,
@@ -33,6 +35,7 @@ _ALLOWED: dict[PartitionState, frozenset[PartitionState]] = {
     PartitionState.BLOCKED: frozenset({PartitionState.STOPPED}),
     PartitionState.DIVERGED: frozenset({PartitionState.STOPPED}),
     PartitionState.FAILED: frozenset({PartitionState.STOPPED}),
+    PartitionState.DEST_TRUNCATED: frozenset({PartitionState.STOPPED}),
     PartitionState.STOPPED: frozenset(),
 }
 
@@ -77,7 +80,7 @@ class PartitionStatus:
             raise ValueError(f"{self.key}: moving to {new.value} needs a reason")
         old = self.state
         self.state, self.reason, self.offset, self.since = new, reason, offset, time.time()
-        if new in (PartitionState.DIVERGED, PartitionState.FAILED):
+        if new in (PartitionState.DIVERGED, PartitionState.FAILED, PartitionState.DEST_TRUNCATED):
             self.fidelity = Fidelity.NOT_EXACT
         elif new is PartitionState.MIRRORING and self.fidelity is Fidelity.UNKNOWN:
             self.fidelity = Fidelity.EXACT

@@ -9,12 +9,21 @@ that deletes nothing (retention -1): the destination's own cleaner would
 rewrite batches on its own schedule, breaking byte equality, and DeleteRecords
 (alignment) needs the delete policy. Compaction of the mirror is switched on
 at cutover (a later issue).
+
+Created mirrors are also made durable (``durability_configs``): min.insync.replicas
+min(2, replication factor) and no unclean leader election, so an acknowledged
+(acks=all) batch survives a destination broker failure. Both are overridable
+in ``[mirror]``. A batch the destination refuses for a config reason
+(MESSAGE_TOO_LARGE, INVALID_TIMESTAMP) gets the config fixed once
+(``repair_configs``) and is retried.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
+from kproto.errors import ErrorCode
+from linker.client import Admin, Client
 from linker.settings import MirrorSettings
 
 log = logging.getLogger("linker.mirror")
@@ -34,6 +43,51 @@ def required_configs(source_configs: dict[str, str | None], mirror: MirrorSettin
         "compression.type": "producer",
     })
     return out
+
+
+def durability_configs(replicas: int, mirror: MirrorSettings) -> dict[str, str]:
+    """Durability settings for a created mirror topic with ``replicas`` replicas."""
+    isr = mirror.min_insync_replicas if mirror.min_insync_replicas != -1 else max(1, min(2, replicas))
+    return {"min.insync.replicas": str(min(isr, max(replicas, 1))),
+            "unclean.leader.election.enable": str(mirror.unclean_leader_election_enable).lower()}
+
+
+async def make_durable(dest: Client, dest_admin: Admin, topics: list[str], mirror: MirrorSettings) -> None:
+    """Set ``durability_configs`` on freshly created mirror topics.
+
+    Done after creation because the replication factor may be the broker's
+    default, known only from the created topic's metadata."""
+    if not topics:
+        return
+    snap = await dest.refresh_metadata(topics)
+    for topic in topics:
+        parts = snap.topics[topic].partitions if topic in snap.topics else {}
+        replicas = min((len(p.replicas) for p in parts.values()), default=1)
+        configs = durability_configs(replicas, mirror)
+        log.info("mirror topic %s: %d replicas, setting %s", topic, replicas, configs)
+        await dest_admin.alter_topic_configs(topic, configs)
+
+
+#: Produce errors a mirror topic config change can cure, and the configs that cure them.
+REPAIRABLE = {
+    ErrorCode.MESSAGE_TOO_LARGE: ("max.message.bytes",),
+    ErrorCode.INVALID_TIMESTAMP: ("message.timestamp.type", "message.timestamp.before.max.ms",
+                                  "message.timestamp.after.max.ms"),
+}
+
+
+def repair_configs(error: ErrorCode, batch_size: int, mirror: MirrorSettings) -> dict[str, str]:
+    """Configs that let a batch refused with ``error`` be stored (empty: nothing to repair)."""
+    keys = REPAIRABLE.get(error, ())
+    if not keys:
+        return {}
+    if error is ErrorCode.MESSAGE_TOO_LARGE:
+        return {"max.message.bytes": str(batch_size)}
+    return {
+        "message.timestamp.type": "CreateTime",
+        "message.timestamp.before.max.ms": str(mirror.timestamp_before_max_ms),
+        "message.timestamp.after.max.ms": str(mirror.timestamp_after_max_ms),
+    }
 
 
 def config_drift(required: dict[str, str], actual: dict[str, str | None]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from .cluster import ClusterSettings, parse_cluster
 from .errors import ConfigError
 from .lifecycle import LifecycleSettings, parse_lifecycle
 from .metrics import MetricsSettings, parse_metrics
-from .mirror import MirrorSettings, parse_mirror
+from .mirror import MirrorSettings, check_produce_timeout, parse_mirror
 from .proxy import ProxySettings, parse_proxy
 from .reading import get, only_keys, table
 from .topics import TopicSettings, parse_topics
@@ -55,7 +55,7 @@ def parse_config(data: dict[str, Any]) -> LinkConfig:
     name = get(data, "", "name", str, "link")
     if not name:
         raise ConfigError("name: must not be empty")
-    return LinkConfig(
+    config = LinkConfig(
         name=name,
         source=parse_cluster(table(data, "", "source", required=True), "source"),
         destination=parse_cluster(table(data, "", "destination", required=True), "destination"),
@@ -65,3 +65,5 @@ def parse_config(data: dict[str, Any]) -> LinkConfig:
         lifecycle=parse_lifecycle(table(data, "", "lifecycle")),
         proxy=parse_proxy(table(data, "", "proxy") if "proxy" in data else None),
     )
+    check_produce_timeout(config.mirror, config.destination.request_timeout_ms)
+    return config

@@ -91,3 +91,30 @@ def test_topic_lists_refuse_a_bare_string(key):
     with pytest.raises(ConfigError) as ei:
         parse_config(_with(**{f"topics__{key}": "orders"}))
     assert str(ei.value).startswith(f"topics.{key}: must be a list of strings, e.g. {key} = ['orders']")
+
+
+# -- issue 14: durability and timeouts of the mirror ------------------------------------------
+@pytest.mark.parametrize("data, fragment", [
+    (_with(mirror__acks=1), "mirror.acks: 1 refused: only \"all\""),
+    (_with(mirror__acks="1"), "mirror.acks"),
+    (_with(mirror__produce_timeout_ms=30_000), "mirror.produce_timeout_ms: 30000 must be at most half"),
+    (_with(mirror__produce_timeout_ms=20_000, destination__request_timeout_ms=30_000), "<= 15000"),
+    (_with(mirror__min_insync_replicas=0), "mirror.min_insync_replicas"),
+    (_with(mirror__min_insync_replicas=3, mirror__replication_factor=2), "exceeds mirror.replication_factor"),
+    (_with(mirror__unclean_leader_election_enable="no"), "mirror.unclean_leader_election_enable"),
+])
+def test_unsafe_mirror_settings_are_refused(data, fragment):
+    with pytest.raises(ConfigError) as ei:
+        parse_config(data)
+    assert fragment in str(ei.value)
+
+
+def test_safe_mirror_defaults():
+    cfg = parse_config(BASE)
+    assert cfg.mirror.acks == -1
+    assert cfg.mirror.produce_timeout_ms * 2 <= cfg.destination.request_timeout_ms
+    # 3.6-3.9 brokers read Long.MAX as "unset" and fall back to message.timestamp.difference.max.ms.
+    assert cfg.mirror.timestamp_before_max_ms == cfg.mirror.timestamp_after_max_ms == 2**63 - 2
+    assert (cfg.mirror.min_insync_replicas, cfg.mirror.unclean_leader_election_enable) == (-1, False)
+    longer = parse_config(_with(mirror__produce_timeout_ms=20_000, destination__request_timeout_ms=60_000))
+    assert longer.mirror.produce_timeout_ms == 20_000

@@ -9,7 +9,7 @@ def test_required_configs_for_a_delete_topic():
     req = required_configs(SRC, MirrorSettings(timestamp_after_max_ms=3_600_000))
     assert req == {"cleanup.policy": "delete", "retention.ms": "604800000", "retention.bytes": "-1",
                    "max.message.bytes": "1048588", "message.timestamp.type": "CreateTime",
-                   "message.timestamp.before.max.ms": "9223372036854775807",
+                   "message.timestamp.before.max.ms": "9223372036854775806",
                    "message.timestamp.after.max.ms": "3600000", "compression.type": "producer"}
 
 
