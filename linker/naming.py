@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
+from linker.client import TopicPartition as TP
 
-TP = tuple[str, int]
 V = TypeVar("V")
 
 

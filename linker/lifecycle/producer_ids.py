@@ -16,11 +16,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from linker.client import Admin, Client, KafkaError
+from linker.client import Admin, Client, KafkaError, TopicPartition as TP
 
 log = logging.getLogger("linker.lifecycle")
 
-TP = tuple[str, int]
 
 MAX_IDS_PER_BROKER = 2_000_000
 MAX_SECONDS = 60.0

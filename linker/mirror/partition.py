@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from kproto.records.batch import BatchView
 from linker.mirror.state import PartitionState, PartitionStatus
+from linker.client import TopicPartition as TP
 
-TP = tuple[str, int]
 
 
 class FrameCharge:

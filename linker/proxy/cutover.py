@@ -30,14 +30,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-from linker.client import LATEST_TIMESTAMP, Admin, Client, ClientConfig, KafkaError
+from linker.client import LATEST_TIMESTAMP, Admin, Client, ClientConfig, KafkaError, TopicPartition as TP
 
 from .config import UpstreamConfig
 from .server import ProxyServer
 
 log = logging.getLogger("linker.proxy")
 
-TP = tuple[str, int]
 
 
 @dataclasses.dataclass
