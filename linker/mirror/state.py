@@ -108,6 +108,11 @@ class PartitionStatus:
 
 
 # -- waiting for a cluster ----------------------------------------------------------
+#: Non-retriable for Kafka's clients, yet healed by time for a sidecar: a topic creation asking
+#: for more replicas than brokers are up (one of three restarting).
+TIME_HEALS_CODES = frozenset({ErrorCode.INVALID_REPLICATION_FACTOR})
+
+
 def needs_person(exc: BaseException) -> bool:
     """Whether ``exc`` is something time does not heal (so ``linker run`` exits with it).
 
@@ -117,7 +122,7 @@ def needs_person(exc: BaseException) -> bool:
     if isinstance(exc, (AuthenticationError, AuthorizationError, TlsError, UnsupportedVersion, ClientClosed)):
         return True
     if isinstance(exc, KafkaError):
-        if exc.code in STALE_METADATA_CODES:
+        if exc.code in STALE_METADATA_CODES or exc.code in TIME_HEALS_CODES:
             return False
         try:
             return not ErrorCode(exc.code).retriable

@@ -99,8 +99,23 @@ def test_run_waits_for_a_destination_down_at_start(source, topic_name, tmp_path,
             assert run.running, run.text()[-3000:]
             wait_for(lambda: not json.loads(get(base + "/status"))["waiting"]["waiting"], 30, "/status ready")
             assert re.search(r"^linker_waiting_for_cluster 0", get(base + "/metrics"), re.M)
+            # ... and at a later point: kill -9 while running, more source records, back 13 s later
+            dst.kill(node)
+            produce(source, topic_name, 300, 3, start=300)
+            wait_for(lambda: json.loads(get(base + "/status"))["waiting"]["waiting"], 30, "/status waiting again")
+            t_down = time.monotonic()
+            while time.monotonic() - t_down < 13:
+                assert run.running, run.text()[-3000:]
+                time.sleep(0.5)
+            dst.start_broker(node)
+            t_back = time.monotonic()
+            wait_exact(source, bootstrap, [topic_name], timeout=120, min_records=600)
+            took_later = time.monotonic() - t_back
+            assert run.running, run.text()[-3000:]
+            wait_for(lambda: not json.loads(get(base + "/status"))["waiting"]["waiting"], 30, "/status ready again")
             assert run.stop() == 0, run.text()[-3000:]
-        testbed_report(f"destination down at start for 13 s: exact {took:.1f}s after it returned ({check})")
+        testbed_report(f"destination down at start for 13 s: exact {took:.1f}s after it returned ({check}); "
+                       f"killed again while running: exact {took_later:.1f}s after it returned")
     finally:
         dst.stop()
 
