@@ -103,6 +103,12 @@ class MirrorMetrics:
         self.records_total = r.counter("linker_mirrored_records_total", "Records acknowledged by the destination.")
         self.in_flight_bytes = r.gauge("linker_in_flight_bytes", "Fetched bytes not yet acknowledged by the destination.")
         self.errors_total = r.counter("linker_errors_total", "Kafka errors seen, by error name and API.")
+        self.waiting = r.gauge("linker_waiting_for_cluster", "1 while the linker waits for what time heals "
+                               "(a broker down, leaders not elected yet); 0 when both clusters answer.")
+        self.wait_retries_total = r.counter("linker_wait_retries_total", "Attempts that found a cluster not ready yet.")
+        self.partitions_waiting = r.gauge("linker_partitions_waiting", "Live partitions whose ends could not be read "
+                                          "in the last lag round (no leader, broker down); the others go on.")
+        self.waiting.set(0)
         self.filler_offsets_total = r.counter("linker_filler_offsets_total", "Filler offsets written to align leading gaps.")
 
     def render(self) -> str:

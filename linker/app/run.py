@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable
 
 from linker.client import Client
 from linker.connect import connect
 from linker.lifecycle.controller import LifecycleController
 from linker.metrics import MetricsServer, MirrorMetrics
 from linker.mirror.engine import MirrorEngine
+from linker.mirror.state import until_ready
 from linker.settings import LinkConfig
 
 log = logging.getLogger("linker")
@@ -39,17 +41,37 @@ async def _run_parts(config: LinkConfig, metrics: MirrorMetrics, source: Client,
         server = MetricsServer(metrics, lifecycle.status_doc, config.metrics.host, config.metrics.port)
         await server.start()
         log.info("metrics and status on http://%s:%d/", config.metrics.host, server.port)
-    await lifecycle.prepare()
-    lifecycle_task = asyncio.create_task(lifecycle.run(stop))
     try:
-        await engine.run(stop)
+        # The state topic lives on the destination: wait (backing off) while it is not reachable.
+        if not await _unless_stopped(until_ready("destination state topic", lifecycle.prepare, engine.wait), stop):
+            return
+        lifecycle_task = asyncio.create_task(lifecycle.run(stop))
+        try:
+            await engine.run(stop)
+        finally:
+            stop.set()
+            await lifecycle_task
     finally:
-        stop.set()
-        await lifecycle_task
         if server is not None:
             await server.close()
     if lifecycle.fenced:   # a newer owner took the link: exit 1, saying who
         raise RuntimeError(lifecycle.fenced)
+
+
+async def _unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Await ``work`` unless ``stop`` is set first (then cancel it); True when it finished."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopped], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
+    task.result()
+    return True
 
 
 def run_until_stopped(config: LinkConfig) -> int:

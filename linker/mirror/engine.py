@@ -32,6 +32,7 @@ from linker.mirror.locate import Locator
 from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.producer import Producer
 from linker.mirror.signals import StaleMetadata
+from linker.mirror.state import ClusterWait, until_ready
 from linker.mirror.table import PartitionTable
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
@@ -57,6 +58,8 @@ class MirrorEngine:
         # makes them read-only first, so no client can write them before the first poll).
         self.before_create: list[Callable[[list[str]], Awaitable[None]]] = []
         self._stopping = asyncio.Event()
+        # What time heals and the linker waits for (a broker down, leaders not elected yet).
+        self.wait = ClusterWait(on_change=[self._show_wait])
         self._loops: list[asyncio.Task[None]] = []
         self._producing: asyncio.Task[None] | None = None
         stale = StaleMetadata(self.table.resync_wanted.set)
@@ -67,7 +70,13 @@ class MirrorEngine:
         self.locator = Locator(self.table, source, dest, source_admin, dest_admin, self.names, TopicSelector(topics),
                                mirror, self.metrics, stale, self.producer.produce_one, self.auditor.check_prefix,
                                self.before_create)
-        self.lag = LagWatch(self.table, source, dest, self.names, mirror, self.metrics, self.locator.discover)
+        self.lag = LagWatch(self.table, source, dest, self.names, mirror, self.metrics, self.locator.discover,
+                            self.wait)
+
+    def _show_wait(self, wait: ClusterWait) -> None:
+        self.metrics.waiting.set(1 if wait.reason is not None else 0)
+        if wait.reason is not None:
+            self.metrics.wait_retries_total.inc()
 
     # -- what callers read ---------------------------------------------------------
     @property
@@ -94,7 +103,7 @@ class MirrorEngine:
             d["avg_record_bytes"] = pm.avg_record_bytes()
             d["paused"] = pm.paused
             parts.append(d)
-        return {"link": self.name, "partitions": parts}
+        return {"link": self.name, "waiting": self.wait.as_dict(), "partitions": parts}
 
     # -- lifecycle hooks -------------------------------------------------------------
     async def pause_topic(self, topic: str) -> None:
@@ -156,7 +165,9 @@ class MirrorEngine:
         self._stopping.set()
 
     async def _start(self, tasks: asyncio.TaskGroup) -> None:
-        await self.locator.setup()
+        # A cluster not ready (a broker restarting, new leaders not elected) is waited for,
+        # backing off; only what needs a person (authentication, authorization) ends the run.
+        await until_ready("start-up", self.locator.setup, self.wait)
         self.started.set()
         self._loops = [tasks.create_task(coro, name=name) for name, coro in (
             ("fetcher", self.fetcher.run()), ("resync", self.locator.resync_loop()), ("lag", self.lag.run()),

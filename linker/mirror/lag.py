@@ -1,6 +1,8 @@
 """The lag watch: every ``LAG_INTERVAL_S``, both clusters' ends of every live
 partition become lag metrics; a destination end beyond what the linker wrote
-means foreign writes (the partition FAILS). Every ``metadata_refresh_ms`` it
+means foreign writes (the partition FAILS). Ends are read per leader: a
+partition without a leader is skipped (and shown as waiting), the rest are
+watched; when no partition's ends can be read the link shows as waiting. Every ``metadata_refresh_ms`` it
 also asks the locator to pick up topics that started matching the link."""
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from linker.client import LATEST_TIMESTAMP, LOG_END, Client, ClientError
 from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
-from linker.mirror.state import TERMINAL, PartitionState
+from linker.mirror.locate import isolated_offsets
+from linker.mirror.state import TERMINAL, ClusterWait, PartitionState
 from linker.mirror.table import PartitionTable
 from linker.naming import MirrorNames
 
@@ -23,7 +26,9 @@ LAG_INTERVAL_S = 2.0
 
 class LagWatch:
     def __init__(self, table: PartitionTable, source: Client, dest: Client, names: MirrorNames,
-                 settings: MirrorSettings, metrics: MirrorMetrics, discover: Callable[[], Awaitable[None]]) -> None:
+                 settings: MirrorSettings, metrics: MirrorMetrics, discover: Callable[[], Awaitable[None]],
+                 wait: ClusterWait | None = None) -> None:
+        self.wait = wait or ClusterWait()
         self.table = table
         self.source = source
         self.dest = dest
@@ -45,17 +50,31 @@ class LagWatch:
                 tps = [pm.tp for pm in live]
                 acked_before = {pm.tp: pm.acked_end for pm in live}
                 if not tps:
+                    self.wait.ready()
                     continue
-                s_hw, d_end_m = await asyncio.gather(
-                    self.source.offsets(tps, LATEST_TIMESTAMP),
-                    self.dest.offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END))
-                d_end = self.names.by_source(d_end_m, tps)
+                m_tps = [self.names.mirror_tp(tp) for tp in tps]
+                # Per leader: a partition without one is skipped this round, the others are watched.
+                (s_hw, s_failed), (d_end_m, d_failed) = await asyncio.gather(
+                    isolated_offsets(self.source, tps, LATEST_TIMESTAMP), isolated_offsets(self.dest, m_tps, LOG_END))
             except ClientError as exc:
                 log.info("lag refresh failed: %s", exc)
+                self.wait.waiting(f"lag refresh: {exc}")
                 continue
+            d_end = {tp: d_end_m[m] for tp, m in zip(tps, m_tps) if m in d_end_m}
+            failed = {**{tp: d_failed[m] for tp, m in zip(tps, m_tps) if m in d_failed}, **s_failed}
+            self.metrics.partitions_waiting.set(len(failed))
+            if failed and len(failed) == len(tps):
+                self.wait.waiting(f"no partition's ends could be read: {next(iter(failed.values()))}")
+            else:
+                self.wait.ready()
             now_ms = time.time() * 1000
             for pm in live:
+                if pm.tp in failed:
+                    pm.status.waiting = str(failed[pm.tp])
+                    continue
                 hw, de = s_hw[pm.tp], d_end[pm.tp]
+                if not pm.resync_needed:
+                    pm.status.waiting = None
                 pm.status.source_high_watermark = hw
                 if pm.active and pm.in_flight is None and de > pm.acked_end and de != pm.produced_end:
                     self.table.move(pm, PartitionState.FAILED,

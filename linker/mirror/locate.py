@@ -11,9 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from kproto.errors import ErrorCode
-from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, STALE_METADATA_CODES, Admin, Client,
-                           ClientError, KafkaError, NewTopic)
+from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, Admin, Client, ClientError, NewTopic
 from linker.client.kafka_errors import error_name
 from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
@@ -23,7 +21,7 @@ from linker.mirror.compare import batch_containing, compare_batches
 from linker.mirror.filler import filler_batch
 from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.signals import StaleMetadata
-from linker.mirror.state import TERMINAL, PartitionState
+from linker.mirror.state import TERMINAL, PartitionState, needs_person
 from linker.mirror.table import PartitionTable
 from linker.mirror.topics import make_durable, plan_topics
 from linker.naming import MirrorNames
@@ -31,8 +29,6 @@ from linker.selection import TopicSelector
 
 log = logging.getLogger("linker.mirror")
 
-#: ListOffsets errors that mean "not ready yet"; anything else is loud.
-RETRIABLE_LOCATE_CODES = STALE_METADATA_CODES | {ErrorCode.REQUEST_TIMED_OUT}
 #: Pause before re-locating partitions a pass left unlocated (a cluster not ready yet).
 RESYNC_RETRY_S = 0.5
 #: Pause after a resync pass failed as a whole (metadata refresh or ListOffsets).
@@ -43,9 +39,35 @@ ALIGN_CONCURRENCY = 4
 #: A just-elected source leader's high watermark may lag: wait this long before calling it diverged.
 SOURCE_HW_SETTLE_S = 1.0
 MAX_TOPIC_NAME = 249
+#: How long one offsets lookup retries a partition without a leader before leaving it for the next pass.
+ISOLATED_RETRY_S = 2.0
 
 ProduceOne = Callable[[TP, list[Any]], Awaitable[tuple[int, int]]]
 Adopted = Callable[[TP, int, int], None]
+
+
+async def isolated_offsets(client: Client, tps: list[TP], timestamp: int
+                           ) -> tuple[dict[TP, int], dict[TP, ClientError]]:
+    """Offsets of ``tps``, one lookup per cached leader, so a partition without a leader (or
+    whose broker is down) fails alone instead of failing the whole set.
+
+    Returns the offsets found and the error of each partition not found; raises what
+    needs a person (authorization, ...)."""
+    groups: dict[int, list[TP]] = {}
+    for tp in tps:
+        groups.setdefault(client.leader(tp), []).append(tp)
+    answers = await asyncio.gather(*(client.offsets(g, timestamp, retry_for=ISOLATED_RETRY_S)
+                                     for g in groups.values()), return_exceptions=True)
+    found: dict[TP, int] = {}
+    failed: dict[TP, ClientError] = {}
+    for group, answer in zip(groups.values(), answers):
+        if isinstance(answer, BaseException):
+            if not isinstance(answer, ClientError) or needs_person(answer):
+                raise answer
+            failed.update((tp, answer) for tp in group)
+        else:
+            found.update(answer)
+    return found, failed
 
 
 class Locator:
@@ -152,22 +174,28 @@ class Locator:
         self.table.begin_locate(pms)
         try:
             m_tps = [self.names.mirror_tp(tp) for tp in tps]
-            try:
-                d_end, d_start, s_start, s_hw = await asyncio.gather(
-                    self.dest.offsets(m_tps, LOG_END), self.dest.offsets(m_tps, EARLIEST_TIMESTAMP),
-                    self.source.offsets(tps, EARLIEST_TIMESTAMP), self.source.offsets(tps, LATEST_TIMESTAMP))
-            except ClientError as exc:
-                if isinstance(exc, KafkaError) and exc.code not in RETRIABLE_LOCATE_CODES:
-                    raise   # e.g. an authorization error: loud, not retried forever
-                # A cluster not ready yet (a new 1,000-partition topic still electing leaders,
-                # a broker restarting): the resync loop tries again, nothing is produced meanwhile.
-                log.info("locating %d partition(s) failed (%s); will retry", len(pms), exc)
-                self._error("Locate", type(exc).__name__)
-                for pm in pms:
-                    pm.resync_needed = True
+            # Looked up per leader: a partition without one (a broker restarting, a new
+            # 1,000-partition topic still electing leaders) waits alone; the others go on.
+            answers = await asyncio.gather(
+                isolated_offsets(self.dest, m_tps, LOG_END), isolated_offsets(self.dest, m_tps, EARLIEST_TIMESTAMP),
+                isolated_offsets(self.source, tps, EARLIEST_TIMESTAMP),
+                isolated_offsets(self.source, tps, LATEST_TIMESTAMP))
+            (d_end_m, f1), (d_start_m, f2), (s_start, f3), (s_hw, f4) = answers
+            source_of = dict(zip(m_tps, tps))
+            failed: dict[TP, ClientError] = {source_of[m]: exc for f in (f1, f2) for m, exc in f.items()}
+            failed.update(f3)
+            failed.update(f4)
+            if failed:
+                log.info("locating %d of %d partition(s) failed (%s); will retry them", len(failed), len(pms),
+                         next(iter(failed.values())))
+                self._error("Locate", type(next(iter(failed.values()))).__name__)
                 self.stale.mark_both()
-                return
-            d_end, d_start = self.names.by_source(d_end, tps), self.names.by_source(d_start, tps)
+                for pm in pms:
+                    if pm.tp in failed:
+                        pm.resync_needed = True
+                        pm.status.waiting = str(failed[pm.tp])
+            d_end = {tp: d_end_m[self.names.mirror_tp(tp)] for tp in tps if tp not in failed}
+            d_start = {tp: d_start_m[self.names.mirror_tp(tp)] for tp in tps if tp not in failed}
             sem = asyncio.Semaphore(LOCATE_CONCURRENCY)
 
             async def one(pm: PartitionMirror) -> None:
@@ -175,15 +203,19 @@ class Locator:
                     try:
                         await self._locate(pm, d_end[pm.tp], d_start[pm.tp], s_start[pm.tp], s_hw[pm.tp])
                         pm.first_locate = False
+                        pm.status.waiting = None
                     except ClientError as exc:
                         log.info("partition %s-%d: locating failed (%s); will retry", pm.tp[0], pm.tp[1], exc)
                         self._error("Locate", type(exc).__name__)
                         pm.resync_needed = True
             async with asyncio.TaskGroup() as tasks:
                 for pm in pms:
-                    tasks.create_task(one(pm))
+                    if pm.tp not in failed:
+                        tasks.create_task(one(pm))
         finally:
             self.table.end_locate(pms)
+            if any(pm.resync_needed for pm in pms):
+                self.table.resync_wanted.set()   # the resync loop retries them
 
     async def _locate(self, pm: PartitionMirror, d_end: int, d_start: int, s_start: int, s_hw: int) -> None:
         """Find where ``pm`` resumes; align or refuse loudly when it cannot."""

@@ -5,10 +5,17 @@ the reason, and every change logs exactly one line.
 """
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from kproto.errors import ErrorCode
+from linker.client import (STALE_METADATA_CODES, AuthenticationError, AuthorizationError, ClientClosed, ClientError,
+                           KafkaError, TlsError, UnsupportedVersion)
 
 log = logging.getLogger("linker.mirror")
 
@@ -65,6 +72,8 @@ class PartitionStatus:
     source_log_start: int | None = None
     source_high_watermark: int | None = None
     last_mirrored_timestamp_ms: int | None = None
+    # why the last lookup of this partition's ends failed (a leader not elected, its broker down)
+    waiting: str | None = None
 
     @property
     def key(self) -> str:
@@ -97,4 +106,88 @@ class PartitionStatus:
             "source_log_start": self.source_log_start,
             "source_high_watermark": self.source_high_watermark,
             "last_mirrored_timestamp_ms": self.last_mirrored_timestamp_ms,
+            "waiting": self.waiting,
         }
+
+
+# -- waiting for a cluster ----------------------------------------------------------
+#: Non-retriable for Kafka's clients, yet healed by time for a sidecar: a topic creation asking
+#: for more replicas than brokers are up (one of three restarting).
+TIME_HEALS_CODES = frozenset({ErrorCode.INVALID_REPLICATION_FACTOR})
+
+
+def needs_person(exc: BaseException) -> bool:
+    """Whether ``exc`` is something time does not heal (so ``linker run`` exits with it).
+
+    Refused credentials or rights, TLS failures, unsupported versions, a closed client and
+    Kafka errors Kafka itself calls non-retriable need a person; a broker not reachable,
+    a lost connection, a timeout or a leader not elected yet heal by themselves."""
+    if isinstance(exc, (AuthenticationError, AuthorizationError, TlsError, UnsupportedVersion, ClientClosed)):
+        return True
+    if isinstance(exc, KafkaError):
+        if exc.code in STALE_METADATA_CODES or exc.code in TIME_HEALS_CODES:
+            return False
+        try:
+            return not ErrorCode(exc.code).retriable
+        except ValueError:
+            return True
+    return not isinstance(exc, ClientError)
+
+
+@dataclass
+class ClusterWait:
+    """What the linker is waiting for (None: nothing), shown in ``/status`` and ``/metrics``.
+
+    Components that hit a condition time heals record it here rather than exit."""
+    reason: str | None = None
+    since: float | None = None
+    retries: int = 0
+    on_change: list[Callable[[ClusterWait], None]] = field(default_factory=list)
+
+    def waiting(self, reason: str) -> None:
+        if self.reason is None:
+            log.warning("waiting for the cluster: %s", reason)
+            self.since = time.time()
+        self.reason = reason
+        self.retries += 1
+        for hook in self.on_change:
+            hook(self)
+
+    def ready(self) -> None:
+        if self.reason is not None:
+            log.info("cluster ready again after %.1f s; resuming", time.time() - (self.since or time.time()))
+            self.reason, self.since = None, None
+            for hook in self.on_change:
+                hook(self)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"waiting": self.reason is not None, "reason": self.reason, "since": self.since,
+                "retries": self.retries}
+
+
+#: Back-off between attempts while a cluster is not ready, doubled up to the maximum
+#: (as Kafka's clients do with retry.backoff.ms / retry.backoff.max.ms).
+WAIT_BACKOFF_S = 0.2
+WAIT_BACKOFF_MAX_S = 5.0
+
+
+T = TypeVar("T")
+
+
+async def until_ready(what: str, attempt: Callable[[], Awaitable[T]], wait: ClusterWait) -> T:
+    """Run ``attempt()`` until it succeeds; wait (backing off) on what time heals.
+
+    Raises at once what needs a person (see ``needs_person``)."""
+    delay = WAIT_BACKOFF_S
+    while True:
+        try:
+            result = await attempt()
+        except Exception as exc:
+            if needs_person(exc):
+                raise
+            wait.waiting(f"{what}: {exc}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, WAIT_BACKOFF_MAX_S)
+            continue
+        wait.ready()
+        return result

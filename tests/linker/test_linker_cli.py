@@ -173,13 +173,28 @@ def test_bad_link_file_is_named(tmp_path):
 
 
 def test_unreachable_source_is_reported(tmp_path):
+    """An unreachable cluster is waited for (issue 14: time heals it), named in the log; SIGTERM ends the wait."""
     port = free_port()  # nothing listens there
     cfg = tmp_path / "link.toml"
     cfg.write_text(f'[source]\nbootstrap_servers = ["127.0.0.1:{port}"]\n[destination]\n'
                    f'bootstrap_servers = ["127.0.0.1:{port}"]\n[topics]\nnames = ["t"]\n')
-    r = linker("run", "--config", str(cfg), timeout=60)
-    assert r.returncode == 1
-    assert "linker run failed" in r.stderr and f"127.0.0.1:{port}" in r.stderr
+    err = tmp_path / "run.log"
+    with open(err, "wb") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "linker.app.cli", "run", "--config", str(cfg)],
+                                stdout=subprocess.DEVNULL, stderr=f)
+    try:
+        deadline = time.monotonic() + 60
+        while "waiting for the cluster" not in err.read_text():
+            assert proc.poll() is None, err.read_text()
+            assert time.monotonic() < deadline, err.read_text()
+            time.sleep(0.1)
+        assert f"127.0.0.1:{port}" in err.read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, err.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
 
 
 def test_sigterm_mid_stream_drains_and_leaves_an_exact_prefix(source, destination, topic_name, tmp_path):
