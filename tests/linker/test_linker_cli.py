@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -104,63 +102,6 @@ def test_run_status_metrics_sigterm_verify(source, destination, topic_name, tmp_
     assert r.returncode == 0 and "3 partitions: 3 exact" in r.stdout
     r = linker("verify", "--config", str(cfg), "--topic", "not-in-the-link")
     assert r.returncode == 1 and "not mirrored by link" in r.stdout
-
-
-@pytest.mark.slow
-def test_kill_9_loop_stays_exact(source, destination, topic_name, tmp_path):
-    from kafka import KafkaProducer
-    source.create_topic(topic_name, partitions=4)
-    cfg = write_link(tmp_path / "link.toml", source, destination, [topic_name])
-    stop = threading.Event()
-    sent = [0]
-
-    def write() -> None:
-        # Two producers: plain (no idempotence: the hard case) and idempotent, mixed codecs.
-        plain = KafkaProducer(**source.kafka_python_config(), linger_ms=5, compression_type="lz4", acks="all")
-        idem = KafkaProducer(**source.kafka_python_config(), linger_ms=5, compression_type="gzip",
-                             enable_idempotence=True)
-        try:
-            i = 0
-            while not stop.is_set():
-                (plain if i % 2 else idem).send(topic_name, key=b"k%d" % i, value=b"v%d" % i)
-                i += 1
-                if i % 200 == 0:
-                    plain.flush()
-                    idem.flush()
-                    time.sleep(0.02)
-            plain.flush()
-            idem.flush()
-            sent[0] = i
-        finally:
-            plain.close()
-            idem.close()
-
-    writer = threading.Thread(target=write)
-    writer.start()
-    rng = random.Random(6)
-    log = tmp_path / "run.log"
-    try:
-        for _ in range(5):
-            proc = start_run(cfg, log)
-            time.sleep(rng.uniform(2.0, 4.0))
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-    finally:
-        stop.set()
-        writer.join(60)
-    assert sent[0] > 1000
-    proc = start_run(cfg, log)
-    try:
-        wait_caught_up(cfg, topic_name, sent[0])
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    r = linker("verify", "--config", str(cfg))
-    assert r.returncode == 0, r.stdout + "\n" + log.read_text()[-3000:]
-    assert "FAILED" not in log.read_text() and "DIVERGED" not in log.read_text()
 
 
 def test_bad_link_file_is_named(tmp_path):
