@@ -244,14 +244,27 @@ class ProxyServer:
     def refusal_of(self, topic: str) -> Refusal | None:
         why = self.holds.get(topic)
         if why is not None:
-            return Refusal(ErrorCode.NOT_LEADER_OR_FOLLOWER, why)   # retriable: clients retry
+            return Refusal(ErrorCode.NOT_LEADER_OR_FOLLOWER, why, hold=True)   # retriable: clients retry
         if self.mirrors is not None and self.upstream.name == self.mirrors_on:
             link = self.mirrors.mirror_link(topic)
             if link is not None:
                 return Refusal(ErrorCode.POLICY_VIOLATION,             # refused for good
                                f"topic {topic!r} is a read-only mirror of link {link!r}; "
                                f"writes are accepted after the link is promoted")
+            link = self.mirrors.internal_link(topic)
+            if link is not None:
+                return Refusal(ErrorCode.POLICY_VIOLATION,
+                               f"topic {topic!r} belongs to link {link!r}; clients may not change it")
         return None
+
+    def protected_names(self) -> list[str]:
+        """Mirror and internal topics of the fronted cluster (for wildcard ACLs, broker configs)."""
+        if not self._mirrors_here():
+            return []
+        names = getattr(self.mirrors, "topics", None)
+        internal = getattr(self.mirrors, "internal_topics", None)
+        found = (list(names()) if names else []) + (list(internal()) if internal else [])
+        return found or (["?"] if self.mirrors.has_mirrors() else [])  # type: ignore[union-attr]
 
     def topic_name_of(self, topic_id: Any) -> str | None:
         return self._topic_names.get(topic_id)

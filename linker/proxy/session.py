@@ -27,6 +27,7 @@ from kproto.errors import ErrorCode
 from kproto.exceptions import FrameTooLarge, KprotoError
 from kproto.frames import FRAME_END, NEED_DATA, BodyChunk, Buffer, Frame, FrameDecoder, FrameStart
 
+from .filters import advertised, refused_while_guarded
 from .guard import GUARDED_APIS, Guarded, guard_request
 from .rewrite import clamp_api_versions, needs_decode, rewrite_response
 
@@ -161,7 +162,8 @@ class ClientSession(asyncio.Protocol):
         if len(head) < 8:
             return False
         api_key, version, corr = _HEAD.unpack_from(head, 0)
-        if api_key in _WHOLE_REQUESTS or (api_key in GUARDED_APIS and self.server.guard_active()):
+        if api_key in _WHOLE_REQUESTS or ((api_key in GUARDED_APIS or refused_while_guarded(api_key))
+                                          and self.server.guard_active()):
             return False
         epoch = -1
         if api_key == ApiKey.PRODUCE:
@@ -241,11 +243,17 @@ class ClientSession(asyncio.Protocol):
         if api_key in GUARDED_APIS and server.guard_active():
             self._on_guarded(frame, api_key, version, corr, -1)
             return
+        if refused_while_guarded(api_key) and server.guard_active():
+            self._refuse_api(api_key, version, corr)
+            return
         if api_key == ApiKey.API_VERSIONS and version > messages.ApiVersionsRequest.VALID_VERSIONS[1]:
             self._answer_unsupported_api_versions(corr)
             return
         if api_key == ApiKey.METADATA:
-            self._note_topics(frame)
+            chunks = self._note_topics(frame, version, corr)
+            if chunks is not None:
+                self._forward_chunks(chunks, _Pending(corr, api_key, version, True))
+                return
         elif api_key == ApiKey.FIND_COORDINATOR:
             self._note_groups(frame)
         elif api_key in _MEMBER_APIS:
@@ -296,7 +304,8 @@ class ClientSession(asyncio.Protocol):
         except KprotoError as exc:
             self.close(f"malformed {ApiKey(api_key).name} v{version} request: {exc}")
             return
-        guarded = guard_request(api_key, version, body, self.server.refusal_of, self.server.topic_name_of)
+        guarded = guard_request(api_key, version, body, self.server.refusal_of, self.server.topic_name_of,
+                                self.server.protected_names)
         decode = needs_decode(api_key, version)
         if guarded is None:
             if no_response:
@@ -316,13 +325,47 @@ class ClientSession(asyncio.Protocol):
             return
         self._forward_chunks(chunks, _Pending(corr, api_key, version, True, guarded, epoch))
 
-    def _note_topics(self, frame: Buffer) -> None:
+    def _note_topics(self, frame: Buffer, version: int, corr: int) -> list[Any] | None:
+        """Learn the topics a client uses. While a guard is active, a request that would
+        auto-create a protected name (a mirror the engine has not created yet, a link's
+        topic) is sent with auto-creation off: the new request's chunks, else None."""
         try:
-            _, body = kproto.decode_request(frame)
+            header, body = kproto.decode_request(frame)
         except KprotoError:
-            return  # the broker will answer it; nothing to learn
-        if body.topics:
-            self.server.note_topics(t.name for t in body.topics if t.name)
+            return None  # the broker will answer it; nothing to learn
+        if not body.topics:
+            return None
+        server = self.server
+        names = [t.name for t in body.topics if t.name]
+        server.note_topics(names)
+        if getattr(body, "allow_auto_topic_creation", False) and server.guard_active():
+            protected = [n for n in names if (why := server.refusal_of(n)) is not None and not why.hold]
+            if protected:
+                log.info("client %s: Metadata auto-creation turned off (it names %s)", self.peer,
+                         ", ".join(protected))
+                body.allow_auto_topic_creation = False
+                return kproto.encode_request(body, version, corr, header.client_id)
+        return None
+
+    def _refuse_api(self, api_key: int, version: int, corr: int) -> None:
+        """An API the proxy does not forward while a guard is active (filters.REFUSED, or
+        unknown to kproto): answered with POLICY_VIOLATION when its response has an error
+        field, else the connection is closed, as a broker does for a request it cannot serve."""
+        name = ApiKey(api_key).name if api_key in ApiKey._value2member_map_ else f"api key {api_key}"
+        try:
+            cls = messages.by_key(api_key, False)
+        except KeyError:
+            cls = None
+        fields = set() if cls is None or not cls.VALID_VERSIONS[0] <= version <= cls.VALID_VERSIONS[1] else {
+            f.attr for f in cls.DEFINITION.fields if f.v.lo <= version and (f.v.hi is None or version <= f.v.hi)}
+        if "error_code" not in fields:
+            self.close(f"{name} v{version} is not forwarded while mirrors are guarded")
+            return
+        body = cls(error_code=ErrorCode.POLICY_VIOLATION)
+        if "error_message" in fields:
+            body.error_message = "the proxy does not forward this request while mirrors are guarded"
+        log.info("client %s: %s v%d refused (not forwarded while mirrors are guarded)", self.peer, name, version)
+        self._answer_locally(_Pending(corr, api_key, version, False), body)
 
     def _note_groups(self, frame: Buffer) -> None:
         try:
@@ -504,7 +547,8 @@ class ClientSession(asyncio.Protocol):
         try:
             if p.api_key == ApiKey.API_VERSIONS:
                 version, body = self._decode_api_versions(frame, version)
-                clamp_api_versions(body, self.server.version_caps)
+                guarded = self.server.guard_active()
+                clamp_api_versions(body, self.server.version_caps, lambda k: advertised(k, guarded))
                 return kproto.encode_response(body, version, p.corr)
             _, body = kproto.decode_response(p.api_key, version, frame)
         except KprotoError as exc:
