@@ -23,6 +23,7 @@ from .config import ProxyConfig, UpstreamConfig
 from kproto import ApiKey
 from kproto.errors import ErrorCode
 
+from .filters_chain import Chain
 from .guard import MirrorRegistry, Refusal
 from .rewrite import FETCH_ENDPOINTS_FROM
 from .session import ClientSession, _UpstreamSide
@@ -64,6 +65,7 @@ class ProxyServer:
         self.mirrors = mirrors
         self.mirrors_on = mirrors_on or config.upstream.name
         self.sessions: set[ClientSession] = set()
+        self.chain = Chain()                     # the request filters, by api key
         self.groups_seen: set[str] = set()
         self.topics_in_use: dict[str, float] = {}   # topic -> when a client last asked its metadata
         self._members: dict[str, dict[str, int]] = {}      # group -> member id -> generation

@@ -44,3 +44,14 @@ def test_refused_keys_with_an_error_field_can_be_answered():
             if any(f.attr == "error_code" for f in resp.DEFINITION.fields):
                 answerable.append(key)
     assert ApiKey.UPDATE_FEATURES in answerable
+
+
+def test_the_chain_follows_the_table():
+    from linker.proxy.filters_chain import Chain, GuardFilter, RefuseFilter
+    chain = Chain()
+    for key, (cls, _) in CLASSIFICATION.items():
+        kinds = {type(f) for f in chain.of(key)}
+        assert (GuardFilter in kinds) == (cls is ApiClass.GUARDED), key
+        assert (RefuseFilter in kinds) == (cls is ApiClass.REFUSED), key
+    assert [type(f) for f in chain.of(999)] == [RefuseFilter]
+    assert chain.of(ApiKey.FETCH) == () and chain.of(ApiKey.LIST_OFFSETS) == ()   # hot path: no filter
