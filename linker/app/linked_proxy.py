@@ -38,6 +38,7 @@ class LinkedProxy:
         self.source = upstream_of(config.source, "source")
         self.destination = upstream_of(config.destination, "destination")
         self.mirrors = MirrorTopics()
+        self.mirrors.set_internal(config.lifecycle.state_topic_for(config.name), config.name)
         self.server = ProxyServer(proxy_config(config), self.mirrors, mirrors_on="destination")
         self.follower = StateFollower(self.server, self.mirrors, config.name,
                                       config.lifecycle.state_poll_ms / 1000)

@@ -88,14 +88,18 @@ def _kproto_range(api_key: int) -> tuple[int, int] | None:
 _MIN_VERSION_OVERRIDES = {int(ApiKey.SASL_HANDSHAKE): 1}
 
 
-def clamp_api_versions(body: Any, caps: Mapping[int, int] | None = None) -> None:
+def clamp_api_versions(body: Any, caps: Mapping[int, int] | None = None,
+                       advertise: Callable[[int], bool] | None = None) -> None:
     """Keep, for every API kproto knows, the intersection of the broker's and kproto's
     versions (dropping an API with none in common), further capped by `caps`
     (api key -> highest version); API keys kproto does not know stay as the broker
-    says, since they only ever pass through undecoded."""
+    says, since they only ever pass through undecoded. `advertise(api_key)` False drops
+    the key (the API is not forwarded while a guard is active: filters.py)."""
     caps = caps or {}
     kept = []
     for entry in body.api_keys:
+        if advertise is not None and not advertise(entry.api_key):
+            continue
         ours = _kproto_range(entry.api_key)
         if ours is not None:
             lo = max(entry.min_version, ours[0], _MIN_VERSION_OVERRIDES.get(entry.api_key, 0))

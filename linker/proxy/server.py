@@ -23,7 +23,8 @@ from .config import ProxyConfig, UpstreamConfig
 from kproto import ApiKey
 from kproto.errors import ErrorCode
 
-from .guard import HOLD_REFUSAL, MIRROR_REFUSAL, MirrorRegistry, Refusal
+from .filters_chain import Chain
+from .guard import HOLD_REFUSAL, INTERNAL_REFUSAL, MIRROR_REFUSAL, MirrorRegistry, Refusal
 from .rewrite import FETCH_ENDPOINTS_FROM
 from .session import ClientSession, _UpstreamSide
 
@@ -64,6 +65,7 @@ class ProxyServer:
         self.mirrors = mirrors
         self.mirrors_on = mirrors_on or config.upstream.name
         self.sessions: set[ClientSession] = set()
+        self.chain = Chain()                     # the request filters, by api key
         self.groups_seen: set[str] = set()
         self.topics_in_use: dict[str, float] = {}   # topic -> when a client last asked its metadata
         self._members: dict[str, dict[str, int]] = {}      # group -> member id -> generation
@@ -244,11 +246,22 @@ class ProxyServer:
     def refusal_of(self, topic: str) -> Refusal | None:
         # the texts name nothing the client did not send (issue 17.4); `holds` keeps the why for us
         if topic in self.holds:
-            return Refusal(ErrorCode.NOT_LEADER_OR_FOLLOWER, HOLD_REFUSAL)      # retriable: clients retry
+            return Refusal(ErrorCode.NOT_LEADER_OR_FOLLOWER, HOLD_REFUSAL, hold=True)   # retriable: clients retry
         if self.mirrors is not None and self.upstream.name == self.mirrors_on:
             if self.mirrors.mirror_link(topic) is not None:
-                return Refusal(ErrorCode.POLICY_VIOLATION, MIRROR_REFUSAL)      # refused for good
+                return Refusal(ErrorCode.POLICY_VIOLATION, MIRROR_REFUSAL)             # refused for good
+            if self.mirrors.internal_link(topic) is not None:
+                return Refusal(ErrorCode.POLICY_VIOLATION, INTERNAL_REFUSAL)
         return None
+
+    def protected_names(self) -> list[str]:
+        """Mirror and internal topics of the fronted cluster (for wildcard ACLs, broker configs)."""
+        if not self._mirrors_here():
+            return []
+        names = getattr(self.mirrors, "topics", None)
+        internal = getattr(self.mirrors, "internal_topics", None)
+        found = (list(names()) if names else []) + (list(internal()) if internal else [])
+        return found or (["?"] if self.mirrors.has_mirrors() else [])  # type: ignore[union-attr]
 
     def topic_name_of(self, topic_id: Any) -> str | None:
         return self._topic_names.get(topic_id)

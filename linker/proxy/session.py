@@ -1,4 +1,7 @@
-"""One client connection and its upstream broker connection.
+"""One client connection and its upstream broker connection: framing, flow control, forwarding.
+
+What is decided about a request is the filter chain's (filters_chain.py); a request
+whose api key no active filter sees is forwarded undecoded.
 
 Both directions are split by kproto's FrameDecoder. Hot path: a request is
 forwarded as received after reading only its api key, version and correlation
@@ -19,15 +22,17 @@ import collections
 import logging
 import struct
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import kproto
-from kproto import ApiKey, messages
+from kproto import ApiKey
 from kproto.errors import ErrorCode
 from kproto.exceptions import FrameTooLarge, KprotoError
 from kproto.frames import FRAME_END, NEED_DATA, BodyChunk, Buffer, Frame, FrameDecoder, FrameStart
 
-from .guard import GUARDED_APIS, Guarded, guard_request
+from .filters import advertised
+from .filters_chain import Close, Filter, GuardFilter, RequestContext
 from .rewrite import clamp_api_versions, needs_decode, rewrite_response
 
 if TYPE_CHECKING:
@@ -39,13 +44,6 @@ _HEAD = struct.Struct(">hhi")
 _I16 = struct.Struct(">h")
 _I32 = struct.Struct(">i")
 _SIZE_CORR = struct.Struct(">ii")
-#: FindCoordinator key type of a consumer group (1 is a transactional id).
-_GROUP_KEY_TYPE = 0
-#: Group requests that carry a member id and generation (or KIP-848 member epoch).
-_MEMBER_APIS = frozenset({ApiKey.HEARTBEAT, ApiKey.SYNC_GROUP, ApiKey.OFFSET_COMMIT,
-                          ApiKey.CONSUMER_GROUP_HEARTBEAT})
-#: Requests the proxy always reads whole (besides guarded writes while a guard is active).
-_WHOLE_REQUESTS = _MEMBER_APIS | {ApiKey.FIND_COORDINATOR, ApiKey.API_VERSIONS, ApiKey.METADATA}
 #: A request longer than this that has not all arrived is judged on its first bytes and,
 #: if it needs no decoding, relayed while it arrives.
 RELAY_HEAD = 1024
@@ -61,15 +59,15 @@ _IN_FLIGHT = "in-flight"
 class _Pending:
     """A request awaiting its response; `ready` is set when the proxy answers it itself."""
 
-    __slots__ = ("corr", "api_key", "version", "decode", "guarded", "ready", "produce_epoch")
+    __slots__ = ("corr", "api_key", "version", "decode", "completions", "ready", "produce_epoch")
 
     def __init__(self, corr: int, api_key: int, version: int, decode: bool,
-                 guarded: Guarded | None = None, produce_epoch: int = -1) -> None:
+                 completions: list[Callable[[Any], Any]] | None = None, produce_epoch: int = -1) -> None:
         self.corr = corr
         self.api_key = api_key
         self.version = version
         self.decode = decode
-        self.guarded = guarded
+        self.completions = completions   # filters' additions to the response (the guard's refusals)
         self.ready: list[Any] | None = None
         self.produce_epoch = produce_epoch
 
@@ -161,7 +159,8 @@ class ClientSession(asyncio.Protocol):
         if len(head) < 8:
             return False
         api_key, version, corr = _HEAD.unpack_from(head, 0)
-        if api_key in _WHOLE_REQUESTS or (api_key in GUARDED_APIS and self.server.guard_active()):
+        server = self.server
+        if any(f.active(server) for f in server.chain.of(api_key)):
             return False
         epoch = -1
         if api_key == ApiKey.PRODUCE:
@@ -169,7 +168,7 @@ class ClientSession(asyncio.Protocol):
                 acks = self._produce_acks(head, version)
             except (struct.error, KprotoError, IndexError, ValueError):
                 return False  # a header longer than the head: decide on the whole frame
-            epoch = self.server.produce_epoch
+            epoch = server.produce_epoch
             if acks != 0:
                 self.pending.append(_Pending(corr, api_key, version, needs_decode(api_key, version),
                                              produce_epoch=epoch))
@@ -235,44 +234,24 @@ class ClientSession(asyncio.Protocol):
             return
         api_key, version, corr = _HEAD.unpack_from(frame, 0)
         server = self.server
+        filters = server.chain.of(api_key)
+        epoch, no_response = -1, False
         if api_key == ApiKey.PRODUCE:
-            self._on_produce(frame, version, corr)
-            return
-        if api_key in GUARDED_APIS and server.guard_active():
-            self._on_guarded(frame, api_key, version, corr, -1)
-            return
-        if api_key == ApiKey.API_VERSIONS and version > messages.ApiVersionsRequest.VALID_VERSIONS[1]:
-            self._answer_unsupported_api_versions(corr)
-            return
-        if api_key == ApiKey.SASL_HANDSHAKE and self._plain_in_clear(frame):
-            R = messages.SaslHandshakeResponse   # issue 17.8: the password would cross in clear
-            self._answer_locally(_Pending(corr, api_key, version, False),
-                                 R(error_code=ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms=[]))
-            return
-        if api_key == ApiKey.METADATA:
-            self._note_topics(frame)
-        elif api_key == ApiKey.FIND_COORDINATOR:
-            self._note_groups(frame)
-        elif api_key in _MEMBER_APIS:
-            if self._on_member_request(frame, api_key, version, corr):
+            try:
+                acks = self._produce_acks(frame, version)
+            except (struct.error, KprotoError, IndexError, ValueError) as exc:
+                self.close(f"malformed Produce v{version} request: {exc}")
                 return
-        self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version)))
-
-    def _on_produce(self, frame: Buffer, version: int, corr: int) -> None:
-        try:
-            acks = self._produce_acks(frame, version)
-        except (struct.error, KprotoError, IndexError, ValueError) as exc:
-            self.close(f"malformed Produce v{version} request: {exc}")
-            return
-        epoch = self.server.produce_epoch
-        if self.server.guard_active():
-            self._on_guarded(frame, ApiKey.PRODUCE, version, corr, epoch, acks == 0)
-            return
-        if acks == 0:  # the broker sends no response: nothing to wait for
+            epoch, no_response = server.produce_epoch, acks == 0
+        if filters:
+            active = [f for f in filters if f.active(server)]
+            if active:
+                self._filter(frame, active, api_key, version, corr, epoch, no_response)
+                return
+        if no_response:  # the broker sends no response: nothing to wait for
             self._write_upstream(frame)
             return
-        self._forward(frame, _Pending(corr, ApiKey.PRODUCE, version, needs_decode(ApiKey.PRODUCE, version),
-                                      produce_epoch=epoch))
+        self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version), produce_epoch=epoch))
 
     @staticmethod
     def _produce_acks(frame: Buffer, version: int) -> int:
@@ -294,124 +273,41 @@ class ClientSession(asyncio.Protocol):
             pos += 2 + max(n, 0)
         return _I16.unpack_from(frame, pos)[0]  # type: ignore[no-any-return]
 
-    def _on_guarded(self, frame: Buffer, api_key: int, version: int, corr: int, epoch: int,
-                    no_response: bool = False) -> None:
-        try:
-            header, body = kproto.decode_request(frame)
-        except KprotoError as exc:
-            self.close(f"malformed {ApiKey(api_key).name} v{version} request: {exc}")
+    def _filter(self, frame: Buffer, active: list[Filter], api_key: int, version: int, corr: int,
+                epoch: int, no_response: bool) -> None:
+        """Run the active filters of this api key over the request, decoded once."""
+        header = body = None
+        if any(f.decodes for f in active):
+            try:
+                header, body = kproto.decode_request(frame)
+            except KprotoError as exc:
+                if any(isinstance(f, GuardFilter) for f in active):
+                    self.close(f"malformed {ApiKey(api_key).name} v{version} request: {exc}")
+                    return
+                active = [f for f in active if not f.decodes]   # the broker will judge it
+        ctx = RequestContext(api_key, version, corr, header, body, self.peer)
+        for f in active:
+            result = f.on_request(self.server, ctx)
+            if result is None:
+                continue
+            if isinstance(result, Close):
+                self.close(result.reason)
+            elif not no_response:
+                self._answer_locally(_Pending(corr, api_key, ctx.version, False), result.body)
             return
-        guarded = guard_request(api_key, version, body, self.server.refusal_of, self.server.topic_name_of)
-        decode = needs_decode(api_key, version)
-        if guarded is None:
+        if not ctx.changed:
             if no_response:
                 self._write_upstream(frame)
             else:
-                self._forward(frame, _Pending(corr, api_key, version, decode, produce_epoch=epoch))
+                self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version),
+                                              produce_epoch=epoch))
             return
-        log.info("client %s: %s v%d refused for %s", self.peer, ApiKey(api_key).name, version,
-                 ", ".join(guarded.refused))
-        if guarded.forward is None:
-            if not no_response:
-                self._answer_locally(_Pending(corr, api_key, version, False, guarded), guarded.complete(None))
-            return
-        chunks = kproto.encode_request(guarded.forward, version, corr, header.client_id)
+        chunks = kproto.encode_request(ctx.body, version, corr, header.client_id)
         if no_response:
             self._write_upstream_chunks(chunks)
             return
-        self._forward_chunks(chunks, _Pending(corr, api_key, version, True, guarded, epoch))
-
-    def _note_topics(self, frame: Buffer) -> None:
-        try:
-            _, body = kproto.decode_request(frame)
-        except KprotoError:
-            return  # the broker will answer it; nothing to learn
-        if body.topics:
-            self.server.note_topics(t.name for t in body.topics if t.name)
-
-    def _note_groups(self, frame: Buffer) -> None:
-        try:
-            _, body = kproto.decode_request(frame)
-        except KprotoError:
-            return  # the broker will answer it; nothing to learn
-        if body.key_type == _GROUP_KEY_TYPE:
-            keys = body.coordinator_keys if body.coordinator_keys else [body.key]
-            self.server.note_groups(k for k in keys if k)
-
-    def _on_member_request(self, frame: Buffer, api_key: int, version: int, corr: int) -> bool:
-        """Learn group members' generations. After a cutover a member of the source group is
-        unknown to the destination, where the group is still empty: its heartbeat is answered
-        REBALANCE_IN_PROGRESS (it rejoins, keeping its assignment meanwhile) and its offset
-        commit is sent as a standalone commit, so neither surfaces UNKNOWN_MEMBER_ID to the
-        application. True if the request was handled here."""
-        try:
-            header, body = kproto.decode_request(frame)
-        except KprotoError:
-            return False  # the broker will judge it
-        if api_key == ApiKey.CONSUMER_GROUP_HEARTBEAT:
-            return self._on_consumer_heartbeat(body, version, corr)
-        generation = (body.generation_id_or_member_epoch if api_key == ApiKey.OFFSET_COMMIT
-                      else body.generation_id)
-        server = self.server
-        moved = server.is_moved_member(body.group_id, body.member_id, generation) or (
-            api_key == ApiKey.OFFSET_COMMIT and generation > 0
-            and server.is_moved_consumer_member(body.group_id, body.member_id))
-        if api_key == ApiKey.SYNC_GROUP or not moved:
-            server.note_member(body.group_id, body.member_id, generation)
-            return False
-        if api_key == ApiKey.HEARTBEAT:
-            self._answer_locally(_Pending(corr, api_key, version, False),
-                                 messages.HeartbeatResponse(error_code=ErrorCode.REBALANCE_IN_PROGRESS))
-            return True
-        body.generation_id_or_member_epoch = -1
-        body.member_id = ""
-        if version >= 7:
-            body.group_instance_id = None
-        log.info("client %s: offset commit of group %r by a member from before the switch sent "
-                 "as a standalone commit", self.peer, body.group_id)
-        self._forward_chunks(kproto.encode_request(body, version, corr, header.client_id),
-                             _Pending(corr, api_key, version, False))
-        return True
-
-    def _on_consumer_heartbeat(self, body: Any, version: int, corr: int) -> bool:
-        """KIP-848 members. One from before the switch is unknown to the destination, whose
-        answer (GROUP_ID_NOT_FOUND: the group there is an empty classic group made by the offset
-        copy, or none) a client treats as fatal. The proxy answers FENCED_MEMBER_EPOCH instead:
-        the client gives up its partitions and rejoins (epoch 0), which converts the empty group
-        and resumes from the copied offsets. True if answered here."""
-        server = self.server
-        group, member, epoch = body.group_id, body.member_id, body.member_epoch
-        if server.is_moved_consumer_member(group, member):
-            if epoch > 0:
-                log.info("client %s: heartbeat of group %r member %s from before the switch answered "
-                         "FENCED_MEMBER_EPOCH (it rejoins)", self.peer, group, member)
-                self._answer_locally(_Pending(corr, ApiKey.CONSUMER_GROUP_HEARTBEAT, version, False),
-                                     messages.ConsumerGroupHeartbeatResponse(
-                                         error_code=ErrorCode.FENCED_MEMBER_EPOCH, member_id=member, member_epoch=epoch,
-                                         error_message="the proxy moved this member to another cluster; rejoin"))
-                return True
-            server.forget_moved_consumer_member(group, member)   # it rejoins (0) or leaves (< 0)
-        if epoch >= 0:
-            server.note_consumer_member(group, member)
-        return False
-
-    def _plain_in_clear(self, frame: Buffer) -> bool:
-        """SASL PLAIN asked for on a plaintext client listener (refused unless the config allows it)."""
-        cfg = self.server.config
-        if cfg.listen_tls is not None or cfg.allow_sasl_plain_over_plaintext:
-            return False
-        try:
-            _, body = kproto.decode_request(frame)
-        except KprotoError:
-            return False            # the broker answers a malformed handshake itself
-        return str(body.mechanism).upper() == "PLAIN"
-
-    def _answer_unsupported_api_versions(self, corr: int) -> None:
-        lo, hi = messages.ApiVersionsRequest.VALID_VERSIONS
-        R = messages.ApiVersionsResponse
-        body = R(error_code=ErrorCode.UNSUPPORTED_VERSION,
-                 api_keys=[R.ApiVersion(api_key=ApiKey.API_VERSIONS, min_version=lo, max_version=hi)])
-        self._answer_locally(_Pending(corr, ApiKey.API_VERSIONS, 0, False), body)
+        self._forward_chunks(chunks, _Pending(corr, api_key, version, needs_decode(api_key, version),
+                                              ctx.completions or None, epoch))
 
     def _answer_locally(self, p: _Pending, body: Any) -> None:
         p.ready = kproto.encode_response(body, p.version, p.corr)
@@ -465,7 +361,7 @@ class ClientSession(asyncio.Protocol):
         if corr != p.corr:
             self.close(f"upstream response correlation id {corr} does not match request {p.corr}")
             return
-        if p.decode or p.guarded is not None:
+        if p.decode or p.completions is not None:
             out = self._rewrite(frame, p)
             if out is None:
                 return
@@ -488,7 +384,7 @@ class ClientSession(asyncio.Protocol):
         if corr != p.corr:
             self.close(f"upstream response correlation id {corr} does not match request {p.corr}")
             return None
-        if p.decode or p.guarded is not None:
+        if p.decode or p.completions is not None:
             return False
         pending.popleft()
         self._relaying = True
@@ -520,7 +416,8 @@ class ClientSession(asyncio.Protocol):
         try:
             if p.api_key == ApiKey.API_VERSIONS:
                 version, body = self._decode_api_versions(frame, version)
-                clamp_api_versions(body, self.server.version_caps)
+                guarded = self.server.guard_active()
+                clamp_api_versions(body, self.server.version_caps, lambda k: advertised(k, guarded))
                 return kproto.encode_response(body, version, p.corr)
             _, body = kproto.decode_response(p.api_key, version, frame)
         except KprotoError as exc:
@@ -531,8 +428,9 @@ class ClientSession(asyncio.Protocol):
             changed = rewrite_response(p.api_key, version, body, self.server.address_of)
             if p.api_key == ApiKey.METADATA:
                 self.server.note_metadata(body)
-        if p.guarded is not None:
-            body = p.guarded.complete(body)
+        if p.completions is not None:
+            for complete in p.completions:
+                body = complete(body)
             changed = True
         if not changed:
             return [_I32.pack(len(frame)), frame]

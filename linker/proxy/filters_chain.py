@@ -1,0 +1,276 @@
+"""The request filter chain: one concern per filter, each declaring the API keys it sees.
+
+The session looks up the chain of a request's api key once (`Chain.of`); an empty
+chain (most keys, and every Fetch) forwards the client's bytes without decoding.
+Otherwise the request is decoded once, each active filter sees it in order and
+may change it (`ctx.changed`), add a completion for the response (`ctx.complete`),
+answer it itself (`Answer`, a short-circuit: nothing is forwarded) or close the
+connection (`Close`). Adding a rule is one filter (or one guard handler) and, for
+a new api key, its row in filters.CLASSIFICATION.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from kproto import ApiKey, messages
+from kproto.errors import ErrorCode
+
+from .filters import CLASSIFICATION, ApiClass
+from .guard import GUARDED_APIS, guard_request
+
+if TYPE_CHECKING:
+    from .server import ProxyServer
+
+log = logging.getLogger("linker.proxy")
+
+#: FindCoordinator key type of a consumer group (1 is a transactional id).
+_GROUP_KEY_TYPE = 0
+
+
+@dataclasses.dataclass
+class Answer:
+    """A short-circuit: the proxy answers with `body`; nothing goes to the broker."""
+
+    body: Any
+
+
+@dataclasses.dataclass
+class Close:
+    """The request cannot be served: close the client's connection (as a broker would)."""
+
+    reason: str
+
+
+class RequestContext:
+    """One decoded request as the filters see it."""
+
+    __slots__ = ("api_key", "version", "corr", "header", "body", "peer", "changed", "completions")
+
+    def __init__(self, api_key: int, version: int, corr: int, header: Any, body: Any, peer: str) -> None:
+        self.api_key = api_key
+        self.version = version
+        self.corr = corr
+        self.header = header
+        self.body = body
+        self.peer = peer
+        self.changed = False                 # re-encode the body before forwarding
+        self.completions: list[Callable[[Any], Any]] = []   # applied to the response, in order
+
+    def complete(self, fn: Callable[[Any], Any]) -> None:
+        self.changed = True
+        self.completions.append(fn)
+
+
+class Filter:
+    """A request filter. `api_keys` are the keys it sees; `decodes` False means it judges
+    on api key and version alone (the body is then not decoded for it)."""
+
+    api_keys: frozenset[int] = frozenset()
+    decodes = True
+
+    def active(self, server: "ProxyServer") -> bool:
+        return True
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        raise NotImplementedError
+
+
+class ApiVersionsFilter(Filter):
+    """An ApiVersions request newer than kproto: UNSUPPORTED_VERSION listing kproto's range
+    (the protocol's own fallback; the client retries lower)."""
+
+    api_keys = frozenset({ApiKey.API_VERSIONS})
+    decodes = False
+
+    def active(self, server: "ProxyServer") -> bool:
+        return True
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        lo, hi = messages.ApiVersionsRequest.VALID_VERSIONS
+        if ctx.version <= hi:
+            return None
+        R = messages.ApiVersionsResponse
+        ctx.version = 0
+        return Answer(R(error_code=ErrorCode.UNSUPPORTED_VERSION,
+                        api_keys=[R.ApiVersion(api_key=ApiKey.API_VERSIONS, min_version=lo, max_version=hi)]))
+
+
+class PlainInClearFilter(Filter):
+    """SASL PLAIN on a plaintext client listener: the password would cross in clear (issue 17.8).
+    Answered UNSUPPORTED_SASL_MECHANISM unless the config allows it; SCRAM passes."""
+
+    api_keys = frozenset({ApiKey.SASL_HANDSHAKE})
+
+    def active(self, server: "ProxyServer") -> bool:
+        cfg = server.config
+        return cfg.listen_tls is None and not cfg.allow_sasl_plain_over_plaintext
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        if str(ctx.body.mechanism).upper() != "PLAIN":
+            return None
+        return Answer(messages.SaslHandshakeResponse(error_code=ErrorCode.UNSUPPORTED_SASL_MECHANISM,
+                                                     mechanisms=[]))
+
+
+class RefuseFilter(Filter):
+    """REFUSED and unknown keys while a guard is active: POLICY_VIOLATION when the response has
+    a top-level error code, else the connection is closed."""
+
+    api_keys = frozenset(k for k, (c, _) in CLASSIFICATION.items() if c is ApiClass.REFUSED)
+    decodes = False
+
+    def active(self, server: "ProxyServer") -> bool:
+        return server.guard_active()
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        key, version = ctx.api_key, ctx.version
+        name = ApiKey(key).name if key in ApiKey._value2member_map_ else f"api key {key}"
+        try:
+            cls = messages.by_key(key, False)
+        except KeyError:
+            cls = None
+        fields = set() if cls is None or not cls.VALID_VERSIONS[0] <= version <= cls.VALID_VERSIONS[1] else {
+            f.attr for f in cls.DEFINITION.fields if f.v.lo <= version and (f.v.hi is None or version <= f.v.hi)}
+        if "error_code" not in fields:
+            return Close(f"{name} v{version} is not forwarded while mirrors are guarded")
+        body = cls(error_code=ErrorCode.POLICY_VIOLATION)  # type: ignore[misc]
+        if "error_message" in fields:
+            body.error_message = "the proxy does not forward this request while mirrors are guarded"
+        log.info("client %s: %s v%d refused (not forwarded while mirrors are guarded)", ctx.peer, name, version)
+        return Answer(body)
+
+
+class GuardFilter(Filter):
+    """Writes and changes to protected topics (guard.py has one handler per api key)."""
+
+    api_keys = GUARDED_APIS
+
+    def active(self, server: "ProxyServer") -> bool:
+        return server.guard_active()
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        guarded = guard_request(ctx.api_key, ctx.version, ctx.body, server.refusal_of, server.topic_name_of,
+                                server.protected_names)
+        if guarded is None:
+            return None
+        log.info("client %s: %s v%d refused for %s", ctx.peer, ApiKey(ctx.api_key).name, ctx.version,
+                 ", ".join(guarded.refused))
+        if guarded.forward is None:
+            return Answer(guarded.complete(None))
+        ctx.body = guarded.forward
+        ctx.complete(guarded.complete)
+        return None
+
+
+class TopicUsageFilter(Filter):
+    """Metadata requests: the topics clients use (so a cutover does not strand them), and no
+    auto-creation of a protected name (a mirror the engine has not created yet, a link's topic)."""
+
+    api_keys = frozenset({ApiKey.METADATA})
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        body = ctx.body
+        if not body.topics:
+            return None
+        names = [t.name for t in body.topics if t.name]
+        server.note_topics(names)
+        if getattr(body, "allow_auto_topic_creation", False) and server.guard_active():
+            protected = [n for n in names if (why := server.refusal_of(n)) is not None and not why.hold]
+            if protected:
+                log.info("client %s: Metadata auto-creation turned off (it names %s)", ctx.peer,
+                         ", ".join(protected))
+                body.allow_auto_topic_creation = False
+                ctx.changed = True
+        return None
+
+
+class GroupUsageFilter(Filter):
+    """FindCoordinator: the consumer groups clients use (drained and copied at cutover)."""
+
+    api_keys = frozenset({ApiKey.FIND_COORDINATOR})
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        body = ctx.body
+        if body.key_type == _GROUP_KEY_TYPE:
+            keys = body.coordinator_keys if body.coordinator_keys else [body.key]
+            server.note_groups(k for k in keys if k)
+        return None
+
+
+class MemberMoveFilter(Filter):
+    """Group members from before a switch. A member of the source group is unknown to the
+    destination, where the group is still empty: its heartbeat is answered
+    REBALANCE_IN_PROGRESS (it rejoins, keeping its assignment meanwhile) and its offset
+    commit is sent as a standalone commit, so neither surfaces UNKNOWN_MEMBER_ID. A KIP-848
+    member gets FENCED_MEMBER_EPOCH (it rejoins with epoch 0, which converts the empty
+    classic group made by the offset copy)."""
+
+    api_keys = frozenset({ApiKey.HEARTBEAT, ApiKey.SYNC_GROUP, ApiKey.OFFSET_COMMIT,
+                          ApiKey.CONSUMER_GROUP_HEARTBEAT})
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        body, api_key = ctx.body, ctx.api_key
+        if api_key == ApiKey.CONSUMER_GROUP_HEARTBEAT:
+            return self._consumer_heartbeat(server, ctx)
+        generation = (body.generation_id_or_member_epoch if api_key == ApiKey.OFFSET_COMMIT
+                      else body.generation_id)
+        moved = server.is_moved_member(body.group_id, body.member_id, generation) or (
+            api_key == ApiKey.OFFSET_COMMIT and generation > 0
+            and server.is_moved_consumer_member(body.group_id, body.member_id))
+        if api_key == ApiKey.SYNC_GROUP or not moved:
+            server.note_member(body.group_id, body.member_id, generation)
+            return None
+        if api_key == ApiKey.HEARTBEAT:
+            return Answer(messages.HeartbeatResponse(error_code=ErrorCode.REBALANCE_IN_PROGRESS))
+        body.generation_id_or_member_epoch = -1
+        body.member_id = ""
+        if ctx.version >= 7:
+            body.group_instance_id = None
+        log.info("client %s: offset commit of group %r by a member from before the switch sent "
+                 "as a standalone commit", ctx.peer, body.group_id)
+        ctx.changed = True
+        return None
+
+    @staticmethod
+    def _consumer_heartbeat(server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        body = ctx.body
+        group, member, epoch = body.group_id, body.member_id, body.member_epoch
+        if server.is_moved_consumer_member(group, member):
+            if epoch > 0:
+                log.info("client %s: heartbeat of group %r member %s from before the switch answered "
+                         "FENCED_MEMBER_EPOCH (it rejoins)", ctx.peer, group, member)
+                return Answer(messages.ConsumerGroupHeartbeatResponse(
+                    error_code=ErrorCode.FENCED_MEMBER_EPOCH, member_id=member, member_epoch=epoch,
+                    error_message="the proxy moved this member to another cluster; rejoin"))
+            server.forget_moved_consumer_member(group, member)   # it rejoins (0) or leaves (< 0)
+        if epoch >= 0:
+            server.note_consumer_member(group, member)
+        return None
+
+
+#: The chain, in order. Refusals first (nothing else needs to see a refused request).
+DEFAULT_FILTERS: tuple[Filter, ...] = (RefuseFilter(), ApiVersionsFilter(), PlainInClearFilter(), GuardFilter(),
+                                       TopicUsageFilter(), GroupUsageFilter(), MemberMoveFilter())
+
+
+class Chain:
+    """api key -> the filters that see it. Every key kproto knows has an entry (most empty);
+    unknown keys get the refusal filter alone."""
+
+    def __init__(self, filters: Iterable[Filter] = DEFAULT_FILTERS) -> None:
+        self.filters = tuple(filters)
+        self._by_key: dict[int, tuple[Filter, ...]] = {
+            int(k): tuple(f for f in self.filters if k in f.api_keys) for k in ApiKey}
+        self._unknown = tuple(f for f in self.filters if isinstance(f, RefuseFilter))
+
+    def of(self, api_key: int) -> tuple[Filter, ...]:
+        """One dict lookup; empty for a key no filter sees."""
+        by = self._by_key.get(api_key)
+        return self._unknown if by is None else by
+
+    def decoded_keys(self) -> frozenset[int]:
+        """Keys some filter decodes (a large request of these is collected whole, not relayed)."""
+        return frozenset(k for k, fs in self._by_key.items() if any(f.decodes for f in fs))
