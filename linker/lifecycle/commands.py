@@ -139,8 +139,11 @@ class Commands:
         rest = [t for t in topics if t not in done]
         results = []
         if rest:
+            # Decided before PROMOTING is written (as failover does): watching the owner's beat
+            # takes up to a poll, and promote_timeout_ms counts from the PROMOTING record.
+            running = await self._running(st)
             await self._set(rest, TopicState.PROMOTING, "promote requested")
-            if await self._running(st):
+            if running:
                 results = await self._wait_stopped(rest, self.settings.promote_timeout_ms / 1000)
             else:
                 results = [await self._promote_offline(t) for t in rest]
