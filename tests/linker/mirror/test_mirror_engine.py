@@ -24,9 +24,11 @@ def mirror(cfg, timeout=90.0, done=None) -> MirrorEngine:
     return engine
 
 
-def assert_verified(cfg, min_batches=1):
+def assert_verified(cfg, min_batches=1, allow_lag=False):
+    """The mirror is exact (complete); with `allow_lag`, exact so far (a BLOCKED partition stops
+    short of the source's end: verify exits 3 for it, 0 with --allow-lag)."""
     report = asyncio.run(verify_link(cfg))
-    assert report.ok, report.render()
+    assert report.exit_code(allow_lag) == 0, report.render(allow_lag)
     assert sum(p.checked_batches for p in report.partitions) >= min_batches
     return report
 
@@ -213,7 +215,7 @@ def test_transactional_source_blocks_at_the_marker_batch(source, destination, to
     assert _first_unreproducible(cfg.source, (txn_topic, 0)) == (20, "transactional")
     _, d_end = offsets(cfg.destination, [(txn_topic, 0)])
     assert d_end[(txn_topic, 0)] == 20
-    assert_verified(cfg)
+    assert_verified(cfg, allow_lag=True)
 
 
 def test_compacted_source_blocks_at_the_first_hole(source, destination, topic_name):
@@ -237,7 +239,7 @@ def test_compacted_source_blocks_at_the_first_hole(source, destination, topic_na
     st = engine.partitions[tp].status
     assert st.offset == found[0], (st.offset, st.reason, found)
     assert "compaction" in st.reason
-    assert_verified(cfg, min_batches=0)
+    assert_verified(cfg, min_batches=0, allow_lag=True)
 
 
 def test_restart_mid_stream_resumes_exactly(source, destination, topic_name):

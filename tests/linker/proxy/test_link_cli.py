@@ -481,7 +481,8 @@ def test_promotion_begun_topics_are_held_only_while_the_source_is_fronted() -> N
     assert sorted(proxy.server.holds) == ["t-promoting", "t-stopped"]
     refusal = proxy.server.refusal_of("t-stopped")
     assert refusal is not None and refusal.error_code == ErrorCode.NOT_LEADER_OR_FOLLOWER
-    assert "`linker promote t-stopped`" in refusal.message
+    assert refusal.hold and "t-stopped" not in refusal.message      # clients never read the why (17.4)
+    assert "`linker promote t-stopped`" in proxy.server.holds["t-stopped"]   # the proxy keeps it
     assert proxy.server.refusal_of("t-active") is None          # the source topic stays writable
     proxy.server.upstream = proxy.destination                    # after a switch
     proxy.apply_state(LinkState.from_records(records))
