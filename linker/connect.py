@@ -5,18 +5,14 @@ and below everything that talks to a cluster.
 """
 from __future__ import annotations
 
-from linker.client import Client, ClientConfig, SaslCredentials, SecurityConfig
-from linker.client import TlsSettings as ClientTls
+from linker.client import Client, ClientConfig
 from linker.settings import ClusterSettings
 
 
 def client_config(s: ClusterSettings, client_id: str | None = None) -> ClientConfig:
     """The client configuration for one cluster of a link."""
-    sasl = SaslCredentials(s.sasl.mechanism, s.sasl.username, s.sasl.password) if s.sasl else None
-    tls = (ClientTls(s.tls.ca_file, s.tls.cert_file, s.tls.key_file, check_hostname=s.tls.check_hostname)
-           if s.tls else None)
     return ClientConfig(client_id=client_id or s.client_id,
-                        security=SecurityConfig(s.security_protocol, sasl, tls),
+                        security=s.security,
                         request_timeout=s.request_timeout_ms / 1000,
                         # Two per broker: a long-polling fetch must not hold up the
                         # ListOffsets/metadata/audit requests queued behind it.
