@@ -18,6 +18,8 @@ from linker.naming import MirrorNames
 from linker.selection import TopicSelector
 
 T = TypeVar("T")
+S = TypeVar("S")
+D = TypeVar("D")
 
 #: Seconds each side gets to answer (metadata, offsets, the state topic).
 REACH_TIMEOUT_S = 10.0
@@ -64,6 +66,20 @@ class Deadline:
             return task.result()
         except (ClientError, OSError) as exc:
             raise Unreachable(self.side, str(exc) or type(exc).__name__) from exc
+
+
+async def read_both(source_read: Awaitable[S], dest_read: Awaitable[D], s_time: Deadline, d_time: Deadline,
+                    unreachable: dict[str, str]) -> tuple[S | None, D | None]:
+    """Both sides at once, each under its side's deadline; a side that cannot be read comes
+    back None and is named, with the reason, in `unreachable`."""
+    views = await asyncio.gather(s_time.run(source_read), d_time.run(dest_read), return_exceptions=True)
+    for view in views:
+        if isinstance(view, BaseException):
+            if not isinstance(view, Unreachable):
+                raise view
+            unreachable[view.side] = view.reason
+    s_view, d_view = (None if isinstance(v, BaseException) else v for v in views)
+    return s_view, d_view  # type: ignore[return-value]
 
 
 def _collect_outcome(fut: asyncio.Future) -> None:

@@ -32,7 +32,7 @@ from linker.client import TopicPartition as TP
 from linker.settings import LinkConfig
 from linker.connect import connect
 from linker.naming import MirrorNames
-from linker.reach import EXIT_UNREACHABLE, REACH_TIMEOUT_S, Deadline, Unreachable, topics_without_source
+from linker.reach import EXIT_UNREACHABLE, REACH_TIMEOUT_S, Deadline, Unreachable, read_both, topics_without_source
 from linker.selection import TopicSelector
 from linker.status_view import GroupLine, PartitionRow, StatusReport, TopicLine
 
@@ -99,14 +99,8 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
     async def read_dest() -> tuple[Any, Any]:
         return await dest.refresh_metadata(), await read_link_state(config, dest)
 
-    s_view, d_view = await asyncio.gather(s_time.run(read_source()), d_time.run(read_dest()),
-                                          return_exceptions=True)
-    for side in (s_view, d_view):
-        if isinstance(side, BaseException):
-            if not isinstance(side, Unreachable):
-                raise side
-            unreachable[side.side] = side.reason
-    dst, link_state = (None, None) if isinstance(d_view, Unreachable) else d_view
+    s_view, d_view = await read_both(read_source(), read_dest(), s_time, d_time, unreachable)
+    dst, link_state = d_view if d_view is not None else (None, None)
     recorded = link_state[0].topics if link_state else {}
     progress = link_state[0].progress if link_state else {}
 
@@ -114,7 +108,7 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
         info = dst.topics.get(names.mirror_topic(t)) if dst is not None else None
         return sorted(info.partitions) if info is not None and not info.error_code else []
 
-    if not isinstance(s_view, Unreachable):
+    if s_view is not None:
         selected, missing, parts = s_view
     else:
         missing = []

@@ -32,7 +32,7 @@ from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, Client, ClientEr
 from linker.connect import connect
 from linker.mirror.compare import PartitionReport, compare_partition
 from linker.naming import MirrorNames
-from linker.reach import EXIT_UNREACHABLE, REACH_TIMEOUT_S, Deadline, Unreachable, topics_without_source
+from linker.reach import EXIT_UNREACHABLE, REACH_TIMEOUT_S, Deadline, Unreachable, read_both, topics_without_source
 from linker.selection import TopicSelector
 from linker.settings import LinkConfig
 from linker.status import read_link_state
@@ -229,14 +229,8 @@ async def _verify(config: LinkConfig, source: Client, dest: Client, topic: str |
     async def read_dest() -> tuple:
         return await dest.refresh_metadata(), await read_link_state(config, dest)
 
-    s_view, d_view = await asyncio.gather(s_time.run(read_source()), d_time.run(read_dest()),
-                                          return_exceptions=True)
-    for side in (s_view, d_view):
-        if isinstance(side, BaseException):
-            if not isinstance(side, Unreachable):
-                raise side
-            report.unreachable[side.side] = side.reason
-    dst, link_state = (None, None) if isinstance(d_view, Unreachable) else d_view
+    s_view, d_view = await read_both(read_source(), read_dest(), s_time, d_time, report.unreachable)
+    dst, link_state = d_view if d_view is not None else (None, None)
     recorded = link_state[0].topics if link_state else {}
 
     if isinstance(s_view, _SourceView):
