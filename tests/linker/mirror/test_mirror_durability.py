@@ -65,6 +65,20 @@ def _topic_configs(cluster_settings, topic: str) -> dict:
     return asyncio.run(go())
 
 
+def _recreate_empty(destination, topic_name: str) -> None:
+    """Delete the mirror topic and create it again, empty (the broker needs a moment between)."""
+    destination.delete_topic(topic_name)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            destination.create_topic(topic_name)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def test_created_mirror_gets_durability_configs(source, destination, topic_name):
     source.create_topic(topic_name)
     produce(source, topic_name, 20)
@@ -87,16 +101,7 @@ def test_destination_truncation_is_its_own_state(source, destination, topic_name
     cfg = link_config(source, destination, names=[topic_name])
     with BackgroundEngine(engine_for(cfg)) as bg:
         bg.wait_caught_up(cfg.source, 50)
-        destination.delete_topic(topic_name)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                destination.create_topic(topic_name)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        _recreate_empty(destination, topic_name)
         produce(source, topic_name, 10)
         pm = bg.engine.partitions[(topic_name, 0)]
         deadline = time.monotonic() + 60
@@ -174,16 +179,7 @@ def test_idle_partition_truncation_is_noticed(source, destination, topic_name):
     cfg = link_config(source, destination, names=[topic_name])
     with BackgroundEngine(engine_for(cfg)) as bg:
         bg.wait_caught_up(cfg.source, 30)
-        destination.delete_topic(topic_name)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                destination.create_topic(topic_name)
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        _recreate_empty(destination, topic_name)
         pm = bg.engine.partitions[(topic_name, 0)]
         deadline = time.monotonic() + 60
         while pm.status.state is not PartitionState.DEST_TRUNCATED:
