@@ -15,6 +15,7 @@ from typing import Iterator
 import pytest
 
 from kproto.errors import ErrorCode
+from tests.source_tree import parse_file, parse_source
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("kproto", "linker")
@@ -32,7 +33,7 @@ def _sources() -> dict[str, tuple[Path, ast.Module]]:
     out = {}
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
-            out[_module_name(path)] = (path, ast.parse(path.read_text(), str(path)))
+            out[_module_name(path)] = (path, parse_file(path))
     return out
 
 
@@ -228,7 +229,7 @@ def test_no_bare_error_numbers(module: str) -> None:
 
 def test_the_scanners_see_what_they_look_for() -> None:
     """The rules above pass trivially if the scanners never match: feed them known violations."""
-    SOURCES["linker._probe"] = (ROOT / "linker" / "_probe.py", ast.parse(
+    SOURCES["linker._probe"] = (ROOT / "linker" / "_probe.py", parse_source(
         "NOT_COORDINATOR = 16\n"
         "if r.error_code == 6: pass\n"
         "if p.error_code in (5, 6): pass\n"

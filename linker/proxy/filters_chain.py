@@ -132,7 +132,8 @@ class RefuseFilter(Filter):
             cls = messages.by_key(key, False)
         except KeyError:
             cls = None
-        fields = set() if cls is None or not cls.VALID_VERSIONS[0] <= version <= cls.VALID_VERSIONS[1] else {
+        valid = cls.VALID_VERSIONS if cls is not None else None  # None: removed from Kafka (LeaderAndIsr, ...)
+        fields = set() if valid is None or not valid[0] <= version <= valid[1] else {
             f.attr for f in cls.DEFINITION.fields if f.v.lo <= version and (f.v.hi is None or version <= f.v.hi)}
         if "error_code" not in fields:
             return Close(f"{name} v{version} is not forwarded while mirrors are guarded")

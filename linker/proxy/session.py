@@ -128,7 +128,12 @@ class ClientSession(asyncio.Protocol):
             if self._early_bytes > self.config.max_request_size:
                 self.close(f"{self._early_bytes} bytes sent before the upstream connection was ready")
             return
-        self._read_requests(data)
+        try:
+            self._read_requests(data)
+        except Exception:  # a defect met by one client's request ends that client, not the proxy
+            log.exception("client %s (%s): request handling failed", self.peer, self._target())
+            self.close("request handling failed (see the error above)")
+            return
         busy = self._requests.partial
         self.partial_since = (self.partial_since or self.last_activity) if busy else None
 

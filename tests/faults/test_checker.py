@@ -174,7 +174,8 @@ def test_the_checker_shares_no_code_with_the_linker():
     from pathlib import Path
 
     import tests.checker as checker
-    tree = ast.parse(Path(checker.__file__).read_text())
+    from tests.source_tree import parse_file
+    tree = parse_file(Path(checker.__file__))
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not {m for m in imported if m.split(".")[0] in ("linker", "kproto")}, imported

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from kafkabed.procs import processes_mentioning
+from tests.source_tree import parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
 RECORDS = "20"
@@ -128,7 +129,7 @@ def test_demo_and_its_peers_stay_out_of_the_linker_runtime():
     dev_only = {"kafka", "kafkabed"}
     offenders = []
     for path in sorted((ROOT / "linker").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        for node in ast.walk(parse_file(path)):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                      [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in dev_only]

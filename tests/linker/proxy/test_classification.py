@@ -55,3 +55,17 @@ def test_the_chain_follows_the_table():
         assert (RefuseFilter in kinds) == (cls is ApiClass.REFUSED), key
     assert [type(f) for f in chain.of(999)] == [RefuseFilter]
     assert chain.of(ApiKey.FETCH) == () and chain.of(ApiKey.LIST_OFFSETS) == ()   # hot path: no filter
+
+
+def test_every_refused_key_and_version_gets_an_answer_or_a_close():
+    """Keys Kafka removed (LeaderAndIsr, StopReplica, ...) have no valid versions left; the
+    refusal must still close the connection cleanly instead of raising in the session."""
+    from linker.proxy.filters_chain import Answer, Close, RefuseFilter, RequestContext
+    refuse = RefuseFilter()
+    removed = [ApiKey.LEADER_AND_ISR, ApiKey.STOP_REPLICA, ApiKey.UPDATE_METADATA, ApiKey.CONTROLLED_SHUTDOWN]
+    for key in [k for k, (c, _) in CLASSIFICATION.items() if c is ApiClass.REFUSED] + [999]:
+        for version in range(0, 8):
+            result = refuse.on_request(None, RequestContext(key, version, 1, None, None, "test"))  # type: ignore[arg-type]
+            assert isinstance(result, (Answer, Close)), (key, version)
+            if key in removed:
+                assert isinstance(result, Close) and "not forwarded" in result.reason
