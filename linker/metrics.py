@@ -110,6 +110,16 @@ class MirrorMetrics:
                                           "in the last lag round (no leader, broker down); the others go on.")
         self.waiting.set(0)
         self.filler_offsets_total = r.counter("linker_filler_offsets_total", "Filler offsets written to align leading gaps.")
+        self.audit_partitions_total = r.counter("linker_audit_partitions_total", "Tail audits by result "
+                                                "(ok, differs, skipped: not readable then).")
+        self.audit_bytes_total = r.counter("linker_audit_bytes_total", "Record bytes the tail audit and the "
+                                           "start-up prefix check fetched, both clusters together.")
+        self.audit_oldest_age = r.gauge("linker_audit_oldest_age_seconds", "Time since the mirroring partition "
+                                        "audited longest ago was audited (bound: mirror.audit_cycle_ms).")
+        self.audit_partitions_per_minute = r.gauge("linker_audit_partitions_per_minute",
+                                                   "Tail audits in the last minute.")
+        self.prefix_checks_total = r.counter("linker_prefix_checks_total", "Start-up prefix checks of adopted "
+                                             "destination data by result (ok, differs, incomplete).")
 
     def render(self) -> str:
         return self.registry.render()

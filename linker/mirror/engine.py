@@ -66,7 +66,7 @@ class MirrorEngine:
         self.fetcher = Fetcher(self.table, source, mirror, self.metrics, stale)
         source_admin, dest_admin = Admin(source), Admin(dest)
         self.producer = Producer(self.table, dest, dest_admin, self.names, mirror, self.metrics, stale)
-        self.auditor = Auditor(self.table, source, dest, self.names, mirror)
+        self.auditor = Auditor(self.table, source, dest, self.names, mirror, self.metrics)
         self.locator = Locator(self.table, source, dest, source_admin, dest_admin, self.names, TopicSelector(topics),
                                mirror, self.metrics, stale, self.producer.produce_one, self.auditor.check_prefix,
                                self.before_create)
@@ -103,7 +103,8 @@ class MirrorEngine:
             d["avg_record_bytes"] = pm.avg_record_bytes()
             d["paused"] = pm.paused
             parts.append(d)
-        return {"link": self.name, "waiting": self.wait.as_dict(), "partitions": parts}
+        return {"link": self.name, "waiting": self.wait.as_dict(), "audit": self.auditor.coverage(),
+                "partitions": parts}
 
     # -- lifecycle hooks -------------------------------------------------------------
     async def pause_topic(self, topic: str) -> None:
