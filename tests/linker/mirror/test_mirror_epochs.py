@@ -96,7 +96,8 @@ def test_tail_check_fetch_from_a_demoted_leader_is_fenced(cluster3, topic_name):
 def test_source_high_watermark_below_the_destination_end_waits(cluster3, destination, topic_name):
     """Finding 6: the source leader holds what the destination holds, but its high watermark
     lags (its followers are not fetching) for much longer than a second: not DIVERGED
-    (terminal) but waiting, then exact once the high watermark moves on."""
+    (terminal) but waiting, then exact once the high watermark moves on. About 40 s: the
+    frozen follower must be fenced, then thawed and caught up again."""
     cluster3.create_topic(topic_name, partitions=1, replication_factor=2, configs={"min.insync.replicas": 2})
     destination.create_topic(topic_name, partitions=1, configs=MIRROR_CONFIGS)
     tp = (topic_name, 0)
@@ -128,7 +129,7 @@ def test_source_high_watermark_below_the_destination_end_waits(cluster3, destina
 def test_destination_high_watermark_below_its_end_still_gets_the_prefix_check(source, cluster3, topic_name):
     """Finding 9: the first locate cannot read the destination's last batch (its high watermark
     lags its log end) and returns early; the locate that later adopts the data must still run
-    the prefix check, which finds the first batch differs."""
+    the prefix check, which finds the first batch differs. About 40 s, as the test above."""
     source.create_topic(topic_name, partitions=1)
     cluster3.create_topic(topic_name, partitions=1, replication_factor=2,
                           configs={**MIRROR_CONFIGS, "min.insync.replicas": 2})
@@ -157,7 +158,8 @@ def test_destination_high_watermark_below_its_end_still_gets_the_prefix_check(so
 def test_source_lost_offsets_for_real_is_diverged_at_start(cluster3, destination, topic_name):
     """Finding 6, the other side: an unclean election on the source lost offsets the
     destination holds; the source leader's log ends below the destination for the epoch, so
-    the partition is DIVERGED at once, at the offset where the source's log ends."""
+    the partition is DIVERGED at once, at the offset where the source's log ends. About 60 s:
+    a real unclean failover (stop, kill -9, restart, elect) on the 3-node cluster."""
     cluster3.create_topic(topic_name, partitions=1, replication_factor=2, configs={"min.insync.replicas": 1})
     tp = (topic_name, 0)
     ts = int(time.time() * 1000)
