@@ -374,6 +374,10 @@ class Locator:
             await wanted.wait()
             wanted.clear()
             try:
+                if self.table.needs_resync()[0]:
+                    # A hand-back follows an ambiguous failure (a timeout, a lost connection, a
+                    # moved leader): re-read both clusters' leaders before asking them again.
+                    self.stale.source = self.stale.dest = True
                 await self._refresh_stale()
                 todo, waiting = self.table.needs_resync()
                 if todo:

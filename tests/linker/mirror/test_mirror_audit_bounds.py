@@ -7,29 +7,12 @@ import random
 import time
 
 from kproto.records import build_batch
-from linker.client import Client, ClientConfig
-from linker.client.core import Client as CoreClient
+from linker.client import Client
 from linker.mirror import audit
 from linker.mirror.audit import audit_quota, due, sample_offsets
 
 from ...checker import RawCluster, compare_logs, read_log, wait_exact
-from .helpers import BackgroundEngine, engine_for, link_config
-
-MIRROR_CONFIGS = {"compression.type": "producer", "message.timestamp.type": "CreateTime"}
-
-
-async def write(bootstrap: str, tp: tuple[str, int], raws: list[bytes]) -> None:
-    """Produce ``raws`` in order (retried while a new topic's leader settles)."""
-    async with Client(bootstrap, ClientConfig(request_timeout=10)) as io:
-        for raw in raws:
-            for _ in range(50):
-                code = (await io.produce(await io.leader_for(*tp), {tp: raw}, acks=-1))[tp].error_code
-                if code == 0:
-                    break
-                await asyncio.sleep(0.2)
-                await io.refresh_metadata([tp[0]])
-            assert code == 0, code
-
+from .helpers import MIRROR_TOPIC_CONFIGS, BackgroundEngine, engine_for, link_config, write_batches
 
 def simulate(partitions: int, tick: float, cycle: float, rounds: int, joining: int = 0) -> float:
     """The largest age at which any partition was audited (or still waits) over ``rounds`` ticks."""
@@ -69,7 +52,7 @@ def test_audit_coverage_is_reported_and_bounded(source, destination, topic_name)
     source.create_topic(topic_name, partitions=40)
     ts = int(time.time() * 1000)
     for p in range(40):
-        asyncio.run(write(source.bootstrap, (topic_name, p), [bytes(build_batch([b"r%d" % i for i in range(10)],
+        asyncio.run(write_batches(source.bootstrap, (topic_name, p), [bytes(build_batch([b"r%d" % i for i in range(10)],
                                                                               base_timestamp=ts))]))
     cfg = link_config(source, destination, names=[topic_name], audit_interval_ms=200, audit_cycle_ms=2000)
     with BackgroundEngine(engine_for(cfg)) as bg:
@@ -100,7 +83,7 @@ def test_restart_prefix_check_reads_a_bounded_window_and_finds_a_corrupt_batch(s
     monkeypatch.setattr(audit, "PREFIX_HEAD_BYTES", head)
     monkeypatch.setattr(audit, "PREFIX_SAMPLES", samples)
     source.create_topic(topic_name, partitions=2)
-    destination.create_topic(topic_name, partitions=2, configs=MIRROR_CONFIGS)
+    destination.create_topic(topic_name, partitions=2, configs=MIRROR_TOPIC_CONFIGS)
     ts = int(time.time() * 1000)
 
     def big(i: int) -> bytes:
@@ -110,20 +93,20 @@ def test_restart_prefix_check_reads_a_bounded_window_and_finds_a_corrupt_batch(s
     p1_dest = list(p1)
     p1_dest[2] = bytes(build_batch([b"other-%03d-" % r + b"v" * 1000 for r in range(20)], base_timestamp=ts))
 
-    asyncio.run(write(source.bootstrap, (topic_name, 0), p0))
-    asyncio.run(write(destination.bootstrap, (topic_name, 0), p0))
-    asyncio.run(write(source.bootstrap, (topic_name, 1), p1))
-    asyncio.run(write(destination.bootstrap, (topic_name, 1), p1_dest))
+    asyncio.run(write_batches(source.bootstrap, (topic_name, 0), p0))
+    asyncio.run(write_batches(destination.bootstrap, (topic_name, 0), p0))
+    asyncio.run(write_batches(source.bootstrap, (topic_name, 1), p1))
+    asyncio.run(write_batches(destination.bootstrap, (topic_name, 1), p1_dest))
 
     read = {0: 0, 1: 0}
-    original = CoreClient.fetch_partition
+    original = Client.fetch_partition
 
     async def counting(self, tp, offset, max_bytes, **kw):
         part = await original(self, tp, offset, max_bytes, **kw)
         if tp[0] == topic_name:
             read[tp[1]] += len(part.records or b"")
         return part
-    monkeypatch.setattr(CoreClient, "fetch_partition", counting)
+    monkeypatch.setattr(Client, "fetch_partition", counting)
 
     cfg = link_config(source, destination, names=[topic_name], audit_interval_ms=600_000)
     with BackgroundEngine(engine_for(cfg)) as bg:

@@ -23,23 +23,13 @@ from kproto.records import build_batch
 from linker.client import Client, ClientConfig
 
 from ...checker import wait_exact
-from .helpers import BackgroundEngine, caught_up, engine_for, link_config, run_until
+from .helpers import (MIRROR_TOPIC_CONFIGS, BackgroundEngine, caught_up, engine_for, link_config, run_until,
+                      write_batches)
 
 pytestmark = pytest.mark.slow
 
-MIRROR_CONFIGS = {"compression.type": "producer", "message.timestamp.type": "CreateTime"}
-
-
 def batch(prefix: str, ts: int) -> bytes:
     return bytes(build_batch([b"%s%d" % (prefix.encode(), i) for i in range(5)], base_timestamp=ts))
-
-
-async def write(bootstrap: str, tp: tuple[str, int], raws: list[bytes], acks: int = -1) -> None:
-    async with Client(bootstrap, ClientConfig(request_timeout=5)) as io:
-        node = await io.leader_for(*tp)
-        for raw in raws:
-            r = await io.produce(node, {tp: raw}, acks=acks, timeout_ms=4000)
-            assert r[tp].error_code == 0, ErrorCode(r[tp].error_code).name
 
 
 @contextlib.contextmanager
@@ -93,20 +83,45 @@ def test_tail_check_fetch_from_a_demoted_leader_is_fenced(cluster3, topic_name):
     asyncio.run(main())
 
 
+async def _hand_back(engine, pm) -> None:
+    engine.table.schedule_resync(pm, "a produce timed out")
+
+
+def test_a_handed_back_partition_is_located_with_fresh_metadata(source, destination, topic_name):
+    """Finding 1: a partition handed back after an ambiguous failure (the producer's timeout,
+    a lost connection) is located again only after both clusters' metadata was re-read, so
+    the log-end lookup goes to the current leader."""
+    source.create_topic(topic_name, partitions=1)
+    tp = (topic_name, 0)
+    asyncio.run(write_batches(source.bootstrap, tp, [batch("a", int(time.time() * 1000))]))
+    cfg = link_config(source, destination, names=[topic_name], metadata_refresh_ms=600_000)
+    with BackgroundEngine(engine_for(cfg)) as bg:
+        bg.wait_caught_up(cfg.source, 5)
+        eng = bg.engine
+        pm = eng.partitions[tp]
+        before = eng.source.metadata_refreshes, eng.dest.metadata_refreshes
+        handed_back = asyncio.run_coroutine_threadsafe(_hand_back(eng, pm), bg._loop)
+        handed_back.result(10)
+        wait_for(lambda: not pm.resync_needed and not pm.locating, 30, lambda: eng.status_doc())
+        after = eng.source.metadata_refreshes, eng.dest.metadata_refreshes
+        assert after[0] > before[0] and after[1] > before[1], (before, after)
+        assert pm.status.state.value == "MIRRORING"
+
+
 def test_source_high_watermark_below_the_destination_end_waits(cluster3, destination, topic_name):
     """Finding 6: the source leader holds what the destination holds, but its high watermark
     lags (its followers are not fetching) for much longer than a second: not DIVERGED
     (terminal) but waiting, then exact once the high watermark moves on. About 40 s: the
     frozen follower must be fenced, then thawed and caught up again."""
     cluster3.create_topic(topic_name, partitions=1, replication_factor=2, configs={"min.insync.replicas": 2})
-    destination.create_topic(topic_name, partitions=1, configs=MIRROR_CONFIGS)
+    destination.create_topic(topic_name, partitions=1, configs=MIRROR_TOPIC_CONFIGS)
     tp = (topic_name, 0)
     ts = int(time.time() * 1000)
     a, b = batch("a", ts), batch("b", ts)
-    asyncio.run(write(cluster3.bootstrap, tp, [a]))
-    asyncio.run(write(destination.bootstrap, tp, [a, b]))
+    asyncio.run(write_batches(cluster3.bootstrap, tp, [a]))
+    asyncio.run(write_batches(destination.bootstrap, tp, [a, b]))
     with high_watermark_held(cluster3, topic_name) as (leader, release):
-        asyncio.run(write(leader, tp, [b], acks=1))    # the leader's log: 10 offsets, high watermark 5
+        asyncio.run(write_batches(leader, tp, [b], acks=1))    # the leader's log: 10 offsets, high watermark 5
         cfg = link_config(cluster3, destination, names=[topic_name])
         cfg = dataclasses.replace(cfg, source=dataclasses.replace(
             cfg.source, bootstrap_servers=(leader,), request_timeout_ms=3000))
@@ -122,7 +137,7 @@ def test_source_high_watermark_below_the_destination_end_waits(cluster3, destina
             release()
             wait_for(lambda: pm.status.state.value == "MIRRORING" and pm.acked_end == 10, 120,
                      lambda: bg.engine.status_doc())
-            asyncio.run(write(cluster3.bootstrap, tp, [batch("c", ts)]))
+            asyncio.run(write_batches(cluster3.bootstrap, tp, [batch("c", ts)]))
             wait_exact(cluster3, destination, [topic_name], timeout=60, min_records=15)
 
 
@@ -132,14 +147,14 @@ def test_destination_high_watermark_below_its_end_still_gets_the_prefix_check(so
     the prefix check, which finds the first batch differs. About 40 s, as the test above."""
     source.create_topic(topic_name, partitions=1)
     cluster3.create_topic(topic_name, partitions=1, replication_factor=2,
-                          configs={**MIRROR_CONFIGS, "min.insync.replicas": 2})
+                          configs={**MIRROR_TOPIC_CONFIGS, "min.insync.replicas": 2})
     tp = (topic_name, 0)
     ts = int(time.time() * 1000)
     a, other, b = batch("a", ts), batch("x", ts), batch("b", ts)
-    asyncio.run(write(source.bootstrap, tp, [a, b]))
-    asyncio.run(write(cluster3.bootstrap, tp, [other]))
+    asyncio.run(write_batches(source.bootstrap, tp, [a, b]))
+    asyncio.run(write_batches(cluster3.bootstrap, tp, [other]))
     with high_watermark_held(cluster3, topic_name) as (leader, release):
-        asyncio.run(write(leader, tp, [b], acks=1))    # same last batch, different first one
+        asyncio.run(write_batches(leader, tp, [b], acks=1))    # same last batch, different first one
         cfg = link_config(source, cluster3, names=[topic_name])
         cfg = dataclasses.replace(cfg, destination=dataclasses.replace(
             cfg.destination, bootstrap_servers=(leader,), request_timeout_ms=3000))
@@ -163,14 +178,14 @@ def test_source_lost_offsets_for_real_is_diverged_at_start(cluster3, destination
     cluster3.create_topic(topic_name, partitions=1, replication_factor=2, configs={"min.insync.replicas": 1})
     tp = (topic_name, 0)
     ts = int(time.time() * 1000)
-    asyncio.run(write(cluster3.bootstrap, tp, [batch("a", ts)] * 4))
+    asyncio.run(write_batches(cluster3.bootstrap, tp, [batch("a", ts)] * 4))
     cfg = link_config(cluster3, destination, names=[topic_name])
 
     def only_on_the_leader() -> None:
-        asyncio.run(write(cluster3.bootstrap, tp, [batch("b", ts)] * 2, acks=1))
+        asyncio.run(write_batches(cluster3.bootstrap, tp, [batch("b", ts)] * 2, acks=1))
         asyncio.run(run_until(engine_for(cfg), caught_up({tp: 30}), 90))
     unclean_failover(cluster3, topic_name, 0, write=only_on_the_leader)
-    asyncio.run(write(cluster3.bootstrap, tp, [batch("c", ts)]))     # the new leader: 25 offsets
+    asyncio.run(write_batches(cluster3.bootstrap, tp, [batch("c", ts)]))     # the new leader: 25 offsets
 
     async def diverged(engine) -> bool:
         pm = engine.partitions.get(tp)
