@@ -172,10 +172,17 @@ class Commands:
     async def _promote_offline(self, topic: str) -> CommandResult:
         """No linker running: promote only if the mirror already holds the source's log end."""
         tps = [(topic, p) for p in self._mirror_parts(topic)]
-        d_end, s_end = await asyncio.gather(self.dest.offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END),
-                                            self.source.offsets(tps, LATEST_TIMESTAMP))
+        d_end, s_end, s_leo = await asyncio.gather(
+            self.dest.offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END),
+            self.source.offsets(tps, LATEST_TIMESTAMP), self.source.offsets(tps, LOG_END))
         d_end = self.names.by_source(d_end, tps)
         behind = {tp: s_end[tp] - d_end[tp] for tp in tps if s_end[tp] != d_end[tp]}
+        unsettled = [f"{p}: log end {s_leo[(t, p)]} > high watermark {s_end[(t, p)]}" for t, p in tps
+                     if s_leo[(t, p)] != s_end[(t, p)]]
+        if unsettled and not behind:
+            raise CommandError(f"promote {topic}: the source has acknowledged writes it has not replicated yet "
+                               f"(partition {', '.join(unsettled)}); run promote again once its replication "
+                               "settled (the topic stays PROMOTING, read-only)")
         if behind:
             raise CommandError(f"promote {topic}: no linker is running and the mirror is behind the source by "
                                f"{sum(behind.values())} records; start `linker run`: it finishes the promotion "
@@ -244,7 +251,9 @@ class Commands:
                                    "stays recorded and the next `linker run` completes it")
             if time.monotonic() > deadline:
                 waiting = sorted(set(topics) - {r.topic for r in done})
+                still = "; ".join(f"{t} {st.topics[t].state.value}" + (f" {st.topics[t].reason}"
+                                                                        if st.topics[t].by == "linker" else "")
+                                  for t in waiting)
                 raise CommandError(f"the linker did not finish {', '.join(waiting)} within {timeout:.0f}s "
-                                   f"(still {', '.join(st.topics[t].state.value for t in waiting)}); "
-                                   "the command stays recorded and the linker completes it")
+                                   f"(still {still}); the command stays recorded and the linker completes it")
             await asyncio.sleep(0.2)

@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from linker.client import LATEST_TIMESTAMP, Client, ClientError
+from linker.client import LATEST_TIMESTAMP, LOG_END, Client, ClientError
 from linker.settings import LinkConfig
 from linker.connect import connect
 from linker.lifecycle.acl_sync import sync_acls
@@ -24,7 +24,7 @@ from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import GroupSync, sync_groups
 from linker.lifecycle.records import (HEARTBEAT_KEY, OwnerRecord, ProgressRecord, TopicRecord, TopicState,
-                                      heartbeat_value)
+                                      heartbeat_value, liveness_ms)
 from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore, StateStoreError
 from linker.lifecycle.store_view import LinkState, watch_owner
@@ -61,6 +61,9 @@ class LifecycleController:
         self.state = LinkState({}, {}, None)
         self.groups: dict[str, GroupSync] = {}
         self._progress_sent: dict[str, dict[int, int]] = {}
+        self._promote_waits: dict[str, tuple[str, int]] = {}   # topic: the cause last recorded
+        # Bound of each source step inside a poll: half the window in which commands see the owner alive.
+        self._step_s = liveness_ms(self.settings.state_poll_ms) / 2000
         self._acls = self.settings.manage_acls
         self.denied: set[str] = set()
         self.names = engine.names   # topics here are source names; ACLs and syncs map them
@@ -210,7 +213,7 @@ class LifecycleController:
             try:
                 if now >= next_offsets:
                     next_offsets = now + self.settings.offset_sync_interval_ms / 1000
-                    await self.sync_offsets()
+                    await self.sync_offsets(timeout=max(self.settings.offset_sync_interval_ms / 1000, 5.0))
                 if now >= next_configs:
                     next_configs = now + self.settings.config_sync_interval_ms / 1000
                     await sync_configs(self.source, self.dest, self._live_topics(),
@@ -263,11 +266,13 @@ class LifecycleController:
         self.state = await self._read()
         if self._check_fence():
             return
-        await self._refresh_source_ends()
-        writes: list[tuple[bytes, bytes | None]] = [(HEARTBEAT_KEY, heartbeat_value())]
+        beat: list[tuple[bytes, bytes | None]] = [(HEARTBEAT_KEY, heartbeat_value())]
         if self.owner is not None:
             self.owner.beat += 1
-            writes.append((self.owner.key(), self.owner.value()))
+            beat.append((self.owner.key(), self.owner.value()))
+        await self.store.write(beat)   # first: the bounded steps below must not make the owner look dead
+        await self._refresh_source_ends()
+        writes: list[tuple[bytes, bytes | None]] = []
         for key in list(self.store.regressed):   # a late record tried to move a state back: re-assert
             if key.startswith(b"topic/") and (t := key[6:].decode()) in self.state.topics:
                 writes.append((key, self.state.topics[t].value()))
@@ -289,15 +294,17 @@ class LifecycleController:
             if state is TopicState.PROMOTING:
                 rec = await self._try_finish_promote(topic)
                 if rec is not None:
-                    writes.append(rec)
-                    unlock.append(topic)
-                    continue
+                    writes.append((rec.key(), rec.value()))
+                    if rec.state is TopicState.STOPPED:
+                        unlock.append(topic)
+                        continue
             problem = self._engine_problem(topic)
             if problem is not None and state is TopicState.ACTIVE:
                 writes.append((TopicRecord(topic, problem[0], problem[1], by="linker").key(),
                                TopicRecord(topic, problem[0], problem[1], by="linker").value()))
             writes.extend(self._progress(topic))
-        await self.store.write(writes)
+        if writes:
+            await self.store.write(writes)
         await self._unlock(unlock)   # after STOPPED is recorded: never writable while not STOPPED
 
     def _engine_problem(self, topic: str) -> tuple[TopicState, str] | None:
@@ -326,29 +333,64 @@ class LifecycleController:
                           rpo=rec.rpo)
         return ack.key(), ack.value()
 
-    async def _try_finish_promote(self, topic: str) -> tuple[bytes, bytes] | None:
-        """PROMOTING: once the mirror holds the source's log end, final offset sync, then STOPPED."""
+    async def _try_finish_promote(self, topic: str) -> TopicRecord | None:
+        """PROMOTING: once caught up (below), final offset sync, then STOPPED. While waiting, a
+        PROMOTING record by the linker names why whenever the cause changes (``linker status``,
+        and the command's message if it gives up)."""
         pms = [pm for pm in self.engine.partitions.values() if pm.tp[0] == topic]
-        if not pms or any(pm.status.state is not PartitionState.MIRRORING for pm in pms):
+        if not pms:
             return None
-        hw = await self.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP)
-        if any(pm.acked_end != hw[pm.tp] for pm in pms):
-            return None
-        await self.engine.pause_topic(topic)       # nothing more is written from here on
-        hw = await self.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP)
-        if any(pm.acked_end != hw[pm.tp] or pm.status.state is not PartitionState.MIRRORING for pm in pms):
-            self.engine.resume_topic(topic)        # the source moved meanwhile: catch up again
-            return None
-        await self.sync_offsets([topic])
+        why = await self._promote_wait(pms)
+        if why is None:
+            await self.engine.pause_topic(topic)       # nothing more is written from here on
+            why = await self._promote_wait(pms)
+            if why is not None:
+                self.engine.resume_topic(topic)        # the source moved meanwhile: catch up again
+        if why is not None:
+            cause, text = why
+            if self._promote_waits.get(topic) == cause:
+                return None
+            self._promote_waits[topic] = cause
+            log.info("promote %s waits: %s", topic, text)
+            return TopicRecord(topic, TopicState.PROMOTING, f"waiting: {text}", by="linker")
+        await self.sync_offsets([topic], self._step_s)   # in the poll: bounded (groups not reached are logged)
         await self.engine.stop_topic(topic, "promoted")
+        self._promote_waits.pop(topic, None)
         rec = TopicRecord(topic, TopicState.STOPPED, "promoted", by="linker", offsets=self._dest_ends(topic))
         log.info("promoted %s; final offsets %s", topic, rec.offsets)
-        return rec.key(), rec.value()
+        return rec
 
-    async def sync_offsets(self, topics: list[str] | None = None) -> None:
+    async def _promote_wait(self, pms: list[Any]) -> tuple[tuple[str, int], str] | None:
+        """Why the topic is not caught up yet ((cause, partition), text), or None. Caught up means,
+        per partition: source log end = source high watermark = what the mirror acknowledged. A
+        batch the source leader acknowledged with acks=1 sits above the high watermark until its
+        followers have it; promoting before that would leave it on the source for good."""
+        for pm in sorted(pms, key=lambda pm: pm.tp):
+            if pm.status.state is not PartitionState.MIRRORING:
+                return ("state", pm.tp[1]), (f"partition {pm.tp[1]} is {pm.status.state.value}"
+                                             f"{': ' + pm.status.reason if pm.status.reason else ''}")
+        tps = [pm.tp for pm in pms]
+        try:
+            hw, leo = await asyncio.wait_for(asyncio.gather(self.source.offsets(tps, LATEST_TIMESTAMP),
+                                                            self.source.offsets(tps, LOG_END)), self._step_s)
+        except (ClientError, asyncio.TimeoutError) as exc:
+            return ("source", -1), f"the source's offsets not read within {self._step_s:.1f}s ({exc or 'timeout'})"
+        for pm in sorted(pms, key=lambda pm: pm.tp):
+            p = pm.tp[1]
+            if leo[pm.tp] != hw[pm.tp]:
+                return ("replication", p), (f"partition {p}: the source's log end {leo[pm.tp]} is above its high "
+                                            f"watermark {hw[pm.tp]} (acknowledged writes not yet replicated on "
+                                            "the source; waiting for its replication to settle)")
+            if pm.acked_end != hw[pm.tp]:
+                return ("catch-up", p), (f"partition {p}: the mirror holds {pm.acked_end} of the source's "
+                                         f"{hw[pm.tp]} (catching up)")
+        return None
+
+    async def sync_offsets(self, topics: list[str] | None = None, timeout: float | None = None) -> None:
+        """One pass (a final one for ``topics`` at promote, else every live topic), within ``timeout``."""
         want = set(topics) if topics is not None else set(self._live_topics())
         for r in await sync_groups(self.source, self.dest, want, self.settings.group_selected,
-                                   self.names):
+                                   self.names, timeout):
             self.groups[r.group] = r
             log.info("offset sync: %s", r.line())
 
