@@ -17,7 +17,7 @@ from linker.client import LATEST_TIMESTAMP, LOG_END, ClientError
 from linker.settings import LinkConfig
 from linker.connect import connect
 from linker.lifecycle.acls import allow_writes
-from linker.lifecycle.offset_sync import sync_groups
+from linker.lifecycle.offset_sync import NO_COMMITS, sync_groups
 from linker.lifecycle.producer_ids import ProducerIdError, move_past_mirrored_ids
 from linker.lifecycle.records import TopicRecord, TopicState, command_refusal
 from linker.settings import LifecycleSettings
@@ -187,7 +187,8 @@ class Commands:
             raise CommandError(f"promote {topic}: no linker is running and the mirror is behind the source by "
                                f"{sum(behind.values())} records; start `linker run`: it finishes the promotion "
                                f"(the topic stays PROMOTING, read-only)")
-        await sync_groups(self.source, self.dest, {topic}, self.settings.group_selected, self.names)
+        await sync_groups(self.source, self.dest, {topic}, self.settings.group_selected, self.names,
+                          2 * SOURCE_PROBE_TIMEOUT_S)
         offsets = {p: d_end[(topic, p)] for _, p in tps}
         rec = TopicRecord(topic, TopicState.STOPPED, "promoted", by="linker", offsets=offsets)
         await self.store.write([(rec.key(), rec.value())])
@@ -210,30 +211,53 @@ class Commands:
                     [self.names.mirror_tp(tp) for tp in tps], LOG_END), tps)
                 dest_ends[t] = {p: ends[(t, p)] for _, p in tps}
         results = []
+        reachable = []
         for t in topics:
-            src, how = await self._source_ends(t, st)
+            src, how, exact = await self._source_ends(t, st)
             rpo = {p: max(0, src.get(p, e) - e) for p, e in dest_ends[t].items()}
             rec = TopicRecord(t, TopicState.STOPPED, "failover", by="linker", offsets=dest_ends[t], rpo=rpo)
             await self.store.write([(rec.key(), rec.value())])
             results.append(self._result(t, TopicState.STOPPED, dest_ends[t], rpo, note=how))
+            if exact:
+                reachable.append(t)
+        await self._final_offset_sync(reachable, [r for r in results if r.topic in reachable])
         await self._move_producer_ids(topics, results)
         await self._unlock(topics)
         return results
 
-    async def _source_ends(self, topic: str, st: LinkState) -> tuple[dict[int, int], str]:
-        """The source's log ends now if it answers, else the last ones the linker recorded."""
+    async def _final_offset_sync(self, topics: list[str], results: list[CommandResult]) -> None:
+        """Failover with a source that still answers: one last offset sync (bounded, never rewinding),
+        so consumers resume where they committed last rather than at the previous periodic sync."""
+        if not topics:
+            return
+        try:
+            synced = await sync_groups(self.source, self.dest, set(topics), self.settings.group_selected,
+                                       self.names, 2 * SOURCE_PROBE_TIMEOUT_S)
+        except (ClientError, OSError) as exc:
+            line = f"final offset sync failed ({exc}): groups keep the last periodic sync"
+            log.warning("%s", line)
+        else:
+            synced = [g for g in synced if g.skipped != NO_COMMITS]
+            for g in synced:
+                log.info("final offset sync: %s", g.line())
+            line = f"final offset sync: {sum(1 for g in synced if not g.skipped)} of {len(synced)} groups"
+        for r in results:
+            r.note += f"; {line}"
+
+    async def _source_ends(self, topic: str, st: LinkState) -> tuple[dict[int, int], str, bool]:
+        """The source's log ends now if it answers (exact), else the last ones the linker recorded."""
         parts = self._mirror_parts(topic)
         try:
             ends = await asyncio.wait_for(self.source.offsets([(topic, p) for p in parts], LATEST_TIMESTAMP),
                                           SOURCE_PROBE_TIMEOUT_S)
-            return {p: ends[(topic, p)] for p in parts}, "source reachable: RPO is exact"
+            return {p: ends[(topic, p)] for p in parts}, "source reachable: RPO is exact", True
         except (ClientError, OSError, asyncio.TimeoutError) as exc:
             pr = st.progress.get(topic)
             if pr is None:
-                return {}, f"source unreachable ({exc}) and no recorded source ends: RPO unknown"
+                return {}, f"source unreachable ({exc}) and no recorded source ends: RPO unknown", False
             age = time.time() - pr.at_ms / 1000
             return dict(pr.source_ends), (f"source unreachable: RPO from the source ends the linker saw "
-                                          f"{age:.1f}s before; writes after that are not counted")
+                                          f"{age:.1f}s before; writes after that are not counted"), False
 
     async def _wait_stopped(self, topics: list[str], timeout: float) -> list[CommandResult]:
         """Until the running linker acknowledged STOPPED for every topic."""

@@ -30,6 +30,7 @@ from linker.naming import MirrorNames
 log = logging.getLogger("linker.lifecycle")
 
 NO_EPOCH = -1
+NO_COMMITS = "no committed offsets for the mirror topics"
 PARALLEL_GROUPS = 8
 
 
@@ -124,7 +125,7 @@ async def sync_group(source: Client, dest: Client, group: str, topics: set[str],
     out = GroupSync(group)
     src = {names.mirror_tp(tp): c for tp, c in (await fetch_commits(source, group, topics)).items()}
     if not src:
-        out.skipped = "no committed offsets for the mirror topics"
+        out.skipped = NO_COMMITS
         return out
     members = await active_members(dest, group)
     if members:
