@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from linker.client import LATEST_TIMESTAMP, LOG_END, ClientError
 from linker.settings import LinkConfig
 from linker.connect import connect
+from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import allow_writes
+from linker.lifecycle.config_sync import restore_forced
 from linker.lifecycle.offset_sync import NO_COMMITS, sync_groups
 from linker.lifecycle.producer_ids import ProducerIdError, move_past_mirrored_ids
 from linker.lifecycle.records import TopicRecord, TopicState, command_refusal
@@ -148,6 +150,7 @@ class Commands:
             else:
                 results = [await self._promote_offline(t) for t in rest]
         results += [self._result(t, TopicState.STOPPED, st.topics[t].offsets, note="promoted earlier") for t in done]
+        await self._after_stop(topics)
         await self._move_producer_ids(topics, results)
         await self._unlock(topics)
         return results
@@ -221,9 +224,30 @@ class Commands:
             if exact:
                 reachable.append(t)
         await self._final_offset_sync(reachable, [r for r in results if r.topic in reachable])
+        await self._after_stop(reachable)   # an unreachable source is not waited for again
+        if lost := [t for t in topics if t not in reachable]:
+            log.warning("%s: the source is unreachable: configs mirroring forced and source ACLs not restored; "
+                        "run `linker promote` on them once it answers", ", ".join(lost))
         await self._move_producer_ids(topics, results)
         await self._unlock(topics)
         return results
+
+    async def _after_stop(self, topics: list[str]) -> None:
+        """Once STOPPED, before clients write: the configs mirroring forced back to the source's values,
+        and (``sync_acls``) the topics' source ACLs with WRITE. Both read the source; if it does not
+        answer they are left for the next promote of the topics (a WARNING says so)."""
+        if not topics:
+            return
+        try:
+            await asyncio.wait_for(restore_forced(self.source, self.dest, topics, self.names),
+                                   2 * SOURCE_PROBE_TIMEOUT_S)
+            if self.settings.sync_acls:
+                await asyncio.wait_for(sync_acls(self.source, self.dest, set(), self.settings.group_selected,
+                                                 self.settings.acl_principals_exclude, self.names, set(topics)),
+                                       2 * SOURCE_PROBE_TIMEOUT_S)
+        except (ClientError, OSError, asyncio.TimeoutError) as exc:
+            log.warning("%s: configs and ACLs of the source not restored on the destination (%s); run "
+                        "`linker promote` on them again once the source answers", ", ".join(topics), exc or "timeout")
 
     async def _final_offset_sync(self, topics: list[str], results: list[CommandResult]) -> None:
         """Failover with a source that still answers: one last offset sync (bounded, never rewinding),

@@ -62,6 +62,7 @@ class LifecycleController:
         self.groups: dict[str, GroupSync] = {}
         self._progress_sent: dict[str, dict[int, int]] = {}
         self._promote_waits: dict[str, tuple[str, int]] = {}   # topic: the cause last recorded
+        self._isr_warned: set[str] = set()                     # mirror topics warned about min.insync.replicas
         # Bound of each source step inside a poll: half the window in which commands see the owner alive.
         self._step_s = liveness_ms(self.settings.state_poll_ms) / 2000
         self._acls = self.settings.manage_acls
@@ -216,8 +217,8 @@ class LifecycleController:
                     await self.sync_offsets(timeout=max(self.settings.offset_sync_interval_ms / 1000, 5.0))
                 if now >= next_configs:
                     next_configs = now + self.settings.config_sync_interval_ms / 1000
-                    await sync_configs(self.source, self.dest, self._live_topics(),
-                                       self.engine.settings, self.settings.keep_destination_configs, self.names)
+                    await sync_configs(self.source, self.dest, self._live_topics(), self.engine.settings,
+                                       self.settings.keep_destination_configs, self.names, self._isr_warned)
                     if self.settings.sync_acls:
                         await sync_acls(self.source, self.dest, set(self._live_topics()),
                                         self.settings.group_selected, self.settings.acl_principals_exclude,
