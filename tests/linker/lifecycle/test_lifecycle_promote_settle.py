@@ -12,10 +12,12 @@ from __future__ import annotations
 import concurrent.futures
 import time
 
+import pytest
 from kafka import KafkaProducer
 
 from kafkabed.broker_faults import frozen
 from kafkabed.producers import produce
+from linker.lifecycle.commands import CommandError
 from tests.checker import wait_exact
 
 from .helpers import Linker, command, link_config, state_of
@@ -50,3 +52,18 @@ def test_promote_waits_for_an_acks1_write_above_the_high_watermark(cluster3, des
     assert result[0].offsets == {0: 12}, result[0].line()    # the acks=1 write reached the mirror
     assert "log end 12 is above its high watermark 11" in seen, seen
     wait_exact(cluster3, destination, [topic_name], timeout=60)
+
+
+def test_promote_names_a_partition_blocked_while_promoting(source, destination, topic_name):
+    """Issue 21, finding 4: a partition that goes BLOCKED while PROMOTING is recorded, and the
+    command that gives up quotes it (it used to wait with no reason)."""
+    source.create_topic(topic_name, partitions=1, configs={"message.timestamp.type": "LogAppendTime"})
+    cfg = link_config(source, destination, f"blocked-{topic_name[-8:]}", names=[topic_name],
+                      lifecycle={"promote_timeout_ms": 5000})
+    with Linker(cfg) as linker:
+        linker.wait(lambda: linker.acked(topic_name) == {0: 0}, why="mirroring")
+        command(cfg, "pause", [topic_name])
+        linker.wait(lambda: topic_name in linker.engine.paused_topics, why="paused")
+        produce(source, topic_name, 1)    # a LogAppendTime batch: the engine blocks once it fetches it
+        with pytest.raises(CommandError, match="partition 0 is BLOCKED: .*LogAppendTime"):
+            command(cfg, "promote", [topic_name])   # PROMOTING resumes the topic, then it blocks
