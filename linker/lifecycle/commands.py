@@ -43,6 +43,7 @@ class CommandResult:
     offsets: dict[int, int] = field(default_factory=dict)
     rpo: dict[int, int] | None = None
     note: str = ""
+    rpo_floor: bool = False   # source unreachable: the RPO is a lower bound (from the ends last seen)
 
     mirror_topic: str = ""
     # What promote/failover did about mirrored producer ids (one line for the whole command;
@@ -56,8 +57,8 @@ class CommandResult:
         if self.offsets:
             s += " final offsets " + ", ".join(f"{p}:{o}" for p, o in sorted(self.offsets.items()))
         if self.rpo is not None:
-            s += f"; not mirrored (RPO) {sum(self.rpo.values())} records (" + \
-                 ", ".join(f"{p}:{n}" for p, n in sorted(self.rpo.items())) + ")"
+            s += (f"; not mirrored (RPO) {'at least ' if self.rpo_floor else ''}{sum(self.rpo.values())} "
+                  "records (" + ", ".join(f"{p}:{n}" for p, n in sorted(self.rpo.items())) + ")")
         if self.note:
             s += f" ({self.note})"
         return s
@@ -202,13 +203,19 @@ class Commands:
         topics, st = await self._load(topics)
         self._check(st, "failover", topics)
         running = await self._running(st)
-        await self._set(topics, TopicState.STOPPED, "failover")
-        if running:
-            acked = await self._wait_stopped(topics, 60.0)
-            dest_ends = {r.topic: r.offsets for r in acked}
+        # Already STOPPED (an earlier failover or promote): its recorded final offsets, not today's
+        # destination ends, which hold what clients wrote since; re-run once the source answers, this
+        # turns an "at least" RPO into the exact one.
+        dest_ends = {t: st.topics[t].offsets for t in topics if t in st.topics
+                     and st.topics[t].state is TopicState.STOPPED and st.topics[t].by == "linker"}
+        todo = [t for t in topics if t not in dest_ends]
+        if todo:
+            await self._set(todo, TopicState.STOPPED, "failover")
+        if running and todo:
+            acked = await self._wait_stopped(todo, 60.0)
+            dest_ends.update({r.topic: r.offsets for r in acked})
         else:
-            dest_ends = {}
-            for t in topics:
+            for t in todo:
                 tps = [(t, p) for p in self._mirror_parts(t)]
                 ends = self.names.by_source(await self.dest.offsets(
                     [self.names.mirror_tp(tp) for tp in tps], LOG_END), tps)
@@ -217,10 +224,12 @@ class Commands:
         reachable = []
         for t in topics:
             src, how, exact = await self._source_ends(t, st)
-            rpo = {p: max(0, src.get(p, e) - e) for p, e in dest_ends[t].items()}
+            rpo = {p: max(0, src[p] - e) for p, e in dest_ends[t].items() if p in src}
+            if unseen := sorted(set(dest_ends[t]) - set(src)):
+                how += f"; partitions {', '.join(map(str, unseen))}: no source end seen, RPO unknown"
             rec = TopicRecord(t, TopicState.STOPPED, "failover", by="linker", offsets=dest_ends[t], rpo=rpo)
             await self.store.write([(rec.key(), rec.value())])
-            results.append(self._result(t, TopicState.STOPPED, dest_ends[t], rpo, note=how))
+            results.append(self._result(t, TopicState.STOPPED, dest_ends[t], rpo, note=how, rpo_floor=not exact))
             if exact:
                 reachable.append(t)
         await self._final_offset_sync(reachable, [r for r in results if r.topic in reachable])
@@ -280,8 +289,11 @@ class Commands:
             if pr is None:
                 return {}, f"source unreachable ({exc}) and no recorded source ends: RPO unknown", False
             age = time.time() - pr.at_ms / 1000
-            return dict(pr.source_ends), (f"source unreachable: RPO from the source ends the linker saw "
-                                          f"{age:.1f}s before; writes after that are not counted"), False
+            at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(pr.at_ms / 1000)) + f".{pr.at_ms % 1000:03d} UTC"
+            return dict(pr.source_ends), (f"source unreachable: RPO from the freshest source high watermarks the "
+                                          f"linker saw, at {at} ({age:.1f}s before); writes after that are "
+                                          "unknown: run `linker failover` again once the source answers for the "
+                                          "exact figure"), False
 
     async def _wait_stopped(self, topics: list[str], timeout: float) -> list[CommandResult]:
         """Until the running linker acknowledged STOPPED for every topic."""

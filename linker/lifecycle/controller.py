@@ -36,6 +36,9 @@ ENGINE_PROBLEMS = {PartitionState.BLOCKED: TopicState.BLOCKED, PartitionState.FA
                    PartitionState.DIVERGED: TopicState.DIVERGED, PartitionState.DEST_TRUNCATED: TopicState.FAILED}
 
 
+PROGRESS_REFRESH_MS = 10_000
+
+
 class OwnerConflict(RuntimeError):
     """Another linker owns this link (its beat changes), or won the claim of the same epoch."""
 
@@ -60,7 +63,8 @@ class LifecycleController:
                                 engine.settings.replication_factor)
         self.state = LinkState({}, {}, None)
         self.groups: dict[str, GroupSync] = {}
-        self._progress_sent: dict[str, dict[int, int]] = {}
+        self._progress_sent: dict[str, tuple[dict[int, int], int]] = {}   # topic: (ends, seen at ms)
+        self._ends_seen_ms = 0   # wall time of the last source ends read (the failover RPO's "writes after T")
         self._promote_waits: dict[str, tuple[str, int]] = {}   # topic: the cause last recorded
         self._isr_warned: set[str] = set()                     # mirror topics warned about min.insync.replicas
         # Bound of each source step inside a poll: half the window in which commands see the owner alive.
@@ -259,6 +263,7 @@ class LifecycleController:
                                         self.settings.state_poll_ms / 1000)
         except (ClientError, asyncio.TimeoutError):
             return   # the source may be gone: keep the last ends seen
+        self._ends_seen_ms = int(time.time() * 1000)
         for pm in pms:
             if pm.tp in hw:
                 pm.status.source_high_watermark = max(hw[pm.tp], pm.status.source_high_watermark or 0)
@@ -315,12 +320,17 @@ class LifecycleController:
         return None
 
     def _progress(self, topic: str) -> list[tuple[bytes, bytes | None]]:
+        """The source ends seen and when (``at_ms``: the last successful read of them), written when
+        they change, and at least every PROGRESS_REFRESH_MS while they do not (so a failover's
+        "writes after T unknown" names a recent T on a quiet topic)."""
         ends = {pm.tp[1]: pm.status.source_high_watermark for pm in self.engine.partitions.values()
                 if pm.tp[0] == topic and pm.status.source_high_watermark is not None}
-        if not ends or self._progress_sent.get(topic) == ends:
+        seen = self._ends_seen_ms or int(time.time() * 1000)
+        last = self._progress_sent.get(topic)
+        if not ends or (last is not None and last[0] == ends and seen - last[1] < PROGRESS_REFRESH_MS):
             return []
-        self._progress_sent[topic] = dict(ends)
-        r = ProgressRecord(topic, ends)
+        self._progress_sent[topic] = (dict(ends), seen)
+        r = ProgressRecord(topic, ends, at_ms=seen)
         return [(r.key(), r.value())]
 
     def _dest_ends(self, topic: str) -> dict[int, int]:
