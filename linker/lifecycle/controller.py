@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from linker.client import LATEST_TIMESTAMP, Client, ClientError
@@ -23,8 +24,8 @@ from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import GroupSync, sync_groups
-from linker.lifecycle.records import (HEARTBEAT_KEY, OwnerRecord, ProgressRecord, TopicRecord, TopicState,
-                                      heartbeat_value)
+from linker.lifecycle.records import (HEARTBEAT_KEY, MirrorRecord, OwnerRecord, ProgressRecord, TopicRecord,
+                                      TopicState, heartbeat_value)
 from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore, StateStoreError
 from linker.lifecycle.store_view import LinkState, watch_owner
@@ -33,7 +34,8 @@ from linker.mirror.state import PartitionState
 log = logging.getLogger("linker.lifecycle")
 
 ENGINE_PROBLEMS = {PartitionState.BLOCKED: TopicState.BLOCKED, PartitionState.FAILED: TopicState.FAILED,
-                   PartitionState.DIVERGED: TopicState.DIVERGED, PartitionState.DEST_TRUNCATED: TopicState.FAILED}
+                   PartitionState.DIVERGED: TopicState.DIVERGED, PartitionState.DEST_TRUNCATED: TopicState.FAILED,
+                   PartitionState.TOPIC_RECREATED: TopicState.FAILED}
 
 
 class OwnerConflict(RuntimeError):
@@ -72,6 +74,7 @@ class LifecycleController:
         engine.before_close.append(self._release)
         engine.before_close.append(self.close)    # after the heartbeat removal: it writes through dest
         engine.before_create.append(self._lock)   # an ACL may name a topic that does not exist yet
+        engine.guard.never.add(self.store.topic)  # a custom-named state topic is never a source topic
 
     async def close(self) -> None:
         """Close the clients this controller opened itself (idempotent)."""
@@ -85,6 +88,8 @@ class LifecycleController:
         await self.store.ensure()
         self.state = LinkState.from_records(await self.store.read_all())
         await self.claim()
+        # The source topic ids the mirrors were built from: a topic recreated meanwhile is caught at start.
+        self.engine.ids.remember({t: m.source_topic_id for t, m in self.state.mirrors.items()})
         # Announce the linker at once: the engine may catch up before the first poll ends, and a
         # command given meanwhile must see a running linker rather than act on its own.
         await self.store.write([(HEARTBEAT_KEY, heartbeat_value())])
@@ -268,6 +273,8 @@ class LifecycleController:
         if self.owner is not None:
             self.owner.beat += 1
             writes.append((self.owner.key(), self.owner.value()))
+        pins = dict(self.engine.ids.pending)   # topic ids pinned since the last poll
+        writes.extend((r.key(), r.value()) for r in (MirrorRecord(**asdict(p)) for p in pins.values()))
         for key in list(self.store.regressed):   # a late record tried to move a state back: re-assert
             if key.startswith(b"topic/") and (t := key[6:].decode()) in self.state.topics:
                 writes.append((key, self.state.topics[t].value()))
@@ -298,6 +305,9 @@ class LifecycleController:
                                TopicRecord(topic, problem[0], problem[1], by="linker").value()))
             writes.extend(self._progress(topic))
         await self.store.write(writes)
+        for t, p in pins.items():
+            if self.engine.ids.pending.get(t) == p:
+                del self.engine.ids.pending[t]
         await self._unlock(unlock)   # after STOPPED is recorded: never writable while not STOPPED
 
     def _engine_problem(self, topic: str) -> tuple[TopicState, str] | None:
