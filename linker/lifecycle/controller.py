@@ -29,6 +29,7 @@ from linker.lifecycle.records import (HEARTBEAT_KEY, MirrorRecord, OwnerRecord, 
 from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore, StateStoreError
 from linker.lifecycle.store_view import LinkState, watch_owner
+from linker.mirror.identity import STATE_TOPIC
 from linker.mirror.state import PartitionState
 
 log = logging.getLogger("linker.lifecycle")
@@ -74,7 +75,10 @@ class LifecycleController:
         engine.before_close.append(self._release)
         engine.before_close.append(self.close)    # after the heartbeat removal: it writes through dest
         engine.before_create.append(self._lock)   # an ACL may name a topic that does not exist yet
+        engine.before_create.append(self._record_ids)   # another link must know a mirror before it exists
         engine.guard.never.add(self.store.topic)  # a custom-named state topic is never a source topic
+        engine.guard.read_foreign = self._foreign_mirrors
+        self._foreign: dict[str, StateStore] = {}
 
     async def close(self) -> None:
         """Close the clients this controller opened itself (idempotent)."""
@@ -102,6 +106,27 @@ class LifecycleController:
             log.info("stopped topics (never mirrored again): %s", ", ".join(sorted(self.engine.stopped_topics)))
             # STOPPED is recorded before its DENY is removed: finish a removal a crash interrupted.
             await self._unlock(sorted(self.engine.stopped_topics))
+
+    async def _record_ids(self, topics: list[str]) -> None:
+        """Write the mirror records of topics about to get a mirror (what a link in the opposite
+        direction reads to refuse mirroring them back)."""
+        pins = {t: p for t, p in self.engine.ids.pending.items() if t in topics}
+        await self.store.write([(r.key(), r.value()) for r in (MirrorRecord(**asdict(p)) for p in pins.values())])
+
+    async def _foreign_mirrors(self) -> dict[str, str]:
+        """{mirror topic: origin cluster id} from the linker state topics on the source cluster."""
+        snap = self.source.snapshot
+        out: dict[str, str] = {}
+        for topic in sorted(t for t, i in snap.topics.items() if not i.error_code and STATE_TOPIC.fullmatch(t)):
+            store = self._foreign.setdefault(topic, StateStore(self.source, topic))
+            try:
+                records = await store.read_all()
+            except ClientError as exc:   # another link's topic we may not read: it cannot stop ours
+                log.info("cannot read linker state topic %s on the source: %s", topic, exc)
+                continue
+            for m in LinkState.from_records(records).mirrors.values():
+                out[m.mirror_topic] = m.source_cluster
+        return out
 
     async def _read(self) -> LinkState:
         return LinkState.from_records(await self.store.read_all())

@@ -74,8 +74,17 @@ class MirrorEngine:
                                TopicSelector(topics, self._refusal),
                                mirror, self.metrics, stale, self.producer.produce_one, self.auditor.check_prefix,
                                self.before_create)
-        self.lag = LagWatch(self.table, source, dest, self.names, mirror, self.metrics, self.locator.discover,
+        self.lag = LagWatch(self.table, source, dest, self.names, mirror, self.metrics, self._discover,
                             self.wait)
+
+    async def _setup(self) -> None:
+        await self.guard.check_link()
+        await self.guard.refresh_foreign()
+        await self.locator.setup()
+
+    async def _discover(self) -> None:
+        await self.guard.refresh_foreign()
+        await self.locator.discover()
 
     def _refusal(self, topic: str) -> str | None:
         """Why a source topic must not be selected; an admitted one gets its id pinned."""
@@ -181,8 +190,7 @@ class MirrorEngine:
     async def _start(self, tasks: asyncio.TaskGroup) -> None:
         # A cluster not ready (a broker restarting, new leaders not elected) is waited for,
         # backing off; only what needs a person (authentication, authorization) ends the run.
-        await until_ready("start-up", self.guard.check_link, self.wait)
-        await until_ready("start-up", self.locator.setup, self.wait)
+        await until_ready("start-up", self._setup, self.wait)
         self.started.set()
         self._loops = [tasks.create_task(coro, name=name) for name, coro in (
             ("fetcher", self.fetcher.run()), ("resync", self.locator.resync_loop()), ("lag", self.lag.run()),

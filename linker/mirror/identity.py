@@ -26,6 +26,7 @@ import base64
 import logging
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,8 +158,16 @@ class LinkGuard:
         # Topics another link mirrored into our source from our destination (read from that link's
         # state topic by the lifecycle): mirroring them back would copy our own mirrors in a circle.
         self.foreign_mirrors: dict[str, str] = {}
+        # Reads the mirror records of the linker state topics on our source (set by the lifecycle):
+        # {mirror topic: the cluster id it was mirrored from}.
+        self.read_foreign: Callable[[], Awaitable[dict[str, str]]] | None = None
         self.never: set[str] = set()       # the link's own state topic, whatever its name
         self._told: set[str] = set()
+
+    async def refresh_foreign(self) -> None:
+        """Re-read which source topics other links mirrored there (before every selection)."""
+        if self.read_foreign is not None:
+            self.foreign_mirrors = await self.read_foreign()
 
     async def check_link(self) -> None:
         """Refuse (``LinkRefused``) a source and destination that are one cluster."""

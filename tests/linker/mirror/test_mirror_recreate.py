@@ -52,14 +52,14 @@ def test_a_live_delete_and_recreate_stops_the_mirror_naming_both_ids(source, des
         bg.wait_caught_up(None, 30)
         wait_exact(source, destination, [topic_name])
         before = mirrored_log(source, topic_name)
-        old_id = kafka_id(engine.ids.source_ids[topic_name])
+        old_id = kafka_id(engine.source.snapshot.topics[topic_name].topic_id)
         recreate(source, topic_name)
         # A batch boundary at the mirror's end, then more: a by-name fetch would append from there.
         produce(source, topic_name, 30)
         produce(source, topic_name, 30)
         pm = engine.partitions[(topic_name, 0)]
         deadline = time.monotonic() + 60
-        while pm.status.state is not PartitionState.TOPIC_RECREATED:
+        while pm.status.state.value != "TOPIC_RECREATED":
             assert pm.status.state is PartitionState.MIRRORING, engine.status_doc()
             assert time.monotonic() < deadline, engine.status_doc()
             time.sleep(0.2)
@@ -96,7 +96,7 @@ def test_a_recreate_while_no_linker_ran_is_caught_at_start(source, destination, 
     cfg = lifecycle_config(source, destination, f"recreate-{topic_name[-8:]}", names=[topic_name])
     with Linker(cfg) as first:
         first.wait(lambda: first.acked(topic_name) == {0: 30}, why="caught up")
-        old_id = kafka_id(first.engine.ids.source_ids[topic_name])
+        old_id = kafka_id(first.engine.source.snapshot.topics[topic_name].topic_id)
         first.wait(lambda: topic_name in state_of(cfg).mirrors, why="the topic id recorded")
     before = mirrored_log(source, topic_name)
     assert state_of(cfg).mirrors[topic_name].source_topic_id == old_id
