@@ -110,8 +110,7 @@ class LifecycleController:
     async def _record_ids(self, topics: list[str]) -> None:
         """Write the mirror records of topics about to get a mirror (what a link in the opposite
         direction reads to refuse mirroring them back)."""
-        pins = {t: p for t, p in self.engine.ids.pending.items() if t in topics}
-        await self.store.write([(r.key(), r.value()) for r in (MirrorRecord(**asdict(p)) for p in pins.values())])
+        await self.store.write(_mirror_writes({t: p for t, p in self.engine.ids.pending.items() if t in topics}))
 
     async def _foreign_mirrors(self) -> dict[str, str]:
         """{mirror topic: origin cluster id} from the linker state topics on the source cluster."""
@@ -299,7 +298,7 @@ class LifecycleController:
             self.owner.beat += 1
             writes.append((self.owner.key(), self.owner.value()))
         pins = dict(self.engine.ids.pending)   # topic ids pinned since the last poll
-        writes.extend((r.key(), r.value()) for r in (MirrorRecord(**asdict(p)) for p in pins.values()))
+        writes.extend(_mirror_writes(pins))
         for key in list(self.store.regressed):   # a late record tried to move a state back: re-assert
             if key.startswith(b"topic/") and (t := key[6:].decode()) in self.state.topics:
                 writes.append((key, self.state.topics[t].value()))
@@ -386,6 +385,11 @@ class LifecycleController:
                                    self.names):
             self.groups[r.group] = r
             log.info("offset sync: %s", r.line())
+
+
+def _mirror_writes(pins: dict[str, Any]) -> list[tuple[bytes, bytes | None]]:
+    """State-topic writes of the engine's topic-id pins (``linker.mirror.identity.MirrorIdentity``)."""
+    return [(r.key(), r.value()) for r in (MirrorRecord(**asdict(p)) for p in pins.values())]
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

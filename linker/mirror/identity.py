@@ -81,7 +81,7 @@ class TopicIds:
 
     def pin(self, topic: str) -> None:
         """Pin ``topic``'s current source id (at selection, before it is located)."""
-        self.judge_topic(topic, topic in self.mirrored())
+        self.judge_topic(topic, False)   # selected from the snapshot: it exists there
         info = self.source.snapshot.topics.get(topic)
         if topic in self.source_ids or topic in self.table.recreated or info is None or not _known(info.topic_id):
             return
