@@ -109,3 +109,25 @@ def test_a_recreate_while_no_linker_ran_is_caught_at_start(source, destination, 
         reason = second.engine.partitions[(topic_name, 0)].status.reason
     assert old_id in reason and "recreated" in reason, reason
     assert_mirror_is(destination, topic_name, before)
+
+
+def test_a_mirror_topic_recreated_under_the_engine_is_never_written(source, destination, topic_name):
+    source.create_topic(topic_name)
+    produce(source, topic_name, 20)
+    engine = engine_for(link_config(source, destination, names=[topic_name]))
+    with BackgroundEngine(engine) as bg:
+        bg.wait_caught_up(None, 20)
+        old_id = kafka_id(engine.dest.snapshot.topics[topic_name].topic_id)
+        recreate(destination, topic_name)
+        produce(source, topic_name, 20)
+        pm = engine.partitions[(topic_name, 0)]
+        deadline = time.monotonic() + 60
+        while pm.status.state.value != "TOPIC_RECREATED":
+            assert time.monotonic() < deadline, engine.status_doc()
+            time.sleep(0.2)
+        new_id = kafka_id(engine.dest.snapshot.topics[topic_name].topic_id)
+        time.sleep(2)
+    assert old_id != new_id and old_id in pm.status.reason and new_id in pm.status.reason, pm.status.reason
+    assert "mirror topic" in pm.status.reason
+    with RawCluster(destination.bootstrap_for("INTERNAL")) as raw:
+        assert read_log(raw, topic_name, 0).log_end == 0   # nothing written into the new topic
