@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from kafka.errors import TopicAlreadyExistsError
 
 from kafkabed.producers import produce
@@ -44,7 +45,10 @@ def assert_mirror_is(destination, topic: str, expected) -> None:
     assert check.exact, check
 
 
-def test_a_live_delete_and_recreate_stops_the_mirror_naming_both_ids(source, destination, topic_name):
+@pytest.mark.parametrize("source_fixture", ["source", "source39"])
+def test_a_live_delete_and_recreate_stops_the_mirror_naming_both_ids(source_fixture, destination, topic_name, request):
+    """On a 4.4 and a 3.9 source (both fetch by topic id: Fetch v13+)."""
+    source = request.getfixturevalue(source_fixture)
     source.create_topic(topic_name)
     produce(source, topic_name, 30)
     engine = engine_for(link_config(source, destination, names=[topic_name]))
