@@ -7,6 +7,7 @@ never call it an unclean leader election. A recreate while no linker ran is
 caught at start from the id recorded in the state topic."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -15,6 +16,8 @@ from kafka.errors import TopicAlreadyExistsError
 from kafkabed.producers import produce
 from linker.mirror.identity import SOURCE_MISSING, kafka_id
 from linker.mirror.state import PartitionState
+from linker.status import collect
+from linker.status_view import render_report
 from tests.checker import RawCluster, compare_logs, read_log, wait_exact
 
 from ..lifecycle.helpers import Linker, link_config as lifecycle_config, state_of
@@ -51,7 +54,8 @@ def test_a_live_delete_and_recreate_stops_the_mirror_naming_both_ids(source_fixt
     source = request.getfixturevalue(source_fixture)
     source.create_topic(topic_name)
     produce(source, topic_name, 30)
-    engine = engine_for(link_config(source, destination, names=[topic_name]))
+    cfg = link_config(source, destination, names=[topic_name])
+    engine = engine_for(cfg)
     with BackgroundEngine(engine) as bg:
         bg.wait_caught_up(None, 30)
         wait_exact(source, destination, [topic_name])
@@ -76,6 +80,8 @@ def test_a_live_delete_and_recreate_stops_the_mirror_naming_both_ids(source_fixt
     assert "unclean" not in reason
     (row,) = doc["partitions"]
     assert row["state"] == "TOPIC_RECREATED" and old_id in row["reason"] and new_id in row["reason"]
+    text = render_report(asyncio.run(collect(cfg, doc)))   # `linker status` with the engine's /status
+    assert "TOPIC_RECREATED" in text and old_id in text and new_id in text, text
     assert_mirror_is(destination, topic_name, before)
 
 
