@@ -14,6 +14,7 @@ import os
 import socket
 import time
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 from linker.client import LATEST_TIMESTAMP, LOG_END, Client, ClientError
@@ -23,17 +24,19 @@ from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import GroupSync, sync_groups
-from linker.lifecycle.records import (HEARTBEAT_KEY, OwnerRecord, ProgressRecord, TopicRecord, TopicState,
-                                      heartbeat_value, liveness_ms)
+from linker.lifecycle.records import (HEARTBEAT_KEY, MirrorRecord, OwnerRecord, ProgressRecord, TopicRecord,
+                                      TopicState, heartbeat_value, liveness_ms)
 from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore, StateStoreError
 from linker.lifecycle.store_view import LinkState, watch_owner
+from linker.mirror.identity import STATE_TOPIC
 from linker.mirror.state import PartitionState
 
 log = logging.getLogger("linker.lifecycle")
 
 ENGINE_PROBLEMS = {PartitionState.BLOCKED: TopicState.BLOCKED, PartitionState.FAILED: TopicState.FAILED,
-                   PartitionState.DIVERGED: TopicState.DIVERGED, PartitionState.DEST_TRUNCATED: TopicState.FAILED}
+                   PartitionState.DIVERGED: TopicState.DIVERGED, PartitionState.DEST_TRUNCATED: TopicState.FAILED,
+                   PartitionState.TOPIC_RECREATED: TopicState.FAILED}
 
 
 PROGRESS_REFRESH_MS = 10_000
@@ -80,6 +83,10 @@ class LifecycleController:
         engine.before_close.append(self._release)
         engine.before_close.append(self.close)    # after the heartbeat removal: it writes through dest
         engine.before_create.append(self._lock)   # an ACL may name a topic that does not exist yet
+        engine.before_create.append(self._record_ids)   # another link must know a mirror before it exists
+        engine.guard.never.add(self.store.topic)  # a custom-named state topic is never a source topic
+        engine.guard.read_foreign = self._foreign_mirrors
+        self._foreign: dict[str, StateStore] = {}
 
     async def close(self) -> None:
         """Close the clients this controller opened itself (idempotent)."""
@@ -93,6 +100,8 @@ class LifecycleController:
         await self.store.ensure()
         self.state = LinkState.from_records(await self.store.read_all())
         await self.claim()
+        # The source topic ids the mirrors were built from: a topic recreated meanwhile is caught at start.
+        self.engine.ids.remember({t: m.source_topic_id for t, m in self.state.mirrors.items()})
         # Announce the linker at once: the engine may catch up before the first poll ends, and a
         # command given meanwhile must see a running linker rather than act on its own.
         await self.store.write([(HEARTBEAT_KEY, heartbeat_value())])
@@ -105,6 +114,26 @@ class LifecycleController:
             log.info("stopped topics (never mirrored again): %s", ", ".join(sorted(self.engine.stopped_topics)))
             # STOPPED is recorded before its DENY is removed: finish a removal a crash interrupted.
             await self._unlock(sorted(self.engine.stopped_topics))
+
+    async def _record_ids(self, topics: list[str]) -> None:
+        """Write the mirror records of topics about to get a mirror (what a link in the opposite
+        direction reads to refuse mirroring them back)."""
+        await self.store.write(_mirror_writes({t: p for t, p in self.engine.ids.pending.items() if t in topics}))
+
+    async def _foreign_mirrors(self) -> dict[str, str]:
+        """{mirror topic: origin cluster id} from the linker state topics on the source cluster."""
+        snap = self.source.snapshot
+        out: dict[str, str] = {}
+        for topic in sorted(t for t, i in snap.topics.items() if not i.error_code and STATE_TOPIC.fullmatch(t)):
+            store = self._foreign.setdefault(topic, StateStore(self.source, topic))
+            try:
+                records = await store.read_all()
+            except ClientError as exc:   # another link's topic we may not read: it cannot stop ours
+                log.info("cannot read linker state topic %s on the source: %s", topic, exc)
+                continue
+            for m in LinkState.from_records(records).mirrors.values():
+                out[m.mirror_topic] = m.source_cluster
+        return out
 
     async def _read(self) -> LinkState:
         return LinkState.from_records(await self.store.read_all())
@@ -278,7 +307,8 @@ class LifecycleController:
             beat.append((self.owner.key(), self.owner.value()))
         await self.store.write(beat)   # first: the bounded steps below must not make the owner look dead
         await self._refresh_source_ends()
-        writes: list[tuple[bytes, bytes | None]] = []
+        pins = dict(self.engine.ids.pending)   # topic ids pinned since the last poll
+        writes: list[tuple[bytes, bytes | None]] = _mirror_writes(pins)
         for key in list(self.store.regressed):   # a late record tried to move a state back: re-assert
             if key.startswith(b"topic/") and (t := key[6:].decode()) in self.state.topics:
                 writes.append((key, self.state.topics[t].value()))
@@ -311,6 +341,9 @@ class LifecycleController:
             writes.extend(self._progress(topic))
         if writes:
             await self.store.write(writes)
+        for t, p in pins.items():
+            if self.engine.ids.pending.get(t) == p:
+                del self.engine.ids.pending[t]
         await self._unlock(unlock)   # after STOPPED is recorded: never writable while not STOPPED
 
     def _engine_problem(self, topic: str) -> tuple[TopicState, str] | None:
@@ -404,6 +437,11 @@ class LifecycleController:
                                    self.names, timeout):
             self.groups[r.group] = r
             log.info("offset sync: %s", r.line())
+
+
+def _mirror_writes(pins: dict[str, Any]) -> list[tuple[bytes, bytes | None]]:
+    """State-topic writes of the engine's topic-id pins (``linker.mirror.identity.MirrorIdentity``)."""
+    return [(r.key(), r.value()) for r in (MirrorRecord(**asdict(p)) for p in pins.values())]
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
