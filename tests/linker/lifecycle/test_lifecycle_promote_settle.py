@@ -9,6 +9,7 @@ the mirror. Takes ~10 s: the frozen follower leaves the ISR only after the contr
 """
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import time
 
@@ -17,10 +18,15 @@ from kafka import KafkaProducer
 
 from kafkabed.broker_faults import frozen
 from kafkabed.producers import produce
+from linker.client import Admin
+from linker.connect import connect
 from linker.lifecycle.commands import CommandError
+from linker.lifecycle.offset_sync import list_groups
+from linker.settings import ClusterSettings
 from tests.checker import wait_exact
 
 from .helpers import Linker, command, link_config, state_of
+from .test_lifecycle_offsets import commit
 
 
 def test_promote_waits_for_an_acks1_write_above_the_high_watermark(cluster3, destination, topic_name):
@@ -67,3 +73,28 @@ def test_promote_names_a_partition_blocked_while_promoting(source, destination, 
         produce(source, topic_name, 1)    # a LogAppendTime batch: the engine blocks once it fetches it
         with pytest.raises(CommandError, match="partition 0 is BLOCKED: .*LogAppendTime"):
             command(cfg, "promote", [topic_name])   # PROMOTING resumes the topic, then it blocks
+
+
+def test_list_groups_tolerates_a_hung_source_broker(cluster3, topic_name):
+    """Issue 21, finding 4: ListGroups with one source broker hung (SIGSTOP) answers with the
+    groups of the others within its bound and names the missing broker (a rolling restart of the
+    source no longer fails a whole offset sync pass, nor blocks promote's final sync)."""
+    cluster3.create_topic(topic_name, partitions=1)
+    groups = [f"g{i}-{topic_name}" for i in range(6)]
+    for g in groups:
+        commit(cluster3, g, topic_name, 1)
+
+    async def go():
+        io = connect(ClusterSettings(tuple(cluster3.bootstrap.split(","))), "source")
+        try:
+            await io.refresh_metadata()
+            coord = {g: await Admin(io).find_coordinator(g) for g in groups}
+            with frozen(cluster3, coord[groups[0]]):
+                return coord, await list_groups(io, 2.0)
+        finally:
+            await io.close()
+    coord, (listed, missing) = asyncio.run(go())
+    hung = coord[groups[0]]
+    elsewhere = {g for g in groups if coord[g] != hung}
+    assert elsewhere and elsewhere <= set(listed) and groups[0] not in listed
+    assert missing == [f"broker {hung}: no answer within 2.0s"], missing
