@@ -16,6 +16,7 @@ warned about (once per topic and process): acks=all writes after a promote would
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from linker.client import Admin, Client
 from linker.settings import MirrorSettings
@@ -68,28 +69,25 @@ async def restore_forced(source: Client, dest: Client, topics: list[str],
                          names: MirrorNames = MirrorNames()) -> dict[str, dict[str, str]]:
     """After STOPPED: set the keys mirroring forced back to the source's values (idempotent), warn
     about a lower min.insync.replicas; returns what was changed, by mirror topic name."""
-    if not topics:
-        return {}
-    src = await Admin(source).topic_configs(topics)
-    dst = await Admin(dest).topic_configs([names.mirror_topic(t) for t in topics])
-    changed = {}
-    for t in topics:
-        m = names.mirror_topic(t)
-        ch = restore_changes(src.get(t, {}), dst.get(m, {}))
-        if gap := min_isr_gap(src.get(t, {}), dst.get(m, {})):
-            log.warning("promoted %s: %s", m, gap)
-        if ch:
-            log.info("promoted %s: configs mirroring forced restored to the source's %s", m, ch)
-            await Admin(dest).alter_topic_configs(m, ch)
-            changed[m] = ch
-    return changed
+    return await _apply(source, dest, topics, names, restore_changes, "promoted %s: configs mirroring forced "
+                        "restored to the source's %s", None)
 
 
 async def sync_configs(source: Client, dest: Client, topics: list[str], mirror: MirrorSettings,
                        keep: tuple[str, ...], names: MirrorNames = MirrorNames(),
                        warned: set[str] | None = None) -> dict[str, dict[str, str]]:
-    """Apply config changes to the mirror topic of every source topic in ``topics``;
-    returns what was changed, by mirror topic name."""
+    """Apply config changes to the mirror topic of every source topic in ``topics``; a lower
+    min.insync.replicas is warned about (once per topic noted in ``warned``); returns what was
+    changed, by mirror topic name."""
+    return await _apply(source, dest, topics, names, lambda s, d: config_changes(s, d, mirror, keep),
+                        "config sync: %s <- %s", warned)
+
+
+async def _apply(source: Client, dest: Client, topics: list[str], names: MirrorNames,
+                 plan: Callable[[dict[str, str | None], dict[str, str | None]], dict[str, str]], what: str,
+                 warned: set[str] | None) -> dict[str, dict[str, str]]:
+    """Read both sides' configs, alter each mirror topic by ``plan``; warn about min.insync.replicas
+    (every time when ``warned`` is None, else once per topic)."""
     if not topics:
         return {}
     src = await Admin(source).topic_configs(topics)
@@ -97,13 +95,14 @@ async def sync_configs(source: Client, dest: Client, topics: list[str], mirror: 
     changed = {}
     for t in topics:
         m = names.mirror_topic(t)
-        ch = config_changes(src.get(t, {}), dst.get(m, {}), mirror, keep)
-        gap = min_isr_gap(src.get(t, {}), dst.get(m, {}))
-        if gap and warned is not None and m not in warned:
-            warned.add(m)
+        s_cfg, d_cfg = src.get(t, {}), dst.get(m, {})
+        if (gap := min_isr_gap(s_cfg, d_cfg)) and (warned is None or m not in warned):
+            if warned is not None:
+                warned.add(m)
             log.warning("mirror topic %s: %s", m, gap)
+        ch = plan(s_cfg, d_cfg)
         if ch:
-            log.info("config sync: %s <- %s %s", m, t, ch)
+            log.info(what, m, ch)
             await Admin(dest).alter_topic_configs(m, ch)
             changed[m] = ch
     return changed
