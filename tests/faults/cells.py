@@ -16,7 +16,6 @@ from .link_process import LinkerRun, write_link
 from .workload import Writer, destination_end, wait_growth
 
 CATCH_UP, LIVE = "catch-up", "live"
-PHASES = (CATCH_UP, LIVE)
 BACKLOG = 30_000            # records written before the linker starts (catch-up phase), ~3.5 MB
 # Small fetches make the catch-up take many round trips, so a fault lands in the middle of it.
 SLOW_CATCH_UP = {"partition_max_bytes": 64 << 10, "fetch_max_bytes": 128 << 10, "max_in_flight_bytes": 128 << 10}
