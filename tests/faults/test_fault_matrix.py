@@ -76,8 +76,7 @@ def test_process_fault(fault, side, phase, source, destination, topic_name, tmp_
 def test_leader_move(side, phase, source, destination, cluster3, topic_name, tmp_path, testbed_report):
     """The faulted side is the 3-node cluster; every partition's leader moves mid-mirror."""
     src, dst = (cluster3, destination) if side == "source" else (source, cluster3)
-    faulted = cluster3
-    run_cell(lambda cell: _leader_move(faulted, topic_name), side, phase, source=src, destination=dst,
+    run_cell(lambda cell: _leader_move(cluster3, topic_name), side, phase, source=src, destination=dst,
              link=(src, dst), topic=topic_name, tmp_path=tmp_path, report=testbed_report,
              fault_name="leader_move")
 
