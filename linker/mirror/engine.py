@@ -67,6 +67,10 @@ class MirrorEngine:
         self.ids = TopicIds(self.table, self.names, source, dest)
         self.guard = LinkGuard(source, dest)
         self.fetcher = Fetcher(self.table, source, mirror, self.metrics, stale, self.ids.fetch_ids)
+        # Whoever refreshed the source metadata (the locator, a lag lookup retried after
+        # FENCED_LEADER_EPOCH), moved leaders need fetch loops: the old leader's loop, still
+        # leading other partitions, only drops a moved partition; nothing else would fetch it.
+        source.on_snapshot.append(lambda _: self.table.leaders_changed())
         source_admin, dest_admin = Admin(source), Admin(dest)
         self.producer = Producer(self.table, dest, dest_admin, self.names, mirror, self.metrics, stale)
         self.auditor = Auditor(self.table, source, dest, self.names, mirror, self.metrics)

@@ -397,7 +397,6 @@ class Locator:
         if self.stale.source:
             self.stale.source = False
             await self.source.refresh_metadata({tp[0] for tp in self.table.partitions})
-            self.table.leaders_changed()
         if self.stale.dest:
             self.stale.dest = False
             await self.dest.refresh_metadata({self.names.mirror_topic(tp[0]) for tp in self.table.partitions})
