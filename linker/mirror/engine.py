@@ -67,9 +67,9 @@ class MirrorEngine:
         self.ids = TopicIds(self.table, self.names, source, dest)
         self.guard = LinkGuard(source, dest)
         self.fetcher = Fetcher(self.table, source, mirror, self.metrics, stale, self.ids.fetch_ids)
-        # Whoever refreshed the source metadata (the locator, a lag lookup retried after
-        # FENCED_LEADER_EPOCH), moved leaders need fetch loops: the old leader's loop, still
-        # leading other partitions, only drops a moved partition; nothing else would fetch it.
+        # Whoever refreshed the source metadata (the locator, the client's own refresh after any
+        # fenced request, a retried lag lookup), moved leaders need fetch loops: the old leader's
+        # loop, still leading other partitions, only drops a moved partition.
         source.on_snapshot.append(lambda _: self.table.leaders_changed())
         source_admin, dest_admin = Admin(source), Admin(dest)
         self.producer = Producer(self.table, dest, dest_admin, self.names, mirror, self.metrics, stale)

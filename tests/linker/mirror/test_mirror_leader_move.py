@@ -24,8 +24,8 @@ def batch(prefix: str, ts: int) -> bytes:
 def test_moved_partition_is_fetched_while_the_old_leader_still_leads_another(cluster3, destination, topic_name):
     """Both partitions are led by one broker; partition 1's leader moves. Followers serve
     consumer fetches, so the fetcher sees no error; the move shows up in a refresh made
-    elsewhere (here directly; in `linker run` the lag watch's ListOffsets, fenced by the
-    leader epoch, retries after one). The old leader's fetch loop still leads partition 0 and
+    elsewhere (here directly; in `linker run` the client's own, after a request of the lag
+    watch or the auditor is fenced by the leader epoch). The old leader's fetch loop still leads partition 0 and
     runs on, dropping partition 1: a loop for the new leader must start at once, not at the
     next periodic refresh (before the fix: 28 s after a move during `linker run`'s first 2 s)."""
     nodes = [b.node_id for b in cluster3.brokers]
