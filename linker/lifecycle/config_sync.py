@@ -3,8 +3,8 @@
 Copied: ``retention.ms``, ``retention.bytes``, ``cleanup.policy`` and
 ``max.message.bytes`` (at least the source's) - the mirror engine's
 ``COPIED_FROM_SOURCE``. Forced whatever the source says: CreateTime, both
-timestamp bounds, ``compression.type=producer``, and for a compacted source a
-delete policy with retention -1. Never touched: everything else. A copied key
+timestamp bounds, ``compression.type=producer``, and for a compacted source its
+``cleanup.policy`` (the mirror's cleaner removes compaction fillers). Never touched: everything else. A copied key
 named in ``lifecycle.keep_destination_configs`` keeps the destination's value;
 forced keys cannot be kept (exactness depends on them).
 """
@@ -29,7 +29,7 @@ def config_changes(source_cfg: dict[str, str | None], dest_cfg: dict[str, str | 
     required = required_configs(source_cfg, mirror)
     forced = set(FORCED)
     if "compact" in (source_cfg.get("cleanup.policy") or ""):
-        forced |= {"cleanup.policy", "retention.ms", "retention.bytes"}
+        forced.add("cleanup.policy")
     required = {k: v for k, v in required.items() if k in forced or k not in keep}
     return config_drift(required, dest_cfg)
 

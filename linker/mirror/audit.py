@@ -16,8 +16,9 @@ import logging
 
 from linker.client import EARLIEST_TIMESTAMP, Client, ClientError
 from linker.settings import MirrorSettings
-from linker.mirror.compare import batch_containing, compare_batches, compare_partition
-from linker.mirror.partition import TP
+from linker.mirror.compare import batch_containing, compare_batches, compare_partition, tail_problem
+from linker.mirror.partition import TP, PartitionMirror
+from linker.mirror.rebuild import mark_record_exact
 from linker.mirror.state import PartitionState
 from linker.mirror.table import PartitionTable
 from linker.naming import MirrorNames
@@ -55,6 +56,9 @@ class Auditor:
             cursor = (cursor + len(batch)) % len(pms)
             for pm in batch:
                 end = pm.acked_end
+                if pm.compacted:
+                    await self._audit_compacted(pm, end)
+                    continue
                 try:
                     src_p, dst_p = await asyncio.gather(
                         self.source.fetch_partition(pm.tp, end - 1, self.settings.partition_max_bytes),
@@ -73,6 +77,17 @@ class Auditor:
                                                                f"{end - 1} differently: {why}",
                                     offset=dst_b.base_offset)
 
+    async def _audit_compacted(self, pm: PartitionMirror, end: int) -> None:
+        """The last mirrored offset of a compacted partition, by bytes or by records where cleaned."""
+        try:
+            why = await tail_problem(self.source, self.dest, pm.tp, self.names.mirror_tp(pm.tp), end)
+        except (ClientError, RuntimeError) as exc:
+            log.debug("audit of %s-%d skipped: %s", pm.tp[0], pm.tp[1], exc)
+            return
+        if why is not None and pm.status.state is PartitionState.MIRRORING and pm.acked_end == end:
+            self.table.move(pm, PartitionState.FAILED, f"audit: destination offset {end - 1} differs: {why}",
+                            offset=end - 1)
+
     # -- the prefix check of adopted data ----------------------------------------------
     def check_prefix(self, tp: TP, d_start: int, d_end: int) -> None:
         """Queue a prefix check of destination offsets ``d_start..d_end`` found at start."""
@@ -90,8 +105,11 @@ class Auditor:
             for _ in range(PREFIX_CHECK_ATTEMPTS):
                 try:
                     s_start = (await self.source.offsets([tp], EARLIEST_TIMESTAMP))[tp]
+                    pm = self.table.partitions[tp]
                     rep = await compare_partition(self.source, self.dest, tp, s_start, d_end, d_start, d_end,
-                                                  dest_tp=self.names.mirror_tp(tp))
+                                                  dest_tp=self.names.mirror_tp(tp), compacted=pm.compacted)
+                    if rep.records_compared:
+                        mark_record_exact(pm)
                     break
                 except (ClientError, RuntimeError) as exc:
                     log.info("prefix check of %s-%d failed (%s); retrying", tp[0], tp[1], exc)

@@ -16,6 +16,7 @@ from kproto.records.layout import ATTRIBUTES_POS
 from kproto.records.walk import walk_batches
 from linker.client import Client, TopicPartition
 from linker.client.kafka_errors import error_name
+from linker.mirror.recordwise import compare_compacted
 
 #: Bytes asked for per fetch while comparing (grown while one batch does not fit).
 COMPARE_FETCH_BYTES = 4 * 1024 * 1024
@@ -58,6 +59,7 @@ class PartitionReport:
     checked_batches: int = 0
     divergence: str | None = None
     mirror_topic: str = ""      # the destination topic (differs with a [topics] prefix)
+    records_compared: int = 0   # compacted partitions: records compared where a side was cleaned
 
     @property
     def ok(self) -> bool:
@@ -78,9 +80,11 @@ async def _batches_from(client: Client, tp: TopicPartition, offset: int) -> list
 
 
 async def compare_partition(source: Client, dest: Client, tp: TopicPartition, s_start: int, s_hw: int,
-                            d_start: int, d_end: int, dest_tp: TopicPartition | None = None) -> PartitionReport:
+                            d_start: int, d_end: int, dest_tp: TopicPartition | None = None,
+                            compacted: bool = False) -> PartitionReport:
     """Compare ``tp`` on the source with ``dest_tp`` (default: the same name) on the
-    destination, batch by batch, from the later log start up to the destination end."""
+    destination, batch by batch, from the later log start up to the destination end.
+    A ``compacted`` partition is compared by records where a side was cleaned (``recordwise``)."""
     dest_tp = dest_tp or tp
     rep = PartitionReport(tp[0], tp[1], mirror_topic=dest_tp[0])
     if d_end > s_hw:
@@ -89,6 +93,10 @@ async def compare_partition(source: Client, dest: Client, tp: TopicPartition, s_
         return rep
     start = max(s_start, d_start)
     rep.checked_from = rep.checked_to = start
+    if compacted:
+        rep.divergence, rep.checked_to, rep.checked_batches, rep.records_compared = await compare_compacted(
+            source, dest, tp, dest_tp, start, d_end, _batches_from, compare_batches)
+        return rep
     pos = start
     while pos < d_end:
         src, dst = await asyncio.gather(_batches_from(source, tp, pos), _batches_from(dest, dest_tp, pos))
@@ -109,3 +117,10 @@ async def compare_partition(source: Client, dest: Client, tp: TopicPartition, s_
             pos = d.next_offset
         rep.checked_to = pos
     return rep
+
+
+async def tail_problem(source: Client, dest: Client, tp: TopicPartition, dest_tp: TopicPartition,
+                       end: int) -> str | None:
+    """Why the destination's last offset before ``end`` differs from the source's, for a compacted
+    partition (by bytes if neither side cleaned it, else by records), or None."""
+    return (await compare_partition(source, dest, tp, end - 1, end, end - 1, end, dest_tp, compacted=True)).divergence

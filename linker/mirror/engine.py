@@ -102,6 +102,8 @@ class MirrorEngine:
             d["acked_end"] = pm.acked_end
             d["avg_record_bytes"] = pm.avg_record_bytes()
             d["paused"] = pm.paused
+            d["compacted"] = pm.compacted
+            d["rebuilt_batches"] = pm.rebuilt_batches
             parts.append(d)
         return {"link": self.name, "waiting": self.wait.as_dict(), "partitions": parts}
 

@@ -17,13 +17,13 @@ from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.alignment import WriteFillers, plan_alignment
 from linker.mirror.checks import Verdict, judge_produce, truncation_problem
-from linker.mirror.compare import batch_containing, compare_batches
+from linker.mirror.compare import batch_containing, compare_batches, tail_problem
 from linker.mirror.filler import filler_batch
 from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import TERMINAL, PartitionState, needs_person
 from linker.mirror.table import PartitionTable
-from linker.mirror.topics import make_durable, plan_topics
+from linker.mirror.topics import is_compacted, make_durable, plan_topics
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
 
@@ -144,6 +144,7 @@ class Locator:
                 if tp in self.table.partitions:
                     continue
                 pm = self.table.add(tp)
+                pm.compacted = is_compacted(src_cfg.get(p.topic, {}))
                 added.append(pm)
                 if p.problem:
                     self.table.move(pm, PartitionState.FAILED, p.problem)
@@ -242,6 +243,11 @@ class Locator:
                                 f"destination ends at {d_end} but the source high watermark is {s_hw}: "
                                 "the source lost offsets the destination holds", offset=s_hw)
                 return
+        if s_start >= d_end and pm.compacted:
+            # No DeleteRecords (compact-only refuses it): the fetcher fills d_end..s_start with copies.
+            pm.next_fetch, pm.first_base = s_start, d_end
+            self._start_mirroring(pm)
+            return
         if s_start >= d_end:
             # The source log start may sit inside a batch (DeleteRecords): the whole batch is
             # still stored and fetched, so the destination must end at that batch's base.
@@ -271,6 +277,9 @@ class Locator:
             pm.next_fetch = d_end
             self._start_mirroring(pm)
             return
+        if pm.compacted:
+            await self._check_compacted_tail(pm, d_start, d_end)
+            return
         # The destination holds data: its last batch must equal the source batch ending at d_end.
         src_p = await self.source.fetch_partition(tp, d_end - 1, self.settings.partition_max_bytes)
         dst_p = await self.dest.fetch_partition(self.names.mirror_tp(tp), d_end - 1, self.settings.partition_max_bytes)
@@ -297,6 +306,18 @@ class Locator:
         pm.fetch_epoch = pm.produced_epoch = src_b.partition_leader_epoch
         if pm.first_locate and self.settings.verify_on_start:
             self._on_adopted(tp, d_start, d_end)
+        self._start_mirroring(pm)
+
+    async def _check_compacted_tail(self, pm: PartitionMirror, d_start: int, d_end: int) -> None:
+        """The destination's last offset must equal the source's: by bytes, or by records where cleaned."""
+        why = await tail_problem(self.source, self.dest, pm.tp, self.names.mirror_tp(pm.tp), d_end)
+        if why is not None:
+            self.table.move(pm, PartitionState.DIVERGED, f"destination end {d_end} differs from the source: {why}",
+                            offset=d_end)
+            return
+        pm.next_fetch = pm.first_base = d_end
+        if pm.first_locate and self.settings.verify_on_start:
+            self._on_adopted(pm.tp, d_start, d_end)
         self._start_mirroring(pm)
 
     def _start_mirroring(self, pm: PartitionMirror) -> None:

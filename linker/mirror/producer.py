@@ -27,6 +27,7 @@ from kproto.errors import ErrorCode
 from linker.mirror.checks import Verdict, judge_produce, truncation_problem
 from linker.mirror.topics import repair_configs
 from linker.mirror.partition import TP, PartitionMirror
+from linker.mirror.rebuild import RebuiltBatch, note_rebuilt
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import PartitionState
 from linker.mirror.table import PartitionTable
@@ -132,6 +133,8 @@ class Producer:
                 self.metrics.bytes_total.inc(b.size)
                 self.metrics.batches_total.inc()
                 self.metrics.records_total.inc(n)
+                if isinstance(b, RebuiltBatch):
+                    note_rebuilt(pm, b, self.metrics)
             elif not code and base < b.base_offset:
                 why = truncation_problem(b.base_offset, base) or ""
                 self.table.move(pm, PartitionState.DEST_TRUNCATED,
