@@ -4,7 +4,8 @@ Copied: ``retention.ms``, ``retention.bytes``, ``cleanup.policy`` and
 ``max.message.bytes`` (at least the source's) - the mirror engine's
 ``COPIED_FROM_SOURCE``. Forced whatever the source says: CreateTime, both
 timestamp bounds, ``compression.type=producer``, and for a compacted source its
-``cleanup.policy`` (the mirror's cleaner removes compaction fillers). Never touched: everything else. A copied key
+``cleanup.policy`` (the mirror's cleaner removes compaction fillers). Never
+touched: everything else. A copied key
 named in ``lifecycle.keep_destination_configs`` keeps the destination's value;
 forced keys cannot be kept (exactness depends on them).
 """

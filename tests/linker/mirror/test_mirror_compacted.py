@@ -70,7 +70,8 @@ def _produce_until_cleaned(cluster: Any, topic: str, first: int = 0, below_end: 
 def _read_kafka_python(cluster: Any, topic: str, start: int) -> dict[int, Rec]:
     from kafka import KafkaConsumer, TopicPartition
     tp = TopicPartition(topic, 0)
-    consumer = KafkaConsumer(**cluster.kafka_python_config(), enable_auto_commit=False)
+    consumer = KafkaConsumer(**cluster.kafka_python_config(), enable_auto_commit=False,
+                             auto_offset_reset="earliest")   # below the log start: from it
     try:
         consumer.assign([tp])
         end = consumer.end_offsets([tp])[tp]
@@ -91,7 +92,8 @@ def _read_confluent(cluster: Any, topic: str, start: int) -> dict[int, Rec]:
     import uuid
     from confluent_kafka import Consumer, TopicPartition
     consumer = Consumer(dict(cluster.confluent_config(), **{"group.id": f"c-{uuid.uuid4().hex[:8]}",
-                                                            "enable.auto.commit": False}))
+                                                            "enable.auto.commit": False,
+                                                            "auto.offset.reset": "earliest"}))
     try:
         _, end = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
         consumer.assign([TopicPartition(topic, 0, start)])
@@ -251,3 +253,22 @@ def test_source_cleaning_mirrored_data_then_a_restart_keeps_mirroring_exact_by_r
 def read_log_end(cluster: Any, topic: str) -> int:
     with RawCluster(cluster.bootstrap) as c:
         return read_log(c, topic, 0).log_end
+
+
+def test_compacted_source_with_a_log_start_above_zero_fills_from_zero(source, destination, topic_name):
+    """A compact,delete source whose log start is 61 (DeleteRecords inside a batch): the mirror
+    (which takes no DeleteRecords when compact-only, and no keyless fillers) holds copies of
+    the first retained record below it, every source record in place, the same tables."""
+    from kafka import TopicPartition as KTP
+    create_compacted_topic(source, topic_name, configs={"cleanup.policy": "compact,delete", **KEEP_TOMBSTONES})
+    for i in range(3):
+        _round(source, topic_name, i)
+    source.admin().delete_records({KTP(topic_name, 0): 61})
+    cfg = link_config(source, destination, names=[topic_name])
+    engine = engine_for(cfg)
+    asyncio.run(run_until(engine, caught_up(), 60))
+    src, dst = _read_kafka_python(source, topic_name, 0), _read_kafka_python(destination, topic_name, 0)
+    assert min(src) >= 61 and sorted(dst) == list(range(max(src) + 1))
+    assert set(range(min(src))) <= set(_extra(src, dst, copies=True))
+    _assert_same_tables(source, destination, topic_name, max(src) + 1)
+    _verify(cfg)
