@@ -244,8 +244,10 @@ class Locator:
                                 "the source lost offsets the destination holds", offset=s_hw)
                 return
         if s_start >= d_end and pm.compacted:
-            # No DeleteRecords (compact-only refuses it): the fetcher fills d_end..s_start with copies.
+            # No keyless fillers on a compacted mirror: the fetcher fills d_end..s_start with copies of
+            # the first retained record; then the log start is matched like any (compact,delete) one.
             pm.next_fetch, pm.first_base = s_start, d_end
+            pm.pending_log_start = s_start if s_start > d_end else None
             self._start_mirroring(pm)
             return
         if s_start >= d_end:

@@ -142,3 +142,25 @@ def test_record_comparison_allows_cleaner_holes_only_and_keeps_uncleaned_batches
     kv = {o: (b"k%d" % o, b"v%d" % o) for o in range(4)}
     same_records_other_bytes = [batch(0, 4, kv, codec=Codec.GZIP)]
     assert "CRC" in compare_window([batch(0, 4, kv)], same_records_other_bytes, 0, 4, compare_batches)[0]
+
+
+def test_held_batches_wait_for_the_next_fetch_without_pinning_its_frame():
+    from linker.mirror.compacted import queue_compacted
+    from linker.mirror.table import PartitionTable
+    table = PartitionTable(1 << 20, 1 << 20)
+    pm = table.add(("t", 0))
+    pm.compacted = True
+    first = table.charge_frame(100)
+    assert not queue_compacted(table, pm, [batch(0, 4, {1: (b"a", b"1")})], first)
+    table.release(first)
+    assert len(pm.held) == 1 and pm.next_fetch == 4 and table.budget.used == 0
+    nxt = full(4, 2)
+    second = table.charge_frame(100)
+    assert queue_compacted(table, pm, [nxt], second)
+    queued = [item for item, _ in pm.queue]
+    assert [q.base_offset for q in queued] == [0, 4] and queued[1] is nxt and not pm.held
+    assert records_of(queued[:1])[3] == records_of([nxt])[4]
+    table.release(second)
+    pm.held.append(queued[0])
+    table.drop_queue(pm)                       # a resync forgets held batches too
+    assert not pm.held and table.budget.used == 0
