@@ -15,24 +15,30 @@ offset the destination ends at:
   the next fetch. Only expired tombstones can leave holes with no later record
   at all; such a tail waits for the next record the source writes;
 - transactional and control batches, LogAppendTime batches and legacy magic
-  stop the partition (BLOCKED) as on any topic.
+  stop the partition (BLOCKED) as on any topic;
+- a producer whose batch the destination refused as out of sequence (whole
+  batches of it vanished on the source) gets its batches rebuilt without
+  producer fields (``strip_producer``), uncleaned ones too: record-exact.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Union
 
+from kproto.errors import ErrorCode
 from kproto.records.batch import BatchView, LegacyEntry
 from kproto.records.decode import iter_records
 from kproto.records.record import Record
 from kproto.records.reproducibility import classify
 from linker.mirror.checks import position_problem, timestamp_problem
 from linker.mirror.partition import FrameCharge, PartitionMirror
-from linker.mirror.rebuild import rebuild_range
+from linker.mirror.rebuild import rebuild_range, source_producer
 from linker.mirror.state import PartitionState
 from linker.mirror.table import PartitionTable
 
 Entry = Union[BatchView, LegacyEntry]
+log = logging.getLogger("linker.mirror")
 
 
 @dataclass
@@ -70,8 +76,10 @@ def _first_record_after(entries: list[Entry], i: int) -> Record | Stop | None:
     return None
 
 
-def plan_compacted(entries: list[Entry], expected: int) -> CompactPlan:
-    """Plan fetched ``entries`` (in log order) for a destination that ends at ``expected``."""
+def plan_compacted(entries: list[Entry], expected: int, strip: frozenset[int] | set[int] = frozenset()
+                   ) -> CompactPlan:
+    """Plan fetched ``entries`` (in log order) for a destination that ends at ``expected``;
+    batches of the producer ids in ``strip`` are rebuilt without their producer fields."""
     plan = CompactPlan(end=expected)
     for i, b in enumerate(entries):
         if b.next_offset <= plan.end:
@@ -82,7 +90,8 @@ def plan_compacted(entries: list[Entry], expected: int) -> CompactPlan:
             plan.stop = Stop(PartitionState.BLOCKED, start, why)
             return plan
         assert isinstance(b, BatchView)
-        exact = classify(b).exact
+        stripped = b.producer_id in strip
+        exact = classify(b).exact and not stripped
         if exact and b.base_offset == start:
             plan.queue.append(b)
             plan.end = b.next_offset
@@ -113,7 +122,9 @@ def plan_compacted(entries: list[Entry], expected: int) -> CompactPlan:
         if exact:
             plan.queue.append(b)
         else:
-            plan.queue += rebuild_range(max(start, b.base_offset), b.next_offset, retained, after, codec, epoch)
+            first = max(start, b.base_offset)
+            plan.queue += rebuild_range(first, b.next_offset, retained, after, codec, epoch,
+                                        None if stripped else source_producer(b, first))
         plan.end = b.next_offset
     return plan
 
@@ -126,7 +137,7 @@ def queue_compacted(table: PartitionTable, pm: PartitionMirror, fetched: list[En
         expected = pm.next_fetch if pm.first_base is None else pm.first_base
         seen = expected
     entries = pm.held + [b for b in fetched if b.next_offset > seen]
-    plan = plan_compacted(entries, expected)
+    plan = plan_compacted(entries, expected, pm.strip_producers)
     for b in plan.queue:
         table.enqueue(pm, b, frame)
     pm.first_base = None
@@ -143,3 +154,18 @@ def queue_compacted(table: PartitionTable, pm: PartitionMirror, fetched: list[En
         last = entries[-1]
         pm.next_fetch, pm.fetch_epoch = last.next_offset, last.partition_leader_epoch
     return bool(plan.queue)
+
+
+def strip_producer(pm: PartitionMirror, batch: BatchView, code: int) -> bool:
+    """The destination refused ``batch`` of compacted ``pm`` as out of sequence: the source cleaner
+    removed whole batches of its producer, so the destination's producer state is behind. From
+    now on that producer's batches are rebuilt without producer fields (record-exact); True if
+    this is new (the caller re-locates the partition), False if it was already stripped."""
+    if not pm.compacted or code != ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER or batch.producer_id < 0 \
+            or batch.producer_id in pm.strip_producers:
+        return False
+    pm.strip_producers.add(batch.producer_id)
+    log.warning("partition %s-%d: the destination refused producer %d's batch at %d as out of sequence "
+                "(the source cleaner removed some of its batches); its batches are rebuilt without "
+                "producer fields from here on", pm.tp[0], pm.tp[1], batch.producer_id, batch.base_offset)
+    return True

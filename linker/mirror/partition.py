@@ -86,6 +86,8 @@ class PartitionMirror:
     held: list[BatchView] = field(default_factory=list)
     held_from: int = 0
     rebuilt_batches: int = 0
+    # Producer ids whose batches are rebuilt without producer fields (``compacted.strip_producer``).
+    strip_producers: set[int] = field(default_factory=set)
 
     @property
     def active(self) -> bool:

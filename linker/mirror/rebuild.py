@@ -8,10 +8,13 @@ offset, key, value, headers and timestamp, and every hole offset gets a
 *filler*: a copy (key, value, headers, timestamp) of the next retained record.
 A filler changes no key->value state a consumer rebuilds (the same upsert or
 tombstone follows at a later offset) and the destination's cleaner removes it
-(its key has a later record). Rebuilt batches carry no producer id (the
-source's sequence numbers no longer describe them) and the source batch's
-codec; they are cut at ``CHUNK_BYTES`` of record data so a run of large
-fillers stays under ``max.message.bytes``.
+(its key has a later record). A rebuilt cleaned batch keeps the source
+batch's producer id, epoch and sequence numbers (same offsets, so the same
+last sequence: the destination's producer state stays in step and the
+producer's next uncleaned batch, forwarded verbatim, is in sequence); fillers
+for vanished batches carry none. Rebuilt batches keep the source batch's
+codec and are cut at ``CHUNK_BYTES`` of record data so a run of large fillers
+stays under ``max.message.bytes``.
 """
 from __future__ import annotations
 
@@ -71,8 +74,21 @@ def fill_range(start: int, end: int, retained: Sequence[Record], after: Record |
     return out
 
 
+#: (producer id, producer epoch, sequence of the first offset rebuilt)
+Producer = tuple[int, int, int]
+SEQUENCE_WRAP = 1 << 31
+
+
+def source_producer(b: BatchView, start: int) -> Producer | None:
+    """The producer fields a rebuild of ``b`` from offset ``start`` carries (None: not idempotent)."""
+    if b.producer_id < 0 or b.base_sequence < 0:
+        return None
+    return b.producer_id, b.producer_epoch, (b.base_sequence + start - b.base_offset) % SEQUENCE_WRAP
+
+
 def rebuild_range(start: int, end: int, retained: Sequence[Record], after: Record | None, codec: Codec,
-                  epoch: int = -1, chunk_bytes: int = CHUNK_BYTES) -> list[RebuiltBatch]:
+                  epoch: int = -1, producer: Producer | None = None,
+                  chunk_bytes: int = CHUNK_BYTES) -> list[RebuiltBatch]:
     """Produce-ready batches covering offsets ``start..end-1`` exactly (see ``fill_range``)."""
     slots = fill_range(start, end, retained, after)
     out: list[RebuiltBatch] = []
@@ -80,16 +96,19 @@ def rebuild_range(start: int, end: int, retained: Sequence[Record], after: Recor
     for i, (r, _) in enumerate(slots):
         size += record_bytes(r)
         if size >= chunk_bytes or i == len(slots) - 1:
-            out.append(_batch(start + first, slots[first:i + 1], codec, epoch))
+            out.append(_batch(start + first, slots[first:i + 1], codec, epoch, producer, first))
             first, size = i + 1, 0
     return out
 
 
-def _batch(base: int, slots: list[tuple[Record, bool]], codec: Codec, epoch: int) -> RebuiltBatch:
+def _batch(base: int, slots: list[tuple[Record, bool]], codec: Codec, epoch: int, producer: Producer | None,
+           skip: int) -> RebuiltBatch:
     records = [NewRecord(r.value, key=r.key, headers=r.headers, timestamp=r.timestamp, offset_delta=i)
                for i, (r, _) in enumerate(slots)]
+    ids = {} if producer is None else {"producer_id": producer[0], "producer_epoch": producer[1],
+                                       "base_sequence": (producer[2] + skip) % SEQUENCE_WRAP}
     raw = build_batch(records, codec=codec, base_offset=base, partition_leader_epoch=epoch,
-                      last_offset_delta=len(slots) - 1)
+                      last_offset_delta=len(slots) - 1, **ids)
     return RebuiltBatch(raw, sum(1 for _, filler in slots if filler))
 
 

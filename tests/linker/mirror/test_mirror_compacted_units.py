@@ -164,3 +164,19 @@ def test_held_batches_wait_for_the_next_fetch_without_pinning_its_frame():
     pm.held.append(queued[0])
     table.drop_queue(pm)                       # a resync forgets held batches too
     assert not pm.held and table.budget.used == 0
+
+
+def test_a_rebuilt_idempotent_batch_keeps_its_producer_and_last_sequence_gap_fillers_none():
+    src = batch(10, 50, {12: (b"a", b"1" * 200), 40: (b"b", b"2")}, producer_id=9, producer_epoch=3,
+                base_sequence=2_147_483_640)                 # the sequence wraps inside the batch
+    plan = plan_compacted([src, full(60, 1)], 0)
+    gap = [b for b in plan.queue if b.base_offset < 10]
+    rebuilt = [b for b in plan.queue if 10 <= b.base_offset < 60]
+    assert all(g.producer_id == -1 and g.base_sequence == -1 for g in gap)
+    assert all((b.producer_id, b.producer_epoch) == (9, 3) for b in rebuilt)
+    last = rebuilt[-1]
+    assert (last.base_sequence + last.last_offset_delta) % (1 << 31) == (src.base_sequence + 49) % (1 << 31)
+    chunks = rebuild_range(10, 60, list(iter_records(src)), next(iter(iter_records(src))), Codec.NONE,
+                           producer=(9, 3, 5), chunk_bytes=300)
+    assert len(chunks) > 1
+    assert [c.base_sequence for c in chunks] == [5 + c.base_offset - 10 for c in chunks]
