@@ -47,6 +47,11 @@ def _cleaned(cluster: Any, topic: str, below: int | None = None) -> bool:
     return False
 
 
+def read_log_end(cluster: Any, topic: str) -> int:
+    with RawCluster(cluster.bootstrap) as c:
+        return read_log(c, topic, 0).log_end
+
+
 def _cleaned_at(cluster: Any, topic: str, offset: int) -> bool:
     """The source batch that held ``offset`` is cleaned or gone."""
     with RawCluster(cluster.bootstrap) as c:
@@ -55,9 +60,21 @@ def _cleaned_at(cluster: Any, topic: str, offset: int) -> bool:
     return b is None or b.record_count != b.last_offset_delta + 1
 
 
-def _produce_until_cleaned(cluster: Any, topic: str, first: int = 0, below_end: bool = False,
-                           timeout: float = 90.0) -> int:
-    i = first
+def _gap_above(cluster: Any, topic: str, offset: int) -> bool:
+    """Whole batches at or above ``offset`` vanished from the source log."""
+    with RawCluster(cluster.bootstrap) as c:
+        log = read_log(c, topic, 0)
+    pos = log.log_start
+    for b in log.batches:
+        if b.base_offset > max(pos, offset):
+            return True
+        pos = b.last_offset + 1
+    return False
+
+
+def _produce_until_cleaned(cluster: Any, topic: str, timeout: float = 90.0) -> int:
+    """Produce rounds until the source log shows cleaning; returns the next round number."""
+    i = 0
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _round(cluster, topic, i)
@@ -256,10 +273,6 @@ def test_source_cleaning_mirrored_data_then_a_restart_keeps_mirroring_exact_by_r
     assert _verify(cfg).partitions[0].compared.records_compared > 0
 
 
-def read_log_end(cluster: Any, topic: str) -> int:
-    with RawCluster(cluster.bootstrap) as c:
-        return read_log(c, topic, 0).log_end
-
 
 def test_compacted_source_with_a_log_start_above_zero_fills_from_zero(source, destination, topic_name):
     """A compact,delete source whose log start is 61 (DeleteRecords inside a batch): the mirror
@@ -328,17 +341,6 @@ def test_kill_9_mid_rebuild_and_across_source_cleaning_resumes_exact_by_records(
     _assert_same_tables(source, destination, topic_name, max(src) + 1)
     _verify(link_config(source, destination, names=[topic_name]))
 
-
-def _gap_above(cluster: Any, topic: str, offset: int) -> bool:
-    """Whole batches at or above ``offset`` vanished from the source log."""
-    with RawCluster(cluster.bootstrap) as c:
-        log = read_log(c, topic, 0)
-    pos = log.log_start
-    for b in log.batches:
-        if b.base_offset > max(pos, offset):
-            return True
-        pos = b.last_offset + 1
-    return False
 
 
 def test_one_idempotent_producer_across_mirroring_and_cleaning_keeps_mirroring(source, destination, topic_name):
