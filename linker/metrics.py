@@ -115,6 +115,16 @@ class MirrorMetrics:
         self.rebuilt_bytes_total = r.counter("linker_rebuilt_bytes_total", "Bytes of rebuilt batches, acknowledged.")
         self.compaction_fillers_total = r.counter("linker_compaction_fillers_total", "Filler records written at "
                                                   "offsets a source cleaner compacted away, acknowledged.")
+        self.audit_partitions_total = r.counter("linker_audit_partitions_total", "Tail audits by result "
+                                                "(ok, differs, skipped: not readable then).")
+        self.audit_bytes_total = r.counter("linker_audit_bytes_total", "Record bytes the tail audit and the "
+                                           "start-up prefix check fetched, both clusters together.")
+        self.audit_oldest_age = r.gauge("linker_audit_oldest_age_seconds", "Time since the mirroring partition "
+                                        "audited longest ago was audited (bound: mirror.audit_cycle_ms).")
+        self.audit_partitions_per_minute = r.gauge("linker_audit_partitions_per_minute",
+                                                   "Tail audits in the last minute.")
+        self.prefix_checks_total = r.counter("linker_prefix_checks_total", "Start-up prefix checks of adopted "
+                                             "destination data by result (ok, differs, incomplete).")
 
     def render(self) -> str:
         return self.registry.render()

@@ -20,13 +20,13 @@ from .fetch_session import FetchPosition, FetchResult, FetchSession
 from .metadata import BrokerInfo, ClusterSnapshot, PartitionInfo, TopicInfo
 from .types import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, MAX_TIMESTAMP, READ_COMMITTED,
                     READ_UNCOMMITTED, AclBinding, AclFilter, AclOperation, AclPermission,
-                    AlterConfigOp, ConfigResourceType, NewTopic, PatternType, ProducerIdAndEpoch,
+                    AlterConfigOp, CommittedOffset, ConfigResourceType, NewTopic, PatternType, ProducerIdAndEpoch,
                     ProducerState, ResourceType, TopicPartition)
 
 __all__ = [
     "AclBinding", "AclFilter", "AclOperation", "AclPermission", "Admin", "AlterConfigOp",
     "AuthenticationError", "AuthorizationError", "BrokerConnection", "BrokerInfo", "Client",
-    "ClientClosed", "ClientConfig", "ClientError", "Cluster", "ClusterSnapshot",
+    "ClientClosed", "ClientConfig", "ClientError", "Cluster", "ClusterSnapshot", "CommittedOffset",
     "ConfigResourceType", "ConnectFailed", "ConnectionLost", "EARLIEST_TIMESTAMP", "FetchPosition",
     "FetchResult", "FetchSession", "KafkaError", "LATEST_TIMESTAMP", "LOG_END",
     "MAX_TIMESTAMP", "MetadataUnavailable", "NewTopic", "PartitionInfo", "PatternType",

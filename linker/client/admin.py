@@ -273,17 +273,17 @@ class Admin:
         """Groups on every broker, merged."""
         if not self.client.snapshot.brokers:
             await self.client.refresh_metadata()
+        answers = await asyncio.gather(*(self.list_groups_on(node) for node in sorted(self.client.snapshot.brokers)))
+        return [g for answer in answers for g in answer]
+
+    async def list_groups_on(self, node: int) -> list[GroupListing]:
+        """The groups one broker coordinates (callers that tolerate a broker down ask each)."""
         L = messages.ListGroupsRequest
-        answers = await asyncio.gather(*(
-            self.client.versioned_request(node, ApiKey.LIST_GROUPS,
-                                          lambda v: L(states_filter=[], types_filter=[]))
-            for node in sorted(self.client.snapshot.brokers)))
-        out: list[GroupListing] = []
-        for response, _ in answers:
-            raise_for_code(response.error_code, None, context="ListGroups")
-            out.extend(GroupListing(g.group_id, g.protocol_type, getattr(g, "group_state", None),
-                                    getattr(g, "group_type", None)) for g in response.groups)
-        return out
+        response, _ = await self.client.versioned_request(node, ApiKey.LIST_GROUPS,
+                                                          lambda v: L(states_filter=[], types_filter=[]))
+        raise_for_code(response.error_code, None, context="ListGroups")
+        return [GroupListing(g.group_id, g.protocol_type, getattr(g, "group_state", None),
+                             getattr(g, "group_type", None)) for g in response.groups]
 
     async def _with_coordinator(self, group_id: str, call: Callable[[int], Any]) -> Any:
         """Run `call(coordinator)`, re-finding the coordinator while it moves or loads."""
@@ -383,11 +383,12 @@ class Admin:
             known = self.client.snapshot.topic_names_by_id
         return {t.topic_id: known[t.topic_id] for t in topics if t.topic_id in known}
 
-    async def offset_commit(self, group_id: str, offsets: Mapping[TopicPartition, int], *,
+    async def offset_commit(self, group_id: str, offsets: Mapping[TopicPartition, int | CommittedOffset], *,
                             generation_id: int = -1, member_id: str = "",
                             metadata: str | None = None,
                             return_errors: bool = False) -> dict[TopicPartition, KafkaError]:
-        """Commit offsets for a group (a standalone commit by default).
+        """Commit offsets for a group (a standalone commit by default). A `CommittedOffset` value
+        carries its own leader epoch and metadata; a plain offset gets epoch -1 and `metadata`.
 
         Raises the first per-partition error, or with `return_errors` returns
         them all ({} when every partition was committed). Coordinator moves
@@ -397,7 +398,7 @@ class Admin:
             group_id, lambda node: self._offset_commit(node, group_id, offsets, generation_id,
                                                        member_id, metadata, return_errors))
 
-    async def _offset_commit(self, node: int, group_id: str, offsets: Mapping[TopicPartition, int],
+    async def _offset_commit(self, node: int, group_id: str, offsets: Mapping[TopicPartition, int | CommittedOffset],
                              generation_id: int, member_id: str, metadata: str | None,
                              return_errors: bool) -> dict[TopicPartition, KafkaError]:
         O = messages.OffsetCommitRequest
@@ -409,6 +410,10 @@ class Admin:
             return O(group_id=group_id, generation_id_or_member_epoch=generation_id,
                      member_id=member_id, topics=[O.OffsetCommitRequestTopic(
                          name=t, topic_id=ids.get(t), partitions=[
+                             O.OffsetCommitRequestPartition(partition_index=p, committed_offset=o.offset,
+                                                            committed_leader_epoch=o.leader_epoch,
+                                                            committed_metadata=o.metadata)
+                             if isinstance(o, CommittedOffset) else
                              O.OffsetCommitRequestPartition(partition_index=p, committed_offset=o,
                                                             committed_metadata=metadata)
                              for p, o in parts]) for t, parts in grouped.items()])

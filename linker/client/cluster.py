@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kproto import messages
@@ -51,6 +51,9 @@ class Cluster:
         self._tracked: set[str] | None = None  # None: every topic
         self._generation = 0
         self._applied_generation = 0
+        # Called with every snapshot a Metadata response produced (topic ids, the cluster id):
+        # callers judge a topic that was deleted or recreated at the refresh that shows it.
+        self.on_snapshot: list[Callable[[ClusterSnapshot], None]] = []
 
     def __repr__(self) -> str:
         addresses = ",".join(f"{h}:{p}" for h, p in self.bootstrap)
@@ -122,6 +125,7 @@ class Cluster:
             self.snapshot = ClusterSnapshot.from_response(response, self.snapshot,
                                                           replace_all_topics=False)
             self._sync_pools()
+            self._snapshot_hooks()
         return self.snapshot
 
     def _next_generation(self) -> int:
@@ -143,7 +147,12 @@ class Cluster:
             self._applied_generation = generation
             self.snapshot = ClusterSnapshot.from_response(response)
             self._sync_pools()
+            self._snapshot_hooks()
         return self.snapshot
+
+    def _snapshot_hooks(self) -> None:
+        for hook in self.on_snapshot:
+            hook(self.snapshot)
 
     def _sync_pools(self) -> None:
         for node_id, broker in self.snapshot.brokers.items():

@@ -217,10 +217,14 @@ class Client(Cluster):
         """One partition from its leader, sessionless (start-up checks, verify, state reads).
 
         Returns the FetchResponse partition; its error code is left for the
-        caller (as in every Fetch result) but also marks metadata stale.
+        caller (as in every Fetch result) but also marks metadata stale. The
+        request carries the leader epoch from metadata: a broker that is no
+        longer the leader answers FENCED_LEADER_EPOCH instead of serving its
+        own, possibly shorter, log (brokers serve consumer fetches from followers).
         """
         node = await self.leader_for(*tp)
-        position = FetchPosition(offset, last_fetched_epoch=last_fetched_epoch, max_bytes=max_bytes)
+        position = FetchPosition(offset, last_fetched_epoch=last_fetched_epoch,
+                                 current_leader_epoch=self.leader_epoch(tp), max_bytes=max_bytes)
         result = await self.fetch(node, {tp: position}, max_wait_ms=max_wait_ms, max_bytes=max_bytes)
         part = result.partitions.get(tp)
         if part is None:

@@ -107,12 +107,17 @@ class FetchSession:
 
     async def fetch(self, positions: Mapping[TopicPartition, FetchPosition], *,
                     max_wait_ms: int = 500, min_bytes: int = 1, max_bytes: int = 50 << 20,
-                    isolation_level: int = READ_UNCOMMITTED, rack_id: str = "") -> FetchResult:
+                    isolation_level: int = READ_UNCOMMITTED, rack_id: str = "",
+                    topic_ids: Mapping[str, Any] | None = None) -> FetchResult:
+        """Fetch ``positions``; ``topic_ids`` pins the ids to fetch by (v13+) instead of the
+        metadata cache's: a topic deleted and recreated under the same name then answers
+        UNKNOWN_TOPIC_ID instead of the new topic's records."""
+        pinned = dict(topic_ids or {})
         for attempt in range(2):
             full = self.epoch in (_FULL_EPOCH, _SESSIONLESS_EPOCH)
             try:
                 response, version = await self._send(positions, full, max_wait_ms, min_bytes,
-                                                      max_bytes, isolation_level, rack_id)
+                                                      max_bytes, isolation_level, rack_id, pinned)
             except ClientError:
                 self.reset()
                 raise
@@ -124,13 +129,13 @@ class FetchSession:
                 raise_for_code(response.error_code, None, broker=str(self.node_id),
                                context="Fetch")
             self._after_response(response, positions, full)
-            return FetchResult(self._partitions(response, version),
+            return FetchResult(self._partitions(response, version, pinned),
                                response.throttle_time_ms, response.session_id, full)
         raise AssertionError("unreachable")
 
     async def _send(self, positions: Mapping[TopicPartition, FetchPosition], full: bool,
                     max_wait_ms: int, min_bytes: int, max_bytes: int, isolation_level: int,
-                    rack_id: str) -> tuple[Any, int]:
+                    rack_id: str, pinned: Mapping[str, Any]) -> tuple[Any, int]:
         client = self.client
         try:
             connection = await self._connection()
@@ -159,7 +164,7 @@ class FetchSession:
         topic_ids = {}
         if uses_ids:
             for topic in {*topics, *forgotten_by_topic}:
-                topic_ids[topic] = await client.topic_id(topic)
+                topic_ids[topic] = pinned[topic] if topic in pinned else await client.topic_id(topic)
         request = F(
             replica_id=-1, max_wait_ms=max_wait_ms, min_bytes=min_bytes, max_bytes=max_bytes,
             isolation_level=isolation_level,
@@ -198,12 +203,16 @@ class FetchSession:
         self.session_id = response.session_id
         self.epoch = 1 if full else (self.epoch % 0x7FFFFFFF) + 1
 
-    def _partitions(self, response: Any, version: int) -> dict[TopicPartition, Any]:
+    def _partitions(self, response: Any, version: int, pinned: Mapping[str, Any]) -> dict[TopicPartition, Any]:
         client = self.client
         out: dict[TopicPartition, Any] = {}
         codes = []
+        names = {topic_id: name for name, topic_id in pinned.items()}
         for topic in response.responses:
-            name = client.topic_name(topic.topic_id) if version >= _TOPIC_ID_VERSION else topic.topic
+            if version < _TOPIC_ID_VERSION:
+                name = topic.topic
+            else:
+                name = names.get(topic.topic_id) or client.topic_name(topic.topic_id)
             for part in topic.partitions:
                 out[(name, part.partition_index)] = part
                 if part.error_code:

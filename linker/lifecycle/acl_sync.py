@@ -1,12 +1,19 @@
-"""Optional ACL sync: source ACLs of the mirror topics and the selected groups are
-created on the destination (so clients keep their rights after a cutover).
+"""Optional ACL sync: source ACLs of the mirror topics, the selected groups and transactional ids
+are created on the destination (so clients keep their rights after a cutover).
 
-Copied: LITERAL topic ACLs whose resource is a mirror topic, LITERAL group ACLs
-of groups the offset-sync filters select, minus principals matched by
-``lifecycle.acl_principals_exclude``. Not copied: prefixed and wildcard
-patterns (they may cover topics that are not mirrored), cluster and
-transactional-id ACLs, the linker's own read-only DENY. Never deleted on the
-destination: an ACL removed on the source stays (additive, documented).
+Copied, minus principals matched by ``lifecycle.acl_principals_exclude``:
+
+- topic ACLs whose LITERAL name is a mirror topic, or whose PREFIXED name covers at least one
+  (the prefix gets the mirror's ``[topics] prefix`` in front). A mirror is read-only, so as
+  MirrorMaker 2 does: ALLOW WRITE is dropped and ALLOW ALL becomes ALLOW READ. ``promoted``
+  topics (STOPPED) get their source ACLs unchanged, WRITE included: they are writable now;
+- group ACLs (LITERAL or PREFIXED) whose name the offset-sync filters select;
+- transactional-id ACLs (LITERAL or PREFIXED): they give no right on a topic by themselves, and
+  transactional producers need them once they write to the destination.
+
+Not copied: the wildcard ``*`` resource (it may cover topics that are not mirrored), cluster ACLs,
+the linker's own read-only DENY. Never deleted on the destination: an ACL removed on the source
+stays (additive, documented).
 """
 from __future__ import annotations
 
@@ -16,11 +23,14 @@ import re
 from typing import Callable
 
 from kproto.errors import ErrorCode
-from linker.client import AclBinding, AclFilter, Admin, Client, KafkaError, PatternType, ResourceType
+from linker.client import (AclBinding, AclFilter, AclOperation, AclPermission, Admin, Client, KafkaError,
+                           PatternType, ResourceType)
 from linker.lifecycle.acls import NoAuthorizer, is_read_only
 from linker.naming import MirrorNames
 
 log = logging.getLogger("linker.lifecycle")
+
+PATTERNS = (PatternType.LITERAL, PatternType.PREFIXED)
 
 
 async def describe_acls(client: Client) -> list[AclBinding]:
@@ -33,33 +43,57 @@ async def describe_acls(client: Client) -> list[AclBinding]:
         raise
 
 
+def _covers(b: AclBinding, topics: set[str]) -> set[str]:
+    """The topics of ``topics`` a topic ACL applies to."""
+    if b.pattern_type == PatternType.LITERAL:
+        return {b.resource_name} & topics
+    return {t for t in topics if t.startswith(b.resource_name)}
+
+
+def read_only_form(b: AclBinding) -> AclBinding | None:
+    """A topic ACL as it may stand on a read-only mirror (MirrorMaker 2's rule), or None."""
+    if b.permission == AclPermission.ALLOW and b.operation == AclOperation.WRITE:
+        return None
+    if b.permission == AclPermission.ALLOW and b.operation == AclOperation.ALL:
+        return dataclasses.replace(b, operation=AclOperation.READ)
+    return b
+
+
 def select_bindings(bindings: list[AclBinding], topics: set[str], group_selected: Callable[[str], bool],
-                    principals_exclude: tuple[str, ...]) -> list[AclBinding]:
-    """The source ACLs to copy (pure)."""
-    out = []
+                    principals_exclude: tuple[str, ...], promoted: set[str] = frozenset()) -> list[AclBinding]:
+    """The source ACLs to copy, in their destination form before topic renaming (pure)."""
+    out = set()
     for b in bindings:
-        if b.pattern_type != PatternType.LITERAL or any(re.fullmatch(p, b.principal) for p in principals_exclude):
+        if (b.pattern_type not in PATTERNS or b.resource_name == "*"
+                or any(re.fullmatch(p, b.principal) for p in principals_exclude)):
             continue
-        if b.resource_type == ResourceType.TOPIC and b.resource_name in topics:
+        if b.resource_type == ResourceType.TOPIC:
             if is_read_only(b):
                 continue   # a read-only DENY is the linker's business, never copied
-            out.append(b)
+            covered = _covers(b, topics | promoted)
+            if covered and covered <= promoted:
+                out.add(b)
+            elif covered and (ro := read_only_form(b)) is not None:
+                out.add(ro)
         elif b.resource_type == ResourceType.GROUP and group_selected(b.resource_name):
-            out.append(b)
+            out.add(b)
+        elif b.resource_type == ResourceType.TRANSACTIONAL_ID:
+            out.add(b)
     return sorted(out)
 
 
 def to_mirror(b: AclBinding, names: MirrorNames) -> AclBinding:
-    """A source topic ACL as it applies on the destination: to the mirror topic."""
+    """A source topic ACL as it applies on the destination: to the mirror topic (or prefix)."""
     return (dataclasses.replace(b, resource_name=names.mirror_topic(b.resource_name))
             if b.resource_type == ResourceType.TOPIC else b)
 
 
 async def sync_acls(source: Client, dest: Client, topics: set[str], group_selected: Callable[[str], bool],
-                    principals_exclude: tuple[str, ...], names: MirrorNames = MirrorNames()) -> list[AclBinding]:
+                    principals_exclude: tuple[str, ...], names: MirrorNames = MirrorNames(),
+                    promoted: set[str] = frozenset()) -> list[AclBinding]:
     """Create the selected source ACLs missing on the destination; returns those created."""
     want = [to_mirror(b, names) for b in
-            select_bindings(await describe_acls(source), topics, group_selected, principals_exclude)]
+            select_bindings(await describe_acls(source), topics, group_selected, principals_exclude, promoted)]
     have = set(await describe_acls(dest))
     todo = [b for b in want if b not in have]
     if not todo:

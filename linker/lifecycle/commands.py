@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from linker.client import LATEST_TIMESTAMP, LOG_END, ClientError
 from linker.settings import LinkConfig
 from linker.connect import connect
+from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import allow_writes
-from linker.lifecycle.offset_sync import sync_groups
+from linker.lifecycle.config_sync import restore_forced
+from linker.lifecycle.offset_sync import NO_COMMITS, sync_groups
 from linker.lifecycle.producer_ids import ProducerIdError, move_past_mirrored_ids
 from linker.lifecycle.records import TopicRecord, TopicState, command_refusal
 from linker.settings import LifecycleSettings
@@ -41,6 +43,7 @@ class CommandResult:
     offsets: dict[int, int] = field(default_factory=dict)
     rpo: dict[int, int] | None = None
     note: str = ""
+    rpo_floor: bool = False   # source unreachable: the RPO is a lower bound (from the ends last seen)
 
     mirror_topic: str = ""
     # What promote/failover did about mirrored producer ids (one line for the whole command;
@@ -54,8 +57,8 @@ class CommandResult:
         if self.offsets:
             s += " final offsets " + ", ".join(f"{p}:{o}" for p, o in sorted(self.offsets.items()))
         if self.rpo is not None:
-            s += f"; not mirrored (RPO) {sum(self.rpo.values())} records (" + \
-                 ", ".join(f"{p}:{n}" for p, n in sorted(self.rpo.items())) + ")"
+            s += (f"; not mirrored (RPO) {'at least ' if self.rpo_floor else ''}{sum(self.rpo.values())} "
+                  "records (" + ", ".join(f"{p}:{n}" for p, n in sorted(self.rpo.items())) + ")")
         if self.note:
             s += f" ({self.note})"
         return s
@@ -148,6 +151,7 @@ class Commands:
             else:
                 results = [await self._promote_offline(t) for t in rest]
         results += [self._result(t, TopicState.STOPPED, st.topics[t].offsets, note="promoted earlier") for t in done]
+        await self._after_stop(topics)
         await self._move_producer_ids(topics, results)
         await self._unlock(topics)
         return results
@@ -172,15 +176,23 @@ class Commands:
     async def _promote_offline(self, topic: str) -> CommandResult:
         """No linker running: promote only if the mirror already holds the source's log end."""
         tps = [(topic, p) for p in self._mirror_parts(topic)]
-        d_end, s_end = await asyncio.gather(self.dest.offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END),
-                                            self.source.offsets(tps, LATEST_TIMESTAMP))
+        d_end, s_end, s_leo = await asyncio.gather(
+            self.dest.offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END),
+            self.source.offsets(tps, LATEST_TIMESTAMP), self.source.offsets(tps, LOG_END))
         d_end = self.names.by_source(d_end, tps)
         behind = {tp: s_end[tp] - d_end[tp] for tp in tps if s_end[tp] != d_end[tp]}
+        unsettled = [f"{p}: log end {s_leo[(t, p)]} > high watermark {s_end[(t, p)]}" for t, p in tps
+                     if s_leo[(t, p)] != s_end[(t, p)]]
+        if unsettled and not behind:
+            raise CommandError(f"promote {topic}: the source has acknowledged writes it has not replicated yet "
+                               f"(partition {', '.join(unsettled)}); run promote again once its replication "
+                               "settled (the topic stays PROMOTING, read-only)")
         if behind:
             raise CommandError(f"promote {topic}: no linker is running and the mirror is behind the source by "
                                f"{sum(behind.values())} records; start `linker run`: it finishes the promotion "
                                f"(the topic stays PROMOTING, read-only)")
-        await sync_groups(self.source, self.dest, {topic}, self.settings.group_selected, self.names)
+        await sync_groups(self.source, self.dest, {topic}, self.settings.group_selected, self.names,
+                          2 * SOURCE_PROBE_TIMEOUT_S)
         offsets = {p: d_end[(topic, p)] for _, p in tps}
         rec = TopicRecord(topic, TopicState.STOPPED, "promoted", by="linker", offsets=offsets)
         await self.store.write([(rec.key(), rec.value())])
@@ -191,42 +203,97 @@ class Commands:
         topics, st = await self._load(topics)
         self._check(st, "failover", topics)
         running = await self._running(st)
-        await self._set(topics, TopicState.STOPPED, "failover")
-        if running:
-            acked = await self._wait_stopped(topics, 60.0)
-            dest_ends = {r.topic: r.offsets for r in acked}
+        # Already STOPPED (an earlier failover or promote): its recorded final offsets, not today's
+        # destination ends, which hold what clients wrote since; re-run once the source answers, this
+        # turns an "at least" RPO into the exact one.
+        dest_ends = {t: st.topics[t].offsets for t in topics if t in st.topics
+                     and st.topics[t].state is TopicState.STOPPED and st.topics[t].by == "linker"}
+        todo = [t for t in topics if t not in dest_ends]
+        if todo:
+            await self._set(todo, TopicState.STOPPED, "failover")
+        if running and todo:
+            acked = await self._wait_stopped(todo, 60.0)
+            dest_ends.update({r.topic: r.offsets for r in acked})
         else:
-            dest_ends = {}
-            for t in topics:
+            for t in todo:
                 tps = [(t, p) for p in self._mirror_parts(t)]
                 ends = self.names.by_source(await self.dest.offsets(
                     [self.names.mirror_tp(tp) for tp in tps], LOG_END), tps)
                 dest_ends[t] = {p: ends[(t, p)] for _, p in tps}
         results = []
+        reachable = []
         for t in topics:
-            src, how = await self._source_ends(t, st)
-            rpo = {p: max(0, src.get(p, e) - e) for p, e in dest_ends[t].items()}
+            src, how, exact = await self._source_ends(t, st)
+            rpo = {p: max(0, src[p] - e) for p, e in dest_ends[t].items() if p in src}
+            if unseen := sorted(set(dest_ends[t]) - set(src)):
+                how += f"; partitions {', '.join(map(str, unseen))}: no source end seen, RPO unknown"
             rec = TopicRecord(t, TopicState.STOPPED, "failover", by="linker", offsets=dest_ends[t], rpo=rpo)
             await self.store.write([(rec.key(), rec.value())])
-            results.append(self._result(t, TopicState.STOPPED, dest_ends[t], rpo, note=how))
+            results.append(self._result(t, TopicState.STOPPED, dest_ends[t], rpo, note=how, rpo_floor=not exact))
+            if exact:
+                reachable.append(t)
+        await self._final_offset_sync(reachable, [r for r in results if r.topic in reachable])
+        await self._after_stop(reachable)   # an unreachable source is not waited for again
+        if lost := [t for t in topics if t not in reachable]:
+            log.warning("%s: the source is unreachable: configs mirroring forced and source ACLs not restored; "
+                        "run `linker promote` on them once it answers", ", ".join(lost))
         await self._move_producer_ids(topics, results)
         await self._unlock(topics)
         return results
 
-    async def _source_ends(self, topic: str, st: LinkState) -> tuple[dict[int, int], str]:
-        """The source's log ends now if it answers, else the last ones the linker recorded."""
+    async def _after_stop(self, topics: list[str]) -> None:
+        """Once STOPPED, before clients write: the configs mirroring forced back to the source's values,
+        and (``sync_acls``) the topics' source ACLs with WRITE. Both read the source; if it does not
+        answer they are left for the next promote of the topics (a WARNING says so)."""
+        if not topics:
+            return
+        try:
+            await asyncio.wait_for(restore_forced(self.source, self.dest, topics, self.names),
+                                   2 * SOURCE_PROBE_TIMEOUT_S)
+            if self.settings.sync_acls:
+                await asyncio.wait_for(sync_acls(self.source, self.dest, set(), self.settings.group_selected,
+                                                 self.settings.acl_principals_exclude, self.names, set(topics)),
+                                       2 * SOURCE_PROBE_TIMEOUT_S)
+        except (ClientError, OSError, asyncio.TimeoutError) as exc:
+            log.warning("%s: configs and ACLs of the source not restored on the destination (%s); run "
+                        "`linker promote` on them again once the source answers", ", ".join(topics), exc or "timeout")
+
+    async def _final_offset_sync(self, topics: list[str], results: list[CommandResult]) -> None:
+        """Failover with a source that still answers: one last offset sync (bounded, never rewinding),
+        so consumers resume where they committed last rather than at the previous periodic sync."""
+        if not topics:
+            return
+        try:
+            synced = await sync_groups(self.source, self.dest, set(topics), self.settings.group_selected,
+                                       self.names, 2 * SOURCE_PROBE_TIMEOUT_S)
+        except (ClientError, OSError) as exc:
+            line = f"final offset sync failed ({exc}): groups keep the last periodic sync"
+            log.warning("%s", line)
+        else:
+            synced = [g for g in synced if g.skipped != NO_COMMITS]
+            for g in synced:
+                log.info("final offset sync: %s", g.line())
+            line = f"final offset sync: {sum(1 for g in synced if not g.skipped)} of {len(synced)} groups"
+        for r in results:
+            r.note += f"; {line}"
+
+    async def _source_ends(self, topic: str, st: LinkState) -> tuple[dict[int, int], str, bool]:
+        """The source's log ends now if it answers (exact), else the last ones the linker recorded."""
         parts = self._mirror_parts(topic)
         try:
             ends = await asyncio.wait_for(self.source.offsets([(topic, p) for p in parts], LATEST_TIMESTAMP),
                                           SOURCE_PROBE_TIMEOUT_S)
-            return {p: ends[(topic, p)] for p in parts}, "source reachable: RPO is exact"
+            return {p: ends[(topic, p)] for p in parts}, "source reachable: RPO is exact", True
         except (ClientError, OSError, asyncio.TimeoutError) as exc:
             pr = st.progress.get(topic)
             if pr is None:
-                return {}, f"source unreachable ({exc}) and no recorded source ends: RPO unknown"
+                return {}, f"source unreachable ({exc}) and no recorded source ends: RPO unknown", False
             age = time.time() - pr.at_ms / 1000
-            return dict(pr.source_ends), (f"source unreachable: RPO from the source ends the linker saw "
-                                          f"{age:.1f}s before; writes after that are not counted")
+            at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(pr.at_ms / 1000)) + f".{pr.at_ms % 1000:03d} UTC"
+            return dict(pr.source_ends), (f"source unreachable: RPO from the freshest source high watermarks the "
+                                          f"linker saw, at {at} ({age:.1f}s before); writes after that are "
+                                          "unknown: run `linker failover` again once the source answers for the "
+                                          "exact figure"), False
 
     async def _wait_stopped(self, topics: list[str], timeout: float) -> list[CommandResult]:
         """Until the running linker acknowledged STOPPED for every topic."""
@@ -244,7 +311,9 @@ class Commands:
                                    "stays recorded and the next `linker run` completes it")
             if time.monotonic() > deadline:
                 waiting = sorted(set(topics) - {r.topic for r in done})
+                still = "; ".join(f"{t} {st.topics[t].state.value}" + (f" {st.topics[t].reason}"
+                                                                        if st.topics[t].by == "linker" else "")
+                                  for t in waiting)
                 raise CommandError(f"the linker did not finish {', '.join(waiting)} within {timeout:.0f}s "
-                                   f"(still {', '.join(st.topics[t].state.value for t in waiting)}); "
-                                   "the command stays recorded and the linker completes it")
+                                   f"(still {still}); the command stays recorded and the linker completes it")
             await asyncio.sleep(0.2)

@@ -14,26 +14,32 @@ import os
 import socket
 import time
 import uuid
+from dataclasses import asdict
 from typing import Any
 
-from linker.client import LATEST_TIMESTAMP, Client, ClientError
+from linker.client import LATEST_TIMESTAMP, LOG_END, Client, ClientError
 from linker.settings import LinkConfig
 from linker.connect import connect
 from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import GroupSync, sync_groups
-from linker.lifecycle.records import (HEARTBEAT_KEY, OwnerRecord, ProgressRecord, TopicRecord, TopicState,
-                                      heartbeat_value)
+from linker.lifecycle.records import (HEARTBEAT_KEY, MirrorRecord, OwnerRecord, ProgressRecord, TopicRecord,
+                                      TopicState, heartbeat_value, liveness_ms)
 from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore, StateStoreError
 from linker.lifecycle.store_view import LinkState, watch_owner
+from linker.mirror.identity import STATE_TOPIC
 from linker.mirror.state import PartitionState
 
 log = logging.getLogger("linker.lifecycle")
 
 ENGINE_PROBLEMS = {PartitionState.BLOCKED: TopicState.BLOCKED, PartitionState.FAILED: TopicState.FAILED,
-                   PartitionState.DIVERGED: TopicState.DIVERGED, PartitionState.DEST_TRUNCATED: TopicState.FAILED}
+                   PartitionState.DIVERGED: TopicState.DIVERGED, PartitionState.DEST_TRUNCATED: TopicState.FAILED,
+                   PartitionState.TOPIC_RECREATED: TopicState.FAILED}
+
+
+PROGRESS_REFRESH_MS = 10_000
 
 
 class OwnerConflict(RuntimeError):
@@ -60,7 +66,12 @@ class LifecycleController:
                                 engine.settings.replication_factor)
         self.state = LinkState({}, {}, None)
         self.groups: dict[str, GroupSync] = {}
-        self._progress_sent: dict[str, dict[int, int]] = {}
+        self._progress_sent: dict[str, tuple[dict[int, int], int]] = {}   # topic: (ends, seen at ms)
+        self._ends_seen_ms = 0   # wall time of the last source ends read (the failover RPO's "writes after T")
+        self._promote_waits: dict[str, tuple[str, int]] = {}   # topic: the cause last recorded
+        self._isr_warned: set[str] = set()                     # mirror topics warned about min.insync.replicas
+        # Bound of each source step inside a poll: half the window in which commands see the owner alive.
+        self._step_s = liveness_ms(self.settings.state_poll_ms) / 2000
         self._acls = self.settings.manage_acls
         self.denied: set[str] = set()
         self.names = engine.names   # topics here are source names; ACLs and syncs map them
@@ -72,6 +83,10 @@ class LifecycleController:
         engine.before_close.append(self._release)
         engine.before_close.append(self.close)    # after the heartbeat removal: it writes through dest
         engine.before_create.append(self._lock)   # an ACL may name a topic that does not exist yet
+        engine.before_create.append(self._record_ids)   # another link must know a mirror before it exists
+        engine.guard.never.add(self.store.topic)  # a custom-named state topic is never a source topic
+        engine.guard.read_foreign = self._foreign_mirrors
+        self._foreign: dict[str, StateStore] = {}
 
     async def close(self) -> None:
         """Close the clients this controller opened itself (idempotent)."""
@@ -85,6 +100,8 @@ class LifecycleController:
         await self.store.ensure()
         self.state = LinkState.from_records(await self.store.read_all())
         await self.claim()
+        # The source topic ids the mirrors were built from: a topic recreated meanwhile is caught at start.
+        self.engine.ids.remember({t: m.source_topic_id for t, m in self.state.mirrors.items()})
         # Announce the linker at once: the engine may catch up before the first poll ends, and a
         # command given meanwhile must see a running linker rather than act on its own.
         await self.store.write([(HEARTBEAT_KEY, heartbeat_value())])
@@ -97,6 +114,26 @@ class LifecycleController:
             log.info("stopped topics (never mirrored again): %s", ", ".join(sorted(self.engine.stopped_topics)))
             # STOPPED is recorded before its DENY is removed: finish a removal a crash interrupted.
             await self._unlock(sorted(self.engine.stopped_topics))
+
+    async def _record_ids(self, topics: list[str]) -> None:
+        """Write the mirror records of topics about to get a mirror (what a link in the opposite
+        direction reads to refuse mirroring them back)."""
+        await self.store.write(_mirror_writes({t: p for t, p in self.engine.ids.pending.items() if t in topics}))
+
+    async def _foreign_mirrors(self) -> dict[str, str]:
+        """{mirror topic: origin cluster id} from the linker state topics on the source cluster."""
+        snap = self.source.snapshot
+        out: dict[str, str] = {}
+        for topic in sorted(t for t, i in snap.topics.items() if not i.error_code and STATE_TOPIC.fullmatch(t)):
+            store = self._foreign.setdefault(topic, StateStore(self.source, topic))
+            try:
+                records = await store.read_all()
+            except ClientError as exc:   # another link's topic we may not read: it cannot stop ours
+                log.info("cannot read linker state topic %s on the source: %s", topic, exc)
+                continue
+            for m in LinkState.from_records(records).mirrors.values():
+                out[m.mirror_topic] = m.source_cluster
+        return out
 
     async def _read(self) -> LinkState:
         return LinkState.from_records(await self.store.read_all())
@@ -210,11 +247,11 @@ class LifecycleController:
             try:
                 if now >= next_offsets:
                     next_offsets = now + self.settings.offset_sync_interval_ms / 1000
-                    await self.sync_offsets()
+                    await self.sync_offsets(timeout=max(self.settings.offset_sync_interval_ms / 1000, 5.0))
                 if now >= next_configs:
                     next_configs = now + self.settings.config_sync_interval_ms / 1000
-                    await sync_configs(self.source, self.dest, self._live_topics(),
-                                       self.engine.settings, self.settings.keep_destination_configs, self.names)
+                    await sync_configs(self.source, self.dest, self._live_topics(), self.engine.settings,
+                                       self.settings.keep_destination_configs, self.names, self._isr_warned)
                     if self.settings.sync_acls:
                         await sync_acls(self.source, self.dest, set(self._live_topics()),
                                         self.settings.group_selected, self.settings.acl_principals_exclude,
@@ -255,6 +292,7 @@ class LifecycleController:
                                         self.settings.state_poll_ms / 1000)
         except (ClientError, asyncio.TimeoutError):
             return   # the source may be gone: keep the last ends seen
+        self._ends_seen_ms = int(time.time() * 1000)
         for pm in pms:
             if pm.tp in hw:
                 pm.status.source_high_watermark = max(hw[pm.tp], pm.status.source_high_watermark or 0)
@@ -263,11 +301,14 @@ class LifecycleController:
         self.state = await self._read()
         if self._check_fence():
             return
-        await self._refresh_source_ends()
-        writes: list[tuple[bytes, bytes | None]] = [(HEARTBEAT_KEY, heartbeat_value())]
+        beat: list[tuple[bytes, bytes | None]] = [(HEARTBEAT_KEY, heartbeat_value())]
         if self.owner is not None:
             self.owner.beat += 1
-            writes.append((self.owner.key(), self.owner.value()))
+            beat.append((self.owner.key(), self.owner.value()))
+        await self.store.write(beat)   # first: the bounded steps below must not make the owner look dead
+        await self._refresh_source_ends()
+        pins = dict(self.engine.ids.pending)   # topic ids pinned since the last poll
+        writes: list[tuple[bytes, bytes | None]] = _mirror_writes(pins)
         for key in list(self.store.regressed):   # a late record tried to move a state back: re-assert
             if key.startswith(b"topic/") and (t := key[6:].decode()) in self.state.topics:
                 writes.append((key, self.state.topics[t].value()))
@@ -289,15 +330,20 @@ class LifecycleController:
             if state is TopicState.PROMOTING:
                 rec = await self._try_finish_promote(topic)
                 if rec is not None:
-                    writes.append(rec)
-                    unlock.append(topic)
-                    continue
+                    writes.append((rec.key(), rec.value()))
+                    if rec.state is TopicState.STOPPED:
+                        unlock.append(topic)
+                        continue
             problem = self._engine_problem(topic)
             if problem is not None and state is TopicState.ACTIVE:
                 writes.append((TopicRecord(topic, problem[0], problem[1], by="linker").key(),
                                TopicRecord(topic, problem[0], problem[1], by="linker").value()))
             writes.extend(self._progress(topic))
-        await self.store.write(writes)
+        if writes:
+            await self.store.write(writes)
+        for t, p in pins.items():
+            if self.engine.ids.pending.get(t) == p:
+                del self.engine.ids.pending[t]
         await self._unlock(unlock)   # after STOPPED is recorded: never writable while not STOPPED
 
     def _engine_problem(self, topic: str) -> tuple[TopicState, str] | None:
@@ -307,12 +353,17 @@ class LifecycleController:
         return None
 
     def _progress(self, topic: str) -> list[tuple[bytes, bytes | None]]:
+        """The source ends seen and when (``at_ms``: the last successful read of them), written when
+        they change, and at least every PROGRESS_REFRESH_MS while they do not (so a failover's
+        "writes after T unknown" names a recent T on a quiet topic)."""
         ends = {pm.tp[1]: pm.status.source_high_watermark for pm in self.engine.partitions.values()
                 if pm.tp[0] == topic and pm.status.source_high_watermark is not None}
-        if not ends or self._progress_sent.get(topic) == ends:
+        seen = self._ends_seen_ms or int(time.time() * 1000)
+        last = self._progress_sent.get(topic)
+        if not ends or (last is not None and last[0] == ends and seen - last[1] < PROGRESS_REFRESH_MS):
             return []
-        self._progress_sent[topic] = dict(ends)
-        r = ProgressRecord(topic, ends)
+        self._progress_sent[topic] = (dict(ends), seen)
+        r = ProgressRecord(topic, ends, at_ms=seen)
         return [(r.key(), r.value())]
 
     def _dest_ends(self, topic: str) -> dict[int, int]:
@@ -326,31 +377,71 @@ class LifecycleController:
                           rpo=rec.rpo)
         return ack.key(), ack.value()
 
-    async def _try_finish_promote(self, topic: str) -> tuple[bytes, bytes] | None:
-        """PROMOTING: once the mirror holds the source's log end, final offset sync, then STOPPED."""
+    async def _try_finish_promote(self, topic: str) -> TopicRecord | None:
+        """PROMOTING: once caught up (below), final offset sync, then STOPPED. While waiting, a
+        PROMOTING record by the linker names why whenever the cause changes (``linker status``,
+        and the command's message if it gives up)."""
         pms = [pm for pm in self.engine.partitions.values() if pm.tp[0] == topic]
-        if not pms or any(pm.status.state is not PartitionState.MIRRORING for pm in pms):
+        if not pms:
             return None
-        hw = await self.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP)
-        if any(pm.acked_end != hw[pm.tp] for pm in pms):
-            return None
-        await self.engine.pause_topic(topic)       # nothing more is written from here on
-        hw = await self.source.offsets([pm.tp for pm in pms], LATEST_TIMESTAMP)
-        if any(pm.acked_end != hw[pm.tp] or pm.status.state is not PartitionState.MIRRORING for pm in pms):
-            self.engine.resume_topic(topic)        # the source moved meanwhile: catch up again
-            return None
-        await self.sync_offsets([topic])
+        why = await self._promote_wait(pms)
+        if why is None:
+            await self.engine.pause_topic(topic)       # nothing more is written from here on
+            why = await self._promote_wait(pms)
+            if why is not None:
+                self.engine.resume_topic(topic)        # the source moved meanwhile: catch up again
+        if why is not None:
+            cause, text = why
+            if self._promote_waits.get(topic) == cause:
+                return None
+            self._promote_waits[topic] = cause
+            log.info("promote %s waits: %s", topic, text)
+            return TopicRecord(topic, TopicState.PROMOTING, f"waiting: {text}", by="linker")
+        await self.sync_offsets([topic], self._step_s)   # in the poll: bounded (groups not reached are logged)
         await self.engine.stop_topic(topic, "promoted")
+        self._promote_waits.pop(topic, None)
         rec = TopicRecord(topic, TopicState.STOPPED, "promoted", by="linker", offsets=self._dest_ends(topic))
         log.info("promoted %s; final offsets %s", topic, rec.offsets)
-        return rec.key(), rec.value()
+        return rec
 
-    async def sync_offsets(self, topics: list[str] | None = None) -> None:
+    async def _promote_wait(self, pms: list[Any]) -> tuple[tuple[str, int], str] | None:
+        """Why the topic is not caught up yet ((cause, partition), text), or None. Caught up means,
+        per partition: source log end = source high watermark = what the mirror acknowledged. A
+        batch the source leader acknowledged with acks=1 sits above the high watermark until its
+        followers have it; promoting before that would leave it on the source for good."""
+        for pm in sorted(pms, key=lambda pm: pm.tp):
+            if pm.status.state is not PartitionState.MIRRORING:
+                return ("state", pm.tp[1]), (f"partition {pm.tp[1]} is {pm.status.state.value}"
+                                             f"{': ' + pm.status.reason if pm.status.reason else ''}")
+        tps = [pm.tp for pm in pms]
+        try:
+            hw, leo = await asyncio.wait_for(asyncio.gather(self.source.offsets(tps, LATEST_TIMESTAMP),
+                                                            self.source.offsets(tps, LOG_END)), self._step_s)
+        except (ClientError, asyncio.TimeoutError) as exc:
+            return ("source", -1), f"the source's offsets not read within {self._step_s:.1f}s ({exc or 'timeout'})"
+        for pm in sorted(pms, key=lambda pm: pm.tp):
+            p = pm.tp[1]
+            if leo[pm.tp] != hw[pm.tp]:
+                return ("replication", p), (f"partition {p}: the source's log end {leo[pm.tp]} is above its high "
+                                            f"watermark {hw[pm.tp]} (acknowledged writes not yet replicated on "
+                                            "the source; waiting for its replication to settle)")
+            if pm.acked_end != hw[pm.tp]:
+                return ("catch-up", p), (f"partition {p}: the mirror holds {pm.acked_end} of the source's "
+                                         f"{hw[pm.tp]} (catching up)")
+        return None
+
+    async def sync_offsets(self, topics: list[str] | None = None, timeout: float | None = None) -> None:
+        """One pass (a final one for ``topics`` at promote, else every live topic), within ``timeout``."""
         want = set(topics) if topics is not None else set(self._live_topics())
         for r in await sync_groups(self.source, self.dest, want, self.settings.group_selected,
-                                   self.names):
+                                   self.names, timeout):
             self.groups[r.group] = r
             log.info("offset sync: %s", r.line())
+
+
+def _mirror_writes(pins: dict[str, Any]) -> list[tuple[bytes, bytes | None]]:
+    """State-topic writes of the engine's topic-id pins (``linker.mirror.identity.MirrorIdentity``)."""
+    return [(r.key(), r.value()) for r in (MirrorRecord(**asdict(p)) for p in pins.values())]
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

@@ -1,24 +1,37 @@
 """Consumer offset sync: committed offsets of selected groups, source -> destination.
 
-Offsets are identical on both clusters (exact mirror), so nothing is
-translated. Rules: a group with members on the destination is never
-overwritten (classic groups via DescribeGroups, KIP-848 consumer groups via
-ConsumerGroupDescribe); an offset is clamped to the destination high watermark
-(what a consumer can read) and the clamp is reported; the commit is an admin
-commit (generation -1, no member id), which the group coordinator accepts for
-a group without members.
+Offsets are identical on both clusters (exact mirror), so nothing is translated. Rules:
+
+- a group with members on the destination is never overwritten (classic groups via
+  DescribeGroups, KIP-848 consumer groups via ConsumerGroupDescribe): reported as skipped;
+- an offset is clamped to the destination high watermark (what a consumer can read), reported;
+- a destination offset never moves backwards (as MirrorMaker 2): a commit ahead of the
+  source's stays and is reported as kept (consumers progressed on the destination);
+- commit metadata is copied (Kafka Streams keeps partition time there); the committed leader
+  epoch is -1: the source's epochs mean nothing on the destination, and -1 makes clients skip
+  the epoch check rather than fail it (MirrorMaker 2 commits no epoch either);
+- the commit is an admin commit (generation -1, no member id).
+
+Bounded: ListGroups goes to each source broker on its own (one that does not answer in time
+is reported, the groups of the others are synced), groups are synced concurrently, and a pass
+ends at its time bound, reporting the groups it did not reach.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from linker.client import LATEST_TIMESTAMP, Admin, Client, ClientError, KafkaError, TopicPartition as TP
+from linker.client import LATEST_TIMESTAMP, Admin, Client, ClientError, CommittedOffset, KafkaError, TopicPartition as TP
 from linker.naming import MirrorNames
 
 log = logging.getLogger("linker.lifecycle")
+
+NO_EPOCH = -1
+NO_COMMITS = "no committed offsets for the mirror topics"
+PARALLEL_GROUPS = 8
 
 
 @dataclass
@@ -28,6 +41,7 @@ class GroupSync:
     at: float = field(default_factory=time.time)
     committed: dict[TP, int] = field(default_factory=dict)
     clamped: dict[TP, tuple[int, int]] = field(default_factory=dict)   # tp: (source offset, written)
+    kept: dict[TP, tuple[int, int]] = field(default_factory=dict)      # tp: (source offset, destination's, ahead)
     skipped: str = ""
     errors: dict[TP, str] = field(default_factory=dict)
 
@@ -39,20 +53,44 @@ class GroupSync:
         if self.skipped:
             return f"group {self.group}: skipped ({self.skipped})"
         clamps = "".join(f"; {t}-{p} clamped {s} -> {w}" for (t, p), (s, w) in sorted(self.clamped.items()))
+        kept = "".join(f"; {t}-{p} kept {d} (source {s}: never rewound)"
+                       for (t, p), (s, d) in sorted(self.kept.items()))
         errs = "".join(f"; {t}-{p} {e}" for (t, p), e in sorted(self.errors.items()))
         return (f"group {self.group}: synced {len(self.committed)} partitions at "
-                f"{time.strftime('%H:%M:%S', time.localtime(self.at))}, sync lag {self.lag}{clamps}{errs}")
+                f"{time.strftime('%H:%M:%S', time.localtime(self.at))}, sync lag {self.lag}{clamps}{kept}{errs}")
 
 
-async def list_groups(client: Client) -> list[str]:
-    """Every group on every broker of ``client`` (ListGroups is answered per broker)."""
-    return sorted({g.group_id for g in await Admin(client).list_groups()})
+async def list_groups(client: Client, timeout: float | None = None) -> tuple[list[str], list[str]]:
+    """Every group on the brokers of ``client`` that answer ListGroups within ``timeout``, and a
+    description of each broker that did not (its groups are left out, not the whole pass)."""
+    if not client.snapshot.brokers:
+        await client.refresh_metadata()
+    nodes = sorted(client.snapshot.brokers)
+    answers = await asyncio.gather(*(asyncio.wait_for(Admin(client).list_groups_on(n), timeout) for n in nodes),
+                                   return_exceptions=True)
+    groups: set[str] = set()
+    missing: list[str] = []
+    for node, answer in zip(nodes, answers):
+        if isinstance(answer, asyncio.TimeoutError):
+            missing.append(f"broker {node}: no answer within {timeout:.1f}s")
+        elif isinstance(answer, (ClientError, OSError)):
+            missing.append(f"broker {node}: {answer}")
+        elif isinstance(answer, BaseException):
+            raise answer
+        else:
+            groups.update(g.group_id for g in answer)
+    return sorted(groups), missing
+
+
+async def fetch_commits(client: Client, group: str, topics: set[str]) -> dict[TP, CommittedOffset]:
+    """Committed offsets (with epoch and metadata) of ``group`` for ``topics``; no commit: left out."""
+    committed = await Admin(client).offset_fetch(group)
+    return {tp: c for tp, c in committed.items() if tp[0] in topics and c.offset >= 0}
 
 
 async def fetch_committed(client: Client, group: str, topics: set[str]) -> dict[TP, int]:
     """Committed offsets of ``group`` for ``topics`` (partitions without a commit left out)."""
-    committed = await Admin(client).offset_fetch(group)
-    return {tp: c.offset for tp, c in committed.items() if tp[0] in topics and c.offset >= 0}
+    return {tp: c.offset for tp, c in (await fetch_commits(client, group, topics)).items()}
 
 
 async def active_members(client: Client, group: str) -> int:
@@ -74,59 +112,76 @@ async def active_members(client: Client, group: str) -> int:
     return members
 
 
-async def commit(client: Client, group: str, offsets: dict[TP, int]) -> dict[TP, str]:
+async def commit(client: Client, group: str, offsets: dict[TP, CommittedOffset]) -> dict[TP, str]:
     """Admin commit (generation -1, no member); returns per-partition errors by name."""
-    errors = await Admin(client).offset_commit(group, dict(sorted(offsets.items())), metadata="",
-                                               return_errors=True)
+    errors = await Admin(client).offset_commit(group, dict(sorted(offsets.items())), return_errors=True)
     return {tp: exc.name for tp, exc in errors.items()}
 
 
 async def sync_group(source: Client, dest: Client, group: str, topics: set[str],
                      names: MirrorNames = MirrorNames()) -> GroupSync:
-    """Copy ``group``'s committed offsets for source ``topics`` to their mirror topics, clamped.
-
-    Results (committed, clamped, errors) name the mirror partitions: that is where they landed.
-    """
+    """Copy ``group``'s committed offsets for source ``topics`` to their mirror topics, clamped,
+    never backwards. Results (committed, clamped, kept, errors) name the mirror partitions."""
     out = GroupSync(group)
-    src = {names.mirror_tp(tp): off for tp, off in (await fetch_committed(source, group, topics)).items()}
+    src = {names.mirror_tp(tp): c for tp, c in (await fetch_commits(source, group, topics)).items()}
     if not src:
-        out.skipped = "no committed offsets for the mirror topics"
+        out.skipped = NO_COMMITS
         return out
     members = await active_members(dest, group)
     if members:
         out.skipped = f"{members} active member(s) on the destination"
         return out
     ends = await dest.offsets(list(src), LATEST_TIMESTAMP)
-    write: dict[TP, int] = {}
-    for tp, off in src.items():
-        w = min(off, ends[tp])
-        write[tp] = w
-        if w < off:
-            out.clamped[tp] = (off, w)
-    current = await fetch_committed(dest, group, {names.mirror_topic(t) for t in topics})
-    write = {tp: o for tp, o in write.items() if current.get(tp) != o}
+    current = await fetch_commits(dest, group, {names.mirror_topic(t) for t in topics})
+    write: dict[TP, CommittedOffset] = {}
+    for tp, c in src.items():
+        w = min(c.offset, ends[tp])
+        if w < c.offset:
+            out.clamped[tp] = (c.offset, w)
+        cur = current.get(tp)
+        if cur is not None and cur.offset > w:
+            out.kept[tp] = (c.offset, cur.offset)
+        elif cur is None or (cur.offset, cur.metadata) != (w, c.metadata):
+            write[tp] = CommittedOffset(w, NO_EPOCH, c.metadata)
     if write:
         out.errors = await commit(dest, group, write)
-    out.committed = {tp: o for tp, o in write.items() if tp not in out.errors}
+    out.committed = {tp: c.offset for tp, c in write.items() if tp not in out.errors}
     for tp, (s, w) in out.clamped.items():
         log.warning("offset sync: group %s %s-%d at %d is beyond the destination end; committed %d",
                     group, tp[0], tp[1], s, w)
     return out
 
 
-async def sync_groups(source: Client, dest: Client, topics: set[str],
-                      selected: Callable[[str], bool], names: MirrorNames = MirrorNames()) -> list[GroupSync]:
-    """Every selected source group, one after another (group counts are small)."""
+async def sync_groups(source: Client, dest: Client, topics: set[str], selected: Callable[[str], bool],
+                      names: MirrorNames = MirrorNames(), timeout: float | None = None) -> list[GroupSync]:
+    """Every selected source group, up to PARALLEL_GROUPS at a time, within ``timeout`` seconds
+    (half of it for ListGroups): groups not reached in time are returned as skipped."""
     if not topics:
         return []
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    groups, missing = await list_groups(source, None if timeout is None else timeout / 2)
+    for m in missing:
+        log.warning("offset sync: ListGroups %s; groups it coordinates are not synced this pass", m)
+    gate = asyncio.Semaphore(PARALLEL_GROUPS)
+
+    async def one(group: str) -> GroupSync:
+        async with gate:
+            try:
+                return await sync_group(source, dest, group, topics, names)
+            except (ClientError, OSError) as exc:
+                return GroupSync(group, skipped=f"error: {exc}")
+    tasks = {g: asyncio.create_task(one(g)) for g in groups if selected(g)}
+    if not tasks:
+        return []
+    left = None if deadline is None else max(0.0, deadline - loop.time())
+    await asyncio.wait(tasks.values(), timeout=left)
     results = []
-    for group in await list_groups(source):
-        if not selected(group):
-            continue
-        try:
-            results.append(await sync_group(source, dest, group, topics, names))
-        except ClientError as exc:
-            r = GroupSync(group)
-            r.skipped = f"error: {exc}"
-            results.append(r)
+    for g, task in tasks.items():
+        if task.done():
+            results.append(task.result())
+        else:
+            task.cancel()
+            results.append(GroupSync(g, skipped=f"not synced within the {timeout:.1f}s bound of this pass"))
+    await asyncio.gather(*tasks.values(), return_exceptions=True)
     return results

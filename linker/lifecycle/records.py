@@ -4,7 +4,9 @@ One compacted topic on the destination per link. Keys are UTF-8 strings:
 
 - ``topic/<name>``: the mirror topic's lifecycle state (the latest record wins);
 - ``progress/<name>``: the last source log ends the linker saw (for failover RPO);
-- ``heartbeat``: written by a running linker every poll (commands know whether to wait for it).
+- ``heartbeat``: written by a running linker every poll (commands know whether to wait for it);
+- ``mirror/<name>``: the source cluster and topic id a mirror was built from, and the mirror's id
+  (a topic recreated while no linker ran is caught at start; another link refuses to mirror it back).
 
 Values are UTF-8 JSON objects with ``"v": 1``; a null value (tombstone) deletes the key.
 """
@@ -69,6 +71,32 @@ class ProgressRecord:
         return json.dumps({"v": FORMAT_VERSION, "at_ms": self.at_ms,
                            "source_ends": {str(p): o for p, o in sorted(self.source_ends.items())}},
                           sort_keys=True).encode()
+
+
+@dataclass
+class MirrorRecord:
+    topic: str
+    source_cluster: str
+    source_topic_id: str
+    mirror_topic: str
+    mirror_topic_id: str = ""
+
+    def key(self) -> bytes:
+        return b"mirror/" + self.topic.encode()
+
+    def value(self) -> bytes:
+        return json.dumps({"v": FORMAT_VERSION, "source_cluster": self.source_cluster,
+                           "source_topic_id": self.source_topic_id, "mirror_topic": self.mirror_topic,
+                           "mirror_topic_id": self.mirror_topic_id}, sort_keys=True).encode()
+
+
+def parse_mirror_record(key: bytes, value: bytes) -> MirrorRecord:
+    k = key.decode("utf-8", "replace")
+    doc = _doc(k, value)
+    if not k.startswith("mirror/") or not isinstance(doc.get("source_topic_id"), str):
+        raise RecordFormatError(f"state record {k!r}: a mirror record needs a source_topic_id")
+    return MirrorRecord(k[7:], str(doc.get("source_cluster", "")), doc["source_topic_id"],
+                        str(doc.get("mirror_topic", k[7:])), str(doc.get("mirror_topic_id", "")))
 
 
 def topic_key(topic: str) -> bytes:

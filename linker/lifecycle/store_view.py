@@ -5,11 +5,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from linker.lifecycle.records import (HEARTBEAT_KEY, OWNER_KEY, OwnerRecord, ProgressRecord, RecordFormatError,
-                                      TopicRecord, heartbeat_at, parse_owner_record, parse_progress_record,
-                                      parse_topic_record)
+from linker.lifecycle.records import (HEARTBEAT_KEY, OWNER_KEY, MirrorRecord, OwnerRecord, ProgressRecord,
+                                      RecordFormatError, TopicRecord, heartbeat_at, parse_mirror_record,
+                                      parse_owner_record, parse_progress_record, parse_topic_record)
 
 log = logging.getLogger("linker.lifecycle")
 
@@ -20,10 +20,11 @@ class LinkState:
     progress: dict[str, ProgressRecord]
     heartbeat_ms: int | None
     owner: OwnerRecord | None = None
+    mirrors: dict[str, MirrorRecord] = field(default_factory=dict)
 
     @classmethod
     def from_records(cls, records: dict[bytes, bytes]) -> "LinkState":
-        topics, progress, hb, owner = {}, {}, None, None
+        topics, progress, hb, owner, mirrors = {}, {}, None, None, {}
         for k, v in records.items():
             try:
                 if k.startswith(b"topic/"):
@@ -36,9 +37,12 @@ class LinkState:
                     hb = heartbeat_at(v)
                 elif k == OWNER_KEY:
                     owner = parse_owner_record(v)
+                elif k.startswith(b"mirror/"):
+                    m = parse_mirror_record(k, v)
+                    mirrors[m.topic] = m
             except RecordFormatError as exc:
                 log.warning("ignoring a state record: %s", exc)
-        return cls(topics, progress, hb, owner)
+        return cls(topics, progress, hb, owner, mirrors)
 
     def linker_running(self, poll_ms: int) -> bool:
         """For status display only (a guess from one read): a released owner is not running, else a

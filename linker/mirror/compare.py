@@ -60,22 +60,25 @@ class PartitionReport:
     divergence: str | None = None
     mirror_topic: str = ""      # the destination topic (differs with a [topics] prefix)
     records_compared: int = 0   # compacted partitions: records compared where a side was cleaned
+    bytes_read: int = 0         # record bytes fetched, both clusters together
 
     @property
     def ok(self) -> bool:
         return self.divergence is None
 
 
-async def _batches_from(client: Client, tp: TopicPartition, offset: int) -> list[BatchView]:
-    size = COMPARE_FETCH_BYTES
+async def _batches_from(client: Client, tp: TopicPartition, offset: int, size: int) -> tuple[list[BatchView], int]:
+    """The whole batches from the one holding ``offset`` on, and the bytes fetched."""
+    read = 0
     while True:
         p = await client.fetch_partition(tp, offset, size)
         if p.error_code:
             raise RuntimeError(f"{client.label} fetch of {tp[0]}-{tp[1]} at {offset}: {error_name(p.error_code)}")
+        read += len(p.records or b"")
         walk = walk_batches(p.records)
         out = [b for b in walk if isinstance(b, BatchView) and b.next_offset > offset]
         if out or not walk.truncated:
-            return out
+            return out, read
         size *= 4
 
 
@@ -86,28 +89,45 @@ async def compare_partition(source: Client, dest: Client, tp: TopicPartition, s_
     destination, batch by batch, from the later log start up to the destination end.
     A ``compacted`` partition is compared by records where a side was cleaned (``recordwise``)."""
     dest_tp = dest_tp or tp
-    rep = PartitionReport(tp[0], tp[1], mirror_topic=dest_tp[0])
     if d_end > s_hw:
+        rep = PartitionReport(tp[0], tp[1], mirror_topic=dest_tp[0])
         rep.divergence = (f"destination log end {d_end} is beyond the source high watermark {s_hw}: "
                           "the destination holds offsets the source does not")
         return rep
-    start = max(s_start, d_start)
-    rep.checked_from = rep.checked_to = start
+    return await compare_range(source, dest, tp, dest_tp, max(s_start, d_start), d_end, compacted=compacted)
+
+
+async def compare_range(source: Client, dest: Client, tp: TopicPartition, dest_tp: TopicPartition,
+                        start: int, end: int, budget: int | None = None, compacted: bool = False) -> PartitionReport:
+    """Compare the batches holding offsets ``start..end-1``, or, with a ``budget``, only as
+    many as fit in about ``budget`` bytes fetched from each cluster (the last fetch may return
+    one batch larger than what is left). ``checked_to`` tells where the comparison stopped."""
+    rep = PartitionReport(tp[0], tp[1], checked_from=start, checked_to=start, mirror_topic=dest_tp[0])
     if compacted:
+        async def fetch(client: Client, at: TopicPartition, pos: int) -> list[BatchView]:
+            size = COMPARE_FETCH_BYTES if budget is None else \
+                max(1, min(COMPARE_FETCH_BYTES, budget - rep.bytes_read // 2))
+            batches, read = await _batches_from(client, at, pos, size)
+            rep.bytes_read += read
+            return batches
         rep.divergence, rep.checked_to, rep.checked_batches, rep.records_compared = await compare_compacted(
-            source, dest, tp, dest_tp, start, d_end, _batches_from, compare_batches)
+            source, dest, tp, dest_tp, start, end, fetch, compare_batches,
+            lambda: budget is None or rep.bytes_read < 2 * budget)
         return rep
     pos = start
-    while pos < d_end:
-        src, dst = await asyncio.gather(_batches_from(source, tp, pos), _batches_from(dest, dest_tp, pos))
+    while pos < end and (budget is None or rep.bytes_read < 2 * budget):
+        size = COMPARE_FETCH_BYTES if budget is None else max(1, min(COMPARE_FETCH_BYTES, budget - rep.bytes_read // 2))
+        (src, s_read), (dst, d_read) = await asyncio.gather(_batches_from(source, tp, pos, size),
+                                                            _batches_from(dest, dest_tp, pos, size))
+        rep.bytes_read += s_read + d_read
         if not dst:
-            rep.divergence = f"destination returned no batch at offset {pos} below its log end {d_end}"
+            rep.divergence = f"destination returned no batch at offset {pos} below its log end {end}"
             return rep
         if not src:
             rep.divergence = f"source returned no batch at offset {pos} (destination has one)"
             return rep
         for s, d in zip(src, dst):
-            if d.base_offset >= d_end:
+            if d.base_offset >= end:
                 break
             why = compare_batches(s, d)
             if why is not None:
@@ -119,8 +139,8 @@ async def compare_partition(source: Client, dest: Client, tp: TopicPartition, s_
     return rep
 
 
-async def tail_problem(source: Client, dest: Client, tp: TopicPartition, dest_tp: TopicPartition,
-                       end: int) -> str | None:
+async def tail_problem(source: Client, dest: Client, tp: TopicPartition, dest_tp: TopicPartition, end: int,
+                       budget: int | None = None) -> str | None:
     """Why the destination's last offset before ``end`` differs from the source's, for a compacted
     partition (by bytes if neither side cleaned it, else by records), or None."""
-    return (await compare_partition(source, dest, tp, end - 1, end, end - 1, end, dest_tp, compacted=True)).divergence
+    return (await compare_range(source, dest, tp, dest_tp, end - 1, end, budget, compacted=True)).divergence

@@ -27,6 +27,7 @@ from linker.metrics import MirrorMetrics
 from linker.mirror.audit import Auditor
 from linker.mirror.budget import ByteBudget
 from linker.mirror.fetcher import Fetcher
+from linker.mirror.identity import SOURCE_MISSING, LinkGuard, TopicIds
 from linker.mirror.lag import LagWatch
 from linker.mirror.locate import Locator
 from linker.mirror.partition import TP, PartitionMirror
@@ -63,15 +64,34 @@ class MirrorEngine:
         self._loops: list[asyncio.Task[None]] = []
         self._producing: asyncio.Task[None] | None = None
         stale = StaleMetadata(self.table.resync_wanted.set)
-        self.fetcher = Fetcher(self.table, source, mirror, self.metrics, stale)
+        self.ids = TopicIds(self.table, self.names, source, dest)
+        self.guard = LinkGuard(source, dest)
+        self.fetcher = Fetcher(self.table, source, mirror, self.metrics, stale, self.ids.fetch_ids)
         source_admin, dest_admin = Admin(source), Admin(dest)
         self.producer = Producer(self.table, dest, dest_admin, self.names, mirror, self.metrics, stale)
-        self.auditor = Auditor(self.table, source, dest, self.names, mirror)
-        self.locator = Locator(self.table, source, dest, source_admin, dest_admin, self.names, TopicSelector(topics),
+        self.auditor = Auditor(self.table, source, dest, self.names, mirror, self.metrics)
+        self.locator = Locator(self.table, source, dest, source_admin, dest_admin, self.names,
+                               TopicSelector(topics, self._refusal),
                                mirror, self.metrics, stale, self.producer.produce_one, self.auditor.check_prefix,
                                self.before_create)
-        self.lag = LagWatch(self.table, source, dest, self.names, mirror, self.metrics, self.locator.discover,
+        self.lag = LagWatch(self.table, source, dest, self.names, mirror, self.metrics, self._discover,
                             self.wait)
+
+    async def _setup(self) -> None:
+        await self.guard.check_link()
+        await self.guard.refresh_foreign()
+        await self.locator.setup()
+
+    async def _discover(self) -> None:
+        await self.guard.refresh_foreign()
+        await self.locator.discover()
+
+    def _refusal(self, topic: str) -> str | None:
+        """Why a source topic must not be selected; an admitted one gets its id pinned."""
+        why = self.guard.refusal(topic)
+        if why is None:
+            self.ids.pin(topic)
+        return why
 
     def _show_wait(self, wait: ClusterWait) -> None:
         self.metrics.waiting.set(1 if wait.reason is not None else 0)
@@ -104,8 +124,11 @@ class MirrorEngine:
             d["paused"] = pm.paused
             d["compacted"] = pm.compacted
             d["rebuilt_batches"] = pm.rebuilt_batches
+            if pm.tp[0] in self.ids.missing:
+                d["waiting"] = SOURCE_MISSING
             parts.append(d)
-        return {"link": self.name, "waiting": self.wait.as_dict(), "partitions": parts}
+        return {"link": self.name, "waiting": self.wait.as_dict(), "audit": self.auditor.coverage(),
+                "partitions": parts, "source_missing": sorted(self.ids.missing)}
 
     # -- lifecycle hooks -------------------------------------------------------------
     async def pause_topic(self, topic: str) -> None:
@@ -169,7 +192,7 @@ class MirrorEngine:
     async def _start(self, tasks: asyncio.TaskGroup) -> None:
         # A cluster not ready (a broker restarting, new leaders not elected) is waited for,
         # backing off; only what needs a person (authentication, authorization) ends the run.
-        await until_ready("start-up", self.locator.setup, self.wait)
+        await until_ready("start-up", self._setup, self.wait)
         self.started.set()
         self._loops = [tasks.create_task(coro, name=name) for name, coro in (
             ("fetcher", self.fetcher.run()), ("resync", self.locator.resync_loop()), ("lag", self.lag.run()),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from kproto.errors import ErrorCode
@@ -42,8 +43,11 @@ class Fetcher:
     """Runs and supervises the per-broker fetch loops; judges what they fetch."""
 
     def __init__(self, table: PartitionTable, source: Client, settings: MirrorSettings,
-                 metrics: MirrorMetrics, stale: StaleMetadata) -> None:
+                 metrics: MirrorMetrics, stale: StaleMetadata,
+                 topic_ids: Callable[[set[str]], dict[str, Any]] = lambda _: {}) -> None:
         self.table = table
+        # The pinned source topic ids to fetch by (a recreated topic then answers UNKNOWN_TOPIC_ID).
+        self.topic_ids = topic_ids
         self.source = source
         self.settings = settings
         self.metrics = metrics
@@ -101,7 +105,8 @@ class Fetcher:
                              for tp, (off, epoch, max_bytes) in wanted.items()}
                 try:
                     result = await session.fetch(positions, max_wait_ms=self.settings.fetch_max_wait_ms,
-                                                 max_bytes=self.settings.fetch_max_bytes)
+                                                 max_bytes=self.settings.fetch_max_bytes,
+                                                 topic_ids=self.topic_ids({tp[0] for tp in positions}))
                 except ClientError as exc:
                     log.info("fetch from source broker %d failed: %s", node, exc)
                     self.metrics.errors_total.inc(api="Fetch", error=getattr(exc, "name", type(exc).__name__))

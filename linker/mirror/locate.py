@@ -36,8 +36,6 @@ RESYNC_FAILURE_DELAY_S = 1.0
 #: Partitions located at once, and leading gaps aligned at once.
 LOCATE_CONCURRENCY = 16
 ALIGN_CONCURRENCY = 4
-#: A just-elected source leader's high watermark may lag: wait this long before calling it diverged.
-SOURCE_HW_SETTLE_S = 1.0
 MAX_TOPIC_NAME = 249
 #: How long one offsets lookup retries a partition without a leader before leaving it for the next pass.
 ISOLATED_RETRY_S = 2.0
@@ -201,14 +199,16 @@ class Locator:
 
             async def one(pm: PartitionMirror) -> None:
                 async with sem:
+                    pm.status.waiting = None
                     try:
                         await self._locate(pm, d_end[pm.tp], d_start[pm.tp], s_start[pm.tp], s_hw[pm.tp])
-                        pm.first_locate = False
-                        pm.status.waiting = None
                     except ClientError as exc:
                         log.info("partition %s-%d: locating failed (%s); will retry", pm.tp[0], pm.tp[1], exc)
                         self._error("Locate", type(exc).__name__)
                         pm.resync_needed = True
+                        # Ambiguous (a timeout, a lost connection, a moved leader): the next
+                        # attempt must not ask the same, possibly demoted, broker.
+                        self.stale.mark_both()
             async with asyncio.TaskGroup() as tasks:
                 for pm in pms:
                     if pm.tp not in failed:
@@ -227,6 +227,9 @@ class Locator:
         if lost is not None:
             self.table.move(pm, PartitionState.DEST_TRUNCATED, lost, offset=d_end)
             return
+        # The source epoch of the batch ending at d_end, if this run produced it (a destination
+        # batch carries the destination's epoch, not the source's).
+        known_epoch = pm.produced_epoch if d_end == pm.produced_end else -1
         pm.acked_end = pm.produced_end = d_end
         pm.fetch_epoch = pm.produced_epoch = -1
         pm.resync_needed = False
@@ -234,15 +237,22 @@ class Locator:
         pm.fetch_done = False
         pm.max_bytes_hint = 0
         if d_end > s_hw:
-            # Give a just-elected source leader a moment to settle its high watermark.
-            await asyncio.sleep(SOURCE_HW_SETTLE_S)
-            s_hw = (await self.source.offsets([tp], LATEST_TIMESTAMP))[tp]
-            st.source_high_watermark = s_hw
-            if d_end > s_hw:
+            # A new source leader's high watermark may lag for a long time (an in-sync follower
+            # not fetching): only the leader's log for the mirrored epoch decides divergence.
+            epoch, held = await self._source_log_end(tp, known_epoch)
+            if epoch >= 0 and held < d_end:
                 self.table.move(pm, PartitionState.DIVERGED,
-                                f"destination ends at {d_end} but the source high watermark is {s_hw}: "
-                                "the source lost offsets the destination holds", offset=s_hw)
+                                f"destination ends at {d_end} but the source leader's log ends at {held} "
+                                f"for leader epoch {epoch} (high watermark {s_hw}): the source lost offsets "
+                                "the destination holds", offset=held)
                 return
+            pm.resync_needed = True
+            st.waiting = (f"source high watermark {s_hw} is below the destination end {d_end}; the source "
+                          f"leader holds up to {held}: waiting for its high watermark" if epoch >= 0 else
+                          f"source high watermark {s_hw} is below the destination end {d_end}; the source "
+                          "leader knows no epoch for it yet: waiting")
+            log.debug("partition %s-%d: %s", tp[0], tp[1], st.waiting)
+            return
         if s_start >= d_end and pm.compacted:
             # No keyless fillers on a compacted mirror: the fetcher fills d_end..s_start with copies of
             # the first retained record; then the log start is matched like any (compact,delete) one.
@@ -259,6 +269,8 @@ class Locator:
                 first = batch_containing(part.records, s_start) if not part.error_code else None
                 if first is None:
                     pm.resync_needed = True
+                    if part.error_code:
+                        self.stale.mark_source()
                     return
                 target = max(d_end, first.base_offset)
             if target > d_end:
@@ -289,6 +301,10 @@ class Locator:
         dst_b = batch_containing(dst_p.records, d_end - 1)
         if src_p.error_code or dst_p.error_code or src_b is None or dst_b is None:
             pm.resync_needed = True
+            if src_p.error_code:
+                self.stale.mark_source()
+            if dst_p.error_code:
+                self.stale.mark_dest()
             why = error_name(src_p.error_code or dst_p.error_code) if (src_p.error_code or dst_p.error_code) else "no batch"
             log.info("partition %s-%d: cannot read the batches at %d yet (%s); will retry", tp[0], tp[1], d_end - 1, why)
             return
@@ -322,7 +338,21 @@ class Locator:
             self._on_adopted(pm.tp, d_start, d_end)
         self._start_mirroring(pm)
 
+    async def _source_log_end(self, tp: TP, epoch: int) -> tuple[int, int]:
+        """(epoch, end offset) of the source leader's log for the largest leader epoch <= ``epoch``
+        (OffsetForLeaderEpoch); with ``epoch`` unknown, or older than the leader's history, the
+        current epoch from metadata, whose end is the leader's log end. Epoch -1: undecided."""
+        current = self.source.leader_epoch(tp)
+        for ask in ([epoch, current] if 0 <= epoch != current else [current]):
+            answer = (await self.source.offset_for_leader_epoch({tp: ask}))[tp]
+            if answer.leader_epoch >= 0:
+                break
+        return answer.leader_epoch, answer.end_offset
+
     def _start_mirroring(self, pm: PartitionMirror) -> None:
+        # Only now is the data found at start decided (a locate that returned early, e.g. with
+        # the destination high watermark below its log end, leaves it for the next one).
+        pm.first_locate = False
         if pm.status.state is not PartitionState.MIRRORING:
             self.table.move(pm, PartitionState.MIRRORING, offset=pm.next_fetch)
         else:
@@ -367,6 +397,10 @@ class Locator:
             await wanted.wait()
             wanted.clear()
             try:
+                if self.table.needs_resync()[0]:
+                    # A hand-back follows an ambiguous failure (a timeout, a lost connection, a
+                    # moved leader): re-read both clusters' leaders before asking them again.
+                    self.stale.source = self.stale.dest = True
                 await self._refresh_stale()
                 todo, waiting = self.table.needs_resync()
                 if todo:

@@ -103,11 +103,12 @@ def compare_window(src: Sequence[BatchView], dst: Sequence[BatchView], lo: int, 
 
 async def compare_compacted(source: Client, dest: Client, tp: TopicPartition, dest_tp: TopicPartition,
                             start: int, d_end: int, batches_from: BatchesFrom,
-                            compare_batches: Callable[[BatchView, BatchView], str | None]
-                            ) -> tuple[str | None, int, int, int]:
-    """Compare ``start..d_end-1`` window by window: (divergence, checked to, batches by bytes, records)."""
+                            compare_batches: Callable[[BatchView, BatchView], str | None],
+                            keep_going: Callable[[], bool] = lambda: True) -> tuple[str | None, int, int, int]:
+    """Compare ``start..d_end-1`` window by window while ``keep_going()`` (a byte budget):
+    (divergence, checked to, batches by bytes, records)."""
     pos, by_bytes, by_records = start, 0, 0
-    while pos < d_end:
+    while pos < d_end and keep_going():
         src, dst = await asyncio.gather(batches_from(source, tp, pos), batches_from(dest, dest_tp, pos))
         if not dst:
             return f"destination returned no batch at offset {pos} below its log end {d_end}", pos, by_bytes, by_records

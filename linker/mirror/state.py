@@ -28,11 +28,12 @@ class PartitionState(enum.Enum):
     DIVERGED = "DIVERGED"      # source truncated below what the destination holds
     FAILED = "FAILED"          # destination disagrees with what we wrote, or foreign writes
     DEST_TRUNCATED = "DEST_TRUNCATED"   # destination log end fell below what it acknowledged
+    TOPIC_RECREATED = "TOPIC_RECREATED"   # the source or mirror topic's id changed (deleted, recreated)
     STOPPED = "STOPPED"        # engine shut down cleanly
 
 
 TERMINAL = frozenset({PartitionState.BLOCKED, PartitionState.DIVERGED, PartitionState.FAILED,
-                      PartitionState.DEST_TRUNCATED})
+                      PartitionState.DEST_TRUNCATED, PartitionState.TOPIC_RECREATED})
 
 _ALLOWED: dict[PartitionState, frozenset[PartitionState]] = {
     PartitionState.PENDING: frozenset({PartitionState.ALIGNING, PartitionState.MIRRORING,
@@ -43,6 +44,7 @@ _ALLOWED: dict[PartitionState, frozenset[PartitionState]] = {
     PartitionState.DIVERGED: frozenset({PartitionState.STOPPED}),
     PartitionState.FAILED: frozenset({PartitionState.STOPPED}),
     PartitionState.DEST_TRUNCATED: frozenset({PartitionState.STOPPED}),
+    PartitionState.TOPIC_RECREATED: frozenset({PartitionState.STOPPED}),
     PartitionState.STOPPED: frozenset(),
 }
 
@@ -90,7 +92,8 @@ class PartitionStatus:
             raise ValueError(f"{self.key}: moving to {new.value} needs a reason")
         old = self.state
         self.state, self.reason, self.offset, self.since = new, reason, offset, time.time()
-        if new in (PartitionState.DIVERGED, PartitionState.FAILED, PartitionState.DEST_TRUNCATED):
+        if new in (PartitionState.DIVERGED, PartitionState.FAILED, PartitionState.DEST_TRUNCATED,
+                   PartitionState.TOPIC_RECREATED):
             self.fidelity = Fidelity.NOT_EXACT
         elif new is PartitionState.MIRRORING and self.fidelity is Fidelity.UNKNOWN:
             self.fidelity = Fidelity.EXACT

@@ -37,6 +37,9 @@ class PartitionTable:
         # Lifecycle: topics never mirrored again, topics not fetched for now.
         self.stopped_topics: set[str] = set()
         self.paused_topics: set[str] = set()
+        # Topics whose source or mirror id changed: every partition, present or added later, is
+        # TOPIC_RECREATED with this reason.
+        self.recreated: dict[str, str] = {}
         self._order: RoundRobin[TP, None] = RoundRobin()
         #: The producer's wake-up: a batch was queued or a produce settled (one waiter).
         self.produce_ready = asyncio.Event()
@@ -54,7 +57,15 @@ class PartitionTable:
         pm = self.partitions[tp] = PartitionMirror(tp, PartitionStatus(tp[0], tp[1]))
         pm.paused = tp[0] in self.paused_topics
         pm.first_locate = True
+        if tp[0] in self.recreated:
+            self.move(pm, PartitionState.TOPIC_RECREATED, self.recreated[tp[0]])
         return pm
+
+    def mark_recreated(self, topic: str, reason: str) -> None:
+        """``topic`` was deleted and recreated (source or mirror): never write its mirror again."""
+        self.recreated.setdefault(topic, reason)
+        for pm in self.of_topic(topic):
+            self.move(pm, PartitionState.TOPIC_RECREATED, self.recreated[topic])
 
     def of_topic(self, topic: str) -> list[PartitionMirror]:
         return [pm for pm in self.partitions.values() if pm.tp[0] == topic]

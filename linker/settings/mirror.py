@@ -38,7 +38,9 @@ class MirrorSettings:
     unclean_leader_election_enable: bool = False
     filler_batch_records: int = 200_000
     filler_delete_every: int = 2_000_000
-    audit_interval_ms: int = 15_000
+    #: The tail audit's tick, and the bound within which it audits every mirroring partition.
+    audit_interval_ms: int = 5_000
+    audit_cycle_ms: int = 600_000
     create_topics: bool = True
     replication_factor: int = -1
     verify_on_start: bool = True

@@ -60,8 +60,9 @@ def positive(t: dict[str, Any], where: str, key: str, default: int) -> int:
 
 def str_list(t: dict[str, Any], where: str, key: str) -> list[str]:
     v = t.get(key, [])
-    if isinstance(v, str):
-        v = [v]
+    if isinstance(v, str):   # taken as a list of one, it would hide a typo: only bootstrap_servers may be one string
+        raise ConfigError(f"{where}.{key}: must be a list of strings, e.g. {key} = [{v!r}] "
+                          "(only bootstrap_servers accepts a single string)")
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         raise ConfigError(f"{where}.{key}: must be a list of strings")
     return v

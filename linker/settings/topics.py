@@ -24,10 +24,6 @@ def parse_topics(t: dict[str, Any]) -> TopicSettings:
         raise ConfigError(f"topics.prefix: {prefix!r} may only hold the Kafka topic characters A-Z a-z 0-9 . _ -")
     if len(prefix) >= 249:
         raise ConfigError(f"topics.prefix: {len(prefix)} characters leave no room for a topic name (limit 249)")
-    for key in ("names", "include", "exclude"):
-        if isinstance(t.get(key), str):   # a bare string would be taken as a list of one, silently
-            raise ConfigError(f"topics.{key}: must be a list of strings, e.g. {key} = [{t[key]!r}] "
-                              "(only bootstrap_servers accepts a single string)")
     names = str_list(t, "topics", "names")
     include = str_list(t, "topics", "include")
     exclude = str_list(t, "topics", "exclude")

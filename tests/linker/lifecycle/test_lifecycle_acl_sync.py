@@ -54,5 +54,44 @@ def test_acl_sync(authorizer_cluster, authz_destination, topic_name):
     assert sorted((b.resource_type, b.resource_name, b.principal) for b in first) == [
         (2, topic_name, "User:alice"), (3, f"app-{topic_name}", "User:alice")]
     assert again == []   # already there: nothing created twice
-    assert sorted((b.resource_name, b.principal) for b in on_dest) == sorted(
+    assert sorted((b.resource_name, b.principal) for b in on_dest if topic_name in b.resource_name) == sorted(
         [(topic_name, "User:alice"), (f"app-{topic_name}", "User:alice")])
+
+
+def test_acl_sync_keeps_mirrors_read_only(authorizer_cluster, authz_destination, topic_name):
+    """Issue 21, finding 10: ALLOW WRITE dropped, ALLOW ALL mapped to READ (MirrorMaker 2's rule),
+    prefixed topic ACLs covering a mirror topic and transactional-id ACLs copied; once the topic
+    is promoted its source ACLs are copied unchanged."""
+    allow, prefixed = ACLPermissionType.ALLOW, ACLResourcePatternType.PREFIXED
+    authorizer_cluster.admin().create_acls([
+        ACL("User:alice", "*", ACLOperation.WRITE, allow, ResourcePattern(ResourceType.TOPIC, topic_name)),
+        ACL("User:carol", "*", ACLOperation.ALL, allow, ResourcePattern(ResourceType.TOPIC, topic_name)),
+        ACL("User:dave", "*", ACLOperation.READ, allow, ResourcePattern(ResourceType.TOPIC, topic_name[:-3], prefixed)),
+        ACL("User:dave", "*", ACLOperation.ALL, allow, ResourcePattern(ResourceType.TOPIC, f"nomirror-{topic_name}",
+                                                                       prefixed)),
+        ACL("User:erin", "*", ACLOperation.WRITE, allow,
+            ResourcePattern(ResourceType.TRANSACTIONAL_ID, f"tx-{topic_name}", prefixed)),
+    ])
+    cfg = parse_config({"source": _side(authorizer_cluster), "destination": _side(authz_destination),
+                        "topics": {"names": [topic_name]}})
+
+    async def go():
+        s, d = connect(cfg.source, "source"), connect(cfg.destination, "destination")
+        try:
+            await sync_acls(s, d, {topic_name}, lambda g: False, ())
+            mirrored = await describe_acls(d)
+            await sync_acls(s, d, set(), lambda g: False, (), promoted={topic_name})
+            return mirrored, await describe_acls(d)
+        finally:
+            await s.close()
+            await d.close()
+    mirrored, promoted = asyncio.run(go())
+
+    def mine(bindings):
+        return sorted((b.principal, b.resource_name, b.pattern_type.name, b.operation.name)
+                      for b in bindings if topic_name[:-3] in b.resource_name)
+    assert mine(mirrored) == [("User:carol", topic_name, "LITERAL", "READ"),
+                              ("User:dave", topic_name[:-3], "PREFIXED", "READ"),
+                              ("User:erin", f"tx-{topic_name}", "PREFIXED", "WRITE")]
+    assert mine(promoted) == sorted(mine(mirrored) + [("User:alice", topic_name, "LITERAL", "WRITE"),
+                                                      ("User:carol", topic_name, "LITERAL", "ALL")])

@@ -113,3 +113,45 @@ def test_failover_after_source_loss(doomed_source, destination, topic_name, test
         p.close()
     assert offsets == list(range(end, end + 5))
     assert dest_end(destination, topic_name) == end + 5
+
+
+def test_failover_rpo_is_a_floor_when_the_source_is_gone(destination, topic_name):
+    """Issue 21, finding 9: with the source unreachable the RPO is "at least N records; writes after
+    T unknown" (T: when the linker last read the source's ends); a partition with no recorded end
+    is unknown, not 0; once the source answers, failover again gives the exact figure from the
+    offsets recorded at the first failover."""
+    import asyncio
+    import types
+
+    from linker.lifecycle.commands import Commands
+    from linker.lifecycle.records import ProgressRecord
+
+    destination.create_topic(topic_name, partitions=2)
+    produce(destination, topic_name, make_records(10, prefix="p0"), partition=0)
+    produce(destination, topic_name, make_records(5, prefix="p1"), partition=1)
+    gone = types.SimpleNamespace(bootstrap="127.0.0.1:9")      # nothing listens there
+    cfg = link_config(gone, destination, f"floor-{topic_name[-8:]}", names=[topic_name])
+    seen_ms = int(time.time() * 1000) - 4000
+
+    async def record_progress():
+        c = Commands(cfg)
+        try:
+            await c.store.ensure()
+            r = ProgressRecord(topic_name, {0: 25}, at_ms=seen_ms)
+            await c.store.write([(r.key(), r.value())])
+        finally:
+            await c.close()
+    asyncio.run(record_progress())
+    [r] = command(cfg, "failover", [topic_name])
+    assert r.rpo == {0: 15} and r.rpo_floor, r.line()
+    assert "not mirrored (RPO) at least 15 records" in r.line()
+    at = time.strftime("%H:%M:%S", time.gmtime(seen_ms / 1000))
+    assert f"{at}." in r.note and "writes after that are unknown" in r.note, r.note
+    assert "partitions 1: no source end seen, RPO unknown" in r.note, r.note
+    # The source comes back (here: the destination stands in for it, 10 + 3 records on partition 0
+    # and 5 on partition 1), while clients already wrote to the promoted topic: exact, from the
+    # recorded offsets, not from today's destination ends.
+    produce(destination, topic_name, make_records(3, prefix="new"), partition=0)
+    back = link_config(destination, destination, f"floor-{topic_name[-8:]}", names=[topic_name])
+    [again] = command(back, "failover", [topic_name])
+    assert again.offsets == {0: 10, 1: 5} and again.rpo == {0: 3, 1: 0} and not again.rpo_floor, again.line()

@@ -8,7 +8,7 @@ from typing import Any
 
 from linker.settings import LinkConfig, parse_config
 from linker.mirror.engine import MirrorEngine
-from linker.client import LATEST_TIMESTAMP
+from linker.client import LATEST_TIMESTAMP, Client, ClientConfig
 from linker.connect import connect
 
 from ..background import BackgroundLoop
@@ -110,3 +110,22 @@ class BackgroundEngine(BackgroundLoop):
                 raise AssertionError(f"engine thread ended: {self.error!r}")
             time.sleep(0.2)
         raise AssertionError(f"not caught up to {total} within {timeout}s: {self.engine.status_doc()}")
+
+
+#: What a mirror topic needs to hold source batches exactly (for topics a test creates itself).
+MIRROR_TOPIC_CONFIGS = {"compression.type": "producer", "message.timestamp.type": "CreateTime"}
+
+
+async def write_batches(bootstrap: str, tp: tuple[str, int], raws: list[bytes], acks: int = -1) -> None:
+    """Produce ready-made batches in order, the same bytes to whichever cluster (retried while
+    a new topic's leader settles)."""
+    async with Client(bootstrap, ClientConfig(request_timeout=5)) as io:
+        for raw in raws:
+            for _ in range(50):
+                node = await io.leader_for(*tp)
+                code = (await io.produce(node, {tp: raw}, acks=acks, timeout_ms=4000))[tp].error_code
+                if code == 0:
+                    break
+                await asyncio.sleep(0.2)
+                await io.refresh_metadata([tp[0]])
+            assert code == 0, code

@@ -26,7 +26,7 @@ def quiet_engine():
 
     async def forever() -> None:
         await asyncio.Event().wait()
-    eng.locator.setup = nothing
+    eng._setup = nothing  # type: ignore[method-assign]
     for component, name in ((eng.fetcher, "run"), (eng.locator, "resync_loop"), (eng.lag, "run"),
                             (eng.auditor, "run_prefix_checks"), (eng.auditor, "run_tail_audit")):
         setattr(component, name, forever)
