@@ -180,14 +180,15 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
         rows.append(PartitionRow(
             tp[0], tp[1], state, st.get("fidelity", "unknown"), s_start.get(tp), hw, s_end.get(tp),
             de, lag, int(lag * avg) if lag is not None and avg else None,
-            lag_s, st.get("reason", "") or ("named in the link, missing on the source" if tp[0] in missing else ""),
+            lag_s, st.get("reason", "") or ("named in the link, missing on the source" if tp[0] in missing else "")
+            or (f"waiting: {st['waiting']}" if st.get("waiting") else ""),
             lifecycle=lifecycle.get(tp[0], "ACTIVE" if dst is not None else ""),
             mirror_topic=names.mirror_topic(tp[0]),
             recorded_source_end=pr.source_ends.get(tp[1]) if pr is not None else None))
     seen = [pr.at_ms for pr in progress.values()]
     return StatusReport(config.name, rows, topics, group_lines(doc), doc is not None, running,
                         link_state is not None, unreachable=unreachable, missing_on_source=list(missing),
-                        recorded_at_ms=max(seen) if seen else None)
+                        recorded_at_ms=max(seen) if seen else None, waiting=((doc or {}).get("waiting") or {}))
 
 
 def status_output(config: LinkConfig, as_json: bool, timeout: float = REACH_TIMEOUT_S) -> tuple[str, int]:

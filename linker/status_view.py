@@ -64,6 +64,7 @@ class StatusReport:
     unreachable: dict[str, str] = field(default_factory=dict)   # "source"/"destination" -> why
     missing_on_source: list[str] = field(default_factory=list)  # literal names the source lacks
     recorded_at_ms: int | None = None   # when the linker last recorded source ends
+    waiting: dict = field(default_factory=dict)   # the running linker's wait for a cluster (/status)
 
 
 COLUMNS = [
@@ -121,6 +122,11 @@ def render_report(report: StatusReport, now: float | None = None) -> str:
                    f"recorded{seen} (state topic)\n")
     if "destination" in report.unreachable:
         out.append("  destination offsets and lifecycle states unknown (?): the state topic lives there\n")
+    now = time.time() if now is None else now
+    if report.waiting.get("waiting"):
+        w = report.waiting
+        age = f" for {now - w['since']:.0f}s" if w.get("since") else ""
+        out.append(f"LINKER WAITING{age} ({w.get('retries', 0)} retries): {w.get('reason')}\n")
     if not report.engine_reachable:
         out.append("engine not reachable (no [metrics] listen, or not running): partition states unknown, "
                    "offsets are live; lifecycle states from the state topic\n")
@@ -136,7 +142,6 @@ def render_report(report: StatusReport, now: float | None = None) -> str:
             out.append(f"  {name}: {t.state}" + (f" ({t.reason})" if t.reason else "")
                        + (f" by {t.by}" if t.by else "") + "\n")
     if report.groups:
-        now = time.time() if now is None else now
         out.append("\noffset sync (running linker):\n")
         for g in report.groups:
             age = f", {now - g.at:.0f}s ago" if g.at is not None and not g.skipped else ""
@@ -155,6 +160,7 @@ def render_json(report: StatusReport) -> str:
         "unreachable": dict(sorted(report.unreachable.items())),
         "missing_on_source": list(report.missing_on_source),
         "recorded_at_ms": report.recorded_at_ms,
+        "waiting": report.waiting,
         "partitions": [asdict(r) for r in sorted(report.rows, key=lambda r: (r.topic, r.partition))],
         "topics": {t.topic: {k: v for k, v in asdict(t).items() if k != "topic"} for t in report.topics},
         "groups": {g.group: {k: v for k, v in asdict(g).items() if k != "group"} for g in report.groups},

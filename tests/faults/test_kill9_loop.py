@@ -7,28 +7,12 @@ import time
 
 import pytest
 
-from tests.checker import CheckerError, check_mirror, wait_exact
+from tests.checker import check_mirror, wait_exact
 
 from .link_process import LinkerRun, write_link
-from .workload import Writer, destination_end
+from .workload import Writer, destination_end, wait_growth
 
 PARTITIONS = 4
-
-
-def wait_growth(destination, topic: str, above: int, run: LinkerRun, timeout: float = 60.0) -> int:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            end = destination_end(destination, topic)
-        except CheckerError:
-            end = above
-        if end > above:
-            return end
-        if not run.running:
-            raise AssertionError(f"linker run exited on its own:\n{run.text()[-3000:]}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"destination end stayed at {end} for {timeout}s:\n{run.text()[-3000:]}")
-        time.sleep(0.1)
 
 
 @pytest.mark.parametrize("kills", [5, pytest.param(20, marks=pytest.mark.slow)])

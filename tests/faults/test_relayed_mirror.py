@@ -1,9 +1,6 @@
 """`linker run` with every connection to one side (source or destination) through fault relays:
-network faults while the mirror is live; afterwards the independent checker must find the
-mirror exact.
-
-A first use of the harness; the full matrix (each fault x source/destination x catch-up/live,
-the version matrix) belongs to the mirror-safety work."""
+network faults during catch-up or while live; afterwards the independent checker must find
+the mirror exact. The relay cells of the fault matrix (the others: test_fault_matrix.py)."""
 from __future__ import annotations
 
 import time
@@ -15,10 +12,9 @@ from kafka.protocol.producer import ProduceRequest
 
 from kafkabed import KafkaCluster
 from kafkabed.faults import REQUEST, RESPONSE, FaultRelays
-from tests.checker import check_mirror, wait_exact
 
-from .link_process import LinkerRun, write_link
-from .workload import Writer, destination_end
+from .cells import CATCH_UP, LIVE, run_cell
+from .link_process import LinkerRun
 
 PRODUCE, FETCH = ProduceRequest.API_KEY, FetchRequest.API_KEY
 
@@ -72,6 +68,13 @@ def fetch_answers_cut(relays: FaultRelays, run: LinkerRun) -> None:
         time.sleep(0.5)
 
 
+def fetch_requests_cut(relays: FaultRelays, run: LinkerRun) -> None:
+    """A fetch request cut after 30 bytes (inside its header), three times."""
+    for _ in range(3):
+        _fire(relays[1].reset_on(FETCH, REQUEST, after_bytes=30), run)
+        time.sleep(0.5)
+
+
 def blackhole(relays: FaultRelays, run: LinkerRun) -> None:
     relays.blackhole()
     time.sleep(3.0)
@@ -94,12 +97,21 @@ def slow_link(relays: FaultRelays, run: LinkerRun) -> None:
 CASES = [
     ("destination", produce_answers_lost), ("destination", produce_requests_cut), ("destination", blackhole),
     ("destination", pause), ("destination", slow_link),
-    ("source", fetch_answers_cut), ("source", blackhole), ("source", pause), ("source", slow_link),
+    ("source", fetch_answers_cut), ("source", fetch_requests_cut), ("source", blackhole), ("source", pause),
+    ("source", slow_link),
 ]
+# Every case runs live by default; during catch-up these three do, the rest are marked slow
+# (~15 s a cell: the backlog, the fault, the check of every batch).
+CATCH_UP_BY_DEFAULT = {("destination", produce_answers_lost), ("destination", blackhole), ("source", fetch_answers_cut)}
+CELLS = [pytest.param(side, fault, phase, id=f"{side}-{fault.__name__}-{phase}",
+                      marks=[pytest.mark.slow] if phase == CATCH_UP and (side, fault) not in CATCH_UP_BY_DEFAULT
+                      else [])
+         for side, fault in CASES for phase in (CATCH_UP, LIVE)]
 
 
-@pytest.mark.parametrize("side,fault", CASES, ids=[f"{side}-{f.__name__}" for side, f in CASES])
-def test_live_mirror_through_faults_stays_exact(side, fault, request, topic_name, tmp_path, testbed_report):
+@pytest.mark.parametrize("side,fault,phase", CELLS)
+def test_mirror_through_faults_stays_exact(side, fault, phase, request, topic_name, tmp_path, testbed_report):
+    """A cell of the fault matrix (tests/faults/cells.py): relay faults during catch-up or live."""
     if side == "source":
         (source, relays), destination = request.getfixturevalue("relayed_source"), \
             request.getfixturevalue("destination")
@@ -109,32 +121,10 @@ def test_live_mirror_through_faults_stays_exact(side, fault, request, topic_name
             request.getfixturevalue("relayed_destination")
         link = (source, relays.bootstrap)
     relays.clear()
-    source.create_topic(topic_name, partitions=2)
-    cfg = write_link(tmp_path / "link.toml", *link, [topic_name])
-    writer = Writer(source, topic_name, pause=0.1)
-    with LinkerRun(cfg, tmp_path / "run.log") as run:
-        accepted = relays[1].connections_accepted
-        writer.start()
-        try:
-            run.start()
-            deadline = time.monotonic() + 60
-            while destination_end(destination, topic_name) == 0:   # live: the mirror is moving
-                assert run.running and time.monotonic() < deadline, run.text()[-3000:]
-                time.sleep(0.1)
-            fault(relays, run)
-            fault_ended = time.monotonic()
-            time.sleep(1.0)
-        finally:
-            relays.clear()
-            writer.stop.set()
-            writer.join(60)
-        assert writer.error is None, writer.error
-        assert relays[1].connections_accepted > accepted      # the linker really went through the relay
-        wait_exact(source, destination, [topic_name], timeout=120, min_records=writer.sent, poll=0.2)
-        took = time.monotonic() - fault_ended   # includes 1 s more writing and the writer's last round
-        assert run.running, run.text()[-3000:]
-        assert run.stop() == 0
-    final = check_mirror(source, destination, [topic_name])
-    assert final.exact, final
-    testbed_report(f"relayed mirror, {side} {fault.__name__}: {writer.sent} records exact {took:.1f}s after "
-                   f"the fault ended (relay resets {relays[1].resets})")
+    accepted = relays[1].connections_accepted
+    try:
+        run_cell(lambda cell: fault(relays, cell.run), side, phase, source=source, destination=destination,
+                 link=link, topic=topic_name, tmp_path=tmp_path, report=testbed_report, fault_name=fault.__name__)
+    finally:
+        relays.clear()
+    assert relays[1].connections_accepted > accepted      # the linker really went through the relay

@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.checker import LATEST, RawCluster
+from tests.checker import LATEST, CheckerError, RawCluster
 
 
 def destination_end(destination, topic: str) -> int:
@@ -12,6 +12,23 @@ def destination_end(destination, topic: str) -> int:
     with RawCluster(destination.bootstrap_for("INTERNAL")) as c:
         parts = c.partitions(topic)
         return sum(c.list_offset(topic, p, LATEST) for p in parts or [])
+
+
+def wait_growth(destination, topic: str, above: int, run, timeout: float = 60.0) -> int:
+    """Wait until the mirror topic's end passes `above` while `run` (a LinkerRun) stays alive."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            end = destination_end(destination, topic)
+        except CheckerError:
+            end = above
+        if end > above:
+            return end
+        if not run.running:
+            raise AssertionError(f"linker run exited on its own:\n{run.text()[-3000:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"destination end stayed at {end} for {timeout}s:\n{run.text()[-3000:]}")
+        time.sleep(0.1)
 
 
 class Writer(threading.Thread):
