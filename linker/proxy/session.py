@@ -14,6 +14,13 @@ prefix alone allocates nothing). Reading from one side pauses while the other
 side's write buffer is full or too many requests are in flight, so the memory a
 connection holds is bounded by one frame being decoded per direction plus
 the transports' high-water marks.
+
+Before the client has authenticated (no broker answer to anything but
+ApiVersions and SASL yet) a frame the proxy must hold is capped at
+`max_preauth_request_size` (512 KiB, Kafka's sasl.server.max.receive.size).
+Answers the proxy makes itself are backpressured: while the client's write
+buffer is full, or more than `max_unsent_answers` bytes of them wait behind
+forwarded requests, the client's requests are not read.
 """
 from __future__ import annotations
 
@@ -54,6 +61,13 @@ _RESPONSE_HEAD = 4
 _UPSTREAM_CONNECTING = "connecting"
 _UPSTREAM_FULL = "upstream-write-buffer"
 _IN_FLIGHT = "in-flight"
+_CLIENT_FULL = "client-write-buffer"
+_ANSWERS_QUEUED = "answers-queued"
+#: Reasons that also stop handling requests already received (not only reading more).
+_STOP = frozenset({_CLIENT_FULL, _ANSWERS_QUEUED})
+#: A broker answers these before a client authenticates; an answer to anything else means
+#: the client is authenticated (or the listener has no SASL).
+_AUTH_APIS = frozenset({ApiKey.API_VERSIONS, ApiKey.SASL_HANDSHAKE, ApiKey.SASL_AUTHENTICATE})
 
 
 class _Pending:
@@ -82,6 +96,7 @@ class ClientSession(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.upstream: _UpstreamSide | None = None
         self.peer = "?"
+        self.address = "?"                    # the client's address (host), for the per-address limit
         self.pending: collections.deque[_Pending] = collections.deque()
         self._requests = FrameDecoder(self.config.max_request_size, head_size=RELAY_HEAD)
         self._paused: set[str] = set()
@@ -93,13 +108,26 @@ class ClientSession(asyncio.Protocol):
         self._early: list[bytes] = []
         self._relaying = False
         self._early_bytes = 0
+        self._go = True                       # handle requests received (see _STOP)
+        self._unsent = 0                      # bytes of local answers queued in `pending`
+        self._admitted = False
+        self.preauth = True                   # see _authenticated
+        self._sasl = False                    # the client began a SASL exchange
+        # while pre-auth, responses pass through these (the class's own methods afterwards)
+        self.on_response = self._preauth_on_response              # type: ignore[method-assign]
+        self.response_start = self._preauth_response_start        # type: ignore[method-assign]
 
     # -- client side ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.server.sessions.add(self)
+        admitted = self.server.admit(self, peer[0] if isinstance(peer, tuple) else str(peer))
+        if not admitted:
+            self._closed, self._go = True, False
+            transport.abort()
+            return
+        self._admitted = True
         self._pause(_UPSTREAM_CONNECTING)
         self._connect_task = asyncio.get_running_loop().create_task(self._connect_upstream())
 
@@ -125,7 +153,7 @@ class ClientSession(asyncio.Protocol):
         if self.upstream is None:  # some loops deliver data before pause_reading takes hold
             self._early.append(data)
             self._early_bytes += len(data)
-            if self._early_bytes > self.config.max_request_size:
+            if self._early_bytes > self.config.max_preauth_request_size:
                 self.close(f"{self._early_bytes} bytes sent before the upstream connection was ready")
             return
         try:
@@ -138,12 +166,20 @@ class ClientSession(asyncio.Protocol):
         self.partial_since = (self.partial_since or self.last_activity) if busy else None
 
     def _read_requests(self, data: bytes) -> None:
+        try:
+            self._requests.receive_data(data)
+        except FrameTooLarge as exc:
+            self.close(f"request frame refused: {exc}")
+            return
+        self._handle_requests()
+
+    def _handle_requests(self) -> None:
         """Requests in stream order; a large one whose head says it needs no decoding is relayed
-        to the broker cut-through (its head first, then its bytes as they arrive)."""
+        to the broker cut-through (its head first, then its bytes as they arrive). Stops while
+        `_go` is False (closed, or local answers backpressured); the rest stays in the decoder."""
         requests = self._requests
         try:
-            requests.receive_data(data)
-            while not self._closed:
+            while self._go:
                 event = requests.next_event()
                 kind = event.__class__
                 if kind is Frame:
@@ -153,11 +189,46 @@ class ClientSession(asyncio.Protocol):
                 elif kind is FrameStart:
                     if self._relay_request(event.head, event.size):  # type: ignore[union-attr]
                         requests.stream()  # else it is collected and comes whole
+                    elif event.size > self.config.max_preauth_request_size and self._held_preauth():  # type: ignore[union-attr]
+                        self.close(f"request frame of {event.size} bytes before the client authenticated "  # type: ignore[union-attr]
+                                   f"(at most {self.config.max_preauth_request_size} until then, as the "
+                                   "broker's sasl.server.max.receive.size)")
                 elif event is NEED_DATA:
                     return
                 # FRAME_END: a relayed request is complete
         except FrameTooLarge as exc:
             self.close(f"request frame refused: {exc}")
+
+    def _held_preauth(self) -> bool:
+        """Whether the pre-authentication cap applies: the client has not authenticated, and
+        either began SASL or the fronted cluster has not been seen to answer clients without it."""
+        return self.preauth and (self._sasl or not self.server.answers_without_sasl)
+
+    def _authenticated(self) -> None:
+        """The broker answered a request other than ApiVersions/SASL: the client is
+        authenticated (on a listener without SASL it never needed to be)."""
+        self.preauth = False
+        if not self._sasl:
+            self.server.answers_without_sasl = True
+        del self.on_response, self.response_start   # back to the class's methods
+
+    def _preauth_note(self) -> None:
+        """A broker response arrives: it answers the first request the proxy did not answer."""
+        for p in self.pending:
+            if p.ready is None:
+                if p.api_key == ApiKey.SASL_HANDSHAKE:
+                    self._sasl = True
+                elif p.api_key not in _AUTH_APIS:
+                    self._authenticated()
+                return
+
+    def _preauth_on_response(self, frame: Buffer) -> None:
+        self._preauth_note()
+        ClientSession.on_response(self, frame)
+
+    def _preauth_response_start(self, corr: int) -> bool | None:
+        self._preauth_note()
+        return ClientSession.response_start(self, corr)
 
     def _relay_request(self, head: Buffer, size: int) -> bool:
         """Start relaying a large request from its first bytes; False if it must be decoded."""
@@ -195,26 +266,32 @@ class ClientSession(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._closed = True
-        self.server.sessions.discard(self)
+        self._closed, self._go = True, False
+        if self._admitted:
+            self._admitted = False
+            self.server.release(self)
         if self._connect_task is not None and not self._connect_task.done():
             self._connect_task.cancel()
         if self.upstream is not None:
             self.upstream.close()
 
     def pause_writing(self) -> None:
+        """The client does not take what is written to it: stop reading the broker's responses
+        and the client's requests (each may make more to write)."""
+        self._pause(_CLIENT_FULL)
         if self.upstream is not None:
             self.upstream.pause_reading()
 
     def resume_writing(self) -> None:
         if self.upstream is not None:
             self.upstream.resume_reading()
+        self._resume(_CLIENT_FULL)
 
     def close(self, reason: str | None = None) -> None:
         """Close this client's connection (and its upstream); other clients are untouched."""
         if reason:
             log.warning("closing client %s (%s): %s", self.peer, self._target(), reason)
-        self._closed = True
+        self._closed, self._go = True, False
         if self.transport is not None:
             self.transport.abort()
         if self.upstream is not None:
@@ -222,13 +299,21 @@ class ClientSession(asyncio.Protocol):
 
     def _pause(self, why: str) -> None:
         self._paused.add(why)
+        if why in _STOP:
+            self._go = False
         if self._reading and self.transport is not None:
             self._reading = False
             self.transport.pause_reading()
 
     def _resume(self, why: str) -> None:
-        self._paused.discard(why)
-        if not self._paused and not self._reading and not self._closed and self.transport is not None:
+        paused = self._paused
+        paused.discard(why)
+        if self._closed:
+            return
+        if not self._go and not paused & _STOP:
+            self._go = True   # requests already received are handled from the loop, not from here
+            asyncio.get_running_loop().call_soon(self._handle_requests)
+        if not paused and not self._reading and self.transport is not None:
             self._reading = True
             self.transport.resume_reading()
 
@@ -290,7 +375,7 @@ class ClientSession(asyncio.Protocol):
                     self.close(f"malformed {ApiKey(api_key).name} v{version} request: {exc}")
                     return
                 active = [f for f in active if not f.decodes]   # the broker will judge it
-        ctx = RequestContext(api_key, version, corr, header, body, self.peer)
+        ctx = RequestContext(api_key, version, corr, header, body, self.peer, not self.preauth)
         for f in active:
             result = f.on_request(self.server, ctx)
             if result is None:
@@ -305,7 +390,7 @@ class ClientSession(asyncio.Protocol):
                 self._write_upstream(frame)
             else:
                 self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version),
-                                              produce_epoch=epoch))
+                                              ctx.completions or None, epoch))
             return
         chunks = kproto.encode_request(ctx.body, version, corr, header.client_id)
         if no_response:
@@ -316,10 +401,19 @@ class ClientSession(asyncio.Protocol):
 
     def _answer_locally(self, p: _Pending, body: Any) -> None:
         p.ready = kproto.encode_response(body, p.version, p.corr)
+        size = sum(len(c) for c in p.ready)
+        limit = self.config.max_unsent_answers
+        if size > limit:
+            self.close(f"the proxy's answer to {ApiKey(p.api_key).name} v{p.version} would be {size} bytes "
+                       f"(at most {limit})")
+            return
         if not self.pending and not self._relaying:
-            self._write_client(p.ready)
+            self._write_client(p.ready)   # a full write buffer pauses us (pause_writing)
         else:
             self.pending.append(p)
+            self._unsent += size
+            if self._unsent > limit:
+                self._pause(_ANSWERS_QUEUED)
 
     def _forward(self, frame: Buffer, p: _Pending) -> None:
         self.pending.append(p)
@@ -413,8 +507,14 @@ class ClientSession(asyncio.Protocol):
         if self._relaying:
             return  # never inside a response being relayed
         pending = self.pending
+        if not pending or pending[0].ready is None:
+            return
         while pending and pending[0].ready is not None:
-            self._write_client(pending.popleft().ready)
+            ready = pending.popleft().ready
+            self._unsent -= sum(len(c) for c in ready)  # type: ignore[union-attr]
+            self._write_client(ready)
+        if self._unsent <= self.config.max_unsent_answers:
+            self._resume(_ANSWERS_QUEUED)
 
     def _rewrite(self, frame: Buffer, p: _Pending) -> list[Any] | None:
         version = p.version
@@ -435,8 +535,9 @@ class ClientSession(asyncio.Protocol):
                 self.server.note_metadata(body)
         if p.completions is not None:
             for complete in p.completions:
-                body = complete(body)
-            changed = True
+                out = complete(body)
+                if out is not None:   # None: it only looked (an observer)
+                    body, changed = out, True
         if not changed:
             return [_I32.pack(len(frame)), frame]
         return kproto.encode_response(body, version, p.corr)
