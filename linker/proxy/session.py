@@ -153,7 +153,7 @@ class ClientSession(asyncio.Protocol):
         if self.upstream is None:  # some loops deliver data before pause_reading takes hold
             self._early.append(data)
             self._early_bytes += len(data)
-            if self._early_bytes > self.config.max_preauth_request_size:
+            if self._early_bytes > 2 * (self.config.max_preauth_request_size + 4):  # two whole frames
                 self.close(f"{self._early_bytes} bytes sent before the upstream connection was ready")
             return
         try:
