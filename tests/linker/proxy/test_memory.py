@@ -119,7 +119,8 @@ def test_preauth_frames_are_capped_and_held_ones_bounded(proxy: Any) -> None:
     log.seek(0)
     text = log.read()
     print(f"RSS before {base} KiB; grown {grown} KiB with {N_CONNECTIONS} held pre-auth frames")
-    assert text.count("before the client authenticated") >= N_CONNECTIONS, text[-2000:]
+    refused = text.count("before the client authenticated") + text.count("before the upstream connection was ready")
+    assert refused >= N_CONNECTIONS, text[-2000:]
     assert grown < HELD_BOUND_KIB, f"proxy RSS grew by {grown} KiB (bound {HELD_BOUND_KIB} KiB)"
 
 
@@ -131,22 +132,21 @@ def test_a_client_that_never_reads_holds_bounded_memory(proxy: Any) -> None:
     base = _settle(proc.pid)
     s = _connect(bootstrap)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
-    sent, corr = 0, 0
+    corr = 0
     try:
         s.settimeout(3.0)
-        while sent < 400 * 12_000:          # 400 requests: ~80 MB of answers without backpressure
+        while corr < 1500:                   # ~300 MB of answers without backpressure
             corr += 1
             try:
                 s.sendall(_produce(2000, corr))
             except socket.timeout:
                 break                        # the proxy stopped reading us: backpressure
-            sent += 12_000
         grown = _settle(proc.pid) - base
     finally:
         s.close()
     print(f"RSS before {base} KiB; grown {grown} KiB; {corr} requests sent before the proxy stopped reading")
     assert grown < NEVER_READS_BOUND_KIB, f"proxy RSS grew by {grown} KiB after {corr} requests"
-    assert corr < 400, "the proxy read every request of a client that reads nothing"
+    assert corr < 1500, "the proxy read every request of a client that reads nothing"
 
 
 def test_connection_limits_refuse_extra_connections(destination: Any, tmp_path: Any) -> None:
