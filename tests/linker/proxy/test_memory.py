@@ -185,3 +185,12 @@ def test_connection_limits_refuse_extra_connections(destination: Any, tmp_path: 
         text = log.read()
     assert "max_connections_per_address" in text and "refused a connection" in text, text[-2000:]
     assert "(proxy max_connections)" in text, text[-2000:]
+
+
+def test_connection_limits_are_link_file_settings() -> None:
+    from linker.settings.errors import ConfigError
+    from linker.settings.proxy import parse_proxy
+    s = parse_proxy({"max_connections": 50, "max_connections_per_address": 5})
+    assert (s.max_connections, s.max_connections_per_address) == (50, 5)
+    with pytest.raises(ConfigError, match="proxy.max_connections_per_address: must be >= 1"):
+        parse_proxy({"max_connections_per_address": 0})
