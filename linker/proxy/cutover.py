@@ -16,7 +16,9 @@ Sequence, for the topics of one link:
    the mirror is exact);
 7. switch the proxy to the destination (cluster-wide) and release the hold.
 
-A failure before step 5 releases the hold (nothing changed). A failure from
+A failure before step 5 releases the hold (nothing changed), except holds
+that were in force before the cutover began (the state topic's, of a
+promotion that began earlier): those stay. A failure from
 step 5 on keeps it, unless `keep_hold` says the promotion never began: the
 topics may already be writable on the destination, and a write let through
 to the source would be lost to the migration. Running the cutover again
@@ -100,6 +102,8 @@ class Cutover:
     async def run(self) -> CutoverReport:
         t0 = time.monotonic()
         src, dst = _client(self.source), _client(self.destination)
+        # holds found (the state topic's, of a promotion that began): a failure puts them back
+        found = {t: self.proxy.holds[t] for t in self.topics if t in self.proxy.holds}
         epoch = self.proxy.hold_writes(self.topics, "writes held for the cutover of "
                                                     f"{', '.join(self.topics)}; retry")
         log.info("cutover of %s: writes held", ", ".join(self.topics))
@@ -125,6 +129,7 @@ class Cutover:
                             ", ".join(self.topics))
             else:
                 self.proxy.release_writes(self.topics)
+                self.proxy.holds.update(found)
             raise
         else:
             self.proxy.release_writes(self.topics)

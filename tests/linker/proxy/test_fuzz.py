@@ -104,6 +104,10 @@ def _case(rng: random.Random, valid: list[bytes]) -> bytes:
                            rng.randrange(-3, 30), rng.randrange(2**31), rng.randrange(-1, 5)) + \
             rng.randbytes(rng.randint(0, 3000))
         return struct.pack(">i", len(body)) + body
+    if kind == 9:                            # a header of any key Kafka names (removed ones too)
+        body = struct.pack(">hhih", rng.choice(list(ApiKey)), rng.randrange(-1, 20), rng.randrange(2**31), 4) + \
+            b"fuzz" + rng.randbytes(rng.randint(0, 300))
+        return struct.pack(">i", len(body)) + body
     if kind == 3:                            # a valid request truncated (then the connection closes)
         frame = rng.choice(valid)
         return frame[:rng.randrange(1, len(frame))]
