@@ -92,6 +92,8 @@ class ProxyServer:
         self.mirrors = mirrors
         self.mirrors_on = mirrors_on or config.upstream.name
         self.sessions: set[ClientSession] = set()
+        #: sessions whose client left while produce requests were in flight (session.LINGER_S)
+        self.lingering: set[ClientSession] = set()
         self.chain = Chain()                     # the request filters, by api key
         self.groups_seen: dict[str, float] = {}    # group -> when last used (ordered by that)
         self.topics_in_use: dict[str, float] = {}   # topic -> when a client last asked its metadata
@@ -143,6 +145,8 @@ class ProxyServer:
             self._sweeper.cancel()
         for session in list(self.sessions):
             session.close()
+        for session in list(self.lingering):
+            session._broken("the proxy is closing")
         listeners = [l for l in (self._bootstrap, *self._listeners.values()) if l is not None]
         self._listeners.clear()
         for listener in listeners:
@@ -391,10 +395,25 @@ class ProxyServer:
         for t in topics:
             self.holds.pop(t, None)
 
-    async def wait_produce_drained(self, epoch: int, timeout: float = 30.0) -> None:
-        """Wait until every produce forwarded before `epoch` was answered (or its client is gone)."""
-        deadline = time.monotonic() + timeout
-        while any(e < epoch for s in self.sessions for e in s.produce_epochs_in_flight):
+    async def wait_produce_drained(self, epoch: int, timeout: float = 30.0, trickle_grace: float = 0.5) -> None:
+        """Wait until the broker can no longer append a produce forwarded before `epoch`: each
+        was answered; acks=0 ones are followed by a probe that was answered; those of clients
+        that left are answered on their lingering connection (session.LINGER_S). A produce
+        still arriving from its client after `trickle_grace` has its client closed (the broker
+        never gets all of it; the client retries and meets the hold), so one slow client does
+        not fail the cutover."""
+        start = time.monotonic()
+        deadline = start + timeout
+        while True:
+            waiting = False
+            late = time.monotonic() - start > trickle_grace
+            for s in (*self.sessions, *self.lingering):
+                if late and s.streaming_produce_before(epoch):
+                    s.close("a produce request was still arriving when writes were held; retry")
+                s.probe(epoch)
+                waiting = waiting or any(e < epoch for e in s.produce_epochs_in_flight)
+            if not waiting:
+                return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"produce requests forwarded before the hold still unanswered "
                                    f"after {timeout:g}s")

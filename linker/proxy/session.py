@@ -68,6 +68,14 @@ _STOP = frozenset({_CLIENT_FULL, _ANSWERS_QUEUED})
 #: A broker answers these before a client authenticates; an answer to anything else means
 #: the client is authenticated (or the listener has no SASL).
 _AUTH_APIS = frozenset({ApiKey.API_VERSIONS, ApiKey.SASL_HANDSHAKE, ApiKey.SASL_AUTHENTICATE})
+#: The api key of the proxy's own ApiVersions probe (its answer goes to no client): a broker
+#: handles a connection's requests in order, so its answer means every acks=0 produce sent
+#: before it was appended or refused.
+_PROBE = -1
+_PROBE_FRAME = struct.pack(">ihhih", 20, ApiKey.API_VERSIONS, 0, -1, 12) + b"linker-proxy"
+#: After its client left, a connection with produce requests in flight stays open until the
+#: broker answered them (so a cutover knows they can no longer be appended), at most this long.
+LINGER_S = 30.0
 
 
 class _Pending:
@@ -102,6 +110,10 @@ class ClientSession(asyncio.Protocol):
         self._paused: set[str] = set()
         self._reading = True
         self._closed = False
+        #: the upstream side is done with (closed, or no longer lingering); read per response
+        self.ended = False
+        self._stream: tuple[int, _Pending | None] | None = None   # a request being relayed: (epoch, its entry)
+        self.acks0_epoch = -1                 # epoch of the last acks=0 produce forwarded, until probed
         self.last_activity = time.monotonic()
         self.partial_since: float | None = None
         self._connect_task: asyncio.Task[None] | None = None
@@ -195,7 +207,8 @@ class ClientSession(asyncio.Protocol):
                                    "broker's sasl.server.max.receive.size)")
                 elif event is NEED_DATA:
                     return
-                # FRAME_END: a relayed request is complete
+                else:   # FRAME_END: a relayed request is complete
+                    self._stream = None
         except FrameTooLarge as exc:
             self.close(f"request frame refused: {exc}")
 
@@ -218,7 +231,7 @@ class ClientSession(asyncio.Protocol):
             if p.ready is None:
                 if p.api_key == ApiKey.SASL_HANDSHAKE:
                     self._sasl = True
-                elif p.api_key not in _AUTH_APIS:
+                elif p.api_key not in _AUTH_APIS and p.api_key != _PROBE:
                     self._authenticated()
                 return
 
@@ -246,10 +259,14 @@ class ClientSession(asyncio.Protocol):
                 return False  # a header longer than the head: decide on the whole frame
             epoch = server.produce_epoch
             if acks != 0:
-                self.pending.append(_Pending(corr, api_key, version, needs_decode(api_key, version),
-                                             produce_epoch=epoch))
+                p = _Pending(corr, api_key, version, needs_decode(api_key, version), produce_epoch=epoch)
+                self.pending.append(p)
+            else:
+                p, self.acks0_epoch = None, epoch
         else:
-            self.pending.append(_Pending(corr, api_key, version, needs_decode(api_key, version)))
+            p = _Pending(corr, api_key, version, needs_decode(api_key, version))
+            self.pending.append(p)
+        self._stream = (epoch, p)
         self._write_upstream_chunks([_I32.pack(size), head])
         if len(self.pending) >= self.config.max_in_flight:
             self._pause(_IN_FLIGHT)
@@ -272,6 +289,45 @@ class ClientSession(asyncio.Protocol):
             self.server.release(self)
         if self._connect_task is not None and not self._connect_task.done():
             self._connect_task.cancel()
+        self._end_upstream()
+
+    def _end_upstream(self) -> None:
+        """The client is gone: close the upstream connection, unless produce requests are in
+        flight there — then linger until the broker answered them (see LINGER_S). A request
+        still being relayed is dropped from them: the broker never got all of it, and
+        discards it when the connection closes."""
+        self.transport = None
+        up = self.upstream
+        if up is None or self.ended or self in self.server.lingering:
+            return
+        stream, self._stream = self._stream, None
+        if stream is not None and stream[1] is not None and self.pending and self.pending[-1] is stream[1]:
+            self.pending.pop()
+        if not any(p.produce_epoch >= 0 for p in self.pending):
+            self.ended = True
+            up.close()
+            return
+        self.server.lingering.add(self)
+        self.on_response = self._lingering_on_response        # type: ignore[method-assign]
+        self.response_done = self._lingering_response_done    # type: ignore[method-assign]
+        asyncio.get_running_loop().call_later(LINGER_S, self._stop_lingering, True)
+
+    def _lingering_on_response(self, frame: Buffer) -> None:
+        ClientSession.on_response(self, frame)
+        self._stop_lingering(False)
+
+    def _lingering_response_done(self) -> None:
+        ClientSession.response_done(self)
+        self._stop_lingering(False)
+
+    def _stop_lingering(self, timed_out: bool) -> None:
+        if self.ended or (not timed_out and any(p.produce_epoch >= 0 for p in self.pending)):
+            return
+        if timed_out:
+            log.warning("client %s (%s) left; its produce requests were not answered within %gs: "
+                        "closing their connection", self.peer, self._target(), LINGER_S)
+        self.ended = True
+        self.server.lingering.discard(self)
         if self.upstream is not None:
             self.upstream.close()
 
@@ -294,8 +350,7 @@ class ClientSession(asyncio.Protocol):
         self._closed, self._go = True, False
         if self.transport is not None:
             self.transport.abort()
-        if self.upstream is not None:
-            self.upstream.close()
+        self._end_upstream()
 
     def _pause(self, why: str) -> None:
         self._paused.add(why)
@@ -338,7 +393,8 @@ class ClientSession(asyncio.Protocol):
             if active:
                 self._filter(frame, active, api_key, version, corr, epoch, no_response)
                 return
-        if no_response:  # the broker sends no response: nothing to wait for
+        if no_response:  # the broker sends no response: a cutover probes for it (probe())
+            self.acks0_epoch = epoch
             self._write_upstream(frame)
             return
         self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version), produce_epoch=epoch))
@@ -385,6 +441,8 @@ class ClientSession(asyncio.Protocol):
             elif not no_response:
                 self._answer_locally(_Pending(corr, api_key, ctx.version, False), result.body)
             return
+        if no_response:
+            self.acks0_epoch = epoch
         if not ctx.changed:
             if no_response:
                 self._write_upstream(frame)
@@ -450,15 +508,15 @@ class ClientSession(asyncio.Protocol):
         pending = self.pending
         self._flush_ready()
         if not pending:
-            self.close("upstream sent a response to no request")
+            self._broken("upstream sent a response to no request")
             return
         if len(frame) < 4:
-            self.close(f"upstream response of {len(frame)} bytes has no correlation id")
+            self._broken(f"upstream response of {len(frame)} bytes has no correlation id")
             return
         p = pending.popleft()
         (corr,) = _I32.unpack_from(frame, 0)
         if corr != p.corr:
-            self.close(f"upstream response correlation id {corr} does not match request {p.corr}")
+            self._broken(f"upstream response correlation id {corr} does not match request {p.corr}")
             return
         if p.decode or p.completions is not None:
             out = self._rewrite(frame, p)
@@ -477,11 +535,11 @@ class ClientSession(asyncio.Protocol):
         self._flush_ready()
         pending = self.pending
         if not pending:
-            self.close("upstream sent a response to no request")
+            self._broken("upstream sent a response to no request")
             return None
         p = pending[0]
         if corr != p.corr:
-            self.close(f"upstream response correlation id {corr} does not match request {p.corr}")
+            self._broken(f"upstream response correlation id {corr} does not match request {p.corr}")
             return None
         if p.decode or p.completions is not None:
             return False
@@ -499,10 +557,6 @@ class ClientSession(asyncio.Protocol):
         if len(self.pending) < self.config.max_in_flight:
             self._resume(_IN_FLIGHT)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def _flush_ready(self) -> None:
         if self._relaying:
             return  # never inside a response being relayed
@@ -517,6 +571,8 @@ class ClientSession(asyncio.Protocol):
             self._resume(_ANSWERS_QUEUED)
 
     def _rewrite(self, frame: Buffer, p: _Pending) -> list[Any] | None:
+        if p.api_key == _PROBE:
+            return []   # the proxy's own probe: nothing for the client
         version = p.version
         try:
             if p.api_key == ApiKey.API_VERSIONS:
@@ -526,7 +582,7 @@ class ClientSession(asyncio.Protocol):
                 return kproto.encode_response(body, version, p.corr)
             _, body = kproto.decode_response(p.api_key, version, frame)
         except KprotoError as exc:
-            self.close(f"cannot parse {ApiKey(p.api_key).name} v{version} response: {exc}")
+            self._broken(f"cannot parse {ApiKey(p.api_key).name} v{version} response: {exc}")
             return None
         changed = False
         if p.decode:
@@ -554,9 +610,40 @@ class ClientSession(asyncio.Protocol):
                 return 0, body
             raise
 
-    def upstream_lost(self, reason: str | None) -> None:
+    def _broken(self, reason: str) -> None:
+        """The upstream connection cannot be read any more: close it now, lingering or not."""
+        self.ended = True
+        self.server.lingering.discard(self)
+        if self.upstream is not None:
+            self.upstream.close()
         if not self._closed:
             self.close(reason)
+
+    def upstream_lost(self, reason: str | None) -> None:
+        self.ended = True
+        self.server.lingering.discard(self)
+        if not self._closed:
+            self.close(reason)
+
+    # -- cutover ---------------------------------------------------------------------------
+    def streaming_produce_before(self, epoch: int) -> bool:
+        """A produce forwarded before `epoch` is still arriving from the client."""
+        stream = self._stream
+        return stream is not None and 0 <= stream[0] < epoch
+
+    def probe(self, epoch: int) -> None:
+        """acks=0 produces forwarded before `epoch` have no answer: send the broker an
+        ApiVersions behind them and count it as one of them until it is answered. Not while
+        a request is being relayed (the bytes would land inside it) or before the client
+        authenticated (the broker then refuses every produce)."""
+        if not 0 <= self.acks0_epoch < epoch or self._stream is not None or self.preauth or self.ended:
+            return
+        up = self.upstream
+        if up is None or up.transport is None:
+            return
+        self.pending.append(_Pending(-1, _PROBE, 0, True, produce_epoch=self.acks0_epoch))
+        self.acks0_epoch = -1
+        up.transport.write(_PROBE_FRAME)
 
     @property
     def produce_epochs_in_flight(self) -> list[int]:
@@ -587,7 +674,7 @@ class _UpstreamSide(asyncio.Protocol):
         responses = self._responses
         try:
             responses.receive_data(data)
-            while not session.closed:
+            while not session.ended:
                 event = responses.next_event()
                 kind = event.__class__
                 if kind is BodyChunk:
@@ -608,7 +695,7 @@ class _UpstreamSide(asyncio.Protocol):
                 else:
                     return  # NEED_DATA
         except FrameTooLarge as exc:
-            session.close(f"upstream response refused: {exc}")
+            session._broken(f"upstream response refused: {exc}")
 
     def eof_received(self) -> bool:
         return False

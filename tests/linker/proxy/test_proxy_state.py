@@ -6,8 +6,12 @@ import uuid
 
 import pytest
 
+import kproto
+from kafkabed.faults import FaultRelays
 from kproto import messages
-from linker.proxy import ProxyConfig
+from kproto.records.builder import build_batch
+from linker.client import LATEST_TIMESTAMP, Client, ClientConfig
+from linker.proxy import ProxyConfig, UpstreamConfig
 from linker.proxy.cutover import Cutover, CutoverError
 
 from conftest import upstream_of
@@ -54,3 +58,76 @@ def test_a_failed_rerun_keeps_the_hold_it_found(source, destination, start_proxy
     with pytest.raises(CutoverError):
         proxy.call(cutover.run())
     assert proxy.sync(lambda: dict(proxy.server.holds)) == {topic_name: "the state topic shows PROMOTING"}
+
+
+# -- the produce drain of a cutover (issue 17.6) ------------------------------------------
+
+def _produce_frame(topic: str, acks: int, records: bytes, corr: int = 1) -> bytes:
+    P = messages.ProduceRequest
+    body = P(acks=acks, timeout_ms=30000, topic_data=[P.TopicProduceData(name=topic, partition_data=[
+        P.PartitionProduceData(index=0, records=records)])])
+    return b"".join(bytes(c) for c in kproto.encode_request(body, 9, corr, "drain-test"))
+
+
+async def _log_end(bootstrap: str, topic: str) -> int:
+    client = Client(bootstrap, ClientConfig(client_id="drain-test"))
+    await client.start()
+    try:
+        return (await client.offsets([(topic, 0)], LATEST_TIMESTAMP))[(topic, 0)]
+    finally:
+        await client.close()
+
+
+def _authenticated(c: RawConnection) -> None:
+    c.request(messages.MetadataRequest(topics=[]), 12)
+
+
+@pytest.fixture
+def slow_source(source):
+    """A relay adding 1 s each way between the proxy and the source broker."""
+    relays = FaultRelays("PLAINTEXT")
+    port = relays.advertise(1, "PLAINTEXT", int(source.bootstrap.split(",")[0].rpartition(":")[2]))
+    relays.set_latency(1.0)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        relays.close()
+
+
+def test_a_trickling_produce_does_not_fail_the_drain(source, start_proxy, topic_name):
+    """A client sends the first 2 KiB of a 64 KiB produce (relayed cut-through) and stops:
+    the drain closes it after its grace instead of waiting for it, and nothing lands."""
+    source.create_topic(topic_name)
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(source, "source")))
+    frame = _produce_frame(topic_name, 1, build_batch([b"x" * 65536]))
+    with RawConnection(proxy.bootstrap) as c:
+        _authenticated(c)
+        c.sock.sendall(frame[:2048])
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        epoch = proxy.sync(lambda: proxy.server.hold_writes([topic_name], "cutover"))
+        proxy.call(proxy.server.wait_produce_drained(epoch, timeout=10))
+        assert time.monotonic() - t0 < 5
+        assert c.is_closed()
+    assert proxy.call(_log_end(source.bootstrap, topic_name)) == 0
+
+
+@pytest.mark.parametrize("acks", [1, 0])
+def test_a_produce_counts_until_the_broker_can_no_longer_append_it(source, slow_source, start_proxy, topic_name,
+                                                                  acks):
+    """1 s latency toward the broker. acks=1: the client sends a produce and disconnects at
+    once; acks=0: the client stays (no answer comes). Either way the drain returns only once
+    the broker appended it: the log end read right after the drain does not move later."""
+    source.create_topic(topic_name)
+    proxy = start_proxy(ProxyConfig(upstream=UpstreamConfig(name="source", bootstrap=slow_source)))
+    with RawConnection(proxy.bootstrap) as c:
+        _authenticated(c)
+        c.sock.sendall(_produce_frame(topic_name, acks, build_batch([b"one"]), corr=2))
+        time.sleep(0.1)
+        if acks:
+            c.close()
+        epoch = proxy.sync(lambda: proxy.server.hold_writes([topic_name], "cutover"))
+        proxy.call(proxy.server.wait_produce_drained(epoch, timeout=20))
+        at_drain = proxy.call(_log_end(source.bootstrap, topic_name))
+        time.sleep(2.5)
+        assert proxy.call(_log_end(source.bootstrap, topic_name)) == at_drain == 1
