@@ -11,7 +11,7 @@ from kafkabed.faults import FaultRelays
 from kproto import messages
 from kproto.records.builder import build_batch
 from linker.client import LATEST_TIMESTAMP, Client, ClientConfig
-from linker.proxy import ProxyConfig, UpstreamConfig
+from linker.proxy import MirrorTopics, ProxyConfig, UpstreamConfig
 from linker.proxy.cutover import Cutover, CutoverError
 
 from conftest import upstream_of
@@ -131,3 +131,27 @@ def test_a_produce_counts_until_the_broker_can_no_longer_append_it(source, slow_
         at_drain = proxy.call(_log_end(source.bootstrap, topic_name))
         time.sleep(2.5)
         assert proxy.call(_log_end(source.bootstrap, topic_name)) == at_drain == 1
+
+
+def test_the_hold_is_released_after_the_registry_promoted_the_topic(source, destination, start_proxy, topic_name):
+    """When the hold goes, the proxy (now fronting the destination) no longer refuses the
+    topic as a mirror: a producer retrying at once gets through, not POLICY_VIOLATION."""
+    source.create_topic(topic_name)
+    destination.create_topic(topic_name)
+    mirrors = MirrorTopics({topic_name: "link"})
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(source, "source")), mirrors, "destination")
+    seen_at_release = []
+    release = proxy.server.release_writes
+
+    def watching(topics):
+        seen_at_release.append(mirrors.mirror_link(topic_name))
+        release(topics)
+    proxy.server.release_writes = watching
+
+    async def caught_up(_ends):
+        return True
+    proxy.call(Cutover(proxy.server, upstream_of(source, "source"), upstream_of(destination, "destination"),
+                       [topic_name], caught_up=caught_up,
+                       before_release=lambda: mirrors.promote(topic_name)).run())
+    assert seen_at_release == [None]
+    assert proxy.server.upstream.name == "destination" and not proxy.server.holds
