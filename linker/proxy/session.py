@@ -72,7 +72,8 @@ _AUTH_APIS = frozenset({ApiKey.API_VERSIONS, ApiKey.SASL_HANDSHAKE, ApiKey.SASL_
 #: handles a connection's requests in order, so its answer means every acks=0 produce sent
 #: before it was appended or refused.
 _PROBE = -1
-_PROBE_FRAME = struct.pack(">ihhih", 20, ApiKey.API_VERSIONS, 0, -1, 12) + b"linker-proxy"
+_PROBE_ID = b"linker-proxy"
+_PROBE_FRAME = struct.pack(">ihhih", 10 + len(_PROBE_ID), ApiKey.API_VERSIONS, 0, -1, len(_PROBE_ID)) + _PROBE_ID
 #: After its client left, a connection with produce requests in flight stays open until the
 #: broker answered them (so a cutover knows they can no longer be appended), at most this long.
 LINGER_S = 30.0
@@ -121,6 +122,7 @@ class ClientSession(asyncio.Protocol):
         self._relaying = False
         self._early_bytes = 0
         self._go = True                       # handle requests received (see _STOP)
+        self._client_full = False             # the client's write buffer is above its high-water mark
         self._unsent = 0                      # bytes of local answers queued in `pending`
         self._admitted = False
         self.preauth = True                   # see _authenticated
@@ -300,6 +302,7 @@ class ClientSession(asyncio.Protocol):
         up = self.upstream
         if up is None or self.ended or self in self.server.lingering:
             return
+        self.probe(self.server.produce_epoch + 1)   # acks=0 produces of any epoch (not mid-stream)
         stream, self._stream = self._stream, None
         if stream is not None and stream[1] is not None and self.pending and self.pending[-1] is stream[1]:
             self.pending.pop()
@@ -308,6 +311,7 @@ class ClientSession(asyncio.Protocol):
             up.close()
             return
         self.server.lingering.add(self)
+        self.__dict__.pop("response_start", None)             # no pre-auth bookkeeping any more
         self.on_response = self._lingering_on_response        # type: ignore[method-assign]
         self.response_done = self._lingering_response_done    # type: ignore[method-assign]
         asyncio.get_running_loop().call_later(LINGER_S, self._stop_lingering, True)
@@ -333,15 +337,17 @@ class ClientSession(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         """The client does not take what is written to it: stop reading the broker's responses
-        and the client's requests (each may make more to write)."""
-        self._pause(_CLIENT_FULL)
+        (and, once the proxy answered something itself meanwhile, the client's requests)."""
+        self._client_full = True
         if self.upstream is not None:
             self.upstream.pause_reading()
 
     def resume_writing(self) -> None:
+        self._client_full = False
         if self.upstream is not None:
             self.upstream.resume_reading()
-        self._resume(_CLIENT_FULL)
+        if _CLIENT_FULL in self._paused:
+            self._resume(_CLIENT_FULL)
 
     def close(self, reason: str | None = None) -> None:
         """Close this client's connection (and its upstream); other clients are untouched."""
@@ -466,7 +472,9 @@ class ClientSession(asyncio.Protocol):
                        f"(at most {limit})")
             return
         if not self.pending and not self._relaying:
-            self._write_client(p.ready)   # a full write buffer pauses us (pause_writing)
+            self._write_client(p.ready)
+            if self._client_full:      # the client does not read: no more answers until it does
+                self._pause(_CLIENT_FULL)
         else:
             self.pending.append(p)
             self._unsent += size
