@@ -7,7 +7,6 @@ from /proc/<pid>/status.
 from __future__ import annotations
 
 import socket
-import struct
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -88,7 +87,7 @@ def _closed(s: socket.socket, wait: float = 5.0) -> bool:
 
 
 def test_preauth_frames_are_capped_and_held_ones_bounded(proxy: Any) -> None:
-    """N clients (none authenticated: the proxy has answered nothing but ApiVersions) each
+    """N clients (none authenticated: the broker has answered none of them) each
     send all but the last byte of the largest frame allowed before authentication
     (512 KiB, held: Produce is decoded while a mirror exists); N others announce 4 MiB
     and send it. The 4 MiB ones are closed at once with a log line; RSS grows by less than
