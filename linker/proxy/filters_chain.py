@@ -50,20 +50,15 @@ class Close:
 class RequestContext:
     """One decoded request as the filters see it."""
 
-    __slots__ = ("api_key", "version", "corr", "header", "body", "peer", "authenticated", "changed",
-                 "completions")
+    __slots__ = ("api_key", "version", "corr", "header", "body", "peer", "changed", "completions")
 
-    def __init__(self, api_key: int, version: int, corr: int, header: Any, body: Any, peer: str,
-                 authenticated: bool = True) -> None:
+    def __init__(self, api_key: int, version: int, corr: int, header: Any, body: Any, peer: str) -> None:
         self.api_key = api_key
         self.version = version
         self.corr = corr
         self.header = header
         self.body = body
         self.peer = peer
-        #: the broker has answered this client something besides ApiVersions/SASL; names sent
-        #: before that are not remembered (issue 17.3)
-        self.authenticated = authenticated
         self.changed = False                 # re-encode the body before forwarding
         #: applied to the broker's response, in order; each returns the new response, or
         #: None when it only looked at it (an observer)
@@ -74,7 +69,10 @@ class RequestContext:
         self.completions.append(fn)
 
     def observe(self, fn: Callable[[Any], None]) -> None:
-        """Call `fn` with the broker's response (this request's bytes are forwarded unchanged)."""
+        """Call `fn` with the broker's response (this request's bytes are forwarded unchanged).
+        What clients name is remembered this way: a broker answers nothing but ApiVersions and
+        SASL before a client authenticated, so names from unauthenticated clients never get
+        here (issue 17.3)."""
         self.completions.append(fn)
 
 
@@ -191,11 +189,9 @@ class TopicUsageFilter(Filter):
         if not body.topics:
             return None
         names = [t.name for t in body.topics if t.name]
-        if ctx.authenticated:
-            asked = frozenset(names)
-            # remembered from the broker's answer: topics that exist and this client may see
-            ctx.observe(lambda r: server.note_topics(
-                t.name for t in r.topics if not t.error_code and t.name in asked))
+        asked = frozenset(names)
+        # remembered from the broker's answer: topics that exist and this client may see
+        ctx.observe(lambda r: server.note_topics(t.name for t in r.topics if not t.error_code and t.name in asked))
         if getattr(body, "allow_auto_topic_creation", False) and server.guard_active():
             protected = [n for n in names if (why := server.refusal_of(n)) is not None and not why.hold]
             if protected:
@@ -213,7 +209,7 @@ class GroupUsageFilter(Filter):
 
     def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
         body = ctx.body
-        if body.key_type != _GROUP_KEY_TYPE or not ctx.authenticated:
+        if body.key_type != _GROUP_KEY_TYPE:
             return None
         keys = body.coordinator_keys if body.coordinator_keys else [body.key]
         if 0 < len(keys) <= MAX_GROUP_KEYS_NOTED:
@@ -249,8 +245,8 @@ class MemberMoveFilter(Filter):
             api_key == ApiKey.OFFSET_COMMIT and generation > 0
             and server.is_moved_consumer_member(body.group_id, body.member_id))
         if api_key == ApiKey.SYNC_GROUP or not moved:
-            if ctx.authenticated:
-                server.note_member(body.group_id, body.member_id, generation)
+            group, member = body.group_id, body.member_id
+            ctx.observe(lambda _: server.note_member(group, member, generation))
             return None
         if api_key == ApiKey.HEARTBEAT:
             return Answer(messages.HeartbeatResponse(error_code=ErrorCode.REBALANCE_IN_PROGRESS))
@@ -275,8 +271,8 @@ class MemberMoveFilter(Filter):
                     error_code=ErrorCode.FENCED_MEMBER_EPOCH, member_id=member, member_epoch=epoch,
                     error_message="the proxy moved this member to another cluster; rejoin"))
             server.forget_moved_consumer_member(group, member)   # it rejoins (0) or leaves (< 0)
-        if epoch >= 0 and ctx.authenticated:
-            server.note_consumer_member(group, member)
+        if epoch >= 0:
+            ctx.observe(lambda _: server.note_consumer_member(group, member))
         return None
 
 

@@ -437,7 +437,7 @@ class ClientSession(asyncio.Protocol):
                     self.close(f"malformed {ApiKey(api_key).name} v{version} request: {exc}")
                     return
                 active = [f for f in active if not f.decodes]   # the broker will judge it
-        ctx = RequestContext(api_key, version, corr, header, body, self.peer, not self.preauth)
+        ctx = RequestContext(api_key, version, corr, header, body, self.peer)
         for f in active:
             result = f.on_request(self.server, ctx)
             if result is None:

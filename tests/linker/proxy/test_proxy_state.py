@@ -23,10 +23,9 @@ def _find(c: RawConnection, keys: list[str]) -> None:
     c.request(F(key_type=0, coordinator_keys=keys), 4)
 
 
-def test_only_names_the_broker_answered_an_authenticated_client_are_kept(destination, start_proxy, topic_name):
-    """Before its first answer the client is not authenticated: a FindCoordinator of 1,000
-    groups is forwarded but not remembered; afterwards a batch of 20 (an admin lookup) is not
-    remembered either, one group is; Metadata remembers only topics that exist."""
+def test_only_names_the_broker_answered_are_kept(destination, start_proxy, topic_name):
+    """FindCoordinator batches of 1,000 and 20 groups (admin lookups, or an attack) are
+    forwarded but not remembered, one group is; Metadata remembers only topics that exist."""
     destination.create_topic(topic_name)
     proxy = start_proxy(ProxyConfig(upstream=upstream_of(destination)))
     tag = uuid.uuid4().hex[:8]
@@ -155,3 +154,19 @@ def test_the_hold_is_released_after_the_registry_promoted_the_topic(source, dest
                        before_release=lambda: mirrors.promote(topic_name)).run())
     assert seen_at_release == [None]
     assert proxy.server.upstream.name == "destination" and not proxy.server.holds
+
+
+def test_names_from_clients_that_never_authenticated_are_not_kept(authorizer_cluster, start_proxy):
+    """On a SASL listener a client that skips SASL names a group and a topic: the broker
+    answers neither (it drops the connection), so the proxy remembers neither."""
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(authorizer_cluster, listener="SASL_PLAINTEXT")))
+    tag = uuid.uuid4().hex[:8]
+    for body, version in ((messages.FindCoordinatorRequest(key_type=0, coordinator_keys=[f"unauth-{tag}"]), 4),
+                          (messages.MetadataRequest(topics=[messages.MetadataRequest.MetadataRequestTopic(
+                              name=f"unauth-{tag}")]), 12)):
+        with RawConnection(proxy.bootstrap) as c:
+            c.send(body, version)
+            assert c.is_closed(wait=10)
+    time.sleep(0.3)
+    assert not [g for g in proxy.sync(lambda: list(proxy.server.groups_seen)) if tag in g]
+    assert not [t for t in proxy.sync(lambda: list(proxy.server.topics_in_use)) if tag in t]
