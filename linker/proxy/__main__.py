@@ -35,8 +35,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="serve clients without --tls-cert although --upstream-ca is given")
     p.add_argument("--allow-sasl-plain", action="store_true",
                    help="accept SASL PLAIN from clients without --tls-cert (password in clear)")
-    p.add_argument("--max-connections", type=int, default=1000, help="client connections at once")
-    p.add_argument("--max-connections-per-address", type=int, default=100,
+    p.add_argument("--max-connections", type=int, default=ProxyConfig.max_connections,
+                   help="client connections at once")
+    p.add_argument("--max-connections-per-address", type=int, default=ProxyConfig.max_connections_per_address,
                    help="client connections at once from one address")
     p.add_argument("--log-level", default="INFO")
     return p
