@@ -246,7 +246,8 @@ class MemberMoveFilter(Filter):
             and server.is_moved_consumer_member(body.group_id, body.member_id))
         if api_key == ApiKey.SYNC_GROUP or not moved:
             group, member = body.group_id, body.member_id
-            ctx.observe(lambda _: server.note_member(group, member, generation))
+            if member and generation >= 0:   # a member (a standalone commit has nothing to note)
+                ctx.observe(lambda _: server.note_member(group, member, generation))
             return None
         if api_key == ApiKey.HEARTBEAT:
             return Answer(messages.HeartbeatResponse(error_code=ErrorCode.REBALANCE_IN_PROGRESS))
