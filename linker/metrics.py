@@ -110,6 +110,11 @@ class MirrorMetrics:
                                           "in the last lag round (no leader, broker down); the others go on.")
         self.waiting.set(0)
         self.filler_offsets_total = r.counter("linker_filler_offsets_total", "Filler offsets written to align leading gaps.")
+        self.rebuilt_batches_total = r.counter("linker_rebuilt_batches_total", "Batches of a compacted topic the "
+                                               "linker rebuilt (the source cleaner had removed records), acknowledged.")
+        self.rebuilt_bytes_total = r.counter("linker_rebuilt_bytes_total", "Bytes of rebuilt batches, acknowledged.")
+        self.compaction_fillers_total = r.counter("linker_compaction_fillers_total", "Filler records written at "
+                                                  "offsets a source cleaner compacted away, acknowledged.")
         self.audit_partitions_total = r.counter("linker_audit_partitions_total", "Tail audits by result "
                                                 "(ok, differs, skipped: not readable then).")
         self.audit_bytes_total = r.counter("linker_audit_bytes_total", "Record bytes the tail audit and the "

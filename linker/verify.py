@@ -8,7 +8,9 @@ and CRC-covered bytes). Each partition gets one verdict:
 
 - EXACT: everything the source holds is on the destination, batch for batch
   (a destination that still keeps records the source's retention removed is
-  exact; that range is named and not compared);
+  exact; that range is named and not compared); a compacted topic is compared
+  by records where a cleaner rewrote batches on either side (``recordwise``),
+  and the line says how many records were compared so (record-exact);
 - BEHIND: what the destination holds is exact, but it ends N offsets before
   the source (a linker catching up, or not running);
 - INCOMPLETE: exact so far, but it will not catch up by itself: its topic is
@@ -28,9 +30,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, Client, ClientError, TopicPartition
+from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, Admin, Client, ClientError, TopicPartition
 from linker.connect import connect
 from linker.mirror.compare import PartitionReport, compare_partition
+from linker.mirror.topics import is_compacted
 from linker.naming import MirrorNames
 from linker.reach import EXIT_UNREACHABLE, REACH_TIMEOUT_S, Deadline, Unreachable, read_both, topics_without_source
 from linker.selection import TopicSelector
@@ -125,9 +128,12 @@ class PartitionVerdict:
                    + ": the linker does not write it again") if self.lifecycle in STUCK_STATES else ""
             parts.append(f"{self.lag} offsets behind (destination log end {self.dest_end}, "
                          f"source {self.source_end}){why}")
-        if self.checked_batches:
+        records = self.compared.records_compared if self.compared else 0
+        if self.checked_batches or records:
             parts.append(f"offsets {self.checked_from}..{self.checked_to} compared: "
-                         f"{self.checked_batches} batches identical")
+                         f"{self.checked_batches} batches identical"
+                         + (f", {records} records identical where a cleaner rewrote batches "
+                            "(record-exact, compacted)" if records else ""))
         elif self.dest_end == self.dest_start:
             parts.append("the destination is empty: nothing to compare" if self.lag else
                          f"empty on both sides at offset {self.source_end}")
@@ -200,6 +206,7 @@ class _SourceView:
     selected: list[str]
     missing: list[str]
     partitions: dict[str, int]     # topic -> partition count
+    compacted: set[str] = field(default_factory=set)   # compared by records where cleaned
 
 
 async def verify_link(config: LinkConfig, topic: str | None = None,
@@ -224,7 +231,12 @@ async def _verify(config: LinkConfig, source: Client, dest: Client, topic: str |
     async def read_source() -> _SourceView:
         src = await source.refresh_metadata()
         selected, missing = selector.select(t for t, i in src.topics.items() if not i.error_code)
-        return _SourceView(selected, missing, {t: len(src.topics[t].partitions) for t in selected})
+        try:
+            configs = await Admin(source).topic_configs(selected)
+        except ClientError:   # no DescribeConfigs right: compare by bytes only
+            configs = {}
+        return _SourceView(selected, missing, {t: len(src.topics[t].partitions) for t in selected},
+                           {t for t in selected if is_compacted(configs.get(t, {}))})
 
     async def read_dest() -> tuple:
         return await dest.refresh_metadata(), await read_link_state(config, dest)
@@ -300,13 +312,15 @@ async def _verify(config: LinkConfig, source: Client, dest: Client, topic: str |
         return report
 
     sem = asyncio.Semaphore(8)
+    compacted = s_view.compacted if isinstance(s_view, _SourceView) else set()
 
     async def one(v: PartitionVerdict) -> None:
         tp = (v.topic, v.partition)
         async with sem:
             try:
                 v.compared = await compare_partition(source, dest, tp, v.source_start, v.source_end,
-                                                     v.dest_start, v.dest_end, dest_tp=names.mirror_tp(tp))
+                                                     v.dest_start, v.dest_end, dest_tp=names.mirror_tp(tp),
+                                                     compacted=v.topic in compacted)
             except (ClientError, RuntimeError, OSError) as exc:
                 v.not_checked = f"reading the batches failed: {exc}"
     await asyncio.gather(*(one(v) for v in verdicts.values()))

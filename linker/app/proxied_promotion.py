@@ -108,6 +108,7 @@ class ProxiedPromotion:
                     report = await Cutover(self.server, self.source, self.destination, topics,
                                            promote=promote,
                                            keep_hold=lambda: self.follower.promotion_began(topics),
+                                           before_release=lambda: self._unguard(results),
                                            catch_up_timeout=self.settings.catch_up_timeout_s,
                                            group_drain_timeout=self.settings.group_drain_timeout_s).run()
                     self.follower.switched()
@@ -139,6 +140,7 @@ class ProxiedPromotion:
                             log.warning("failover: %s", exc)
                         results = await commands.failover(topics)
                         await self.server.switch_upstream(self.destination)
+                        self._unguard(results)
                     except BaseException:
                         if not await self.follower.promotion_began(topics):
                             self.server.release_writes(topics)
@@ -152,11 +154,15 @@ class ProxiedPromotion:
                 await commands.close()
             return self._done(results, extra)
 
-    def _done(self, results: list[Any], extra: dict[str, Any]) -> dict[str, Any]:
-        """Promoted topics leave the guard at once (not at the next state poll); the control
-        answer: the command's lines as the CLI prints them (the producer-id line once), where
-        the proxy fronts now, and what the switch did."""
+    def _unguard(self, results: list[Any]) -> None:
+        """Promoted topics leave the guard at once (not at the next state poll), before any
+        hold on them is released."""
         for r in results:
             self.mirrors.promote(r.topic)
+
+    def _done(self, results: list[Any], extra: dict[str, Any]) -> dict[str, Any]:
+        """The control answer: the command's lines as the CLI prints them (the producer-id line
+        once), where the proxy fronts now, and what the switch did."""
+        self._unguard(results)
         lines = [r.line() for r in results] + [r.producer_ids for r in results[:1] if r.producer_ids]
         return {"ok": True, "lines": lines, "fronts": self.fronts, **extra}

@@ -33,4 +33,5 @@ def proxy_config(config: LinkConfig) -> ProxyConfig:
                        listen_tls=ListenTls(s.tls_cert, s.tls_key) if s.tls_cert else None,
                        fetch_node_endpoints=s.fetch_node_endpoints,
                        allow_plaintext_clients=s.allow_plaintext_clients,
-                       allow_sasl_plain_over_plaintext=s.allow_sasl_plain_over_plaintext)
+                       allow_sasl_plain_over_plaintext=s.allow_sasl_plain_over_plaintext,
+                       max_connections=s.max_connections, max_connections_per_address=s.max_connections_per_address)

@@ -3,8 +3,9 @@
 Copied: ``retention.ms``, ``retention.bytes``, ``cleanup.policy`` and
 ``max.message.bytes`` (at least the source's) - the mirror engine's
 ``COPIED_FROM_SOURCE``. Forced whatever the source says: CreateTime, both
-timestamp bounds, ``compression.type=producer``, and for a compacted source a
-delete policy with retention -1. Never touched: everything else. A copied key
+timestamp bounds, ``compression.type=producer``, and for a compacted source its
+``cleanup.policy`` (the mirror's cleaner removes compaction fillers). Never
+touched: everything else. A copied key
 named in ``lifecycle.keep_destination_configs`` keeps the destination's value;
 forced keys cannot be kept (exactness depends on them).
 
@@ -42,7 +43,7 @@ def forced_keys(source_cfg: dict[str, str | None]) -> set[str]:
     """The keys mirroring sets whatever the source says (pure)."""
     forced = set(FORCED)
     if "compact" in (source_cfg.get("cleanup.policy") or ""):
-        forced |= {"cleanup.policy", "retention.ms", "retention.bytes"}
+        forced.add("cleanup.policy")    # the mirror's cleaner removes compaction fillers
     return forced
 
 

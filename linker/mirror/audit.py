@@ -30,8 +30,9 @@ from typing import Any
 from linker.client import EARLIEST_TIMESTAMP, Client, ClientError
 from linker.metrics import MirrorMetrics
 from linker.settings import MirrorSettings
-from linker.mirror.compare import PartitionReport, batch_containing, compare_batches, compare_range
+from linker.mirror.compare import PartitionReport, batch_containing, compare_batches, compare_range, tail_problem
 from linker.mirror.partition import TP, PartitionMirror
+from linker.mirror.rebuild import mark_record_exact
 from linker.mirror.state import PartitionState
 from linker.mirror.table import PartitionTable
 from linker.naming import MirrorNames
@@ -127,6 +128,9 @@ class Auditor:
             end = pm.acked_end
             self._audited_at[pm.tp] = now = time.monotonic()
             self._recent.append(now)
+            if pm.compacted:
+                await self._audit_compacted(pm, end)
+                return
             try:
                 src_p, dst_p = await asyncio.gather(
                     self.source.fetch_partition(pm.tp, end - 1, AUDIT_FETCH_BYTES),
@@ -147,6 +151,20 @@ class Auditor:
                 self.table.move(pm, PartitionState.FAILED, f"audit: destination stored the batch ending at "
                                                            f"{end - 1} differently: {why}",
                                 offset=dst_b.base_offset)
+
+    async def _audit_compacted(self, pm: PartitionMirror, end: int) -> None:
+        """The last mirrored offset of a compacted partition, by bytes or by records where cleaned."""
+        try:
+            why = await tail_problem(self.source, self.dest, pm.tp, self.names.mirror_tp(pm.tp), end,
+                                     budget=AUDIT_FETCH_BYTES)
+        except (ClientError, RuntimeError) as exc:
+            log.debug("audit of %s-%d skipped: %s", pm.tp[0], pm.tp[1], exc)
+            self.metrics.audit_partitions_total.inc(result="skipped")
+            return
+        self.metrics.audit_partitions_total.inc(result="ok" if why is None else "differs")
+        if why is not None and pm.status.state is PartitionState.MIRRORING and pm.acked_end == end:
+            self.table.move(pm, PartitionState.FAILED, f"audit: destination offset {end - 1} differs: {why}",
+                            offset=end - 1)
 
     # -- the prefix check of adopted data ----------------------------------------------
     def check_prefix(self, tp: TP, d_start: int, d_end: int) -> None:
@@ -190,14 +208,19 @@ class Auditor:
         ``PREFIX_SAMPLES`` single batches at random offsets after it; ``checked_batches``
         counts both, ``checked_to`` is where the head comparison stopped."""
         mirror_tp = self.names.mirror_tp(tp)
-        rep = await compare_range(self.source, self.dest, tp, mirror_tp, start, d_end, budget=PREFIX_HEAD_BYTES)
+        pm = self.table.partitions[tp]
+        rep = await compare_range(self.source, self.dest, tp, mirror_tp, start, d_end, budget=PREFIX_HEAD_BYTES,
+                                  compacted=pm.compacted)
         for offset in sample_offsets(rep.checked_to, d_end - 2, PREFIX_SAMPLES if rep.ok else 0, self._rng):
             one = await compare_range(self.source, self.dest, tp, mirror_tp, offset, offset + 1,
-                                      budget=AUDIT_FETCH_BYTES)
+                                      budget=AUDIT_FETCH_BYTES, compacted=pm.compacted)
             rep.bytes_read += one.bytes_read
             rep.checked_batches += one.checked_batches
+            rep.records_compared += one.records_compared
             if not one.ok:
                 rep.divergence, rep.checked_to = one.divergence, offset
                 break
         self.metrics.audit_bytes_total.inc(rep.bytes_read)
+        if rep.records_compared:
+            mark_record_exact(pm)
         return rep

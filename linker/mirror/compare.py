@@ -16,6 +16,7 @@ from kproto.records.layout import ATTRIBUTES_POS
 from kproto.records.walk import walk_batches
 from linker.client import Client, TopicPartition
 from linker.client.kafka_errors import error_name
+from linker.mirror.recordwise import compare_compacted
 
 #: Bytes asked for per fetch while comparing (grown while one batch does not fit).
 COMPARE_FETCH_BYTES = 4 * 1024 * 1024
@@ -58,6 +59,7 @@ class PartitionReport:
     checked_batches: int = 0
     divergence: str | None = None
     mirror_topic: str = ""      # the destination topic (differs with a [topics] prefix)
+    records_compared: int = 0   # compacted partitions: records compared where a side was cleaned
     bytes_read: int = 0         # record bytes fetched, both clusters together
 
     @property
@@ -81,24 +83,37 @@ async def _batches_from(client: Client, tp: TopicPartition, offset: int, size: i
 
 
 async def compare_partition(source: Client, dest: Client, tp: TopicPartition, s_start: int, s_hw: int,
-                            d_start: int, d_end: int, dest_tp: TopicPartition | None = None) -> PartitionReport:
+                            d_start: int, d_end: int, dest_tp: TopicPartition | None = None,
+                            compacted: bool = False) -> PartitionReport:
     """Compare ``tp`` on the source with ``dest_tp`` (default: the same name) on the
-    destination, batch by batch, from the later log start up to the destination end."""
+    destination, batch by batch, from the later log start up to the destination end.
+    A ``compacted`` partition is compared by records where a side was cleaned (``recordwise``)."""
     dest_tp = dest_tp or tp
     if d_end > s_hw:
         rep = PartitionReport(tp[0], tp[1], mirror_topic=dest_tp[0])
         rep.divergence = (f"destination log end {d_end} is beyond the source high watermark {s_hw}: "
                           "the destination holds offsets the source does not")
         return rep
-    return await compare_range(source, dest, tp, dest_tp, max(s_start, d_start), d_end)
+    return await compare_range(source, dest, tp, dest_tp, max(s_start, d_start), d_end, compacted=compacted)
 
 
 async def compare_range(source: Client, dest: Client, tp: TopicPartition, dest_tp: TopicPartition,
-                        start: int, end: int, budget: int | None = None) -> PartitionReport:
+                        start: int, end: int, budget: int | None = None, compacted: bool = False) -> PartitionReport:
     """Compare the batches holding offsets ``start..end-1``, or, with a ``budget``, only as
     many as fit in about ``budget`` bytes fetched from each cluster (the last fetch may return
     one batch larger than what is left). ``checked_to`` tells where the comparison stopped."""
     rep = PartitionReport(tp[0], tp[1], checked_from=start, checked_to=start, mirror_topic=dest_tp[0])
+    if compacted:
+        async def fetch(client: Client, at: TopicPartition, pos: int) -> list[BatchView]:
+            size = COMPARE_FETCH_BYTES if budget is None else \
+                max(1, min(COMPARE_FETCH_BYTES, budget - rep.bytes_read // 2))
+            batches, read = await _batches_from(client, at, pos, size)
+            rep.bytes_read += read
+            return batches
+        rep.divergence, rep.checked_to, rep.checked_batches, rep.records_compared = await compare_compacted(
+            source, dest, tp, dest_tp, start, end, fetch, compare_batches,
+            lambda: budget is None or rep.bytes_read < 2 * budget)
+        return rep
     pos = start
     while pos < end and (budget is None or rep.bytes_read < 2 * budget):
         size = COMPARE_FETCH_BYTES if budget is None else max(1, min(COMPARE_FETCH_BYTES, budget - rep.bytes_read // 2))
@@ -122,3 +137,10 @@ async def compare_range(source: Client, dest: Client, tp: TopicPartition, dest_t
             pos = d.next_offset
         rep.checked_to = pos
     return rep
+
+
+async def tail_problem(source: Client, dest: Client, tp: TopicPartition, dest_tp: TopicPartition, end: int,
+                       budget: int | None = None) -> str | None:
+    """Why the destination's last offset before ``end`` differs from the source's, for a compacted
+    partition (by bytes if neither side cleaned it, else by records), or None."""
+    return (await compare_range(source, dest, tp, dest_tp, end - 1, end, budget, compacted=True)).divergence

@@ -126,6 +126,8 @@ class MirrorEngine:
             d["acked_end"] = pm.acked_end
             d["avg_record_bytes"] = pm.avg_record_bytes()
             d["paused"] = pm.paused
+            d["compacted"] = pm.compacted
+            d["rebuilt_batches"] = pm.rebuilt_batches
             if pm.tp[0] in self.ids.missing:
                 d["waiting"] = SOURCE_MISSING
             parts.append(d)

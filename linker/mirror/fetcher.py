@@ -21,7 +21,7 @@ from kproto.errors import ErrorCode
 from kproto.records.batch import BatchView
 from kproto.records.layout import LOG_OVERHEAD
 from kproto.records.reproducibility import classify
-from kproto.records.walk import walk_batches
+from kproto.records.walk import BatchWalk, walk_batches
 from linker.client import STALE_METADATA_CODES, Client, ClientError, FetchPosition
 from linker.client.kafka_errors import error_name
 from linker.settings import MirrorSettings
@@ -29,6 +29,7 @@ from linker.metrics import MirrorMetrics
 from linker.mirror.partition import TP, FrameCharge, PartitionMirror
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.checks import position_problem, timestamp_problem
+from linker.mirror.compacted import queue_compacted
 from linker.mirror.state import PartitionState
 from linker.mirror.table import FetchParams, PartitionTable
 
@@ -161,8 +162,21 @@ class Fetcher:
         if not records:
             return
         assert frame is not None
-        added = False
         walk = walk_batches(records)
+        if pm.compacted:
+            added = queue_compacted(table, pm, list(walk), frame)
+        else:
+            added = self._queue_exact(pm, walk, frame)
+        if not added and walk.truncated and walk.consumed == 0 and len(records) >= LOG_OVERHEAD:
+            # One batch bigger than the partition limit: ask for all of it next time.
+            pm.max_bytes_hint = int.from_bytes(bytes(records[8:12]), "big") + LOG_OVERHEAD
+        elif added:
+            pm.max_bytes_hint = 0
+
+    def _queue_exact(self, pm: PartitionMirror, walk: BatchWalk, frame: FrameCharge) -> bool:
+        """Queue fetched batches that can be stored byte-exact; stop the partition at the first that cannot."""
+        table = self.table
+        added = False
         for b in walk:
             expected = pm.next_fetch if pm.first_base is None else pm.first_base
             if b.next_offset <= expected:
@@ -188,11 +202,7 @@ class Fetcher:
             added = True
             pm.next_fetch = b.next_offset
             pm.fetch_epoch = b.partition_leader_epoch
-        if not added and walk.truncated and walk.consumed == 0 and len(records) >= LOG_OVERHEAD:
-            # One batch bigger than the partition limit: ask for all of it next time.
-            pm.max_bytes_hint = int.from_bytes(bytes(records[8:12]), "big") + LOG_OVERHEAD
-        elif added:
-            pm.max_bytes_hint = 0
+        return added
 
     def _on_diverging(self, pm: PartitionMirror, epoch: int, end_offset: int) -> None:
         tp = pm.tp

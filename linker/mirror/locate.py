@@ -17,13 +17,13 @@ from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.alignment import WriteFillers, plan_alignment
 from linker.mirror.checks import Verdict, judge_produce, truncation_problem
-from linker.mirror.compare import batch_containing, compare_batches
+from linker.mirror.compare import batch_containing, compare_batches, tail_problem
 from linker.mirror.filler import filler_batch
 from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import TERMINAL, PartitionState, needs_person
 from linker.mirror.table import PartitionTable
-from linker.mirror.topics import make_durable, plan_topics
+from linker.mirror.topics import is_compacted, make_durable, plan_topics
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
 
@@ -142,6 +142,7 @@ class Locator:
                 if tp in self.table.partitions:
                     continue
                 pm = self.table.add(tp)
+                pm.compacted = is_compacted(src_cfg.get(p.topic, {}))
                 added.append(pm)
                 if p.problem:
                     self.table.move(pm, PartitionState.FAILED, p.problem)
@@ -252,6 +253,13 @@ class Locator:
                           "leader knows no epoch for it yet: waiting")
             log.debug("partition %s-%d: %s", tp[0], tp[1], st.waiting)
             return
+        if s_start >= d_end and pm.compacted:
+            # No keyless fillers on a compacted mirror: the fetcher fills d_end..s_start with copies of
+            # the first retained record; then the log start is matched like any (compact,delete) one.
+            pm.next_fetch, pm.first_base = s_start, d_end
+            pm.pending_log_start = s_start if s_start > d_end else None
+            self._start_mirroring(pm)
+            return
         if s_start >= d_end:
             # The source log start may sit inside a batch (DeleteRecords): the whole batch is
             # still stored and fetched, so the destination must end at that batch's base.
@@ -283,6 +291,9 @@ class Locator:
             pm.next_fetch = d_end
             self._start_mirroring(pm)
             return
+        if pm.compacted:
+            await self._check_compacted_tail(pm, d_start, d_end)
+            return
         # The destination holds data: its last batch must equal the source batch ending at d_end.
         src_p = await self.source.fetch_partition(tp, d_end - 1, self.settings.partition_max_bytes)
         dst_p = await self.dest.fetch_partition(self.names.mirror_tp(tp), d_end - 1, self.settings.partition_max_bytes)
@@ -313,6 +324,18 @@ class Locator:
         pm.fetch_epoch = pm.produced_epoch = src_b.partition_leader_epoch
         if pm.first_locate and self.settings.verify_on_start:
             self._on_adopted(tp, d_start, d_end)
+        self._start_mirroring(pm)
+
+    async def _check_compacted_tail(self, pm: PartitionMirror, d_start: int, d_end: int) -> None:
+        """The destination's last offset must equal the source's: by bytes, or by records where cleaned."""
+        why = await tail_problem(self.source, self.dest, pm.tp, self.names.mirror_tp(pm.tp), d_end)
+        if why is not None:
+            self.table.move(pm, PartitionState.DIVERGED, f"destination end {d_end} differs from the source: {why}",
+                            offset=d_end)
+            return
+        pm.next_fetch = pm.first_base = d_end
+        if pm.first_locate and self.settings.verify_on_start:
+            self._on_adopted(pm.tp, d_start, d_end)
         self._start_mirroring(pm)
 
     async def _source_log_end(self, tp: TP, epoch: int) -> tuple[int, int]:

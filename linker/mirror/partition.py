@@ -80,6 +80,14 @@ class PartitionMirror:
     mirrored_records: int = 0
     # Paused by a lifecycle command: neither fetched nor produced until resumed.
     paused: bool = False
+    # The source topic is compacted: cleaned ranges are rebuilt (``compacted.py``).
+    compacted: bool = False
+    # Fetched batches (own copies) whose holes wait for a later record, and where they start.
+    held: list[BatchView] = field(default_factory=list)
+    held_from: int = 0
+    rebuilt_batches: int = 0
+    # Producer ids whose batches are rebuilt without producer fields (``compacted.strip_producer``).
+    strip_producers: set[int] = field(default_factory=set)
 
     @property
     def active(self) -> bool:

@@ -25,8 +25,10 @@ from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from kproto.errors import ErrorCode
 from linker.mirror.checks import Verdict, judge_produce, truncation_problem
+from linker.mirror.compacted import strip_producer
 from linker.mirror.topics import repair_configs
 from linker.mirror.partition import TP, PartitionMirror
+from linker.mirror.rebuild import RebuiltBatch, note_rebuilt
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import PartitionState
 from linker.mirror.table import PartitionTable
@@ -132,10 +134,15 @@ class Producer:
                 self.metrics.bytes_total.inc(b.size)
                 self.metrics.batches_total.inc()
                 self.metrics.records_total.inc(n)
+                if isinstance(b, RebuiltBatch):
+                    note_rebuilt(pm, b, self.metrics)
             elif not code and base < b.base_offset:
                 why = truncation_problem(b.base_offset, base) or ""
                 self.table.move(pm, PartitionState.DEST_TRUNCATED,
                                 f"{why}; the batch of source offset {b.base_offset} landed at {base}", offset=base)
+            elif verdict is Verdict.FAILED and strip_producer(pm, b, code):
+                self.metrics.errors_total.inc(api="Produce", error=error_name(code))
+                self.table.schedule_resync(pm, f"{error_name(code)} on a compacted topic")
             elif verdict is Verdict.FAILED and self._repairable(pm, code, b.base_offset):
                 self.metrics.errors_total.inc(api="Produce", error=error_name(code))
                 # Held like a partition being located (neither fetched nor produced) until fixed.

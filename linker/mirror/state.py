@@ -51,6 +51,7 @@ _ALLOWED: dict[PartitionState, frozenset[PartitionState]] = {
 
 class Fidelity(enum.Enum):
     EXACT = "exact"            # offsets and CRC-covered bytes equal so far
+    RECORD_EXACT = "record-exact (compacted)"   # same offsets; cleaned ranges equal by records (compacted.py)
     NOT_EXACT = "not-exact"    # something was found that breaks exactness
     UNKNOWN = "unknown"        # not checked yet
 

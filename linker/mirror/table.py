@@ -225,6 +225,7 @@ class PartitionTable:
 
     def drop_queue(self, pm: PartitionMirror) -> None:
         """Forget fetched batches not yet sent (the one in flight settles on its response)."""
+        pm.held.clear()
         while pm.queue:
             item, charge = pm.queue.popleft()
             pm.queued_bytes -= item.size

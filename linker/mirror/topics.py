@@ -4,11 +4,10 @@ A mirror topic must let the broker store source batches untouched: CreateTime
 timestamps (no CRC rewrite), explicit timestamp bounds (old or future source
 timestamps must not be refused), ``compression.type=producer`` (no
 recompression) and ``max.message.bytes`` at least the source's. Time and size
-retention follow the source. A compacted source gets a *delete*-policy mirror
-that deletes nothing (retention -1): the destination's own cleaner would
-rewrite batches on its own schedule, breaking byte equality, and DeleteRecords
-(alignment) needs the delete policy. Compaction of the mirror is switched on
-at cutover (a later issue).
+retention follow the source, and so does ``cleanup.policy``: a compacted
+source gets a compacted mirror, whose cleaner removes the fillers written at
+offsets the source compacted away (``compacted.py``); its batches are then
+compared by records where a cleaner rewrote them (``recordwise.py``).
 
 Created mirrors are also made durable (``durability_configs``): min.insync.replicas
 min(2, replication factor) and no unclean leader election, so an acknowledged
@@ -34,8 +33,6 @@ COPIED_FROM_SOURCE = ("cleanup.policy", "retention.ms", "retention.bytes", "max.
 def required_configs(source_configs: dict[str, str | None], mirror: MirrorSettings) -> dict[str, str]:
     """The destination topic configs a mirror of a topic with ``source_configs`` needs."""
     out = {k: v for k, v in source_configs.items() if k in COPIED_FROM_SOURCE and v is not None}
-    if "compact" in (source_configs.get("cleanup.policy") or ""):
-        out.update({"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"})
     out.update({
         "message.timestamp.type": "CreateTime",
         "message.timestamp.before.max.ms": str(mirror.timestamp_before_max_ms),
@@ -43,6 +40,11 @@ def required_configs(source_configs: dict[str, str | None], mirror: MirrorSettin
         "compression.type": "producer",
     })
     return out
+
+
+def is_compacted(source_configs: dict[str, str | None]) -> bool:
+    """The source topic's cleaner compacts it (``compact`` or ``compact,delete``)."""
+    return "compact" in (source_configs.get("cleanup.policy") or "")
 
 
 def durability_configs(replicas: int, mirror: MirrorSettings) -> dict[str, str]:

@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="serve clients without --tls-cert although --upstream-ca is given")
     p.add_argument("--allow-sasl-plain", action="store_true",
                    help="accept SASL PLAIN from clients without --tls-cert (password in clear)")
+    p.add_argument("--max-connections", type=int, default=ProxyConfig.max_connections,
+                   help="client connections at once")
+    p.add_argument("--max-connections-per-address", type=int, default=ProxyConfig.max_connections_per_address,
+                   help="client connections at once from one address")
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -49,7 +53,9 @@ def config_from_args(args: argparse.Namespace) -> ProxyConfig:
                        listen_tls=ListenTls(args.tls_cert, args.tls_key) if args.tls_cert else None,
                        fetch_node_endpoints=not args.no_fetch_endpoints,
                        allow_plaintext_clients=args.allow_plaintext_clients,
-                       allow_sasl_plain_over_plaintext=args.allow_sasl_plain)
+                       allow_sasl_plain_over_plaintext=args.allow_sasl_plain,
+                       max_connections=args.max_connections,
+                       max_connections_per_address=args.max_connections_per_address)
 
 
 async def serve(config: ProxyConfig) -> None:

@@ -93,11 +93,21 @@ class ProxyConfig:
     ports: PortMapping = PortMapping()
     listen_tls: ListenTls | None = None
     max_request_size: int = 100 * 1024 * 1024      # the broker's socket.request.max.bytes
+    #: A frame the proxy must hold (to decode it) before the client has authenticated: the
+    #: broker's sasl.server.max.receive.size, which caps every frame before and during SASL.
+    max_preauth_request_size: int = 512 * 1024
     max_response_size: int = 512 * 1024 * 1024
     max_in_flight: int = 256                      # requests per client connection
     partial_frame_timeout: float = 30.0           # a frame started must finish within this
     idle_timeout: float = 600.0                   # the broker's connections.max.idle.ms
     connect_timeout: float = 10.0
+    #: Client connections at once, in total and from one address; more are closed at accept
+    #: (with a log line). Each costs at most one held frame plus the transports' buffers.
+    max_connections: int = 1000
+    max_connections_per_address: int = 100
+    #: Answers the proxy made itself (refusals) not yet taken by a client: above this the
+    #: client's requests are not read until it reads (a client that never reads holds no more).
+    max_unsent_answers: int = 1024 * 1024
     forget_broker_after: float = 300.0            # listener of a broker gone from metadata
     #: Rewrite KIP-951 NodeEndpoints in Fetch v16+ (the responses are then collected whole
     #: and decoded). False caps Fetch at v15: no endpoints, every Fetch response relayed
@@ -116,7 +126,8 @@ class ProxyConfig:
                 "plaintext: give the proxy a certificate (proxy.tls_cert and proxy.tls_key) or allow it "
                 "explicitly (proxy.allow_plaintext_clients = true; --allow-plaintext-clients for "
                 "python -m linker.proxy)")
-        for name in ("max_request_size", "max_response_size", "max_in_flight"):
+        for name in ("max_request_size", "max_response_size", "max_in_flight", "max_preauth_request_size",
+                     "max_connections", "max_connections_per_address", "max_unsent_answers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         for name in ("partial_frame_timeout", "idle_timeout", "connect_timeout", "forget_broker_after"):

@@ -14,9 +14,12 @@ Sequence, for the topics of one link:
 5. `promote` (the caller's: stop mirroring the topics, make them writable);
 6. copy those groups' committed offsets to the destination (same offsets:
    the mirror is exact);
-7. switch the proxy to the destination (cluster-wide) and release the hold.
+7. switch the proxy to the destination (cluster-wide), let the caller update its
+   mirror registry (`before_release`), and release the hold.
 
-A failure before step 5 releases the hold (nothing changed). A failure from
+A failure before step 5 releases the hold (nothing changed), except holds
+that were in force before the cutover began (the state topic's, of a
+promotion that began earlier): those stay. A failure from
 step 5 on keeps it, unless `keep_hold` says the promotion never began: the
 topics may already be writable on the destination, and a write let through
 to the source would be lost to the migration. Running the cutover again
@@ -78,12 +81,15 @@ class Cutover:
                  topics: Sequence[str], *, promote: Callable[[], Awaitable[None]] | None = None,
                  caught_up: Callable[[dict[TP, int]], Awaitable[bool]] | None = None,
                  keep_hold: Callable[[], Awaitable[bool]] | None = None,
+                 before_release: Callable[[], None] | None = None,
                  catch_up_timeout: float = 120.0, group_drain_timeout: float = 20.0,
                  poll_interval: float = 0.1) -> None:
         """`keep_hold` is asked when a step fails once `promote` has been called: True keeps
         the topics' writes held (the promotion may finish without the proxy: a write let
         through to the source then would be lost to the migration). Without it, or when it
-        fails itself, the hold is kept."""
+        fails itself, the hold is kept. `before_release` runs after the switch and before the
+        hold is released: the caller's mirror registry must stop refusing the promoted topics
+        first, or a producer reconnecting at once gets a non-retriable refusal."""
         if not topics:
             raise ValueError("a cutover needs at least one topic")
         self.proxy = proxy
@@ -93,6 +99,7 @@ class Cutover:
         self.promote = promote
         self.caught_up = caught_up
         self.keep_hold = keep_hold
+        self.before_release = before_release
         self.catch_up_timeout = catch_up_timeout
         self.group_drain_timeout = group_drain_timeout
         self.poll_interval = poll_interval
@@ -100,6 +107,8 @@ class Cutover:
     async def run(self) -> CutoverReport:
         t0 = time.monotonic()
         src, dst = _client(self.source), _client(self.destination)
+        # holds found (the state topic's, of a promotion that began): a failure puts them back
+        found = {t: self.proxy.holds[t] for t in self.topics if t in self.proxy.holds}
         epoch = self.proxy.hold_writes(self.topics, "writes held for the cutover of "
                                                     f"{', '.join(self.topics)}; retry")
         log.info("cutover of %s: writes held", ", ".join(self.topics))
@@ -116,6 +125,8 @@ class Cutover:
                 await self.promote()
             copied = await self._copy_offsets(src, dst)
             await self.proxy.switch_upstream(self.destination)
+            if self.before_release is not None:
+                self.before_release()
         except BaseException:
             if promoting and await self._keep_hold():
                 self.proxy.hold_writes(self.topics, f"the promotion of {', '.join(self.topics)} did not "
@@ -125,6 +136,7 @@ class Cutover:
                             ", ".join(self.topics))
             else:
                 self.proxy.release_writes(self.topics)
+                self.proxy.holds.update(found)
             raise
         else:
             self.proxy.release_writes(self.topics)

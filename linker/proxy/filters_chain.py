@@ -28,6 +28,9 @@ log = logging.getLogger("linker.proxy")
 
 #: FindCoordinator key type of a consumer group (1 is a transactional id).
 _GROUP_KEY_TYPE = 0
+#: A FindCoordinator naming more groups is an admin lookup, not a consumer: not remembered
+#: (consumers ask for their one group; 10**6 keys must not fill the proxy, issue 17.6).
+MAX_GROUP_KEYS_NOTED = 8
 
 
 @dataclasses.dataclass
@@ -57,10 +60,19 @@ class RequestContext:
         self.body = body
         self.peer = peer
         self.changed = False                 # re-encode the body before forwarding
-        self.completions: list[Callable[[Any], Any]] = []   # applied to the response, in order
+        #: applied to the broker's response, in order; each returns the new response, or
+        #: None when it only looked at it (an observer)
+        self.completions: list[Callable[[Any], Any]] = []
 
     def complete(self, fn: Callable[[Any], Any]) -> None:
         self.changed = True
+        self.completions.append(fn)
+
+    def observe(self, fn: Callable[[Any], None]) -> None:
+        """Call `fn` with the broker's response (this request's bytes are forwarded unchanged).
+        What clients name is remembered this way: a broker answers nothing but ApiVersions and
+        SASL before a client authenticated, so names from unauthenticated clients never get
+        here (issue 17.3)."""
         self.completions.append(fn)
 
 
@@ -177,7 +189,9 @@ class TopicUsageFilter(Filter):
         if not body.topics:
             return None
         names = [t.name for t in body.topics if t.name]
-        server.note_topics(names)
+        asked = frozenset(names)
+        # remembered from the broker's answer: topics that exist and this client may see
+        ctx.observe(lambda r: server.note_topics(t.name for t in r.topics if not t.error_code and t.name in asked))
         if getattr(body, "allow_auto_topic_creation", False) and server.guard_active():
             protected = [n for n in names if (why := server.refusal_of(n)) is not None and not why.hold]
             if protected:
@@ -195,10 +209,19 @@ class GroupUsageFilter(Filter):
 
     def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
         body = ctx.body
-        if body.key_type == _GROUP_KEY_TYPE:
-            keys = body.coordinator_keys if body.coordinator_keys else [body.key]
-            server.note_groups(k for k in keys if k)
+        if body.key_type != _GROUP_KEY_TYPE:
+            return None
+        keys = body.coordinator_keys if body.coordinator_keys else [body.key]
+        if 0 < len(keys) <= MAX_GROUP_KEYS_NOTED:
+            ctx.observe(lambda r: server.note_groups(_found_groups(r, keys)))
         return None
+
+
+def _found_groups(response: Any, keys: list[str]) -> list[str]:
+    """The groups whose coordinator the broker found (v4+ answers per key)."""
+    if response.coordinators:
+        return [c.key for c in response.coordinators if not c.error_code and c.key in keys]
+    return [k for k in keys if k] if not response.error_code else []
 
 
 class MemberMoveFilter(Filter):
@@ -222,7 +245,9 @@ class MemberMoveFilter(Filter):
             api_key == ApiKey.OFFSET_COMMIT and generation > 0
             and server.is_moved_consumer_member(body.group_id, body.member_id))
         if api_key == ApiKey.SYNC_GROUP or not moved:
-            server.note_member(body.group_id, body.member_id, generation)
+            group, member = body.group_id, body.member_id
+            if member and generation >= 0:   # a member (a standalone commit has nothing to note)
+                ctx.observe(lambda _: server.note_member(group, member, generation))
             return None
         if api_key == ApiKey.HEARTBEAT:
             return Answer(messages.HeartbeatResponse(error_code=ErrorCode.REBALANCE_IN_PROGRESS))
@@ -248,7 +273,7 @@ class MemberMoveFilter(Filter):
                     error_message="the proxy moved this member to another cluster; rejoin"))
             server.forget_moved_consumer_member(group, member)   # it rejoins (0) or leaves (< 0)
         if epoch >= 0:
-            server.note_consumer_member(group, member)
+            ctx.observe(lambda _: server.note_consumer_member(group, member))
         return None
 
 

@@ -31,6 +31,33 @@ from .session import ClientSession, _UpstreamSide
 log = logging.getLogger("linker.proxy")
 
 SWEEP_INTERVAL = 1.0
+#: Names clients used (topics, groups) are forgotten after this long unused, and at most
+#: this many are kept (the oldest go first): the proxy's memory does not grow with what
+#: clients send (issue 17.3). The promote's stranded-topic window is 10 min.
+NAME_RETENTION_S = 3600.0
+MAX_NAMES = 10_000
+#: Members remembered per group (a classic member gets a new id at every rejoin).
+MAX_MEMBERS_PER_GROUP = 1_000
+#: Refused connections are logged at most once per this many seconds (with a count).
+REFUSAL_LOG_INTERVAL = 1.0
+
+
+def _remember(seen: dict[str, float], names: Iterable[str], now: float) -> None:
+    """Mark `names` used now, keeping at most MAX_NAMES (the least recently used go)."""
+    for name in names:
+        seen.pop(name, None)      # re-insert: the dict stays ordered by last use
+        seen[name] = now
+    while len(seen) > MAX_NAMES:
+        del seen[next(iter(seen))]
+
+
+def _prune(seen: dict[str, Any], before: float) -> None:
+    """Drop names last used before `before` (the dict is ordered by last use)."""
+    while seen:
+        name = next(iter(seen))
+        if seen[name] >= before:
+            return
+        del seen[name]
 
 
 class _Listener:
@@ -65,9 +92,17 @@ class ProxyServer:
         self.mirrors = mirrors
         self.mirrors_on = mirrors_on or config.upstream.name
         self.sessions: set[ClientSession] = set()
+        #: sessions whose client left while produce requests were in flight (session.LINGER_S)
+        self.lingering: set[ClientSession] = set()
         self.chain = Chain()                     # the request filters, by api key
-        self.groups_seen: set[str] = set()
+        self.groups_seen: dict[str, float] = {}    # group -> when last used (ordered by that)
         self.topics_in_use: dict[str, float] = {}   # topic -> when a client last asked its metadata
+        #: the fronted cluster answered a client that never began SASL: its listener has no
+        #: SASL, so such clients are not "before authentication" (see ClientSession)
+        self.answers_without_sasl = False
+        self._per_address: dict[str, int] = {}      # client address -> connections open
+        self._refused_since_log = 0
+        self._refusal_logged = 0.0
         self._members: dict[str, dict[str, int]] = {}      # group -> member id -> generation
         self._moved_members: dict[str, dict[str, int]] = {}  # the same, as of the last switch
         self._consumer_members: dict[str, set[str]] = {}     # KIP-848: group -> member ids
@@ -110,6 +145,8 @@ class ProxyServer:
             self._sweeper.cancel()
         for session in list(self.sessions):
             session.close()
+        for session in list(self.lingering):
+            session._broken("the proxy is closing")
         listeners = [l for l in (self._bootstrap, *self._listeners.values()) if l is not None]
         self._listeners.clear()
         for listener in listeners:
@@ -178,12 +215,48 @@ class ProxyServer:
                     s.close(f"a request frame stayed incomplete for more than {cfg.partial_frame_timeout:g}s")
                 elif not s.pending and now - s.last_activity > cfg.idle_timeout:
                     s.close(f"idle for more than {cfg.idle_timeout:g}s")
+            _prune(self.topics_in_use, now - NAME_RETENTION_S)
+            _prune(self.groups_seen, now - NAME_RETENTION_S)
+            for members in (self._members, self._moved_members, self._consumer_members,
+                            self._moved_consumer_members):
+                for group in [g for g in members if g not in self.groups_seen]:
+                    del members[group]
             for node, listener in list(self._listeners.items()):
                 if listener.absent_since is not None and now - listener.absent_since > cfg.forget_broker_after:
                     log.info("broker %d left the cluster: closing its listener on port %d", node, listener.port)
                     del self._listeners[node]
                     self._addresses.pop(node, None)
                     await listener.close()
+
+    # -- connection limits -----------------------------------------------------------------
+    def admit(self, session: ClientSession, address: str) -> bool:
+        """Count a new client connection; False (and a log line) when a limit is reached."""
+        cfg = self.config
+        open_here = self._per_address.get(address, 0)
+        if len(self.sessions) >= cfg.max_connections:
+            why = f"{len(self.sessions)} client connections open (proxy max_connections)"
+        elif open_here >= cfg.max_connections_per_address:
+            why = f"{open_here} connections open from {address} (proxy max_connections_per_address)"
+        else:
+            self._per_address[address] = open_here + 1
+            session.address = address
+            self.sessions.add(session)
+            return True
+        self._refused_since_log += 1
+        now = time.monotonic()
+        if now - self._refusal_logged >= REFUSAL_LOG_INTERVAL:
+            log.warning("refused a connection from %s: %s (%d refused since the last such line)",
+                        session.peer, why, self._refused_since_log)
+            self._refused_since_log, self._refusal_logged = 0, now
+        return False
+
+    def release(self, session: ClientSession) -> None:
+        self.sessions.discard(session)
+        left = self._per_address.get(session.address, 0) - 1
+        if left > 0:
+            self._per_address[session.address] = left
+        else:
+            self._per_address.pop(session.address, None)
 
     # -- upstream connections ------------------------------------------------------------
     async def open_upstream(self, session: ClientSession, node_id: int | None) -> _UpstreamSide:
@@ -267,9 +340,7 @@ class ProxyServer:
         return self._topic_names.get(topic_id)
 
     def note_topics(self, topics: Iterable[str]) -> None:
-        now = time.monotonic()
-        for t in topics:
-            self.topics_in_use[t] = now
+        _remember(self.topics_in_use, topics, time.monotonic())
 
     def topics_used_within(self, seconds: float) -> list[str]:
         """Topics clients named in a Metadata request in the last `seconds`: the ones they use
@@ -278,19 +349,25 @@ class ProxyServer:
         return sorted(t for t, at in self.topics_in_use.items() if at >= since)
 
     def note_groups(self, groups: Iterable[str]) -> None:
-        self.groups_seen.update(groups)
+        _remember(self.groups_seen, groups, time.monotonic())
 
     def note_member(self, group: str, member_id: str, generation: int) -> None:
         """A classic-protocol member (KIP-848 members, known from their heartbeats, are kept
         apart: their epochs restart at a rejoin, so an epoch cannot tell old from new)."""
         if member_id and generation >= 0 and member_id not in self._consumer_members.get(group, ()):
-            self.groups_seen.add(group)
-            self._members.setdefault(group, {})[member_id] = generation
+            self.note_groups((group,))
+            members = self._members.setdefault(group, {})
+            members.pop(member_id, None)
+            members[member_id] = generation
+            if len(members) > MAX_MEMBERS_PER_GROUP:
+                del members[next(iter(members))]
 
     def note_consumer_member(self, group: str, member_id: str) -> None:
         if member_id:
-            self.groups_seen.add(group)
-            self._consumer_members.setdefault(group, set()).add(member_id)
+            self.note_groups((group,))
+            members = self._consumer_members.setdefault(group, set())
+            if len(members) < MAX_MEMBERS_PER_GROUP:
+                members.add(member_id)
 
     def is_moved_consumer_member(self, group: str, member_id: str) -> bool:
         """A KIP-848 member (its id is its own for life, epochs change) from before the last
@@ -318,10 +395,25 @@ class ProxyServer:
         for t in topics:
             self.holds.pop(t, None)
 
-    async def wait_produce_drained(self, epoch: int, timeout: float = 30.0) -> None:
-        """Wait until every produce forwarded before `epoch` was answered (or its client is gone)."""
-        deadline = time.monotonic() + timeout
-        while any(e < epoch for s in self.sessions for e in s.produce_epochs_in_flight):
+    async def wait_produce_drained(self, epoch: int, timeout: float = 30.0, trickle_grace: float = 0.5) -> None:
+        """Wait until the broker can no longer append a produce forwarded before `epoch`: each
+        was answered; acks=0 ones are followed by a probe that was answered; those of clients
+        that left are answered on their lingering connection (session.LINGER_S). A produce
+        still arriving from its client after `trickle_grace` has its client closed (the broker
+        never gets all of it; the client retries and meets the hold), so one slow client does
+        not fail the cutover."""
+        start = time.monotonic()
+        deadline = start + timeout
+        while True:
+            waiting = False
+            late = time.monotonic() - start > trickle_grace
+            for s in (*self.sessions, *self.lingering):
+                if late and s.streaming_produce_before(epoch):
+                    s.close("a produce request was still arriving when writes were held; retry")
+                s.probe(epoch)
+                waiting = waiting or any(e < epoch for e in s.produce_epochs_in_flight)
+            if not waiting:
+                return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"produce requests forwarded before the hold still unanswered "
                                    f"after {timeout:g}s")
@@ -336,6 +428,7 @@ class ProxyServer:
         self._moved_consumer_members, self._consumer_members = self._consumer_members, {}
         self._addresses.clear()
         self._topic_names.clear()
+        self.answers_without_sasl = False
         try:
             admin = await self.admin(upstream)
             snapshot = await admin.refresh_metadata()

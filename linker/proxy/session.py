@@ -14,6 +14,13 @@ prefix alone allocates nothing). Reading from one side pauses while the other
 side's write buffer is full or too many requests are in flight, so the memory a
 connection holds is bounded by one frame being decoded per direction plus
 the transports' high-water marks.
+
+Before the client has authenticated (no broker answer to anything but
+ApiVersions and SASL yet) a frame the proxy must hold is capped at
+`max_preauth_request_size` (512 KiB, Kafka's sasl.server.max.receive.size).
+Answers the proxy makes itself are backpressured: while the client's write
+buffer is full, or more than `max_unsent_answers` bytes of them wait behind
+forwarded requests, the client's requests are not read.
 """
 from __future__ import annotations
 
@@ -54,6 +61,22 @@ _RESPONSE_HEAD = 4
 _UPSTREAM_CONNECTING = "connecting"
 _UPSTREAM_FULL = "upstream-write-buffer"
 _IN_FLIGHT = "in-flight"
+_CLIENT_FULL = "client-write-buffer"
+_ANSWERS_QUEUED = "answers-queued"
+#: Reasons that also stop handling requests already received (not only reading more).
+_STOP = frozenset({_CLIENT_FULL, _ANSWERS_QUEUED})
+#: A broker answers these before a client authenticates; an answer to anything else means
+#: the client is authenticated (or the listener has no SASL).
+_AUTH_APIS = frozenset({ApiKey.API_VERSIONS, ApiKey.SASL_HANDSHAKE, ApiKey.SASL_AUTHENTICATE})
+#: The api key of the proxy's own ApiVersions probe (its answer goes to no client): a broker
+#: handles a connection's requests in order, so its answer means every acks=0 produce sent
+#: before it was appended or refused.
+_PROBE = -1
+_PROBE_ID = b"linker-proxy"
+_PROBE_FRAME = struct.pack(">ihhih", 10 + len(_PROBE_ID), ApiKey.API_VERSIONS, 0, -1, len(_PROBE_ID)) + _PROBE_ID
+#: After its client left, a connection with produce requests in flight stays open until the
+#: broker answered them (so a cutover knows they can no longer be appended), at most this long.
+LINGER_S = 30.0
 
 
 class _Pending:
@@ -82,24 +105,43 @@ class ClientSession(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.upstream: _UpstreamSide | None = None
         self.peer = "?"
+        self.address = "?"                    # the client's address (host), for the per-address limit
         self.pending: collections.deque[_Pending] = collections.deque()
         self._requests = FrameDecoder(self.config.max_request_size, head_size=RELAY_HEAD)
         self._paused: set[str] = set()
         self._reading = True
         self._closed = False
+        #: the upstream side is done with (closed, or no longer lingering); read per response
+        self.ended = False
+        self._stream: tuple[int, _Pending | None] | None = None   # a request being relayed: (epoch, its entry)
+        self.acks0_epoch = -1                 # epoch of the last acks=0 produce forwarded, until probed
         self.last_activity = time.monotonic()
         self.partial_since: float | None = None
         self._connect_task: asyncio.Task[None] | None = None
         self._early: list[bytes] = []
         self._relaying = False
         self._early_bytes = 0
+        self._go = True                       # handle requests received (see _STOP)
+        self._client_full = False             # the client's write buffer is above its high-water mark
+        self._unsent = 0                      # bytes of local answers queued in `pending`
+        self._admitted = False
+        self.preauth = True                   # see _authenticated
+        self._sasl = False                    # the client began a SASL exchange
+        # while pre-auth, responses pass through these (the class's own methods afterwards)
+        self.on_response = self._preauth_on_response              # type: ignore[method-assign]
+        self.response_start = self._preauth_response_start        # type: ignore[method-assign]
 
     # -- client side ---------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
-        self.server.sessions.add(self)
+        admitted = self.server.admit(self, peer[0] if isinstance(peer, tuple) else str(peer))
+        if not admitted:
+            self._closed, self._go = True, False
+            transport.abort()
+            return
+        self._admitted = True
         self._pause(_UPSTREAM_CONNECTING)
         self._connect_task = asyncio.get_running_loop().create_task(self._connect_upstream())
 
@@ -125,7 +167,7 @@ class ClientSession(asyncio.Protocol):
         if self.upstream is None:  # some loops deliver data before pause_reading takes hold
             self._early.append(data)
             self._early_bytes += len(data)
-            if self._early_bytes > self.config.max_request_size:
+            if self._early_bytes > 2 * (self.config.max_preauth_request_size + 4):  # two whole frames
                 self.close(f"{self._early_bytes} bytes sent before the upstream connection was ready")
             return
         try:
@@ -138,12 +180,20 @@ class ClientSession(asyncio.Protocol):
         self.partial_since = (self.partial_since or self.last_activity) if busy else None
 
     def _read_requests(self, data: bytes) -> None:
+        try:
+            self._requests.receive_data(data)
+        except FrameTooLarge as exc:
+            self.close(f"request frame refused: {exc}")
+            return
+        self._handle_requests()
+
+    def _handle_requests(self) -> None:
         """Requests in stream order; a large one whose head says it needs no decoding is relayed
-        to the broker cut-through (its head first, then its bytes as they arrive)."""
+        to the broker cut-through (its head first, then its bytes as they arrive). Stops while
+        `_go` is False (closed, or local answers backpressured); the rest stays in the decoder."""
         requests = self._requests
         try:
-            requests.receive_data(data)
-            while not self._closed:
+            while self._go:
                 event = requests.next_event()
                 kind = event.__class__
                 if kind is Frame:
@@ -153,11 +203,47 @@ class ClientSession(asyncio.Protocol):
                 elif kind is FrameStart:
                     if self._relay_request(event.head, event.size):  # type: ignore[union-attr]
                         requests.stream()  # else it is collected and comes whole
+                    elif event.size > self.config.max_preauth_request_size and self._held_preauth():  # type: ignore[union-attr]
+                        self.close(f"request frame of {event.size} bytes before the client authenticated "  # type: ignore[union-attr]
+                                   f"(at most {self.config.max_preauth_request_size} until then, as the "
+                                   "broker's sasl.server.max.receive.size)")
                 elif event is NEED_DATA:
                     return
-                # FRAME_END: a relayed request is complete
+                else:   # FRAME_END: a relayed request is complete
+                    self._stream = None
         except FrameTooLarge as exc:
             self.close(f"request frame refused: {exc}")
+
+    def _held_preauth(self) -> bool:
+        """Whether the pre-authentication cap applies: the client has not authenticated, and
+        either began SASL or the fronted cluster has not been seen to answer clients without it."""
+        return self.preauth and (self._sasl or not self.server.answers_without_sasl)
+
+    def _authenticated(self) -> None:
+        """The broker answered a request other than ApiVersions/SASL: the client is
+        authenticated (on a listener without SASL it never needed to be)."""
+        self.preauth = False
+        if not self._sasl:
+            self.server.answers_without_sasl = True
+        del self.on_response, self.response_start   # back to the class's methods
+
+    def _preauth_note(self) -> None:
+        """A broker response arrives: it answers the first request the proxy did not answer."""
+        for p in self.pending:
+            if p.ready is None:
+                if p.api_key == ApiKey.SASL_HANDSHAKE:
+                    self._sasl = True
+                elif p.api_key not in _AUTH_APIS and p.api_key != _PROBE:
+                    self._authenticated()
+                return
+
+    def _preauth_on_response(self, frame: Buffer) -> None:
+        self._preauth_note()
+        ClientSession.on_response(self, frame)
+
+    def _preauth_response_start(self, corr: int) -> bool | None:
+        self._preauth_note()
+        return ClientSession.response_start(self, corr)
 
     def _relay_request(self, head: Buffer, size: int) -> bool:
         """Start relaying a large request from its first bytes; False if it must be decoded."""
@@ -175,10 +261,14 @@ class ClientSession(asyncio.Protocol):
                 return False  # a header longer than the head: decide on the whole frame
             epoch = server.produce_epoch
             if acks != 0:
-                self.pending.append(_Pending(corr, api_key, version, needs_decode(api_key, version),
-                                             produce_epoch=epoch))
+                p = _Pending(corr, api_key, version, needs_decode(api_key, version), produce_epoch=epoch)
+                self.pending.append(p)
+            else:
+                p, self.acks0_epoch = None, epoch
         else:
-            self.pending.append(_Pending(corr, api_key, version, needs_decode(api_key, version)))
+            p = _Pending(corr, api_key, version, needs_decode(api_key, version))
+            self.pending.append(p)
+        self._stream = (epoch, p)
         self._write_upstream_chunks([_I32.pack(size), head])
         if len(self.pending) >= self.config.max_in_flight:
             self._pause(_IN_FLIGHT)
@@ -195,40 +285,96 @@ class ClientSession(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._closed = True
-        self.server.sessions.discard(self)
+        self._closed, self._go = True, False
+        if self._admitted:
+            self._admitted = False
+            self.server.release(self)
         if self._connect_task is not None and not self._connect_task.done():
             self._connect_task.cancel()
+        self._end_upstream()
+
+    def _end_upstream(self) -> None:
+        """The client is gone: close the upstream connection, unless produce requests are in
+        flight there — then linger until the broker answered them (see LINGER_S). A request
+        still being relayed is dropped from them: the broker never got all of it, and
+        discards it when the connection closes."""
+        self.transport = None
+        up = self.upstream
+        if up is None or self.ended or self in self.server.lingering:
+            return
+        self.probe(self.server.produce_epoch + 1)   # acks=0 produces of any epoch (not mid-stream)
+        stream, self._stream = self._stream, None
+        if stream is not None and stream[1] is not None and self.pending and self.pending[-1] is stream[1]:
+            self.pending.pop()
+        if not any(p.produce_epoch >= 0 for p in self.pending):
+            self.ended = True
+            up.close()
+            return
+        self.server.lingering.add(self)
+        self.__dict__.pop("response_start", None)             # no pre-auth bookkeeping any more
+        self.on_response = self._lingering_on_response        # type: ignore[method-assign]
+        self.response_done = self._lingering_response_done    # type: ignore[method-assign]
+        asyncio.get_running_loop().call_later(LINGER_S, self._stop_lingering, True)
+
+    def _lingering_on_response(self, frame: Buffer) -> None:
+        ClientSession.on_response(self, frame)
+        self._stop_lingering(False)
+
+    def _lingering_response_done(self) -> None:
+        ClientSession.response_done(self)
+        self._stop_lingering(False)
+
+    def _stop_lingering(self, timed_out: bool) -> None:
+        if self.ended or (not timed_out and any(p.produce_epoch >= 0 for p in self.pending)):
+            return
+        if timed_out:
+            log.warning("client %s (%s) left; its produce requests were not answered within %gs: "
+                        "closing their connection", self.peer, self._target(), LINGER_S)
+        self.ended = True
+        self.server.lingering.discard(self)
         if self.upstream is not None:
             self.upstream.close()
 
     def pause_writing(self) -> None:
+        """The client does not take what is written to it: stop reading the broker's responses
+        (and, once the proxy answered something itself meanwhile, the client's requests)."""
+        self._client_full = True
         if self.upstream is not None:
             self.upstream.pause_reading()
 
     def resume_writing(self) -> None:
+        self._client_full = False
         if self.upstream is not None:
             self.upstream.resume_reading()
+        if _CLIENT_FULL in self._paused:
+            self._resume(_CLIENT_FULL)
 
     def close(self, reason: str | None = None) -> None:
         """Close this client's connection (and its upstream); other clients are untouched."""
         if reason:
             log.warning("closing client %s (%s): %s", self.peer, self._target(), reason)
-        self._closed = True
+        self._closed, self._go = True, False
         if self.transport is not None:
             self.transport.abort()
-        if self.upstream is not None:
-            self.upstream.close()
+        self._end_upstream()
 
     def _pause(self, why: str) -> None:
         self._paused.add(why)
+        if why in _STOP:
+            self._go = False
         if self._reading and self.transport is not None:
             self._reading = False
             self.transport.pause_reading()
 
     def _resume(self, why: str) -> None:
-        self._paused.discard(why)
-        if not self._paused and not self._reading and not self._closed and self.transport is not None:
+        paused = self._paused
+        paused.discard(why)
+        if self._closed:
+            return
+        if not self._go and not paused & _STOP:
+            self._go = True   # requests already received are handled from the loop, not from here
+            asyncio.get_running_loop().call_soon(self._handle_requests)
+        if not paused and not self._reading and self.transport is not None:
             self._reading = True
             self.transport.resume_reading()
 
@@ -253,7 +399,8 @@ class ClientSession(asyncio.Protocol):
             if active:
                 self._filter(frame, active, api_key, version, corr, epoch, no_response)
                 return
-        if no_response:  # the broker sends no response: nothing to wait for
+        if no_response:  # the broker sends no response: a cutover probes for it (probe())
+            self.acks0_epoch = epoch
             self._write_upstream(frame)
             return
         self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version), produce_epoch=epoch))
@@ -300,12 +447,14 @@ class ClientSession(asyncio.Protocol):
             elif not no_response:
                 self._answer_locally(_Pending(corr, api_key, ctx.version, False), result.body)
             return
+        if no_response:
+            self.acks0_epoch = epoch
         if not ctx.changed:
             if no_response:
                 self._write_upstream(frame)
             else:
                 self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version),
-                                              produce_epoch=epoch))
+                                              ctx.completions or None, epoch))
             return
         chunks = kproto.encode_request(ctx.body, version, corr, header.client_id)
         if no_response:
@@ -316,10 +465,21 @@ class ClientSession(asyncio.Protocol):
 
     def _answer_locally(self, p: _Pending, body: Any) -> None:
         p.ready = kproto.encode_response(body, p.version, p.corr)
+        size = sum(len(c) for c in p.ready)
+        limit = self.config.max_unsent_answers
+        if size > limit:
+            self.close(f"the proxy's answer to {ApiKey(p.api_key).name} v{p.version} would be {size} bytes "
+                       f"(at most {limit})")
+            return
         if not self.pending and not self._relaying:
             self._write_client(p.ready)
+            if self._client_full:      # the client does not read: no more answers until it does
+                self._pause(_CLIENT_FULL)
         else:
             self.pending.append(p)
+            self._unsent += size
+            if self._unsent > limit:
+                self._pause(_ANSWERS_QUEUED)
 
     def _forward(self, frame: Buffer, p: _Pending) -> None:
         self.pending.append(p)
@@ -356,15 +516,15 @@ class ClientSession(asyncio.Protocol):
         pending = self.pending
         self._flush_ready()
         if not pending:
-            self.close("upstream sent a response to no request")
+            self._broken("upstream sent a response to no request")
             return
         if len(frame) < 4:
-            self.close(f"upstream response of {len(frame)} bytes has no correlation id")
+            self._broken(f"upstream response of {len(frame)} bytes has no correlation id")
             return
         p = pending.popleft()
         (corr,) = _I32.unpack_from(frame, 0)
         if corr != p.corr:
-            self.close(f"upstream response correlation id {corr} does not match request {p.corr}")
+            self._broken(f"upstream response correlation id {corr} does not match request {p.corr}")
             return
         if p.decode or p.completions is not None:
             out = self._rewrite(frame, p)
@@ -383,11 +543,11 @@ class ClientSession(asyncio.Protocol):
         self._flush_ready()
         pending = self.pending
         if not pending:
-            self.close("upstream sent a response to no request")
+            self._broken("upstream sent a response to no request")
             return None
         p = pending[0]
         if corr != p.corr:
-            self.close(f"upstream response correlation id {corr} does not match request {p.corr}")
+            self._broken(f"upstream response correlation id {corr} does not match request {p.corr}")
             return None
         if p.decode or p.completions is not None:
             return False
@@ -405,18 +565,22 @@ class ClientSession(asyncio.Protocol):
         if len(self.pending) < self.config.max_in_flight:
             self._resume(_IN_FLIGHT)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def _flush_ready(self) -> None:
         if self._relaying:
             return  # never inside a response being relayed
         pending = self.pending
+        if not pending or pending[0].ready is None:
+            return
         while pending and pending[0].ready is not None:
-            self._write_client(pending.popleft().ready)
+            ready = pending.popleft().ready
+            self._unsent -= sum(len(c) for c in ready)  # type: ignore[union-attr]
+            self._write_client(ready)
+        if self._unsent <= self.config.max_unsent_answers:
+            self._resume(_ANSWERS_QUEUED)
 
     def _rewrite(self, frame: Buffer, p: _Pending) -> list[Any] | None:
+        if p.api_key == _PROBE:
+            return []   # the proxy's own probe: nothing for the client
         version = p.version
         try:
             if p.api_key == ApiKey.API_VERSIONS:
@@ -426,7 +590,7 @@ class ClientSession(asyncio.Protocol):
                 return kproto.encode_response(body, version, p.corr)
             _, body = kproto.decode_response(p.api_key, version, frame)
         except KprotoError as exc:
-            self.close(f"cannot parse {ApiKey(p.api_key).name} v{version} response: {exc}")
+            self._broken(f"cannot parse {ApiKey(p.api_key).name} v{version} response: {exc}")
             return None
         changed = False
         if p.decode:
@@ -435,8 +599,9 @@ class ClientSession(asyncio.Protocol):
                 self.server.note_metadata(body)
         if p.completions is not None:
             for complete in p.completions:
-                body = complete(body)
-            changed = True
+                out = complete(body)
+                if out is not None:   # None: it only looked (an observer)
+                    body, changed = out, True
         if not changed:
             return [_I32.pack(len(frame)), frame]
         return kproto.encode_response(body, version, p.corr)
@@ -453,9 +618,40 @@ class ClientSession(asyncio.Protocol):
                 return 0, body
             raise
 
-    def upstream_lost(self, reason: str | None) -> None:
+    def _broken(self, reason: str) -> None:
+        """The upstream connection cannot be read any more: close it now, lingering or not."""
+        self.ended = True
+        self.server.lingering.discard(self)
+        if self.upstream is not None:
+            self.upstream.close()
         if not self._closed:
             self.close(reason)
+
+    def upstream_lost(self, reason: str | None) -> None:
+        self.ended = True
+        self.server.lingering.discard(self)
+        if not self._closed:
+            self.close(reason)
+
+    # -- cutover ---------------------------------------------------------------------------
+    def streaming_produce_before(self, epoch: int) -> bool:
+        """A produce forwarded before `epoch` is still arriving from the client."""
+        stream = self._stream
+        return stream is not None and 0 <= stream[0] < epoch
+
+    def probe(self, epoch: int) -> None:
+        """acks=0 produces forwarded before `epoch` have no answer: send the broker an
+        ApiVersions behind them and count it as one of them until it is answered. Not while
+        a request is being relayed (the bytes would land inside it) or before the client
+        authenticated (the broker then refuses every produce)."""
+        if not 0 <= self.acks0_epoch < epoch or self._stream is not None or self.preauth or self.ended:
+            return
+        up = self.upstream
+        if up is None or up.transport is None:
+            return
+        self.pending.append(_Pending(-1, _PROBE, 0, True, produce_epoch=self.acks0_epoch))
+        self.acks0_epoch = -1
+        up.transport.write(_PROBE_FRAME)
 
     @property
     def produce_epochs_in_flight(self) -> list[int]:
@@ -486,7 +682,7 @@ class _UpstreamSide(asyncio.Protocol):
         responses = self._responses
         try:
             responses.receive_data(data)
-            while not session.closed:
+            while not session.ended:
                 event = responses.next_event()
                 kind = event.__class__
                 if kind is BodyChunk:
@@ -507,7 +703,7 @@ class _UpstreamSide(asyncio.Protocol):
                 else:
                     return  # NEED_DATA
         except FrameTooLarge as exc:
-            session.close(f"upstream response refused: {exc}")
+            session._broken(f"upstream response refused: {exc}")
 
     def eof_received(self) -> bool:
         return False

@@ -14,7 +14,8 @@ from .reading import get, host_port, only_keys
 
 _KEYS = {"listen", "advertise", "port_base", "broker_ports", "front", "control", "tls_cert", "tls_key",
          "fetch_node_endpoints", "catch_up_timeout_s", "group_drain_timeout_s",
-         "allow_plaintext_clients", "allow_sasl_plain_over_plaintext", "control_token_file"}
+         "allow_plaintext_clients", "allow_sasl_plain_over_plaintext", "control_token_file",
+         "max_connections", "max_connections_per_address"}
 FRONTS = ("source", "destination")
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -36,6 +37,8 @@ class ProxySettings:
     allow_plaintext_clients: bool = False    # plaintext clients although the brokers are reached over TLS
     allow_sasl_plain_over_plaintext: bool = False  # SASL PLAIN (password in clear) without tls_cert
     control_token_file: str | None = None    # where the control endpoint's token lives (default: see control.py)
+    max_connections: int = 1000              # client connections at once (more are refused)
+    max_connections_per_address: int = 100   # from one client address
 
 
 def _endpoint(t: dict[str, Any], key: str, default: str) -> tuple[str, int]:
@@ -73,11 +76,17 @@ def parse_proxy(t: dict[str, Any] | None) -> ProxySettings | None:
         if v <= 0:
             raise ConfigError(f"proxy.{k}: must be > 0, got {v}")
         timeouts[k] = float(v)
+    limits = {}
+    for k in ("max_connections", "max_connections_per_address"):
+        v = get(t, "proxy", k, int, getattr(ProxySettings, k))
+        if v < 1:
+            raise ConfigError(f"proxy.{k}: must be >= 1, got {v}")
+        limits[k] = v
     if control is not None and control[0] not in _LOOPBACK:
         raise ConfigError(f"proxy.control: {control[0]} is not a loopback address; the control endpoint "
                           "runs irreversible failovers and listens on loopback only (127.0.0.1, ::1, localhost)")
     return ProxySettings(host, port, get(t, "proxy", "advertise", str, None), base, ports, front, control,
-                         cert, key, get(t, "proxy", "fetch_node_endpoints", bool, True), **timeouts,
+                         cert, key, get(t, "proxy", "fetch_node_endpoints", bool, True), **timeouts, **limits,
                          allow_plaintext_clients=get(t, "proxy", "allow_plaintext_clients", bool, False),
                          control_token_file=get(t, "proxy", "control_token_file", str, None),
                          allow_sasl_plain_over_plaintext=get(t, "proxy", "allow_sasl_plain_over_plaintext", bool,

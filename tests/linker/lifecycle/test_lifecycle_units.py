@@ -80,8 +80,8 @@ def test_config_sync_plan_copies_forces_and_keeps():
     ch = config_changes(src, dst, m, keep=("retention.ms", "compression.type"))
     assert ch == {"compression.type": "producer"}   # a forced key cannot be kept
     compacted = config_changes({"cleanup.policy": "compact", "retention.ms": "7"}, dst, m, keep=("retention.ms",))
-    assert compacted["retention.ms"] == "-1"          # forced for a compacted source, keep or not
-    assert "cleanup.policy" not in compacted           # already delete on the mirror
+    assert "retention.ms" not in compacted             # kept: only the policy is forced
+    assert compacted["cleanup.policy"] == "compact"    # the mirror's cleaner removes compaction fillers
 
 
 def test_acl_selection_copies_literal_topic_and_group_acls_only():

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from kafkabed.producers import consume, create_compacted_topic, make_records, produce
+from kafkabed.producers import consume, make_records, produce
 from kproto.records.batch import BatchView
 from kproto.records.reproducibility import classify
 from kproto.records.walk import walk_batches
@@ -216,30 +216,6 @@ def test_transactional_source_blocks_at_the_marker_batch(source, destination, to
     _, d_end = offsets(cfg.destination, [(txn_topic, 0)])
     assert d_end[(txn_topic, 0)] == 20
     assert_verified(cfg, allow_lag=True)
-
-
-def test_compacted_source_blocks_at_the_first_hole(source, destination, topic_name):
-    create_compacted_topic(source, topic_name)
-    tp = (topic_name, 0)
-    deadline = time.monotonic() + 90
-    found = None
-    i = 0
-    while found is None and time.monotonic() < deadline:
-        produce(source, topic_name, make_records(50, prefix=f"c{i}", key_space=5))
-        i += 1
-        time.sleep(1.0)
-        found = _first_unreproducible(link_config(source, destination, names=[topic_name]).source, tp)
-    assert found is not None, "the log cleaner did not compact within 90 s"
-    cfg = link_config(source, destination, names=[topic_name])
-
-    async def blocked(engine):
-        pm = engine.partitions.get(tp)
-        return pm is not None and pm.status.state.value == "BLOCKED"
-    engine = mirror(cfg, done=blocked)
-    st = engine.partitions[tp].status
-    assert st.offset == found[0], (st.offset, st.reason, found)
-    assert "compaction" in st.reason
-    assert_verified(cfg, min_batches=0, allow_lag=True)
 
 
 def test_restart_mid_stream_resumes_exactly(source, destination, topic_name):

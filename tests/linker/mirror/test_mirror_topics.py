@@ -13,9 +13,9 @@ def test_required_configs_for_a_delete_topic():
                    "message.timestamp.after.max.ms": "3600000", "compression.type": "producer"}
 
 
-def test_compacted_source_gets_a_mirror_that_deletes_nothing():
+def test_compacted_source_gets_a_mirror_with_its_cleanup_policy_and_retention():
     req = required_configs({**SRC, "cleanup.policy": "compact,delete"}, MirrorSettings())
-    assert (req["cleanup.policy"], req["retention.ms"], req["retention.bytes"]) == ("delete", "-1", "-1")
+    assert (req["cleanup.policy"], req["retention.ms"], req["retention.bytes"]) == ("compact,delete", "604800000", "-1")
 
 
 def test_drift_accepts_a_larger_max_message_bytes():

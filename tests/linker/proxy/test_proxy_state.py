@@ -1,0 +1,172 @@
+"""What the proxy remembers about clients, and what a failed cutover leaves held (issue 17.3, 17.6)."""
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+import kproto
+from kafkabed.faults import FaultRelays
+from kproto import messages
+from kproto.records.builder import build_batch
+from linker.client import LATEST_TIMESTAMP, Client, ClientConfig
+from linker.proxy import MirrorTopics, ProxyConfig, UpstreamConfig
+from linker.proxy.cutover import Cutover, CutoverError
+
+from conftest import upstream_of
+from proxy_rawwire import RawConnection
+
+
+def _find(c: RawConnection, keys: list[str]) -> None:
+    F = messages.FindCoordinatorRequest
+    c.request(F(key_type=0, coordinator_keys=keys), 4)
+
+
+def test_only_names_the_broker_answered_are_kept(destination, start_proxy, topic_name):
+    """FindCoordinator batches of 1,000 and 20 groups (admin lookups, or an attack) are
+    forwarded but not remembered, one group is; Metadata remembers only topics that exist."""
+    destination.create_topic(topic_name)
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(destination)))
+    tag = uuid.uuid4().hex[:8]
+    with RawConnection(proxy.bootstrap) as c:
+        _find(c, [f"pre-{tag}-{i}" for i in range(1000)])
+        M = messages.MetadataRequest
+        c.request(M(topics=[M.MetadataRequestTopic(name=n) for n in (topic_name, f"nope-{tag}")],
+                    allow_auto_topic_creation=False), 12)
+        _find(c, [f"batch-{tag}-{i}" for i in range(20)])
+        _find(c, [f"one-{tag}"])
+    groups = proxy.sync(lambda: list(proxy.server.groups_seen))
+    topics = proxy.sync(lambda: proxy.server.topics_used_within(60))
+    assert [g for g in groups if tag in g] == [f"one-{tag}"]
+    assert topic_name in topics and f"nope-{tag}" not in topics
+
+
+def test_a_failed_rerun_keeps_the_hold_it_found(source, destination, start_proxy, topic_name):
+    """A hold put by the state topic (a promotion that began) stays when a re-run of the
+    cutover fails before the promotion step: a write let through would be lost."""
+    source.create_topic(topic_name)
+    destination.create_topic(topic_name)
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(source, "source")))
+    proxy.sync(lambda: proxy.server.hold_writes([topic_name], "the state topic shows PROMOTING"))
+
+    async def never(_ends):
+        return False
+    cutover = Cutover(proxy.server, upstream_of(source, "source"), upstream_of(destination, "destination"),
+                      [topic_name], caught_up=never, catch_up_timeout=0.5)
+    with pytest.raises(CutoverError):
+        proxy.call(cutover.run())
+    assert proxy.sync(lambda: dict(proxy.server.holds)) == {topic_name: "the state topic shows PROMOTING"}
+
+
+# -- the produce drain of a cutover (issue 17.6) ------------------------------------------
+
+def _produce_frame(topic: str, acks: int, records: bytes, corr: int = 1) -> bytes:
+    P = messages.ProduceRequest
+    body = P(acks=acks, timeout_ms=30000, topic_data=[P.TopicProduceData(name=topic, partition_data=[
+        P.PartitionProduceData(index=0, records=records)])])
+    return b"".join(bytes(c) for c in kproto.encode_request(body, 9, corr, "drain-test"))
+
+
+async def _log_end(bootstrap: str, topic: str) -> int:
+    client = Client(bootstrap, ClientConfig(client_id="drain-test"))
+    await client.start()
+    try:
+        return (await client.offsets([(topic, 0)], LATEST_TIMESTAMP))[(topic, 0)]
+    finally:
+        await client.close()
+
+
+def _authenticated(c: RawConnection) -> None:
+    c.request(messages.MetadataRequest(topics=[]), 12)
+
+
+@pytest.fixture
+def slow_source(source):
+    """A relay adding 1 s each way between the proxy and the source broker."""
+    relays = FaultRelays("PLAINTEXT")
+    port = relays.advertise(1, "PLAINTEXT", int(source.bootstrap.split(",")[0].rpartition(":")[2]))
+    relays.set_latency(1.0)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        relays.close()
+
+
+def test_a_trickling_produce_does_not_fail_the_drain(source, start_proxy, topic_name):
+    """A client sends the first 2 KiB of a 64 KiB produce (relayed cut-through) and stops:
+    the drain closes it after its grace instead of waiting for it, and nothing lands."""
+    source.create_topic(topic_name)
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(source, "source")))
+    frame = _produce_frame(topic_name, 1, build_batch([b"x" * 65536]))
+    with RawConnection(proxy.bootstrap) as c:
+        _authenticated(c)
+        c.sock.sendall(frame[:2048])
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        epoch = proxy.sync(lambda: proxy.server.hold_writes([topic_name], "cutover"))
+        proxy.call(proxy.server.wait_produce_drained(epoch, timeout=10))
+        assert time.monotonic() - t0 < 5
+        assert c.is_closed()
+    assert proxy.call(_log_end(source.bootstrap, topic_name)) == 0
+
+
+@pytest.mark.parametrize("acks, leave", [(1, True), (0, False), (0, True)])
+def test_a_produce_counts_until_the_broker_can_no_longer_append_it(source, slow_source, start_proxy, topic_name,
+                                                                  acks, leave):
+    """1 s latency toward the broker. The client sends a produce (acks=1: answered; acks=0:
+    never answered) and disconnects at once or stays. Either way the drain returns only once
+    the broker appended it: the log end read right after the drain does not move later."""
+    source.create_topic(topic_name)
+    proxy = start_proxy(ProxyConfig(upstream=UpstreamConfig(name="source", bootstrap=slow_source)))
+    with RawConnection(proxy.bootstrap) as c:
+        _authenticated(c)
+        c.sock.sendall(_produce_frame(topic_name, acks, build_batch([b"one"]), corr=2))
+        time.sleep(0.1)
+        if leave:
+            c.close()
+        epoch = proxy.sync(lambda: proxy.server.hold_writes([topic_name], "cutover"))
+        proxy.call(proxy.server.wait_produce_drained(epoch, timeout=20))
+        at_drain = proxy.call(_log_end(source.bootstrap, topic_name))
+        time.sleep(2.5)
+        assert proxy.call(_log_end(source.bootstrap, topic_name)) == at_drain == 1
+
+
+def test_the_hold_is_released_after_the_registry_promoted_the_topic(source, destination, start_proxy, topic_name):
+    """When the hold goes, the proxy (now fronting the destination) no longer refuses the
+    topic as a mirror: a producer retrying at once gets through, not POLICY_VIOLATION."""
+    source.create_topic(topic_name)
+    destination.create_topic(topic_name)
+    mirrors = MirrorTopics({topic_name: "link"})
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(source, "source")), mirrors, "destination")
+    seen_at_release = []
+    release = proxy.server.release_writes
+
+    def watching(topics):
+        seen_at_release.append(mirrors.mirror_link(topic_name))
+        release(topics)
+    proxy.server.release_writes = watching
+
+    async def caught_up(_ends):
+        return True
+    proxy.call(Cutover(proxy.server, upstream_of(source, "source"), upstream_of(destination, "destination"),
+                       [topic_name], caught_up=caught_up,
+                       before_release=lambda: mirrors.promote(topic_name)).run())
+    assert seen_at_release == [None]
+    assert proxy.server.upstream.name == "destination" and not proxy.server.holds
+
+
+def test_names_from_clients_that_never_authenticated_are_not_kept(authorizer_cluster, start_proxy):
+    """On a SASL listener a client that skips SASL names a group and a topic: the broker
+    answers neither (it drops the connection), so the proxy remembers neither."""
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(authorizer_cluster, listener="SASL_PLAINTEXT")))
+    tag = uuid.uuid4().hex[:8]
+    for body, version in ((messages.FindCoordinatorRequest(key_type=0, coordinator_keys=[f"unauth-{tag}"]), 4),
+                          (messages.MetadataRequest(topics=[messages.MetadataRequest.MetadataRequestTopic(
+                              name=f"unauth-{tag}")]), 12)):
+        with RawConnection(proxy.bootstrap) as c:
+            c.send(body, version)
+            assert c.is_closed(wait=10)
+    time.sleep(0.3)
+    assert not [g for g in proxy.sync(lambda: list(proxy.server.groups_seen)) if tag in g]
+    assert not [t for t in proxy.sync(lambda: list(proxy.server.topics_in_use)) if tag in t]
