@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from kafkabed.procs import processes_mentioning
+from tests.checker import wait_exact
 from tests.source_tree import parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,6 +78,10 @@ def test_demo_stops_linker_and_clusters_on_ctrl_c():
     try:
         text = _read_until(proc, "Press Ctrl-C")
         run_dir = _check_mirror_steps(text)
+        # judged apart from the demo's own `linker verify`: the independent checker
+        src, dst = (re.search(rf"{side}\s+(127\.0\.0\.1:\d+)", text).group(1) for side in ("source", "destination"))
+        exact = wait_exact(src, dst, ["demo"], timeout=60)
+        assert exact.exact and exact.records == 70 - int(re.search(r"Deleted records below offset (\d+)", text).group(1)), exact
         live = processes_mentioning(run_dir)
         linker_pid = int(re.search(r"linker run --config \S+\s+\(pid (\d+)", text).group(1))
         assert linker_pid in live and len(live) == 3, "two broker JVMs and the linker are running"
