@@ -108,16 +108,19 @@ def helper_classpath(version: str = PINNED) -> list[Path]:
     return jars
 
 
-def compile_helper(jars: Sequence[Path]) -> Path:
-    """Compile the helper once per (source, jars) into the cache; return the class dir."""
+def compile_helper(jars: Sequence[Path], source: Path = SOURCE, main_class: str = MAIN_CLASS,
+                   cache: str = "javacodec") -> Path:
+    """Compile a Java helper once per (source, jars) into the cache; return the class dir.
+
+    Also used by kafkabed/streams.py for its Kafka Streams application."""
     javac = shutil.which("javac")
     if javac is None:
-        raise JavaCodecError("'javac' (JDK 17+) is not on PATH; the conformance helper needs it")
-    digest = hashlib.sha256(SOURCE.read_bytes())
+        raise JavaCodecError(f"'javac' (JDK 17+) is not on PATH; {source.name} needs it")
+    digest = hashlib.sha256(source.read_bytes())
     for jar in jars:
         digest.update(jar.name.encode())
-    target = cache_root() / "javacodec" / digest.hexdigest()[:16]
-    done = target / f"{MAIN_CLASS}.class"
+    target = cache_root() / cache / digest.hexdigest()[:16]
+    done = target / f"{main_class}.class"
     if done.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +131,7 @@ def compile_helper(jars: Sequence[Path]) -> Path:
         work = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
         try:
             cmd = [javac, "-J-Xmx256m", "-nowarn", "-d", str(work),
-                   "-cp", os.pathsep.join(map(str, jars)), str(SOURCE)]
+                   "-cp", os.pathsep.join(map(str, jars)), str(source)]
             run = subprocess.run(cmd, capture_output=True, text=True)
             if run.returncode != 0:
                 raise JavaCodecError(f"javac failed ({run.returncode}):\n{run.stdout}{run.stderr}")
