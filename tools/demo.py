@@ -2,7 +2,8 @@
 
 Starts a "source" and a "destination" cluster with the test bed, writes a demo
 topic on the source (three codecs, keys, headers, idempotent producer; the
-start of one partition trimmed away), writes a link file, runs `linker run` as a
+start of one partition trimmed away) and a compacted topic the source's cleaner
+has cleaned (mirrored record-exact, holes filled), writes a link file, runs `linker run` as a
 subprocess exactly as a user would, waits until it has caught up, shows
 `linker status`, proves the copy with `linker verify`, produces some more and
 verifies again. Then it waits for Ctrl-C (or exits with --once /
@@ -25,6 +26,9 @@ from typing import Any
 
 DEMO_TOPIC = "demo"
 PARTITIONS = 3
+COMPACTED_TOPIC = "demo-compacted"
+COMPACTED_KEYS = 8
+CLEANING_TIMEOUT = 60.0
 CODECS = ("gzip", "lz4", "zstd")
 MORE_CODEC = "zstd"
 CATCH_UP_TIMEOUT = 120.0
@@ -65,7 +69,7 @@ def _link_toml(source: Any, destination: Any, metrics_port: int) -> str:
     return (f'name = "demo"\n\n'
             f'[source]\nbootstrap_servers = [{servers(source)}]\n\n'
             f'[destination]\nbootstrap_servers = [{servers(destination)}]\n\n'
-            f'[topics]\nnames = ["{DEMO_TOPIC}"]\n\n'
+            f'[topics]\nnames = ["{DEMO_TOPIC}", "{COMPACTED_TOPIC}"]\n\n'
             f'[mirror]\nfetch_max_wait_ms = 200\nmetadata_refresh_ms = 5000\n\n'
             f'[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n')
 
@@ -83,7 +87,7 @@ def _trim(source: Any) -> tuple[int, int]:
     align a leading gap; returns the partition and its new log start."""
     from kafka.admin import KafkaAdminClient
     from kafka.structs import TopicPartition
-    ends = _source_ends(source)
+    ends = {p: end for (t, p), end in _source_ends(source).items() if t == DEMO_TOPIC}
     partition = max(ends, key=lambda p: ends[p])
     target = max(1, ends[partition] // 4)
     if ends[partition] < 2:
@@ -94,6 +98,38 @@ def _trim(source: Any) -> tuple[int, int]:
     finally:
         admin.close()
     return partition, target
+
+
+def _compacted(source: Any) -> tuple[int, int]:
+    """Upserts over a few keys on a compacted topic until the source's cleaner has removed
+    superseded records (holes in its offsets); returns (records produced, records kept)."""
+    from kafkabed.producers import Record, create_compacted_topic, produce
+    create_compacted_topic(source, COMPACTED_TOPIC)
+    produced, deadline = 0, time.monotonic() + CLEANING_TIMEOUT
+    while time.monotonic() < deadline:
+        recs = [Record(b"key-%d" % (n % COMPACTED_KEYS), b"v%d" % (produced + n), ()) for n in range(40)]
+        produced += len(produce(source, COMPACTED_TOPIC, recs, compression="zstd").offsets)
+        time.sleep(0.5)
+        kept = _compacted_offsets(source)
+        if len(kept) < produced:
+            return produced, len(kept)
+    raise DemoFailed(f"the source cleaner did not clean '{COMPACTED_TOPIC}' within {CLEANING_TIMEOUT:.0f}s")
+
+
+def _compacted_offsets(source: Any) -> list[int]:
+    from kafka import KafkaConsumer
+    from kafka.structs import TopicPartition
+    tp = TopicPartition(COMPACTED_TOPIC, 0)
+    consumer = KafkaConsumer(**source.kafka_python_config(), auto_offset_reset="earliest")
+    try:
+        consumer.assign([tp])
+        end = consumer.end_offsets([tp])[tp]
+        offsets: list[int] = []
+        while consumer.position(tp) < end:
+            offsets += [m.offset for msgs in consumer.poll(timeout_ms=500).values() for m in msgs]
+        return offsets
+    finally:
+        consumer.close()
 
 
 class LinkerProcess:
@@ -130,7 +166,7 @@ def _linker(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[st
                           stdin=subprocess.DEVNULL, timeout=timeout)
 
 
-def _wait_caught_up(linker: LinkerProcess, expected_end: dict[int, int]) -> float:
+def _wait_caught_up(linker: LinkerProcess, expected_end: dict[tuple[str, int], int]) -> float:
     """Poll `linker status --json` until every partition is MIRRORING with no lag and the
     destination holds at least `expected_end`; returns the seconds it took."""
     t0 = time.monotonic()
@@ -145,10 +181,10 @@ def _wait_caught_up(linker: LinkerProcess, expected_end: dict[int, int]) -> floa
                 doc = {}
             parts = doc.get("partitions", [])
             last = res.stdout
-            if (doc.get("engine_reachable") and len(parts) == PARTITIONS and all(
+            if (doc.get("engine_reachable") and len(parts) == len(expected_end) and all(
                     p["state"] == "MIRRORING" and p["lag_records"] == 0
                     and p["dest_log_end"] == p["source_high_watermark"]
-                    and p["dest_log_end"] >= expected_end.get(p["partition"], 0) for p in parts)):
+                    and p["dest_log_end"] >= expected_end.get((p["topic"], p["partition"]), 0) for p in parts)):
                 return time.monotonic() - t0
         else:
             last = res.stderr
@@ -173,16 +209,17 @@ def _verify(config: Path) -> None:
     print(_indent(res.stdout + res.stderr), end="")
     if res.returncode != 0:
         raise DemoFailed(f"linker verify exited {res.returncode}: the destination is NOT an exact copy")
-    print("  Verify: EXACT (every batch identical: offsets, CRC, bytes)", flush=True)
+    print("  Verify: EXACT (every batch identical: offsets, CRC, bytes; where the source's cleaner "
+          "rewrote batches, every record it kept identical at its offset)", flush=True)
 
 
-def _source_ends(source: Any) -> dict[int, int]:
+def _source_ends(source: Any) -> dict[tuple[str, int], int]:
     from kafka import KafkaConsumer
     from kafka.structs import TopicPartition
-    tps = [TopicPartition(DEMO_TOPIC, p) for p in range(PARTITIONS)]
+    tps = [TopicPartition(DEMO_TOPIC, p) for p in range(PARTITIONS)] + [TopicPartition(COMPACTED_TOPIC, 0)]
     consumer = KafkaConsumer(**source.kafka_python_config())
     try:
-        return {tp.partition: end for tp, end in consumer.end_offsets(tps).items()}
+        return {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(tps).items()}
     finally:
         consumer.close()
 
@@ -221,6 +258,10 @@ def run_demo(args: argparse.Namespace, stack: ExitStack) -> None:
     produced = _produce(source, args.records, CODECS)
     print(f"  Produced {produced} records to '{DEMO_TOPIC}' on the source ({args.records} each with "
           f"{', '.join(CODECS)}; keys, headers, idempotent producer).")
+    produced, kept = _compacted(source)
+    print(f"  Produced {produced} records over {COMPACTED_KEYS} keys to the compacted topic "
+          f"'{COMPACTED_TOPIC}'; the source's cleaner kept {kept}: the mirror keeps their offsets "
+          f"and fills the holes (fidelity record-exact (compacted)).", flush=True)
     trimmed, trimmed_to = _trim(source)
     print(f"  Deleted records below offset {trimmed_to} of {DEMO_TOPIC}-{trimmed} "
           f"(as retention would): the mirror must start there too.", flush=True)
