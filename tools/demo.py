@@ -125,7 +125,10 @@ def _compacted_offsets(source: Any) -> list[int]:
         consumer.assign([tp])
         end = consumer.end_offsets([tp])[tp]
         offsets: list[int] = []
+        deadline = time.monotonic() + CATCH_UP_TIMEOUT
         while consumer.position(tp) < end:
+            if time.monotonic() > deadline:
+                raise DemoFailed(f"reading '{COMPACTED_TOPIC}' on the source stuck at {consumer.position(tp)}")
             offsets += [m.offset for msgs in consumer.poll(timeout_ms=500).values() for m in msgs]
         return offsets
     finally:
