@@ -21,7 +21,8 @@ def test_promote_restores_forced_configs_and_warns_about_min_isr(source, destina
     with Linker(cfg) as linker:
         linker.wait(lambda: linker.acked(topic_name) == {0: 10}, why="mirrored")
         assert topic_config(destination, topic_name, "compression.type") == "producer"   # forced while mirrored
-        assert topic_config(destination, topic_name, "cleanup.policy") == "delete"
+        # a compacted source keeps its policy on the mirror: the destination cleaner removes fillers
+        assert topic_config(destination, topic_name, "cleanup.policy") == "compact"
         with caplog.at_level(logging.WARNING, logger="linker.lifecycle"):
             command(cfg, "promote", [topic_name])
     after = {k: topic_config(destination, topic_name, k) for k in SOURCE_CONFIGS}
