@@ -170,3 +170,40 @@ def test_names_from_clients_that_never_authenticated_are_not_kept(authorizer_clu
     time.sleep(0.3)
     assert not [g for g in proxy.sync(lambda: list(proxy.server.groups_seen)) if tag in g]
     assert not [t for t in proxy.sync(lambda: list(proxy.server.topics_in_use)) if tag in t]
+
+
+def test_a_cutover_never_rewinds_a_destination_group_offset(source, destination, start_proxy, topic_name):
+    """A group already further on the destination (a second promote, consumers that moved
+    first) keeps its offset; a group behind gets the source's, commit metadata included."""
+    from kafkabed.producers import produce
+    from linker.client import Admin, CommittedOffset
+    from linker.proxy.cutover import _client
+    for cluster in (source, destination):
+        cluster.create_topic(topic_name)
+        produce(cluster, topic_name, 20)
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(source, "source")))
+    ahead, behind = f"ahead-{uuid.uuid4().hex[:6]}", f"behind-{uuid.uuid4().hex[:6]}"
+    tp = (topic_name, 0)
+    src_up, dst_up = upstream_of(source, "source"), upstream_of(destination, "destination")
+
+    async def go():
+        src, dst = _client(src_up), _client(dst_up)
+        await src.start()
+        await dst.start()
+        try:
+            await Admin(src).offset_commit(ahead, {tp: CommittedOffset(5, -1, "src-5")})
+            await Admin(dst).offset_commit(ahead, {tp: CommittedOffset(15, -1, "dst-15")})
+            await Admin(src).offset_commit(behind, {tp: CommittedOffset(12, -1, "src-12")})
+            await Admin(dst).offset_commit(behind, {tp: CommittedOffset(3, -1, "dst-3")})
+            for g in (ahead, behind):
+                proxy.server.groups_seen[g] = time.monotonic()
+            cutover = Cutover(proxy.server, src_up, dst_up, [topic_name])
+            copied = await cutover._copy_offsets(src, dst)
+            return copied, await Admin(dst).offset_fetch(ahead), await Admin(dst).offset_fetch(behind)
+        finally:
+            await src.close()
+            await dst.close()
+    copied, on_ahead, on_behind = proxy.call(go())
+    assert (on_ahead[tp].offset, on_ahead[tp].metadata) == (15, "dst-15")
+    assert (on_behind[tp].offset, on_behind[tp].metadata) == (12, "src-12")
+    assert copied == {behind: {tp: 12}}
