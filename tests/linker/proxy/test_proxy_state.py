@@ -1,14 +1,18 @@
 """What the proxy remembers about clients, and what a failed cutover leaves held (issue 17.3, 17.6)."""
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 import uuid
+from typing import Any
 
 import pytest
 
 import kproto
 from kafkabed.faults import FaultRelays
 from kproto import messages
+from kproto.errors import ErrorCode
 from kproto.records.builder import build_batch
 from linker.client import LATEST_TIMESTAMP, Client, ClientConfig
 from linker.proxy import MirrorTopics, ProxyConfig, UpstreamConfig
@@ -207,3 +211,73 @@ def test_a_cutover_never_rewinds_a_destination_group_offset(source, destination,
     assert (on_ahead[tp].offset, on_ahead[tp].metadata) == (15, "dst-15")
     assert (on_behind[tp].offset, on_behind[tp].metadata) == (12, "src-12")
     assert copied == {behind: {tp: 12}}
+
+
+# -- the switch to the destination ---------------------------------------------------------
+
+_COORDINATOR_NOT_READY = (ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE,
+                          ErrorCode.NOT_COORDINATOR)
+
+
+def _heartbeat(c: RawConnection, group: str, member: str, epoch: int, topic: str) -> Any:
+    H = messages.ConsumerGroupHeartbeatRequest
+    return c.request(H(group_id=group, member_id=member, member_epoch=epoch, rebalance_timeout_ms=30000,
+                       subscribed_topic_names=[topic], topic_partitions=[]), 1)
+
+
+def _commit(c: RawConnection, group: str, member: str, epoch: int, topic: str) -> int:
+    O = messages.OffsetCommitRequest
+    response = c.request(O(group_id=group, member_id=member, generation_id_or_member_epoch=epoch, topics=[
+        O.OffsetCommitRequestTopic(name=topic, partitions=[O.OffsetCommitRequestPartition(
+            partition_index=0, committed_offset=0, committed_metadata="")])]), 9)
+    return response.topics[0].partitions[0].error_code  # type: ignore[no-any-return]
+
+
+def test_a_connection_to_the_old_cluster_is_judged_as_the_old_clusters_until_closed(
+        source, destination, start_proxy, topic_name):
+    """While the switch waits (here: for the new cluster's metadata, held back), a KIP-848
+    member still connected to the source is a source member: its heartbeat and offset
+    commit reach the source as sent. Once its connection is closed, it reconnects naming
+    the source's cluster id (KIP-1242) without being told to rebootstrap, and its heartbeat
+    to the destination is fenced (it rejoins there)."""
+    source.create_topic(topic_name)
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(source, "source")))
+    group, member = f"switch-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:22]
+    with RawConnection(proxy.bootstrap) as c:
+        deadline = time.monotonic() + 30
+        while True:   # the first group of a cluster creates its offsets topic
+            _find(c, [group])
+            joined = _heartbeat(c, group, member, 0, topic_name)
+            if joined.error_code not in _COORDINATOR_NOT_READY or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert joined.error_code == ErrorCode.NONE and joined.member_epoch > 0
+        epoch = joined.member_epoch
+        source_id = c.request(messages.MetadataRequest(topics=[]), 12).cluster_id
+
+        entered, release = threading.Event(), proxy.sync(asyncio.Event)
+        real_admin = proxy.server.admin
+
+        async def held_admin(upstream=None):
+            if upstream is not None:
+                entered.set()
+                await release.wait()
+            return await real_admin(upstream)
+        proxy.server.admin = held_admin
+        switch = asyncio.run_coroutine_threadsafe(
+            proxy.server.switch_upstream(upstream_of(destination, "destination")), proxy.loop)
+        try:
+            assert entered.wait(30), "the switch never read the destination's metadata"
+            assert _heartbeat(c, group, member, epoch, topic_name).error_code == ErrorCode.NONE
+            assert _commit(c, group, member, epoch, topic_name) == ErrorCode.NONE
+        finally:
+            proxy.loop.call_soon_threadsafe(release.set)
+            switch.result(30)
+        assert c.is_closed()
+    with RawConnection(proxy.bootstrap) as c:
+        # a Java 4.4 client reconnecting names the cluster it knew (KIP-1242); behind the proxy
+        # that is no misrouting, so the destination must not ask it to rebootstrap
+        again = c.request(messages.ApiVersionsRequest(client_software_name="raw", client_software_version="1",
+                                                      cluster_id=source_id, node_id=1), 5)
+        assert again.error_code == ErrorCode.NONE
+        assert _heartbeat(c, group, member, epoch, topic_name).error_code == ErrorCode.FENCED_MEMBER_EPOCH
