@@ -35,6 +35,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from linker.client import LATEST_TIMESTAMP, Admin, Client, ClientConfig, KafkaError, TopicPartition as TP
 
+from linker.lifecycle.offset_sync import NO_COMMITS, sync_group
+
 from .config import UpstreamConfig
 from .server import ProxyServer
 
@@ -198,10 +200,18 @@ class Cutover:
         return sorted(waiting)
 
     async def _copy_offsets(self, src: Client, dst: Client) -> dict[str, dict[TP, int]]:
+        """The offset sync's rule: commit metadata kept, never a destination offset rewound,
+        a group with members on the destination reported and left alone."""
         copied: dict[str, dict[TP, int]] = {}
         for group in sorted(self.proxy.groups_seen):
-            offsets = await self._group_offsets(src, group)
-            if offsets:
-                await Admin(dst).offset_commit(group, offsets)
-                copied[group] = offsets
+            result = await sync_group(src, dst, group, set(self.topics))
+            for tp, (source_offset, kept) in result.kept.items():
+                log.warning("cutover: group %r %s-%d stays at %d on the destination (source %d): "
+                            "never rewound", group, tp[0], tp[1], kept, source_offset)
+            if result.skipped and result.skipped != NO_COMMITS:
+                log.warning("cutover: offsets of group %r not copied: %s", group, result.skipped)
+            if result.errors:
+                raise CutoverError(f"cannot commit offsets of group {group!r}: {result.errors}")
+            if result.committed:
+                copied[group] = result.committed
         return copied

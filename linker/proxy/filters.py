@@ -59,7 +59,8 @@ CLASSIFICATION: dict[ApiKey, tuple[ApiClass, str]] = {
     ApiKey.DESCRIBE_GROUPS: (A, "read"),
     ApiKey.LIST_GROUPS: (A, "read"),
     ApiKey.SASL_HANDSHAKE: (A, "authentication (v0 never advertised: unframed tokens)"),
-    ApiKey.API_VERSIONS: (W, "versions clamped to kproto's; refused and unknown keys dropped"),
+    ApiKey.API_VERSIONS: (W, "versions clamped to kproto's; refused and unknown keys dropped; "
+                                "a v5+ request's expected cluster dropped (KIP-1242)"),
     ApiKey.CREATE_TOPICS: (G, "a mirror's name (not created yet) or a link's topic refused"),
     ApiKey.DELETE_TOPICS: (G, "mirrors and link topics refused"),
     ApiKey.DELETE_RECORDS: (G, "mirrors and link topics refused"),

@@ -110,6 +110,24 @@ class ApiVersionsFilter(Filter):
                         api_keys=[R.ApiVersion(api_key=ApiKey.API_VERSIONS, min_version=lo, max_version=hi)]))
 
 
+class ClusterCheckFilter(Filter):
+    """KIP-1242 (ApiVersions v5+): a client names the cluster and node it expects, and a
+    broker of another cluster answers REBOOTSTRAP_REQUIRED. Behind the proxy that cluster
+    id is the one the proxy showed, and a switch changes it under the same addresses: the
+    proxy routes each listener to its node itself, so it drops the expectation (the broker
+    then skips the check, as for a client that has not learnt a cluster id yet). Told to
+    rebootstrap, a Java 4.4 client disconnects every node inside its receive loop and fails
+    on a response drained in the same poll ("There are no in-flight requests for node")."""
+
+    api_keys = frozenset({ApiKey.API_VERSIONS})
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        if ctx.version >= 5 and ctx.body.cluster_id is not None:
+            ctx.body.cluster_id, ctx.body.node_id = None, -1
+            ctx.changed = True
+        return None
+
+
 class PlainInClearFilter(Filter):
     """SASL PLAIN on a plaintext client listener: the password would cross in clear (issue 17.8).
     Answered UNSUPPORTED_SASL_MECHANISM unless the config allows it; SCRAM passes."""
@@ -278,8 +296,8 @@ class MemberMoveFilter(Filter):
 
 
 #: The chain, in order. Refusals first (nothing else needs to see a refused request).
-DEFAULT_FILTERS: tuple[Filter, ...] = (RefuseFilter(), ApiVersionsFilter(), PlainInClearFilter(), GuardFilter(),
-                                       TopicUsageFilter(), GroupUsageFilter(), MemberMoveFilter())
+DEFAULT_FILTERS: tuple[Filter, ...] = (RefuseFilter(), ApiVersionsFilter(), ClusterCheckFilter(), PlainInClearFilter(),
+                                       GuardFilter(), TopicUsageFilter(), GroupUsageFilter(), MemberMoveFilter())
 
 
 class Chain:

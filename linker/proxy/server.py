@@ -421,21 +421,27 @@ class ProxyServer:
 
     async def switch_upstream(self, upstream: UpstreamConfig) -> None:
         """Front another cluster: forget the old brokers' addresses and close every client
-        connection, so each client reconnects (same addresses) to the new cluster."""
+        connection, so each client reconnects (same addresses) to the new cluster.
+
+        The new cluster's brokers are read first; then, with no await in between, the
+        switch is made and every connection to the old cluster closed. A connection still
+        open after its members were marked as moved would have their requests judged as
+        the new cluster's while they still reach the old one (an offset commit sent there
+        as a standalone commit gets UNKNOWN_MEMBER_ID, a heartbeat is fenced there)."""
+        addresses: dict[int, tuple[str, int]] = {}
+        try:
+            snapshot = await (await self.admin(upstream)).refresh_metadata()
+            addresses = {b.node_id: (b.host, b.port) for b in snapshot.brokers.values()}
+        except Exception as exc:  # addresses are also learnt lazily on first use
+            log.warning("could not read %s metadata while switching: %s", upstream.name, exc)
         old = self.upstream
         self.upstream = upstream
         self._moved_members, self._members = self._members, {}
         self._moved_consumer_members, self._consumer_members = self._consumer_members, {}
         self._addresses.clear()
+        self._addresses.update(addresses)
         self._topic_names.clear()
         self.answers_without_sasl = False
-        try:
-            admin = await self.admin(upstream)
-            snapshot = await admin.refresh_metadata()
-            for b in snapshot.brokers.values():
-                self._addresses[b.node_id] = (b.host, b.port)
-        except Exception as exc:  # addresses are also learnt lazily on first use
-            log.warning("could not read %s metadata while switching: %s", upstream.name, exc)
         sessions = list(self.sessions)
         for s in sessions:
             s.close()

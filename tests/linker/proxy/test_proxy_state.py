@@ -1,14 +1,18 @@
 """What the proxy remembers about clients, and what a failed cutover leaves held (issue 17.3, 17.6)."""
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 import uuid
+from typing import Any
 
 import pytest
 
 import kproto
 from kafkabed.faults import FaultRelays
 from kproto import messages
+from kproto.errors import ErrorCode
 from kproto.records.builder import build_batch
 from linker.client import LATEST_TIMESTAMP, Client, ClientConfig
 from linker.proxy import MirrorTopics, ProxyConfig, UpstreamConfig
@@ -170,3 +174,110 @@ def test_names_from_clients_that_never_authenticated_are_not_kept(authorizer_clu
     time.sleep(0.3)
     assert not [g for g in proxy.sync(lambda: list(proxy.server.groups_seen)) if tag in g]
     assert not [t for t in proxy.sync(lambda: list(proxy.server.topics_in_use)) if tag in t]
+
+
+def test_a_cutover_never_rewinds_a_destination_group_offset(source, destination, start_proxy, topic_name):
+    """A group already further on the destination (a second promote, consumers that moved
+    first) keeps its offset; a group behind gets the source's, commit metadata included."""
+    from kafkabed.producers import produce
+    from linker.client import Admin, CommittedOffset
+    from linker.proxy.cutover import _client
+    for cluster in (source, destination):
+        cluster.create_topic(topic_name)
+        produce(cluster, topic_name, 20)
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(source, "source")))
+    ahead, behind = f"ahead-{uuid.uuid4().hex[:6]}", f"behind-{uuid.uuid4().hex[:6]}"
+    tp = (topic_name, 0)
+    src_up, dst_up = upstream_of(source, "source"), upstream_of(destination, "destination")
+
+    async def go():
+        src, dst = _client(src_up), _client(dst_up)
+        await src.start()
+        await dst.start()
+        try:
+            await Admin(src).offset_commit(ahead, {tp: CommittedOffset(5, -1, "src-5")})
+            await Admin(dst).offset_commit(ahead, {tp: CommittedOffset(15, -1, "dst-15")})
+            await Admin(src).offset_commit(behind, {tp: CommittedOffset(12, -1, "src-12")})
+            await Admin(dst).offset_commit(behind, {tp: CommittedOffset(3, -1, "dst-3")})
+            for g in (ahead, behind):
+                proxy.server.groups_seen[g] = time.monotonic()
+            cutover = Cutover(proxy.server, src_up, dst_up, [topic_name])
+            copied = await cutover._copy_offsets(src, dst)
+            return copied, await Admin(dst).offset_fetch(ahead), await Admin(dst).offset_fetch(behind)
+        finally:
+            await src.close()
+            await dst.close()
+    copied, on_ahead, on_behind = proxy.call(go())
+    assert (on_ahead[tp].offset, on_ahead[tp].metadata) == (15, "dst-15")
+    assert (on_behind[tp].offset, on_behind[tp].metadata) == (12, "src-12")
+    assert copied == {behind: {tp: 12}}
+
+
+# -- the switch to the destination ---------------------------------------------------------
+
+_COORDINATOR_NOT_READY = (ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.COORDINATOR_NOT_AVAILABLE,
+                          ErrorCode.NOT_COORDINATOR)
+
+
+def _heartbeat(c: RawConnection, group: str, member: str, epoch: int, topic: str) -> Any:
+    H = messages.ConsumerGroupHeartbeatRequest
+    return c.request(H(group_id=group, member_id=member, member_epoch=epoch, rebalance_timeout_ms=30000,
+                       subscribed_topic_names=[topic], topic_partitions=[]), 1)
+
+
+def _commit(c: RawConnection, group: str, member: str, epoch: int, topic: str) -> int:
+    O = messages.OffsetCommitRequest
+    response = c.request(O(group_id=group, member_id=member, generation_id_or_member_epoch=epoch, topics=[
+        O.OffsetCommitRequestTopic(name=topic, partitions=[O.OffsetCommitRequestPartition(
+            partition_index=0, committed_offset=0, committed_metadata="")])]), 9)
+    return response.topics[0].partitions[0].error_code  # type: ignore[no-any-return]
+
+
+def test_a_connection_to_the_old_cluster_is_judged_as_the_old_clusters_until_closed(
+        source, destination, start_proxy, topic_name):
+    """While the switch waits (here: for the new cluster's metadata, held back), a KIP-848
+    member still connected to the source is a source member: its heartbeat and offset
+    commit reach the source as sent. Once its connection is closed, it reconnects naming
+    the source's cluster id (KIP-1242) without being told to rebootstrap, and its heartbeat
+    to the destination is fenced (it rejoins there)."""
+    source.create_topic(topic_name)
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(source, "source")))
+    group, member = f"switch-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:22]
+    with RawConnection(proxy.bootstrap) as c:
+        deadline = time.monotonic() + 30
+        while True:   # the first group of a cluster creates its offsets topic
+            _find(c, [group])
+            joined = _heartbeat(c, group, member, 0, topic_name)
+            if joined.error_code not in _COORDINATOR_NOT_READY or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert joined.error_code == ErrorCode.NONE and joined.member_epoch > 0
+        epoch = joined.member_epoch
+        source_id = c.request(messages.MetadataRequest(topics=[]), 12).cluster_id
+
+        entered, release = threading.Event(), proxy.sync(asyncio.Event)
+        real_admin = proxy.server.admin
+
+        async def held_admin(upstream=None):
+            if upstream is not None:
+                entered.set()
+                await release.wait()
+            return await real_admin(upstream)
+        proxy.server.admin = held_admin
+        switch = asyncio.run_coroutine_threadsafe(
+            proxy.server.switch_upstream(upstream_of(destination, "destination")), proxy.loop)
+        try:
+            assert entered.wait(30), "the switch never read the destination's metadata"
+            assert _heartbeat(c, group, member, epoch, topic_name).error_code == ErrorCode.NONE
+            assert _commit(c, group, member, epoch, topic_name) == ErrorCode.NONE
+        finally:
+            proxy.loop.call_soon_threadsafe(release.set)
+            switch.result(30)
+        assert c.is_closed()
+    with RawConnection(proxy.bootstrap) as c:
+        # a Java 4.4 client reconnecting names the cluster it knew (KIP-1242); behind the proxy
+        # that is no misrouting, so the destination must not ask it to rebootstrap
+        again = c.request(messages.ApiVersionsRequest(client_software_name="raw", client_software_version="1",
+                                                      cluster_id=source_id, node_id=1), 5)
+        assert again.error_code == ErrorCode.NONE
+        assert _heartbeat(c, group, member, epoch, topic_name).error_code == ErrorCode.FENCED_MEMBER_EPOCH
