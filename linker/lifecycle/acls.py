@@ -2,9 +2,8 @@
 
 Kafka ACLs have no "everyone but X": a DENY for ``User:*`` on the mirror topic
 blocks every principal, and DENY wins over any ALLOW. Only super users bypass
-the authorizer, so the linker's destination principal must be in the
-destination's ``super.users`` (checked: the first mirrored produce would fail
-with TOPIC_AUTHORIZATION_FAILED and the partition goes FAILED, loudly).
+the authorizer, so this form is used only when the linker's destination
+principal is in the destination's ``super.users`` (probed at start: ``acls_bind``).
 Removed when the topic is STOPPED. A destination without an authorizer answers
 SECURITY_DISABLED: then nothing is managed (documented limits).
 

@@ -211,7 +211,7 @@ class LifecycleController:
                         "WRITE cannot write them; promote fences the linker with DENY WRITE %s", self.principal,
                         self.principal)
         else:
-            log.warning("lifecycle.manage_acls: the linker's principal %s is a super user: mirrors are read-only for "
+            log.info("lifecycle.manage_acls: the linker's principal %s is a super user: mirrors are read-only for "
                         "everyone else (DENY WRITE User:*), but no ACL can fence the linker after promote; the "
                         "owner epoch fences it (docs/lifecycle.md)", self.principal)
 
