@@ -36,10 +36,10 @@ def writes_as_linker(cluster, topic: str) -> int:
         p.close(timeout=2)
 
 
-def test_promote_denies_the_linkers_own_writes(source, authorizer_cluster, topic_name):
+def test_promote_and_failover_deny_the_linkers_own_writes(source, authorizer_cluster, topic_name):
     from kafka.errors import TopicAuthorizationFailedError
-    promoted, kept = f"{topic_name}-p", f"{topic_name}-k"
-    for t in (promoted, kept):
+    promoted, failed_over, kept = f"{topic_name}-p", f"{topic_name}-f", f"{topic_name}-k"
+    for t in (promoted, failed_over, kept):
         source.create_topic(t, partitions=1)
         produce(source, t, 20)
     info = authorizer_cluster.listener("SASL_PLAINTEXT")
@@ -49,7 +49,7 @@ def test_promote_denies_the_linkers_own_writes(source, authorizer_cluster, topic
         "destination": {"bootstrap_servers": info.bootstrap.split(","), "security_protocol": "SASL_PLAINTEXT",
                         "sasl": {"mechanism": "SCRAM-SHA-256", "username": LINKER,
                                  "password": info.users[LINKER]}},
-        "topics": {"names": [promoted, kept]},
+        "topics": {"names": [promoted, failed_over, kept]},
         "mirror": {"fetch_max_wait_ms": 100, "metadata_refresh_ms": 1000},
         "lifecycle": {"state_poll_ms": 300, "manage_acls": True},
     })
@@ -58,12 +58,16 @@ def test_promote_denies_the_linkers_own_writes(source, authorizer_cluster, topic
     admin.create_acls(rights)
     try:
         with Linker(cfg) as linker:
-            linker.wait(lambda: linker.acked(promoted).get(0) == 20 and linker.acked(kept).get(0) == 20,
+            linker.wait(lambda: all(linker.acked(t).get(0) == 20 for t in (promoted, failed_over, kept)),
                         why="catch up as a non-super-user linker")
             [r] = command(cfg, "promote", [promoted])
             assert r.state is TopicState.STOPPED and r.offsets == {0: 20}
             with pytest.raises(TopicAuthorizationFailedError):
                 writes_as_linker(authorizer_cluster, promoted)
+            [f] = command(cfg, "failover", [failed_over])
+            assert f.state is TopicState.STOPPED and f.offsets == {0: 20}
+            with pytest.raises(TopicAuthorizationFailedError):
+                writes_as_linker(authorizer_cluster, failed_over)
             produce(source, kept, 10)
             linker.wait(lambda: linker.acked(kept).get(0) == 30, why="the other mirror goes on after promote")
             [p] = command(cfg, "pause", [kept])
