@@ -17,7 +17,7 @@ from linker.client import LATEST_TIMESTAMP, LOG_END, ClientError
 from linker.settings import LinkConfig
 from linker.connect import connect
 from linker.lifecycle.acl_sync import sync_acls
-from linker.lifecycle.acls import allow_writes
+from linker.lifecycle.acls import NoAuthorizer, allow_writes, fence_linker, linker_principal
 from linker.lifecycle.config_sync import restore_forced
 from linker.lifecycle.offset_sync import NO_COMMITS, sync_groups
 from linker.lifecycle.producer_ids import ProducerIdError, move_past_mirrored_ids
@@ -173,6 +173,17 @@ class Commands:
         if self.settings.manage_acls:
             await allow_writes(self.dest, [self.names.mirror_topic(t) for t in topics])
 
+    async def _fence(self, topics: list[str]) -> None:
+        """Before the command records STOPPED itself: DENY WRITE for the linker's principal (the
+        running linker does the same before its own STOPPED), so a stale linker is refused."""
+        principal = linker_principal(self.config.destination.sasl)
+        if not (self.settings.manage_acls and principal and topics):
+            return
+        try:
+            await fence_linker(self.dest, principal, [self.names.mirror_topic(t) for t in topics])
+        except NoAuthorizer as exc:
+            log.warning("%s; a stale linker is fenced by the owner epoch only", exc)
+
     async def _promote_offline(self, topic: str) -> CommandResult:
         """No linker running: promote only if the mirror already holds the source's log end."""
         tps = [(topic, p) for p in self._mirror_parts(topic)]
@@ -194,6 +205,7 @@ class Commands:
         await sync_groups(self.source, self.dest, {topic}, self.settings.group_selected, self.names,
                           2 * SOURCE_PROBE_TIMEOUT_S)
         offsets = {p: d_end[(topic, p)] for _, p in tps}
+        await self._fence([topic])
         rec = TopicRecord(topic, TopicState.STOPPED, "promoted", by="linker", offsets=offsets)
         await self.store.write([(rec.key(), rec.value())])
         return self._result(topic, TopicState.STOPPED, offsets, note="promoted without a running linker")
@@ -210,6 +222,7 @@ class Commands:
                      and st.topics[t].state is TopicState.STOPPED and st.topics[t].by == "linker"}
         todo = [t for t in topics if t not in dest_ends]
         if todo:
+            await self._fence(todo)
             await self._set(todo, TopicState.STOPPED, "failover")
         if running and todo:
             acked = await self._wait_stopped(todo, 60.0)

@@ -21,7 +21,7 @@ from linker.client import LATEST_TIMESTAMP, LOG_END, Client, ClientError
 from linker.settings import LinkConfig
 from linker.connect import connect
 from linker.lifecycle.acl_sync import sync_acls
-from linker.lifecycle.acls import NoAuthorizer, allow_writes, deny_writes
+from linker.lifecycle.acls import NoAuthorizer, acls_bind, allow_writes, deny_writes, fence_linker, linker_principal
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import GroupSync, sync_groups
 from linker.lifecycle.records import (HEARTBEAT_KEY, MirrorRecord, OwnerRecord, ProgressRecord, TopicRecord,
@@ -74,6 +74,10 @@ class LifecycleController:
         self._step_s = liveness_ms(self.settings.state_poll_ms) / 2000
         self._acls = self.settings.manage_acls
         self.denied: set[str] = set()
+        # Whose writes promote fences (DENY WRITE before STOPPED); the User:* DENY is used only
+        # while ACLs cannot bind the linker (a super user), else it would refuse the linker too.
+        self.principal = linker_principal(config.destination.sasl)
+        self._deny_everyone = True
         self.names = engine.names   # topics here are source names; ACLs and syncs map them
         self._closing = False
         self._poll_lock = asyncio.Lock()
@@ -100,6 +104,7 @@ class LifecycleController:
         await self.store.ensure()
         self.state = LinkState.from_records(await self.store.read_all())
         await self.claim()
+        await self._check_fenceable()
         # The source topic ids the mirrors were built from: a topic recreated meanwhile is caught at start.
         self.engine.ids.remember({t: m.source_topic_id for t, m in self.state.mirrors.items()})
         # Announce the linker at once: the engine may catch up before the first poll ends, and a
@@ -185,9 +190,41 @@ class LifecycleController:
                 log.info("removed DENY WRITE from %s: writable now", ", ".join(topics))
         self.denied.difference_update(topics)
 
+    async def _check_fenceable(self) -> None:
+        """With ``manage_acls``: can a DENY bind the linker's principal? Decides the read-only form."""
+        if not self._acls:
+            return
+        if self.principal is None:
+            log.warning("lifecycle.manage_acls: the destination principal is not known from the link file "
+                        "(no SASL username): promote cannot fence this linker by ACL; the owner epoch fences it")
+            return
+        try:
+            binds = await acls_bind(self.dest, self.principal, f"{self.store.topic}-acl-probe")
+        except NoAuthorizer as exc:
+            log.warning("%s; lifecycle.manage_acls ignored (foreign writes are still detected: FAILED)", exc)
+            self._acls = False
+            return
+        self._deny_everyone = not binds
+        if binds:
+            log.warning("lifecycle.manage_acls: ACLs bind the linker's principal %s (not a super user): no DENY "
+                        "WRITE for User:* on mirrors (it would refuse the linker too); principals without an ALLOW "
+                        "WRITE cannot write them; promote fences the linker with DENY WRITE %s", self.principal,
+                        self.principal)
+        else:
+            log.info("lifecycle.manage_acls: the linker's principal %s is a super user: mirrors are read-only for "
+                        "everyone else (DENY WRITE User:*), but no ACL can fence the linker after promote; the "
+                        "owner epoch fences it (docs/lifecycle.md)", self.principal)
+
+    async def _fence(self, topic: str) -> None:
+        """Before STOPPED is recorded: the linker's principal may never write the topic again."""
+        if self._acls and self.principal is not None:
+            await fence_linker(self.dest, self.principal, [self.names.mirror_topic(topic)])
+            log.info("DENY WRITE for %s on %s (promoted: the linker is fenced)", self.principal,
+                     self.names.mirror_topic(topic))
+
     async def _lock(self, topics: list[str]) -> None:
         todo = [t for t in topics if t not in self.denied]
-        if not self._acls or not todo:
+        if not self._acls or not self._deny_everyone or not todo:
             return
         try:
             await deny_writes(self.dest, [self.names.mirror_topic(t) for t in todo])
@@ -373,6 +410,7 @@ class LifecycleController:
         """A STOPPED record written by a command: stop the topic, then acknowledge with the final ends."""
         log.info("stopping %s for good (%s)", topic, rec.reason or "state topic")
         await self.engine.stop_topic(topic, rec.reason or "stopped by command")
+        await self._fence(topic)
         ack = TopicRecord(topic, TopicState.STOPPED, rec.reason, by="linker", offsets=self._dest_ends(topic),
                           rpo=rec.rpo)
         return ack.key(), ack.value()
@@ -397,6 +435,7 @@ class LifecycleController:
             self._promote_waits[topic] = cause
             log.info("promote %s waits: %s", topic, text)
             return TopicRecord(topic, TopicState.PROMOTING, f"waiting: {text}", by="linker")
+        await self._fence(topic)   # paused and settled: nothing of ours in flight; a stale linker is refused
         await self.sync_offsets([topic], self._step_s)   # in the poll: bounded (groups not reached are logged)
         await self.engine.stop_topic(topic, "promoted")
         self._promote_waits.pop(topic, None)
