@@ -248,6 +248,7 @@ class KafkaCluster:
             raise ClusterError(f"node {node_id} of {self.name!r} is already running (pid {b.pid})")
         self._spawn(b)
         self._wait_ready([x for x in self.brokers if x.alive], timeout or self.start_timeout)
+        self._close_admin()   # one made while the node was down does not know it (nor a controller on it)
 
     def restart(self, node_id: int, timeout: float | None = None) -> None:
         """kill -9 (if running) then start the node again with the same data."""
@@ -361,16 +362,22 @@ class KafkaCluster:
                 self._admin = None
 
     def create_topic(self, name: str, partitions: int = 1, replication_factor: int | None = None,
-                     configs: Mapping[str, Any] | None = None) -> str:
-        """Create a topic and wait until every partition has a leader."""
+                     configs: Mapping[str, Any] | None = None,
+                     assignments: Mapping[int, list[int]] | None = None) -> str:
+        """Create a topic and wait until every partition has a leader. `assignments` (partition
+        -> replica node ids, the first preferred leader) replaces `partitions` and the factor."""
         from kafka.errors import KafkaConnectionError, NodeNotReadyError, TopicAlreadyExistsError, UnknownBrokerIdError
-        rf = replication_factor if replication_factor is not None else min(3, self.nodes)
+        spec: dict[str, Any] = {"configs": {k: str(v) for k, v in (configs or {}).items()}}
+        if assignments:
+            partitions = len(assignments)
+            spec.update(num_partitions=-1, replication_factor=-1,
+                        assignments={p: list(r) for p, r in assignments.items()})
+        else:
+            spec.update(num_partitions=partitions,
+                        replication_factor=replication_factor if replication_factor is not None else min(3, self.nodes))
         for attempt in range(4):
             try:
-                self.admin().create_topics(
-                    {name: {"num_partitions": partitions, "replication_factor": rf,
-                            "configs": {k: str(v) for k, v in (configs or {}).items()}}},
-                    wait_for_metadata=True)
+                self.admin().create_topics({name: spec}, wait_for_metadata=True)
                 break
             except TopicAlreadyExistsError:
                 if attempt == 0:

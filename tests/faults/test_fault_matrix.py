@@ -14,7 +14,6 @@ import time
 from typing import Iterator
 
 import pytest
-from kafka.admin import NewTopic
 
 from kafkabed import KafkaCluster
 from kafkabed.broker_faults import SmallDisk, frozen, move_leader, unclean_failover
@@ -92,9 +91,7 @@ def test_unclean_election_on_destination(phase, source, cluster3, topic_name, tm
     """The mirror topic (created ahead: two replicas, min.insync.replicas=1) loses acknowledged
     mirrored batches to an unclean election: the linker must name it DEST_TRUNCATED."""
     nodes = [b.node_id for b in cluster3.brokers]
-    cluster3.admin().create_topics([NewTopic(topic_name, num_partitions=-1, replication_factor=-1,
-                                             replica_assignments={0: nodes[:2]},
-                                             topic_configs={"min.insync.replicas": "1"})])
+    cluster3.create_topic(topic_name, assignments={0: nodes[:2]}, configs={"min.insync.replicas": "1"})
 
     def unclean(cell: Cell) -> None:
         unclean_failover(cluster3, topic_name, 0, write=lambda: cell.wait_mirrored_more(cluster3))

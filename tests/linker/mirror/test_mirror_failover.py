@@ -80,10 +80,7 @@ def _partition_meta(cluster, topic: str, attempts: int = 10):
 @pytest.mark.slow
 def test_unclean_leader_election_on_the_source_is_diverged(cluster3, destination, topic_name):
     import time
-    cluster3.admin().create_topics({topic_name: {
-        "num_partitions": 1, "replication_factor": 2,
-        "configs": {"min.insync.replicas": "1", "unclean.leader.election.enable": "true"}}},
-        wait_for_metadata=True)
+    cluster3.create_topic(topic_name, 1, 2, {"min.insync.replicas": "1", "unclean.leader.election.enable": "true"})
     produce(cluster3, topic_name, 100)
     cfg = link_config(cluster3, destination, names=[topic_name])
     meta = _partition_meta(cluster3, topic_name)

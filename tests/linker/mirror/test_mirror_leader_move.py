@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-from kafka.admin import NewTopic
 
 from kafkabed.broker_faults import move_leader
 from kproto.records import build_batch
@@ -29,8 +28,7 @@ def test_moved_partition_is_fetched_while_the_old_leader_still_leads_another(clu
     runs on, dropping partition 1: a loop for the new leader must start at once, not at the
     next periodic refresh (before the fix: 28 s after a move during `linker run`'s first 2 s)."""
     nodes = [b.node_id for b in cluster3.brokers]
-    cluster3.admin().create_topics([NewTopic(topic_name, num_partitions=-1, replication_factor=-1,
-                                             replica_assignments={0: nodes, 1: nodes})])
+    cluster3.create_topic(topic_name, assignments={0: nodes, 1: nodes})
     deadline = time.monotonic() + 30
     while cluster3.partition_leaders(topic_name) != {0: nodes[0], 1: nodes[0]}:
         assert time.monotonic() < deadline, cluster3.partition_leaders(topic_name)

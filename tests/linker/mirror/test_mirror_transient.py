@@ -15,7 +15,6 @@ import time
 import urllib.request
 
 from kafka import KafkaProducer
-from kafka.admin import NewTopic
 
 from kafkabed import KafkaCluster
 from tests.checker import LATEST, CheckerError, RawCluster, wait_exact
@@ -149,8 +148,7 @@ def test_one_leaderless_partition_does_not_stall_the_others(source, cluster3, to
     nodes = [b.node_id for b in cluster3.brokers]
     source.create_topic(topic_name, partitions=3)
     produce(source, topic_name, 300, 3)
-    cluster3.admin().create_topics([NewTopic(topic_name, num_partitions=-1, replication_factor=-1,
-                                             replica_assignments={0: [nodes[0]], 1: [nodes[1]], 2: [nodes[2]]})])
+    cluster3.create_topic(topic_name, assignments={0: [nodes[0]], 1: [nodes[1]], 2: [nodes[2]]})
     wait_for(lambda: len(ends(cluster3, topic_name)) == 3, 30, "mirror topic created")
     bootstrap = cluster3.bootstrap
     cluster3.stop_broker(nodes[0])
