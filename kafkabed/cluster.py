@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import itertools
 import os
+import signal
 import shutil
 import subprocess
 import time
@@ -155,6 +156,7 @@ class KafkaCluster:
         self.directory = run_dir() / f"{name}-{next(_counter)}"
         self.brokers: list[Broker] = []
         self.startup_seconds: float | None = None
+        self._in_service = False   # between a successful start() and stop(): heal() may restart nodes
         self._classpath: str | None = None
         self._admin: Any = None
 
@@ -189,6 +191,7 @@ class KafkaCluster:
             self._kill_all()
             raise
         self.startup_seconds = time.monotonic() - t0
+        self._in_service = True
         if self not in _started:
             _started.append(self)
         return self
@@ -213,6 +216,7 @@ class KafkaCluster:
 
     def stop(self, keep_data: bool = False) -> None:
         """kill -9 every node (test data is disposable) and delete data, keeping logs."""
+        self._in_service = False
         self._close_admin()
         self._kill_all()
         if not keep_data:
@@ -248,7 +252,23 @@ class KafkaCluster:
             raise ClusterError(f"node {node_id} of {self.name!r} is already running (pid {b.pid})")
         self._spawn(b)
         self._wait_ready([x for x in self.brokers if x.alive], timeout or self.start_timeout)
-        self._close_admin()   # one made while the node was down does not know it (nor a controller on it)
+
+    def heal(self, timeout: float | None = None) -> list[int]:
+        """Start every node that is down, all at once (one alone cannot register while the
+        controller quorum lacks another), and thaw frozen ones; returns the nodes started.
+        Shared clusters call it after each test so one test's unfinished fault cannot fail
+        the tests after it."""
+        for b in self.brokers:
+            if b.alive:
+                procs.kill(b.proc, signal.SIGCONT)  # a no-op unless a test froze it
+        dead = [b for b in self.brokers if not b.alive]
+        if not dead or not self._in_service:
+            return []
+        for b in dead:
+            self._spawn(b)
+        self._wait_ready(self.brokers, timeout or self.start_timeout)
+        self._close_admin()   # made while nodes were down: its view of them is stale
+        return [b.node_id for b in dead]
 
     def restart(self, node_id: int, timeout: float | None = None) -> None:
         """kill -9 (if running) then start the node again with the same data."""

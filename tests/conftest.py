@@ -103,6 +103,17 @@ def testbed_report():
     return _notes.append
 
 
+@pytest.fixture(autouse=True)
+def _healed_clusters() -> Iterator[None]:
+    """After each test, the shared clusters get back any node it left down or frozen (a test
+    that failed half-way through a fault), so the failure stays its own; said in the summary."""
+    yield
+    for cluster in started_clusters():
+        started = cluster.heal()
+        if started:
+            _notes.append(f"healed after a test: {cluster.name} nodes {started} were down")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield

@@ -11,7 +11,9 @@ from tests.checker import (EARLIEST, LATEST, RawCluster, check_mirror, compare_l
 
 from .link_process import LinkerRun, write_link
 
-TS = 1_700_000_000_000
+#: Explicit timestamps shared by both clusters; recent, or the brokers' 7-day retention check deletes
+#: the records (the active segment too) while a test runs.
+TS = int(time.time() * 1000) - 60_000
 
 
 def write_same(cluster, topic: str, count: int, start: int = 0, changed: int | None = None) -> None:

@@ -217,7 +217,7 @@ def test_requests_and_responses_split_anywhere_are_relayed_exactly(destination, 
     value = bytes(range(256)) * 1200
     produce = P(transactional_id=None, acks=1, timeout_ms=30_000, topic_data=[P.TopicProduceData(
         name=topic_name, partition_data=[P.PartitionProduceData(
-            index=0, records=build_batch([NewRecord(value=value)], base_timestamp=1_700_000_000_000))])])
+            index=0, records=build_batch([NewRecord(value=value)], base_timestamp=int(time.time() * 1000)))])])
     metadata = messages.MetadataRequest(topics=[messages.MetadataRequest.MetadataRequestTopic(name=topic_name)])
     fetch = F(max_wait_ms=100, min_bytes=1, max_bytes=8 << 20, isolation_level=0, topics=[F.FetchTopic(
         topic=topic_name, partitions=[F.FetchPartition(partition=0, fetch_offset=0, partition_max_bytes=1 << 20)])])
