@@ -1,12 +1,13 @@
 """`make bench` / `make bench-smoke`: the replication benchmark of issue #9.
 
-Starts a source and a destination cluster (kafkabed, Kafka 4.1.1), writes the
+Starts a source and a destination cluster (kafkabed, the pinned Kafka release), writes the
 workloads and runs linker, MirrorMaker 2, a naive kafka-python replicator and
 the broker ceiling in turn on each. Full run: JSON per workload, a Markdown
 table and a PNG chart in benchmarks/results/. Smoke run: tiny workloads,
 checks only that every contender moved all the data (exit 1 otherwise).
 
     python -m benchmarks.run [--smoke] [--only 8p-lz4,latency-lz4] [--contenders linker,mm2] [--out DIR]
+                             [--linker-tree DIR]   # a before/after comparison of two linker commits
 
 BENCH_WORKDIR=<dir> keeps the contenders' logs and config files (default: a temporary directory).
 """
@@ -43,19 +44,20 @@ FULL_TIME_CAP_S = 150.0
 SMOKE_TIME_CAP_S = 60.0
 
 
-def all_contenders() -> list[Contender]:
-    return [LinkerContender(), MirrorMaker2Contender(), NaiveContender(), CeilingContender()]
+def all_contenders(linker_tree: Path | None = None) -> list[Contender]:
+    before = [LinkerContender(linker_tree.resolve(), linker_tree.name)] if linker_tree else []
+    return [*before, LinkerContender(), MirrorMaker2Contender(), NaiveContender(), CeilingContender()]
 
 
 def pick(items: list, names: str | None, what: str) -> list:
     if not names:
         return items
     wanted = names.split(",")
-    known = {i.name for i in items}
+    known = {i.name: i for i in items}
     bad = [n for n in wanted if n not in known]
     if bad:
         raise SystemExit(f"unknown {what} {bad}; choose from {sorted(known)}")
-    return [i for i in items if i.name in wanted]
+    return [known[n] for n in wanted]   # in the order asked: rounds can swap contenders
 
 
 def run_bench(source: KafkaCluster, destination: KafkaCluster, workloads: list[Workload],
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, help="override the latency workloads' duration (exploratory runs)")
     ap.add_argument("--profile", type=Path, help="py-spy the linker on throughput workloads into this folder")
     ap.add_argument("--time-cap", type=float, help="seconds a contender may take on one workload")
+    ap.add_argument("--linker-tree", type=Path,
+                    help="also run the linker of this checkout (e.g. a git worktree of an earlier commit) "
+                         "as contender linker@<folder name>, before this one on each workload")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("kafka").setLevel(logging.WARNING)
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                      if w.kind == "throughput" else w for w in workloads]
     if args.seconds:
         workloads = [dataclasses.replace(w, seconds=args.seconds) if w.kind == "latency" else w for w in workloads]
-    contenders = pick(all_contenders(), args.contenders, "contender")
+    contenders = pick(all_contenders(args.linker_tree), args.contenders, "contender")
     cap = args.time_cap or (SMOKE_TIME_CAP_S if args.smoke else FULL_TIME_CAP_S)
     meta = {"machine": report.machine(), "code": report.code_version(), "settings": {c.name: c.settings for c in contenders},
             "brokers": {"jvm": list(BROKER_JVM), "heap": BROKER_HEAP, "nodes": 1},
