@@ -12,8 +12,8 @@ offset the destination ends at:
   their offsets, copies of the next retained record at the holes;
 - holes after a cleaned batch's last record need the next batch's first
   record: when the fetched data ends first, the batches wait (``held``) for
-  the next fetch. Only expired tombstones can leave holes with no later record
-  at all; such a tail waits for the next record the source writes;
+  the next fetch. Only a log emptied by retention (compact,delete) has no later
+  record at all; such a tail waits for the next record the source writes;
 - transactional and control batches, LogAppendTime batches and legacy magic
   stop the partition (BLOCKED) as on any topic;
 - a producer whose batch the destination refused as out of sequence (whole
