@@ -2,7 +2,7 @@
 
 Starts a source and a destination cluster (kafkabed, the pinned Kafka release), writes the
 workloads and runs linker, MirrorMaker 2, a naive kafka-python replicator and
-the broker ceiling in turn on each. Full run: JSON per workload, a Markdown
+the broker ceiling in turn on each (a cleaned compacted topic: linker, MM2, naive). Full run: JSON per workload, a Markdown
 table and a PNG chart in benchmarks/results/. Smoke run: tiny workloads,
 checks only that every contender moved all the data (exit 1 otherwise).
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--contenders", help="comma-separated: linker,mm2,naive,ceiling")
     ap.add_argument("--out", type=Path, help="results directory (default benchmarks/results; smoke: a temp dir)")
     ap.add_argument("--scale", type=float, default=1.0,
-                    help="multiply the throughput workloads' record counts (exploratory runs)")
+                    help="multiply the throughput workloads' record counts (compacted: and keys; exploratory runs)")
     ap.add_argument("--seconds", type=float, help="override the latency workloads' duration (exploratory runs)")
     ap.add_argument("--profile", type=Path, help="py-spy the linker on throughput workloads into this folder")
     ap.add_argument("--time-cap", type=float, help="seconds a contender may take on one workload")
@@ -97,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     workloads = pick(smoke_workloads() if args.smoke else full_workloads(), args.only, "workload")
     if args.scale != 1.0:
         workloads = [dataclasses.replace(w, records=max(w.partitions * w.batch_records, int(w.records * args.scale)))
-                     if w.kind == "throughput" else w for w in workloads]
+                     if w.kind == "throughput" else
+                     dataclasses.replace(w, records=max(w.partitions * w.batch_records, int(w.records * args.scale)),
+                                         keys=max(w.partitions, int(w.keys * args.scale)))
+                     if w.kind == "compacted" else w for w in workloads]
     if args.seconds:
         workloads = [dataclasses.replace(w, seconds=args.seconds) if w.kind == "latency" else w for w in workloads]
     contenders = pick(all_contenders(args.linker_tree), args.contenders, "contender")

@@ -5,16 +5,23 @@ A pool of distinct batches is built once per workload and produced in a cycle:
 building and compressing every batch of a 1 GiB topic in Python would take
 longer than replicating it. Values are words from a fixed vocabulary, so they
 compress about as well as ordinary JSON or log lines (lz4 ~2x, zstd ~3x).
+
+Compacted workloads (``compacted_batches``) are built batch by batch instead:
+their keys must follow a plan over the whole topic, and they are small.
 """
 from __future__ import annotations
 
 import asyncio
+import bisect
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from kproto.errors import ErrorCode
+from kproto.records.batch import BatchView
 from kproto.records.builder import NewRecord, build_batch
+from kproto.records.walk import walk_batches
 from kproto.records.layout import Codec
 from linker.client import Client
 from linker.client.kafka_errors import error_name
@@ -182,3 +189,145 @@ async def write_at_rate(bootstrap: str, topic: str, w: Workload, seconds: float,
         return written
     finally:
         await client.close()
+
+
+# -- compacted workloads ---------------------------------------------------------------
+#: Keys written around the same place in a partition: record i of n draws its key from
+#: KEY_WINDOW consecutive keys starting at i*keys/n, so each key is updated in a burst and then
+#: left alone (an entity changing for a while, then settling), and the records the cleaner keeps
+#: (each key's last) are spread evenly over the whole partition instead of bunched at its end.
+KEY_WINDOW = 16
+
+
+def partition_keys(w: Workload, p: int) -> int:
+    """How many of ``w.keys`` belong to partition ``p`` (each key lives in one partition)."""
+    return w.keys // w.partitions + (1 if p < w.keys % w.partitions else 0)
+
+
+def partition_records(w: Workload, p: int) -> int:
+    return w.records // w.partitions + (1 if p < w.records % w.partitions else 0)
+
+
+def compacted_key(w: Workload, p: int, local: int) -> bytes:
+    return b"key-%07d" % (local * w.partitions + p)
+
+
+def compacted_batches(w: Workload, seed: int = 15) -> tuple[dict[int, list[bytes]], dict[int, int]]:
+    """The batches of a compacted workload per partition, and the distinct keys each holds.
+
+    ``w.records`` records of ``w.record_bytes`` over ``w.keys`` keys (a key belongs to one
+    partition), ``w.batch_records`` records per batch, codec ``w.codec``; see KEY_WINDOW."""
+    values = record_values(4096, w.record_bytes, seed=seed)
+    rnd = random.Random(seed)
+    ts = int(time.time() * 1000)
+    out: dict[int, list[bytes]] = {}
+    distinct: dict[int, int] = {}
+    vi = 0
+    for p in range(w.partitions):
+        n, kp = partition_records(w, p), partition_keys(w, p)
+        seen: set[int] = set()
+        batches = []
+        for first in range(0, n, w.batch_records):
+            recs = []
+            for i in range(first, min(n, first + w.batch_records)):
+                local = (i * kp // n + rnd.randrange(min(KEY_WINDOW, kp))) % kp
+                seen.add(local)
+                recs.append(NewRecord(values[vi % len(values)], key=compacted_key(w, p, local)))
+                vi += 1
+            batches.append(build_batch(recs, codec=CODEC[w.codec], base_timestamp=ts))
+        out[p] = batches
+        distinct[p] = len(seen)
+    return out, distinct
+
+
+async def _write_batches(bootstrap: str, topic: str, per_partition: dict[int, list[bytes]]) -> int:
+    """Produce each partition's batches in order (one batch per partition per request);
+    returns the record count written."""
+    client = connect(cluster_settings(bootstrap), "bench-source", "bench-writer")
+    try:
+        await client.refresh_metadata([topic])
+        groups = await client.leaders([(topic, p) for p in per_partition])
+        rounds = max(len(b) for b in per_partition.values())
+        slots = asyncio.Semaphore(IN_FLIGHT_REQUESTS)
+
+        async def one(node: int, parts: list[int], r: int) -> None:
+            try:
+                await _send_retrying(client, node, topic, parts, [per_partition[p][r] for p in parts])
+            finally:
+                slots.release()
+
+        tasks = []
+        for r in range(rounds):
+            for node, tps in groups.items():
+                parts = [p for _, p in tps if r < len(per_partition[p])]
+                if not parts:
+                    continue
+                await slots.acquire()
+                tasks.append(asyncio.create_task(one(node, parts, r)))
+        await asyncio.gather(*tasks)
+        return sum(BatchView(b).record_count for bs in per_partition.values() for b in bs)
+    finally:
+        await client.close()
+
+
+@dataclass
+class PartitionLayout:
+    """Where a cleaned partition's records are: per batch, its next offset and the
+    records retained up to and including it (batches in offset order)."""
+
+    bases: list[int] = field(default_factory=list)
+    nexts: list[int] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)   # cumulative record counts
+
+    @property
+    def retained(self) -> int:
+        return self.counts[-1] if self.counts else 0
+
+    @property
+    def end(self) -> int:
+        return self.nexts[-1] if self.nexts else 0
+
+    def retained_below(self, offset: int) -> float:
+        """Records the source holds below ``offset`` (a partly covered batch: pro rata)."""
+        j = bisect.bisect_right(self.nexts, offset)   # batches wholly below offset
+        done = self.counts[j - 1] if j else 0
+        if j < len(self.bases) and offset > self.bases[j]:
+            count = self.counts[j] - done
+            done += count * (offset - self.bases[j]) / (self.nexts[j] - self.bases[j])
+        return done
+
+    def offset_after(self, records: int) -> float:
+        """The source offsets a copy of the first ``records`` retained records covers
+        (all of them: the log end; inside a batch: pro rata)."""
+        if records >= self.retained:
+            return self.end
+        j = bisect.bisect_right(self.counts, records)  # the batch holding the next record
+        before = self.counts[j - 1] if j else 0
+        start = self.nexts[j - 1] if j else 0
+        count = self.counts[j] - before
+        return start + (self.nexts[j] - start) * (records - before) / count
+
+
+async def scan_partition(client: Client, topic: str, p: int, end: int, max_bytes: int = 4 * 1024 * 1024
+                         ) -> PartitionLayout:
+    """Read partition ``p`` of ``topic`` up to ``end`` (batch headers only, nothing decompressed)."""
+    out = PartitionLayout()
+    offset, total, size = 0, 0, max_bytes
+    while offset < end:
+        part = await client.fetch_partition((topic, p), offset, size)
+        if part.error_code:
+            raise RuntimeError(f"fetch {topic}-{p} at {offset}: {error_name(part.error_code)}")
+        walk = walk_batches(part.records)
+        got = [b for b in walk if isinstance(b, BatchView) and b.next_offset > offset]
+        if not got:
+            if walk.truncated:
+                size *= 4
+                continue
+            break
+        for b in got:
+            total += b.record_count
+            out.bases.append(b.base_offset)
+            out.nexts.append(b.next_offset)
+            out.counts.append(total)
+        offset = got[-1].next_offset
+    return out

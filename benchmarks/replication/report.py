@@ -90,6 +90,22 @@ def markdown(results: list[Result], meta: dict[str, Any]) -> str:
                      f"{_f(r.cpu_s_per_gb)} | {_f(r.peak_rss_mb)} | {_f(r.source_broker_cpu_s_per_gb)} | "
                      f"{_f(r.dest_broker_cpu_s_per_gb)} | {_f(r.startup_s)} | {_f(lat.get('p50_ms'))} | "
                      f"{_f(lat.get('p99_ms'))} | {status} |")
+    comp = [r for r in results if r.source_offsets is not None]
+    if comp:
+        lines += ["", "Compacted workloads: the source was cleaned before the contenders ran. A contender "
+                  "that keeps offsets (linker) writes every source offset, fillers at the holes; the others "
+                  "write only the retained records. records/s, MB/s and CPU s/GB count retained source "
+                  "records; offsets/s counts source offsets covered; `written` is the records the contender "
+                  "wrote to the destination.", "",
+                  "| workload | contender | source offsets | retained | written | fillers | offsets/s | "
+                  "retained records/s | MB/s | moving s | start s | status |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+        for r in comp:
+            status = r.status if r.status in ("ok", "capped") else r.status.split("\n")[0][:60]
+            lines.append(f"| {r.workload} | {r.contender} | {_f(r.source_offsets)} | {_f(r.source_retained)} | "
+                         f"{_f(r.records_dest)} | {_f(r.fillers)} | {_f(r.offsets_per_s)} | "
+                         f"{_f(r.records_per_s)} | {_f(r.mb_per_s)} | {_f(r.moving_s)} | {_f(r.startup_s)} | "
+                         f"{status} |")
     rat = ratios(results)
     if rat:
         cols = ["linker/mm2 MB/s", "linker/naive MB/s", "linker/ceiling MB/s", "linker/mm2 CPU per GB"]

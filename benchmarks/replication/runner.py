@@ -8,6 +8,14 @@ start-up (a JVM, a consumer group join) is reported apart from the rate; CPU
 per GB is taken over the same window. Latency workloads: each contender gets
 its own source topic, is warmed up until a first batch crosses, and then the
 source receives a fixed rate while an observer process timestamps arrivals.
+
+Compacted workloads are throughput workloads on a cleaned compacted topic
+(``write_compacted_source``). A contender that keeps offsets (the linker:
+retained records at their offsets, fillers at the holes) is done when its
+destination ends where the source does; one that copies records (MM2, naive)
+when it holds as many records as the source retains. Both are then measured
+in source offsets covered per second and retained records per second (MB/s:
+retained record values), mapped through the source's batch layout.
 """
 from __future__ import annotations
 
@@ -23,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from kafkabed import procs
+from kproto.records.builder import NewRecord, build_batch
 
 from benchmarks.replication import datagen, profile
 from benchmarks.replication.contenders.base import Contender, RunContext
+from benchmarks.replication.datagen import PartitionLayout
 from benchmarks.replication.procstats import ProcessSampler
 from benchmarks.replication.workloads import Workload
 from linker.client import LATEST_TIMESTAMP, Client
@@ -34,6 +44,12 @@ from linker.connect import connect
 log = logging.getLogger("bench")
 
 POLL_S = 0.1
+#: A compacted source topic the test bed's cleaner (1 s backoff) cleans within seconds.
+COMPACTED_SOURCE_CONFIGS = {"cleanup.policy": "compact", "compression.type": "producer", "segment.ms": 100,
+                            "segment.bytes": 1024 * 1024, "min.cleanable.dirty.ratio": 0.01,
+                            "min.compaction.lag.ms": 0}
+#: ... and once cleaned, nothing rolls or cleans again while the contenders read it.
+COMPACTED_FREEZE = {"segment.ms": 3_600_000, "min.cleanable.dirty.ratio": 0.99}
 GB = 1e9
 MB = 1e6
 
@@ -61,6 +77,13 @@ class Result:
     dest_broker_cpu_s_per_gb: float | None = None
     latency: dict[str, Any] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    # -- compacted workloads (None otherwise) --
+    counted: str | None = None             # what records_source/records_dest count, and the rates
+    source_offsets: int | None = None      # the source log ends, summed (offsets to cover)
+    source_retained: int | None = None     # records the cleaned source still holds
+    offsets_per_s: float | None = None     # source offsets covered per second
+    fillers: int | None = None             # linker_compaction_fillers_total at the end
+    contender_metrics: dict[str, float] | None = None
 
     @property
     def moved_all(self) -> bool:
@@ -151,13 +174,71 @@ class Runner:
         log.info("wrote %s: %d records in %.1fs", topic, written, self.timings[f"write {w.name}"])
         return topic, written
 
-    async def run_throughput(self, w: Workload, topic: str, c: Contender) -> Result:
+    async def write_compacted_source(self, w: Workload, clean_timeout_s: float = 120.0
+                                     ) -> tuple[str, dict[int, PartitionLayout]]:
+        """Write a compacted workload, then wait until the source cleaner has cleaned all of it.
+
+        The topic rolls a segment every 100 ms (and at 1 MiB) and is cleanable at once
+        (dirty ratio 0.01, no compaction lag), so the test bed's cleaner (1 s backoff)
+        cleans it while it is written. The active segment is never cleaned: after the
+        write, one more record per partition (a key of that partition, written again)
+        goes into a new segment. Cleaned means each partition holds exactly one record
+        per key it was written with, plus that last record. Then the topic is frozen
+        (no rolling, dirty ratio 0.99) so nothing changes while the contenders run."""
+        topic = f"b{self.ctx.run_id}-{w.name}"
+        self.ctx.source.create_topic(topic, w.partitions, configs=COMPACTED_SOURCE_CONFIGS)
+        await self._wait_ready(self.src_io, topic, w.partitions)
+        t0 = time.monotonic()
+        batches, distinct = datagen.compacted_batches(w)
+        self.timings[f"build {w.name}"] = time.monotonic() - t0
+        t0 = time.monotonic()
+        written = await datagen._write_batches(self.ctx.source.bootstrap, topic, batches)
+        self.timings[f"write {w.name}"] = time.monotonic() - t0
+        await asyncio.sleep(0.3)    # past segment.ms: the next append rolls the segment
+        last = {p: [build_batch([NewRecord(b"last", key=datagen.compacted_key(w, p, 0))],
+                                codec=datagen.CODEC[w.codec])] for p in range(w.partitions)}
+        written += await datagen._write_batches(self.ctx.source.bootstrap, topic, last)
+        ends = await self._ends(self.src_io, topic, w.partitions)
+        if sum(ends.values()) != written:
+            raise RuntimeError(f"source {topic}: wrote {written} records but the log ends at {sum(ends.values())}")
+        want = {p: distinct[p] + 1 for p in range(w.partitions)}
+        t0 = time.monotonic()
+        while True:
+            layouts = {p: await datagen.scan_partition(self.src_io, topic, p, ends[p]) for p in range(w.partitions)}
+            held = {p: layouts[p].retained for p in layouts}
+            if held == want:
+                break
+            if time.monotonic() - t0 > clean_timeout_s:
+                raise RuntimeError(f"source {topic} not cleaned after {clean_timeout_s:.0f}s: "
+                                   f"holds {held} records, cleaned would be {want}")
+            await asyncio.sleep(1.0)
+        self.ctx.source.set_topic_config(topic, COMPACTED_FREEZE)
+        self.timings[f"clean {w.name}"] = time.monotonic() - t0
+        log.info("wrote %s: %d records over %d keys, cleaned to %d records (%.1fs more) in %d batches",
+                 topic, written, sum(distinct.values()), sum(held.values()), self.timings[f"clean {w.name}"],
+                 sum(len(l.nexts) for l in layouts.values()))
+        return topic, layouts
+
+    async def run_throughput(self, w: Workload, topic: str, c: Contender,
+                             layouts: dict[int, PartitionLayout] | None = None) -> Result:
         self._seq += 1
         seq = self._seq
         ctx = self.ctx
         source_ends = await self._ends(self.src_io, topic, w.partitions)
-        total = sum(source_ends.values())
-        res = Result(w.name, c.name, "ok", total, 0, w.record_bytes, settings=c.settings)
+        # What "all the data" is: every offset, or (compacted, a contender that copies records)
+        # as many records as the source holds.
+        targets = dict(source_ends)
+        if layouts is not None and not c.keeps_offsets:
+            targets = {p: layouts[p].retained for p in source_ends}
+        res = Result(w.name, c.name, "ok", sum(targets.values()), 0, w.record_bytes, settings=c.settings)
+        if layouts is not None:
+            res.source_offsets = sum(source_ends.values())
+            res.source_retained = sum(l.retained for l in layouts.values())
+            res.counted = ("records_source/records_dest: source/destination offsets (the destination's are "
+                           "retained records + fillers)" if c.keeps_offsets else
+                           "records_source/records_dest: records the source retains / records on the "
+                           "destination (source offsets not kept)") + \
+                "; records/s, MB/s and CPU per GB: retained source records; offsets/s: source offsets covered"
         dest = c.dest_topic(ctx, topic, seq)
         log_path = ctx.workdir / f"{seq:03d}-{c.name}-{w.name}.log"
         if c.prepare(ctx, topic, w, seq):
@@ -180,7 +261,7 @@ class Runner:
             if launch.gated:
                 t_launch = time.monotonic()
                 os.kill(proc.pid, signal.SIGUSR1)
-            t_first = n_first = None
+            t_first = n_first = ends_first = None
             moving_cap = min(self.time_cap_s, c.time_cap_s or self.time_cap_s)
             cap = self.start_timeout_s + moving_cap
             while True:
@@ -188,8 +269,8 @@ class Runner:
                 ends = await self._ends(self.dst_io, dest, w.partitions)
                 n = sum(ends.values())
                 if n and t_first is None:
-                    t_first, n_first = now, n
-                if all(ends[p] >= source_ends[p] for p in source_ends):
+                    t_first, n_first, ends_first = now, n, ends
+                if all(ends[p] >= targets[p] for p in targets):
                     break
                 if t_first is None and now - t_launch > self.start_timeout_s:
                     raise ContenderFailed(f"no record reached {dest} in {self.start_timeout_s:.0f}s:\n{_tail(log_path)}")
@@ -202,9 +283,19 @@ class Runner:
             t_done = time.monotonic()
             sampler.sample()
             res.records_dest = n
-            assert t_first is not None and n_first is not None
+            assert t_first is not None and n_first is not None and ends_first is not None
             res.startup_s = round(t_first - t_launch, 2)
-            self._rates(res, sampler, t_first, t_done, n - n_first, t_launch)
+            if layouts is None:
+                self._rates(res, sampler, t_first, t_done, n - n_first, t_launch)
+            else:
+                retained, offsets = self._compacted_progress(layouts, c.keeps_offsets, ends_first, ends)
+                self._rates(res, sampler, t_first, t_done, round(retained), t_launch, offsets=offsets)
+                stats = await c.final_stats(ctx, seq, expect_fillers=res.source_offsets - res.source_retained
+                                            if res.source_offsets is not None and res.source_retained is not None
+                                            else 0)
+                if stats:
+                    res.contender_metrics = stats
+                    res.fillers = int(stats["fillers"]) if "fillers" in stats else None
         except ContenderFailed as exc:
             res.status = f"failed: {exc}"
             log.error("%s on %s failed: %s", c.name, w.name, exc)
@@ -226,7 +317,24 @@ class Runner:
         log.info("%s %s: %s", w.name, c.name, _brief(res))
         return res
 
-    def _rates(self, res: Result, s: ProcessSampler, t0: float, t1: float, records: int, t_launch: float) -> None:
+    @staticmethod
+    def _compacted_progress(layouts: dict[int, PartitionLayout], keeps_offsets: bool,
+                            first: dict[int, int], last: dict[int, int]) -> tuple[float, float]:
+        """Retained source records and source offsets a contender moved between two polls of
+        its destination ends: offsets map to retained records (keeps_offsets) or records to
+        the offsets they cover, through the source's batch layout."""
+        retained = offsets = 0.0
+        for p, lay in layouts.items():
+            if keeps_offsets:
+                offsets += last[p] - first[p]
+                retained += lay.retained_below(last[p]) - lay.retained_below(first[p])
+            else:
+                retained += last[p] - first[p]
+                offsets += lay.offset_after(last[p]) - lay.offset_after(first[p])
+        return retained, offsets
+
+    def _rates(self, res: Result, s: ProcessSampler, t0: float, t1: float, records: int, t_launch: float,
+               offsets: float | None = None) -> None:
         window = t1 - t0
         a, b = s.at(t0), s.at(t1)
         res.moving_s = round(window, 2)
@@ -235,6 +343,8 @@ class Runner:
         if window <= 0 or records <= 0:
             return  # everything arrived between two polls: too small to time
         res.records_per_s = round(records / window, 1)
+        if offsets is not None:
+            res.offsets_per_s = round(offsets / window, 1)
         res.mb_per_s = round(records * res.record_bytes / MB / window, 2)
         res.cpu_s_per_gb = round((b.contender_cpu - a.contender_cpu) / gb, 2)
         res.source_broker_cpu_s_per_gb = round((b.source_broker_cpu - a.source_broker_cpu) / gb, 2)
@@ -330,10 +440,14 @@ class Runner:
                     if c.name != "ceiling":
                         results.append(await self.run_latency(w, c))
                 continue
-            topic, _ = await self.write_source(w)
+            layouts = None
+            if w.kind == "compacted":
+                topic, layouts = await self.write_compacted_source(w)
+            else:
+                topic, _ = await self.write_source(w)
             for c in contenders:
                 t0 = time.monotonic()
-                results.append(await self.run_throughput(w, topic, c))
+                results.append(await self.run_throughput(w, topic, c, layouts))
                 self.timings[f"{c.name} {w.name}"] = time.monotonic() - t0
             try:
                 self.ctx.source.delete_topic(topic)
@@ -344,5 +458,6 @@ class Runner:
 
 def _brief(r: Result) -> str:
     lat = f" p50 {r.latency['p50_ms']} ms p99 {r.latency['p99_ms']} ms" if r.latency else ""
+    comp = f", {r.offsets_per_s} source offsets/s, {r.fillers} fillers" if r.source_offsets is not None else ""
     return (f"{r.status[:60]} {r.records_dest}/{r.records_source} records, {r.mb_per_s} MB/s, "
-            f"{r.cpu_s_per_gb} CPU s/GB, start {r.startup_s}s, RSS {r.peak_rss_mb} MB{lat}")
+            f"{r.cpu_s_per_gb} CPU s/GB, start {r.startup_s}s, RSS {r.peak_rss_mb} MB{lat}{comp}")

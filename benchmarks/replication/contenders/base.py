@@ -46,6 +46,10 @@ class Contender:
     #: Seconds of moving data after which a throughput run stops and reports the rate so far
     #: (None: the run's cap). Lets `make bench` fit in 30 minutes with a slow contender.
     time_cap_s: float | None = None
+    #: Writes each source record at its source offset (compacted workloads: fillers at the holes),
+    #: so it is done when the destination ends where the source does; otherwise when the
+    #: destination holds as many records as the source.
+    keeps_offsets: bool = False
 
     def dest_topic(self, ctx: RunContext, topic: str, seq: int) -> str:
         return f"{self.name}.{topic}"
@@ -53,16 +57,29 @@ class Contender:
     def prepare(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> bool:
         """Create what must exist before the process starts (default: the destination topic).
         True if the destination topic was created here."""
-        ctx.destination.create_topic(self.dest_topic(ctx, topic, seq), w.partitions,
-                                     configs={"compression.type": "producer"})
+        ctx.destination.create_topic(self.dest_topic(ctx, topic, seq), w.partitions, configs=dest_configs(w))
         return True
 
     def launch(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> Launch:
         raise NotImplementedError
 
+    async def final_stats(self, ctx: RunContext, seq: int, expect_fillers: int = 0) -> dict[str, float]:
+        """Compacted workloads, once the contender moved everything (before it is stopped):
+        figures it reports about itself, e.g. ``fillers`` (default: none)."""
+        return {}
+
     def cleanup(self, ctx: RunContext, topic: str, seq: int) -> None:
         """Delete what the run left on the clusters (default: the destination topic)."""
         delete_quietly(ctx.destination, self.dest_topic(ctx, topic, seq))
+
+
+def dest_configs(w: Workload) -> dict[str, str]:
+    """A contender's destination topic: no recompression; compacted for a compacted workload
+    (as MM2 would create it: it copies the source's cleanup.policy)."""
+    out = {"compression.type": "producer"}
+    if w.kind == "compacted":
+        out["cleanup.policy"] = "compact"
+    return out
 
 
 def delete_quietly(cluster: KafkaCluster, topic: str) -> None:

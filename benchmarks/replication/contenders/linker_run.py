@@ -1,7 +1,11 @@
 """(a) linker: `linker run` as a subprocess on a one-topic link file."""
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
+import time
+import urllib.request
 from pathlib import Path
 
 from benchmarks.replication.contenders.base import Contender, Launch, RunContext
@@ -15,6 +19,35 @@ MIRROR_TOPIC_CONFIGS = {"compression.type": "producer", "message.timestamp.type"
                         "message.timestamp.after.max.ms": str(2**63 - 1)}
 
 
+#: Prometheus counters read at the end of a compacted workload (``[metrics] listen`` is set only there).
+COMPACTION_METRICS = {"fillers": "linker_compaction_fillers_total",
+                      "rebuilt_batches": "linker_rebuilt_batches_total",
+                      "rebuilt_bytes": "linker_rebuilt_bytes_total",
+                      "mirrored_records": "linker_mirrored_records_total"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape(port: int, names: dict[str, str]) -> dict[str, float]:
+    """Unlabelled (or summed over labels) counters from the linker's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out = {k: 0.0 for k in names}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        name, _, value = line.rpartition(" ")
+        name = name.split("{", 1)[0]
+        for k, metric in names.items():
+            if name == metric:
+                out[k] += float(value)
+    return out
+
+
 class LinkerContender(Contender):
     """`tree`: run the linker of another checkout (an earlier commit) instead of this one, as the
     contender `linker@<label>`, so a change is measured before and after on the same brokers and
@@ -25,8 +58,13 @@ class LinkerContender(Contender):
         name = "linker" if tree is None else f"linker@{label}"
         super().__init__(name, {"process": f"python -m {self._module()} run", "mirror": dict(LINKER_MIRROR_SETTINGS),
                                 "topics": "same names as the source (exact mirror), created before the run "
-                                          "with the engine's mirror-topic configs",
-                                **({"tree": label} if tree else {})})
+                                          "with the engine's mirror-topic configs (compacted workloads: "
+                                          "and the source's cleanup.policy=compact)",
+                                "metrics": "[metrics] listen on a free local port on compacted workloads "
+                                           "only (fillers are read from it)",
+                                **({"tree": label} if tree else {})},
+                         keeps_offsets=True)
+        self._ports: dict[int, int] = {}
 
     def _module(self) -> str:
         """The CLI module: linker.app.cli since the redesign, linker.cli before it."""
@@ -51,15 +89,41 @@ class LinkerContender(Contender):
         Topic creation is outside the timed window for every contender. (First done
         because the engine gave up on LEADER_NOT_AVAILABLE at start-up with 1,000 new
         partitions; it now keeps retrying, see docs/mirror.md.)"""
-        ctx.destination.create_topic(topic, w.partitions, configs=MIRROR_TOPIC_CONFIGS)
+        configs = dict(MIRROR_TOPIC_CONFIGS)
+        if w.kind == "compacted":
+            # required_configs copies cleanup.policy (and retention, max.message.bytes: the source
+            # has the defaults) from the source: a compacted mirror, whose cleaner removes fillers.
+            configs["cleanup.policy"] = "compact"
+        ctx.destination.create_topic(topic, w.partitions, configs=configs)
         return True
 
     def launch(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> Launch:
         path = ctx.workdir / f"link-{seq}.toml"
         mirror = "".join(f"{k} = {v}\n" for k, v in LINKER_MIRROR_SETTINGS.items())
+        metrics = ""
+        if w.kind == "compacted":
+            self._ports[seq] = free_port()
+            metrics = f'[metrics]\nlisten = "127.0.0.1:{self._ports[seq]}"\n'
         path.write_text(
             f'name = "bench-{ctx.run_id}-{seq}"\n'
             f"[source]\nbootstrap_servers = {json.dumps(ctx.source.bootstrap.split(','))}\n"
             f"[destination]\nbootstrap_servers = {json.dumps(ctx.destination.bootstrap.split(','))}\n"
-            f"[topics]\nnames = [{json.dumps(topic)}]\n[mirror]\n{mirror}")
+            f"[topics]\nnames = [{json.dumps(topic)}]\n[mirror]\n{mirror}{metrics}")
         return Launch([*self._command(ctx), "run", "--config", str(path), "--log-level", "WARNING"])
+
+    async def final_stats(self, ctx: RunContext, seq: int, expect_fillers: int = 0) -> dict[str, float]:
+        """The compaction counters, once they count ``expect_fillers`` fillers (they count
+        acknowledged batches, a moment after the destination shows them) or after 5 s."""
+        port = self._ports.pop(seq, None)
+        if port is None:
+            return {}
+        deadline = time.monotonic() + 5
+        got: dict[str, float] = {}
+        while True:
+            try:
+                got = await asyncio.to_thread(scrape, port, COMPACTION_METRICS)
+            except OSError:
+                pass
+            if got.get("fillers", 0) >= expect_fillers or time.monotonic() > deadline:
+                return got
+            await asyncio.sleep(0.2)

@@ -15,7 +15,7 @@ from typing import Any
 
 from kafkabed import PREVIOUS_4X, fetch_artifacts
 
-from benchmarks.replication.contenders.base import Contender, Launch, RunContext, delete_quietly
+from benchmarks.replication.contenders.base import Contender, Launch, RunContext, delete_quietly, dest_configs
 from benchmarks.replication.workloads import Workload
 
 #: connect-mirror is not published for every broker release; MirrorMaker 2 runs from the
@@ -57,7 +57,8 @@ class MirrorMaker2Contender(Contender):
             "jvm": f"-Xmx{MM2_HEAP}, default GC", "tasks.max": f"min(partitions, {MAX_TASKS})",
             "target.producer": {**PRODUCER, "compression.type": "<source codec>"},
             "source.consumer": CONSUMER, "flow": FLOW,
-            "remote topic": "created before the run (compression.type=producer), adopted by MM2",
+            "remote topic": "created before the run (compression.type=producer; compacted workloads: "
+                            "cleanup.policy=compact), adopted by MM2",
         })
         self._aliases: dict[int, tuple[str, str]] = {}
 
@@ -73,8 +74,7 @@ class MirrorMaker2Contender(Contender):
         Left to MM2, a 1,000-partition topic is produced to the moment it is created:
         one run had a partition stuck in an OUT_OF_ORDER_SEQUENCE_NUMBER retry loop
         (idempotent producer, 5 in flight) after NOT_LEADER_OR_FOLLOWER, 1 record short."""
-        ctx.destination.create_topic(self.dest_topic(ctx, topic, seq), w.partitions,
-                                     configs={"compression.type": "producer"})
+        ctx.destination.create_topic(self.dest_topic(ctx, topic, seq), w.partitions, configs=dest_configs(w))
         return True
 
     def properties(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> dict[str, Any]:
