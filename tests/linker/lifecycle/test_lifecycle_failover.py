@@ -17,8 +17,10 @@ from .test_lifecycle_commands import dest_end
 from .test_lifecycle_migration import consume_kafka_python
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def doomed_source():
+    """A source of its own, which the test kills for good (stopped before the shared clusters
+    are healed, so it is not started again)."""
     c = KafkaCluster(name="dr-source")
     try:
         c.start()
