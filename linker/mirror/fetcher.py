@@ -101,7 +101,11 @@ class Fetcher:
                         return   # no partition led here any more; the supervisor restarts us when needed
                     await table.fetch_ready.wait()
                     continue
-                positions = {tp: FetchPosition(off, last_fetched_epoch=epoch, max_bytes=max_bytes)
+                # The current leader epoch too: a demoted leader (still serving consumer fetches
+                # as a follower, Fetch v11+) answers FENCED_LEADER_EPOCH, which refreshes metadata.
+                leader_epoch = self.source.leader_epoch
+                positions = {tp: FetchPosition(off, last_fetched_epoch=epoch, current_leader_epoch=leader_epoch(tp),
+                                               max_bytes=max_bytes)
                              for tp, (off, epoch, max_bytes) in wanted.items()}
                 try:
                     result = await session.fetch(positions, max_wait_ms=self.settings.fetch_max_wait_ms,
