@@ -15,7 +15,7 @@ import asyncio
 import bisect
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from kproto.errors import ErrorCode
@@ -101,36 +101,45 @@ async def _send_retrying(client: Client, node: int, topic: str, parts: Sequence[
         await asyncio.sleep(0.25)
 
 
-async def _write_bulk(bootstrap: str, topic: str, w: Workload, pool: list[bytes]) -> int:
+async def _write_rounds(bootstrap: str, topic: str, partitions: Sequence[int], rounds: int,
+                        batch_for: Callable[[int, int], bytes | None]) -> None:
+    """Produce round after round, one request per leader holding ``batch_for(p, r)`` of each of
+    its partitions that has a batch in round ``r`` (None: none), ``IN_FLIGHT_REQUESTS`` at a time."""
     client = connect(cluster_settings(bootstrap), "bench-source", "bench-writer")
     try:
         await client.refresh_metadata([topic])
-        groups = await client.leaders([(topic, p) for p in range(w.partitions)])
-        rounds = batches_per_partition(w)
+        groups = await client.leaders([(topic, p) for p in partitions])
         slots = asyncio.Semaphore(IN_FLIGHT_REQUESTS)
 
-        async def one(node: int, parts: list[int], r: int) -> None:
+        async def one(node: int, parts: list[int], batches: list[bytes]) -> None:
             try:
-                batches = [pool[(r * 7 + p) % len(pool)] for p in parts]
                 await _send_retrying(client, node, topic, parts, batches)
             finally:
                 slots.release()
 
-        tasks = []
-        for node, tps in groups.items():
-            parts = [p for _, p in tps]
-            for r in range(rounds):
+        tasks: list[asyncio.Task[None]] = []
+        for r in range(rounds):
+            for node, tps in groups.items():
+                sent = [(p, b) for _, p in tps if (b := batch_for(p, r)) is not None]
+                if not sent:
+                    continue
                 await slots.acquire()
-                tasks.append(asyncio.create_task(one(node, parts, r)))
+                tasks.append(asyncio.create_task(one(node, [p for p, _ in sent], [b for _, b in sent])))
                 if len(tasks) > 64:
-                    done = [t for t in tasks if t.done()]
-                    for t in done:
-                        t.result()
+                    for t in tasks:
+                        if t.done():
+                            t.result()   # a failed request ends the write at once
                     tasks = [t for t in tasks if not t.done()]
         await asyncio.gather(*tasks)
-        return rounds * w.partitions * w.batch_records
     finally:
         await client.close()
+
+
+async def _write_bulk(bootstrap: str, topic: str, w: Workload, pool: list[bytes]) -> int:
+    rounds = batches_per_partition(w)
+    await _write_rounds(bootstrap, topic, range(w.partitions), rounds,
+                        lambda p, r: pool[(r * 7 + p) % len(pool)])
+    return rounds * w.partitions * w.batch_records
 
 
 def write_bulk(bootstrap: str, topic: str, w: Workload) -> int:
@@ -240,34 +249,11 @@ def compacted_batches(w: Workload, seed: int = 15) -> tuple[dict[int, list[bytes
     return out, distinct
 
 
-async def _write_batches(bootstrap: str, topic: str, per_partition: dict[int, list[bytes]]) -> int:
-    """Produce each partition's batches in order (one batch per partition per request);
-    returns the record count written."""
-    client = connect(cluster_settings(bootstrap), "bench-source", "bench-writer")
-    try:
-        await client.refresh_metadata([topic])
-        groups = await client.leaders([(topic, p) for p in per_partition])
-        rounds = max(len(b) for b in per_partition.values())
-        slots = asyncio.Semaphore(IN_FLIGHT_REQUESTS)
-
-        async def one(node: int, parts: list[int], r: int) -> None:
-            try:
-                await _send_retrying(client, node, topic, parts, [per_partition[p][r] for p in parts])
-            finally:
-                slots.release()
-
-        tasks = []
-        for r in range(rounds):
-            for node, tps in groups.items():
-                parts = [p for _, p in tps if r < len(per_partition[p])]
-                if not parts:
-                    continue
-                await slots.acquire()
-                tasks.append(asyncio.create_task(one(node, parts, r)))
-        await asyncio.gather(*tasks)
-        return sum(BatchView(b).record_count for bs in per_partition.values() for b in bs)
-    finally:
-        await client.close()
+async def write_batches(bootstrap: str, topic: str, per_partition: dict[int, list[bytes]]) -> int:
+    """Produce each partition's batches in order; returns the record count written."""
+    await _write_rounds(bootstrap, topic, list(per_partition), max(len(b) for b in per_partition.values()),
+                        lambda p, r: per_partition[p][r] if r < len(per_partition[p]) else None)
+    return sum(BatchView(b).record_count for bs in per_partition.values() for b in bs)
 
 
 @dataclass

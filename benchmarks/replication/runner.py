@@ -192,12 +192,12 @@ class Runner:
         batches, distinct = datagen.compacted_batches(w)
         self.timings[f"build {w.name}"] = time.monotonic() - t0
         t0 = time.monotonic()
-        written = await datagen._write_batches(self.ctx.source.bootstrap, topic, batches)
+        written = await datagen.write_batches(self.ctx.source.bootstrap, topic, batches)
         self.timings[f"write {w.name}"] = time.monotonic() - t0
         await asyncio.sleep(0.3)    # past segment.ms: the next append rolls the segment
         last = {p: [build_batch([NewRecord(b"last", key=datagen.compacted_key(w, p, 0))],
                                 codec=datagen.CODEC[w.codec])] for p in range(w.partitions)}
-        written += await datagen._write_batches(self.ctx.source.bootstrap, topic, last)
+        written += await datagen.write_batches(self.ctx.source.bootstrap, topic, last)
         ends = await self._ends(self.src_io, topic, w.partitions)
         if sum(ends.values()) != written:
             raise RuntimeError(f"source {topic}: wrote {written} records but the log ends at {sum(ends.values())}")
@@ -290,9 +290,8 @@ class Runner:
             else:
                 retained, offsets = self._compacted_progress(layouts, c.keeps_offsets, ends_first, ends)
                 self._rates(res, sampler, t_first, t_done, round(retained), t_launch, offsets=offsets)
-                stats = await c.final_stats(ctx, seq, expect_fillers=res.source_offsets - res.source_retained
-                                            if res.source_offsets is not None and res.source_retained is not None
-                                            else 0)
+                fillers = sum(source_ends.values()) - sum(lay.retained for lay in layouts.values())
+                stats = await c.final_stats(ctx, seq, expect_fillers=fillers)
                 if stats:
                     res.contender_metrics = stats
                     res.fillers = int(stats["fillers"]) if "fillers" in stats else None

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 import urllib.request
 from pathlib import Path
+
+from kafkabed.ports import free_ports
 
 from benchmarks.replication.contenders.base import Contender, Launch, RunContext
 from benchmarks.replication.workloads import Workload
@@ -24,12 +25,6 @@ COMPACTION_METRICS = {"fillers": "linker_compaction_fillers_total",
                       "rebuilt_batches": "linker_rebuilt_batches_total",
                       "rebuilt_bytes": "linker_rebuilt_bytes_total",
                       "mirrored_records": "linker_mirrored_records_total"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def scrape(port: int, names: dict[str, str]) -> dict[str, float]:
@@ -102,7 +97,7 @@ class LinkerContender(Contender):
         mirror = "".join(f"{k} = {v}\n" for k, v in LINKER_MIRROR_SETTINGS.items())
         metrics = ""
         if w.kind == "compacted":
-            self._ports[seq] = free_port()
+            self._ports[seq] = free_ports(1)[0]
             metrics = f'[metrics]\nlisten = "127.0.0.1:{self._ports[seq]}"\n'
         path.write_text(
             f'name = "bench-{ctx.run_id}-{seq}"\n'

@@ -18,12 +18,12 @@ shown as lag, until the source writes a record.
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from kafkabed.ports import free_ports
 from kafkabed.producers import create_compacted_topic
 from tests.checker import LATEST, RawCluster, read_log
 from tests.faults.link_process import LinkerRun, write_link
@@ -132,17 +132,11 @@ def _where_tombstones_went(cluster: Any, topic: str, src: dict[int, Rec], doomed
             assert max(o for o in src if o <= b.last_offset) < off, f"{off}: not a tail hole"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Mirror:
     """`linker run` over one topic with /status and /metrics on a free port."""
 
     def __init__(self, source: Any, destination: Any, topic: str, tmp_path: Path) -> None:
-        self.topic, self.port = topic, _free_port()
+        self.topic, self.port = topic, free_ports(1)[0]
         link = write_link(tmp_path / "link.toml", source, destination, [topic])
         with open(link, "a") as f:
             f.write(f'[metrics]\nlisten = "127.0.0.1:{self.port}"\n')
