@@ -24,6 +24,7 @@ from linker.lifecycle.acl_sync import sync_acls
 from linker.lifecycle.acls import NoAuthorizer, acls_bind, allow_writes, deny_writes, fence_linker, linker_principal
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import GroupSync, sync_groups
+from linker.lifecycle.producer_ids import ProducerIdError, move_past_mirrored_ids
 from linker.lifecycle.records import (HEARTBEAT_KEY, MirrorRecord, OwnerRecord, ProgressRecord, TopicRecord,
                                       TopicState, heartbeat_value, liveness_ms)
 from linker.settings import LifecycleSettings
@@ -74,6 +75,7 @@ class LifecycleController:
         self._step_s = liveness_ms(self.settings.state_poll_ms) / 2000
         self._acls = self.settings.manage_acls
         self.denied: set[str] = set()
+        self._stopped: asyncio.Queue[list[str]] = asyncio.Queue()   # STOPPED recorded: ids, then writable
         # Whose writes promote fences (DENY WRITE before STOPPED); the User:* DENY is used only
         # while ACLs cannot bind the linker (a super user), else it would refuse the linker too.
         self.principal = linker_principal(config.destination.sasl)
@@ -118,7 +120,7 @@ class LifecycleController:
         if self.engine.stopped_topics:
             log.info("stopped topics (never mirrored again): %s", ", ".join(sorted(self.engine.stopped_topics)))
             # STOPPED is recorded before its DENY is removed: finish a removal a crash interrupted.
-            await self._unlock(sorted(self.engine.stopped_topics))
+            self._stopped.put_nowait(sorted(self.engine.stopped_topics))
 
     async def _record_ids(self, topics: list[str]) -> None:
         """Write the mirror records of topics about to get a mirror (what a link in the opposite
@@ -183,6 +185,38 @@ class LifecycleController:
             return True
         return False
 
+    async def _writable_loop(self, stop: asyncio.Event) -> None:
+        """Topics whose STOPPED is recorded, in order: producer ids moved past the mirrored ones, then
+        the DENY removed -- the order `linker promote` uses, also for a promotion this linker finishes
+        with no command waiting. Its own task: a bounded burn must not hold up the poll and its beat."""
+        while not stop.is_set():
+            get = asyncio.ensure_future(self._stopped.get())
+            halt = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({get, halt}, return_when=asyncio.FIRST_COMPLETED)
+            halt.cancel()
+            if not get.done():
+                get.cancel()
+                return
+            topics = get.result()
+            while not stop.is_set():
+                try:
+                    await self._make_writable(topics)
+                    break
+                except (ClientError, OSError, asyncio.TimeoutError) as exc:
+                    log.info("making %s writable failed (%s); retrying", ", ".join(topics), exc)
+                    await _sleep_unless(stop, self.settings.state_poll_ms / 1000)
+
+    async def _make_writable(self, topics: list[str]) -> None:
+        if not topics:
+            return
+        tps = [self.names.mirror_tp(tp) for tp in self.engine.partitions if tp[0] in topics]
+        try:
+            await move_past_mirrored_ids(self.dest, tps)
+        except ProducerIdError as exc:
+            log.warning("producer ids: WARNING not moved past the mirrored ids of %s (%s): new idempotent "
+                        "producers may fail", ", ".join(topics), exc)
+        await self._unlock(topics)
+
     async def _unlock(self, topics: list[str]) -> None:
         if self._acls and topics:
             n = await allow_writes(self.dest, [self.names.mirror_topic(t) for t in topics])
@@ -240,7 +274,7 @@ class LifecycleController:
         so a slow or dead source never delays a command (failover must act at once)."""
         while not self.engine.started.is_set() and not stop.is_set():
             await asyncio.sleep(0.05)
-        await asyncio.gather(self._command_loop(stop), self._sync_loop(stop))
+        await asyncio.gather(self._command_loop(stop), self._sync_loop(stop), self._writable_loop(stop))
 
     async def _release(self) -> None:
         """Engine shutdown hook, run while its connections are still open: a clean stop releases
@@ -381,7 +415,8 @@ class LifecycleController:
         for t, p in pins.items():
             if self.engine.ids.pending.get(t) == p:
                 del self.engine.ids.pending[t]
-        await self._unlock(unlock)   # after STOPPED is recorded: never writable while not STOPPED
+        if unlock:   # after STOPPED is recorded: never writable while not STOPPED
+            self._stopped.put_nowait(unlock)
 
     def _engine_problem(self, topic: str) -> tuple[TopicState, str] | None:
         for pm in self.engine.partitions.values():
