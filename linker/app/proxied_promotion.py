@@ -55,6 +55,11 @@ class ProxiedPromotion:
     def fronts(self) -> str:
         return self.server.upstream.name
 
+    def _moved_producer_ids(self) -> list[int]:
+        """Producer ids the source handed to this proxy's clients: after the switch they write the
+        destination with them, so its allocation is kept clear of them too."""
+        return self.server.producer_ids_from("source")
+
     async def stranded_topics(self, topics: list[str]) -> list[str]:
         """Topics the proxy's clients use, besides `topics`, that the destination cannot serve
         as the source does; each with why. The switch is cluster-wide, so their clients would
@@ -97,7 +102,7 @@ class ProxiedPromotion:
                         f"as the source does: {', '.join(stranded)}. Promote those in the same command, or "
                         f"give `linker promote --force` to switch anyway (their clients then get errors). "
                         f"Nothing was held or recorded")
-            commands = Commands(self.config)
+            commands = Commands(self.config, self._moved_producer_ids)
             results: list[Any] = []
 
             async def promote() -> None:
@@ -128,7 +133,7 @@ class ProxiedPromotion:
         produces in flight), failover (STOPPED at once), switch to the destination, release.
         Groups resume there from the lifecycle's last offset sync."""
         async with self._lock:
-            commands = Commands(self.config)
+            commands = Commands(self.config, self._moved_producer_ids)
             extra: dict[str, Any] = {}
             try:
                 if self.fronts == "source":

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from linker.client import LATEST_TIMESTAMP, LOG_END, ClientError
@@ -65,8 +66,10 @@ class CommandResult:
 
 
 class Commands:
-    def __init__(self, config: LinkConfig) -> None:
+    def __init__(self, config: LinkConfig, moved_producer_ids: Callable[[], Iterable[int]] = tuple) -> None:
         self.config = config
+        #: ids of producers that keep writing after a switch (a proxy's clients from the source)
+        self.moved_producer_ids = moved_producer_ids
         self.settings: LifecycleSettings = config.lifecycle or LifecycleSettings()
         self.dest = connect(config.destination, "destination", f"{config.destination.client_id}-{config.name}-cmd")
         self.source = connect(config.source, "source", f"{config.source.client_id}-{config.name}-cmd")
@@ -161,7 +164,7 @@ class Commands:
         with mirrored ones (docs/lifecycle.md, "Producer ids after promote/failover")."""
         tps = [self.names.mirror_tp((t, p)) for t in topics for p in self._mirror_parts(t)]
         try:
-            line = (await move_past_mirrored_ids(self.dest, tps)).line()
+            line = (await move_past_mirrored_ids(self.dest, tps, extra_ids=self.moved_producer_ids())).line()
         except (ProducerIdError, ClientError, OSError, asyncio.TimeoutError) as exc:
             line = f"producer ids: WARNING not moved past the mirrored ids ({exc}): new idempotent producers may fail"
             log.warning("%s", line)

@@ -64,7 +64,7 @@ CLASSIFICATION: dict[ApiKey, tuple[ApiClass, str]] = {
     ApiKey.CREATE_TOPICS: (G, "a mirror's name (not created yet) or a link's topic refused"),
     ApiKey.DELETE_TOPICS: (G, "mirrors and link topics refused"),
     ApiKey.DELETE_RECORDS: (G, "mirrors and link topics refused"),
-    ApiKey.INIT_PRODUCER_ID: (A, "allocates a producer id; writes nothing to a partition"),
+    ApiKey.INIT_PRODUCER_ID: (A, "allocates a producer id; writes nothing to a partition; ids noted for the switch"),
     ApiKey.OFFSET_FOR_LEADER_EPOCH: (A, "read"),
     ApiKey.ADD_PARTITIONS_TO_TXN: (G, "a mirror partition in a transaction refused: no marker can land in it"),
     ApiKey.ADD_OFFSETS_TO_TXN: (A, "adds __consumer_offsets only"),

@@ -295,9 +295,27 @@ class MemberMoveFilter(Filter):
         return None
 
 
+class ProducerIdUsageFilter(Filter):
+    """InitProducerId: the producer ids clients got from the fronted cluster. After a switch those
+    producers go on writing with them on the other cluster, whose own allocation must then stay
+    clear of them (docs/lifecycle.md, "Producer ids after promote/failover")."""
+
+    api_keys = frozenset({ApiKey.INIT_PRODUCER_ID})
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        cluster = server.upstream.name
+
+        def seen(response: Any) -> None:
+            if not response.error_code and response.producer_id >= 0:
+                server.note_producer_id(cluster, response.producer_id)
+        ctx.observe(seen)
+        return None
+
+
 #: The chain, in order. Refusals first (nothing else needs to see a refused request).
 DEFAULT_FILTERS: tuple[Filter, ...] = (RefuseFilter(), ApiVersionsFilter(), ClusterCheckFilter(), PlainInClearFilter(),
-                                       GuardFilter(), TopicUsageFilter(), GroupUsageFilter(), MemberMoveFilter())
+                                       GuardFilter(), TopicUsageFilter(), GroupUsageFilter(), MemberMoveFilter(),
+                                       ProducerIdUsageFilter())
 
 
 class Chain:

@@ -42,7 +42,7 @@ MAX_MEMBERS_PER_GROUP = 1_000
 REFUSAL_LOG_INTERVAL = 1.0
 
 
-def _remember(seen: dict[str, float], names: Iterable[str], now: float) -> None:
+def _remember(seen: dict[Any, float], names: Iterable[Any], now: float) -> None:
     """Mark `names` used now, keeping at most MAX_NAMES (the least recently used go)."""
     for name in names:
         seen.pop(name, None)      # re-insert: the dict stays ordered by last use
@@ -97,6 +97,8 @@ class ProxyServer:
         self.chain = Chain()                     # the request filters, by api key
         self.groups_seen: dict[str, float] = {}    # group -> when last used (ordered by that)
         self.topics_in_use: dict[str, float] = {}   # topic -> when a client last asked its metadata
+        #: cluster name -> producer ids it handed to clients (most recent last, at most MAX_NAMES)
+        self.producer_ids: dict[str, dict[int, float]] = {}
         #: the fronted cluster answered a client that never began SASL: its listener has no
         #: SASL, so such clients are not "before authentication" (see ClientSession)
         self.answers_without_sasl = False
@@ -347,6 +349,14 @@ class ProxyServer:
         (producers and consumers ask for their own topics; an all-topics request names none)."""
         since = time.monotonic() - seconds
         return sorted(t for t, at in self.topics_in_use.items() if at >= since)
+
+    def note_producer_id(self, cluster: str, producer_id: int) -> None:
+        _remember(self.producer_ids.setdefault(cluster, {}), (producer_id,), time.monotonic())
+
+    def producer_ids_from(self, cluster: str) -> list[int]:
+        """Ids `cluster` handed to clients of this proxy: once they are moved, they write elsewhere
+        with them (kept, not pruned by age: an idempotent producer asks once and may live for days)."""
+        return sorted(self.producer_ids.get(cluster, ()))
 
     def note_groups(self, groups: Iterable[str]) -> None:
         _remember(self.groups_seen, groups, time.monotonic())

@@ -16,7 +16,7 @@ from kafkabed import KafkaCluster
 from kproto.records import build_batch
 from linker.client import Admin, Client, ClientConfig
 from linker.lifecycle.commands import CommandError
-from linker.lifecycle.producer_ids import BurnReport, IdPlan, IdRange, plan_move
+from linker.lifecycle.producer_ids import BurnReport, IdPlan, IdRange, move_past_mirrored_ids, plan_move
 from linker.lifecycle.records import TopicState
 
 from ..mirror.helpers import write_batches
@@ -146,6 +146,21 @@ def _destination_position(destination: KafkaCluster) -> int:
         async with Client(destination.bootstrap, ClientConfig(request_timeout=10)) as c:
             return (await Admin(c).init_producer_id()).producer_id
     return asyncio.run(probe())
+
+
+def test_ids_of_moved_producers_are_kept_clear_of(destination, topic_name):
+    """A proxy's producers from the source keep their ids after the switch: ids just ahead of the
+    destination's allocation are burned past even with no mirrored state for them."""
+    destination.create_topic(topic_name, partitions=1)
+    nxt = _destination_position(destination) + 1
+
+    async def move() -> BurnReport:
+        async with Client(destination.bootstrap, ClientConfig(request_timeout=10)) as c:
+            return await move_past_mirrored_ids(c, [(topic_name, 0)], extra_ids=[nxt + 2])
+    report = asyncio.run(move())
+    assert report.plan.burn_to == nxt + 2 and report.safe, report.line()
+    assert report.plan.far is None and report.plan.behind is None
+    assert _destination_position(destination) > nxt + 2
 
 
 def test_mirrored_ids_in_the_billions_are_not_burned_towards(source, destination, topic_name, testbed_report):

@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from kafkabed.producers import consume
+from linker.client import Admin, Client, ClientConfig
 from linker.settings import parse_config
 from linker.proxy import MirrorTopics, ProxyConfig
 from linker.proxy.cutover import Cutover
@@ -198,6 +199,16 @@ def _mirrored_behind_proxy(source, destination, start_proxy, topic: str):
     return proxy, Cutover(proxy.server, src_up, dst_up, [topic], promote=promote), engine_task
 
 
+def _source_producer_ids(source, topic: str) -> set[int]:
+    async def describe() -> set[int]:
+        async with Client(source.bootstrap, ClientConfig(request_timeout=10)) as c:
+            found = await Admin(c).describe_producers([(topic, p) for p in range(PARTITIONS)])
+        return {s.producer_id for states in found.values() for s in states}
+    ids = asyncio.run(describe())
+    assert ids, "no producer state on the source"
+    return ids
+
+
 @pytest.mark.parametrize("client", sorted(CLIENTS))
 def test_producer_and_group_move_across_a_promote(source, destination, start_proxy, topic_name, client):
     source.create_topic(topic_name, PARTITIONS)
@@ -231,6 +242,8 @@ def test_producer_and_group_move_across_a_promote(source, destination, start_pro
     assert report.groups_copied.get(group), report
     assert report.groups_not_drained == []
     assert proxy.server.upstream.name == "destination"
+    # the producer ids the source handed the proxy's clients, kept for the destination's allocation
+    assert _source_producer_ids(source, topic_name) <= set(proxy.server.producer_ids_from("source"))
     assert not engine_task.cancelled() and engine_task.done()
 
     # every acknowledged record is on the destination exactly once, at the offset the producer was told
