@@ -177,4 +177,5 @@ class ProxiedPromotion:
         once), where the proxy fronts now, and what the switch did."""
         self._unguard(results)
         lines = [r.line() for r in results] + [r.producer_ids for r in results[:1] if r.producer_ids]
+        lines += results[0].access if results else []
         return {"ok": True, "lines": lines, "fronts": self.fronts, **extra}
