@@ -123,3 +123,23 @@ def test_access_report_rules() -> None:
         "user=<default> producer_byte_rate=10 (none on the destination)"]
     view = render_report(StatusReport("l", [], access=["access: SCRAM user missing on the destination: b"]))
     assert "ACL sync (running linker):\n  access: SCRAM user missing on the destination: b\n" in view
+
+
+def test_promote_prints_the_access_report(authorizer_cluster, authz_few_users, topic_name, capsys):
+    """`linker promote` with sync_acls prints the report once, after the per-topic lines (an empty
+    topic on both clusters: the mirror holds the source's end, no linker needs to run)."""
+    from linker.lifecycle.cli_commands import run_command
+
+    for c in (authorizer_cluster, authz_few_users):
+        c.create_topic(topic_name)
+    authorizer_cluster.admin().create_acls([ACL("User:bob", "*", ACLOperation.READ, ACLPermissionType.ALLOW,
+                                                ResourcePattern(ResourceType.TOPIC, topic_name))])
+    cfg = parse_config({"name": f"ar-{topic_name[-8:]}", "source": _side(authorizer_cluster),
+                        "destination": _side(authz_few_users), "topics": {"names": [topic_name]},
+                        "lifecycle": {"sync_acls": True}})
+    assert run_command(cfg, "promote", [topic_name]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{topic_name}: STOPPED final offsets 0:0"), out
+    assert "access: ACL principal without SCRAM credentials on the destination: User:bob " \
+           "(source: SCRAM-SHA-256, SCRAM-SHA-512)" in out, out
+    assert "access: SCRAM user missing on the destination: bob (SCRAM-SHA-256, SCRAM-SHA-512)" in out, out
