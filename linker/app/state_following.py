@@ -43,16 +43,16 @@ def promotion_begun(state: LinkState, topics: list[str] | None = None) -> dict[s
 
 
 def front_of(state: LinkState, file_front: str) -> tuple[str, str]:
-    """The cluster a starting proxy fronts, and why. The state topic's `proxy/front` record (the
-    last switch) wins; without one, a link whose every known topic is STOPPED (promoted without
-    the proxy) is served from the destination; else the file's `proxy.front` (the initial value)."""
+    """The cluster a starting proxy fronts, and why: the state topic's `proxy/front` record (the
+    last switch) wins; without one, the file's `proxy.front` (the initial value).
+
+    Topics all STOPPED without a recorded switch do not move the proxy: the promote that would
+    have switched it failed or has not finished (its producer-id move may not have run), so the
+    topics stay held and `linker promote` completes the cutover, as for a running proxy."""
     if state.front is not None:
         f = state.front
         return f.front, (f"the link state records the switch to the {f.front} by `linker {f.command} "
                          f"{' '.join(f.topics)}` at {_utc(f.at_ms)}")
-    known = set(state.topics) | set(state.progress)
-    if known and all(promotion_begun(state).get(t) is TopicState.STOPPED for t in known):
-        return "destination", f"every topic of the link is STOPPED ({', '.join(sorted(known))})"
     return file_front, "proxy.front in the link file (no switch recorded in the link state)"
 
 
