@@ -188,7 +188,8 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
     seen = [pr.at_ms for pr in progress.values()]
     return StatusReport(config.name, rows, topics, group_lines(doc), doc is not None, running,
                         link_state is not None, unreachable=unreachable, missing_on_source=list(missing),
-                        recorded_at_ms=max(seen) if seen else None, waiting=((doc or {}).get("waiting") or {}))
+                        recorded_at_ms=max(seen) if seen else None, waiting=((doc or {}).get("waiting") or {}),
+                        access=list(((doc or {}).get("access") or {}).get("lines") or []))
 
 
 def status_output(config: LinkConfig, as_json: bool, timeout: float = REACH_TIMEOUT_S) -> tuple[str, int]:

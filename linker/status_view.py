@@ -65,6 +65,7 @@ class StatusReport:
     missing_on_source: list[str] = field(default_factory=list)  # literal names the source lacks
     recorded_at_ms: int | None = None   # when the linker last recorded source ends
     waiting: dict = field(default_factory=dict)   # the running linker's wait for a cluster (/status)
+    access: list[str] = field(default_factory=list)   # with sync_acls: what the destination lacks (/status)
 
 
 COLUMNS = [
@@ -148,6 +149,8 @@ def render_report(report: StatusReport, now: float | None = None) -> str:
             out.append(f"  {g.line}{age}\n")
     elif report.engine_reachable:
         out.append("\noffset sync: no group synced yet\n")
+    if report.access:
+        out.append("\nACL sync (running linker):\n" + "".join(f"  {line}\n" for line in report.access))
     return "".join(out)
 
 
@@ -164,4 +167,5 @@ def render_json(report: StatusReport) -> str:
         "partitions": [asdict(r) for r in sorted(report.rows, key=lambda r: (r.topic, r.partition))],
         "topics": {t.topic: {k: v for k, v in asdict(t).items() if k != "topic"} for t in report.topics},
         "groups": {g.group: {k: v for k, v in asdict(g).items() if k != "group"} for g in report.groups},
+        "access": list(report.access),
     }, indent=2) + "\n"

@@ -8,6 +8,7 @@ proxy (`ControlEndpoint` over `ProxiedPromotion`).
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -23,7 +24,9 @@ from linker.settings import LinkConfig
 from .control import ControlEndpoint, token_path
 from .proxied_promotion import ProxiedPromotion
 from .proxy_settings import proxy_config, proxy_settings, upstream_of
-from .state_following import StateFollower
+from .state_following import StateFollower, front_of
+
+log = logging.getLogger("linker.proxy")
 
 
 class LinkedProxy:
@@ -52,12 +55,27 @@ class LinkedProxy:
     def apply_state(self, state: LinkState) -> None:
         self.follower.apply(state)
 
+    async def _front_from(self, state: LinkState) -> None:
+        """Front what the link state says (the last switch), not what the file says: a proxy
+        restarted after a promote with `front = "source"` would serve the old cluster's reads
+        and hold every promoted topic's writes. A conflict is logged; the state wins."""
+        front, why = front_of(state, self.settings.front)
+        if front != self.settings.front:
+            log.warning("proxy.front is %r in the link file, but %s: fronting the %s (the state wins; "
+                        "set proxy.front = %r to silence this)", self.settings.front, why, front, front)
+        else:
+            log.info("fronting the %s: %s", front, why)
+        if front != self.fronts:
+            await self.server.switch_upstream(self.source if front == "source" else self.destination)
+
     async def serve(self, stop: asyncio.Event, ready: Callable[[LinkedProxy], None] | None = None) -> None:
         dest = connect(self.config.destination, "destination", f"{self.config.destination.client_id}-proxy")
         try:
             store = StateStore(dest, self.config.lifecycle.state_topic_for(self.config.name),
                                self.config.mirror.replication_factor)
-            await self.follower.start(store)   # guard and holds in force before the first client
+            state = await self.follower.start(store)
+            await self._front_from(state)
+            self.follower.apply(state)   # guard and holds in force before the first client
             async with AsyncExitStack() as stack:
                 await stack.enter_async_context(self.server)
                 if self.settings.control is not None:

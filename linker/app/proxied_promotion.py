@@ -112,7 +112,9 @@ class ProxiedPromotion:
                 if self.fronts == "source":
                     report = await Cutover(self.server, self.source, self.destination, topics,
                                            promote=promote,
-                                           keep_hold=lambda: self.follower.promotion_began(topics),
+                                           keep_hold=lambda: self.follower.held_after_failure(topics),
+                                           before_switch=lambda: self.follower.record_front(
+                                               "destination", topics, "promote"),
                                            before_release=lambda: self._unguard(results),
                                            catch_up_timeout=self.settings.catch_up_timeout_s,
                                            group_drain_timeout=self.settings.group_drain_timeout_s).run()
@@ -138,17 +140,27 @@ class ProxiedPromotion:
             try:
                 if self.fronts == "source":
                     epoch = self.server.hold_writes(topics, f"writes held for the failover of {', '.join(topics)}; retry")
+                    step = "produce drain"
                     try:
                         try:
                             await self.server.wait_produce_drained(epoch, timeout=FAILOVER_DRAIN_S)
                         except TimeoutError as exc:   # a dead source answers nothing: go on
                             log.warning("failover: %s", exc)
+                        step = "failover"
                         results = await commands.failover(topics)
+                        step = "switch"
+                        await self.follower.record_front("destination", topics, "failover")
                         await self.server.switch_upstream(self.destination)
                         self._unguard(results)
-                    except BaseException:
-                        if not await self.follower.promotion_began(topics):
-                            self.server.release_writes(topics)
+                    except BaseException as exc:
+                        held = await self.follower.held_after_failure(topics)   # the hold rule
+                        self.server.release_writes(t for t in topics if t not in held)
+                        log.warning("failover of %s failed at step %r (%s): writes %s", ", ".join(topics), step,
+                                    exc or type(exc).__name__,
+                                    f"to {', '.join(sorted(held))} stay held" if held else "released")
+                        if isinstance(exc, Exception):
+                            raise CommandError(f"failover of {', '.join(topics)} failed at step {step!r}: "
+                                               f"{exc or type(exc).__name__}") from exc
                         raise
                     self.server.release_writes(topics)
                     self.follower.switched()
@@ -170,4 +182,5 @@ class ProxiedPromotion:
         once), where the proxy fronts now, and what the switch did."""
         self._unguard(results)
         lines = [r.line() for r in results] + [r.producer_ids for r in results[:1] if r.producer_ids]
+        lines += results[0].access if results else []
         return {"ok": True, "lines": lines, "fronts": self.fronts, **extra}

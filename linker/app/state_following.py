@@ -1,16 +1,19 @@
-"""The proxy's guard and write holds, kept in step with the link's state topic.
+"""The proxy's guard, write holds and fronted cluster, kept in step with the link's state topic.
 
 Every mirror topic not STOPPED is refused writes while the destination is
 fronted; while the source is fronted, every topic whose promotion began is held
 (a promote that failed half-way, or one a restarted linker finished, must not
-let writes reach the source again).
+let writes reach the source again). Which cluster a (re)started proxy fronts is
+the state topic's `proxy/front` record, written by the switch; the link file's
+`proxy.front` only until the first switch.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
-from linker.lifecycle.records import TopicState
+from linker.lifecycle.records import FrontRecord, TopicState
 from linker.lifecycle.state_store import StateStore
 from linker.lifecycle.store_view import LinkState
 from linker.proxy.guard import MirrorTopics
@@ -39,6 +42,34 @@ def promotion_begun(state: LinkState, topics: list[str] | None = None) -> dict[s
             if r.state in PROMOTION_BEGUN and (topics is None or t in topics)}
 
 
+def front_of(state: LinkState, file_front: str) -> tuple[str, str]:
+    """The cluster a starting proxy fronts, and why: the state topic's `proxy/front` record (the
+    last switch) wins; without one, the file's `proxy.front` (the initial value).
+
+    Topics all STOPPED without a recorded switch do not move the proxy: the promote that would
+    have switched it failed or has not finished (its producer-id move may not have run), so the
+    topics stay held and `linker promote` completes the cutover, as for a running proxy."""
+    if state.front is not None:
+        f = state.front
+        return f.front, (f"the link state records the switch to the {f.front} by `linker {f.command} "
+                         f"{' '.join(f.topics)}` at {_utc(f.at_ms)}")
+    return file_front, "proxy.front in the link file (no switch recorded in the link state)"
+
+
+def kept_after_failure(state: LinkState | None, topics: list[str]) -> set[str]:
+    """The hold rule after a promote or failover through the proxy failed at any step: a topic's
+    writes stay held whenever its promotion may have begun -- the state topic shows PROMOTING or
+    STOPPED for it, or cannot be read (`state` None). Only a topic the state topic shows never
+    began is released: nothing changed for it, and its clients go on writing to the source."""
+    if state is None:
+        return set(topics)
+    return set(promotion_begun(state, topics))
+
+
+def _utc(at_ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at_ms / 1000))
+
+
 class StateFollower:
     """Applies the state topic to one proxy server: its guard registry and its holds."""
 
@@ -54,11 +85,27 @@ class StateFollower:
         assert self.store is not None, "StateFollower.start() first"
         return LinkState.from_records(await self.store.read_all())
 
-    async def start(self, store: StateStore) -> None:
-        """The guard and holds in force before the first client connects."""
+    async def start(self, store: StateStore) -> LinkState:
+        """The first read of the state topic; the caller chooses the fronted cluster from it and
+        applies it (guard and holds in force before the first client connects)."""
         self.store = store
         await store.ensure()
-        self.apply(await self.read())
+        return await self.read()
+
+    async def record_front(self, front: str, topics: list[str], command: str) -> None:
+        """Record the switch before it is made, so a proxy restarted from now on fronts `front`."""
+        assert self.store is not None, "StateFollower.start() first"
+        rec = FrontRecord(front, list(topics), command)
+        await self.store.write([(rec.key(), rec.value())])
+
+    async def held_after_failure(self, topics: list[str]) -> set[str]:
+        """`kept_after_failure` on a fresh read of the state topic (None when it cannot be read)."""
+        try:
+            state: LinkState | None = await self.read()
+        except Exception as exc:
+            log.warning("cannot read the link state topic (%s): writes stay held", exc)
+            state = None
+        return kept_after_failure(state, topics)
 
     async def follow(self, stop: asyncio.Event) -> None:
         """Keep the guard in step with the state topic (one read per state poll)."""
@@ -82,15 +129,6 @@ class StateFollower:
             log.warning("topic %s is %s on the destination: writes through the proxy held until "
                         "`linker promote %s` completes the cutover", topic, begun[topic].value, topic)
         self._held = set(begun)
-
-    async def promotion_began(self, topics: list[str]) -> bool:
-        """Whether a promotion (or failover) of any of `topics` began; True when the state
-        topic cannot be read (keeping a hold is the safe side)."""
-        try:
-            return bool(promotion_begun(await self.read(), topics))
-        except Exception as exc:
-            log.warning("cannot read the link state topic (%s): writes stay held", exc)
-            return True
 
     def switched(self) -> None:
         """The destination is fronted now: holds taken from the state topic for the source are void."""

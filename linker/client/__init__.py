@@ -20,18 +20,18 @@ from .fetch_session import FetchPosition, FetchResult, FetchSession
 from .metadata import BrokerInfo, ClusterSnapshot, PartitionInfo, TopicInfo
 from .types import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, MAX_TIMESTAMP, READ_COMMITTED,
                     READ_UNCOMMITTED, AclBinding, AclFilter, AclOperation, AclPermission,
-                    AlterConfigOp, CommittedOffset, ConfigResourceType, NewTopic, PatternType, ProducerIdAndEpoch,
-                    ProducerState, ResourceType, TopicPartition)
+                    AlterConfigOp, ClientQuotaEntry, CommittedOffset, ConfigResourceType, NewTopic, PatternType,
+                    ProducerIdAndEpoch, ProducerState, ResourceType, ScramCredentialInfo, TopicPartition)
 
 __all__ = [
     "AclBinding", "AclFilter", "AclOperation", "AclPermission", "Admin", "AlterConfigOp",
     "AuthenticationError", "AuthorizationError", "BrokerConnection", "BrokerInfo", "Client",
-    "ClientClosed", "ClientConfig", "ClientError", "Cluster", "ClusterSnapshot", "CommittedOffset",
+    "ClientClosed", "ClientConfig", "ClientError", "ClientQuotaEntry", "Cluster", "ClusterSnapshot", "CommittedOffset",
     "ConfigResourceType", "ConnectFailed", "ConnectionLost", "EARLIEST_TIMESTAMP", "FetchPosition",
     "FetchResult", "FetchSession", "KafkaError", "LATEST_TIMESTAMP", "LOG_END",
     "MAX_TIMESTAMP", "MetadataUnavailable", "NewTopic", "PartitionInfo", "PatternType",
     "ProducerIdAndEpoch", "ProducerState", "ProtocolError", "READ_COMMITTED", "READ_UNCOMMITTED",
-    "RequestTimedOut", "ResourceType", "STALE_METADATA_CODES", "SaslCredentials",
+    "RequestTimedOut", "ResourceType", "STALE_METADATA_CODES", "SaslCredentials", "ScramCredentialInfo",
     "SecurityConfig", "SecurityProtocol", "TlsError", "TlsSettings", "TopicInfo", "TopicPartition",
     "UnsupportedVersion", "new_event_loop", "parse_bootstrap", "run",
 ]

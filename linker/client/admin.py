@@ -20,10 +20,10 @@ from .core import Client, by_topic
 from .errors import KafkaError, MetadataUnavailable
 from .kafka_errors import COORDINATOR_CODES, kafka_error, raise_for_code
 from .metadata import ClusterSnapshot
-from .types import (LATEST_TIMESTAMP, AclBinding, AclFilter, AclOperation, AclPermission,
-                    AlterConfigOp, CommittedOffset, ConfigEntry, ConfigResourceType, GroupListing,
-                    NewTopic, PatternType, ProducerIdAndEpoch, ProducerState, ResourceType,
-                    TopicPartition)
+from .types import (LATEST_TIMESTAMP, SCRAM_MECHANISMS, AclBinding, AclFilter, AclOperation, AclPermission,
+                    AlterConfigOp, ClientQuotaEntry, CommittedOffset, ConfigEntry, ConfigResourceType,
+                    GroupListing, NewTopic, PatternType, ProducerIdAndEpoch, ProducerState, ResourceType,
+                    ScramCredentialInfo, TopicPartition)
 
 _OFFSET_COMMIT_TOPIC_ID_VERSION = 10
 _OFFSET_FETCH_TOPIC_ID_VERSION = 10
@@ -529,6 +529,45 @@ class Admin:
                 raise_for_code(match.error_code, match.error_message, api="DeleteAcls")
                 deleted += 1
         return deleted
+
+    # -- Users and quotas ------------------------------------------------------------------------------
+    async def describe_user_scram_credentials(self, users: Sequence[str] | None = None
+                                              ) -> dict[str, list[ScramCredentialInfo]]:
+        """User -> its SCRAM mechanisms and iterations (secrets are never sent). `users` None:
+        every user with a credential; a named user without one is left out (RESOURCE_NOT_FOUND).
+
+        "All users" is sent as an empty list, not null (both mean all): a Kafka 4.4.0 broker
+        refusing a null request (CLUSTER_AUTHORIZATION_FAILED) throws a NullPointerException
+        building its error response and never answers (measured: the call timed out)."""
+        D = messages.DescribeUserScramCredentialsRequest
+
+        def build(version: int) -> Any:
+            return D(users=[D.UserName(name=u) for u in users or ()])
+        response, _ = await self.client.versioned_request(await self.client.any_node(),
+                                                          ApiKey.DESCRIBE_USER_SCRAM_CREDENTIALS, build)
+        raise_for_code(response.error_code, response.error_message, api="DescribeUserScramCredentials")
+        out: dict[str, list[ScramCredentialInfo]] = {}
+        for r in response.results:
+            if r.error_code == ErrorCode.RESOURCE_NOT_FOUND:
+                continue
+            raise_for_code(r.error_code, r.error_message, context=f"DescribeUserScramCredentials {r.user}")
+            out[r.user] = sorted(ScramCredentialInfo(SCRAM_MECHANISMS.get(c.mechanism, f"mechanism {c.mechanism}"),
+                                                     c.iterations) for c in r.credential_infos)
+        return out
+
+    async def describe_client_quotas(self) -> list[ClientQuotaEntry]:
+        """Every client quota of the cluster (DescribeClientQuotas with a match-all filter)."""
+        D = messages.DescribeClientQuotasRequest
+
+        def build(version: int) -> Any:
+            return D(components=[], strict=False)
+        response, _ = await self.client.versioned_request(await self.client.any_node(),
+                                                          ApiKey.DESCRIBE_CLIENT_QUOTAS, build)
+        raise_for_code(response.error_code, response.error_message, api="DescribeClientQuotas")
+        return [ClientQuotaEntry(tuple(sorted(((e.entity_type, e.entity_name) for e in entry.entity),
+                                              key=lambda x: (x[0], x[1] or ""))),
+                                 {v.key: v.value for v in entry.values})
+                for entry in response.entries or []]
 
     # -- Producers and transactions ------------------------------------------------------------------
     async def describe_producers(self, partitions: Iterable[TopicPartition]

@@ -173,3 +173,25 @@ class ProducerState:
     last_timestamp: int
     coordinator_epoch: int
     current_txn_start_offset: int
+
+
+#: SCRAM mechanisms by their DescribeUserScramCredentials number
+SCRAM_MECHANISMS = {1: "SCRAM-SHA-256", 2: "SCRAM-SHA-512"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True, order=True)
+class ScramCredentialInfo:
+    """A user's SCRAM credential as the broker describes it: mechanism and iterations, never
+    the salt or the salted password (the protocol does not carry them)."""
+
+    mechanism: str
+    iterations: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClientQuotaEntry:
+    """One quota entity and its values. `entity` maps entity type (``user``, ``client-id``,
+    ``ip``) to its name; None is the type's default entity (``<default>`` in Kafka's tools)."""
+
+    entity: tuple[tuple[str, str | None], ...]
+    values: dict[str, float]

@@ -13,7 +13,8 @@ Copied, minus principals matched by ``lifecycle.acl_principals_exclude``:
 
 Not copied: the wildcard ``*`` resource (it may cover topics that are not mirrored), cluster ACLs,
 the linker's own read-only DENY. Never deleted on the destination: an ACL removed on the source
-stays (additive, documented).
+stays (additive, documented). What ACLs cannot carry (SCRAM credentials, client quotas) is
+reported by ``sync_acls_and_report`` (``access_report.py``).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from typing import Callable
 from kproto.errors import ErrorCode
 from linker.client import (AclBinding, AclFilter, AclOperation, AclPermission, Admin, Client, KafkaError,
                            PatternType, ResourceType)
+from linker.lifecycle.access_report import AccessReport, report_access
 from linker.lifecycle.acls import NoAuthorizer, is_read_only
 from linker.naming import MirrorNames
 
@@ -88,12 +90,16 @@ def to_mirror(b: AclBinding, names: MirrorNames) -> AclBinding:
             if b.resource_type == ResourceType.TOPIC else b)
 
 
-async def sync_acls(source: Client, dest: Client, topics: set[str], group_selected: Callable[[str], bool],
-                    principals_exclude: tuple[str, ...], names: MirrorNames = MirrorNames(),
-                    promoted: set[str] = frozenset()) -> list[AclBinding]:
-    """Create the selected source ACLs missing on the destination; returns those created."""
-    want = [to_mirror(b, names) for b in
+async def wanted_acls(source: Client, topics: set[str], group_selected: Callable[[str], bool],
+                      principals_exclude: tuple[str, ...], names: MirrorNames = MirrorNames(),
+                      promoted: set[str] = frozenset()) -> list[AclBinding]:
+    """The selected source ACLs in their destination form (topic names mirrored)."""
+    return [to_mirror(b, names) for b in
             select_bindings(await describe_acls(source), topics, group_selected, principals_exclude, promoted)]
+
+
+async def create_missing(dest: Client, want: list[AclBinding]) -> list[AclBinding]:
+    """Create the ACLs of `want` the destination lacks; returns those created."""
     have = set(await describe_acls(dest))
     todo = [b for b in want if b not in have]
     if not todo:
@@ -101,3 +107,22 @@ async def sync_acls(source: Client, dest: Client, topics: set[str], group_select
     await Admin(dest).create_acls(todo)
     log.info("ACL sync: created %d ACLs on the destination", len(todo))
     return todo
+
+
+async def sync_acls(source: Client, dest: Client, topics: set[str], group_selected: Callable[[str], bool],
+                    principals_exclude: tuple[str, ...], names: MirrorNames = MirrorNames(),
+                    promoted: set[str] = frozenset()) -> list[AclBinding]:
+    """Create the selected source ACLs missing on the destination; returns those created."""
+    return await create_missing(dest, await wanted_acls(source, topics, group_selected, principals_exclude,
+                                                        names, promoted))
+
+
+async def sync_acls_and_report(source: Client, dest: Client, topics: set[str],
+                               group_selected: Callable[[str], bool], principals_exclude: tuple[str, ...],
+                               names: MirrorNames = MirrorNames(), promoted: set[str] = frozenset()
+                               ) -> tuple[list[AclBinding], AccessReport]:
+    """`sync_acls`, then what the destination still lacks for those ACLs' principals: SCRAM
+    credentials, SCRAM users, client quotas (`access_report`)."""
+    want = await wanted_acls(source, topics, group_selected, principals_exclude, names, promoted)
+    created = await create_missing(dest, want)
+    return created, await report_access(source, dest, {b.principal for b in want})

@@ -25,6 +25,8 @@ def run_command(config: LinkConfig, command: str, topics: list[str]) -> int:
             sys.stdout.write(r.line() + "\n")
         if results and results[0].producer_ids:   # one burn covers every topic of the command
             sys.stdout.write(results[0].producer_ids + "\n")
+        for line in results[0].access if results else []:   # one report for the command
+            sys.stdout.write(line + "\n")
         return 0
 
     try:

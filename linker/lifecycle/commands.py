@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from linker.client import LATEST_TIMESTAMP, LOG_END, ClientError
 from linker.settings import LinkConfig
 from linker.connect import connect
-from linker.lifecycle.acl_sync import sync_acls
+from linker.lifecycle.acl_sync import sync_acls_and_report
 from linker.lifecycle.acls import NoAuthorizer, allow_writes, fence_linker, linker_principal
 from linker.lifecycle.config_sync import restore_forced
 from linker.lifecycle.offset_sync import NO_COMMITS, sync_groups
@@ -50,6 +50,9 @@ class CommandResult:
     # What promote/failover did about mirrored producer ids (one line for the whole command;
     # kept out of line(), whose "final offsets" tail scripts parse).
     producer_ids: str = ""
+    # With sync_acls: what the destination lacks for the copied ACLs' clients (SCRAM users,
+    # client quotas; the same for every topic of the command, printed once).
+    access: list[str] = field(default_factory=list)
 
     def line(self) -> str:
         s = f"{self.topic}: {self.state.value}"
@@ -154,7 +157,9 @@ class Commands:
             else:
                 results = [await self._promote_offline(t) for t in rest]
         results += [self._result(t, TopicState.STOPPED, st.topics[t].offsets, note="promoted earlier") for t in done]
-        await self._after_stop(topics)
+        access = await self._after_stop(topics)
+        for r in results:
+            r.access = access
         await self._move_producer_ids(topics, results)
         await self._unlock(topics)
         return results
@@ -249,7 +254,9 @@ class Commands:
             if exact:
                 reachable.append(t)
         await self._final_offset_sync(reachable, [r for r in results if r.topic in reachable])
-        await self._after_stop(reachable)   # an unreachable source is not waited for again
+        access = await self._after_stop(reachable)   # an unreachable source is not waited for again
+        for r in results:
+            r.access = access
         if lost := [t for t in topics if t not in reachable]:
             log.warning("%s: the source is unreachable: configs mirroring forced and source ACLs not restored; "
                         "run `linker promote` on them once it answers", ", ".join(lost))
@@ -257,22 +264,28 @@ class Commands:
         await self._unlock(topics)
         return results
 
-    async def _after_stop(self, topics: list[str]) -> None:
+    async def _after_stop(self, topics: list[str]) -> list[str]:
         """Once STOPPED, before clients write: the configs mirroring forced back to the source's values,
         and (``sync_acls``) the topics' source ACLs with WRITE. Both read the source; if it does not
-        answer they are left for the next promote of the topics (a WARNING says so)."""
+        answer they are left for the next promote of the topics (a WARNING says so). Returns, with
+        ``sync_acls``, what the destination still lacks for those ACLs' principals (access lines)."""
         if not topics:
-            return
+            return []
         try:
             await asyncio.wait_for(restore_forced(self.source, self.dest, topics, self.names),
                                    2 * SOURCE_PROBE_TIMEOUT_S)
             if self.settings.sync_acls:
-                await asyncio.wait_for(sync_acls(self.source, self.dest, set(), self.settings.group_selected,
-                                                 self.settings.acl_principals_exclude, self.names, set(topics)),
-                                       2 * SOURCE_PROBE_TIMEOUT_S)
+                _, access = await asyncio.wait_for(
+                    sync_acls_and_report(self.source, self.dest, set(), self.settings.group_selected,
+                                         self.settings.acl_principals_exclude, self.names, set(topics)),
+                    2 * SOURCE_PROBE_TIMEOUT_S)
+                for line in access.lines():
+                    log.log(logging.INFO if access.complete else logging.WARNING, "%s", line)
+                return access.lines()
         except (ClientError, OSError, asyncio.TimeoutError) as exc:
             log.warning("%s: configs and ACLs of the source not restored on the destination (%s); run "
                         "`linker promote` on them again once the source answers", ", ".join(topics), exc or "timeout")
+        return []
 
     async def _final_offset_sync(self, topics: list[str], results: list[CommandResult]) -> None:
         """Failover with a source that still answers: one last offset sync (bounded, never rewinding),

@@ -20,7 +20,8 @@ from typing import Any
 from linker.client import LATEST_TIMESTAMP, LOG_END, Client, ClientError
 from linker.settings import LinkConfig
 from linker.connect import connect
-from linker.lifecycle.acl_sync import sync_acls
+from linker.lifecycle.access_report import AccessReport
+from linker.lifecycle.acl_sync import sync_acls_and_report
 from linker.lifecycle.acls import NoAuthorizer, acls_bind, allow_writes, deny_writes, fence_linker, linker_principal
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import GroupSync, sync_groups
@@ -67,6 +68,7 @@ class LifecycleController:
                                 engine.settings.replication_factor)
         self.state = LinkState({}, {}, None)
         self.groups: dict[str, GroupSync] = {}
+        self.access: AccessReport | None = None   # with sync_acls: what the destination lacks (finding 10)
         self._progress_sent: dict[str, tuple[dict[int, int], int]] = {}   # topic: (ends, seen at ms)
         self._ends_seen_ms = 0   # wall time of the last source ends read (the failover RPO's "writes after T")
         self._promote_waits: dict[str, tuple[str, int]] = {}   # topic: the cause last recorded
@@ -324,13 +326,21 @@ class LifecycleController:
                     await sync_configs(self.source, self.dest, self._live_topics(), self.engine.settings,
                                        self.settings.keep_destination_configs, self.names, self._isr_warned)
                     if self.settings.sync_acls:
-                        await sync_acls(self.source, self.dest, set(self._live_topics()),
-                                        self.settings.group_selected, self.settings.acl_principals_exclude,
-                                        self.names)
+                        _, access = await sync_acls_and_report(
+                            self.source, self.dest, set(self._live_topics()), self.settings.group_selected,
+                            self.settings.acl_principals_exclude, self.names)
+                        self._note_access(access)
             except ClientError as exc:
                 log.info("offset/config sync failed (%s); retrying", exc)
             await _sleep_unless(stop, min(self.settings.offset_sync_interval_ms,
                                           self.settings.config_sync_interval_ms) / 1000)
+
+    def _note_access(self, access: AccessReport) -> None:
+        """Logged when it changes (a WARNING while something is missing or not checked)."""
+        if self.access is None or access.lines() != self.access.lines():
+            for line in access.lines():
+                log.log(logging.INFO if access.complete else logging.WARNING, "ACL sync: %s", line)
+        self.access = access
 
     def status_doc(self) -> dict[str, Any]:
         """The engine's status plus lifecycle states and the last offset sync of each group."""
@@ -340,6 +350,8 @@ class LifecycleController:
                          for t, r in sorted(self.state.topics.items())}
         doc["groups"] = {g: {"line": r.line(), "at": r.at, "lag": r.lag, "skipped": r.skipped}
                          for g, r in sorted(self.groups.items())}
+        if self.access is not None:
+            doc["access"] = {**self.access.as_doc(), "lines": self.access.lines()}
         return doc
 
     def _topics(self) -> set[str]:

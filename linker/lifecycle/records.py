@@ -6,7 +6,9 @@ One compacted topic on the destination per link. Keys are UTF-8 strings:
 - ``progress/<name>``: the last source log ends the linker saw (for failover RPO);
 - ``heartbeat``: written by a running linker every poll (commands know whether to wait for it);
 - ``mirror/<name>``: the source cluster and topic id a mirror was built from, and the mirror's id
-  (a topic recreated while no linker ran is caught at start; another link refuses to mirror it back).
+  (a topic recreated while no linker ran is caught at start; another link refuses to mirror it back);
+- ``proxy/front``: the cluster the link's proxy fronts since its last switch (a restarted proxy
+  fronts it whatever its file's ``proxy.front`` says).
 
 Values are UTF-8 JSON objects with ``"v": 1``; a null value (tombstone) deletes the key.
 """
@@ -97,6 +99,39 @@ def parse_mirror_record(key: bytes, value: bytes) -> MirrorRecord:
         raise RecordFormatError(f"state record {k!r}: a mirror record needs a source_topic_id")
     return MirrorRecord(k[7:], str(doc.get("source_cluster", "")), doc["source_topic_id"],
                         str(doc.get("mirror_topic", k[7:])), str(doc.get("mirror_topic_id", "")))
+
+
+PROXY_FRONT_KEY = b"proxy/front"
+FRONTS = ("source", "destination")
+
+
+@dataclass
+class FrontRecord:
+    """Which cluster the link's proxy fronts, written by the proxy just before it switches."""
+    front: str
+    topics: list[str] = field(default_factory=list)   # the promote or failover that switched it
+    command: str = "promote"
+    at_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+
+    def key(self) -> bytes:
+        return PROXY_FRONT_KEY
+
+    def value(self) -> bytes:
+        return json.dumps({"v": FORMAT_VERSION, "front": self.front, "topics": sorted(self.topics),
+                           "command": self.command, "at_ms": self.at_ms}, sort_keys=True).encode()
+
+
+def parse_front_record(value: bytes) -> FrontRecord:
+    doc = _doc("proxy/front", value)
+    front, topics = doc.get("front"), doc.get("topics", [])
+    if front not in FRONTS:
+        raise RecordFormatError(f"state record 'proxy/front': front {front!r} is neither 'source' nor 'destination'")
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise RecordFormatError("state record 'proxy/front': topics must be a list of names")
+    try:
+        return FrontRecord(front, topics, str(doc.get("command", "")), int(doc.get("at_ms", 0)))
+    except (TypeError, ValueError):
+        raise RecordFormatError("state record 'proxy/front': at_ms must be an integer") from None
 
 
 def topic_key(topic: str) -> bytes:

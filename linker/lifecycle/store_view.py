@@ -7,9 +7,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from linker.lifecycle.records import (HEARTBEAT_KEY, OWNER_KEY, MirrorRecord, OwnerRecord, ProgressRecord,
-                                      RecordFormatError, TopicRecord, heartbeat_at, parse_mirror_record,
-                                      parse_owner_record, parse_progress_record, parse_topic_record)
+from linker.lifecycle.records import (HEARTBEAT_KEY, OWNER_KEY, PROXY_FRONT_KEY, FrontRecord, MirrorRecord,
+                                      OwnerRecord, ProgressRecord, RecordFormatError, TopicRecord, heartbeat_at,
+                                      parse_front_record, parse_mirror_record, parse_owner_record,
+                                      parse_progress_record, parse_topic_record)
 
 log = logging.getLogger("linker.lifecycle")
 
@@ -21,10 +22,11 @@ class LinkState:
     heartbeat_ms: int | None
     owner: OwnerRecord | None = None
     mirrors: dict[str, MirrorRecord] = field(default_factory=dict)
+    front: FrontRecord | None = None      # the proxy's last switch
 
     @classmethod
     def from_records(cls, records: dict[bytes, bytes]) -> "LinkState":
-        topics, progress, hb, owner, mirrors = {}, {}, None, None, {}
+        topics, progress, hb, owner, mirrors, front = {}, {}, None, None, {}, None
         for k, v in records.items():
             try:
                 if k.startswith(b"topic/"):
@@ -40,9 +42,11 @@ class LinkState:
                 elif k.startswith(b"mirror/"):
                     m = parse_mirror_record(k, v)
                     mirrors[m.topic] = m
+                elif k == PROXY_FRONT_KEY and v is not None:
+                    front = parse_front_record(v)
             except RecordFormatError as exc:
                 log.warning("ignoring a state record: %s", exc)
-        return cls(topics, progress, hb, owner, mirrors)
+        return cls(topics, progress, hb, owner, mirrors, front)
 
     def linker_running(self, poll_ms: int) -> bool:
         """For status display only (a guess from one read): a released owner is not running, else a

@@ -17,13 +17,12 @@ Sequence, for the topics of one link:
 7. switch the proxy to the destination (cluster-wide), let the caller update its
    mirror registry (`before_release`), and release the hold.
 
-A failure before step 5 releases the hold (nothing changed), except holds
-that were in force before the cutover began (the state topic's, of a
-promotion that began earlier): those stay. A failure from
-step 5 on keeps it, unless `keep_hold` says the promotion never began: the
-topics may already be writable on the destination, and a write let through
-to the source would be lost to the migration. Running the cutover again
-completes it.
+A failure at any step keeps the hold on the topics the caller's `keep_hold`
+names (`linker proxy`: those the state topic shows PROMOTING or STOPPED, all
+when it cannot be read): they may already be writable on the destination, and
+a write let through to the source would be lost to the migration. The others
+are released (holds in force before the cutover began are put back). Every
+failure names its step; running the cutover again completes it.
 """
 from __future__ import annotations
 
@@ -31,7 +30,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from linker.client import LATEST_TIMESTAMP, Admin, Client, ClientConfig, KafkaError, TopicPartition as TP
 
@@ -82,16 +81,18 @@ class Cutover:
     def __init__(self, proxy: ProxyServer, source: UpstreamConfig, destination: UpstreamConfig,
                  topics: Sequence[str], *, promote: Callable[[], Awaitable[None]] | None = None,
                  caught_up: Callable[[dict[TP, int]], Awaitable[bool]] | None = None,
-                 keep_hold: Callable[[], Awaitable[bool]] | None = None,
+                 keep_hold: Callable[[], Awaitable[Iterable[str]]] | None = None,
+                 before_switch: Callable[[], Awaitable[None]] | None = None,
                  before_release: Callable[[], None] | None = None,
                  catch_up_timeout: float = 120.0, group_drain_timeout: float = 20.0,
                  poll_interval: float = 0.1) -> None:
-        """`keep_hold` is asked when a step fails once `promote` has been called: True keeps
-        the topics' writes held (the promotion may finish without the proxy: a write let
-        through to the source then would be lost to the migration). Without it, or when it
-        fails itself, the hold is kept. `before_release` runs after the switch and before the
-        hold is released: the caller's mirror registry must stop refusing the promoted topics
-        first, or a producer reconnecting at once gets a non-retriable refusal."""
+        """`keep_hold` is asked when any step fails: the topics whose writes stay held (their
+        promotion may finish without the proxy: a write let through to the source then would be
+        lost to the migration); when it fails itself, all stay held. Without it, all stay held
+        once `promote` was called, none before. `before_switch` runs just before the switch (the
+        link records it). `before_release` runs after the switch and before the hold is
+        released: the caller's mirror registry must stop refusing the promoted topics first, or
+        a producer reconnecting at once gets a non-retriable refusal."""
         if not topics:
             raise ValueError("a cutover needs at least one topic")
         self.proxy = proxy
@@ -101,6 +102,7 @@ class Cutover:
         self.promote = promote
         self.caught_up = caught_up
         self.keep_hold = keep_hold
+        self.before_switch = before_switch
         self.before_release = before_release
         self.catch_up_timeout = catch_up_timeout
         self.group_drain_timeout = group_drain_timeout
@@ -114,31 +116,36 @@ class Cutover:
         epoch = self.proxy.hold_writes(self.topics, "writes held for the cutover of "
                                                     f"{', '.join(self.topics)}; retry")
         log.info("cutover of %s: writes held", ", ".join(self.topics))
+        step = "connect"
         promoting = False
         try:
             await src.start()
             await dst.start()
+            step = "produce drain"
             await self.proxy.wait_produce_drained(epoch)
+            step = "source log ends"
             ends = await _log_ends(src, self.topics)
+            step = "catch-up"
             await self._wait_caught_up(dst, ends)
+            step = "group drain"
             not_drained = await self._drain_groups(src, ends)
+            step = "promote"
             promoting = True
             if self.promote is not None:
                 await self.promote()
+            step = "offset copy"
             copied = await self._copy_offsets(src, dst)
+            step = "switch"
+            if self.before_switch is not None:
+                await self.before_switch()
             await self.proxy.switch_upstream(self.destination)
             if self.before_release is not None:
                 self.before_release()
-        except BaseException:
-            if promoting and await self._keep_hold():
-                self.proxy.hold_writes(self.topics, f"the promotion of {', '.join(self.topics)} did not "
-                                                    "finish its cutover; writes are held until "
-                                                    "`linker promote` is run again")
-                log.warning("cutover of %s failed after the promotion began: writes stay held",
-                            ", ".join(self.topics))
-            else:
-                self.proxy.release_writes(self.topics)
-                self.proxy.holds.update(found)
+        except BaseException as exc:
+            await self._after_failure(step, exc, promoting, found)
+            if isinstance(exc, Exception):
+                raise CutoverError(f"cutover of {', '.join(self.topics)} failed at step {step!r}: "
+                                   f"{exc or type(exc).__name__}") from exc
             raise
         else:
             self.proxy.release_writes(self.topics)
@@ -150,14 +157,36 @@ class Cutover:
                  self.destination.name)
         return CutoverReport(self.topics, ends, copied, not_drained, held)
 
-    async def _keep_hold(self) -> bool:
+    async def _after_failure(self, step: str, exc: BaseException, promoting: bool,
+                             found: dict[str, str]) -> None:
+        """The hold rule, applied in one place: the topics `keep_hold` names (the caller's rule;
+        without one: all of them once `promote` was called) stay held, with the failed step in
+        the reason; the others are released, holds found at the start put back."""
+        keep = await self._kept(promoting)
+        for t in self.topics:
+            if t in keep:
+                self.proxy.hold_writes([t], f"the cutover of {', '.join(self.topics)} failed at step "
+                                            f"{step!r}; writes are held until `linker promote` is run again")
+            else:
+                self.proxy.release_writes([t])
+                if t in found:
+                    self.proxy.holds[t] = found[t]
+        if keep:
+            log.warning("cutover of %s failed at step %r (%s): writes to %s stay held (the promotion may "
+                        "have begun)", ", ".join(self.topics), step, exc or type(exc).__name__,
+                        ", ".join(sorted(keep)))
+        else:
+            log.warning("cutover of %s failed at step %r (%s): writes released (no promotion began)",
+                        ", ".join(self.topics), step, exc or type(exc).__name__)
+
+    async def _kept(self, promoting: bool) -> set[str]:
         if self.keep_hold is None:
-            return True
+            return set(self.topics) if promoting else set()
         try:
-            return await self.keep_hold()
+            return set(await self.keep_hold()) & set(self.topics)
         except Exception as exc:  # cannot tell whether the promotion began: stay on the safe side
             log.warning("cutover: cannot tell whether the promotion began (%s); writes stay held", exc)
-            return True
+            return set(self.topics)
 
     async def _wait_caught_up(self, dst: Client, ends: dict[TP, int]) -> None:
         deadline = time.monotonic() + self.catch_up_timeout
@@ -174,8 +203,13 @@ class Cutover:
                 if not behind:
                     return
             if time.monotonic() > deadline:
+                if self.caught_up is not None:
+                    behind_text = "the caller's check said not yet"
+                else:
+                    behind_text = "behind: " + ", ".join(f"{tp[0]}-{tp[1]} at {h} of {e}"
+                                                         for tp, (h, e) in sorted(behind.items()))
                 raise CutoverError(f"the destination did not catch up with the source within "
-                                   f"{self.catch_up_timeout:g}s")
+                                   f"{self.catch_up_timeout:g}s ({behind_text})")
             await asyncio.sleep(self.poll_interval)
 
     async def _group_offsets(self, client: Client, group: str) -> dict[TP, int]:
@@ -188,7 +222,10 @@ class Cutover:
         waiting = set(self.proxy.groups_seen)
         while waiting:
             for group in sorted(waiting):
-                committed = await self._group_offsets(src, group)
+                try:
+                    committed = await self._group_offsets(src, group)
+                except KafkaError as exc:
+                    raise CutoverError(f"cannot read the committed offsets of group {group!r}: {exc}") from exc
                 if all(off >= ends[tp] for tp, off in committed.items() if tp in ends):
                     waiting.discard(group)
             if not waiting or time.monotonic() > deadline:

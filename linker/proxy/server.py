@@ -415,18 +415,19 @@ class ProxyServer:
         start = time.monotonic()
         deadline = start + timeout
         while True:
-            waiting = False
+            waiting: list[str] = []
             late = time.monotonic() - start > trickle_grace
             for s in (*self.sessions, *self.lingering):
                 if late and s.streaming_produce_before(epoch):
                     s.close("a produce request was still arriving when writes were held; retry")
                 s.probe(epoch)
-                waiting = waiting or any(e < epoch for e in s.produce_epochs_in_flight)
+                if any(e < epoch for e in s.produce_epochs_in_flight):
+                    waiting.append(s.peer)
             if not waiting:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"produce requests forwarded before the hold still unanswered "
-                                   f"after {timeout:g}s")
+                                   f"after {timeout:g}s (clients {', '.join(sorted(waiting)[:10])})")
             await asyncio.sleep(0.01)
 
     async def switch_upstream(self, upstream: UpstreamConfig) -> None:

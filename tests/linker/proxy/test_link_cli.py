@@ -489,3 +489,116 @@ def test_promotion_begun_topics_are_held_only_while_the_source_is_fronted() -> N
     assert proxy.server.holds == {}
     assert proxy.server.refusal_of("t-stopped") is None
     assert proxy.server.refusal_of("t-active") is not None       # a read-only mirror there
+
+
+def test_the_fronted_cluster_comes_from_the_link_state() -> None:
+    """The `proxy/front` record (the last switch) wins over the file; without one, the file's value,
+    also when every topic is STOPPED (the switch itself has not been made: held until promote)."""
+    from linker.app.state_following import front_of
+    from linker.lifecycle.records import FrontRecord
+
+    def state(*recs: Any) -> LinkState:
+        return LinkState.from_records({r.key(): r.value() for r in recs})
+
+    assert front_of(state(), "source")[0] == "source"
+    assert front_of(state(TopicRecord("a", TopicState.ACTIVE)), "source")[0] == "source"
+    assert front_of(state(TopicRecord("a", TopicState.STOPPED), TopicRecord("b", TopicState.PROMOTING)),
+                    "source")[0] == "source"
+    assert front_of(state(TopicRecord("a", TopicState.STOPPED)), "source")[0] == "source"
+    assert front_of(state(TopicRecord("a", TopicState.STOPPED)), "destination")[0] == "destination"
+    front, why = front_of(state(TopicRecord("a", TopicState.ACTIVE), FrontRecord("destination", ["a"])), "source")
+    assert front == "destination" and "`linker promote a`" in why
+    bad = LinkState.from_records({b"proxy/front": b'{"v": 1, "front": "elsewhere"}'})   # logged, ignored
+    assert bad.front is None and front_of(bad, "source")[0] == "source"
+
+
+def test_the_hold_rule_releases_only_what_never_began() -> None:
+    """After a failed promote or failover through the proxy a topic stays held whenever the state
+    topic shows its promotion began (PROMOTING, STOPPED) or cannot be read."""
+    from linker.app.state_following import kept_after_failure
+
+    state = LinkState.from_records({TopicRecord(t, s).key(): TopicRecord(t, s).value() for t, s in
+                                    {"a": TopicState.PROMOTING, "b": TopicState.STOPPED,
+                                     "c": TopicState.ACTIVE, "d": TopicState.FAILED}.items()})
+    assert kept_after_failure(state, ["a", "b", "c", "d", "e"]) == {"a", "b"}
+    assert kept_after_failure(None, ["c", "e"]) == {"c", "e"}
+
+
+def test_a_restarted_proxy_fronts_the_destination_after_a_promote(source, destination, topic_name, tmp_path):
+    """Promote through the proxy, then restart the proxy with the unchanged file (`front = "source"`):
+    it fronts the destination (the link state records the switch), so a client through it reads and
+    writes the destination, not the old source."""
+    source.create_topic(topic_name, partitions=2)
+    path = link_file(tmp_path, f"pr-{topic_name[-8:]}", source, destination, topic_name, "source", free_port())
+    with run_and_proxy(path) as bootstrap:
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=10_000)
+        try:
+            for i in range(5):
+                producer.send(topic_name, f"v{i}".encode(), partition=0).get(15)
+        finally:
+            producer.close(5)
+        wait_until(lambda: end_offsets(destination, topic_name).get(0) == 5, "the mirror did not catch up")
+        out = linker("promote", "-c", str(path), topic_name)
+        assert out.returncode == 0, out.stderr
+        assert "clients switched to the destination" in out.stdout, out.stdout
+    direct = KafkaProducer(bootstrap_servers=destination.bootstrap, acks="all")
+    try:   # offset 5: only the destination has it
+        assert direct.send(topic_name, b"on-destination", partition=0).get(15).offset == 5
+    finally:
+        direct.close(5)
+    proxy = Proc("proxy", "-c", str(path))
+    try:
+        line = proxy.first_line()
+        assert "fronting destination" in line, line
+        bootstrap = line.split()[3]
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=0, request_timeout_ms=10_000)
+        try:
+            assert producer.send(topic_name, b"after restart", partition=0).get(30).offset == 6
+        finally:
+            producer.close(5)
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, consumer_timeout_ms=10_000)
+        try:
+            tp = TopicPartition(topic_name, 0)
+            consumer.assign([tp])
+            consumer.seek(tp, 5)
+            got = [m.value for m in consumer][:2]
+        finally:
+            consumer.close()
+        assert got == [b"on-destination", b"after restart"]
+    finally:
+        err = proxy.stop()
+    assert proxy.p.returncode == 0, err[-2000:]
+    assert "proxy.front is 'source' in the link file, but the link state records the switch" in err, err[-2000:]
+    assert end_offsets(source, topic_name) == {0: 5, 1: 0}
+    assert end_offsets(destination, topic_name) == {0: 7, 1: 0}
+
+
+def test_a_cutover_failing_before_promote_keeps_a_hold_the_state_topic_shows_begun(
+        source, destination, topic_name, tmp_path):
+    """The hold rule holds at every step: PROMOTING recorded for the topic (by an earlier promote)
+    after the proxy's last state poll, and a cutover that then fails at catch-up (no linker runs, so
+    the mirror never catches up) keeps the writes held; the error names the step and the partition."""
+    source.create_topic(topic_name, partitions=2)
+    destination.create_topic(topic_name, partitions=2)
+    path = link_file(tmp_path, f"ph-{topic_name[-8:]}", source, destination, topic_name, "source", free_port())
+    text = path.read_text().replace("state_poll_ms = 300", "state_poll_ms = 600000")
+    path.write_text(text.replace("group_drain_timeout_s = 10", "group_drain_timeout_s = 1\ncatch_up_timeout_s = 2"))
+    proxy = Proc("proxy", "-c", str(path))
+    try:
+        bootstrap = proxy.first_line().split()[3]
+        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=0, request_timeout_ms=10_000)
+        try:
+            producer.send(topic_name, b"v0", partition=0).get(15)
+            write_state(path, topic_name, TopicState.PROMOTING)   # the proxy polls again in 10 min
+            out = linker("promote", "-c", str(path), topic_name)
+            assert out.returncode == 1, out.stdout
+            assert "failed at step 'catch-up'" in out.stderr, out.stderr
+            assert f"{topic_name}-0 at 0 of 1" in out.stderr, out.stderr
+            with pytest.raises(NotLeaderForPartitionError):
+                producer.send(topic_name, b"must not reach the source", partition=0).get(15)
+        finally:
+            producer.close(5)
+        assert end_offsets(source, topic_name) == {0: 1, 1: 0}
+    finally:
+        err = proxy.stop()
+    assert proxy.p.returncode == 0, err[-2000:]
