@@ -7,7 +7,8 @@ copied it batch for batch); this is checked with the one batch comparison
 (``linker.mirror.compare``), so a divergence older than the failover is named too.
 The tail is read batch by batch and decoded (control batches skipped: they carry no
 user data), so the report gives exact counts, offset and time ranges, and an exporter
-can hand every lost record to the user.
+can hand every lost record to the user. A tail made of the promoted topic's own batches
+(failback run again after the reverse link began mirroring back) is no loss.
 """
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class PartitionDiff:
     old_end: int                       # the old source's high watermark
     prefix_problem: str | None = None  # the old source below the failover offset differs from the promoted topic
     lost: int = 0                      # records at offsets >= failover_offset (control records not counted)
+    mirrored_back: int = 0             # offsets >= failover_offset that are the promoted topic's own batches
     first_offset: int | None = None
     last_offset: int | None = None
     first_ms: int | None = None        # record timestamps: smallest and largest
@@ -47,11 +49,14 @@ class PartitionDiff:
     @property
     def reusable(self) -> bool:
         """Nothing beyond the failover offset and an exact prefix: the old topic can be mirrored into."""
-        return self.old_end <= self.failover_offset and self.prefix_problem is None
+        return (self.old_end <= self.failover_offset or self.mirrored_back > 0) and self.prefix_problem is None
 
     def line(self) -> str:
         s = f"{self.topic}-{self.partition}: failover offset {self.failover_offset}, old source ends at {self.old_end}"
-        if self.lost:
+        if self.mirrored_back:
+            s += (f"; offsets {self.failover_offset}..{self.old_end - 1} are the promoted topic's batches "
+                  "(mirrored back already): nothing lost")
+        elif self.lost:
             s += (f"; lost {self.lost} records at offsets {self.first_offset}..{self.last_offset}, "
                   f"timestamps {_utc(self.first_ms)} .. {_utc(self.last_ms)}")
         elif self.old_end > self.failover_offset:
@@ -81,6 +86,7 @@ async def diff_topic(old: Client, promoted: Client, topic: str, failover: dict[i
     starts = await old.offsets(tps, EARLIEST_TIMESTAMP)
     ends = await old.offsets(tps, LATEST_TIMESTAMP)
     p_starts = await promoted.offsets(ptps, EARLIEST_TIMESTAMP)
+    p_ends = await promoted.offsets(ptps, LATEST_TIMESTAMP)
     out = []
     for (t, p), ptp in zip(tps, ptps):
         d = PartitionDiff(t, p, failover[p], starts[(t, p)], ends[(t, p)])
@@ -88,7 +94,12 @@ async def diff_topic(old: Client, promoted: Client, topic: str, failover: dict[i
         if lo < hi:
             rep = await compare_range(promoted, old, ptp, (t, p), lo, hi)
             d.prefix_problem = rep.divergence
-        if d.old_end > d.failover_offset:
+        if d.old_end > d.failover_offset and d.prefix_problem is None and d.old_end <= p_ends[ptp]:
+            # Failback run again after the reverse link started: the tail is its copy of the promoted topic.
+            rep = await compare_range(promoted, old, ptp, (t, p), max(d.failover_offset, d.old_start), d.old_end)
+            if rep.divergence is None:
+                d.mirrored_back = d.old_end - d.failover_offset
+        if d.old_end > d.failover_offset and not d.mirrored_back:
             await _read_tail(old, d, sink)
         out.append(d)
     return out

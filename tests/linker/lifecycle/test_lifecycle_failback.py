@@ -230,6 +230,11 @@ def test_failback_reuses_a_topic_without_a_tail(source, destination, topic_name,
     with Linker(rev):
         wait_exact(destination, source, [topic_name], timeout=60)
     assert ends(source, topic_name, 1) == {0: 70}
+    # Run again once the reverse link mirrored back: its copy is no loss, nothing to recreate.
+    code, out, err = run_cli(capsys, "failback", "--config", str(fwd_path), "--no-fence", topic_name)
+    assert code == 0, (out, err)
+    assert "offsets 50..69 are the promoted topic's batches (mirrored back already): nothing lost" in out, out
+    assert f"{topic_name}: lost by the failover 0 records; old topic reused" in out
 
 
 def test_failback_refuses_a_topic_not_failed_over(source, destination, topic_name, tmp_path, capsys):
