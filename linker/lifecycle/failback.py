@@ -118,7 +118,8 @@ class Failback:
         try:
             for tf in report.topics:
                 if tf.topic in old_topics:
-                    tf.diffs = await diff_topic(self.old, self.promoted, tf.topic, failover[tf.topic], sink=export)
+                    tf.diffs = await diff_topic(self.old, self.promoted, tf.topic, failover[tf.topic], sink=export,
+                                                compacted=await self._compacted(tf.topic))
                 else:
                     tf.action = "absent"
         finally:
@@ -183,6 +184,10 @@ class Failback:
                                     f"recorded {sorted(failover[t])}: fail back by hand")
             present.add(t)
         return present
+
+    async def _compacted(self, topic: str) -> bool:
+        policy = (await Admin(self.old).topic_configs([topic])).get(topic, {}).get("cleanup.policy") or ""
+        return "compact" in policy
 
     async def _fence(self, topics: list[str], fence: bool) -> str:
         if not fence:

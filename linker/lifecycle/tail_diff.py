@@ -76,10 +76,12 @@ def _utc(ms: int | None) -> str:
 
 
 async def diff_topic(old: Client, promoted: Client, topic: str, failover: dict[int, int],
-                     promoted_topic: str | None = None, sink: RecordSink | None = None) -> list[PartitionDiff]:
+                     promoted_topic: str | None = None, sink: RecordSink | None = None,
+                     compacted: bool = False) -> list[PartitionDiff]:
     """Diff every partition of ``topic`` on the old source (``old``) against its failover offset
     (``failover``: {partition: offset}) and the promoted topic (``promoted``). ``sink`` gets every
-    lost record, in offset order per partition."""
+    lost record, in offset order per partition. A ``compacted`` topic is compared by records where
+    a side's cleaner removed some (the two clusters clean independently)."""
     promoted_topic = promoted_topic or topic
     tps = [(topic, p) for p in sorted(failover)]
     ptps = [(promoted_topic, p) for p in sorted(failover)]
@@ -92,11 +94,12 @@ async def diff_topic(old: Client, promoted: Client, topic: str, failover: dict[i
         d = PartitionDiff(t, p, failover[p], starts[(t, p)], ends[(t, p)])
         lo, hi = max(d.old_start, p_starts[ptp]), min(d.old_end, d.failover_offset)
         if lo < hi:
-            rep = await compare_range(promoted, old, ptp, (t, p), lo, hi)
+            rep = await compare_range(promoted, old, ptp, (t, p), lo, hi, compacted=compacted)
             d.prefix_problem = rep.divergence
         if d.old_end > d.failover_offset and d.prefix_problem is None and d.old_end <= p_ends[ptp]:
             # Failback run again after the reverse link started: the tail is its copy of the promoted topic.
-            rep = await compare_range(promoted, old, ptp, (t, p), max(d.failover_offset, d.old_start), d.old_end)
+            rep = await compare_range(promoted, old, ptp, (t, p), max(d.failover_offset, d.old_start), d.old_end,
+                                      compacted=compacted)
             if rep.divergence is None:
                 d.mirrored_back = d.old_end - d.failover_offset
         if d.old_end > d.failover_offset and not d.mirrored_back:
