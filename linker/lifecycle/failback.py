@@ -27,7 +27,7 @@ from typing import Any
 from kproto.errors import ErrorCode
 from linker.client import Admin, ClientError, ConfigResourceType, KafkaError, NewTopic
 from linker.connect import connect
-from linker.lifecycle.acls import NoAuthorizer, deny_writes
+from linker.lifecycle.acls import NoAuthorizer, acls_bind, deny_writes, linker_principal
 from linker.lifecycle.records import TopicState
 from linker.lifecycle.reverse_link import write_reverse
 from linker.lifecycle.state_store import StateStore
@@ -197,8 +197,20 @@ class Failback:
             raise FailbackError("writes to the old source cannot be fenced: lifecycle.manage_acls is off. Turn it on "
                                 "(the old cluster needs an authorizer) or stop the old source's producers and pass "
                                 "--no-fence")
+        principal = linker_principal(self.config.source.sasl)
         try:
+            if principal is not None and await acls_bind(
+                    self.old, principal, f"{self.settings.state_topic_for(self.config.name + '-failback')}-acl-probe"):
+                raise FailbackError(
+                    f"the linker's principal on the old source ({principal}) is not a super user: a DENY WRITE "
+                    "User:* there would refuse the reverse link's own writes too. Stop the old source's producers "
+                    "and pass --no-fence (docs/lifecycle.md, \"Who may write when\")")
             await deny_writes(self.old, topics)
+        except KafkaError as exc:
+            if exc.code != ErrorCode.SECURITY_DISABLED:
+                raise
+            raise FailbackError(f"writes to the old source cannot be fenced (no authorizer: {exc}); stop its "
+                                "producers and pass --no-fence") from exc
         except NoAuthorizer as exc:
             raise FailbackError(f"writes to the old source cannot be fenced ({exc}); stop its producers and pass "
                                 "--no-fence") from exc

@@ -10,7 +10,7 @@ import pytest
 
 from kafkabed.producers import produce
 from kafka.admin import ACL, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType
-from linker.lifecycle.failback import Failback
+from linker.lifecycle.failback import Failback, FailbackError
 from linker.lifecycle.records import TopicState
 from linker.lifecycle.reverse_link import reverse_document
 from linker.settings import parse_config
@@ -80,3 +80,29 @@ def test_failback_fences_the_old_source(authorizer_cluster, destination, topic_n
         [b] = command(rev, "promote", [topic_name])
     assert b.state is TopicState.STOPPED and b.offsets == {0: 17}
     assert alice_writes(authorizer_cluster, topic_name) == 17
+
+
+def test_failback_refuses_to_fence_when_acls_bind_the_linker(authorizer_cluster, destination, topic_name):
+    """A DENY WRITE User:* binds a linker that is not a super user: it would refuse the reverse link too."""
+    from kafka.admin import ACLFilter
+    from .test_lifecycle_fence import LINKER, linker_rights
+    authorizer_cluster.create_topic(topic_name, partitions=1)
+    admin = authorizer_cluster.admin()
+    rights = linker_rights(f"User:{LINKER}")
+    admin.create_acls(rights)
+    try:
+        doc = forward_doc(authorizer_cluster, destination, topic_name)
+        doc["source"]["sasl"] = {"mechanism": "SCRAM-SHA-256", "username": LINKER,
+                                 "password": authorizer_cluster.listener("SASL_PLAINTEXT").users[LINKER]}
+        fwd = parse_config(doc)
+        with Linker(fwd) as linker:
+            linker.wait(lambda: linker.acked(topic_name).get(0) == 0, why="mirror created")
+            command(fwd, "failover", [topic_name])
+        with pytest.raises(FailbackError, match=rf"principal on the old source \(User:{LINKER}\) is not a super user"):
+            failback(fwd, topic_name)
+        report = failback(fwd, topic_name, fence=False)
+        assert "NOT fenced" in report.fence and report.topics[0].action == "reused"
+    finally:
+        admin.delete_acls([ACLFilter(principal=a.principal, host=a.host, operation=a.operation,
+                                     permission_type=a.permission_type, resource_pattern=a.resource_pattern)
+                           for a in rights])
