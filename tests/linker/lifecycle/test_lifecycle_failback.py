@@ -243,3 +243,33 @@ def test_failback_refuses_a_topic_not_failed_over(source, destination, topic_nam
     code, out, err = run_cli(capsys, "failback", "--config", str(fwd_path), "--no-fence", topic_name)
     assert code == 1
     assert "nothing was failed over" in err or "is not failed over or promoted" in err, err
+
+
+def test_failback_recreates_and_aligns_a_trimmed_promoted_topic(source, destination, topic_name, tmp_path, capsys):
+    """The promoted topic's log start moved above 0 (retention, DeleteRecords): the recreated empty
+    old topic is aligned by the reverse link (same log start), then mirrored exactly."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.structs import TopicPartition
+    source.create_topic(topic_name, partitions=1)
+    produce(source, topic_name, make_records(50, prefix="r"))
+    fwd_path = forward_file(tmp_path, source, destination, f"ft-{topic_name[-8:]}", topic_name)
+    fwd = load_config(fwd_path)
+    with Linker(fwd) as linker:
+        linker.wait(lambda: linker.acked(topic_name).get(0) == 50, why="caught up")
+        [r] = command(fwd, "failover", [topic_name])
+    assert r.offsets == {0: 50}
+    produce(source, topic_name, make_records(5, prefix="lost"))       # the divergent tail
+    produce(destination, topic_name, make_records(20, prefix="after"), idempotent=True)
+    admin = KafkaAdminClient(**destination.kafka_python_config())
+    try:
+        admin.delete_records({TopicPartition(topic_name, 0): 37})
+    finally:
+        admin.close()
+    code, out, err = run_cli(capsys, "failback", "--config", str(fwd_path), "--no-fence", "--recreate", topic_name)
+    assert code == 0, (out, err)
+    assert f"{topic_name}-0: failover offset 50, old source ends at 55; lost 5 records at offsets 50..54" in out, out
+    rev = load_config(tmp_path / "link-failback.toml")
+    with Linker(rev):
+        check = wait_exact(destination, source, [topic_name], timeout=60)   # log start 37 on both
+    assert ends(source, topic_name, 1) == {0: 70}
+    assert check.exact
