@@ -1,4 +1,5 @@
-"""The `linker` command: run, status, verify, proxy, and the lifecycle commands (pause, resume, promote, failover)."""
+"""The `linker` command: run, status, verify, proxy, and the lifecycle commands (pause, resume, promote, failover,
+failback)."""
 from __future__ import annotations
 
 import argparse
@@ -54,6 +55,17 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--force", action="store_true",
                             help="with proxy.control: switch the proxy's clients even when they use topics "
                                  "the destination cannot serve as the source does (see docs/proxy.md)")
+    fb = sub.add_parser("failback", help="after a failover: fence the old source, report (and export) what the "
+                                         "failover lost, reuse or recreate its topics, write the reverse link")
+    fb.add_argument("--config", "-c", required=True, help="the forward link file (the one failed over)")
+    fb.add_argument("topics", nargs="+", metavar="TOPIC")
+    fb.add_argument("--export", metavar="DIR", help="write the lost records as JSON lines into DIR")
+    fb.add_argument("--recreate", action="store_true",
+                    help="delete and recreate old topics that hold records beyond the failover offsets")
+    fb.add_argument("--no-fence", action="store_true",
+                    help="go on without a DENY WRITE on the old source (its producers are stopped otherwise)")
+    fb.add_argument("--reverse-link", metavar="FILE",
+                    help="where to write the reverse link file (default: <link file>-failback.toml beside it)")
     return p
 
 
@@ -70,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         return _status(config, args.json, args.timeout)
     if args.command == "proxy":
         return _proxy(config, args.log_level)
+    if args.command == "failback":
+        from linker.lifecycle.cli_failback import run_failback
+        return run_failback(config, args.config, args.topics, fence=not args.no_fence, recreate=args.recreate,
+                            export_dir=args.export, reverse_path=args.reverse_link)
     if args.command in ("promote", "failover") and config.proxy is not None and config.proxy.control is not None:
         from linker.app.control import command_via_proxy
         return command_via_proxy(config, args.command, list(dict.fromkeys(args.topics)),

@@ -162,6 +162,33 @@ class Admin:
         if not validate_only:
             await self._wait_for_partitions(counts, timeout_ms / 1000)
 
+    async def delete_topics(self, topics: Sequence[str], *, timeout_ms: int = 30000) -> None:
+        """Delete topics by name and wait until the metadata no longer lists them (a topic of the
+        same name created right after then is a new topic, not the one being deleted)."""
+        D = messages.DeleteTopicsRequest
+        names = list(topics)
+
+        def build(version: int) -> Any:
+            if version >= 6:
+                return D(timeout_ms=timeout_ms, topics=[D.DeleteTopicState(name=t) for t in names])
+            return D(timeout_ms=timeout_ms, topic_names=names)
+        response, _ = await self.client.versioned_request(
+            await self.client.any_node(), ApiKey.DELETE_TOPICS, build,
+            timeout=self.client.config.request_timeout + timeout_ms / 1000)
+        for result in response.responses:
+            raise_for_code(result.error_code, getattr(result, "error_message", None), tp=(result.name, -1),
+                           api="DeleteTopics")
+        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+        while True:
+            snapshot = await self.client.refresh_metadata(names)
+            left = [t for t in names if t in snapshot.topics and not snapshot.topics[t].error_code]
+            if not left:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise MetadataUnavailable(f"topics still listed {timeout_ms / 1000:.0f}s after deletion: "
+                                          f"{', '.join(left)}")
+            await asyncio.sleep(0.1)
+
     async def _wait_for_partitions(self, counts: Mapping[str, int], timeout: float) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

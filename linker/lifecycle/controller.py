@@ -130,7 +130,8 @@ class LifecycleController:
         await self.store.write(_mirror_writes({t: p for t, p in self.engine.ids.pending.items() if t in topics}))
 
     async def _foreign_mirrors(self) -> dict[str, str]:
-        """{mirror topic: origin cluster id} from the linker state topics on the source cluster."""
+        """{mirror topic: origin cluster id} from the linker state topics on the source cluster
+        (topics those links STOPPED left out: they are promoted topics now, see docs/mirror.md)."""
         snap = self.source.snapshot
         out: dict[str, str] = {}
         for topic in sorted(t for t, i in snap.topics.items() if not i.error_code and STATE_TOPIC.fullmatch(t)):
@@ -140,7 +141,13 @@ class LifecycleController:
             except ClientError as exc:   # another link's topic we may not read: it cannot stop ours
                 log.info("cannot read linker state topic %s on the source: %s", topic, exc)
                 continue
-            for m in LinkState.from_records(records).mirrors.values():
+            theirs = LinkState.from_records(records)
+            for t, m in theirs.mirrors.items():
+                # A STOPPED topic (promoted or failed over) is no mirror any more: that link never
+                # writes it again, so mirroring it back (failback's reverse link) makes no circle.
+                r = theirs.topics.get(t)
+                if r is not None and r.state is TopicState.STOPPED:
+                    continue
                 out[m.mirror_topic] = m.source_cluster
         return out
 
