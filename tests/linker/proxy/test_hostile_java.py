@@ -339,3 +339,50 @@ def test_destination_is_unchanged(attacked, source, destination, testbed_report)
     testbed_report(f"hostile Java tools through the proxy: {len(attacked.tools)} runs in {attacked.seconds:.1f} s "
                    f"({PARALLEL} at a time, {sum(t.seconds for t in attacked.tools.values()):.0f} s in all; slowest "
                    + ", ".join(f"{n} {t.seconds:.1f} s" for n, t in slowest) + ")")
+
+
+def test_acls_on_an_authorizer_cluster(authorizer_cluster, start_proxy, topic_name, tmp_path):
+    """With an authorizer, as the super user through the proxy: removing the lifecycle's DENY
+    WRITE (User:*) of a mirror, adding a DENY that would stop the linker, and a wildcard ALLOW
+    are refused; the mirror's ACLs, read directly, are the DENY alone."""
+    from kafka.admin import ACL, ACLFilter, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType
+    from linker.proxy import MirrorTopics, ProxyConfig
+
+    from conftest import upstream_of
+
+    c = authorizer_cluster
+    c.create_topic(topic_name, partitions=1)
+    admin = c.admin()
+    deny = ACL(principal="User:*", host="*", operation=ACLOperation.WRITE, permission_type=ACLPermissionType.DENY,
+               resource_pattern=ResourcePattern(ResourceType.TOPIC, topic_name))
+    admin.create_acls([deny])
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(c, listener="SASL_PLAINTEXT")),
+                        MirrorTopics({topic_name: "L"}))
+    login = tmp_path / "admin.properties"
+    login.write_text("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-256\n"
+                     "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+                     f'username="admin" password="{c.users.password("admin")}";\n')
+    b = ["--bootstrap-server", proxy.bootstrap, "--command-config", str(login)]
+    acls = T + "AclCommand"
+    tools = {
+        "remove-deny": Tool(acls, [*b, "--remove", "--force", "--deny-principal", "User:*", "--operation", "Write",
+                                   "--topic", topic_name]),
+        "add-deny": Tool(acls, [*b, "--add", "--deny-principal", "User:linker", "--operation", "All",
+                                "--topic", topic_name]),
+        "allow-everything": Tool(acls, [*b, "--add", "--allow-principal", "User:*", "--operation", "All",
+                                        "--topic", "*"]),
+    }
+    with ThreadPoolExecutor(len(tools)) as pool:
+        list(pool.map(Tool.run, tools.values()))
+    for name, tool in tools.items():
+        assert POLICY in tool.output and tool.rc not in (0, None), f"{name}:\n{tool}"
+    assert MIRROR_REFUSAL in tools["remove-deny"].output and MIRROR_REFUSAL in tools["add-deny"].output
+    found, error = admin.describe_acls(ACLFilter(principal=None, host=None, operation=ACLOperation.ANY,
+                                                 permission_type=ACLPermissionType.ANY,
+                                                 resource_pattern=ResourcePattern(ResourceType.TOPIC, topic_name)))
+    assert [(a.principal, a.operation, a.permission_type) for a in found] == \
+        [("User:*", ACLOperation.WRITE, ACLPermissionType.DENY)], (found, error)
+    wildcard, error = admin.describe_acls(ACLFilter(principal="User:*", host=None, operation=ACLOperation.ANY,
+                                                    permission_type=ACLPermissionType.ALLOW,
+                                                    resource_pattern=ResourcePattern(ResourceType.TOPIC, "*")))
+    assert wildcard == [], (wildcard, error)
