@@ -23,6 +23,7 @@ from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import TERMINAL, PartitionState, needs_person
 from linker.mirror.table import PartitionTable
+from linker.mirror.sequences import from_states
 from linker.mirror.topics import is_compacted, make_durable, plan_topics
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
@@ -253,6 +254,8 @@ class Locator:
                           "leader knows no epoch for it yet: waiting")
             log.debug("partition %s-%d: %s", tp[0], tp[1], st.waiting)
             return
+        if pm.compacted:
+            await self._load_producers(pm)
         if s_start >= d_end and pm.compacted:
             # No keyless fillers on a compacted mirror: the fetcher fills d_end..s_start with copies of
             # the first retained record; then the log start is matched like any (compact,delete) one.
@@ -325,6 +328,15 @@ class Locator:
         if pm.first_locate and self.settings.verify_on_start:
             self._on_adopted(tp, d_start, d_end)
         self._start_mirroring(pm)
+
+    async def _load_producers(self, pm: PartitionMirror) -> None:
+        """Both sides' producer sequences for ``pm``: which gaps of vanished batches the fillers
+        must carry (``compacted``, ``sequences``)."""
+        m_tp = self.names.mirror_tp(pm.tp)
+        dest, source = await asyncio.gather(self.dest_admin.describe_producers([m_tp]),
+                                            self.source_admin.describe_producers([pm.tp]))
+        pm.dest_producers = from_states(dest.get(m_tp, []))
+        pm.source_producers = from_states(source.get(pm.tp, []))
 
     async def _check_compacted_tail(self, pm: PartitionMirror, d_start: int, d_end: int) -> None:
         """The destination's last offset must equal the source's: by bytes, or by records where cleaned."""
