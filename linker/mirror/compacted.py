@@ -147,9 +147,9 @@ def _out_of_sequence(b: BatchView, first: int, seqs: dict[int, Seq], room: int) 
         return None
     return (f"producer {b.producer_id}'s batch at offset {b.base_offset} has sequence {seq} (epoch "
             f"{b.producer_epoch}) but the destination's last sequence for it is {known[1]} (epoch {known[0]}): "
-            f"{count} of its sequences vanished with batches the source cleaner removed, and {room} hole "
-            "offset(s) before the batch were left to carry them; forwarding the batch would be refused as "
-            "out of sequence, and an uncleaned batch is never rebuilt")
+            f"{count} of its sequences are still missing (they vanished with batches the source cleaner "
+            f"removed) and the {room} hole offset(s) right before the batch cannot carry them; forwarding "
+            "the batch would be refused as out of sequence, and an uncleaned batch is never rebuilt")
 
 
 def plan_compacted(entries: list[Entry], expected: int, producers: Mapping[int, Seq] | None = None,
