@@ -252,7 +252,9 @@ def queue_compacted(table: PartitionTable, pm: PartitionMirror, fetched: list[En
     for b in plan.queue:
         table.enqueue(pm, b, frame)
     pm.first_base = None
-    pm.held = [BatchView(bytes(b.buffer)) for b in plan.held]   # own copies: the frame goes back
+    own = {id(b) for b in pm.held}
+    # Own copies (the frame goes back); batches held already are copies.
+    pm.held = [b if id(b) in own else BatchView(bytes(b.buffer)) for b in plan.held]
     pm.held_from = plan.end
     if plan.stop is not None:
         pm.held = []

@@ -200,3 +200,28 @@ def test_vanished_batches_of_interleaved_producers_never_make_an_uncleaned_batch
     by_id = {id(b) for b in queued}
     assert all(id(b) in by_id for b in retained)                            # verbatim: the source's own bytes
     assert not any(isinstance(b, RebuiltBatch) and b.fillers != b.record_count for b in queued)
+
+
+def test_queueing_holds_a_hole_until_the_next_batch_or_the_source_high_watermark():
+    from linker.mirror.compacted import queue_compacted
+    from linker.mirror.table import PartitionTable
+    table = PartitionTable(1 << 20, 1 << 20)
+    pm = table.add(("t", 0))
+    pm.compacted, pm.next_fetch = True, 5
+    pm.dest_producers, pm.source_producers = {7: (0, 4)}, {7: (0, 12)}
+    pm.status.source_high_watermark = 20
+    frame = table.charge_frame(100)
+    assert not queue_compacted(table, pm, [idem(10, 1)], frame)          # P's next batch not fetched yet
+    assert [b.base_offset for b in pm.held] == [10] and pm.held_from == 5 and pm.next_fetch == 11
+    held = pm.held[0]
+    assert queue_compacted(table, pm, [idem(11, 3, pid=7, epoch=0, seq=10)], frame)
+    queued = [item for item, _ in pm.queue]
+    assert [(q.base_offset, q.producer_id, q.base_sequence) for q in queued] == \
+        [(5, 7, 5), (10, -1, -1), (11, 7, 10)] and queued[1] is held
+    assert pm.dest_producers == {7: (0, 12)} and not pm.held
+    table.drop_queue(pm)
+    pm.dest_producers, pm.next_fetch, pm.held_from = {7: (0, 4)}, 5, 5
+    pm.status.source_high_watermark = 11                                 # nothing more to look at
+    assert queue_compacted(table, pm, [idem(10, 1)], frame)
+    assert not pm.held and [item.base_offset for item, _ in pm.queue] == [5, 10]
+    table.release(frame)
