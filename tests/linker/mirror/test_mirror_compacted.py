@@ -432,7 +432,8 @@ def test_interleaved_idempotent_producers_whose_batches_vanished_stay_byte_exact
     assert all((by_base[b.base_offset].crc, by_base[b.base_offset].covered) == (b.crc, b.covered)
                for b in uncleaned if b.base_offset in by_base) and all(b.base_offset in by_base for b in uncleaned)
     built = [b for b in dst.batches if b.base_offset >= mirrored and (b.base_offset, b.crc, b.covered) not in twins]
-    assert pm.rebuilt_batches == len(built), (pm.rebuilt_batches, len(built))
+    counted = engine.metrics.rebuilt_batches_total.get()
+    assert counted == pm.rebuilt_batches == len(built), (counted, pm.rebuilt_batches, len(built))
     assert all(_hole_or_cleaned(src, b.base_offset, b.last_offset) for b in built)
     carrying = [b for b in built if b.producer_id >= 0 and _hole_or_cleaned(src, b.base_offset, b.last_offset)
                 and not any(x.base_offset == b.base_offset for x in src.batches)]
