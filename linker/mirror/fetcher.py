@@ -216,6 +216,12 @@ class Fetcher:
                             f"{end_offset} but the destination holds up to {pm.produced_end}",
                             offset=end_offset)
             return
+        if pm.compacted:
+            # The producer sequences planned with the dropped batches are gone too: the locator
+            # re-reads them (DescribeProducers) with the destination end.
+            self.table.schedule_resync(pm, f"source divergence at {end_offset} (epoch {epoch}) above the "
+                                           f"destination end {pm.produced_end}")
+            return
         log.warning("partition %s-%d: source diverged at %d (epoch %d) above the destination end %d; "
                     "dropping fetched batches and re-fetching", tp[0], tp[1], end_offset, epoch, pm.produced_end)
         self.table.drop_queue(pm)

@@ -11,7 +11,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, Admin, Client, ClientError, NewTopic
+from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, Admin, AuthorizationError, Client,
+                           ClientError, NewTopic, UnsupportedVersion)
 from linker.client.kafka_errors import error_name
 from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
@@ -23,6 +24,7 @@ from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import TERMINAL, PartitionState, needs_person
 from linker.mirror.table import PartitionTable
+from linker.mirror.sequences import Seq, from_states
 from linker.mirror.topics import is_compacted, make_durable, plan_topics
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
@@ -253,6 +255,8 @@ class Locator:
                           "leader knows no epoch for it yet: waiting")
             log.debug("partition %s-%d: %s", tp[0], tp[1], st.waiting)
             return
+        if pm.compacted:
+            await self._load_producers(pm)
         if s_start >= d_end and pm.compacted:
             # No keyless fillers on a compacted mirror: the fetcher fills d_end..s_start with copies of
             # the first retained record; then the log start is matched like any (compact,delete) one.
@@ -325,6 +329,25 @@ class Locator:
         if pm.first_locate and self.settings.verify_on_start:
             self._on_adopted(tp, d_start, d_end)
         self._start_mirroring(pm)
+
+    async def _load_producers(self, pm: PartitionMirror) -> None:
+        """Both sides' producer sequences for ``pm``: which gaps of vanished batches the fillers
+        must carry (``compacted``, ``sequences``)."""
+        m_tp = self.names.mirror_tp(pm.tp)
+        dest, source = await asyncio.gather(self._producers_of(self.dest_admin, m_tp, "destination"),
+                                            self._producers_of(self.source_admin, pm.tp, "source"))
+        pm.dest_producers, pm.source_producers = dest, source
+
+    async def _producers_of(self, admin: Admin, tp: TP, side: str) -> dict[int, Seq]:
+        """One side's producer sequences; none where the cluster cannot tell (no DescribeProducers
+        before Kafka 2.8, or no right to it): no gap is filled then, and a producer whose batches
+        vanished goes FAILED on the destination's refusal, naming it."""
+        try:
+            return from_states((await admin.describe_producers([tp])).get(tp, []))
+        except (UnsupportedVersion, AuthorizationError) as exc:
+            log.warning("partition %s-%d: the %s's producer states are unknown (%s); sequence gaps of "
+                        "idempotent batches the source cleaner removed cannot be filled", tp[0], tp[1], side, exc)
+            return {}
 
     async def _check_compacted_tail(self, pm: PartitionMirror, d_start: int, d_end: int) -> None:
         """The destination's last offset must equal the source's: by bytes, or by records where cleaned."""
