@@ -241,23 +241,26 @@ def queue_compacted(table: PartitionTable, pm: PartitionMirror, fetched: list[En
     entries = pm.held + [b for b in fetched if b.next_offset > seen]
     # Nothing more to look ahead at: the window is full, or it reaches the source's high watermark.
     hw = pm.status.source_high_watermark
-    full = (sum(b.size for b in entries if isinstance(b, BatchView)) >= LOOK_AHEAD_BYTES
+    # Held bytes are charged to the byte budget: the window is also the partition's share of it, and
+    # a full budget (other partitions' holes) plans now rather than wait for a fetch that cannot come.
+    window = min(LOOK_AHEAD_BYTES, table.share())
+    full = (sum(b.size for b in entries if isinstance(b, BatchView)) >= window or table.budget.full
             or (bool(entries) and hw is not None and entries[-1].next_offset >= hw))
     plan = plan_compacted(entries, expected, pm.dest_producers, pm.source_producers, full)
     pm.dest_producers = plan.producers
     if plan.unresolved:
         log.warning("partition %s-%d: holes planned before the next batch of producer(s) %s was fetched "
                     "(%d bytes ahead at most); their sequence gaps, if any, are left to later holes",
-                    pm.tp[0], pm.tp[1], sorted(plan.unresolved), LOOK_AHEAD_BYTES)
+                    pm.tp[0], pm.tp[1], sorted(plan.unresolved), window)
     for b in plan.queue:
         table.enqueue(pm, b, frame)
     pm.first_base = None
     own = {id(b) for b in pm.held}
     # Own copies (the frame goes back); batches held already are copies.
-    pm.held = [b if id(b) in own else BatchView(bytes(b.buffer)) for b in plan.held]
+    table.keep_held(pm, [b if id(b) in own else BatchView(bytes(b.buffer)) for b in plan.held])
     pm.held_from = plan.end
     if plan.stop is not None:
-        pm.held = []
+        table.keep_held(pm, [])
         if plan.stop.state is PartitionState.FAILED:
             table.move(pm, PartitionState.FAILED, plan.stop.reason, offset=plan.stop.offset)
         else:

@@ -86,6 +86,7 @@ class PartitionMirror:
     # Fetched batches (own copies) whose holes wait for a later record, and where they start.
     held: list[BatchView] = field(default_factory=list)
     held_from: int = 0
+    held_bytes: int = 0   # charged to the byte budget (PartitionTable.keep_held)
     rebuilt_batches: int = 0
     # Compacted: the destination's producer sequences once the planned batches are stored, and the
     # source's at locate (``sequences``): which sequence gaps fillers must carry.

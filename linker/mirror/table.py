@@ -172,8 +172,7 @@ class PartitionTable:
         """What source broker ``node`` should fetch now, and whether it leads any
         fetchable partition at all (some may be waiting for room in their share)."""
         out: dict[TP, FetchParams] = {}
-        active = sum(1 for pm in self.partitions.values() if pm.active) or 1
-        share = partition_share(self.budget.limit, active, self.partition_max_bytes)
+        share = self.share()
         leads = False
         for tp, pm in self.partitions.items():
             if pm.wants_fetch and leader_of(tp) == node:
@@ -181,6 +180,11 @@ class PartitionTable:
                 if pm.queued_bytes < share:
                     out[tp] = (pm.next_fetch, pm.fetch_epoch, max(self.partition_max_bytes, pm.max_bytes_hint))
         return out, leads
+
+    def share(self) -> int:
+        """Bytes one active partition may hold (queued, or held by a compacted hole)."""
+        active = sum(1 for pm in self.partitions.values() if pm.active) or 1
+        return partition_share(self.budget.limit, active, self.partition_max_bytes)
 
     def fetch_leaders(self, leader_of: Callable[[TP], int]) -> set[int]:
         """Source brokers that lead a partition wanting a fetch."""
@@ -223,9 +227,20 @@ class PartitionTable:
         pm.fetch_done = True
         self.produce_ready.set()
 
+    def keep_held(self, pm: PartitionMirror, batches: list[BatchView]) -> None:
+        """Keep ``batches`` (own copies) for the partition's next plan: they are charged to the byte
+        budget like fetched frames, so holes waiting on many compacted partitions stay bounded."""
+        size = sum(b.size for b in batches)
+        if size > pm.held_bytes:
+            self.budget.take(size - pm.held_bytes)
+        elif size < pm.held_bytes:
+            self.budget.give(pm.held_bytes - size)
+        pm.held, pm.held_bytes = batches, size
+        self.metrics.in_flight_bytes.set(self.budget.used)
+
     def drop_queue(self, pm: PartitionMirror) -> None:
         """Forget fetched batches not yet sent (the one in flight settles on its response)."""
-        pm.held.clear()
+        self.keep_held(pm, [])
         while pm.queue:
             item, charge = pm.queue.popleft()
             pm.queued_bytes -= item.size
