@@ -453,8 +453,8 @@ def test_log_append_time_source_blocks_before_anything_inexact_is_written(source
 def test_running_audit_catches_a_batch_stored_differently(source, destination, topic_name, monkeypatch):
     """Switch off the LogAppendTime refusal: the destination then stores a rewritten batch, and the
     running audit (not the produce response) must fail the partition."""
-    import linker.mirror.fetcher as fetcher_module
-    monkeypatch.setattr(fetcher_module, "timestamp_problem", lambda attributes, base_offset: None)
+    import linker.mirror.checks as checks_module
+    monkeypatch.setattr(checks_module, "timestamp_problem", lambda attributes, base_offset: None)
     source.create_topic(topic_name, partitions=1, configs={"message.timestamp.type": "LogAppendTime"})
     produce(source, topic_name, 20)
     cfg = link_config(source, destination, names=[topic_name], audit_interval_ms=200)
