@@ -189,7 +189,8 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
     return StatusReport(config.name, rows, topics, group_lines(doc), doc is not None, running,
                         link_state is not None, unreachable=unreachable, missing_on_source=list(missing),
                         recorded_at_ms=max(seen) if seen else None, waiting=((doc or {}).get("waiting") or {}),
-                        access=list(((doc or {}).get("access") or {}).get("lines") or []))
+                        access=list(((doc or {}).get("access") or {}).get("lines") or []),
+                        progress=dict((doc or {}).get("progress") or {}))
 
 
 def status_output(config: LinkConfig, as_json: bool, timeout: float = REACH_TIMEOUT_S) -> tuple[str, int]:
@@ -199,6 +200,33 @@ def status_output(config: LinkConfig, as_json: bool, timeout: float = REACH_TIME
     report = asyncio.run(collect(config, doc, timeout))
     text = render_json(report) if as_json else render_report(report)
     return text, EXIT_UNREACHABLE if report.unreachable else 0
+
+
+def watch(config: LinkConfig, interval: float, timeout: float, out: Any, tty: bool,
+          rounds: int | None = None) -> int:
+    """`linker status --watch`: a terminal gets the table redrawn every ``interval`` seconds, a
+    pipe gets one summary line per round (``summary_line``). Ends on Ctrl-C (exit 0), or after
+    ``rounds`` rounds; the exit code is the last round's."""
+    from linker.status_view import render_report, summary_line
+    code, done = 0, 0
+    try:
+        while rounds is None or done < rounds:
+            began = time.monotonic()
+            report = asyncio.run(collect(config, engine_doc(config), timeout))
+            code = EXIT_UNREACHABLE if report.unreachable else 0
+            if tty:
+                out.write("\x1b[H\x1b[2J" + time.strftime("%H:%M:%S ") + f"every {interval:g}s (Ctrl-C ends)\n"
+                          + render_report(report))
+            else:
+                out.write(summary_line(report))
+            out.flush()
+            done += 1
+            if rounds is not None and done >= rounds:
+                break
+            time.sleep(max(0.0, interval - (time.monotonic() - began)))
+    except KeyboardInterrupt:
+        pass
+    return code
 
 
 def status_text(config: LinkConfig, as_json: bool) -> str:

@@ -46,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--config", "-c", required=True, help="the link file (TOML)")
         if name in ("status", "plan"):
             sp.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "status":
+            sp.add_argument("--watch", nargs="?", const=2.0, type=_seconds, metavar="SECONDS",
+                            help="refresh every SECONDS (default 2): a terminal gets the table redrawn, "
+                                 "a pipe one summary line per refresh")
         if name == "plan":
             sp.add_argument("--sample-bytes", type=_sample_bytes, default=SAMPLE_BYTES, metavar="BYTES",
                             help="bytes fetched from the head and from the tail of each partition "
@@ -96,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return _run(config, args.log_level)
     if args.command == "status":
+        if args.watch is not None:
+            from linker.status import watch
+            return watch(config, args.watch, args.timeout, sys.stdout, sys.stdout.isatty())
         return _status(config, args.json, args.timeout)
     if args.command == "plan":
         return _plan(config, args.json, args.sample_bytes, args.timeout)

@@ -120,7 +120,7 @@ class Auditor:
                     tasks.create_task(self._audit(slots, self.table.partitions[tp]))
             cov = self.coverage()
             self.metrics.audit_oldest_age.set(cov["oldest_audit_age_s"])
-            self.metrics.audit_partitions_per_minute.set(cov["audited_last_minute"])
+            self.metrics.audit_partitions_recent.set(cov["audited_last_minute"])
 
     async def _audit(self, slots: asyncio.Semaphore, pm: PartitionMirror) -> None:
         """Compare the destination's last batch of ``pm`` with the source's."""
