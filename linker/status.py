@@ -180,8 +180,9 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
         rows.append(PartitionRow(
             tp[0], tp[1], state, st.get("fidelity", "unknown"), s_start.get(tp), hw, s_end.get(tp),
             de, lag, int(lag * avg) if lag is not None and avg else None,
-            lag_s, st.get("reason", "") or ("named in the link, missing on the source" if tp[0] in missing else "")
-            or (f"waiting: {st['waiting']}" if st.get("waiting") else ""),
+            lag_s, " ".join(filter(None, [
+                st.get("reason", "") or ("named in the link, missing on the source" if tp[0] in missing else "")
+                or (f"waiting: {st['waiting']}" if st.get("waiting") else ""), _work(st.get("work"))])),
             lifecycle=lifecycle.get(tp[0], "ACTIVE" if dst is not None else ""),
             mirror_topic=names.mirror_topic(tp[0]),
             recorded_source_end=pr.source_ends.get(tp[1]) if pr is not None else None))
@@ -191,6 +192,15 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
                         recorded_at_ms=max(seen) if seen else None, waiting=((doc or {}).get("waiting") or {}),
                         access=list(((doc or {}).get("access") or {}).get("lines") or []),
                         progress=dict((doc or {}).get("progress") or {}))
+
+
+def _work(work: dict[str, Any] | None) -> str:
+    """A partition's long piece of work (alignment) as the REASON cell: done/total, ETA."""
+    if not work:
+        return ""
+    eta = work.get("eta_seconds")
+    return (f"({work.get('done')}/{work.get('total')} {work.get('unit', '')} done"
+            + ("" if eta is None else f", ETA {eta:.0f}s") + ")")
 
 
 def status_output(config: LinkConfig, as_json: bool, timeout: float = REACH_TIMEOUT_S) -> tuple[str, int]:

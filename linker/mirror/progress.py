@@ -88,3 +88,40 @@ class Progress:
         when = "caught up" if eta == 0 else ("not catching up (lag not shrinking)" if eta is None
                                              else f"ETA {eta:.0f}s")
         return f"catch-up: {d['lag_records']} records, {d['lag_bytes']} bytes behind{rate}; {when}"
+
+
+class WorkProgress:
+    """Progress of one long piece of work of one partition (the leading-gap alignment): done of
+    total units, rate since the start and ETA; logged at most every ``log_every_s`` seconds."""
+
+    def __init__(self, what: str, total: int, unit: str, log_every_s: float, now: float) -> None:
+        self.what, self.total, self.unit, self.log_every_s = what, total, unit, log_every_s
+        self.done = 0
+        self.began = self._logged = now
+
+    def advance(self, n: int, now: float) -> bool:
+        """Count ``n`` more units; True when a progress line is due."""
+        self.done += n
+        if now - self._logged >= self.log_every_s:
+            self._logged = now
+            return True
+        return False
+
+    def rate(self, now: float) -> float | None:
+        return self.done / (now - self.began) if now > self.began and self.done else None
+
+    def eta_seconds(self, now: float) -> float | None:
+        rate = self.rate(now)
+        return None if rate is None else max(0, self.total - self.done) / rate
+
+    def as_dict(self, now: float) -> dict[str, object]:
+        return {"work": self.what, "done": self.done, "total": self.total, "unit": self.unit,
+                "rate_per_second": self.rate(now), "eta_seconds": self.eta_seconds(now)}
+
+    def line(self, now: float) -> str:
+        eta = self.eta_seconds(now)
+        rate = self.rate(now)
+        pct = 100.0 * self.done / self.total if self.total else 100.0
+        return (f"{self.what}: {self.done}/{self.total} {self.unit} ({pct:.0f}%)"
+                + ("" if rate is None else f", {rate:.0f} {self.unit}/s")
+                + ("" if eta is None else f", ETA {eta:.0f}s"))
