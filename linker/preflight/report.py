@@ -140,7 +140,8 @@ def _topic_lines(t: TopicPlan) -> list[str]:
     name = t.topic if t.mirror_topic == t.topic else f"{t.topic} -> {t.mirror_topic}"
     s = t.sample
     starts = sorted({p.log_start for p in t.partitions})
-    out = [f"topic {name}: {len(t.partitions)} partitions, {t.records} records, "
+    n = len(t.partitions)
+    out = [f"topic {name}: {n} partition{'' if n == 1 else 's'}, {t.records} records, "
            f"{_size(t.bytes)} ({'DescribeLogDirs' if t.bytes_source == 'log dirs' else 'estimated: offsets x sampled bytes per offset'}), "
            f"log start {starts[0] if len(starts) == 1 else starts}, cleanup.policy={t.cleanup_policy}"]
     codecs = ", ".join(f"{c} {n}" for c, n in sorted(s.codecs.items())) or "-"
