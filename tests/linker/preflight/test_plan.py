@@ -131,3 +131,24 @@ def test_plan_names_the_rights_a_restricted_principal_lacks(authorizer_cluster, 
     assert any(m.startswith("destination: cluster DESCRIBE, ALTER") for m in missing)
     # The state topic does not exist and alice may not read ACLs: said, not guessed.
     assert any("__linker-plan-dst-state" in n for n in doc["access"]["not_checked"])
+
+
+def test_plan_names_an_unreachable_cluster_and_exits_4(source, topic_name, tmp_path):
+    import socket
+    source.create_topic(topic_name, partitions=1)
+    with socket.socket() as s:   # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{s.getsockname()[1]}"
+    cfg = tmp_path / "link.toml"
+    cfg.write_text("\n".join([
+        'name = "plan-down"', "[source]", f"bootstrap_servers = {json.dumps(source.bootstrap.split(','))}",
+        "[destination]", f'bootstrap_servers = ["{dead}"]', "[topics]", f"names = {json.dumps([topic_name])}"]) + "\n")
+    r = plan(cfg, "--timeout", "3")
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "DESTINATION UNREACHABLE" in r.stdout and "result: UNKNOWN" in r.stdout
+
+
+def test_plan_refuses_a_bad_sample_size(source, destination, topic_name, tmp_path):
+    cfg = write_link(tmp_path / "link.toml", source, destination, [topic_name])
+    r = plan(cfg, "--sample-bytes", "12")
+    assert r.returncode == 2 and "between 1024 and 67108864 bytes" in r.stderr
