@@ -191,7 +191,8 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
                         link_state is not None, unreachable=unreachable, missing_on_source=list(missing),
                         recorded_at_ms=max(seen) if seen else None, waiting=((doc or {}).get("waiting") or {}),
                         access=list(((doc or {}).get("access") or {}).get("lines") or []),
-                        progress=dict((doc or {}).get("progress") or {}))
+                        progress=dict((doc or {}).get("progress") or {}),
+                        prefix_checks=dict(((doc or {}).get("audit") or {}).get("prefix_checks") or {}))
 
 
 def _work(work: dict[str, Any] | None) -> str:

@@ -67,6 +67,7 @@ class StatusReport:
     waiting: dict = field(default_factory=dict)   # the running linker's wait for a cluster (/status)
     access: list[str] = field(default_factory=list)   # with sync_acls: what the destination lacks (/status)
     progress: dict = field(default_factory=dict)   # the running linker's catch-up rate and ETA (/status)
+    prefix_checks: dict = field(default_factory=dict)   # start-up prefix checks: pending, running, done
 
     @property
     def lag_records(self) -> int | None:
@@ -175,6 +176,10 @@ def render_report(report: StatusReport, now: float | None = None) -> str:
                    "offsets are live; lifecycle states from the state topic\n")
     out.append(render_table(report.rows, set(report.unreachable)))
     out.append(catchup_line(report) + "\n")
+    pc = report.prefix_checks or {}
+    if pc.get("pending") or pc.get("running"):
+        out.append(f"start-up prefix checks of adopted destination data: {pc.get('running', 0)} running, "
+                   f"{pc.get('pending', 0)} waiting, {pc.get('done', 0)} done\n")
     if report.missing_on_source:
         out.append("\ntopics named in the link but missing on the source (deleted?): "
                    + ", ".join(report.missing_on_source) + "\n")

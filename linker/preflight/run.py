@@ -63,14 +63,24 @@ async def _plan(config: LinkConfig, source: Client, dest: Client, sample_bytes: 
             report.brokers[side] = [f"ApiVersions not read: {exc}"]
 
     lifecycle = config.lifecycle or LifecycleSettings()
-    await check_source(source, selected, lifecycle.sync_acls, report.access)
+    try:
+        await check_source(source, selected, lifecycle.sync_acls, report.access)
+    except ClientError as exc:
+        report.access.not_checked.append(f"source: topic operations (Metadata): {exc}")
     mirrors = {t: names.mirror_topic(t) for t in selected}
     state_topic = lifecycle.state_topic_for(config.name)
-    d_snap = await dest.refresh_metadata([*mirrors.values(), state_topic])
+    try:
+        d_snap = await dest.refresh_metadata([*mirrors.values(), state_topic])
+    except ClientError as exc:
+        report.unreachable["destination"] = f"metadata of the mirror topics: {exc}"
+        return report
     exists = {m for m in [*mirrors.values(), state_topic] if m in d_snap.topics and not d_snap.topics[m].error_code}
-    await check_destination(dest, sorted(exists), sorted({*mirrors.values(), state_topic} - exists),
-                            linker_principal(config.destination.sasl),
-                            lifecycle.manage_acls or lifecycle.sync_acls, report.access)
+    try:
+        await check_destination(dest, sorted(exists), sorted({*mirrors.values(), state_topic} - exists),
+                                linker_principal(config.destination.sasl),
+                                lifecycle.manage_acls or lifecycle.sync_acls, report.access)
+    except ClientError as exc:
+        report.access.not_checked.append(f"destination: topic operations (Metadata): {exc}")
     if not selected:
         return report
 
