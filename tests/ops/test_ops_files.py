@@ -152,3 +152,17 @@ def test_progress_in_status_watch_and_the_log(running_link):
     while "catch-up: 0 records, 0 bytes behind" not in log.read_text():
         assert time.monotonic() < deadline, log.read_text()[-2000:]
         time.sleep(0.3)
+
+
+def test_watch_redraws_the_table_on_a_terminal(running_link):
+    import io
+
+    from linker.settings import load_config
+    from linker.status import watch
+    cfg, topic, _, _ = running_link
+    out = io.StringIO()
+    assert watch(load_config(cfg), 0.2, 10.0, out, tty=True, rounds=2) == 0
+    screens = out.getvalue().split("\x1b[H\x1b[2J")
+    assert screens[0] == "" and len(screens) == 3, out.getvalue()
+    for screen in screens[1:]:
+        assert "every 0.2s (Ctrl-C ends)" in screen and "TOPIC" in screen and "catch-up: 0 records" in screen
