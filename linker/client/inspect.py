@@ -2,7 +2,8 @@
 own authorized-operations answers), what each broker speaks (ApiVersions, finalized
 features) and how many bytes a partition holds (DescribeLogDirs). None of them writes.
 
-Authorized operations come from Metadata (per topic) and DescribeCluster (cluster): the
+Authorized operations come from Metadata (per topic), DescribeGroups (per group) and
+DescribeCluster (cluster): the
 broker evaluates the caller's ACLs itself, so no ACL has to be read or interpreted here.
 """
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import dataclass, field
 from kproto import ApiKey, messages
 from kproto.errors import ErrorCode
 
+from .admin import Admin
 from .core import Client
+from .errors import KafkaError
 from .kafka_errors import raise_for_code
 from .types import AclOperation, TopicPartition
 
@@ -106,4 +109,32 @@ async def log_dir_sizes(client: Client, partitions: Iterable[TopicPartition]) ->
                     tp = (topic.name, p.partition_index)
                     if tp in wanted and not p.is_future_key:
                         out[tp] = max(out.get(tp, 0), p.partition_size)
+    return out
+
+
+async def group_operations(client: Client, groups: Iterable[str]) -> dict[str, frozenset[AclOperation]]:
+    """Operations the principal may do on each consumer group (DescribeGroups with
+    ``include_authorized_operations``, at each group's coordinator). A group the principal may not
+    describe (GROUP_AUTHORIZATION_FAILED, also from FindCoordinator) is an empty set; a group
+    that does not exist yet is answered like one that does (the rights are on the name)."""
+    admin = Admin(client)
+    D = messages.DescribeGroupsRequest
+    out: dict[str, frozenset[AclOperation]] = {}
+    for group in sorted(set(groups)):
+        try:
+            node = await admin.find_coordinator(group)
+        except KafkaError as exc:
+            if exc.code != ErrorCode.GROUP_AUTHORIZATION_FAILED:
+                raise
+            out[group] = frozenset()
+            continue
+        response, _ = await client.versioned_request(
+            node, ApiKey.DESCRIBE_GROUPS, lambda v, g=group: D(groups=[g], include_authorized_operations=True))
+        for g in response.groups:
+            if g.error_code == ErrorCode.GROUP_AUTHORIZATION_FAILED:
+                out[g.group_id] = frozenset()
+            elif not g.error_code:
+                ops = _operations(g.authorized_operations)
+                if ops is not None:
+                    out[g.group_id] = ops
     return out

@@ -10,11 +10,12 @@ Without an authorizer the brokers report every operation: nothing is missing.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from linker.client import (AclFilter, AclOperation, AclPermission, Admin, Client, ClientError, PatternType,
                            ResourceType)
-from linker.client.inspect import cluster_operations, topic_operations
+from linker.client.inspect import cluster_operations, group_operations, topic_operations
 
 # What `linker run` does with each kind of resource (docs/operations.md lists them).
 SOURCE_TOPIC = (AclOperation.DESCRIBE, AclOperation.READ, AclOperation.DESCRIBE_CONFIGS)
@@ -22,6 +23,10 @@ DEST_TOPIC = (AclOperation.DESCRIBE, AclOperation.READ, AclOperation.WRITE, AclO
               AclOperation.ALTER_CONFIGS)
 #: cluster rights for ACL management (manage_acls, sync_acls): DescribeAcls and CreateAcls/DeleteAcls
 ACL_MANAGEMENT = (AclOperation.DESCRIBE, AclOperation.ALTER)
+#: offset sync on the destination: DescribeGroups (members), OffsetCommit
+DEST_GROUP = (AclOperation.DESCRIBE, AclOperation.READ)
+#: at most this many of the source's groups are probed on the destination
+GROUP_PROBES = 50
 
 
 @dataclass
@@ -103,3 +108,26 @@ async def check_destination(client: Client, existing: list[str], to_create: list
         if lack:
             out.missing.append(f"destination: cluster {_names(lack)} (lifecycle.manage_acls/sync_acls "
                                "create and delete ACLs)")
+
+
+async def check_groups(source: Client, dest: Client, selected: Callable[[str], bool], out: AccessFindings) -> None:
+    """Offset sync: the groups the source shows (ListGroups lists only those the principal may
+    describe) that the link selects; on the destination each needs DESCRIBE and READ."""
+    try:
+        groups = sorted({g.group_id for g in await Admin(source).list_groups() if selected(g.group_id)})
+    except ClientError as exc:
+        out.not_checked.append(f"source: consumer groups (ListGroups): {exc}")
+        return
+    if len(groups) > GROUP_PROBES:
+        out.notes.append(f"{len(groups)} consumer groups selected for offset sync: the first {GROUP_PROBES} "
+                         "were checked on the destination")
+        groups = groups[:GROUP_PROBES]
+    try:
+        ops = await group_operations(dest, groups)
+    except ClientError as exc:
+        out.not_checked.append(f"destination: consumer groups (DescribeGroups): {exc}")
+        return
+    for g in groups:
+        lack = _missing_ops(ops.get(g), DEST_GROUP)
+        if lack:
+            out.missing.append(f"destination: group {g}: {_names(lack)} (offset sync commits its offsets)")

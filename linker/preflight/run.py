@@ -1,8 +1,9 @@
 """The preflight itself: read both clusters, sample every selected partition, judge.
 
 Every call here reads: Metadata, ListOffsets, Fetch, DescribeConfigs, DescribeLogDirs,
-DescribeCluster, DescribeAcls, ApiVersions. Partitions are sampled one after another,
-so the fetch throughput measured is that of one partition from this host.
+DescribeCluster, DescribeAcls, ListGroups, FindCoordinator, DescribeGroups, ApiVersions.
+Partitions are sampled one after another, so the fetch throughput measured is that of one
+partition from this host.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from linker.connect import connect
 from linker.lifecycle.acls import linker_principal
 from linker.mirror.topics import is_compacted, plan_topics
 from linker.naming import MirrorNames
-from linker.preflight.access import check_destination, check_source
+from linker.preflight.access import check_destination, check_groups, check_source
 from linker.preflight.conflicts import judge_configs, judge_prefix
 from linker.preflight.report import PartitionPlan, PlanReport, TopicPlan
 from linker.preflight.sample import SAMPLE_BYTES, sample_partition
@@ -81,6 +82,7 @@ async def _plan(config: LinkConfig, source: Client, dest: Client, sample_bytes: 
                                 lifecycle.manage_acls or lifecycle.sync_acls, report.access)
     except ClientError as exc:
         report.access.not_checked.append(f"destination: topic operations (Metadata): {exc}")
+    await check_groups(source, dest, lifecycle.group_selected, report.access)
     if not selected:
         return report
 

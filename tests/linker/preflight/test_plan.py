@@ -86,6 +86,15 @@ def _allow(cluster, topic: str, *ops) -> None:
                                      resource_pattern=ResourcePattern(ResourceType.TOPIC, topic)) for op in ops])
 
 
+def _commit(cluster, group: str, tp: tuple[str, int], offset: int) -> None:
+    from linker.client import Admin, Client, run
+
+    async def go() -> None:
+        async with Client(cluster.bootstrap) as client:
+            await Admin(client).offset_commit(group, {tp: offset})
+    run(go())
+
+
 def _sasl(cluster, user: str) -> str:
     info = cluster.listener("SASL_PLAINTEXT")
     return "\n".join([f"bootstrap_servers = {json.dumps(info.bootstrap.split(','))}",
@@ -113,9 +122,12 @@ def test_plan_names_the_rights_a_restricted_principal_lacks(authorizer_cluster, 
     assert "partition 0 not sampled" in r.stdout and "TOPIC_AUTHORIZATION_FAILED" in r.stdout
     assert "fidelity: unknown (not sampled)" in r.stdout
 
-    # The destination side: the mirror exists, alice may only describe and read it.
+    # The destination side: the mirror exists, alice may only describe and read it; a consumer
+    # group of the source (offset sync) that alice may not use on the destination.
     source.create_topic(mirror, partitions=1)
     produce(source, mirror, 5)
+    group = f"{mirror}-group"
+    _commit(source, group, (mirror, 0), 3)
     az.create_topic(mirror, partitions=1)
     _allow(az, mirror, ACLOperation.DESCRIBE, ACLOperation.READ)
     cfg = tmp_path / "dst.toml"
@@ -129,6 +141,7 @@ def test_plan_names_the_rights_a_restricted_principal_lacks(authorizer_cluster, 
     missing = doc["access"]["missing"]
     assert f"destination: topic {mirror}: WRITE, DESCRIBE_CONFIGS, ALTER_CONFIGS" in missing
     assert any(m.startswith("destination: cluster DESCRIBE, ALTER") for m in missing)
+    assert f"destination: group {group}: DESCRIBE, READ (offset sync commits its offsets)" in missing
     # The state topic does not exist and alice may not read ACLs: said, not guessed.
     assert any("__linker-plan-dst-state" in n for n in doc["access"]["not_checked"])
 
