@@ -214,18 +214,21 @@ def status_output(config: LinkConfig, as_json: bool, timeout: float = REACH_TIME
 
 
 def watch(config: LinkConfig, interval: float, timeout: float, out: Any, tty: bool,
-          rounds: int | None = None) -> int:
+          rounds: int | None = None, as_json: bool = False) -> int:
     """`linker status --watch`: a terminal gets the table redrawn every ``interval`` seconds, a
-    pipe gets one summary line per round (``summary_line``). Ends on Ctrl-C (exit 0), or after
-    ``rounds`` rounds; the exit code is the last round's."""
-    from linker.status_view import render_report, summary_line
+    pipe gets one summary line per round (``summary_line``), or with ``as_json`` one JSON
+    document per line. Ends on Ctrl-C (exit 0), or after ``rounds`` rounds; the exit code is
+    the last round's."""
+    from linker.status_view import render_json, render_report, summary_line
     code, done = 0, 0
     try:
         while rounds is None or done < rounds:
             began = time.monotonic()
             report = asyncio.run(collect(config, engine_doc(config), timeout))
             code = EXIT_UNREACHABLE if report.unreachable else 0
-            if tty:
+            if as_json:
+                out.write(json.dumps(json.loads(render_json(report))) + "\n")
+            elif tty:
                 out.write("\x1b[H\x1b[2J" + time.strftime("%H:%M:%S ") + f"every {interval:g}s (Ctrl-C ends)\n"
                           + render_report(report))
             else:

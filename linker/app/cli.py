@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         if name == "status":
             sp.add_argument("--watch", nargs="?", const=2.0, type=_seconds, metavar="SECONDS",
                             help="refresh every SECONDS (default 2): a terminal gets the table redrawn, "
-                                 "a pipe one summary line per refresh")
+                                 "a pipe one summary line per refresh (with --json: one JSON document "
+                                 "per line)")
         if name == "plan":
             sp.add_argument("--sample-bytes", type=_sample_bytes, default=SAMPLE_BYTES, metavar="BYTES",
                             help="bytes fetched from the head and from the tail of each partition "
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         if args.watch is not None:
             from linker.status import watch
-            return watch(config, args.watch, args.timeout, sys.stdout, sys.stdout.isatty())
+            return watch(config, args.watch, args.timeout, sys.stdout, sys.stdout.isatty(), as_json=args.json)
         return _status(config, args.json, args.timeout)
     if args.command == "plan":
         return _plan(config, args.json, args.sample_bytes, args.timeout)

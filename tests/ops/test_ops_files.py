@@ -166,3 +166,18 @@ def test_watch_redraws_the_table_on_a_terminal(running_link):
     assert screens[0] == "" and len(screens) == 3, out.getvalue()
     for screen in screens[1:]:
         assert "every 0.2s (Ctrl-C ends)" in screen and "TOPIC" in screen and "catch-up: 0 records" in screen
+
+
+def test_watch_with_json_prints_one_document_per_line(running_link):
+    import io
+
+    from linker.settings import load_config
+    from linker.status import watch
+    cfg, topic, _, _ = running_link
+    out = io.StringIO()
+    assert watch(load_config(cfg), 0.2, 10.0, out, tty=False, rounds=2, as_json=True) == 0
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        doc = json.loads(line)
+        assert doc["catchup"]["lag_records"] == 0 and {p["topic"] for p in doc["partitions"]} == {topic}
