@@ -2,13 +2,16 @@
 
 Two decisions live here: whether a fetched source batch sits where the
 destination expects it, and what a produce response means for the partition.
-(Whether a batch can be produced verbatim at all is kproto.records.classify.)
+(Whether a batch can be produced verbatim at all is kproto.records.classify;
+``blocking_reason`` says where the engine stops because of it.)
 """
 from __future__ import annotations
 
 import enum
 
 from kproto.errors import ErrorCode
+from kproto.records.batch import BatchView, LegacyEntry
+from kproto.records.reproducibility import Reproducibility, classify
 
 def position_problem(base_offset: int, next_offset: int, expected: int) -> tuple[str, str] | None:
     """Check a fetched batch against the offset the destination expects next.
@@ -42,6 +45,8 @@ def truncation_problem(acked_end: int, dest_end: int) -> str | None:
 
 
 LOG_APPEND_TIME_BIT = 0x08
+#: what a compacted topic's batch may be and still be mirrored by records (linker.mirror.compacted)
+_REBUILT_KINDS = frozenset({Reproducibility.COMPACTION_HOLES, Reproducibility.EMPTY})
 
 
 def timestamp_problem(attributes: int, base_offset: int) -> str | None:
@@ -52,6 +57,19 @@ def timestamp_problem(attributes: int, base_offset: int) -> str | None:
         return (f"LogAppendTime batch at offset {base_offset}: the destination broker rewrites its "
                 "timestamp fields and CRC, so it cannot be stored exactly")
     return None
+
+
+def blocking_reason(entry: BatchView | LegacyEntry, compacted: bool) -> str | None:
+    """Why the engine stops a partition at this source batch, or None when it mirrors it: the one
+    rule for the fetcher, the compacted planner and `linker plan`. A compacted topic's batches
+    with compaction holes (or empty) are rebuilt by records (record-exact), so they do not block;
+    legacy, control and transactional batches and LogAppendTime batches block everywhere."""
+    if type(entry) is not BatchView:
+        return classify(entry).reason
+    verdict = classify(entry)
+    if not verdict.exact and not (compacted and verdict.kind in _REBUILT_KINDS):
+        return verdict.reason
+    return timestamp_problem(entry.attributes, entry.base_offset)
 
 
 class Verdict(enum.Enum):

@@ -38,7 +38,7 @@ from kproto.records.decode import iter_records
 from kproto.records.layout import Codec
 from kproto.records.record import Record
 from kproto.records.reproducibility import classify
-from linker.mirror.checks import position_problem, timestamp_problem
+from linker.mirror.checks import blocking_reason, position_problem
 from linker.mirror.partition import FrameCharge, PartitionMirror
 from linker.mirror.rebuild import rebuild_range, source_producer
 from linker.mirror.sequences import SEQUENCE_WRAP, Seq, gap, note, pending
@@ -76,9 +76,7 @@ class CompactPlan:
 
 
 def _unmirrorable(b: Entry) -> str | None:
-    if not isinstance(b, BatchView) or b.is_control or b.is_transactional:
-        return classify(b).reason
-    return timestamp_problem(b.attributes, b.base_offset)
+    return blocking_reason(b, compacted=True)
 
 
 def _first_record_after(entries: list[Entry], i: int) -> Record | Stop | None:

@@ -28,7 +28,7 @@ from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.partition import TP, FrameCharge, PartitionMirror
 from linker.mirror.signals import StaleMetadata
-from linker.mirror.checks import position_problem, timestamp_problem
+from linker.mirror.checks import blocking_reason, position_problem
 from linker.mirror.compacted import queue_compacted
 from linker.mirror.state import PartitionState
 from linker.mirror.table import FetchParams, PartitionTable
@@ -195,9 +195,8 @@ class Fetcher:
                 else:
                     table.block_after_queue(pm, expected, problem[1])
                 break
-            verdict = classify(b)
-            why = verdict.reason if not verdict.exact else timestamp_problem(b.attributes, b.base_offset)
-            if not verdict.exact or why is not None:
+            why = blocking_reason(b, compacted=False)
+            if why is not None:
                 # Everything before it is still produced; the partition stops at this batch.
                 table.block_after_queue(pm, b.base_offset, why)
                 break

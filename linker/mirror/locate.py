@@ -21,6 +21,7 @@ from linker.mirror.checks import Verdict, judge_produce, truncation_problem
 from linker.mirror.compare import batch_containing, compare_batches, tail_problem
 from linker.mirror.filler import filler_batch
 from linker.mirror.partition import TP, PartitionMirror
+from linker.mirror.progress import WorkProgress
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import TERMINAL, PartitionState, needs_person
 from linker.mirror.table import PartitionTable
@@ -393,6 +394,9 @@ class Locator:
         self.table.move(pm, PartitionState.ALIGNING, f"writing {target - d_end} filler offsets", offset=d_end)
         steps = plan_alignment(d_end, d_start, target, self.settings.filler_batch_records, self.settings.filler_delete_every)
         ts = int(time.time() * 1000)
+        work = WorkProgress(f"partition {tp[0]}-{tp[1]} aligning", target - d_end, "offsets",
+                            self.settings.progress_log_interval_ms / 1000, time.monotonic())
+        pm.status.work = work.as_dict(time.monotonic())
         async with self._align_slots:
             for step in steps:
                 if isinstance(step, WriteFillers):
@@ -407,10 +411,16 @@ class Locator:
                         self.table.move(pm, PartitionState.FAILED, f"filler write: {reason}", offset=step.base_offset)
                         return False
                     self.metrics.filler_offsets_total.inc(step.count)
+                    now = time.monotonic()
+                    if work.advance(step.count, now):
+                        log.info("%s", work.line(now))
+                    pm.status.work = work.as_dict(now)
                 else:
                     await self.dest_admin.delete_records({self.names.mirror_tp(tp): step.offset})
         pm.acked_end = pm.produced_end = target
         pm.status.dest_log_end = target
+        pm.status.work = None
+        log.info("%s", work.line(time.monotonic()))
         return True
 
     async def resync_loop(self) -> None:

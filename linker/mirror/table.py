@@ -19,7 +19,7 @@ from linker.metrics import MirrorMetrics
 from linker.mirror.budget import ByteBudget, RoundRobin, partition_share
 from linker.mirror.partition import TP, Blocker, FrameCharge, PartitionMirror
 from linker.mirror.signals import Signal
-from linker.mirror.state import TERMINAL, PartitionState, PartitionStatus
+from linker.mirror.state import TERMINAL, Fidelity, PartitionState, PartitionStatus
 
 log = logging.getLogger("linker.mirror")
 
@@ -80,10 +80,17 @@ class PartitionTable:
         pm.status.move(state, reason, offset)
         for s in PartitionState:
             self.metrics.state.set(1 if s is state else 0, topic=pm.tp[0], partition=pm.tp[1], state=s.value)
+        self.show_fidelity(pm)
         if state in TERMINAL:
             self.drop_queue(pm)
         elif state is PartitionState.MIRRORING:
             self.fetchers_needed.set()
+
+    def show_fidelity(self, pm: PartitionMirror) -> None:
+        """``linker_partition_fidelity``: 1 for the partition's fidelity now, 0 for the others."""
+        for f in Fidelity:
+            self.metrics.fidelity.set(1 if f is pm.status.fidelity else 0, topic=pm.tp[0], partition=pm.tp[1],
+                                      fidelity=f.value)
 
     def schedule_resync(self, pm: PartitionMirror, why: str = "") -> None:
         """Stop mirroring ``pm`` until the locator re-reads the destination end."""
