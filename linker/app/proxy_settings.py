@@ -3,20 +3,23 @@ from __future__ import annotations
 
 import dataclasses
 
-from linker.proxy.config import ListenTls, PortMapping, ProxyConfig, UpstreamConfig
+from linker.proxy.config import DESTINATION_EPOCH_SHIFT, ListenTls, PortMapping, ProxyConfig, UpstreamConfig
 from linker.settings import ClusterSettings, LinkConfig, ProxySettings
 
 
 def upstream_of(cluster: ClusterSettings, name: str) -> UpstreamConfig:
     """The proxy's view of one side of the link: the link's whole security (its client
     certificate too) for the proxy's own admin connections; for the connections that carry
-    clients, only how to verify the brokers (never the link's identity, issue 17.1)."""
+    clients, only how to verify the brokers (never the link's identity, issue 17.1). The
+    destination's leader epochs are shown shifted (before or after a switch, so a restarted
+    proxy shows the same ones): a client never sees them go backwards (linker/proxy/epochs.py)."""
     security = cluster.security
     tls = security.tls if security.protocol.uses_tls else None
     if tls is not None:
         tls = dataclasses.replace(tls, cert_file=None, key_file=None, key_password=None)
     return UpstreamConfig(name=name, bootstrap=",".join(cluster.bootstrap_servers), tls=tls,
-                          admin_security=security)
+                          admin_security=security,
+                          epoch_shift=DESTINATION_EPOCH_SHIFT if name == "destination" else 0)
 
 
 def proxy_settings(config: LinkConfig) -> ProxySettings:
