@@ -184,47 +184,58 @@ def test_groups_continue_across_a_promote_from_a_source_with_high_epochs(
     assert all(f == (0, 0, 0) for f in figures.values()), figures
 
 
-def test_groups_continue_across_a_failover_from_a_source_with_high_epochs(cluster3, destination, topic_name,
-                                                                          tmp_path, testbed_report):
-    """`linker run`, `linker proxy` and `linker failover` (subprocesses) with the source alive (a drill):
-    the groups resume on the destination from the offsets the failover synced — every record read,
-    none from offset 0 again, at most one rewind per partition (to the last synced commit)."""
+@pytest.mark.slow   # ~45 s each; the cutover itself is covered above in the default suite
+@pytest.mark.parametrize("command", ["promote", "failover"])
+def test_groups_continue_across_linker_commands_from_a_source_with_high_epochs(cluster3, destination, topic_name,
+                                                                               tmp_path, testbed_report, command):
+    """`linker run`, `linker proxy` and `linker promote|failover` (subprocesses), as the issue's user
+    ran them. promote: the producer runs throughout, every group reads every record exactly once.
+    failover, a drill with the source alive: the producer is stopped and the mirror caught up first;
+    the groups resume from the offsets the failover synced — every record read, none from offset 0
+    again, at most one rewind per partition (to the last synced commit)."""
     from tests.linker.proxy.test_link_cli import free_port, linker, link_file, run_and_proxy
 
     cluster3.create_topic(topic_name, PARTITIONS, replication_factor=3)
     source_epochs = raise_leader_epochs(cluster3, topic_name, MIN_SOURCE_EPOCH)
-    path = link_file(tmp_path, f"fe-{topic_name[-8:]}", cluster3, destination, topic_name, "source", free_port())
-    groups = {name: f"failover-{name}-{uuid.uuid4().hex[:8]}" for name in CONSUMERS}
+    path = link_file(tmp_path, f"e{command[0]}-{topic_name[-8:]}", cluster3, destination, topic_name, "source",
+                     free_port())
+    groups = {name: f"{command}-{name}-{uuid.uuid4().hex[:8]}" for name in CONSUMERS}
     with run_and_proxy(path) as bootstrap:
         consumers = {name: cls(bootstrap, topic_name, groups[name]) for name, cls in CONSUMERS.items()}
         before = Producing(bootstrap, topic_name)
         before.start()
         for c in consumers.values():
             c.start()
+        after = before
         try:
             _wait(lambda: len(before.acked) >= 300 and all(len(c.seen) >= 100 for c in consumers.values()),
-                  f"traffic before the failover ({len(before.acked)} acked, seen "
+                  f"traffic before the {command} ({len(before.acked)} acked, seen "
                   f"{ {n: len(c.seen) for n, c in consumers.items()} }, errors {before.errors[:2]})", 90)
+            if command == "failover":
+                before.stop.set()
+                before.join(150)
+                written = log_ends(cluster3, topic_name)
+                _wait(lambda: log_ends(destination, topic_name) == written, "the mirror catching up", 60)
+            else:
+                _wait(lambda: destination_has(destination, topic_name, 1), "the mirror topic")
+            dest_epochs = leader_epochs(destination, topic_name)
+            assert min(source_epochs.values()) >= MIN_SOURCE_EPOCH and max(dest_epochs.values()) == 0, \
+                (source_epochs, dest_epochs)
+            out = linker(command, "-c", str(path), topic_name)
+            assert out.returncode == 0, out.stderr
+            assert "proxy: clients switched to the destination" in out.stdout, out.stdout
+            if command == "failover":
+                after = Producing(bootstrap, topic_name)
+                after.start()
+            enough = len(after.acked) + 300
+            _wait(lambda: len(after.acked) >= enough, f"traffic after the {command}", 90)
         finally:
-            before.stop.set()
-            before.join(150)
-        written = log_ends(cluster3, topic_name)
-        _wait(lambda: log_ends(destination, topic_name) == written, "the mirror catching up", 60)
-        dest_epochs = leader_epochs(destination, topic_name)
-        assert min(source_epochs.values()) >= MIN_SOURCE_EPOCH and max(dest_epochs.values()) == 0, \
-            (source_epochs, dest_epochs)
-        out = linker("failover", "-c", str(path), topic_name)
-        assert out.returncode == 0, out.stderr
-        assert "proxy: clients switched to the destination" in out.stdout, out.stdout
-        after = Producing(bootstrap, topic_name)
-        after.start()
-        try:
-            _wait(lambda: len(after.acked) >= 300, "traffic after the failover", 90)
-        finally:
-            after.stop.set()
-            after.join(150)
+            for producing in {before, after}:
+                producing.stop.set()
+                producing.join(150)
         assert not before.errors and not after.errors, (before.errors[:3], after.errors[:3])
-        acked = sorted((p, o) for p, o, _ in before.acked + after.acked)
+        records = before.acked + (after.acked if after is not before else [])
+        acked = sorted((p, o) for p, o, _ in records)
         deadline = time.monotonic() + 60
         while any(len({(p, o) for p, o, _ in c.seen}) < len(acked) for c in consumers.values()) \
                 and time.monotonic() < deadline:
@@ -238,8 +249,13 @@ def test_groups_continue_across_a_failover_from_a_source_with_high_epochs(cluste
     assert sorted((c.partition, c.offset) for c in on_dest) == acked
     figures = {name: reading_report(c.seen) for name, c in consumers.items()}
     missed = {name: len(set(acked) - {(p, o) for p, o, _ in c.seen}) for name, c in consumers.items()}
-    testbed_report(f"high-epoch failover, {len(acked)} records: (read twice, rewinds, rewinds to 0) "
+    testbed_report(f"high-epoch linker {command}, {len(acked)} records: (read twice, rewinds, rewinds to 0) "
                    + ", ".join(f"{n} {f}" for n, f in figures.items()) + f"; missed {missed}")
     assert not any(c.errors for c in consumers.values()), {n: c.errors[:3] for n, c in consumers.items()}
     assert all(m == 0 for m in missed.values()), missed
-    assert all(rewinds <= PARTITIONS and to_zero == 0 for _, rewinds, to_zero in figures.values()), figures
+    for name, c in consumers.items():
+        assert {(p, o): v for p, o, v in c.seen} == {(p, o): v for p, o, v in records}, name
+    if command == "promote":
+        assert all(f == (0, 0, 0) for f in figures.values()), figures
+    else:
+        assert all(rewinds <= PARTITIONS and to_zero == 0 for _, rewinds, to_zero in figures.values()), figures
