@@ -40,10 +40,6 @@ RESPONSE_KEYS = frozenset({ApiKey.METADATA, ApiKey.FETCH, ApiKey.LIST_OFFSETS, A
 EpochOf = Callable[[str, int], "int | None"]
 
 
-def up(epoch: int, shift: int) -> int:
-    return epoch + shift if epoch >= 0 else epoch
-
-
 def down(epoch: int, shift: int) -> int:
     """A client's epoch in the upstream's terms; -1 for one learnt before the switch."""
     return epoch - shift if epoch >= shift else -1

@@ -79,3 +79,24 @@ def test_responses_show_epochs_above_the_shift_and_unknown_ones_stay_unknown():
     assert raise_response(ApiKey.FETCH, fetch, SHIFT)
     assert data.current_leader.leader_epoch == SHIFT + 1 and data.diverging_epoch.epoch == -1
     assert BatchView(data.records, 0).partition_leader_epoch == SHIFT + 1
+
+
+def test_produce_list_offsets_and_epoch_end_answers_are_raised():
+    P = messages.ProduceResponse
+    topic = P.TopicProduceResponse(name="t", partition_responses=[P.PartitionProduceResponse(index=0)])
+    topic.partition_responses[0].current_leader.leader_epoch = 3        # KIP-951: NOT_LEADER_OR_FOLLOWER
+    assert raise_response(ApiKey.PRODUCE, P(responses=[topic]), SHIFT)
+    assert topic.partition_responses[0].current_leader.leader_epoch == SHIFT + 3
+
+    L = messages.ListOffsetsResponse
+    listed = L(topics=[L.ListOffsetsTopicResponse(name="t", partitions=[
+        L.ListOffsetsPartitionResponse(partition_index=0, offset=7, leader_epoch=2)])])
+    assert raise_response(ApiKey.LIST_OFFSETS, listed, SHIFT)
+    assert listed.topics[0].partitions[0].leader_epoch == SHIFT + 2
+
+    O = messages.OffsetForLeaderEpochResponse
+    ends = O(topics=[O.OffsetForLeaderTopicResult(topic="t", partitions=[
+        O.EpochEndOffset(partition=0, leader_epoch=2, end_offset=9),
+        O.EpochEndOffset(partition=1, leader_epoch=-1, end_offset=-1)])])
+    assert raise_response(ApiKey.OFFSET_FOR_LEADER_EPOCH, ends, SHIFT)
+    assert [(p.leader_epoch, p.end_offset) for p in ends.topics[0].partitions] == [(SHIFT + 2, 9), (-1, -1)]
