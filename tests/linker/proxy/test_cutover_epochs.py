@@ -49,6 +49,18 @@ def raise_leader_epochs(cluster, topic: str, at_least: int) -> dict[int, int]:
     return epochs
 
 
+def fatal(errors: list) -> list:
+    """The errors an application could not just retry. kafka-python's synchronous commit raises a
+    retriable KafkaConnectionError when the switch closes its connection mid-commit (seen once in
+    the failover drill): the next poll's commit carries the same positions."""
+    def retriable(exc: object) -> bool:
+        if getattr(exc, "retriable", False) is True:                   # kafka-python
+            return True
+        err = exc.args[0] if isinstance(exc, Exception) and exc.args else exc
+        return callable(getattr(err, "retriable", None)) and err.retriable()   # librdkafka
+    return [e for e in errors if not retriable(e)]
+
+
 def log_ends(cluster, topic: str) -> dict[int, int]:
     """partition -> log end offset (a raw kafka-python consumer; {} while the topic does not exist)."""
     from kafka import KafkaConsumer, TopicPartition
@@ -155,7 +167,7 @@ def test_groups_continue_across_a_promote_from_a_source_with_high_epochs(
     for c in consumers.values():
         c.join(30)
     seen = {name: c.seen for name, c in consumers.items()}
-    errors = {name: c.errors[:3] for name, c in consumers.items() if c.errors}
+    errors = {name: fatal(c.errors)[:3] for name, c in consumers.items() if fatal(c.errors)}
     try:
         for name, j in java.items():
             seen[name], err = j.result()
@@ -208,9 +220,13 @@ def test_groups_continue_across_linker_commands_from_a_source_with_high_epochs(c
             c.start()
         after = before
         try:
-            _wait(lambda: len(before.acked) >= 300 and all(len(c.seen) >= 100 for c in consumers.values()),
-                  f"traffic before the {command} ({len(before.acked)} acked, seen "
-                  f"{ {n: len(c.seen) for n, c in consumers.items()} }, errors {before.errors[:2]})", 90)
+            try:
+                _wait(lambda: len(before.acked) >= 300 and all(len(c.seen) >= 100 for c in consumers.values()),
+                      f"traffic before the {command}", 90)
+            except AssertionError as exc:   # what was stuck
+                raise AssertionError(f"{exc}: {len(before.acked)} acked, seen "
+                                     f"{ {n: (len(c.seen), c.errors[:2]) for n, c in consumers.items()} }, "
+                                     f"producer errors {before.errors[:2]}") from None
             if command == "failover":
                 before.stop.set()
                 before.join(150)
@@ -251,7 +267,9 @@ def test_groups_continue_across_linker_commands_from_a_source_with_high_epochs(c
     missed = {name: len(set(acked) - {(p, o) for p, o, _ in c.seen}) for name, c in consumers.items()}
     testbed_report(f"high-epoch linker {command}, {len(acked)} records: (read twice, rewinds, rewinds to 0) "
                    + ", ".join(f"{n} {f}" for n, f in figures.items()) + f"; missed {missed}")
-    assert not any(c.errors for c in consumers.values()), {n: c.errors[:3] for n, c in consumers.items()}
+    testbed_report(f"high-epoch linker {command}: retriable errors surfaced "
+                   f"{ {n: len(c.errors) - len(fatal(c.errors)) for n, c in consumers.items()} }")
+    assert not any(fatal(c.errors) for c in consumers.values()), {n: c.errors[:3] for n, c in consumers.items()}
     assert all(m == 0 for m in missed.values()), missed
     for name, c in consumers.items():
         assert {(p, o): v for p, o, v in c.seen} == {(p, o): v for p, o, v in records}, name
