@@ -39,8 +39,8 @@ class LinkedProxy:
             raise ValueError("proxy: topics.prefix is set; the proxy cannot switch clients between "
                              "differently named topics")
         self.config = config
-        self.source = upstream_of(config.source, "source")
-        self.destination = upstream_of(config.destination, "destination")
+        self.source = upstream_of(config.source, "source", self.settings.epoch_generation)
+        self.destination = upstream_of(config.destination, "destination", self.settings.epoch_generation)
         self.mirrors = MirrorTopics()
         self.mirrors.set_internal(config.lifecycle.state_topic_for(config.name), config.name)
         # the link's selection, not only the topics its state knows: a named topic the source
