@@ -400,6 +400,55 @@ class Admin:
                     p.committed_offset, getattr(p, "committed_leader_epoch", -1), p.metadata)
         return out
 
+    async def share_group_offsets(self, group_id: str, partitions: Iterable[TopicPartition] | None = None
+                                  ) -> dict[TopicPartition, int]:
+        """Start offsets of a share group (KIP-932) on `partitions` (None: every partition it has
+        state for): where its share partitions begin (records below are delivered and
+        acknowledged). A partition without state is left out; so is an unknown group."""
+        D = messages.DescribeShareGroupOffsetsRequest
+        grouped = None if partitions is None else by_topic((tp, None) for tp in partitions)
+
+        async def call(node: int) -> dict[TopicPartition, int]:
+            def build(version: int) -> Any:
+                return D(groups=[D.DescribeShareGroupOffsetsRequestGroup(group_id=group_id, topics=None if
+                    grouped is None else [D.DescribeShareGroupOffsetsRequestTopic(
+                        topic_name=t, partitions=[p for p, _ in parts]) for t, parts in grouped.items()])])
+            response, _ = await self.client.versioned_request(node, ApiKey.DESCRIBE_SHARE_GROUP_OFFSETS, build)
+            out: dict[TopicPartition, int] = {}
+            for g in response.groups:
+                if g.error_code == ErrorCode.GROUP_ID_NOT_FOUND:
+                    return out
+                raise_for_code(g.error_code, g.error_message, context=f"DescribeShareGroupOffsets {group_id!r}")
+                for t in g.topics:
+                    for p in t.partitions:
+                        if p.error_code in (ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,) or p.start_offset < 0:
+                            continue   # no state for it (never consumed by the group)
+                        raise_for_code(p.error_code, p.error_message, tp=(t.topic_name, p.partition_index),
+                                       api=f"DescribeShareGroupOffsets {group_id!r}")
+                        out[(t.topic_name, p.partition_index)] = p.start_offset
+            return out
+        return await self._with_coordinator(group_id, call)
+
+    async def alter_share_group_offsets(self, group_id: str, offsets: Mapping[TopicPartition, int]) -> None:
+        """Set a share group's start offsets (the group must have no members: NON_EMPTY_GROUP)."""
+        A = messages.AlterShareGroupOffsetsRequest
+        grouped = by_topic(offsets.items())
+
+        async def call(node: int) -> None:
+            def build(version: int) -> Any:
+                return A(group_id=group_id, topics=[
+                    A.AlterShareGroupOffsetsRequestTopic(topic_name=t, partitions=[
+                        A.AlterShareGroupOffsetsRequestPartition(partition_index=p, start_offset=o)
+                        for p, o in parts]) for t, parts in grouped.items()])
+            response, _ = await self.client.versioned_request(node, ApiKey.ALTER_SHARE_GROUP_OFFSETS, build)
+            raise_for_code(response.error_code, response.error_message,
+                           context=f"AlterShareGroupOffsets {group_id!r}")
+            for t in response.responses:
+                for p in t.partitions:
+                    raise_for_code(p.error_code, p.error_message, tp=(t.topic_name, p.partition_index),
+                                   api=f"AlterShareGroupOffsets {group_id!r}")
+        await self._with_coordinator(group_id, call)
+
     async def _topic_names(self, topics: Sequence[Any], by_id: bool) -> dict[Any, str]:
         """Names for the topic ids in a response, refreshing metadata once for unknown ids."""
         if not by_id:

@@ -10,7 +10,11 @@ Offsets are identical on both clusters (exact mirror), so nothing is translated.
 - commit metadata is copied (Kafka Streams keeps partition time there); the committed leader
   epoch is -1: the source's epochs mean nothing on the destination, and -1 makes clients skip
   the epoch check rather than fail it (MirrorMaker 2 commits no epoch either);
-- the commit is an admin commit (generation -1, no member id).
+- the commit is an admin commit (generation -1, no member id);
+- share groups (KIP-932) get their share partitions' start offsets copied the same way
+  (DescribeShareGroupOffsets / AlterShareGroupOffsets): clamped, never backwards, never while
+  the destination group has members (NON_EMPTY_GROUP). Records the source group had acquired
+  but not acknowledged lie at or above the start offset: delivered again, never lost.
 
 Bounded: ListGroups goes to each source broker on its own (one that does not answer in time
 is reported, the groups of the others are synced), groups are synced concurrently, and a pass
@@ -24,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from kproto.errors import ErrorCode
 from linker.client import LATEST_TIMESTAMP, Admin, Client, ClientError, CommittedOffset, KafkaError, TopicPartition as TP
 from linker.naming import MirrorNames
 
@@ -60,15 +65,24 @@ class GroupSync:
                 f"{time.strftime('%H:%M:%S', time.localtime(self.at))}, sync lag {self.lag}{clamps}{kept}{errs}")
 
 
+SHARE = "share"   # ListGroups type of a KIP-932 share group
+
+
 async def list_groups(client: Client, timeout: float | None = None) -> tuple[list[str], list[str]]:
     """Every group on the brokers of ``client`` that answer ListGroups within ``timeout``, and a
     description of each broker that did not (its groups are left out, not the whole pass)."""
+    types, missing = await list_group_types(client, timeout)
+    return sorted(types), missing
+
+
+async def list_group_types(client: Client, timeout: float | None = None) -> tuple[dict[str, str], list[str]]:
+    """``list_groups`` with each group's type (``consumer``, ``classic``, ``share``, ...)."""
     if not client.snapshot.brokers:
         await client.refresh_metadata()
     nodes = sorted(client.snapshot.brokers)
     answers = await asyncio.gather(*(asyncio.wait_for(Admin(client).list_groups_on(n), timeout) for n in nodes),
                                    return_exceptions=True)
-    groups: set[str] = set()
+    groups: dict[str, str] = {}
     missing: list[str] = []
     for node, answer in zip(nodes, answers):
         if isinstance(answer, asyncio.TimeoutError):
@@ -78,8 +92,8 @@ async def list_groups(client: Client, timeout: float | None = None) -> tuple[lis
         elif isinstance(answer, BaseException):
             raise answer
         else:
-            groups.update(g.group_id for g in answer)
-    return sorted(groups), missing
+            groups.update((g.group_id, g.group_type or g.protocol_type) for g in answer)
+    return groups, missing
 
 
 async def fetch_commits(client: Client, group: str, topics: set[str]) -> dict[TP, CommittedOffset]:
@@ -152,6 +166,40 @@ async def sync_group(source: Client, dest: Client, group: str, topics: set[str],
     return out
 
 
+async def sync_share_group(source: Client, dest: Client, group: str, topics: set[str],
+                           names: MirrorNames = MirrorNames()) -> GroupSync:
+    """Copy share group ``group``'s start offsets on source ``topics`` to their mirror topics, by
+    the rules of ``sync_group`` (clamped, never backwards, never over members)."""
+    out = GroupSync(group)
+    src = {names.mirror_tp(tp): o for tp, o in (await Admin(source).share_group_offsets(group)).items()
+           if tp[0] in topics}
+    if not src:
+        out.skipped = NO_COMMITS
+        return out
+    ends = await dest.offsets(list(src), LATEST_TIMESTAMP)
+    current = await Admin(dest).share_group_offsets(group, list(src))
+    write: dict[TP, int] = {}
+    for tp, o in src.items():
+        w = min(o, ends[tp])
+        if w < o:
+            out.clamped[tp] = (o, w)
+        cur = current.get(tp)
+        if cur is not None and cur > w:
+            out.kept[tp] = (o, cur)
+        elif cur != w:
+            write[tp] = w
+    if write:
+        try:
+            await Admin(dest).alter_share_group_offsets(group, write)
+        except KafkaError as exc:
+            if exc.code != ErrorCode.NON_EMPTY_GROUP:
+                raise
+            out.skipped = "active member(s) on the destination"
+            return out
+    out.committed = write
+    return out
+
+
 async def sync_groups(source: Client, dest: Client, topics: set[str], selected: Callable[[str], bool],
                       names: MirrorNames = MirrorNames(), timeout: float | None = None) -> list[GroupSync]:
     """Every selected source group, up to PARALLEL_GROUPS at a time, within ``timeout`` seconds
@@ -160,7 +208,7 @@ async def sync_groups(source: Client, dest: Client, topics: set[str], selected: 
         return []
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
-    groups, missing = await list_groups(source, None if timeout is None else timeout / 2)
+    groups, missing = await list_group_types(source, None if timeout is None else timeout / 2)
     for m in missing:
         log.warning("offset sync: ListGroups %s; groups it coordinates are not synced this pass", m)
     gate = asyncio.Semaphore(PARALLEL_GROUPS)
@@ -168,6 +216,8 @@ async def sync_groups(source: Client, dest: Client, topics: set[str], selected: 
     async def one(group: str) -> GroupSync:
         async with gate:
             try:
+                if groups[group] == SHARE:
+                    return await sync_share_group(source, dest, group, topics, names)
                 return await sync_group(source, dest, group, topics, names)
             except (ClientError, OSError) as exc:
                 return GroupSync(group, skipped=f"error: {exc}")
