@@ -5,8 +5,11 @@ and below everything that talks to a cluster.
 """
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from linker.client import Client, ClientConfig
-from linker.settings import ClusterSettings
+from linker.settings import ClusterSettings, LinkConfig
 
 
 def client_config(s: ClusterSettings, client_id: str | None = None) -> ClientConfig:
@@ -22,3 +25,15 @@ def client_config(s: ClusterSettings, client_id: str | None = None) -> ClientCon
 def connect(s: ClusterSettings, label: str, client_id: str | None = None) -> Client:
     """A client for one cluster of a link, not yet started (the caller closes it)."""
     return Client(list(s.bootstrap_servers), client_config(s, client_id), label=label)
+
+
+@asynccontextmanager
+async def both_clusters(config: LinkConfig, purpose: str) -> AsyncIterator[tuple[Client, Client]]:
+    """Clients for a link's source and destination (client ids ``<id>-<purpose>``), closed after."""
+    source = connect(config.source, "source", f"{config.source.client_id}-{purpose}")
+    dest = connect(config.destination, "destination", f"{config.destination.client_id}-{purpose}")
+    try:
+        yield source, dest
+    finally:
+        await source.close()
+        await dest.close()

@@ -30,7 +30,7 @@ from typing import Any
 from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, Client
 from linker.client import TopicPartition as TP
 from linker.settings import LinkConfig
-from linker.connect import connect
+from linker.connect import both_clusters
 from linker.naming import MirrorNames
 from linker.reach import EXIT_UNREACHABLE, REACH_TIMEOUT_S, Deadline, Unreachable, read_both, topics_without_source
 from linker.selection import TopicSelector
@@ -75,13 +75,8 @@ async def collect(config: LinkConfig, doc: dict[str, Any] | None,
                   timeout: float = REACH_TIMEOUT_S) -> StatusReport:
     """What `linker status` shows; each cluster is read within ``timeout`` seconds, and one that
     cannot be read is named in ``unreachable`` while the other side's view is still collected."""
-    source = connect(config.source, "source", f"{config.source.client_id}-status")
-    dest = connect(config.destination, "destination", f"{config.destination.client_id}-status")
-    try:
+    async with both_clusters(config, "status") as (source, dest):
         return await _collect(config, doc, source, dest, timeout)
-    finally:
-        await source.close()
-        await dest.close()
 
 
 async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Client, dest: Client,

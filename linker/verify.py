@@ -31,7 +31,7 @@ import asyncio
 from dataclasses import dataclass, field
 
 from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, Admin, Client, ClientError, TopicPartition
-from linker.connect import connect
+from linker.connect import both_clusters
 from linker.mirror.compare import PartitionReport, compare_partition
 from linker.mirror.topics import is_compacted
 from linker.naming import MirrorNames
@@ -213,13 +213,8 @@ async def verify_link(config: LinkConfig, topic: str | None = None,
                       timeout: float = REACH_TIMEOUT_S) -> VerifyReport:
     """Verdicts for every partition the link mirrors (or only ``topic``); each side is read within
     ``timeout`` seconds."""
-    source = connect(config.source, "source", f"{config.source.client_id}-verify")
-    dest = connect(config.destination, "destination", f"{config.destination.client_id}-verify")
-    try:
+    async with both_clusters(config, "verify") as (source, dest):
         return await _verify(config, source, dest, topic, timeout)
-    finally:
-        await source.close()
-        await dest.close()
 
 
 async def _verify(config: LinkConfig, source: Client, dest: Client, topic: str | None,

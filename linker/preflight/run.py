@@ -10,7 +10,7 @@ from __future__ import annotations
 from kproto import ApiKey
 from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, Admin, Client, ClientError
 from linker.client.inspect import BrokerVersions, broker_versions, log_dir_sizes
-from linker.connect import connect
+from linker.connect import both_clusters
 from linker.lifecycle.acls import linker_principal
 from linker.mirror.topics import is_compacted, plan_topics
 from linker.naming import MirrorNames
@@ -35,13 +35,8 @@ def broker_line(b: BrokerVersions) -> str:
 
 async def plan_link(config: LinkConfig, sample_bytes: int = SAMPLE_BYTES,
                     timeout: float = REACH_TIMEOUT_S) -> PlanReport:
-    source = connect(config.source, "source", f"{config.source.client_id}-plan")
-    dest = connect(config.destination, "destination", f"{config.destination.client_id}-plan")
-    try:
+    async with both_clusters(config, "plan") as (source, dest):
         return await _plan(config, source, dest, sample_bytes, timeout)
-    finally:
-        await source.close()
-        await dest.close()
 
 
 async def _plan(config: LinkConfig, source: Client, dest: Client, sample_bytes: int,

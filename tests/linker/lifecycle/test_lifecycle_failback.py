@@ -112,6 +112,19 @@ def exported(directory: Path, topic: str, p: int) -> list[tuple]:
             for r in rows]
 
 
+
+def failed_over_at_50(source, destination, topic_name: str, tmp_path: Path, tag: str):
+    """A 1-partition topic of 50 records mirrored, then failed over: (forward link file, result)."""
+    source.create_topic(topic_name, partitions=1)
+    produce(source, topic_name, make_records(50, prefix="r"))
+    fwd_path = forward_file(tmp_path, source, destination, f"{tag}-{topic_name[-8:]}", topic_name)
+    fwd = load_config(fwd_path)
+    with Linker(fwd) as linker:
+        linker.wait(lambda: linker.acked(topic_name).get(0) == 50, why="caught up")
+        [r] = command(fwd, "failover", [topic_name])
+    assert r.offsets == {0: 50}
+    return fwd_path, r
+
 def test_failback_after_failover_under_load(source, destination, topic_name, tmp_path, capsys, testbed_report):
     source.create_topic(topic_name, partitions=2)
     produce(source, topic_name, make_records(100, prefix="r"))
@@ -209,14 +222,8 @@ def test_failback_after_failover_under_load(source, destination, topic_name, tmp
 
 
 def test_failback_reuses_a_topic_without_a_tail(source, destination, topic_name, tmp_path, capsys):
-    source.create_topic(topic_name, partitions=1)
-    produce(source, topic_name, make_records(50, prefix="r"))
-    fwd_path = forward_file(tmp_path, source, destination, f"fr-{topic_name[-8:]}", topic_name)
-    fwd = load_config(fwd_path)
-    with Linker(fwd) as linker:
-        linker.wait(lambda: linker.acked(topic_name).get(0) == 50, why="caught up")
-        [r] = command(fwd, "failover", [topic_name])
-    assert r.offsets == {0: 50} and r.rpo == {0: 0}
+    fwd_path, r = failed_over_at_50(source, destination, topic_name, tmp_path, "fr")
+    assert r.rpo == {0: 0}
     produce(destination, topic_name, make_records(20, prefix="after"), idempotent=True)
     # Not fenced without manage_acls: refused unless --no-fence says the producers are stopped.
     code, out, err = run_cli(capsys, "failback", "--config", str(fwd_path), topic_name)
@@ -250,14 +257,7 @@ def test_failback_recreates_and_aligns_a_trimmed_promoted_topic(source, destinat
     old topic is aligned by the reverse link (same log start), then mirrored exactly."""
     from kafka.admin import KafkaAdminClient
     from kafka.structs import TopicPartition
-    source.create_topic(topic_name, partitions=1)
-    produce(source, topic_name, make_records(50, prefix="r"))
-    fwd_path = forward_file(tmp_path, source, destination, f"ft-{topic_name[-8:]}", topic_name)
-    fwd = load_config(fwd_path)
-    with Linker(fwd) as linker:
-        linker.wait(lambda: linker.acked(topic_name).get(0) == 50, why="caught up")
-        [r] = command(fwd, "failover", [topic_name])
-    assert r.offsets == {0: 50}
+    fwd_path, _ = failed_over_at_50(source, destination, topic_name, tmp_path, "ft")
     produce(source, topic_name, make_records(5, prefix="lost"))       # the divergent tail
     produce(destination, topic_name, make_records(20, prefix="after"), idempotent=True)
     admin = KafkaAdminClient(**destination.kafka_python_config())

@@ -60,6 +60,24 @@ def _cleaned_at(cluster: Any, topic: str, offset: int) -> bool:
     return b is None or b.record_count != b.last_offset_delta + 1
 
 
+
+def _mirror_then_vanish(source, destination, topic_name: str, write) -> tuple[Any, int]:
+    """Mirror the round ``write(0)`` writes, then write rounds until the source cleaner removed a
+    whole batch above the mirrored end (the linker is behind the cleaner), and one more round:
+    (the link config, the mirrored end)."""
+    write(0)
+    cfg = link_config(source, destination, names=[topic_name])
+    asyncio.run(run_until(engine_for(cfg), caught_up(), 60))
+    mirrored = read_log_end(destination, topic_name)
+    i, deadline = 1, time.monotonic() + 90
+    while not _gap_above(source, topic_name, mirrored):
+        assert time.monotonic() < deadline, "the source cleaner removed no whole batch"
+        write(i)
+        i += 1
+        time.sleep(0.5)
+    write(i)
+    return cfg, mirrored
+
 def _gap_above(cluster: Any, topic: str, offset: int) -> bool:
     """Whole batches at or above ``offset`` vanished from the source log."""
     with RawCluster(cluster.bootstrap) as c:
@@ -357,17 +375,7 @@ def test_one_idempotent_producer_across_mirroring_and_cleaning_keeps_mirroring(s
         for n in range(40):
             producer.produce(topic_name, key=b"key-%d" % (n % 8), value=b"p%d-%d" % (i, n), partition=0)
         assert producer.flush(30) == 0
-    write(0)
-    cfg = link_config(source, destination, names=[topic_name])
-    asyncio.run(run_until(engine_for(cfg), caught_up(), 60))
-    mirrored = read_log_end(destination, topic_name)
-    i, deadline = 1, time.monotonic() + 90
-    while not _gap_above(source, topic_name, mirrored):
-        assert time.monotonic() < deadline, "the source cleaner removed no whole batch"
-        write(i)
-        i += 1
-        time.sleep(0.5)
-    write(i)
+    cfg, mirrored = _mirror_then_vanish(source, destination, topic_name, write)
     engine = engine_for(cfg)
     asyncio.run(run_until(engine, caught_up(), 60))
     pm = engine.partitions[(topic_name, 0)]
@@ -402,17 +410,7 @@ def test_interleaved_idempotent_producers_whose_batches_vanished_stay_byte_exact
             for k, p in enumerate(producers):
                 p.produce(topic_name, key=b"key-%d" % ((n + k) % 8), value=b"p%d-r%d-%d" % (k, i, n), partition=0)
                 assert p.flush(30) == 0           # one batch each: the producers interleave
-    write(0)
-    cfg = link_config(source, destination, names=[topic_name])
-    asyncio.run(run_until(engine_for(cfg), caught_up(), 60))
-    mirrored = read_log_end(destination, topic_name)
-    i, deadline = 1, time.monotonic() + 90
-    while not _gap_above(source, topic_name, mirrored):
-        assert time.monotonic() < deadline, "the source cleaner removed no whole batch"
-        write(i)
-        i += 1
-        time.sleep(0.5)
-    write(i)
+    cfg, mirrored = _mirror_then_vanish(source, destination, topic_name, write)
     # No further cleaning while mirroring: the source log the checker reads is the one mirrored.
     source.set_topic_config(topic_name, {"segment.ms": 3_600_000, "min.cleanable.dirty.ratio": 0.99})
     time.sleep(2.0)

@@ -120,6 +120,18 @@ class JavaConsoleConsuming:
             self.proc.wait()
 
 
+
+def _drain(consumers: dict, acked: int, timeout: float = 60.0) -> None:
+    """Until every consumer saw ``acked`` distinct records (or the timeout), then stop them."""
+    deadline = time.monotonic() + timeout
+    while any(len({(p, o) for p, o, _ in c.seen}) < acked for c in consumers.values()) \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for c in consumers.values():
+        c.stop.set()
+    for c in consumers.values():
+        c.join(30)
+
 def test_groups_continue_across_a_promote_from_a_source_with_high_epochs(
         cluster3, destination, start_proxy, topic_name, testbed_report):
     cluster3.create_topic(topic_name, PARTITIONS, replication_factor=3)
@@ -158,14 +170,7 @@ def test_groups_continue_across_a_promote_from_a_source_with_high_epochs(
     assert proxy.server.upstream.name == "destination" and engine_task.done()
     assert report.groups_not_drained == [], report
 
-    deadline = time.monotonic() + 60
-    while any(len({(p, o) for p, o, _ in c.seen}) < len(acked) for c in consumers.values()) \
-            and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for c in consumers.values():
-        c.stop.set()
-    for c in consumers.values():
-        c.join(30)
+    _drain(consumers, len(acked))
     seen = {name: c.seen for name, c in consumers.items()}
     errors = {name: fatal(c.errors)[:3] for name, c in consumers.items() if fatal(c.errors)}
     try:
@@ -252,14 +257,7 @@ def test_groups_continue_across_linker_commands_from_a_source_with_high_epochs(c
         assert not before.errors and not after.errors, (before.errors[:3], after.errors[:3])
         records = before.acked + (after.acked if after is not before else [])
         acked = sorted((p, o) for p, o, _ in records)
-        deadline = time.monotonic() + 60
-        while any(len({(p, o) for p, o, _ in c.seen}) < len(acked) for c in consumers.values()) \
-                and time.monotonic() < deadline:
-            time.sleep(0.2)
-        for c in consumers.values():
-            c.stop.set()
-        for c in consumers.values():
-            c.join(30)
+        _drain(consumers, len(acked))
 
     on_dest = consume(destination, topic_name, len(acked), timeout=60)
     assert sorted((c.partition, c.offset) for c in on_dest) == acked

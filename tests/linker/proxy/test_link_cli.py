@@ -134,6 +134,17 @@ def read_state(path: Path, topic: str) -> TopicState | None:
     return asyncio.run(go())
 
 
+
+def produce_mirrored(bootstrap: str, destination, topic: str, n: int) -> None:
+    """``n`` records to partition 0 through the proxy, then until the mirror holds them."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=10_000)
+    try:
+        for i in range(n):
+            producer.send(topic, f"v{i}".encode(), partition=0).get(15)
+    finally:
+        producer.close(5)
+    wait_until(lambda: end_offsets(destination, topic).get(0) == n, "the mirror did not catch up")
+
 def test_guard_follows_state_topic(source, destination, topic_name, tmp_path):
     """Fronting the destination: an ACTIVE mirror refuses produces (policy), STOPPED accepts them."""
     destination.create_topic(topic_name, partitions=1)
@@ -363,13 +374,7 @@ def test_failover_switches_proxy_clients(source, destination, topic_name, tmp_pa
     source.create_topic(topic_name, partitions=2)
     path = link_file(tmp_path, f"pd-{topic_name[-8:]}", source, destination, topic_name, "source", free_port())
     with run_and_proxy(path) as bootstrap:
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=0, request_timeout_ms=10_000)
-        try:
-            for i in range(10):
-                producer.send(topic_name, f"v{i}".encode(), partition=0).get(15)
-        finally:
-            producer.close(5)
-        wait_until(lambda: end_offsets(destination, topic_name).get(0) == 10, "the mirror did not catch up")
+        produce_mirrored(bootstrap, destination, topic_name, 10)
         out = linker("failover", "-c", str(path), topic_name)
         assert out.returncode == 0, out.stderr
         assert out.stdout.startswith(f"{topic_name}: STOPPED final offsets 0:10, 1:0"), out.stdout
@@ -532,13 +537,7 @@ def test_a_restarted_proxy_fronts_the_destination_after_a_promote(source, destin
     source.create_topic(topic_name, partitions=2)
     path = link_file(tmp_path, f"pr-{topic_name[-8:]}", source, destination, topic_name, "source", free_port())
     with run_and_proxy(path) as bootstrap:
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=10_000)
-        try:
-            for i in range(5):
-                producer.send(topic_name, f"v{i}".encode(), partition=0).get(15)
-        finally:
-            producer.close(5)
-        wait_until(lambda: end_offsets(destination, topic_name).get(0) == 5, "the mirror did not catch up")
+        produce_mirrored(bootstrap, destination, topic_name, 5)
         out = linker("promote", "-c", str(path), topic_name)
         assert out.returncode == 0, out.stderr
         assert "clients switched to the destination" in out.stdout, out.stdout
