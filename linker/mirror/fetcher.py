@@ -20,7 +20,7 @@ from typing import Any
 from kproto.errors import ErrorCode
 from kproto.records.batch import BatchView
 from kproto.records.layout import LOG_OVERHEAD
-from kproto.records.reproducibility import classify
+from kproto.records.reproducibility import Reproducibility, classify
 from kproto.records.walk import BatchWalk, walk_batches
 from linker.client import STALE_METADATA_CODES, Client, ClientError, FetchPosition
 from linker.client.kafka_errors import error_name
@@ -32,9 +32,12 @@ from linker.mirror.checks import position_problem, timestamp_problem
 from linker.mirror.compacted import queue_compacted
 from linker.mirror.state import PartitionState
 from linker.mirror.table import FetchParams, PartitionTable
+from linker.mirror.transactions import replay_problem
 
 log = logging.getLogger("linker.fetch")
 
+#: Batches stored through a destination transaction (``transactions.py``) instead of verbatim.
+_REPLAYED = (Reproducibility.TRANSACTIONAL, Reproducibility.CONTROL)
 #: Pause after a failed fetch request before the next one (the connection or broker is gone).
 FETCH_RETRY_DELAY_S = 0.5
 
@@ -196,8 +199,11 @@ class Fetcher:
                     table.block_after_queue(pm, expected, problem[1])
                 break
             verdict = classify(b)
-            why = verdict.reason if not verdict.exact else timestamp_problem(b.attributes, b.base_offset)
-            if not verdict.exact or why is not None:
+            if verdict.kind in _REPLAYED:
+                why = replay_problem(b) or timestamp_problem(b.attributes, b.base_offset)
+            else:
+                why = verdict.reason if not verdict.exact else timestamp_problem(b.attributes, b.base_offset)
+            if why is not None or not (verdict.exact or verdict.kind in _REPLAYED):
                 # Everything before it is still produced; the partition stops at this batch.
                 table.block_after_queue(pm, b.base_offset, why)
                 break
