@@ -72,7 +72,8 @@ class MirrorEngine:
         # loop, still leading other partitions, only drops a moved partition.
         source.on_snapshot.append(lambda _: self.table.leaders_changed())
         source_admin, dest_admin = Admin(source), Admin(dest)
-        self.producer = Producer(self.table, dest, dest_admin, self.names, mirror, self.metrics, stale, link=name)
+        self.producer = Producer(self.table, dest, dest_admin, self.names, mirror, self.metrics, stale, link=name,
+                                 source=source)
         self.auditor = Auditor(self.table, source, dest, self.names, mirror, self.metrics)
         self.locator = Locator(self.table, source, dest, source_admin, dest_admin, self.names,
                                TopicSelector(topics, self._refusal),

@@ -48,9 +48,9 @@ _TXN_BITS = CONTROL_BIT | TRANSACTIONAL_BIT
 class Producer:
     def __init__(self, table: PartitionTable, dest: Client, dest_admin: Admin, names: MirrorNames,
                  settings: MirrorSettings, metrics: MirrorMetrics, stale: StaleMetadata,
-                 link: str = "link") -> None:
+                 link: str = "link", source: Client | None = None) -> None:
         self.table = table
-        self.replayer = TxnReplayer(link, dest, dest_admin, settings.acks, settings.produce_timeout_ms)
+        self.replayer = TxnReplayer(link, dest, dest_admin, settings.acks, settings.produce_timeout_ms, source)
         self.dest = dest
         self.dest_admin = dest_admin
         self.names = names

@@ -49,6 +49,11 @@ log = logging.getLogger("linker.txn")
 #: The destination transaction timeout asked for: Kafka's default transaction.max.timeout.ms
 #: (15 min), so a replayed transaction outlives a slow or restarting linker as long as allowed.
 TRANSACTION_TIMEOUT_MS = 900_000
+#: How far above the source's producer id position a replay producer id must start: the
+#: source may hand out this many more ids before one could equal a replay producer's.
+PID_MARGIN = 10_000
+#: Non-transactional InitProducerId requests in flight while burning destination ids.
+BURN_IN_FLIGHT = 128
 #: How long the destination's marker may take to land after EndTxn.
 MARKER_WAIT_S = 30.0
 
@@ -97,13 +102,19 @@ class PartitionTxns:
     """A partition's pool: slot n is ``pool_id(link, tp, n)``."""
 
     slots: dict[int, Slot] = field(default_factory=dict)
+    # The slots were read from the destination in this run (``TxnReplayer.recover``); cleared
+    # after any ambiguous answer, so the destination is asked again before the next step.
+    recovered: bool = False
+    # Pool ids whose producer id the partition already holds state for (a mirrored idempotent
+    # source producer with the same id): never used for this partition.
+    skipped: set[int] = field(default_factory=set)
 
     def of_source(self, pid: int) -> Slot | None:
         return next((s for s in self.slots.values() if s.source_pid == pid), None)
 
     def free_index(self) -> int:
         n = 0
-        while n in self.slots and self.slots[n].source_pid is not None:
+        while n in self.skipped or (n in self.slots and self.slots[n].source_pid is not None):
             n += 1
         return n
 
@@ -123,14 +134,18 @@ class TxnReplayer:
     """Replays transactional batches and markers of the mirrored partitions (one call per batch,
     one batch in flight per partition, like every produce)."""
 
-    def __init__(self, link: str, dest: Client, admin: Admin, acks: int, timeout_ms: int) -> None:
+    def __init__(self, link: str, dest: Client, admin: Admin, acks: int, timeout_ms: int,
+                 source: Client | None = None) -> None:
         self.link = link
+        self.source = source
         self.dest = dest
         self.admin = admin
         self.acks = acks
         self.timeout_ms = timeout_ms
         self.pools: dict[TP, PartitionTxns] = {}
         self.stats = ReplayStats()
+        # Replay producer ids must lie above this (the source's position plus PID_MARGIN).
+        self._pid_floor: int | None = None
 
     def open_transactions(self, tp: TP) -> int:
         pool = self.pools.get(tp)
@@ -140,9 +155,18 @@ class TxnReplayer:
         """Store ``batch`` (transactional data or a marker) on ``dest_tp``; returns
         (error code, base offset) like a produce. Client errors propagate (ambiguous)."""
         pool = self.pools.setdefault(tp, PartitionTxns())
-        if batch.is_control:
-            return await self._end(tp, dest_tp, pool, batch)
-        slot = pool.of_source(batch.producer_id) or await self._begin(tp, pool, batch.producer_id)
+        try:
+            if not pool.recovered:
+                await self.recover(tp, dest_tp, pool)
+            if batch.is_control:
+                return await self._end(tp, dest_tp, pool, batch)
+            return await self._data(tp, dest_tp, pool, batch)
+        except ClientError:
+            pool.recovered = False
+            raise
+
+    async def _data(self, tp: TP, dest_tp: TP, pool: PartitionTxns, batch: BatchView) -> tuple[int, int]:
+        slot = pool.of_source(batch.producer_id) or await self._begin(tp, dest_tp, pool, batch.producer_id)
         if not slot.added:
             self.stats.round_trips += 1
             await self.admin.add_partitions_to_txn(slot.txn_id, slot.producer, [dest_tp])
@@ -166,20 +190,132 @@ class TxnReplayer:
             self.stats.batches += 1
         return p.error_code, p.base_offset
 
-    async def _begin(self, tp: TP, pool: PartitionTxns, source_pid: int) -> Slot:
-        """Take the lowest free slot of the pool for the source producer's new transaction."""
-        n = pool.free_index()
-        slot = pool.slots.get(n)
-        if slot is None:
+    async def recover(self, tp: TP, dest_tp: TP, pool: PartitionTxns) -> None:
+        """Rebuild the partition's pool from the destination (after a start or an ambiguous answer).
+
+        Pool ids are taken lowest first, so they are 0..k-1: each is described until the first
+        the coordinator does not know. An id whose transaction is open and holds the partition
+        is continued with its producer id and epoch (an InitProducerId would abort it and write
+        an ABORT marker at the log end); its source producer is the one of the source batch at
+        the destination transaction's first offset, its next sequence follows the destination's
+        last. An id that is ending (PrepareCommit/PrepareAbort) is waited for, then the
+        partition is located again (its marker moved the log end). Any other id is
+        initialised again when first used.
+        """
+        states = (await self.admin.describe_producers([dest_tp])).get(dest_tp)
+        producers = {s.producer_id: s for s in states} if isinstance(states, list) else {}
+        slots: dict[int, Slot] = {}
+        n = 0
+        while True:
             txn_id = pool_id(self.link, tp, n)
             self.stats.round_trips += 1
+            d = await self.admin.describe_transaction(txn_id)
+            if d is None:
+                break
+            if d.state in ("PrepareCommit", "PrepareAbort") and dest_tp in d.partitions:
+                await self._wait_ended(txn_id)
+                raise TransactionEnding(f"{txn_id} was ending its transaction; locating again after its marker")
+            if d.state == "Ongoing" and dest_tp in d.partitions:
+                slot = Slot(txn_id, ProducerIdAndEpoch(d.producer_id, d.producer_epoch), added=True)
+                p = producers.get(d.producer_id)
+                if p is not None and p.current_txn_start_offset >= 0:
+                    slot.next_sequence = p.last_sequence + 1 if p.producer_epoch == d.producer_epoch else 0
+                    slot.source_pid = await self._source_pid(tp, p.current_txn_start_offset)
+                # else: open and holding the partition, but no batch written yet: the next
+                # source transaction on the partition continues it (see docs/mirror.md).
+                slots[n] = slot
+                log.warning("partition %s-%d: continuing the open destination transaction of %s "
+                            "(producer %d epoch %d, source producer %s, next sequence %d)", tp[0], tp[1],
+                            txn_id, d.producer_id, d.producer_epoch, slot.source_pid, slot.next_sequence)
+            n += 1
+        pool.slots = slots
+        pool.recovered = True
+
+    async def _source_pid(self, tp: TP, offset: int) -> int | None:
+        if self.source is None:
+            return None
+        self.stats.round_trips += 1
+        p = await self.source.fetch_partition(tp, offset, 4096)
+        for b in walk_batches(p.records or b""):
+            if type(b) is BatchView and b.base_offset <= offset <= b.last_offset:
+                return b.producer_id
+        raise MarkerWaitError(f"source batch at {offset} not readable ({error_name(p.error_code) if p.error_code else 'no batch'})")
+
+    async def _wait_ended(self, txn_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + MARKER_WAIT_S
+        while loop.time() < deadline:
+            d = await self.admin.describe_transaction(txn_id)
+            if d is None or d.state not in ("PrepareCommit", "PrepareAbort"):
+                return
+            await asyncio.sleep(0.05)
+
+    async def _begin(self, tp: TP, dest_tp: TP, pool: PartitionTxns, source_pid: int) -> Slot:
+        """Take the lowest free slot of the pool for the source producer's new transaction."""
+        while True:
+            n = pool.free_index()
+            slot = pool.slots.get(n)
+            if slot is not None:
+                break
+            txn_id = pool_id(self.link, tp, n)
+            self.stats.round_trips += 2
             producer = await self.admin.init_producer_id(transactional_id=txn_id,
                                                          transaction_timeout_ms=TRANSACTION_TIMEOUT_MS)
+            floor = await self._floor()
+            if producer.producer_id <= floor:
+                # Close to ids the source hands out: a source idempotent producer could get
+                # the same id and write to this partition. Move the coordinator past, take
+                # another pool id (this one keeps its low id).
+                await self._burn_past(txn_id, floor)
+                pool.skipped.add(n)
+                continue
+            if await self._foreign(dest_tp, pool, producer.producer_id):
+                # The destination handed out an id that mirrored idempotent batches of this
+                # partition carry: its sequences would clash. Another pool id gets another.
+                log.warning("partition %s-%d: %s got producer id %d, which mirrored batches of the "
+                            "partition carry; skipping it", tp[0], tp[1], txn_id, producer.producer_id)
+                pool.skipped.add(n)
+                continue
             slot = pool.slots[n] = Slot(txn_id, producer)
-        slot.source_pid, slot.added = source_pid, False
+            break
+        slot.source_pid = source_pid
         log.debug("partition %s-%d: source producer %d's transaction replayed by %s", tp[0], tp[1],
                   source_pid, slot.txn_id)
         return slot
+
+    async def _floor(self) -> int:
+        """The source's highest producer id position (asked of every source broker) + PID_MARGIN."""
+        if self._pid_floor is None:
+            if self.source is None:
+                self._pid_floor = -1
+            else:
+                src = Admin(self.source)
+                snap = await self.source.refresh_metadata()
+                ids = await asyncio.gather(*(src.init_producer_id(node=b) for b in sorted(snap.brokers)))
+                self._pid_floor = max(i.producer_id for i in ids) + PID_MARGIN
+                self.stats.round_trips += 1 + len(ids)
+        return self._pid_floor
+
+    async def _burn_past(self, txn_id: str, floor: int) -> None:
+        """Pipelined non-transactional InitProducerId on the transaction coordinator of
+        ``txn_id`` until it hands out ids above ``floor`` (they come from the same id blocks)."""
+        node = await self.admin.find_coordinator(txn_id, 1)
+        last, burned = -1, 0
+        started = asyncio.get_running_loop().time()
+        while last <= floor:
+            got = await asyncio.gather(*(self.admin.init_producer_id(node=node) for _ in range(BURN_IN_FLIGHT)))
+            last = max(last, *(g.producer_id for g in got))
+            burned += BURN_IN_FLIGHT
+        self.stats.round_trips += burned
+        log.info("destination broker %d: burned %d producer ids in %.1f s to hand out ids above %d",
+                 node, burned, asyncio.get_running_loop().time() - started, floor)
+
+    async def _foreign(self, dest_tp: TP, pool: PartitionTxns, pid: int) -> bool:
+        """The partition holds producer state for ``pid`` that none of the pool's slots wrote."""
+        if any(s.producer.producer_id == pid for s in pool.slots.values()):
+            return False
+        states = (await self.admin.describe_producers([dest_tp])).get(dest_tp)
+        return isinstance(states, list) and any(s.producer_id == pid for s in states)
 
     async def _end(self, tp: TP, dest_tp: TP, pool: PartitionTxns, marker: BatchView) -> tuple[int, int]:
         ctype = marker_type(marker)
@@ -187,7 +323,7 @@ class TxnReplayer:
         if slot is None:
             # A marker without replayed data (a partition added to the source transaction and
             # never written): the destination transaction still needs the partition.
-            slot = await self._begin(tp, pool, marker.producer_id)
+            slot = await self._begin(tp, dest_tp, pool, marker.producer_id)
         if not slot.added:
             self.stats.round_trips += 1
             await self.admin.add_partitions_to_txn(slot.txn_id, slot.producer, [dest_tp])
@@ -234,6 +370,10 @@ class TxnReplayer:
                 if s.producer_id == slot.producer.producer_id and s.producer_epoch == slot.producer.producer_epoch:
                     slot.next_sequence = s.last_sequence + 1
         slot.sequence_unknown = False
+
+
+class TransactionEnding(ClientError):
+    """A pool id was ending its transaction: locate the partition again once its marker landed."""
 
 
 class MarkerWaitError(ClientError):

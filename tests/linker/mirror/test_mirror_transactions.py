@@ -16,6 +16,9 @@ from confluent_kafka import Producer
 from kafkabed.producers import make_records, produce
 from linker.verify import verify_link
 
+from tests.checker import LATEST, RawCluster
+from tests.faults.link_process import LinkerRun, write_link
+
 from .helpers import caught_up, engine_for, link_config, run_until
 from .txn_judge import assert_same
 
@@ -90,3 +93,53 @@ def test_multi_partition_transaction(source, destination, topic_name):
         p.commit_transaction(30) if outcome == "commit" else p.abort_transaction(30)
     mirror(source, destination, topic_name)
     assert_same(source, destination, topic_name, 3, committed=12, everything=18)
+
+
+def _dest_end(destination: Any, topic: str) -> int:
+    try:
+        with RawCluster(destination.bootstrap) as c:
+            return c.list_offset(topic, 0, LATEST)
+    except Exception:            # the mirror topic does not exist yet
+        return -1
+
+
+def _wait_end(destination: Any, topic: str, end: int, run: LinkerRun, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while _dest_end(destination, topic) < end:
+        assert run.running, run.text()[-3000:]
+        assert time.monotonic() < deadline, f"destination end {_dest_end(destination, topic)} < {end}"
+        time.sleep(0.1)
+
+
+def test_kill9_mid_transaction_then_exact(source, destination, topic_name, tmp_path):
+    """`linker run` killed while two destination transactions are open; the next run continues
+    them (their producer id and epoch, from the destination) instead of aborting them."""
+    source.create_topic(topic_name)
+    a, b = txn_producer(source), txn_producer(source)
+    produce(source, topic_name, make_records(3, prefix="plain"))
+    a.begin_transaction()
+    b.begin_transaction()
+    send(a, topic_name, make_records(2, prefix="a1"))
+    send(b, topic_name, make_records(2, prefix="b1"))
+    send(a, topic_name, make_records(2, prefix="a2"))
+    with RawCluster(source.bootstrap) as c:
+        open_end = c.list_offset(topic_name, 0, LATEST)
+    assert open_end == 9
+    cfg = write_link(tmp_path / "link.toml", source, destination, [topic_name], name="txnkill")
+    with LinkerRun(cfg, tmp_path / "linker.log") as run:
+        run.start()
+        _wait_end(destination, topic_name, open_end, run)
+        run.kill9()
+        # While the linker is down: more of both transactions, then their ends.
+        send(b, topic_name, make_records(1, prefix="b2"))
+        send(a, topic_name, make_records(2, prefix="a3"))
+        a.commit_transaction(30)
+        b.abort_transaction(30)
+        produce(source, topic_name, make_records(2, prefix="after"))
+        with RawCluster(source.bootstrap) as c:
+            end = c.list_offset(topic_name, 0, LATEST)
+        run.start()
+        run.wait_log("continuing the open destination transaction")
+        _wait_end(destination, topic_name, end, run)
+        run.stop()
+    assert_same(source, destination, topic_name, 1, committed=3 + 6 + 2, everything=3 + 6 + 3 + 2)
