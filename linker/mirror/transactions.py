@@ -127,7 +127,8 @@ class PartitionTxns:
 class ReplayStats:
     transactions: int = 0
     batches: int = 0
-    round_trips: int = 0
+    round_trips: int = 0        # requests of the replay itself (burned ids not counted)
+    burned_ids: int = 0         # destination producer ids burned to clear the source's (``_burn_past``)
 
 
 class TxnReplayer:
@@ -306,7 +307,7 @@ class TxnReplayer:
             got = await asyncio.gather(*(self.admin.init_producer_id(node=node) for _ in range(BURN_IN_FLIGHT)))
             last = max(last, *(g.producer_id for g in got))
             burned += BURN_IN_FLIGHT
-        self.stats.round_trips += burned
+        self.stats.burned_ids += burned
         log.info("destination broker %d: burned %d producer ids in %.1f s to hand out ids above %d",
                  node, burned, asyncio.get_running_loop().time() - started, floor)
 
