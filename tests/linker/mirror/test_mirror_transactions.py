@@ -16,10 +16,10 @@ from confluent_kafka import Producer
 from kafkabed.producers import make_records, produce
 from linker.verify import verify_link
 
-from tests.checker import LATEST, RawCluster
+from tests.checker import LATEST, READ_COMMITTED, RawCluster
 from tests.faults.link_process import LinkerRun, write_link
 
-from .helpers import caught_up, engine_for, link_config, run_until
+from .helpers import BackgroundEngine, caught_up, engine_for, link_config, run_until
 from .txn_judge import assert_same
 
 
@@ -143,3 +143,37 @@ def test_kill9_mid_transaction_then_exact(source, destination, topic_name, tmp_p
         _wait_end(destination, topic_name, end, run)
         run.stop()
     assert_same(source, destination, topic_name, 1, committed=3 + 6 + 2, everything=3 + 6 + 3 + 2)
+
+
+def _ends(cluster: Any, topic: str) -> tuple[int, int]:
+    with RawCluster(cluster.bootstrap) as c:
+        return c.list_offset(topic, 0, LATEST), c.list_offset(topic, 0, LATEST, READ_COMMITTED)
+
+
+def _until(what: str, check, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout}s: {what}"
+        time.sleep(0.1)
+
+
+def test_transaction_aborted_by_the_source_timeout_while_mirrored(source, destination, topic_name):
+    """A source transaction left open: replayed while open (the destination's last stable
+    offset held at its first offset, as on the source), then the source coordinator aborts
+    it on its timeout and the ABORT marker is replayed."""
+    source.create_topic(topic_name)
+    produce(source, topic_name, make_records(2, prefix="before"))
+    hanging = txn_producer(source, **{"transaction.timeout.ms": 6000})
+    hanging.begin_transaction()
+    send(hanging, topic_name, make_records(3, prefix="hanging"))
+    produce(source, topic_name, make_records(2, prefix="plain"))        # behind the open transaction
+    engine = engine_for(link_config(source, destination, names=[topic_name]))
+    with BackgroundEngine(engine):
+        _until("open transaction mirrored", lambda: _dest_end(destination, topic_name) >= 7)
+        d_ends, s_ends = _ends(destination, topic_name), _ends(source, topic_name)
+        if s_ends == (7, 2):     # still open on the source (its abort comes 6 to 16 s after the begin)
+            assert d_ends == (7, 2)
+        # The source coordinator aborts it (its timeout, checked every 10 s by default).
+        _until("source abort", lambda: _ends(source, topic_name) == (8, 8), timeout=60)
+        _until("abort marker mirrored", lambda: _ends(destination, topic_name) == (8, 8))
+    assert_same(source, destination, topic_name, 1, committed=4, everything=7)
