@@ -177,3 +177,19 @@ def test_transaction_aborted_by_the_source_timeout_while_mirrored(source, destin
         _until("source abort", lambda: _ends(source, topic_name) == (8, 8), timeout=60)
         _until("abort marker mirrored", lambda: _ends(destination, topic_name) == (8, 8))
     assert_same(source, destination, topic_name, 1, committed=4, everything=7)
+
+
+def test_into_a_39_destination(source, destination39, topic_name):
+    """Kafka 3.9 coordinators keep the epoch across transactions (no transactions v2): the
+    replay producer's sequences continue from one transaction to the next."""
+    source.create_topic(topic_name)
+    p = txn_producer(source)
+    for i, outcome in enumerate(["commit", "abort", "commit"]):
+        p.begin_transaction()
+        send(p, topic_name, make_records(2, prefix=f"t{i}a"))
+        send(p, topic_name, make_records(1, prefix=f"t{i}b"))
+        p.commit_transaction(30) if outcome == "commit" else p.abort_transaction(30)
+    engine = mirror(source, destination39, topic_name)
+    (slot,) = engine.producer.replayer.pools[(topic_name, 0)].slots.values()
+    assert slot.next_sequence == 9          # one epoch, sequences 0..8 over three transactions
+    assert_same(source, destination39, topic_name, 1, committed=6, everything=9)
