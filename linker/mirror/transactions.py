@@ -152,6 +152,27 @@ class TxnReplayer:
         pool = self.pools.get(tp)
         return pool.open if pool else 0
 
+    async def abort_open(self, tp: TP, dest_tp: TP, log_end: int) -> int:
+        """Abort the partition's open replayed transactions (a topic stopped for good while a
+        source transaction was open: failover, stop); returns the log end after their markers.
+        Nothing else may be in flight on the partition."""
+        pool = self.pools.get(tp)
+        if pool is None:
+            return log_end
+        for slot in sorted(pool.slots.values(), key=lambda s: s.txn_id):
+            if not slot.added:
+                continue
+            log.warning("partition %s-%d: aborting the open replayed transaction of %s (source producer %s): "
+                        "the topic is stopped before the source's marker", tp[0], tp[1], slot.txn_id,
+                        slot.source_pid)
+            slot.producer = await self.admin.end_txn(slot.txn_id, slot.producer, commit=False)
+            slot.source_pid, slot.added, slot.next_sequence = None, False, 0
+            _, at = await self._marker_at(dest_tp, log_end, ControlType.ABORT)
+            if at != log_end:
+                raise ReplayMismatch(f"the ABORT marker of {slot.txn_id} landed at {at}, not at the log end {log_end}")
+            log_end += 1
+        return log_end
+
     async def replay(self, tp: TP, dest_tp: TP, batch: BatchView) -> tuple[int, int]:
         """Store ``batch`` (transactional data or a marker) on ``dest_tp``; returns
         (error code, base offset) like a produce. Client errors propagate (ambiguous)."""

@@ -16,11 +16,11 @@ from confluent_kafka import Producer
 from kafkabed.producers import make_records, produce
 from linker.verify import verify_link
 
-from tests.checker import LATEST, READ_COMMITTED, RawCluster
+from tests.checker import LATEST, READ_COMMITTED, RawCluster, read_log
 from tests.faults.link_process import LinkerRun, write_link
 
-from .helpers import BackgroundEngine, caught_up, engine_for, link_config, run_until
-from .txn_judge import assert_same
+from .helpers import BackgroundEngine, caught_up, engine_for, link_config, run_engine, run_until
+from .txn_judge import assert_same, control_type
 
 
 def txn_producer(cluster: Any, **conf: Any) -> Producer:
@@ -193,3 +193,36 @@ def test_into_a_39_destination(source, destination39, topic_name):
     (slot,) = engine.producer.replayer.pools[(topic_name, 0)].slots.values()
     assert slot.next_sequence == 9          # one epoch, sequences 0..8 over three transactions
     assert_same(source, destination39, topic_name, 1, committed=6, everything=9)
+
+
+def test_stopping_a_topic_aborts_its_open_replayed_transaction(source, destination, topic_name):
+    """Failover/stop while a source transaction is open: the replayed one is aborted at once
+    (its ABORT at the destination's log end), instead of holding the destination's last stable
+    offset until the destination coordinator's timeout."""
+    source.create_topic(topic_name)
+    produce(source, topic_name, make_records(2, prefix="before"))
+    p = txn_producer(source)
+    p.begin_transaction()
+    send(p, topic_name, make_records(3, prefix="open"))
+    engine = engine_for(link_config(source, destination, names=[topic_name]))
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_engine(engine, stop))
+        try:
+            deadline = time.monotonic() + 60
+            while engine.partitions.get((topic_name, 0)) is None or engine.partitions[(topic_name, 0)].acked_end < 5:
+                assert time.monotonic() < deadline and not task.done(), engine.status_doc()
+                await asyncio.sleep(0.1)
+            assert _ends(destination, topic_name) == (5, 2)
+            await engine.stop_topic(topic_name, "failover")
+            assert engine.partitions[(topic_name, 0)].acked_end == 6
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+    asyncio.run(go())
+    assert _ends(destination, topic_name) == (6, 6)
+    with RawCluster(destination.bootstrap) as c:
+        last = read_log(c, topic_name, 0).batches[-1]
+    assert last.base_offset == 5 and last.attributes & 0x20 and control_type(last) == 0   # ABORT
+    p.abort_transaction(30)
