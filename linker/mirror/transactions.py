@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, field
 
 from kproto.records.batch import BatchView
@@ -56,6 +57,20 @@ PID_MARGIN = 10_000
 BURN_IN_FLIGHT = 128
 #: How long the destination's marker may take to land after EndTxn.
 MARKER_WAIT_S = 30.0
+
+
+#: Test hook: ``LINKER_TXN_PAUSE_AT=<step>`` makes the first replay that reaches the step log
+#: "transactional replay paused at <step>" and wait forever (a test then kills the process).
+#: Steps: ``added`` (AddPartitionsToTxn done, batch not produced), ``produced`` (a batch
+#: stored, transaction open), ``ended`` (EndTxn answered, marker not read back).
+PAUSE_ENV = "LINKER_TXN_PAUSE_AT"
+
+
+async def _pause_point(step: str) -> None:
+    if os.environ.get(PAUSE_ENV) == step:
+        os.environ.pop(PAUSE_ENV)
+        log.warning("transactional replay paused at %s (test hook %s)", step, PAUSE_ENV)
+        await asyncio.Event().wait()
 
 
 def pool_id(link: str, tp: TP, n: int) -> str:
@@ -193,6 +208,7 @@ class TxnReplayer:
             self.stats.round_trips += 1
             await self.admin.add_partitions_to_txn(slot.txn_id, slot.producer, [dest_tp])
             slot.added = True
+            await _pause_point("added")
         if slot.sequence_unknown:
             await self._read_sequence(dest_tp, slot)
         header, payload = rewrite_header(batch, producer_id=slot.producer.producer_id,
@@ -210,6 +226,7 @@ class TxnReplayer:
         if p.error_code == 0:
             slot.next_sequence += batch.record_count
             self.stats.batches += 1
+            await _pause_point("produced")
         return p.error_code, p.base_offset
 
     async def recover(self, tp: TP, dest_tp: TP, pool: PartitionTxns) -> None:
@@ -237,18 +254,22 @@ class TxnReplayer:
             if d.state in ("PrepareCommit", "PrepareAbort") and dest_tp in d.partitions:
                 await self._wait_ended(txn_id)
                 raise TransactionEnding(f"{txn_id} was ending its transaction; locating again after its marker")
-            if d.state == "Ongoing" and dest_tp in d.partitions:
-                slot = Slot(txn_id, ProducerIdAndEpoch(d.producer_id, d.producer_epoch), added=True)
-                p = producers.get(d.producer_id)
-                if p is not None and p.current_txn_start_offset >= 0:
-                    slot.next_sequence = p.last_sequence + 1 if p.producer_epoch == d.producer_epoch else 0
-                    slot.source_pid = await self._source_pid(tp, p.current_txn_start_offset)
-                # else: open and holding the partition, but no batch written yet: the next
-                # source transaction on the partition continues it (see docs/mirror.md).
-                slots[n] = slot
-                log.warning("partition %s-%d: continuing the open destination transaction of %s "
-                            "(producer %d epoch %d, source producer %s, next sequence %d)", tp[0], tp[1],
-                            txn_id, d.producer_id, d.producer_epoch, slot.source_pid, slot.next_sequence)
+            if not (d.state == "Ongoing" and dest_tp in d.partitions):
+                if 0 <= d.producer_id <= await self._floor():
+                    pool.skipped.add(n)     # skipped before (its id is near the source's)
+                n += 1
+                continue
+            slot = Slot(txn_id, ProducerIdAndEpoch(d.producer_id, d.producer_epoch), added=True)
+            p = producers.get(d.producer_id)
+            if p is not None and p.current_txn_start_offset >= 0:
+                slot.next_sequence = p.last_sequence + 1 if p.producer_epoch == d.producer_epoch else 0
+                slot.source_pid = await self._source_pid(tp, p.current_txn_start_offset)
+            # else: open and holding the partition, but no batch written yet: the next
+            # source transaction on the partition continues it (see docs/mirror.md).
+            slots[n] = slot
+            log.warning("partition %s-%d: continuing the open destination transaction of %s "
+                        "(producer %d epoch %d, source producer %s, next sequence %d)", tp[0], tp[1],
+                        txn_id, d.producer_id, d.producer_epoch, slot.source_pid, slot.next_sequence)
             n += 1
         pool.slots = slots
         pool.recovered = True
@@ -356,6 +377,7 @@ class TxnReplayer:
             slot.next_sequence = 0    # transactions v2: every EndTxn bumps the epoch
         slot.producer, slot.source_pid, slot.added = after, None, False
         self.stats.transactions += 1
+        await _pause_point("ended")
         return await self._marker_at(dest_tp, marker.base_offset, ctype)
 
     async def _marker_at(self, dest_tp: TP, offset: int, ctype: ControlType | int) -> tuple[int, int]:

@@ -11,6 +11,7 @@ import time
 import uuid
 from typing import Any
 
+import pytest
 from confluent_kafka import Producer
 
 from kafkabed.producers import make_records, produce
@@ -226,3 +227,32 @@ def test_stopping_a_topic_aborts_its_open_replayed_transaction(source, destinati
         last = read_log(c, topic_name, 0).batches[-1]
     assert last.base_offset == 5 and last.attributes & 0x20 and control_type(last) == 0   # ABORT
     p.abort_transaction(30)
+
+
+@pytest.mark.parametrize("step", ["added", "produced", "ended"])
+def test_kill9_at_each_step_of_a_replayed_transaction(source, destination, topic_name, tmp_path, monkeypatch, step):
+    """`linker run` paused at a named step (test hook LINKER_TXN_PAUSE_AT) and killed -9 there:
+    after AddPartitionsToTxn (the open destination transaction has no batch yet), after a
+    batch (open with data), after EndTxn (its marker maybe not written yet). The next run
+    finishes it at the source's offsets."""
+    source.create_topic(topic_name)
+    produce(source, topic_name, make_records(2, prefix="before"))
+    p = txn_producer(source)
+    p.begin_transaction()
+    send(p, topic_name, make_records(2, prefix="a1"))
+    send(p, topic_name, make_records(3, prefix="a2"))
+    p.commit_transaction(30)
+    produce(source, topic_name, make_records(1, prefix="after"))
+    end = _ends(source, topic_name)[0]
+    assert end == 2 + 5 + 1 + 1
+    cfg = write_link(tmp_path / "link.toml", source, destination, [topic_name], name=f"txn{step}")
+    with LinkerRun(cfg, tmp_path / "linker.log") as run:
+        monkeypatch.setenv("LINKER_TXN_PAUSE_AT", step)
+        run.start()
+        run.wait_log(f"transactional replay paused at {step}")
+        run.kill9()
+        monkeypatch.delenv("LINKER_TXN_PAUSE_AT")
+        run.start()
+        _wait_end(destination, topic_name, end, run)
+        run.stop()
+    assert_same(source, destination, topic_name, 1, committed=8, everything=8)
