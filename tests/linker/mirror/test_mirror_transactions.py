@@ -256,3 +256,24 @@ def test_kill9_at_each_step_of_a_replayed_transaction(source, destination, topic
         _wait_end(destination, topic_name, end, run)
         run.stop()
     assert_same(source, destination, topic_name, 1, committed=8, everything=8)
+
+
+def test_destination_broker_killed_mid_transaction(source, destination, topic_name):
+    """The destination's only broker (leader and transaction coordinator) killed -9 and started
+    again while a replayed transaction is open: the replay goes on in the same destination
+    transaction (the coordinator reloads it), and the partition ends exact."""
+    source.create_topic(topic_name)
+    p = txn_producer(source)
+    p.begin_transaction()
+    send(p, topic_name, make_records(2, prefix="a1"))
+    engine = engine_for(link_config(source, destination, names=[topic_name]))
+    with BackgroundEngine(engine):
+        _until("open transaction mirrored", lambda: _dest_end(destination, topic_name) >= 2)
+        destination.restart(destination.brokers[0].node_id)
+        send(p, topic_name, make_records(3, prefix="a2"))
+        p.commit_transaction(30)
+        produce(source, topic_name, make_records(1, prefix="after"))
+        _until("caught up after the restart", lambda: _ends(destination, topic_name) == (7, 7), timeout=90)
+    pm = engine.partitions[(topic_name, 0)]
+    assert pm.status.state.value in ("MIRRORING", "STOPPED"), pm.status
+    assert_same(source, destination, topic_name, 1, committed=6, everything=6)
