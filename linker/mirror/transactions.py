@@ -55,6 +55,10 @@ TRANSACTION_TIMEOUT_MS = 900_000
 PID_MARGIN = 10_000
 #: Non-transactional InitProducerId requests in flight while burning destination ids.
 BURN_IN_FLIGHT = 128
+#: Bounds of one burn (a source whose ids are in the billions cannot be passed): then the
+#: replay ids stay below the source's position (docs/mirror.md, "Producer ids").
+MAX_BURN_IDS = 2_000_000
+MAX_BURN_S = 60.0
 #: How long the destination's marker may take to land after EndTxn.
 MARKER_WAIT_S = 30.0
 
@@ -162,6 +166,8 @@ class TxnReplayer:
         self.stats = ReplayStats()
         # Replay producer ids must lie above this (the source's position plus PID_MARGIN).
         self._pid_floor: int | None = None
+        # A burn hit its bounds: replay ids are taken as they come (below the source's position).
+        self._burn_gave_up = False
 
     def open_transactions(self, tp: TP) -> int:
         pool = self.pools.get(tp)
@@ -255,7 +261,7 @@ class TxnReplayer:
                 await self._wait_ended(txn_id)
                 raise TransactionEnding(f"{txn_id} was ending its transaction; locating again after its marker")
             if not (d.state == "Ongoing" and dest_tp in d.partitions):
-                if 0 <= d.producer_id <= await self._floor():
+                if 0 <= d.producer_id <= await self._floor() and not self._burn_gave_up:
                     pool.skipped.add(n)     # skipped before (its id is near the source's)
                 n += 1
                 continue
@@ -305,7 +311,7 @@ class TxnReplayer:
             producer = await self.admin.init_producer_id(transactional_id=txn_id,
                                                          transaction_timeout_ms=TRANSACTION_TIMEOUT_MS)
             floor = await self._floor()
-            if producer.producer_id <= floor:
+            if producer.producer_id <= floor and not self._burn_gave_up:
                 # Close to ids the source hands out: a source idempotent producer could get
                 # the same id and write to this partition. Move the coordinator past, take
                 # another pool id (this one keeps its low id).
@@ -344,8 +350,15 @@ class TxnReplayer:
         ``txn_id`` until it hands out ids above ``floor`` (they come from the same id blocks)."""
         node = await self.admin.find_coordinator(txn_id, 1)
         last, burned = -1, 0
-        started = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        started = loop.time()
         while last <= floor:
+            if burned >= MAX_BURN_IDS or loop.time() - started > MAX_BURN_S:
+                self._burn_gave_up = True
+                log.warning("destination broker %d: stopped burning producer ids at %d after %d ids "
+                            "(the source's position + %d is %d); replay producer ids stay below it",
+                            node, last, burned, PID_MARGIN, floor)
+                break
             got = await asyncio.gather(*(self.admin.init_producer_id(node=node) for _ in range(BURN_IN_FLIGHT)))
             last = max(last, *(g.producer_id for g in got))
             burned += BURN_IN_FLIGHT
