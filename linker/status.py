@@ -180,8 +180,9 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
         rows.append(PartitionRow(
             tp[0], tp[1], state, st.get("fidelity", "unknown"), s_start.get(tp), hw, s_end.get(tp),
             de, lag, int(lag * avg) if lag is not None and avg else None,
-            lag_s, st.get("reason", "") or ("named in the link, missing on the source" if tp[0] in missing else "")
-            or (f"waiting: {st['waiting']}" if st.get("waiting") else ""),
+            lag_s, " ".join(filter(None, [
+                st.get("reason", "") or ("named in the link, missing on the source" if tp[0] in missing else "")
+                or (f"waiting: {st['waiting']}" if st.get("waiting") else ""), _work(st.get("work"))])),
             lifecycle=lifecycle.get(tp[0], "ACTIVE" if dst is not None else ""),
             mirror_topic=names.mirror_topic(tp[0]),
             recorded_source_end=pr.source_ends.get(tp[1]) if pr is not None else None))
@@ -189,7 +190,18 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
     return StatusReport(config.name, rows, topics, group_lines(doc), doc is not None, running,
                         link_state is not None, unreachable=unreachable, missing_on_source=list(missing),
                         recorded_at_ms=max(seen) if seen else None, waiting=((doc or {}).get("waiting") or {}),
-                        access=list(((doc or {}).get("access") or {}).get("lines") or []))
+                        access=list(((doc or {}).get("access") or {}).get("lines") or []),
+                        progress=dict((doc or {}).get("progress") or {}),
+                        prefix_checks=dict(((doc or {}).get("audit") or {}).get("prefix_checks") or {}))
+
+
+def _work(work: dict[str, Any] | None) -> str:
+    """A partition's long piece of work (alignment) as the REASON cell: done/total, ETA."""
+    if not work:
+        return ""
+    eta = work.get("eta_seconds")
+    return (f"({work.get('done')}/{work.get('total')} {work.get('unit', '')} done"
+            + ("" if eta is None else f", ETA {eta:.0f}s") + ")")
 
 
 def status_output(config: LinkConfig, as_json: bool, timeout: float = REACH_TIMEOUT_S) -> tuple[str, int]:
@@ -199,6 +211,36 @@ def status_output(config: LinkConfig, as_json: bool, timeout: float = REACH_TIME
     report = asyncio.run(collect(config, doc, timeout))
     text = render_json(report) if as_json else render_report(report)
     return text, EXIT_UNREACHABLE if report.unreachable else 0
+
+
+def watch(config: LinkConfig, interval: float, timeout: float, out: Any, tty: bool,
+          rounds: int | None = None, as_json: bool = False) -> int:
+    """`linker status --watch`: a terminal gets the table redrawn every ``interval`` seconds, a
+    pipe gets one summary line per round (``summary_line``), or with ``as_json`` one JSON
+    document per line. Ends on Ctrl-C (exit 0), or after ``rounds`` rounds; the exit code is
+    the last round's."""
+    from linker.status_view import render_json, render_report, summary_line
+    code, done = 0, 0
+    try:
+        while rounds is None or done < rounds:
+            began = time.monotonic()
+            report = asyncio.run(collect(config, engine_doc(config), timeout))
+            code = EXIT_UNREACHABLE if report.unreachable else 0
+            if as_json:
+                out.write(json.dumps(json.loads(render_json(report))) + "\n")
+            elif tty:
+                out.write("\x1b[H\x1b[2J" + time.strftime("%H:%M:%S ") + f"every {interval:g}s (Ctrl-C ends)\n"
+                          + render_report(report))
+            else:
+                out.write(summary_line(report))
+            out.flush()
+            done += 1
+            if rounds is not None and done >= rounds:
+                break
+            time.sleep(max(0.0, interval - (time.monotonic() - began)))
+    except KeyboardInterrupt:
+        pass
+    return code
 
 
 def status_text(config: LinkConfig, as_json: bool) -> str:

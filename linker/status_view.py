@@ -66,6 +66,18 @@ class StatusReport:
     recorded_at_ms: int | None = None   # when the linker last recorded source ends
     waiting: dict = field(default_factory=dict)   # the running linker's wait for a cluster (/status)
     access: list[str] = field(default_factory=list)   # with sync_acls: what the destination lacks (/status)
+    progress: dict = field(default_factory=dict)   # the running linker's catch-up rate and ETA (/status)
+    prefix_checks: dict = field(default_factory=dict)   # start-up prefix checks: pending, running, done
+
+    @property
+    def lag_records(self) -> int | None:
+        known = [r.lag_records for r in self.rows if r.lag_records is not None]
+        return sum(known) if known else None
+
+    @property
+    def lag_bytes(self) -> int | None:
+        known = [r.lag_bytes for r in self.rows if r.lag_bytes is not None]
+        return sum(known) if known else None
 
 
 COLUMNS = [
@@ -113,6 +125,37 @@ def render_table(rows: list[PartitionRow], unreachable: frozenset[str] | set[str
     return "\n".join(_grid(cells)) + "\n"
 
 
+def catchup_line(report: StatusReport) -> str:
+    """Records and bytes behind (live offsets), with the running linker's rate and ETA when it answers."""
+    if report.lag_records is None:
+        return "catch-up: lag unknown"
+    size = "" if report.lag_bytes is None else f", {report.lag_bytes} bytes"
+    p = report.progress or {}
+    rate = "" if p.get("records_per_second") is None else \
+        f"; mirroring {p['records_per_second']:.0f} records/s ({p.get('bytes_per_second') or 0:.0f} B/s)"
+    if report.lag_records == 0:
+        when = "; caught up"
+    elif not report.engine_reachable:
+        when = "; rate and ETA unknown (engine not reachable)"
+    elif p.get("eta_seconds") is None:
+        when = "; not catching up (lag not shrinking)"
+    else:
+        when = f"; ETA {p['eta_seconds']:.0f}s"
+    return f"catch-up: {report.lag_records} records{size} behind{rate}{when}"
+
+
+def summary_line(report: StatusReport, now: float | None = None) -> str:
+    """One line per refresh for `linker status --watch` into a pipe."""
+    now = time.time() if now is None else now
+    states: dict[str, int] = {}
+    for r in report.rows:
+        states[r.state] = states.get(r.state, 0) + 1
+    shown = " ".join(f"{k}={v}" for k, v in sorted(states.items()))
+    down = "".join(f" {side.upper()}-UNREACHABLE" for side in sorted(report.unreachable))
+    return (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)) + f" {report.link}{down}: {shown}; "
+            + catchup_line(report) + "\n")
+
+
 def render_report(report: StatusReport, now: float | None = None) -> str:
     """The whole `linker status` table: a header line, partitions, non-ACTIVE topics, groups."""
     out = [f"{side.upper()} UNREACHABLE: {why}\n" for side, why in sorted(report.unreachable.items())]
@@ -132,6 +175,11 @@ def render_report(report: StatusReport, now: float | None = None) -> str:
         out.append("engine not reachable (no [metrics] listen, or not running): partition states unknown, "
                    "offsets are live; lifecycle states from the state topic\n")
     out.append(render_table(report.rows, set(report.unreachable)))
+    out.append(catchup_line(report) + "\n")
+    pc = report.prefix_checks or {}
+    if pc.get("pending") or pc.get("running"):
+        out.append(f"start-up prefix checks of adopted destination data: {pc.get('running', 0)} running, "
+                   f"{pc.get('pending', 0)} waiting, {pc.get('done', 0)} done\n")
     if report.missing_on_source:
         out.append("\ntopics named in the link but missing on the source (deleted?): "
                    + ", ".join(report.missing_on_source) + "\n")
@@ -168,4 +216,8 @@ def render_json(report: StatusReport) -> str:
         "topics": {t.topic: {k: v for k, v in asdict(t).items() if k != "topic"} for t in report.topics},
         "groups": {g.group: {k: v for k, v in asdict(g).items() if k != "group"} for g in report.groups},
         "access": list(report.access),
+        "catchup": {"lag_records": report.lag_records, "lag_bytes": report.lag_bytes,
+                    "records_per_second": (report.progress or {}).get("records_per_second"),
+                    "bytes_per_second": (report.progress or {}).get("bytes_per_second"),
+                    "eta_seconds": 0.0 if report.lag_records == 0 else (report.progress or {}).get("eta_seconds")},
     }, indent=2) + "\n"

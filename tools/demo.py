@@ -4,7 +4,8 @@ Starts a "source" and a "destination" cluster with the test bed, writes a demo
 topic on the source (three codecs, keys, headers, idempotent producer; the
 start of one partition trimmed away) and a compacted topic the source's cleaner
 has cleaned (mirrored record-exact, holes filled), a topic written in transactions
-(replayed through destination transactions, offsets kept), writes a link file, runs `linker run` as a
+(replayed through destination transactions, offsets kept), writes a link file, shows `linker plan` (the
+read-only preflight), runs `linker run` as a
 subprocess exactly as a user would, waits until it has caught up, shows
 `linker status`, proves the copy with `linker verify`, produces some more and
 verifies again. Then it waits for Ctrl-C (or exits with --once /
@@ -296,6 +297,11 @@ def run_demo(args: argparse.Namespace, stack: ExitStack) -> None:
     config.write_text(_link_toml(source, destination, _free_port()))
     print(f"  {config}:")
     print(_indent(config.read_text()), end="", flush=True)
+    plan = _linker("plan", "--config", str(config))
+    print(f"  linker plan --config {config}   (read-only preflight; exit {plan.returncode}):")
+    print(_indent(plan.stdout + plan.stderr), end="", flush=True)
+    if plan.returncode != 0:
+        raise DemoFailed(f"linker plan says the demo link would block (exit {plan.returncode})")
 
     _section("4. linker run")
     linker = LinkerProcess(config, work / "linker.log")

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 
+from linker.preflight.sample import SAMPLE_BYTES
 from linker.reach import REACH_TIMEOUT_S
 from linker.settings import ConfigError, LinkConfig, load_config
 
@@ -21,24 +22,45 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _sample_bytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of bytes") from None
+    if not 1024 <= value <= 64 * 1024 * 1024:
+        raise argparse.ArgumentTypeError(f"{text!r}: give between 1024 and 67108864 bytes")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="linker", description="Exact Kafka mirroring into unmodified Apache Kafka.")
     sub = p.add_subparsers(dest="command", required=True)
     for name, help_text in (("run", "mirror the link's topics until stopped (SIGTERM/SIGINT drain and exit)"),
                             ("status", "show each mirrored partition: state, offsets, lag, fidelity"),
                             ("verify", "compare source and destination batch by batch"),
+                            ("plan", "read-only preflight: what `linker run` would do to each topic, "
+                                     "fidelity, conflicts, missing rights, an ETA (exit 3: something would block)"),
                             ("proxy", "serve the link's [proxy]: read-only guard from the state topic, "
                                       "cutover on promote")):
         sp = sub.add_parser(name, help=help_text)
         sp.add_argument("--config", "-c", required=True, help="the link file (TOML)")
-        if name == "status":
+        if name in ("status", "plan"):
             sp.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "status":
+            sp.add_argument("--watch", nargs="?", const=2.0, type=_seconds, metavar="SECONDS",
+                            help="refresh every SECONDS (default 2): a terminal gets the table redrawn, "
+                                 "a pipe one summary line per refresh (with --json: one JSON document "
+                                 "per line)")
+        if name == "plan":
+            sp.add_argument("--sample-bytes", type=_sample_bytes, default=SAMPLE_BYTES, metavar="BYTES",
+                            help="bytes fetched from the head and from the tail of each partition "
+                                 f"(default {SAMPLE_BYTES})")
         if name == "verify":
             sp.add_argument("--topic", help="only this topic")
             sp.add_argument("--allow-lag", action="store_true",
                             help="exit 0 when the destination is exact so far but behind (BEHIND); "
                                  "without it BEHIND exits 3")
-        if name in ("status", "verify"):
+        if name in ("status", "verify", "plan"):
             sp.add_argument("--timeout", type=_seconds, default=REACH_TIMEOUT_S, metavar="SECONDS",
                             help="how long each cluster may take to answer before it is shown as "
                                  f"unreachable (exit 4); default {REACH_TIMEOUT_S:g}")
@@ -79,7 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         return _run(config, args.log_level)
     if args.command == "status":
+        if args.watch is not None:
+            from linker.status import watch
+            return watch(config, args.watch, args.timeout, sys.stdout, sys.stdout.isatty(), as_json=args.json)
         return _status(config, args.json, args.timeout)
+    if args.command == "plan":
+        return _plan(config, args.json, args.sample_bytes, args.timeout)
     if args.command == "proxy":
         return _proxy(config, args.log_level)
     if args.command == "failback":
@@ -126,6 +153,16 @@ def _status(config: LinkConfig, as_json: bool, timeout: float) -> int:
     from linker.status import status_output
 
     text, code = status_output(config, as_json, timeout)
+    sys.stdout.write(text)
+    return code
+
+
+def _plan(config: LinkConfig, as_json: bool, sample_bytes: int, timeout: float) -> int:
+    """Exit 0 nothing would block, 3 something would be BLOCKED, conflict or lack a right,
+    4 a cluster could not be read (linker.preflight.report)."""
+    from linker.preflight.run import plan_output
+
+    text, code = plan_output(config, as_json, sample_bytes, timeout)
     sys.stdout.write(text)
     return code
 

@@ -18,6 +18,7 @@ from linker.lifecycle.state_store import StateStore
 from linker.connect import connect
 from linker.lifecycle.store_view import LinkState
 from linker.proxy.guard import MirrorTopics
+from linker.selection import TopicSelector
 from linker.proxy.server import ProxyServer
 from linker.settings import LinkConfig
 
@@ -38,10 +39,13 @@ class LinkedProxy:
             raise ValueError("proxy: topics.prefix is set; the proxy cannot switch clients between "
                              "differently named topics")
         self.config = config
-        self.source = upstream_of(config.source, "source")
-        self.destination = upstream_of(config.destination, "destination")
+        self.source = upstream_of(config.source, "source", self.settings.epoch_generation)
+        self.destination = upstream_of(config.destination, "destination", self.settings.epoch_generation)
         self.mirrors = MirrorTopics()
         self.mirrors.set_internal(config.lifecycle.state_topic_for(config.name), config.name)
+        # the link's selection, not only the topics its state knows: a named topic the source
+        # does not have yet must not be created (and filled) through the proxy first
+        self.mirrors.set_selection(TopicSelector(config.topics).matches, config.topics.names, config.name)
         self.server = ProxyServer(proxy_config(config), self.mirrors, mirrors_on="destination")
         self.follower = StateFollower(self.server, self.mirrors, config.name,
                                       config.lifecycle.state_poll_ms / 1000)

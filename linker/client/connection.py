@@ -77,6 +77,8 @@ class BrokerConnection:
         self.config = config
         self.name = f"{host}:{port}" if node_id is None else f"{node_id} ({host}:{port})"
         self.api_versions: dict[int, tuple[int, int]] = {}
+        #: the cluster's finalized feature levels from ApiVersions v3+ (name -> max level)
+        self.finalized_features: dict[str, int] = {}
         self.reauthentications = 0
         self._version_cache: dict[tuple[int, tuple[int, int] | None], int] = {}
         self._client_id = config.client_id
@@ -173,6 +175,8 @@ class BrokerConnection:
                                   context="ApiVersions")
             self.api_versions = {k.api_key: (k.min_version, k.max_version)
                                  for k in response.api_keys}
+            self.finalized_features = {f.name: f.max_version_level
+                                       for f in (getattr(response, "finalized_features", None) or [])}
             return
         raise ProtocolError(self.name, "ApiVersions negotiation did not converge")
 

@@ -41,6 +41,8 @@ def reverse_document(forward: dict[str, Any], topics: list[str]) -> dict[str, An
     proxy = doc.get("proxy")
     if isinstance(proxy, dict):
         proxy["front"] = "source"            # clients are on the promoted cluster: the reverse source
+        # and saw its epochs shifted one generation up: they must not go backwards (proxy/epochs.py)
+        proxy["epoch_generation"] = int(proxy.get("epoch_generation", 0)) + 1
     _fit_produce_timeout(doc)
     parse_config(doc)                        # never write a file `linker run` would refuse
     return doc

@@ -85,6 +85,8 @@ class Auditor:
         self._audited_at: dict[TP, float] = {}
         self._recent: deque[float] = deque()   # audit times within the last minute
         self._rng = random.Random()
+        self._prefix_running = 0
+        self._prefix_done = 0
 
     # -- the running tail audit ------------------------------------------------------
     def _candidates(self, now: float) -> list[TP]:
@@ -101,7 +103,9 @@ class Auditor:
             self._recent.popleft()
         oldest = now - min(self._audited_at.values()) if self._audited_at else 0.0
         return {"cycle_s": self.settings.audit_cycle_ms / 1000, "partitions": len(self._audited_at),
-                "oldest_audit_age_s": round(oldest, 1), "audited_last_minute": len(self._recent)}
+                "oldest_audit_age_s": round(oldest, 1), "audited_last_minute": len(self._recent),
+                "prefix_checks": {"pending": self._adopted.qsize(), "running": self._prefix_running,
+                                  "done": self._prefix_done}}
 
     async def run_tail_audit(self) -> None:
         """Every ``audit_interval_ms``: the last batch of the partitions audited longest ago,
@@ -120,7 +124,7 @@ class Auditor:
                     tasks.create_task(self._audit(slots, self.table.partitions[tp]))
             cov = self.coverage()
             self.metrics.audit_oldest_age.set(cov["oldest_audit_age_s"])
-            self.metrics.audit_partitions_per_minute.set(cov["audited_last_minute"])
+            self.metrics.audit_partitions_recent.set(cov["audited_last_minute"])
 
     async def _audit(self, slots: asyncio.Semaphore, pm: PartitionMirror) -> None:
         """Compare the destination's last batch of ``pm`` with the source's."""
@@ -179,19 +183,28 @@ class Auditor:
                 tasks.create_task(self._check_prefix(slots, *item))
 
     async def _check_prefix(self, slots: asyncio.Semaphore, tp: TP, d_start: int, d_end: int) -> None:
+        """One start-up prefix check; counted as running, then done, in ``coverage``."""
         async with slots:
-            for _ in range(PREFIX_CHECK_ATTEMPTS):
-                try:
-                    s_start = (await self.source.offsets([tp], EARLIEST_TIMESTAMP))[tp]
-                    rep = await self._bounded_prefix(tp, max(s_start, d_start), d_end)
-                    break
-                except (ClientError, RuntimeError) as exc:
-                    log.info("prefix check of %s-%d failed (%s); retrying", tp[0], tp[1], exc)
-                    await asyncio.sleep(PREFIX_CHECK_RETRY_S)
-            else:
-                log.warning("prefix check of %s-%d could not complete; run `linker verify`", tp[0], tp[1])
-                self.metrics.prefix_checks_total.inc(result="incomplete")
-                return
+            self._prefix_running += 1
+            try:
+                await self._check_prefix_once(tp, d_start, d_end)
+            finally:
+                self._prefix_running -= 1
+                self._prefix_done += 1
+
+    async def _check_prefix_once(self, tp: TP, d_start: int, d_end: int) -> None:
+        for _ in range(PREFIX_CHECK_ATTEMPTS):
+            try:
+                s_start = (await self.source.offsets([tp], EARLIEST_TIMESTAMP))[tp]
+                rep = await self._bounded_prefix(tp, max(s_start, d_start), d_end)
+                break
+            except (ClientError, RuntimeError) as exc:
+                log.info("prefix check of %s-%d failed (%s); retrying", tp[0], tp[1], exc)
+                await asyncio.sleep(PREFIX_CHECK_RETRY_S)
+        else:
+            log.warning("prefix check of %s-%d could not complete; run `linker verify`", tp[0], tp[1])
+            self.metrics.prefix_checks_total.inc(result="incomplete")
+            return
         if rep.divergence is not None:
             self.metrics.prefix_checks_total.inc(result="differs")
             self.table.move(self.table.partitions[tp], PartitionState.FAILED,

@@ -16,24 +16,32 @@ offset the destination ends at:
   record at all; such a tail waits for the next record the source writes;
 - transactional and control batches, LogAppendTime batches and legacy magic
   stop the partition (BLOCKED) as on any topic;
-- a producer whose batch the destination refused as out of sequence (whole
-  batches of it vanished on the source) gets its batches rebuilt without
-  producer fields (``strip_producer``), uncleaned ones too: record-exact.
+- idempotent producers: the destination's producer sequences are tracked
+  (``sequences``). When whole batches of a producer the destination knows
+  vanished, the fillers of the holes before its next batch carry its id,
+  epoch and the vanished sequences, so that batch goes verbatim and in
+  sequence. Holes wait (``held``, up to ``LOOK_AHEAD_BYTES``) while a known
+  producer with later batches on the source has not shown its next batch yet;
+  a gap that no hole offset is left to carry stops the partition (BLOCKED,
+  naming the producer) instead of rebuilding an uncleaned batch.
 """
 from __future__ import annotations
 
+import bisect
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Union
 
-from kproto.errors import ErrorCode
 from kproto.records.batch import BatchView, LegacyEntry
 from kproto.records.decode import iter_records
+from kproto.records.layout import Codec
 from kproto.records.record import Record
 from kproto.records.reproducibility import classify
-from linker.mirror.checks import position_problem, timestamp_problem
+from linker.mirror.checks import blocking_reason, position_problem
 from linker.mirror.partition import FrameCharge, PartitionMirror
 from linker.mirror.rebuild import rebuild_range, source_producer
+from linker.mirror.sequences import SEQUENCE_WRAP, Seq, gap, note, pending
 from linker.mirror.state import PartitionState
 from linker.mirror.table import PartitionTable
 
@@ -49,19 +57,26 @@ class Stop:
     reason: str
 
 
+#: Fetched bytes a partition holds back at most while a hole waits for the next batch of a producer
+#: whose sequence gap it may have to carry; past it the holes are planned with what is known.
+LOOK_AHEAD_BYTES = 8 * 1024 * 1024
+
+
 @dataclass
 class CompactPlan:
-    """What to queue, where the destination will end, and what waits for more data."""
+    """What to queue, where the destination will end, and what waits for more data;
+    ``producers``: the destination's producer sequences once ``queue`` is stored."""
     queue: list[BatchView] = field(default_factory=list)
     end: int = 0
     held: list[Entry] = field(default_factory=list)
     stop: Stop | None = None
+    producers: dict[int, Seq] = field(default_factory=dict)
+    #: Known producers whose next batch lay beyond the look-ahead when a hole was planned.
+    unresolved: set[int] = field(default_factory=set)
 
 
 def _unmirrorable(b: Entry) -> str | None:
-    if not isinstance(b, BatchView) or b.is_control or b.is_transactional:
-        return classify(b).reason
-    return timestamp_problem(b.attributes, b.base_offset)
+    return blocking_reason(b, compacted=True)
 
 
 def _first_record_after(entries: list[Entry], i: int) -> Record | Stop | None:
@@ -76,11 +91,75 @@ def _first_record_after(entries: list[Entry], i: int) -> Record | Stop | None:
     return None
 
 
-def plan_compacted(entries: list[Entry], expected: int, strip: frozenset[int] | set[int] = frozenset()
-                   ) -> CompactPlan:
-    """Plan fetched ``entries`` (in log order) for a destination that ends at ``expected``;
-    batches of the producer ids in ``strip`` are rebuilt without their producer fields."""
-    plan = CompactPlan(end=expected)
+def _by_producer(entries: list[Entry]) -> dict[int, list[int]]:
+    """Indexes of each idempotent producer's batches in ``entries``."""
+    out: dict[int, list[int]] = {}
+    for i, b in enumerate(entries):
+        if isinstance(b, BatchView) and b.producer_id >= 0 and b.base_sequence >= 0:
+            out.setdefault(b.producer_id, []).append(i)
+    return out
+
+
+def _next_batches(entries: list[Entry], index: dict[int, list[int]], i: int) -> dict[int, BatchView]:
+    """Each producer's first batch from ``entries[i]`` on."""
+    out: dict[int, BatchView] = {}
+    for pid, where in index.items():
+        k = bisect.bisect_left(where, i)
+        if k < len(where):
+            b = entries[where[k]]
+            assert isinstance(b, BatchView)
+            out[pid] = b
+    return out
+
+
+def _hole(start: int, end: int, nexts: dict[int, BatchView], seqs: dict[int, Seq], after: Record,
+          codec: Codec, epoch: int) -> list[BatchView]:
+    """Fillers for ``start..end-1``: first the sequence gaps of known producers whose next batch
+    follows (earliest next batch first), the rest without producer fields."""
+    demands = []
+    for pid, nb in nexts.items():
+        first, count = gap(seqs.get(pid), nb.producer_epoch, nb.base_sequence)
+        if count:
+            demands.append((nb.base_offset, pid, nb.producer_epoch, first, count))
+    out: list[BatchView] = []
+    pos = start
+    for _, pid, p_epoch, first, count in sorted(demands):
+        k = min(count, end - pos)
+        if k <= 0:
+            break
+        out += rebuild_range(pos, pos + k, [], after, codec, epoch, (pid, p_epoch, first))
+        pos += k
+    if pos < end:
+        out += rebuild_range(pos, end, [], after, codec, epoch)
+    return out
+
+
+def _out_of_sequence(b: BatchView, first: int, seqs: dict[int, Seq], room: int) -> str | None:
+    """Why ``b`` (planned from offset ``first``) would be out of sequence on the destination."""
+    if b.producer_id < 0 or b.base_sequence < 0:
+        return None
+    seq = (b.base_sequence + first - b.base_offset) % SEQUENCE_WRAP
+    known = seqs.get(b.producer_id)
+    _, count = gap(known, b.producer_epoch, seq)
+    if not count or known is None:
+        return None
+    return (f"producer {b.producer_id}'s batch at offset {b.base_offset} has sequence {seq} (epoch "
+            f"{b.producer_epoch}) but the destination's last sequence for it is {known[1]} (epoch {known[0]}): "
+            f"{count} of its sequences are still missing (they vanished with batches the source cleaner "
+            f"removed) and the {room} hole offset(s) right before the batch cannot carry them; forwarding "
+            "the batch would be refused as out of sequence, and an uncleaned batch is never rebuilt")
+
+
+def plan_compacted(entries: list[Entry], expected: int, producers: Mapping[int, Seq] | None = None,
+                   source: Mapping[int, Seq] | None = None, look_ahead_full: bool = False) -> CompactPlan:
+    """Plan fetched ``entries`` (in log order) for a destination that ends at ``expected``.
+
+    ``producers``: the destination's producer sequences at ``expected``; ``source``: the
+    source's (DescribeProducers at locate), which tells which known producers have later
+    batches. A hole waits for their next batch unless ``look_ahead_full``."""
+    plan = CompactPlan(end=expected, producers=dict(producers or {}))
+    seqs = plan.producers
+    index = _by_producer(entries)
     for i, b in enumerate(entries):
         if b.next_offset <= plan.end:
             continue
@@ -90,16 +169,20 @@ def plan_compacted(entries: list[Entry], expected: int, strip: frozenset[int] | 
             plan.stop = Stop(PartitionState.BLOCKED, start, why)
             return plan
         assert isinstance(b, BatchView)
-        stripped = b.producer_id in strip
-        exact = classify(b).exact and not stripped
-        if exact and b.base_offset == start:
-            plan.queue.append(b)
-            plan.end = b.next_offset
-            continue
+        exact = classify(b).exact
         if exact and b.base_offset < start:
             _, reason = position_problem(b.base_offset, b.next_offset, start) or ("", "")
             plan.stop = Stop(PartitionState.FAILED, start, reason)
             return plan
+        if exact and b.base_offset == start:
+            why = _out_of_sequence(b, start, seqs, 0)
+            if why is not None:
+                plan.stop = Stop(PartitionState.BLOCKED, start, why)
+                return plan
+            plan.queue.append(b)
+            note(seqs, b)
+            plan.end = b.next_offset
+            continue
         if exact:
             retained = [next(iter(iter_records(b)))]
         else:
@@ -116,15 +199,32 @@ def plan_compacted(entries: list[Entry], expected: int, strip: frozenset[int] | 
                 return plan
             after = found
         codec, epoch = b.codec, b.partition_leader_epoch
+        first = max(start, b.base_offset)
+        batches: list[BatchView] = []
+        trial = dict(seqs)
         if b.base_offset > start:
+            nexts = _next_batches(entries, index, i)
+            waiting = {pid for pid in pending(seqs, source or {}) if pid not in nexts}
+            if waiting and not look_ahead_full:
+                plan.held = entries[i:]
+                return plan
+            plan.unresolved |= waiting
             gap_next = retained[0] if retained else after
-            plan.queue += rebuild_range(start, b.base_offset, [], gap_next, codec, epoch)
+            assert gap_next is not None
+            batches += _hole(start, b.base_offset, nexts, seqs, gap_next, codec, epoch)
+            for f in batches:
+                note(trial, f)
+        why = _out_of_sequence(b, first, trial, first - start)
+        if why is not None:
+            plan.stop = Stop(PartitionState.BLOCKED, start, why)
+            return plan
         if exact:
-            plan.queue.append(b)
+            batches.append(b)
         else:
-            first = max(start, b.base_offset)
-            plan.queue += rebuild_range(first, b.next_offset, retained, after, codec, epoch,
-                                        None if stripped else source_producer(b, first))
+            batches += rebuild_range(first, b.next_offset, retained, after, codec, epoch, source_producer(b, first))
+        for q in batches:
+            note(seqs, q)
+        plan.queue += batches
         plan.end = b.next_offset
     return plan
 
@@ -137,14 +237,28 @@ def queue_compacted(table: PartitionTable, pm: PartitionMirror, fetched: list[En
         expected = pm.next_fetch if pm.first_base is None else pm.first_base
         seen = expected
     entries = pm.held + [b for b in fetched if b.next_offset > seen]
-    plan = plan_compacted(entries, expected, pm.strip_producers)
+    # Nothing more to look ahead at: the window is full, or it reaches the source's high watermark.
+    hw = pm.status.source_high_watermark
+    # Held bytes are charged to the byte budget: the window is also the partition's share of it, and
+    # a full budget (other partitions' holes) plans now rather than wait for a fetch that cannot come.
+    window = min(LOOK_AHEAD_BYTES, table.share())
+    full = (sum(b.size for b in entries if isinstance(b, BatchView)) >= window or table.budget.full
+            or (bool(entries) and hw is not None and entries[-1].next_offset >= hw))
+    plan = plan_compacted(entries, expected, pm.dest_producers, pm.source_producers, full)
+    pm.dest_producers = plan.producers
+    if plan.unresolved:
+        log.warning("partition %s-%d: holes planned before the next batch of producer(s) %s was fetched "
+                    "(%d bytes ahead at most); their sequence gaps, if any, are left to later holes",
+                    pm.tp[0], pm.tp[1], sorted(plan.unresolved), window)
     for b in plan.queue:
         table.enqueue(pm, b, frame)
     pm.first_base = None
-    pm.held = [BatchView(bytes(b.buffer)) for b in plan.held]   # own copies: the frame goes back
+    own = {id(b) for b in pm.held}
+    # Own copies (the frame goes back); batches held already are copies.
+    table.keep_held(pm, [b if id(b) in own else BatchView(bytes(b.buffer)) for b in plan.held])
     pm.held_from = plan.end
     if plan.stop is not None:
-        pm.held = []
+        table.keep_held(pm, [])
         if plan.stop.state is PartitionState.FAILED:
             table.move(pm, PartitionState.FAILED, plan.stop.reason, offset=plan.stop.offset)
         else:
@@ -154,18 +268,3 @@ def queue_compacted(table: PartitionTable, pm: PartitionMirror, fetched: list[En
         last = entries[-1]
         pm.next_fetch, pm.fetch_epoch = last.next_offset, last.partition_leader_epoch
     return bool(plan.queue)
-
-
-def strip_producer(pm: PartitionMirror, batch: BatchView, code: int) -> bool:
-    """The destination refused ``batch`` of compacted ``pm`` as out of sequence: the source cleaner
-    removed whole batches of its producer, so the destination's producer state is behind. From
-    now on that producer's batches are rebuilt without producer fields (record-exact); True if
-    this is new (the caller re-locates the partition), False if it was already stripped."""
-    if not pm.compacted or code != ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER or batch.producer_id < 0 \
-            or batch.producer_id in pm.strip_producers:
-        return False
-    pm.strip_producers.add(batch.producer_id)
-    log.warning("partition %s-%d: the destination refused producer %d's batch at %d as out of sequence "
-                "(the source cleaner removed some of its batches); its batches are rebuilt without "
-                "producer fields from here on", pm.tp[0], pm.tp[1], batch.producer_id, batch.base_offset)
-    return True

@@ -20,7 +20,7 @@ from kproto.records.walk import walk_batches
 from linker.client import Client, TopicPartition
 from linker.client.kafka_errors import error_name
 from linker.mirror.recordwise import compare_compacted
-from linker.mirror.transactions import marker_type
+from linker.mirror.checks import marker_type
 
 #: Bytes asked for per fetch while comparing (grown while one batch does not fit).
 COMPARE_FETCH_BYTES = 4 * 1024 * 1024

@@ -134,7 +134,7 @@ class MirrorEngine:
                 d["waiting"] = SOURCE_MISSING
             parts.append(d)
         return {"link": self.name, "waiting": self.wait.as_dict(), "audit": self.auditor.coverage(),
-                "partitions": parts, "source_missing": sorted(self.ids.missing)}
+                "progress": self.lag.progress.as_dict(), "partitions": parts, "source_missing": sorted(self.ids.missing)}
 
     # -- lifecycle hooks -------------------------------------------------------------
     async def pause_topic(self, topic: str) -> None:

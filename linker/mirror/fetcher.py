@@ -20,7 +20,7 @@ from typing import Any
 from kproto.errors import ErrorCode
 from kproto.records.batch import BatchView
 from kproto.records.layout import LOG_OVERHEAD
-from kproto.records.reproducibility import Reproducibility, classify
+from kproto.records.reproducibility import classify
 from kproto.records.walk import BatchWalk, walk_batches
 from linker.client import STALE_METADATA_CODES, Client, ClientError, FetchPosition
 from linker.client.kafka_errors import error_name
@@ -28,16 +28,13 @@ from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.partition import TP, FrameCharge, PartitionMirror
 from linker.mirror.signals import StaleMetadata
-from linker.mirror.checks import position_problem, timestamp_problem
+from linker.mirror.checks import blocking_reason, position_problem
 from linker.mirror.compacted import queue_compacted
 from linker.mirror.state import PartitionState
 from linker.mirror.table import FetchParams, PartitionTable
-from linker.mirror.transactions import replay_problem
 
 log = logging.getLogger("linker.fetch")
 
-#: Batches stored through a destination transaction (``transactions.py``) instead of verbatim.
-_REPLAYED = (Reproducibility.TRANSACTIONAL, Reproducibility.CONTROL)
 #: Pause after a failed fetch request before the next one (the connection or broker is gone).
 FETCH_RETRY_DELAY_S = 0.5
 
@@ -198,12 +195,8 @@ class Fetcher:
                 else:
                     table.block_after_queue(pm, expected, problem[1])
                 break
-            verdict = classify(b)
-            if verdict.kind in _REPLAYED:
-                why = replay_problem(b) or timestamp_problem(b.attributes, b.base_offset)
-            else:
-                why = verdict.reason if not verdict.exact else timestamp_problem(b.attributes, b.base_offset)
-            if why is not None or not (verdict.exact or verdict.kind in _REPLAYED):
+            why = blocking_reason(b, compacted=False)
+            if why is not None:
                 # Everything before it is still produced; the partition stops at this batch.
                 table.block_after_queue(pm, b.base_offset, why)
                 break
@@ -221,6 +214,12 @@ class Fetcher:
                             f"source log diverged (unclean leader election): epoch {epoch} ends at "
                             f"{end_offset} but the destination holds up to {pm.produced_end}",
                             offset=end_offset)
+            return
+        if pm.compacted:
+            # The producer sequences planned with the dropped batches are gone too: the locator
+            # re-reads them (DescribeProducers) with the destination end.
+            self.table.schedule_resync(pm, f"source divergence at {end_offset} (epoch {epoch}) above the "
+                                           f"destination end {pm.produced_end}")
             return
         log.warning("partition %s-%d: source diverged at %d (epoch %d) above the destination end %d; "
                     "dropping fetched batches and re-fetching", tp[0], tp[1], end_offset, epoch, pm.produced_end)

@@ -3,7 +3,8 @@ partition become lag metrics; a destination end beyond what the linker wrote
 means foreign writes (the partition FAILS). Ends are read per leader: a
 partition without a leader is skipped (and shown as waiting), the rest are
 watched; when no partition's ends can be read the link shows as waiting. Every ``metadata_refresh_ms`` it
-also asks the locator to pick up topics that started matching the link."""
+also asks the locator to pick up topics that started matching the link. Each round also feeds the
+link's catch-up estimate (``progress``), logged at most every ``mirror.progress_log_interval_ms``."""
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +16,7 @@ from linker.client import LATEST_TIMESTAMP, LOG_END, Client, ClientError
 from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.locate import isolated_offsets
+from linker.mirror.progress import Observation, Progress
 from linker.mirror.state import TERMINAL, ClusterWait, PartitionState
 from linker.mirror.table import PartitionTable
 from linker.naming import MirrorNames
@@ -36,6 +38,8 @@ class LagWatch:
         self.settings = settings
         self.metrics = metrics
         self._discover = discover
+        self.progress = Progress()
+        self._logged_at = 0.0
 
     async def run(self) -> None:
         last_meta = time.monotonic()
@@ -67,7 +71,9 @@ class LagWatch:
             else:
                 self.wait.ready()
             now_ms = time.time() * 1000
+            behind = [0, 0]
             for pm in live:
+                self.table.show_fidelity(pm)   # record-exact is set outside a state move (rebuild.py)
                 if pm.tp in failed:
                     pm.status.waiting = str(failed[pm.tp])
                     continue
@@ -92,3 +98,22 @@ class LagWatch:
                 if lag and pm.last_mirrored_ts is not None:
                     secs = max(0.0, (now_ms - pm.last_mirrored_ts) / 1000)
                 self.metrics.lag_seconds.set(secs, topic=t, partition=p)
+                behind[0] += lag
+                behind[1] += int(lag * pm.avg_record_bytes())
+            self._note_progress(behind[0], behind[1])
+
+    def _note_progress(self, lag_records: int, lag_bytes: int) -> None:
+        """Feed the catch-up estimate; log it at most every ``progress_log_interval_ms``."""
+        now = time.monotonic()
+        self.progress.observe(Observation(now, lag_records, lag_bytes, self.metrics.records_total.get() or 0,
+                                          self.metrics.bytes_total.get() or 0))
+        eta = self.progress.eta_seconds()
+        if eta is None:
+            self.metrics.catchup_eta_seconds.remove()
+        else:
+            self.metrics.catchup_eta_seconds.set(eta)
+        self.metrics.link_lag_records.set(lag_records)
+        self.metrics.link_lag_bytes.set(lag_bytes)
+        if now - self._logged_at >= self.settings.progress_log_interval_ms / 1000:
+            self._logged_at = now
+            log.info("%s", self.progress.line())

@@ -11,7 +11,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, Admin, Client, ClientError, NewTopic
+from linker.client import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, Admin, AuthorizationError, Client,
+                           ClientError, NewTopic, UnsupportedVersion)
 from linker.client.kafka_errors import error_name
 from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
@@ -20,9 +21,11 @@ from linker.mirror.checks import Verdict, judge_produce, truncation_problem
 from linker.mirror.compare import batch_containing, compare_batches, tail_problem
 from linker.mirror.filler import filler_batch
 from linker.mirror.partition import TP, PartitionMirror
+from linker.mirror.progress import WorkProgress
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import TERMINAL, PartitionState, needs_person
 from linker.mirror.table import PartitionTable
+from linker.mirror.sequences import Seq, from_states
 from linker.mirror.topics import is_compacted, make_durable, plan_topics
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
@@ -253,6 +256,8 @@ class Locator:
                           "leader knows no epoch for it yet: waiting")
             log.debug("partition %s-%d: %s", tp[0], tp[1], st.waiting)
             return
+        if pm.compacted:
+            await self._load_producers(pm)
         if s_start >= d_end and pm.compacted:
             # No keyless fillers on a compacted mirror: the fetcher fills d_end..s_start with copies of
             # the first retained record; then the log start is matched like any (compact,delete) one.
@@ -326,6 +331,25 @@ class Locator:
             self._on_adopted(tp, d_start, d_end)
         self._start_mirroring(pm)
 
+    async def _load_producers(self, pm: PartitionMirror) -> None:
+        """Both sides' producer sequences for ``pm``: which gaps of vanished batches the fillers
+        must carry (``compacted``, ``sequences``)."""
+        m_tp = self.names.mirror_tp(pm.tp)
+        dest, source = await asyncio.gather(self._producers_of(self.dest_admin, m_tp, "destination"),
+                                            self._producers_of(self.source_admin, pm.tp, "source"))
+        pm.dest_producers, pm.source_producers = dest, source
+
+    async def _producers_of(self, admin: Admin, tp: TP, side: str) -> dict[int, Seq]:
+        """One side's producer sequences; none where the cluster cannot tell (no DescribeProducers
+        before Kafka 2.8, or no right to it): no gap is filled then, and a producer whose batches
+        vanished goes FAILED on the destination's refusal, naming it."""
+        try:
+            return from_states((await admin.describe_producers([tp])).get(tp, []))
+        except (UnsupportedVersion, AuthorizationError) as exc:
+            log.warning("partition %s-%d: the %s's producer states are unknown (%s); sequence gaps of "
+                        "idempotent batches the source cleaner removed cannot be filled", tp[0], tp[1], side, exc)
+            return {}
+
     async def _check_compacted_tail(self, pm: PartitionMirror, d_start: int, d_end: int) -> None:
         """The destination's last offset must equal the source's: by bytes, or by records where cleaned."""
         why = await tail_problem(self.source, self.dest, pm.tp, self.names.mirror_tp(pm.tp), d_end)
@@ -370,6 +394,9 @@ class Locator:
         self.table.move(pm, PartitionState.ALIGNING, f"writing {target - d_end} filler offsets", offset=d_end)
         steps = plan_alignment(d_end, d_start, target, self.settings.filler_batch_records, self.settings.filler_delete_every)
         ts = int(time.time() * 1000)
+        work = WorkProgress(f"partition {tp[0]}-{tp[1]} aligning", target - d_end, "offsets",
+                            self.settings.progress_log_interval_ms / 1000, time.monotonic())
+        pm.status.work = work.as_dict(time.monotonic())
         async with self._align_slots:
             for step in steps:
                 if isinstance(step, WriteFillers):
@@ -384,10 +411,16 @@ class Locator:
                         self.table.move(pm, PartitionState.FAILED, f"filler write: {reason}", offset=step.base_offset)
                         return False
                     self.metrics.filler_offsets_total.inc(step.count)
+                    now = time.monotonic()
+                    if work.advance(step.count, now):
+                        log.info("%s", work.line(now))
+                    pm.status.work = work.as_dict(now)
                 else:
                     await self.dest_admin.delete_records({self.names.mirror_tp(tp): step.offset})
         pm.acked_end = pm.produced_end = target
         pm.status.dest_log_end = target
+        pm.status.work = None
+        log.info("%s", work.line(time.monotonic()))
         return True
 
     async def resync_loop(self) -> None:

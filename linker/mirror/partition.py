@@ -11,6 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from kproto.records.batch import BatchView
+from linker.mirror.sequences import Seq
 from linker.mirror.state import PartitionState, PartitionStatus
 from linker.client import TopicPartition as TP
 
@@ -85,9 +86,12 @@ class PartitionMirror:
     # Fetched batches (own copies) whose holes wait for a later record, and where they start.
     held: list[BatchView] = field(default_factory=list)
     held_from: int = 0
+    held_bytes: int = 0   # charged to the byte budget (PartitionTable.keep_held)
     rebuilt_batches: int = 0
-    # Producer ids whose batches are rebuilt without producer fields (``compacted.strip_producer``).
-    strip_producers: set[int] = field(default_factory=set)
+    # Compacted: the destination's producer sequences once the planned batches are stored, and the
+    # source's at locate (``sequences``): which sequence gaps fillers must carry.
+    dest_producers: dict[int, Seq] = field(default_factory=dict)
+    source_producers: dict[int, Seq] = field(default_factory=dict)
 
     @property
     def active(self) -> bool:

@@ -27,7 +27,6 @@ from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
 from kproto.errors import ErrorCode
 from linker.mirror.checks import Verdict, judge_produce, truncation_problem
-from linker.mirror.compacted import strip_producer
 from linker.mirror.topics import repair_configs
 from linker.mirror.transactions import ReplayMismatch, TxnReplayer, mark_replayed
 from linker.mirror.partition import TP, PartitionMirror
@@ -184,9 +183,6 @@ class Producer:
             why = truncation_problem(b.base_offset, base) or ""
             self.table.move(pm, PartitionState.DEST_TRUNCATED,
                             f"{why}; the batch of source offset {b.base_offset} landed at {base}", offset=base)
-        elif verdict is Verdict.FAILED and strip_producer(pm, b, code):
-            self.metrics.errors_total.inc(api="Produce", error=error_name(code))
-            self.table.schedule_resync(pm, f"{error_name(code)} on a compacted topic")
         elif verdict is Verdict.FAILED and self._repairable(pm, code, b.base_offset):
             self.metrics.errors_total.inc(api="Produce", error=error_name(code))
             # Held like a partition being located (neither fetched nor produced) until fixed.
@@ -196,6 +192,10 @@ class Producer:
         elif verdict is Verdict.FAILED:
             if code and self._repaired.get(pm.tp) == (code, b.base_offset):
                 reason += " again after the mirror topic config was fixed"
+            if code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER and b.producer_id >= 0:
+                reason += (f" (producer {b.producer_id}, epoch {b.producer_epoch}, base sequence "
+                           f"{b.base_sequence}: the destination's sequence for it is not where the "
+                           "mirror left it)")
             if code:
                 self.metrics.errors_total.inc(api="Produce", error=error_name(code))
             self.table.move(pm, PartitionState.FAILED, reason, offset=b.base_offset)

@@ -12,7 +12,9 @@ tombstone follows at a later offset) and the destination's cleaner removes it
 batch's producer id, epoch and sequence numbers (same offsets, so the same
 last sequence: the destination's producer state stays in step and the
 producer's next uncleaned batch, forwarded verbatim, is in sequence); fillers
-for vanished batches carry none. Rebuilt batches keep the source batch's
+for vanished batches carry none, except those that carry a producer's
+vanished sequences (``producer``, decided by ``compacted`` from
+``sequences``). Rebuilt batches keep the source batch's
 codec and are cut at ``CHUNK_BYTES`` of record data so a run of large fillers
 stays under ``max.message.bytes``.
 """
@@ -26,6 +28,7 @@ from kproto.records.layout import Codec
 from kproto.records.record import Record
 from linker.metrics import MirrorMetrics
 from linker.mirror.partition import PartitionMirror
+from linker.mirror.sequences import SEQUENCE_WRAP
 from linker.mirror.state import Fidelity
 
 #: Record bytes (keys, values, headers) per rebuilt batch before it is cut.
@@ -76,7 +79,6 @@ def fill_range(start: int, end: int, retained: Sequence[Record], after: Record |
 
 #: (producer id, producer epoch, sequence of the first offset rebuilt)
 Producer = tuple[int, int, int]
-SEQUENCE_WRAP = 1 << 31
 
 
 def source_producer(b: BatchView, start: int) -> Producer | None:

@@ -7,14 +7,14 @@ destination's own cleaner rewrites the mirror. What must still hold, over the
 compared offsets:
 
 - a batch uncleaned on both sides (count = lastOffsetDelta+1, same offsets) is
-  byte-equal (``compare.compare_batches``), unless the destination's has no
-  producer id where the source's has one (rebuilt without producer fields
-  after an out-of-sequence refusal: compared by records);
+  byte-equal (``compare.compare_batches``), always;
 - an offset holding a record on both sides holds the same record: key, value,
   headers and timestamp;
 - an offset holding a record on one side only is a hole of the other side's
   cleaner: it lies in a cleaned batch there, or between its batches. (A hole
-  where the other side has an uncleaned batch is a divergence.)
+  where the other side has an uncleaned batch is a divergence.) Fillers are
+  such records wherever they sit, those that carry a producer's id and
+  sequences (``sequences``) too: the source has no batch there.
 """
 from __future__ import annotations
 
@@ -57,11 +57,6 @@ class _Side:
         return cleaned(self.batches[i])
 
 
-def stripped(s: BatchView, d: BatchView) -> bool:
-    """``d`` is ``s`` rebuilt without its producer fields (``compacted.strip_producer``)."""
-    return s.producer_id >= 0 and d.producer_id < 0
-
-
 def _same(a: Record, b: Record) -> str | None:
     for name in ("key", "value", "headers", "timestamp"):
         if getattr(a, name) != getattr(b, name):
@@ -77,7 +72,7 @@ def compare_window(src: Sequence[BatchView], dst: Sequence[BatchView], lo: int, 
     for s in src:
         bounds = (s.base_offset, s.next_offset)
         d = dst_by_bounds.get(bounds)
-        if s.next_offset <= lo or d is None or cleaned(s) or cleaned(d) or stripped(s, d):
+        if s.next_offset <= lo or d is None or cleaned(s) or cleaned(d):
             continue
         why = compare_batches(s, d)
         if why is not None:

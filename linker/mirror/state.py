@@ -79,6 +79,8 @@ class PartitionStatus:
     last_mirrored_timestamp_ms: int | None = None
     # why the last lookup of this partition's ends failed (a leader not elected, its broker down)
     waiting: str | None = None
+    # a long piece of work under way (leading-gap alignment): done, total, rate, ETA
+    work: dict[str, object] | None = None
 
     @property
     def key(self) -> str:
@@ -112,7 +114,7 @@ class PartitionStatus:
             "source_log_start": self.source_log_start,
             "source_high_watermark": self.source_high_watermark,
             "last_mirrored_timestamp_ms": self.last_mirrored_timestamp_ms,
-            "waiting": self.waiting,
+            "waiting": self.waiting, "work": self.work,
         }
 
 

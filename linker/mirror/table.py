@@ -19,7 +19,7 @@ from linker.metrics import MirrorMetrics
 from linker.mirror.budget import ByteBudget, RoundRobin, partition_share
 from linker.mirror.partition import TP, Blocker, FrameCharge, PartitionMirror
 from linker.mirror.signals import Signal
-from linker.mirror.state import TERMINAL, PartitionState, PartitionStatus
+from linker.mirror.state import TERMINAL, Fidelity, PartitionState, PartitionStatus
 
 log = logging.getLogger("linker.mirror")
 
@@ -80,10 +80,17 @@ class PartitionTable:
         pm.status.move(state, reason, offset)
         for s in PartitionState:
             self.metrics.state.set(1 if s is state else 0, topic=pm.tp[0], partition=pm.tp[1], state=s.value)
+        self.show_fidelity(pm)
         if state in TERMINAL:
             self.drop_queue(pm)
         elif state is PartitionState.MIRRORING:
             self.fetchers_needed.set()
+
+    def show_fidelity(self, pm: PartitionMirror) -> None:
+        """``linker_partition_fidelity``: 1 for the partition's fidelity now, 0 for the others."""
+        for f in Fidelity:
+            self.metrics.fidelity.set(1 if f is pm.status.fidelity else 0, topic=pm.tp[0], partition=pm.tp[1],
+                                      fidelity=f.value)
 
     def schedule_resync(self, pm: PartitionMirror, why: str = "") -> None:
         """Stop mirroring ``pm`` until the locator re-reads the destination end."""
@@ -172,8 +179,7 @@ class PartitionTable:
         """What source broker ``node`` should fetch now, and whether it leads any
         fetchable partition at all (some may be waiting for room in their share)."""
         out: dict[TP, FetchParams] = {}
-        active = sum(1 for pm in self.partitions.values() if pm.active) or 1
-        share = partition_share(self.budget.limit, active, self.partition_max_bytes)
+        share = self.share()
         leads = False
         for tp, pm in self.partitions.items():
             if pm.wants_fetch and leader_of(tp) == node:
@@ -181,6 +187,11 @@ class PartitionTable:
                 if pm.queued_bytes < share:
                     out[tp] = (pm.next_fetch, pm.fetch_epoch, max(self.partition_max_bytes, pm.max_bytes_hint))
         return out, leads
+
+    def share(self) -> int:
+        """Bytes one active partition may hold (queued, or held by a compacted hole)."""
+        active = sum(1 for pm in self.partitions.values() if pm.active) or 1
+        return partition_share(self.budget.limit, active, self.partition_max_bytes)
 
     def fetch_leaders(self, leader_of: Callable[[TP], int]) -> set[int]:
         """Source brokers that lead a partition wanting a fetch."""
@@ -223,9 +234,20 @@ class PartitionTable:
         pm.fetch_done = True
         self.produce_ready.set()
 
+    def keep_held(self, pm: PartitionMirror, batches: list[BatchView]) -> None:
+        """Keep ``batches`` (own copies) for the partition's next plan: they are charged to the byte
+        budget like fetched frames, so holes waiting on many compacted partitions stay bounded."""
+        size = sum(b.size for b in batches)
+        if size > pm.held_bytes:
+            self.budget.take(size - pm.held_bytes)
+        elif size < pm.held_bytes:
+            self.budget.give(pm.held_bytes - size)
+        pm.held, pm.held_bytes = batches, size
+        self.metrics.in_flight_bytes.set(self.budget.used)
+
     def drop_queue(self, pm: PartitionMirror) -> None:
         """Forget fetched batches not yet sent (the one in flight settles on its response)."""
-        pm.held.clear()
+        self.keep_held(pm, [])
         while pm.queue:
             item, charge = pm.queue.popleft()
             pm.queued_bytes -= item.size

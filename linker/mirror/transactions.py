@@ -37,11 +37,12 @@ import os
 from dataclasses import dataclass, field
 
 from kproto.records.batch import BatchView
-from kproto.records.control import ControlType, parse_control_record
+from kproto.records.control import ControlType
 from kproto.records.forward import rewrite_header
 from kproto.records.walk import walk_batches
 from linker.client import Admin, Client, ClientError, ProducerIdAndEpoch
 from linker.client.kafka_errors import error_name
+from linker.mirror.checks import marker_type, replay_problem  # noqa: F401 (the batch rules live in checks)
 from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.state import Fidelity
 
@@ -80,25 +81,6 @@ async def _pause_point(step: str) -> None:
 def pool_id(link: str, tp: TP, n: int) -> str:
     """The destination transactional id of slot ``n`` of partition ``tp``'s pool."""
     return f"__linker-{link}-{tp[0]}-{tp[1]}-{n}"
-
-
-def replay_problem(batch: BatchView) -> str | None:
-    """Why a transactional or control batch cannot be replayed, or None."""
-    if batch.is_control:
-        if batch.record_count != 1:
-            return f"control batch at offset {batch.base_offset} holds {batch.record_count} records, not one marker"
-        ctype = marker_type(batch)
-        if ctype not in (ControlType.COMMIT, ControlType.ABORT):
-            return f"control batch at offset {batch.base_offset} is {ctype!r}, not a transaction marker"
-        return None
-    if batch.producer_id < 0:
-        return f"transactional batch at offset {batch.base_offset} has no producer id"
-    return None
-
-
-def marker_type(batch: BatchView) -> ControlType | int:
-    """The control type (COMMIT, ABORT, ...) of a one-record control batch."""
-    return parse_control_record(next(iter(batch.records()))).type
 
 
 @dataclass

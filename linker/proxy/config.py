@@ -23,6 +23,12 @@ class ListenTls:
     key_password: str | None = dataclasses.field(default=None, repr=False)
 
 
+#: The shift of a link's destination's leader epochs: above any epoch a source reaches (one
+#: per leader change: 2**24 is a change a minute for 30 years), far below int32's end.
+DESTINATION_EPOCH_SHIFT = 1 << 24
+MAX_EPOCH_SHIFT = 1 << 30
+
+
 @dataclasses.dataclass(frozen=True)
 class UpstreamConfig:
     """One Kafka cluster the proxy can front."""
@@ -31,10 +37,15 @@ class UpstreamConfig:
     bootstrap: str
     tls: TlsSettings | None = None
     admin_security: SecurityConfig | None = None
+    #: added to every leader epoch this cluster shows clients (linker/proxy/epochs.py): a link's
+    #: destination gets DESTINATION_EPOCH_SHIFT, so epochs never go backwards at a switch
+    epoch_shift: int = 0
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("upstream cluster needs a name")
+        if not 0 <= self.epoch_shift <= MAX_EPOCH_SHIFT:
+            raise ValueError(f"upstream {self.name}: epoch_shift {self.epoch_shift} is outside 0..{MAX_EPOCH_SHIFT}")
         parse_bootstrap(self.bootstrap)  # raises with the bad address named
         if self.tls is not None and self.tls.cert_file is not None:
             raise ValueError(

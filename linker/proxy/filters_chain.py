@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from kproto import ApiKey, messages
 from kproto.errors import ErrorCode
 
+from . import epochs
 from .filters import CLASSIFICATION, ApiClass
 from .guard import GUARDED_APIS, guard_request
 
@@ -66,6 +67,11 @@ class RequestContext:
 
     def complete(self, fn: Callable[[Any], Any]) -> None:
         self.changed = True
+        self.completions.append(fn)
+
+    def rewrite_response(self, fn: Callable[[Any], Any]) -> None:
+        """Call `fn` with the broker's response; it returns the response it changed, or None
+        (this request's bytes are forwarded unchanged unless `changed` is set)."""
         self.completions.append(fn)
 
     def observe(self, fn: Callable[[Any], None]) -> None:
@@ -312,10 +318,35 @@ class ProducerIdUsageFilter(Filter):
         return None
 
 
+class EpochShiftFilter(Filter):
+    """Leader epochs of a fronted cluster shown shifted (`UpstreamConfig.epoch_shift`, a link's
+    destination): lowered in requests, raised in responses, so a client moved from a source
+    with high epochs never sees them go backwards (no stale metadata, no truncation detected,
+    no reset: issue 21, finding 7). Produce responses are raised by the session (a Produce is
+    not decoded for this)."""
+
+    api_keys = (epochs.REQUEST_KEYS | epochs.RESPONSE_KEYS) - {ApiKey.PRODUCE}
+
+    def active(self, server: "ProxyServer") -> bool:
+        return server.upstream.epoch_shift > 0
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        shift, key = server.upstream.epoch_shift, ctx.api_key
+        if key in epochs.REQUEST_KEYS and epochs.lower_request(key, ctx.body, shift, server.leader_epoch_of):
+            ctx.changed = True
+        if key in epochs.RESPONSE_KEYS:
+            def raised(response: Any) -> Any:
+                if key == ApiKey.METADATA:
+                    server.note_leader_epochs(epochs.leader_epochs(response))
+                return response if epochs.raise_response(key, response, shift) else None
+            ctx.rewrite_response(raised)
+        return None
+
+
 #: The chain, in order. Refusals first (nothing else needs to see a refused request).
 DEFAULT_FILTERS: tuple[Filter, ...] = (RefuseFilter(), ApiVersionsFilter(), ClusterCheckFilter(), PlainInClearFilter(),
                                        GuardFilter(), TopicUsageFilter(), GroupUsageFilter(), MemberMoveFilter(),
-                                       ProducerIdUsageFilter())
+                                       ProducerIdUsageFilter(), EpochShiftFilter())
 
 
 class Chain:

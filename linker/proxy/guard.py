@@ -8,7 +8,7 @@ broker; its response is made here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from kproto import ApiKey, messages
@@ -44,6 +44,20 @@ class MirrorTopics:
     def __init__(self, mirrors: Mapping[str, str] | None = None) -> None:
         self._links: dict[str, str] = dict(mirrors or {})
         self._internal: dict[str, str] = {}
+        self._selected: Callable[[str], bool] | None = None
+        self._selected_names: frozenset[str] = frozenset()
+        self._selection_link = ""
+        self._promoted: set[str] = set()
+
+    def set_selection(self, matches: Callable[[str], bool], names: Iterable[str], link: str) -> None:
+        """Every topic `link` selects (its literal `names` and patterns, `matches`) is a mirror
+        from the start, not only once the link state knows it: a topic named in the link that
+        the source does not have yet would otherwise be open, and a client could create it
+        (or auto-create it by producing) and fill it; the engine then finds records the source
+        does not have and the partition is DIVERGED. `promote` still lifts it."""
+        if not link:
+            raise ValueError("a link selection needs the link's name")
+        self._selected, self._selected_names, self._selection_link = matches, frozenset(names), link
 
     def set_internal(self, topic: str, link: str) -> None:
         """`topic` belongs to `link` itself (its state topic): no client may write or change it."""
@@ -61,19 +75,26 @@ class MirrorTopics:
         if not topic or not link:
             raise ValueError(f"a mirror needs a topic and a link name, got {topic!r}, {link!r}")
         self._links[topic] = link
+        self._promoted.discard(topic)
 
     def promote(self, topic: str) -> None:
         """The topic stops being a mirror: writes are accepted from now on."""
         self._links.pop(topic, None)
+        self._promoted.add(topic)
 
     def mirror_link(self, topic: str) -> str | None:
-        return self._links.get(topic)
+        link = self._links.get(topic)
+        if link is None and self._selected is not None and topic not in self._promoted and self._selected(topic):
+            return self._selection_link
+        return link
 
     def has_mirrors(self) -> bool:
-        return bool(self._links) or bool(self._internal)
+        return bool(self._links) or bool(self._internal) or self._selected is not None
 
     def topics(self) -> list[str]:
-        return sorted(self._links)
+        """The mirrors by name (a selection's patterns cannot be listed; its literal names are)."""
+        named = {n for n in self._selected_names if n not in self._promoted}
+        return sorted(set(self._links) | named)
 
 
 @dataclasses.dataclass(frozen=True)

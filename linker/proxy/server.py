@@ -13,7 +13,7 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from linker.client import Client, ClientConfig
@@ -36,6 +36,8 @@ SWEEP_INTERVAL = 1.0
 #: clients send (issue 17.3). The promote's stranded-topic window is 10 min.
 NAME_RETENTION_S = 3600.0
 MAX_NAMES = 10_000
+#: partitions whose own leader epoch is remembered (a fallback of the epoch shift)
+MAX_LEADER_EPOCHS = 100_000
 #: Members remembered per group (a classic member gets a new id at every rejoin).
 MAX_MEMBERS_PER_GROUP = 1_000
 #: Refused connections are logged at most once per this many seconds (with a count).
@@ -113,6 +115,9 @@ class ProxyServer:
         self.produce_epoch = 0                   # bumped by every hold; see wait_produce_drained
         self._addresses: dict[int, tuple[str, int]] = {}   # node id -> upstream (host, port)
         self._topic_names: dict[Any, str] = {}
+        #: (topic, partition) -> the fronted cluster's own leader epoch, from Metadata answers
+        #: (only while its epochs are shifted: epochs.py)
+        self._leader_epochs: dict[tuple[str, int], int] = {}
         self._listeners: dict[int, _Listener] = {}
         self._bootstrap: _Listener | None = None
         self._ssl_server: ssl.SSLContext | None = None
@@ -205,6 +210,14 @@ class ProxyServer:
         for node, listener in self._listeners.items():
             if node not in present and listener.absent_since is None:
                 listener.absent_since = now
+
+    def note_leader_epochs(self, epochs: Mapping[tuple[str, int], int]) -> None:
+        if len(self._leader_epochs) + len(epochs) > MAX_LEADER_EPOCHS:
+            self._leader_epochs.clear()   # only a fallback (epochs.lower_request): start over
+        self._leader_epochs.update(epochs)
+
+    def leader_epoch_of(self, topic: str, partition: int) -> int | None:
+        return self._leader_epochs.get((topic, partition))
 
     async def _sweep(self) -> None:
         """Close slow or idle clients and listeners of brokers long gone."""
@@ -452,6 +465,7 @@ class ProxyServer:
         self._addresses.clear()
         self._addresses.update(addresses)
         self._topic_names.clear()
+        self._leader_epochs.clear()
         self.answers_without_sasl = False
         sessions = list(self.sessions)
         for s in sessions:

@@ -40,6 +40,7 @@ from kproto.frames import FRAME_END, NEED_DATA, BodyChunk, Buffer, Frame, FrameD
 
 from .filters import advertised
 from .filters_chain import Close, Filter, GuardFilter, RequestContext
+from .epochs import raise_response
 from .rewrite import clamp_api_versions, needs_decode, rewrite_response
 
 if TYPE_CHECKING:
@@ -595,6 +596,9 @@ class ClientSession(asyncio.Protocol):
         changed = False
         if p.decode:
             changed = rewrite_response(p.api_key, version, body, self.server.address_of)
+            shift = self.server.upstream.epoch_shift
+            if shift and p.api_key == ApiKey.PRODUCE:   # other keys: EpochShiftFilter
+                changed = raise_response(p.api_key, body, shift) or changed
             if p.api_key == ApiKey.METADATA:
                 self.server.note_metadata(body)
         if p.completions is not None:

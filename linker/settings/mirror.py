@@ -44,6 +44,8 @@ class MirrorSettings:
     create_topics: bool = True
     replication_factor: int = -1
     verify_on_start: bool = True
+    #: at most how often `linker run` logs the catch-up line (records and bytes behind, rate, ETA)
+    progress_log_interval_ms: int = 30_000
 
 
 _NOT_POSITIVE_INTS = {"acks", "create_topics", "replication_factor", "verify_on_start",

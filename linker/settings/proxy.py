@@ -15,9 +15,12 @@ from .reading import get, host_port, only_keys
 _KEYS = {"listen", "advertise", "port_base", "broker_ports", "front", "control", "tls_cert", "tls_key",
          "fetch_node_endpoints", "catch_up_timeout_s", "group_drain_timeout_s",
          "allow_plaintext_clients", "allow_sasl_plain_over_plaintext", "control_token_file",
-         "max_connections", "max_connections_per_address"}
+         "max_connections", "max_connections_per_address", "epoch_generation"}
 FRONTS = ("source", "destination")
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+#: linker/proxy/epochs.py: generation g shows the source's epochs + g * 2**24, the destination's
+#: + (g + 1) * 2**24; each failback's reverse link is one generation up (int32 leaves room for 63)
+MAX_EPOCH_GENERATION = 63
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class ProxySettings:
     control_token_file: str | None = None    # where the control endpoint's token lives (default: see control.py)
     max_connections: int = 1000              # client connections at once (more are refused)
     max_connections_per_address: int = 100   # from one client address
+    epoch_generation: int = 0                # leader-epoch shift generation (written by failback)
 
 
 def _endpoint(t: dict[str, Any], key: str, default: str) -> tuple[str, int]:
@@ -85,9 +89,13 @@ def parse_proxy(t: dict[str, Any] | None) -> ProxySettings | None:
     if control is not None and control[0] not in _LOOPBACK:
         raise ConfigError(f"proxy.control: {control[0]} is not a loopback address; the control endpoint "
                           "runs irreversible failovers and listens on loopback only (127.0.0.1, ::1, localhost)")
+    generation = get(t, "proxy", "epoch_generation", int, 0)
+    if not 0 <= generation <= MAX_EPOCH_GENERATION:
+        raise ConfigError(f"proxy.epoch_generation: {generation} is outside 0..{MAX_EPOCH_GENERATION}")
     return ProxySettings(host, port, get(t, "proxy", "advertise", str, None), base, ports, front, control,
                          cert, key, get(t, "proxy", "fetch_node_endpoints", bool, True), **timeouts, **limits,
                          allow_plaintext_clients=get(t, "proxy", "allow_plaintext_clients", bool, False),
                          control_token_file=get(t, "proxy", "control_token_file", str, None),
+                         epoch_generation=generation,
                          allow_sasl_plain_over_plaintext=get(t, "proxy", "allow_sasl_plain_over_plaintext", bool,
                                                              False))

@@ -68,6 +68,8 @@ def _check_mirror_steps(text: str) -> str:
     assert text.count("5 partitions: 5 exact; 0 problem(s)") == 2, text
     assert text.count("Verify: EXACT") == 2, text
     assert "Produced 10 more records" in text, text
+    assert re.search(r"linker plan --config \S+ +\(read-only preflight; exit 0\)", text), text
+    assert "fidelity: record-exact (compacted)" in text and "result: ready" in text, text
     return re.search(r"Broker logs: (\S+)", text).group(1)
 
 

@@ -57,3 +57,21 @@ def test_json_round_trip():
     assert doc["topics"]["t"] == {"mirror_topic": "t", "state": "PAUSED", "reason": "paused by command",
                                   "by": "", "at_ms": None}
     assert doc["groups"]["g2"]["skipped"].startswith("1 active") and doc["groups"]["g1"]["lag"] == 0
+
+
+def test_catch_up_line_rate_eta_and_the_watch_summary():
+    from linker.status_view import catchup_line, summary_line
+    rep = report()
+    rep.engine_reachable = True
+    rep.progress = {"records_per_second": 41000.0, "bytes_per_second": 3358720.0, "eta_seconds": 12.4}
+    lag = sum(r.lag_records or 0 for r in rep.rows)
+    assert catchup_line(rep).startswith(f"catch-up: {lag} records")
+    assert catchup_line(rep).endswith("; mirroring 41000 records/s (3358720 B/s); ETA 12s")
+    rep.progress["eta_seconds"] = None
+    assert catchup_line(rep).endswith("not catching up (lag not shrinking)")
+    line = summary_line(rep, now=0)
+    assert line.startswith("1970-01-01T00:00:00Z l: ") and line.endswith("\n") and "\n" not in line[:-1]
+    rep.prefix_checks = {"pending": 3, "running": 2, "done": 1}
+    assert "start-up prefix checks of adopted destination data: 2 running, 3 waiting, 1 done" in render_report(rep)
+    doc = json.loads(render_json(rep))
+    assert doc["catchup"]["lag_records"] == lag and doc["catchup"]["records_per_second"] == 41000.0

@@ -66,3 +66,22 @@ def test_loss_lines():
     assert same.reusable and same.line().endswith("nothing lost")
     bad = PartitionDiff("t", 2, 10, 0, 10, prefix_problem="first divergence at offset 4: ...")
     assert not bad.reusable and "differs from the promoted topic" in bad.line()
+
+
+def test_reverse_link_keeps_the_epochs_its_proxy_clients_saw():
+    """The forward proxy showed the forward destination's leader epochs shifted by 2**24; the
+    reverse link's proxy fronts that cluster as its source, so it must show the same shift, and
+    its destination (the old source) the next one: clients never see epochs go backwards."""
+    from linker.app.proxy_settings import upstream_of
+    from linker.proxy.config import DESTINATION_EPOCH_SHIFT as S
+    forward = parse_config(FORWARD)
+    reverse_doc = reverse_document(FORWARD, ["orders"])
+    reverse = parse_config(tomllib.loads(dumps(reverse_doc)))
+    assert forward.proxy is not None and reverse.proxy is not None
+    assert (forward.proxy.epoch_generation, reverse.proxy.epoch_generation) == (0, 1)
+    g = reverse.proxy.epoch_generation
+    assert upstream_of(forward.destination, "destination", 0).epoch_shift == S
+    assert upstream_of(reverse.source, "source", g).epoch_shift == S          # the same cluster, as seen
+    assert upstream_of(reverse.destination, "destination", g).epoch_shift == 2 * S
+    again = parse_config(tomllib.loads(dumps(reverse_document(reverse_doc, ["orders"]))))
+    assert again.proxy is not None and again.proxy.epoch_generation == 2

@@ -124,6 +124,8 @@ def test_restart_prefix_check_reads_a_bounded_window_and_finds_a_corrupt_batch(s
                 last, quiet_since = read[0], time.monotonic()
             time.sleep(0.2)
         assert bg.engine.partitions[(topic_name, 0)].status.state.value == "MIRRORING"
+        # Both start-up checks are counted in /status (their progress): none waits or runs any more.
+        assert bg.engine.status_doc()["audit"]["prefix_checks"] == {"pending": 0, "running": 0, "done": 2}
     batch = len(p0[0])
     history = sum(len(b) for b in p0)
     bound = 2 * (head + batch) + 2 * samples * (audit.AUDIT_FETCH_BYTES + batch) + 2 * batch   # + tail check

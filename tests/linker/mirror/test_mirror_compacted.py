@@ -345,9 +345,10 @@ def test_kill_9_mid_rebuild_and_across_source_cleaning_resumes_exact_by_records(
 
 def test_one_idempotent_producer_across_mirroring_and_cleaning_keeps_mirroring(source, destination, topic_name):
     """One librdkafka idempotent producer writes before and after a stop; the source cleaner removes
-    whole batches of it the destination never saw, so its next batch is out of sequence for the
-    destination's producer state: its batches are then rebuilt without producer fields instead of
-    FAILED. ~30 s: cleaning."""
+    whole batches of it the destination never saw, so its next batch would be out of sequence for
+    the destination's producer state: the fillers of the hole carry the vanished sequences and the
+    batch goes verbatim (before: FAILED, then its batches were rebuilt without producer fields).
+    ~30 s: cleaning."""
     from confluent_kafka import Producer
     create_compacted_topic(source, topic_name, configs=KEEP_TOMBSTONES)
     producer = Producer(dict(source.confluent_config(), **{"enable.idempotence": True, "linger.ms": 5}))
@@ -371,8 +372,77 @@ def test_one_idempotent_producer_across_mirroring_and_cleaning_keeps_mirroring(s
     asyncio.run(run_until(engine, caught_up(), 60))
     pm = engine.partitions[(topic_name, 0)]
     assert pm.status.state.value == "STOPPED" and pm.status.fidelity.value != "not-exact", pm.status
-    print(f"\nproducer ids stripped: {pm.strip_producers}")
+    assert _uncleaned_batches_byte_exact(source, destination, topic_name) > 0
     src, dst = _read_kafka_python(source, topic_name, 0), _read_kafka_python(destination, topic_name, 0)
     _extra(src, dst, copies=False)
     _assert_same_tables(source, destination, topic_name, max(src) + 1)
+    _verify(cfg)
+
+
+def _hole_or_cleaned(log: Any, base: int, last: int) -> bool:
+    """Offsets ``base..last`` overlap no uncleaned batch of ``log`` (a cleaner's holes only)."""
+    return all(b.last_offset < base or b.base_offset > last or b.record_count != b.last_offset_delta + 1
+               for b in log.batches)
+
+
+def test_interleaved_idempotent_producers_whose_batches_vanished_stay_byte_exact(source, destination, topic_name):
+    """Three librdkafka idempotent producers write interleaved one-record batches; the destination
+    learns all three, the linker stops, the source cleaner removes whole batches of each (several
+    producers' batches in one hole), they write again, and the linker catches up: the fillers carry
+    the vanished sequences, every uncleaned source batch is byte-identical on the destination
+    (checker), and every batch the linker counted as rebuilt lies where the source cleaned.
+    ~40 s: cleaning."""
+    from confluent_kafka import Producer
+    create_compacted_topic(source, topic_name, configs=KEEP_TOMBSTONES)
+    producers = [Producer(dict(source.confluent_config(), **{"enable.idempotence": True, "linger.ms": 0}))
+                 for _ in range(3)]
+
+    def write(i: int) -> None:
+        for n in range(8):
+            for k, p in enumerate(producers):
+                p.produce(topic_name, key=b"key-%d" % ((n + k) % 8), value=b"p%d-r%d-%d" % (k, i, n), partition=0)
+                assert p.flush(30) == 0           # one batch each: the producers interleave
+    write(0)
+    cfg = link_config(source, destination, names=[topic_name])
+    asyncio.run(run_until(engine_for(cfg), caught_up(), 60))
+    mirrored = read_log_end(destination, topic_name)
+    i, deadline = 1, time.monotonic() + 90
+    while not _gap_above(source, topic_name, mirrored):
+        assert time.monotonic() < deadline, "the source cleaner removed no whole batch"
+        write(i)
+        i += 1
+        time.sleep(0.5)
+    write(i)
+    # No further cleaning while mirroring: the source log the checker reads is the one mirrored.
+    source.set_topic_config(topic_name, {"segment.ms": 3_600_000, "min.cleanable.dirty.ratio": 0.99})
+    time.sleep(2.0)
+    with RawCluster(source.bootstrap) as c:
+        before = read_log(c, topic_name, 0)
+    engine = engine_for(cfg)
+    asyncio.run(run_until(engine, caught_up(), 60))
+    pm = engine.partitions[(topic_name, 0)]
+    assert pm.status.state.value == "STOPPED" and pm.status.fidelity.value != "not-exact", pm.status
+
+    with RawCluster(source.bootstrap) as s, RawCluster(destination.bootstrap) as d:
+        src, dst = read_log(s, topic_name, 0), read_log(d, topic_name, 0)
+    assert [b.crc for b in src.batches] == [b.crc for b in before.batches], "the source was cleaned meanwhile"
+    twins = {(b.base_offset, b.crc, b.covered) for b in src.batches}
+    uncleaned = [b for b in src.batches if b.record_count == b.last_offset_delta + 1]
+    by_base = {b.base_offset: b for b in dst.batches}
+    assert all((by_base[b.base_offset].crc, by_base[b.base_offset].covered) == (b.crc, b.covered)
+               for b in uncleaned if b.base_offset in by_base) and all(b.base_offset in by_base for b in uncleaned)
+    built = [b for b in dst.batches if b.base_offset >= mirrored and (b.base_offset, b.crc, b.covered) not in twins]
+    counted = engine.metrics.rebuilt_batches_total.get()
+    assert counted == pm.rebuilt_batches == len(built), (counted, pm.rebuilt_batches, len(built))
+    assert all(_hole_or_cleaned(src, b.base_offset, b.last_offset) for b in built)
+    carrying = [b for b in built if b.producer_id >= 0 and _hole_or_cleaned(src, b.base_offset, b.last_offset)
+                and not any(x.base_offset == b.base_offset for x in src.batches)]
+    src_pids = {b.producer_id for b in src.batches if b.producer_id >= 0}
+    print(f"\n{len(uncleaned)} uncleaned source batches byte-exact; {len(built)} rebuilt, "
+          f"{len(carrying)} hole fillers carrying sequences of {len({b.producer_id for b in carrying})} "
+          f"of {len(src_pids)} producers")
+    assert carrying, "no filler carried a producer's vanished sequences: the case was not exercised"
+    src_r, dst_r = _read_kafka_python(source, topic_name, 0), _read_kafka_python(destination, topic_name, 0)
+    _extra(src_r, dst_r, copies=False)
+    _assert_same_tables(source, destination, topic_name, max(src_r) + 1)
     _verify(cfg)

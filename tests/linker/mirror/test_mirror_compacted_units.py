@@ -153,7 +153,8 @@ def test_held_batches_wait_for_the_next_fetch_without_pinning_its_frame():
     first = table.charge_frame(100)
     assert not queue_compacted(table, pm, [batch(0, 4, {1: (b"a", b"1")})], first)
     table.release(first)
-    assert len(pm.held) == 1 and pm.next_fetch == 4 and table.budget.used == 0
+    # the held copy no longer pins the frame; its own bytes are charged to the budget instead
+    assert len(pm.held) == 1 and pm.next_fetch == 4 and table.budget.used == pm.held_bytes == pm.held[0].size
     nxt = full(4, 2)
     second = table.charge_frame(100)
     assert queue_compacted(table, pm, [nxt], second)
@@ -161,7 +162,9 @@ def test_held_batches_wait_for_the_next_fetch_without_pinning_its_frame():
     assert [q.base_offset for q in queued] == [0, 4] and queued[1] is nxt and not pm.held
     assert records_of(queued[:1])[3] == records_of([nxt])[4]
     table.release(second)
-    pm.held.append(queued[0])
+    assert table.budget.used == 100            # resolved: the held copy's charge went back (the second
+    table.keep_held(pm, [queued[0]])           # frame stays charged while its batch is queued)
+    assert table.budget.used == 100 + queued[0].size
     table.drop_queue(pm)                       # a resync forgets held batches too
     assert not pm.held and table.budget.used == 0
 

@@ -62,3 +62,15 @@ def test_stale_response_is_ignored():
         eng.fetcher.on_partition(TP, diverging(3, 90), 140, None)   # answers an older fetch position
         assert pm.status.state is PartitionState.MIRRORING
     asyncio.run(go())
+
+
+def test_divergence_above_the_destination_of_a_compacted_partition_relocates():
+    """The producer sequences planned with the dropped batches (``compacted``) must be re-read
+    from the destination, not kept: a re-locate does that."""
+    async def go():
+        eng, pm = engine_with(100, 150)
+        pm.compacted = True
+        pm.dest_producers = {7: (0, 40)}          # as planned up to 150, not as stored up to 100
+        eng.fetcher.on_partition(TP, diverging(3, 120), 150, None)
+        assert pm.status.state is PartitionState.MIRRORING and pm.resync_needed
+    asyncio.run(go())

@@ -150,7 +150,7 @@ def test_two_hundred_partitions(source, destination, topic_name):
     assert sum(p.checked_to - p.checked_from for p in report.partitions) == 2000
 
 
-def test_source_with_log_start_above_zero_is_aligned(source, destination, topic_name):
+def test_source_with_log_start_above_zero_is_aligned(source, destination, topic_name, caplog):
     source.create_topic(topic_name, partitions=1)
     produce(source, topic_name, 1000)
     # Trim the source (the effect of retention: log start > 0).
@@ -162,8 +162,18 @@ def test_source_with_log_start_above_zero_is_aligned(source, destination, topic_
     finally:
         admin.close()
     produce(source, topic_name, 100)
-    cfg = link_config(source, destination, names=[topic_name], filler_batch_records=200, filler_delete_every=400)
-    mirror(cfg)
+    cfg = link_config(source, destination, names=[topic_name], filler_batch_records=200, filler_delete_every=400,
+                      progress_log_interval_ms=1)
+    with caplog.at_level("INFO", logger="linker.mirror"):
+        mirror(cfg)
+    # The alignment's progress is logged (here after every filler batch: the interval is 1 ms).
+    progress = [r.getMessage() for r in caplog.records if f"{topic_name}-0 aligning:" in r.getMessage()]
+    import re
+    first = re.match(rf"partition {topic_name}-0 aligning: 200/(\d+) offsets \(\d+%\), \d+ offsets/s, ETA \d+s",
+                     progress[0])
+    assert first, progress
+    total = int(first.group(1))
+    assert progress[-1].startswith(f"partition {topic_name}-0 aligning: {total}/{total} offsets (100%)"), progress
     tp = (topic_name, 0)
     d_start, d_end = offsets(cfg.destination, [tp])
     assert (d_start[tp], d_end[tp]) == (731, 1100)
@@ -452,8 +462,8 @@ def test_log_append_time_source_blocks_before_anything_inexact_is_written(source
 def test_running_audit_catches_a_batch_stored_differently(source, destination, topic_name, monkeypatch):
     """Switch off the LogAppendTime refusal: the destination then stores a rewritten batch, and the
     running audit (not the produce response) must fail the partition."""
-    import linker.mirror.fetcher as fetcher_module
-    monkeypatch.setattr(fetcher_module, "timestamp_problem", lambda attributes, base_offset: None)
+    import linker.mirror.checks as checks_module
+    monkeypatch.setattr(checks_module, "timestamp_problem", lambda attributes, base_offset: None)
     source.create_topic(topic_name, partitions=1, configs={"message.timestamp.type": "LogAppendTime"})
     produce(source, topic_name, 20)
     cfg = link_config(source, destination, names=[topic_name], audit_interval_ms=200)

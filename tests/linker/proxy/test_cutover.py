@@ -16,6 +16,7 @@ from kafkabed.producers import consume
 from linker.client import Admin, Client, ClientConfig
 from linker.settings import parse_config
 from linker.proxy import MirrorTopics, ProxyConfig
+from linker.proxy.config import DESTINATION_EPOCH_SHIFT
 from linker.proxy.cutover import Cutover
 
 from conftest import upstream_of
@@ -182,7 +183,8 @@ def _mirrored_behind_proxy(source, destination, start_proxy, topic: str):
     engine mirroring it in the proxy's loop; returns the proxy, the Cutover to run (its promote
     stops the engine and marks the topic writable, as `linker promote` does after catch-up) and
     the engine's task."""
-    src_up, dst_up = upstream_of(source, "source"), upstream_of(destination, "destination")
+    src_up = upstream_of(source, "source")
+    dst_up = upstream_of(destination, "destination", epoch_shift=DESTINATION_EPOCH_SHIFT)   # as `linker proxy`
     mirrors = MirrorTopics({topic: LINK})
     proxy = start_proxy(ProxyConfig(upstream=src_up), mirrors, mirrors_on="destination")
     engine = engine_for(_link(source, destination, topic))

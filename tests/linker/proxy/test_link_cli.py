@@ -414,6 +414,7 @@ def end_offsets(cluster: Any, topic: str) -> dict[int, int]:
 
 @pytest.mark.parametrize("table, message", [
     ({"front": "both"}, "proxy.front: 'both' is neither"),
+    ({"epoch_generation": 64}, "proxy.epoch_generation: 64 is outside 0..63"),
     ({"listen": "nowhere"}, "proxy.listen: 'nowhere' is not host:port"),
     ({"control": "127.0.0.1:0"}, "proxy.control: needs a fixed port"),
     ({"port_base": 70000}, "proxy.port_base: 70000 is outside"),

@@ -142,6 +142,25 @@ def test_mirror_topics_registry():
         reg.set_mirror("t", "")
 
 
+def test_a_links_selection_is_guarded_before_its_topics_exist():
+    """A topic the link selects (named, or matching its patterns) is a mirror before the link
+    state knows it: created through the proxy first, it would make the mirror DIVERGED."""
+    import re
+    reg = MirrorTopics()
+    reg.set_selection(lambda t: t == "named" or re.fullmatch(r"orders\..*", t) is not None, ["named"], "L")
+    assert reg.has_mirrors()
+    assert reg.mirror_link("named") == "L" and reg.mirror_link("orders.eu") == "L"
+    assert reg.mirror_link("other") is None
+    assert reg.topics() == ["named"]            # patterns cannot be listed
+    reg.promote("orders.eu")
+    reg.promote("named")
+    assert reg.mirror_link("orders.eu") is None and reg.mirror_link("named") is None and reg.topics() == []
+    reg.set_mirror("named", "L")                # the state says mirrored again
+    assert reg.mirror_link("named") == "L"
+    with pytest.raises(ValueError, match="link's name"):
+        reg.set_selection(lambda t: True, [], "")
+
+
 def test_settings_are_checked_with_clear_errors():
     with pytest.raises(ValueError, match="host:port"):
         UpstreamConfig(name="x", bootstrap="nohost")

@@ -1,0 +1,102 @@
+"""The epoch shift of linker/proxy/epochs.py on decoded messages (pure; the cutover across
+clusters with real clients is test_cutover_epochs.py)."""
+from __future__ import annotations
+
+from kproto import ApiKey, messages
+from kproto.records import build_batch
+from kproto.records.batch import BatchView
+from kproto.records.crc import crc_matches
+
+from linker.proxy.epochs import lower_request, raise_response, shift_records
+
+SHIFT = 1 << 24
+
+
+def test_record_batches_get_the_shifted_epoch_and_keep_a_valid_crc():
+    a = build_batch([b"a", b"b"], base_offset=0, partition_leader_epoch=0)
+    b = build_batch([b"c"], base_offset=2, partition_leader_epoch=3)
+    partial = build_batch([b"d" * 100], base_offset=3, partition_leader_epoch=3)[:40]   # a fetch cut mid-batch
+    out = shift_records(a + b + partial, SHIFT)
+    assert out is not None and len(out) == len(a + b + partial)
+    first, second = BatchView(out, 0), BatchView(out, len(a))
+    assert (first.partition_leader_epoch, second.partition_leader_epoch) == (SHIFT, SHIFT + 3)
+    assert crc_matches(memoryview(out), 0) and crc_matches(memoryview(out), len(a))
+    assert int.from_bytes(out[len(a + b) + 12:len(a + b) + 16], "big") == SHIFT + 3   # partial: header only
+    assert bytes(out[len(a):len(a) + 8]) == bytes(b[:8])            # nothing else moved
+    assert shift_records(None, SHIFT) is None and shift_records(b"", SHIFT) is None
+
+
+def test_epochs_from_before_the_switch_are_not_sent_to_the_destination():
+    R = messages.OffsetForLeaderEpochRequest
+    body = R(topics=[R.OffsetForLeaderTopic(topic="t", partitions=[
+        R.OffsetForLeaderPartition(partition=0, current_leader_epoch=SHIFT + 2, leader_epoch=8),   # source's
+        R.OffsetForLeaderPartition(partition=1, current_leader_epoch=8, leader_epoch=8),           # all stale
+        R.OffsetForLeaderPartition(partition=2, current_leader_epoch=SHIFT + 1, leader_epoch=SHIFT)])])
+    assert lower_request(ApiKey.OFFSET_FOR_LEADER_EPOCH, body, SHIFT, lambda t, p: {1: 5}.get(p))
+    got = [(p.current_leader_epoch, p.leader_epoch) for p in body.topics[0].partitions]
+    # the source's epoch asks for the destination's current one (whose end is the log end)
+    assert got == [(2, 2), (-1, 5), (1, 0)]
+
+    C = messages.OffsetCommitRequest
+    commit = C(group_id="g", topics=[C.OffsetCommitRequestTopic(name="t", partitions=[
+        C.OffsetCommitRequestPartition(partition_index=0, committed_offset=10, committed_leader_epoch=8),
+        C.OffsetCommitRequestPartition(partition_index=1, committed_offset=10, committed_leader_epoch=SHIFT + 4),
+        C.OffsetCommitRequestPartition(partition_index=2, committed_offset=10, committed_leader_epoch=-1)])])
+    assert lower_request(ApiKey.OFFSET_COMMIT, commit, SHIFT, lambda t, p: None)
+    assert [p.committed_leader_epoch for p in commit.topics[0].partitions] == [-1, 4, -1]
+
+    F = messages.FetchRequest
+    fetch = F(topics=[F.FetchTopic(topic="t", partitions=[
+        F.FetchPartition(partition=0, current_leader_epoch=8, fetch_offset=1),
+        F.FetchPartition(partition=1, current_leader_epoch=SHIFT, fetch_offset=1)])])
+    assert lower_request(ApiKey.FETCH, fetch, SHIFT, lambda t, p: None)
+    assert [p.current_leader_epoch for p in fetch.topics[0].partitions] == [-1, 0]
+
+
+def test_responses_show_epochs_above_the_shift_and_unknown_ones_stay_unknown():
+    M = messages.MetadataResponse
+    meta = M(topics=[M.MetadataResponseTopic(name="t", partitions=[
+        M.MetadataResponsePartition(partition_index=0, leader_id=1, leader_epoch=0),
+        M.MetadataResponsePartition(partition_index=1, leader_id=1, leader_epoch=-1)])])
+    assert raise_response(ApiKey.METADATA, meta, SHIFT)
+    assert [p.leader_epoch for p in meta.topics[0].partitions] == [SHIFT, -1]
+
+    O = messages.OffsetFetchResponse
+    fetched = O(groups=[O.OffsetFetchResponseGroup(group_id="g", topics=[O.OffsetFetchResponseTopics(
+        name="t", partitions=[O.OffsetFetchResponsePartitions(partition_index=0, committed_offset=5,
+                                                              committed_leader_epoch=2)])])])
+    assert raise_response(ApiKey.OFFSET_FETCH, fetched, SHIFT)
+    assert fetched.groups[0].topics[0].partitions[0].committed_leader_epoch == SHIFT + 2
+
+    unknown = O(topics=[O.OffsetFetchResponseTopic(name="t", partitions=[
+        O.OffsetFetchResponsePartition(partition_index=0, committed_offset=5, committed_leader_epoch=-1)])])
+    assert not raise_response(ApiKey.OFFSET_FETCH, unknown, SHIFT)   # nothing to re-encode
+
+    Fr = messages.FetchResponse
+    data = Fr.PartitionData(partition_index=0, records=build_batch([b"x"], partition_leader_epoch=1))
+    data.current_leader.leader_id, data.current_leader.leader_epoch = 1, 1
+    fetch = Fr(responses=[Fr.FetchableTopicResponse(topic="t", partitions=[data])])
+    assert raise_response(ApiKey.FETCH, fetch, SHIFT)
+    assert data.current_leader.leader_epoch == SHIFT + 1 and data.diverging_epoch.epoch == -1
+    assert BatchView(data.records, 0).partition_leader_epoch == SHIFT + 1
+
+
+def test_produce_list_offsets_and_epoch_end_answers_are_raised():
+    P = messages.ProduceResponse
+    topic = P.TopicProduceResponse(name="t", partition_responses=[P.PartitionProduceResponse(index=0)])
+    topic.partition_responses[0].current_leader.leader_epoch = 3        # KIP-951: NOT_LEADER_OR_FOLLOWER
+    assert raise_response(ApiKey.PRODUCE, P(responses=[topic]), SHIFT)
+    assert topic.partition_responses[0].current_leader.leader_epoch == SHIFT + 3
+
+    L = messages.ListOffsetsResponse
+    listed = L(topics=[L.ListOffsetsTopicResponse(name="t", partitions=[
+        L.ListOffsetsPartitionResponse(partition_index=0, offset=7, leader_epoch=2)])])
+    assert raise_response(ApiKey.LIST_OFFSETS, listed, SHIFT)
+    assert listed.topics[0].partitions[0].leader_epoch == SHIFT + 2
+
+    O = messages.OffsetForLeaderEpochResponse
+    ends = O(topics=[O.OffsetForLeaderTopicResult(topic="t", partitions=[
+        O.EpochEndOffset(partition=0, leader_epoch=2, end_offset=9),
+        O.EpochEndOffset(partition=1, leader_epoch=-1, end_offset=-1)])])
+    assert raise_response(ApiKey.OFFSET_FOR_LEADER_EPOCH, ends, SHIFT)
+    assert [(p.leader_epoch, p.end_offset) for p in ends.topics[0].partitions] == [(SHIFT + 2, 9), (-1, -1)]
