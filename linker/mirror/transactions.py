@@ -44,6 +44,7 @@ from linker.client import Admin, Client, ClientError, ProducerIdAndEpoch
 from linker.client.kafka_errors import error_name
 from linker.mirror.checks import marker_type, replay_problem  # noqa: F401 (the batch rules live in checks)
 from linker.mirror.partition import TP, PartitionMirror
+from linker.mirror.replay_ids import ReplayIds, ReplayStats
 from linker.mirror.state import Fidelity
 
 log = logging.getLogger("linker.txn")
@@ -51,15 +52,6 @@ log = logging.getLogger("linker.txn")
 #: The destination transaction timeout asked for: Kafka's default transaction.max.timeout.ms
 #: (15 min), so a replayed transaction outlives a slow or restarting linker as long as allowed.
 TRANSACTION_TIMEOUT_MS = 900_000
-#: How far above the source's producer id position a replay producer id must start: the
-#: source may hand out this many more ids before one could equal a replay producer's.
-PID_MARGIN = 10_000
-#: Non-transactional InitProducerId requests in flight while burning destination ids.
-BURN_IN_FLIGHT = 128
-#: Bounds of one burn (a source whose ids are in the billions cannot be passed): then the
-#: replay ids stay below the source's position (docs/mirror.md, "Producer ids").
-MAX_BURN_IDS = 2_000_000
-MAX_BURN_S = 60.0
 #: How long the destination's marker may take to land after EndTxn.
 MARKER_WAIT_S = 30.0
 
@@ -124,14 +116,6 @@ class PartitionTxns:
         return sum(1 for s in self.slots.values() if s.source_pid is not None)
 
 
-@dataclass
-class ReplayStats:
-    transactions: int = 0
-    batches: int = 0
-    round_trips: int = 0        # requests of the replay itself (burned ids not counted)
-    burned_ids: int = 0         # destination producer ids burned to clear the source's (``_burn_past``)
-
-
 class TxnReplayer:
     """Replays transactional batches and markers of the mirrored partitions (one call per batch,
     one batch in flight per partition, like every produce)."""
@@ -146,10 +130,7 @@ class TxnReplayer:
         self.timeout_ms = timeout_ms
         self.pools: dict[TP, PartitionTxns] = {}
         self.stats = ReplayStats()
-        # Replay producer ids must lie above this (the source's position plus PID_MARGIN).
-        self._pid_floor: int | None = None
-        # A burn hit its bounds: replay ids are taken as they come (below the source's position).
-        self._burn_gave_up = False
+        self.ids = ReplayIds(source, admin, self.stats)
 
     def open_transactions(self, tp: TP) -> int:
         pool = self.pools.get(tp)
@@ -243,7 +224,7 @@ class TxnReplayer:
                 await self._wait_ended(txn_id)
                 raise TransactionEnding(f"{txn_id} was ending its transaction; locating again after its marker")
             if not (d.state == "Ongoing" and dest_tp in d.partitions):
-                if 0 <= d.producer_id <= await self._floor() and not self._burn_gave_up:
+                if 0 <= d.producer_id and await self.ids.too_low(d.producer_id):
                     pool.skipped.add(n)     # skipped before (its id is near the source's)
                 n += 1
                 continue
@@ -292,12 +273,11 @@ class TxnReplayer:
             self.stats.round_trips += 2
             producer = await self.admin.init_producer_id(transactional_id=txn_id,
                                                          transaction_timeout_ms=TRANSACTION_TIMEOUT_MS)
-            floor = await self._floor()
-            if producer.producer_id <= floor and not self._burn_gave_up:
+            if await self.ids.too_low(producer.producer_id):
                 # Close to ids the source hands out: a source idempotent producer could get
                 # the same id and write to this partition. Move the coordinator past, take
                 # another pool id (this one keeps its low id).
-                await self._burn_past(txn_id, floor)
+                await self.ids.burn_past(txn_id)
                 pool.skipped.add(n)
                 continue
             if await self._foreign(dest_tp, pool, producer.producer_id):
@@ -313,40 +293,6 @@ class TxnReplayer:
         log.debug("partition %s-%d: source producer %d's transaction replayed by %s", tp[0], tp[1],
                   source_pid, slot.txn_id)
         return slot
-
-    async def _floor(self) -> int:
-        """The source's highest producer id position (asked of every source broker) + PID_MARGIN."""
-        if self._pid_floor is None:
-            if self.source is None:
-                self._pid_floor = -1
-            else:
-                src = Admin(self.source)
-                snap = await self.source.refresh_metadata()
-                ids = await asyncio.gather(*(src.init_producer_id(node=b) for b in sorted(snap.brokers)))
-                self._pid_floor = max(i.producer_id for i in ids) + PID_MARGIN
-                self.stats.round_trips += 1 + len(ids)
-        return self._pid_floor
-
-    async def _burn_past(self, txn_id: str, floor: int) -> None:
-        """Pipelined non-transactional InitProducerId on the transaction coordinator of
-        ``txn_id`` until it hands out ids above ``floor`` (they come from the same id blocks)."""
-        node = await self.admin.find_coordinator(txn_id, 1)
-        last, burned = -1, 0
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        while last <= floor:
-            if burned >= MAX_BURN_IDS or loop.time() - started > MAX_BURN_S:
-                self._burn_gave_up = True
-                log.warning("destination broker %d: stopped burning producer ids at %d after %d ids "
-                            "(the source's position + %d is %d); replay producer ids stay below it",
-                            node, last, burned, PID_MARGIN, floor)
-                break
-            got = await asyncio.gather(*(self.admin.init_producer_id(node=node) for _ in range(BURN_IN_FLIGHT)))
-            last = max(last, *(g.producer_id for g in got))
-            burned += BURN_IN_FLIGHT
-        self.stats.burned_ids += burned
-        log.info("destination broker %d: burned %d producer ids in %.1f s to hand out ids above %d",
-                 node, burned, asyncio.get_running_loop().time() - started, floor)
 
     async def _foreign(self, dest_tp: TP, pool: PartitionTxns, pid: int) -> bool:
         """The partition holds producer state for ``pid`` that none of the pool's slots wrote."""
