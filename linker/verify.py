@@ -11,6 +11,9 @@ and CRC-covered bytes). Each partition gets one verdict:
   exact; that range is named and not compared); a compacted topic is compared
   by records where a cleaner rewrote batches on either side (``recordwise``),
   and the line says how many records were compared so (record-exact);
+  transactional batches and markers, replayed through destination
+  transactions, are compared by offsets, records and marker type (the line
+  counts them: offset-exact, headers re-stamped);
 - BEHIND: what the destination holds is exact, but it ends N offsets before
   the source (a linker catching up, or not running);
 - INCOMPLETE: exact so far, but it will not catch up by itself: its topic is
@@ -129,11 +132,15 @@ class PartitionVerdict:
             parts.append(f"{self.lag} offsets behind (destination log end {self.dest_end}, "
                          f"source {self.source_end}){why}")
         records = self.compared.records_compared if self.compared else 0
+        replayed = self.compared.replayed_batches if self.compared else 0
         if self.checked_batches or records:
             parts.append(f"offsets {self.checked_from}..{self.checked_to} compared: "
                          f"{self.checked_batches} batches identical"
                          + (f", {records} records identical where a cleaner rewrote batches "
-                            "(record-exact, compacted)" if records else ""))
+                            "(record-exact, compacted)" if records else "")
+                         + (f", {replayed} of them transactional batches and markers equal by records, "
+                            "offsets and marker type (offset-exact (transactional, headers re-stamped))"
+                            if replayed else ""))
         elif self.dest_end == self.dest_start:
             parts.append("the destination is empty: nothing to compare" if self.lag else
                          f"empty on both sides at offset {self.source_end}")

@@ -3,7 +3,8 @@
 Starts a "source" and a "destination" cluster with the test bed, writes a demo
 topic on the source (three codecs, keys, headers, idempotent producer; the
 start of one partition trimmed away) and a compacted topic the source's cleaner
-has cleaned (mirrored record-exact, holes filled), writes a link file, shows `linker plan` (the
+has cleaned (mirrored record-exact, holes filled), a topic written in transactions
+(replayed through destination transactions, offsets kept), writes a link file, shows `linker plan` (the
 read-only preflight), runs `linker run` as a
 subprocess exactly as a user would, waits until it has caught up, shows
 `linker status`, proves the copy with `linker verify`, produces some more and
@@ -29,6 +30,9 @@ DEMO_TOPIC = "demo"
 PARTITIONS = 3
 COMPACTED_TOPIC = "demo-compacted"
 COMPACTED_KEYS = 8
+TXN_TOPIC = "demo-transactions"
+TXN_OUTCOMES = ("commit", "commit", "abort", "commit")
+TXN_RECORDS = 5
 CLEANING_TIMEOUT = 60.0
 CODECS = ("gzip", "lz4", "zstd")
 MORE_CODEC = "zstd"
@@ -70,7 +74,7 @@ def _link_toml(source: Any, destination: Any, metrics_port: int) -> str:
     return (f'name = "demo"\n\n'
             f'[source]\nbootstrap_servers = [{servers(source)}]\n\n'
             f'[destination]\nbootstrap_servers = [{servers(destination)}]\n\n'
-            f'[topics]\nnames = ["{DEMO_TOPIC}", "{COMPACTED_TOPIC}"]\n\n'
+            f'[topics]\nnames = ["{DEMO_TOPIC}", "{COMPACTED_TOPIC}", "{TXN_TOPIC}"]\n\n'
             f'[mirror]\nfetch_max_wait_ms = 200\nmetadata_refresh_ms = 5000\n\n'
             f'[metrics]\nlisten = "127.0.0.1:{metrics_port}"\n')
 
@@ -115,6 +119,16 @@ def _compacted(source: Any) -> tuple[int, int]:
         if len(kept) < produced:
             return produced, len(kept)
     raise DemoFailed(f"the source cleaner did not clean '{COMPACTED_TOPIC}' within {CLEANING_TIMEOUT:.0f}s")
+
+
+def _transactions(source: Any) -> None:
+    """Transactions of a librdkafka transactional producer, committed and aborted (each ends
+    with a marker the source's coordinator writes)."""
+    from kafkabed.producers import make_records, produce
+    source.create_topic(TXN_TOPIC, partitions=1)
+    for i, outcome in enumerate(TXN_OUTCOMES):
+        produce(source, TXN_TOPIC, make_records(TXN_RECORDS, prefix=f"txn{i}"), client="confluent",
+                transaction=outcome)
 
 
 def _compacted_offsets(source: Any) -> list[int]:
@@ -220,7 +234,8 @@ def _verify(config: Path) -> None:
 def _source_ends(source: Any) -> dict[tuple[str, int], int]:
     from kafka import KafkaConsumer
     from kafka.structs import TopicPartition
-    tps = [TopicPartition(DEMO_TOPIC, p) for p in range(PARTITIONS)] + [TopicPartition(COMPACTED_TOPIC, 0)]
+    tps = ([TopicPartition(DEMO_TOPIC, p) for p in range(PARTITIONS)] + [TopicPartition(COMPACTED_TOPIC, 0)]
+           + [TopicPartition(TXN_TOPIC, 0)])
     consumer = KafkaConsumer(**source.kafka_python_config())
     try:
         return {(tp.topic, tp.partition): end for tp, end in consumer.end_offsets(tps).items()}
@@ -266,6 +281,11 @@ def run_demo(args: argparse.Namespace, stack: ExitStack) -> None:
     print(f"  Produced {produced} records over {COMPACTED_KEYS} keys to the compacted topic "
           f"'{COMPACTED_TOPIC}'; the source's cleaner kept {kept}: the mirror keeps their offsets "
           f"and fills the holes (fidelity record-exact (compacted)).", flush=True)
+    _transactions(source)
+    print(f"  Produced {TXN_RECORDS * len(TXN_OUTCOMES)} records in {len(TXN_OUTCOMES)} transactions "
+          f"({TXN_OUTCOMES.count('commit')} committed, {TXN_OUTCOMES.count('abort')} aborted) to "
+          f"'{TXN_TOPIC}': each is replayed as a destination transaction, markers at the same offsets "
+          f"(fidelity offset-exact (transactional, headers re-stamped)).", flush=True)
     trimmed, trimmed_to = _trim(source)
     print(f"  Deleted records below offset {trimmed_to} of {DEMO_TOPIC}-{trimmed} "
           f"(as retention would): the mirror must start there too.", flush=True)

@@ -21,7 +21,8 @@ from .metadata import BrokerInfo, ClusterSnapshot, PartitionInfo, TopicInfo
 from .types import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, MAX_TIMESTAMP, READ_COMMITTED,
                     READ_UNCOMMITTED, AclBinding, AclFilter, AclOperation, AclPermission,
                     AlterConfigOp, ClientQuotaEntry, CommittedOffset, ConfigResourceType, NewTopic, PatternType,
-                    ProducerIdAndEpoch, ProducerState, ResourceType, ScramCredentialInfo, TopicPartition)
+                    ProducerIdAndEpoch, ProducerState, ResourceType, ScramCredentialInfo, TopicPartition,
+                    TransactionDescription)
 
 __all__ = [
     "AclBinding", "AclFilter", "AclOperation", "AclPermission", "Admin", "AlterConfigOp",
@@ -30,7 +31,7 @@ __all__ = [
     "ConfigResourceType", "ConnectFailed", "ConnectionLost", "EARLIEST_TIMESTAMP", "FetchPosition",
     "FetchResult", "FetchSession", "KafkaError", "LATEST_TIMESTAMP", "LOG_END",
     "MAX_TIMESTAMP", "MetadataUnavailable", "NewTopic", "PartitionInfo", "PatternType",
-    "ProducerIdAndEpoch", "ProducerState", "ProtocolError", "READ_COMMITTED", "READ_UNCOMMITTED",
+    "ProducerIdAndEpoch", "ProducerState", "TransactionDescription", "ProtocolError", "READ_COMMITTED", "READ_UNCOMMITTED",
     "RequestTimedOut", "ResourceType", "STALE_METADATA_CODES", "SaslCredentials", "ScramCredentialInfo",
     "SecurityConfig", "SecurityProtocol", "TlsError", "TlsSettings", "TopicInfo", "TopicPartition",
     "UnsupportedVersion", "new_event_loop", "parse_bootstrap", "run",

@@ -23,7 +23,7 @@ from .metadata import ClusterSnapshot
 from .types import (LATEST_TIMESTAMP, SCRAM_MECHANISMS, AclBinding, AclFilter, AclOperation, AclPermission,
                     AlterConfigOp, ClientQuotaEntry, CommittedOffset, ConfigEntry, ConfigResourceType,
                     GroupListing, NewTopic, PatternType, ProducerIdAndEpoch, ProducerState, ResourceType,
-                    ScramCredentialInfo, TopicPartition)
+                    ScramCredentialInfo, TopicPartition, TransactionDescription)
 
 _OFFSET_COMMIT_TOPIC_ID_VERSION = 10
 _OFFSET_FETCH_TOPIC_ID_VERSION = 10
@@ -754,6 +754,25 @@ class Admin:
             if errors:
                 raise errors[0]
         await self._with_transaction_coordinator(transactional_id, ask)
+
+    async def describe_transaction(self, transactional_id: str) -> TransactionDescription | None:
+        """The coordinator's view of one transactional id, or None when it has none
+        (TRANSACTIONAL_ID_NOT_FOUND). Never changes the transaction (unlike InitProducerId)."""
+        D = messages.DescribeTransactionsRequest
+
+        def build(version: int) -> Any:
+            return D(transactional_ids=[transactional_id])
+
+        async def ask(node: int) -> TransactionDescription | None:
+            response, _ = await self.client.versioned_request(node, ApiKey.DESCRIBE_TRANSACTIONS, build)
+            (state,) = response.transaction_states
+            if state.error_code == ErrorCode.TRANSACTIONAL_ID_NOT_FOUND:
+                return None
+            raise_for_code(state.error_code, None, broker=str(node), api="DescribeTransactions")
+            return TransactionDescription(transactional_id, state.transaction_state, state.producer_id,
+                                          state.producer_epoch,
+                                          frozenset((t.topic, p) for t in state.topics for p in t.partitions))
+        return await self._with_transaction_coordinator(transactional_id, ask)
 
     async def end_txn(self, transactional_id: str, producer: ProducerIdAndEpoch, *,
                       commit: bool) -> ProducerIdAndEpoch:

@@ -175,6 +175,17 @@ class ProducerState:
     current_txn_start_offset: int
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class TransactionDescription:
+    """A transactional id as its coordinator describes it (DescribeTransactions)."""
+
+    transactional_id: str
+    state: str                              # Empty, Ongoing, PrepareCommit, CompleteAbort, ...
+    producer_id: int
+    producer_epoch: int
+    partitions: frozenset[TopicPartition]   # in the open transaction
+
+
 #: SCRAM mechanisms by their DescribeUserScramCredentials number
 SCRAM_MECHANISMS = {1: "SCRAM-SHA-256", 2: "SCRAM-SHA-512"}
 

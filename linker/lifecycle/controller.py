@@ -506,6 +506,10 @@ class LifecycleController:
             if pm.status.state is not PartitionState.MIRRORING:
                 return ("state", pm.tp[1]), (f"partition {pm.tp[1]} is {pm.status.state.value}"
                                              f"{': ' + pm.status.reason if pm.status.reason else ''}")
+        for pm in sorted(pms, key=lambda pm: pm.tp):
+            if self.engine.producer.replayer.open_transactions(pm.tp):
+                return ("transaction", pm.tp[1]), (f"partition {pm.tp[1]}: a source transaction is open (replayed "
+                                                   "into a destination transaction); waiting for its marker")
         tps = [pm.tp for pm in pms]
         try:
             hw, leo = await asyncio.wait_for(asyncio.gather(self.source.offsets(tps, LATEST_TIMESTAMP),

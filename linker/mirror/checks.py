@@ -11,6 +11,7 @@ import enum
 
 from kproto.errors import ErrorCode
 from kproto.records.batch import BatchView, LegacyEntry
+from kproto.records.control import ControlType, parse_control_record
 from kproto.records.reproducibility import Reproducibility, classify
 
 def position_problem(base_offset: int, next_offset: int, expected: int) -> tuple[str, str] | None:
@@ -47,6 +48,28 @@ def truncation_problem(acked_end: int, dest_end: int) -> str | None:
 LOG_APPEND_TIME_BIT = 0x08
 #: what a compacted topic's batch may be and still be mirrored by records (linker.mirror.compacted)
 _REBUILT_KINDS = frozenset({Reproducibility.COMPACTION_HOLES, Reproducibility.EMPTY})
+#: what a (non-compacted) topic's batch may be and still be replayed through a destination
+#: transaction (linker.mirror.transactions)
+_REPLAYED_KINDS = frozenset({Reproducibility.TRANSACTIONAL, Reproducibility.CONTROL})
+
+
+def replay_problem(batch: BatchView) -> str | None:
+    """Why a transactional or control batch cannot be replayed, or None."""
+    if batch.is_control:
+        if batch.record_count != 1:
+            return f"control batch at offset {batch.base_offset} holds {batch.record_count} records, not one marker"
+        ctype = marker_type(batch)
+        if ctype not in (ControlType.COMMIT, ControlType.ABORT):
+            return f"control batch at offset {batch.base_offset} is {ctype!r}, not a transaction marker"
+        return None
+    if batch.producer_id < 0:
+        return f"transactional batch at offset {batch.base_offset} has no producer id"
+    return None
+
+
+def marker_type(batch: BatchView) -> ControlType | int:
+    """The control type (COMMIT, ABORT, ...) of a one-record control batch."""
+    return parse_control_record(next(iter(batch.records()))).type
 
 
 def timestamp_problem(attributes: int, base_offset: int) -> str | None:
@@ -63,10 +86,14 @@ def blocking_reason(entry: BatchView | LegacyEntry, compacted: bool) -> str | No
     """Why the engine stops a partition at this source batch, or None when it mirrors it: the one
     rule for the fetcher, the compacted planner and `linker plan`. A compacted topic's batches
     with compaction holes (or empty) are rebuilt by records (record-exact), so they do not block;
-    legacy, control and transactional batches and LogAppendTime batches block everywhere."""
+    transactional batches and COMMIT/ABORT markers of other topics are replayed through
+    destination transactions; legacy batches, other control batches, transactional batches of
+    compacted topics and LogAppendTime batches block."""
     if type(entry) is not BatchView:
         return classify(entry).reason
     verdict = classify(entry)
+    if verdict.kind in _REPLAYED_KINDS and not compacted:
+        return replay_problem(entry) or timestamp_problem(entry.attributes, entry.base_offset)
     if not verdict.exact and not (compacted and verdict.kind in _REBUILT_KINDS):
         return verdict.reason
     return timestamp_problem(entry.attributes, entry.base_offset)

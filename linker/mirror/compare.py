@@ -4,7 +4,9 @@ Used by the locator (the destination's last batch at start), the auditor (a
 running spot check and the prefix check of adopted data) and ``linker verify``
 (whole partitions). Exact means the same offsets, the same record count, the
 same CRC and the same CRC-covered bytes; the baseOffset and the partition
-leader epoch lie outside the CRC and may differ.
+leader epoch lie outside the CRC and may differ. Transactional batches and
+markers are replayed (``transactions.py``): equal by offsets, records and
+control type (``replayed_problem``), not by bytes.
 """
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ import asyncio
 from dataclasses import dataclass
 
 from kproto.records.batch import BatchView
-from kproto.records.layout import ATTRIBUTES_POS
+from kproto.records.control import ControlType
+from kproto.records.layout import ATTRIBUTES_POS, CONTROL_BIT, TRANSACTIONAL_BIT
 from kproto.records.walk import walk_batches
 from linker.client import Client, TopicPartition
 from linker.client.kafka_errors import error_name
 from linker.mirror.recordwise import compare_compacted
+from linker.mirror.checks import marker_type
 
 #: Bytes asked for per fetch while comparing (grown while one batch does not fit).
 COMPARE_FETCH_BYTES = 4 * 1024 * 1024
@@ -32,11 +36,49 @@ def compare_batches(src: BatchView, dst: BatchView) -> str | None:
     if src.record_count != dst.record_count:
         return (f"batch at {src.base_offset}: record count source {src.record_count}, "
                 f"destination {dst.record_count}")
+    if src.attributes & _REPLAYED_BITS:
+        return replayed_problem(src, dst)
     if src.crc != dst.crc:
         return f"batch at {src.base_offset}: CRC source {src.crc:#010x}, destination {dst.crc:#010x}"
     if src.size != dst.size or src.buffer[ATTRIBUTES_POS:] != dst.buffer[ATTRIBUTES_POS:]:
         return f"batch at {src.base_offset}: CRC-covered bytes differ (same CRC field)"
     return None
+
+
+#: Attributes .. maxTimestamp and recordCount .. end: what a re-stamped batch keeps (the producer
+#: id, epoch and base sequence in between, and so the CRC, are the linker's).
+_KEPT_HEAD = slice(ATTRIBUTES_POS, 43)
+_KEPT_TAIL = 57
+_REPLAYED_BITS = CONTROL_BIT | TRANSACTIONAL_BIT
+
+
+def replayed_problem(src: BatchView, dst: BatchView) -> str | None:
+    """Why a replayed transactional batch or marker differs from the source's, or None.
+
+    A transactional data batch must equal the source's in every CRC-covered byte except
+    the producer id, epoch and base sequence; a marker must be a marker of the same type
+    (its producer, coordinator epoch and timestamps are the destination coordinator's)."""
+    at = src.base_offset
+    if src.is_control:
+        if not dst.is_control:
+            return f"batch at {at}: source has a transaction marker, destination a data batch"
+        s_type, d_type = marker_type(src), marker_type(dst)
+        if s_type != d_type:
+            return f"marker at {at}: source {_type_name(s_type)}, destination {_type_name(d_type)}"
+        return None
+    if not dst.is_transactional or dst.is_control:
+        return f"batch at {at}: source batch is transactional, the destination's is not"
+    s_buf, d_buf = src.buffer, dst.buffer
+    if src.size != dst.size or s_buf[_KEPT_HEAD] != d_buf[_KEPT_HEAD] or s_buf[_KEPT_TAIL:] != d_buf[_KEPT_TAIL:]:
+        return f"transactional batch at {at}: records or header fields other than the producer's differ"
+    return None
+
+
+def _type_name(ctype: int) -> str:
+    try:
+        return ControlType(ctype).name
+    except ValueError:
+        return f"control type {ctype}"
 
 
 def batch_containing(records: memoryview | bytes | None, offset: int) -> BatchView | None:
@@ -60,6 +102,7 @@ class PartitionReport:
     divergence: str | None = None
     mirror_topic: str = ""      # the destination topic (differs with a [topics] prefix)
     records_compared: int = 0   # compacted partitions: records compared where a side was cleaned
+    replayed_batches: int = 0   # transactional batches and markers compared by records, offsets and type
     bytes_read: int = 0         # record bytes fetched, both clusters together
 
     @property
@@ -134,6 +177,8 @@ async def compare_range(source: Client, dest: Client, tp: TopicPartition, dest_t
                 rep.divergence = f"first divergence at offset {min(s.base_offset, d.base_offset)}: {why}"
                 return rep
             rep.checked_batches += 1
+            if s.attributes & _REPLAYED_BITS:
+                rep.replayed_batches += 1
             pos = d.next_offset
         rep.checked_to = pos
     return rep

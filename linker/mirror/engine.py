@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from linker.client import Admin, Client
+from linker.client import Admin, Client, ClientError
 from linker.settings import MirrorSettings, TopicSettings
 from linker.metrics import MirrorMetrics
 from linker.mirror.audit import Auditor
@@ -35,6 +35,7 @@ from linker.mirror.producer import Producer
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import ClusterWait, until_ready
 from linker.mirror.table import PartitionTable
+from linker.mirror.transactions import ReplayMismatch
 from linker.naming import MirrorNames
 from linker.selection import TopicSelector
 
@@ -72,7 +73,8 @@ class MirrorEngine:
         # loop, still leading other partitions, only drops a moved partition.
         source.on_snapshot.append(lambda _: self.table.leaders_changed())
         source_admin, dest_admin = Admin(source), Admin(dest)
-        self.producer = Producer(self.table, dest, dest_admin, self.names, mirror, self.metrics, stale)
+        self.producer = Producer(self.table, dest, dest_admin, self.names, mirror, self.metrics, stale, link=name,
+                                 source=source)
         self.auditor = Auditor(self.table, source, dest, self.names, mirror, self.metrics)
         self.locator = Locator(self.table, source, dest, source_admin, dest_admin, self.names,
                                TopicSelector(topics, self._refusal),
@@ -146,8 +148,24 @@ class MirrorEngine:
     async def stop_topic(self, topic: str, reason: str) -> None:
         """Never write ``topic`` again (promote/failover); returns once its last produce settled."""
         self.table.stopped_topics.add(topic)   # never located or created again from here on
-        await self._settled(self.table.hold(topic))
+        pms = self.table.hold(topic)
+        await self._settled(pms)
+        await self._abort_replayed(pms)
         self.table.stop(topic, reason)   # no await since the wait: no locate or produce started in between
+
+    async def _abort_replayed(self, pms: list[PartitionMirror]) -> None:
+        """A replayed destination transaction left open by a stopped topic would hold its last
+        stable offset until the destination times it out: abort it now (docs/mirror.md)."""
+        for pm in pms:
+            if not self.producer.replayer.open_transactions(pm.tp) or pm.in_flight is not None:
+                continue
+            try:
+                pm.acked_end = await self.producer.replayer.abort_open(pm.tp, self.names.mirror_tp(pm.tp),
+                                                                       pm.acked_end)
+                pm.status.dest_log_end = pm.acked_end
+            except (ClientError, ReplayMismatch) as exc:
+                log.error("partition %s-%d: aborting its open replayed transactions failed: %s "
+                          "(the destination aborts them after their timeout)", pm.tp[0], pm.tp[1], exc)
 
     async def _settled(self, pms: list[PartitionMirror]) -> None:
         try:

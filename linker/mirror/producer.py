@@ -18,7 +18,9 @@ import asyncio
 import logging
 from typing import Any
 
+from kproto.records.batch import BatchView
 from kproto.records.forward import produce_chunks
+from kproto.records.layout import CONTROL_BIT, TRANSACTIONAL_BIT
 from linker.client import STALE_METADATA_CODES, Admin, Client, ClientError
 from linker.client.kafka_errors import error_name
 from linker.settings import MirrorSettings
@@ -26,6 +28,7 @@ from linker.metrics import MirrorMetrics
 from kproto.errors import ErrorCode
 from linker.mirror.checks import Verdict, judge_produce, truncation_problem
 from linker.mirror.topics import repair_configs
+from linker.mirror.transactions import ReplayMismatch, TxnReplayer, mark_replayed
 from linker.mirror.partition import TP, PartitionMirror
 from linker.mirror.rebuild import RebuiltBatch, note_rebuilt
 from linker.mirror.signals import StaleMetadata
@@ -38,12 +41,15 @@ log = logging.getLogger("linker.mirror")
 MAX_PRODUCE_REQUESTS_PER_BROKER = 8
 #: Attempts of a one-off produce (fillers) across destination leader moves.
 PRODUCE_ONE_ATTEMPTS = 10
+_TXN_BITS = CONTROL_BIT | TRANSACTIONAL_BIT
 
 
 class Producer:
     def __init__(self, table: PartitionTable, dest: Client, dest_admin: Admin, names: MirrorNames,
-                 settings: MirrorSettings, metrics: MirrorMetrics, stale: StaleMetadata) -> None:
+                 settings: MirrorSettings, metrics: MirrorMetrics, stale: StaleMetadata,
+                 link: str = "link", source: Client | None = None) -> None:
         self.table = table
+        self.replayer = TxnReplayer(link, dest, dest_admin, settings.acks, settings.produce_timeout_ms, source)
         self.dest = dest
         self.dest_admin = dest_admin
         self.names = names
@@ -73,6 +79,12 @@ class Producer:
     def _dispatch(self, tasks: asyncio.TaskGroup) -> None:
         by_node: dict[int, list[PartitionMirror]] = {}
         for pm in self.table.produce_round():
+            head = pm.queue[0][0]
+            if type(head) is BatchView and head.attributes & _TXN_BITS:
+                # A replayed transaction's batch or marker: its own requests (transactions.py).
+                self.table.start_produce(pm)
+                tasks.create_task(self._send_txn(pm, tasks))
+                continue
             node = self.dest.leader(self.names.mirror_tp(pm.tp))
             if node < 0 or self._requests_in_flight.get(node, 0) >= MAX_PRODUCE_REQUESTS_PER_BROKER:
                 self.table.defer(pm)
@@ -119,50 +131,80 @@ class Producer:
                 self.table.schedule_resync(pm, failure or "no response for the partition")
                 continue
             code, base = results[pm.tp]
-            verdict, reason = judge_produce(b.base_offset, code, base, error_name(code) if code else "")
-            if verdict is Verdict.OK:
-                pm.acked_end = b.next_offset
-                if pm.pending_log_start is not None and pm.acked_end >= pm.pending_log_start:
-                    tasks.create_task(self._trim_to_source_start(pm, pm.pending_log_start))
-                    pm.pending_log_start = None
-                pm.status.dest_log_end = pm.acked_end
-                pm.last_mirrored_ts = b.max_timestamp
-                n = b.record_count
-                pm.mirrored_bytes += b.size
-                pm.mirrored_records += n
-                self.metrics.bytes_total.inc(b.size)
-                self.metrics.batches_total.inc()
-                self.metrics.records_total.inc(n)
-                if isinstance(b, RebuiltBatch):
-                    note_rebuilt(pm, b, self.metrics)
-            elif not code and base < b.base_offset:
-                why = truncation_problem(b.base_offset, base) or ""
-                self.table.move(pm, PartitionState.DEST_TRUNCATED,
-                                f"{why}; the batch of source offset {b.base_offset} landed at {base}", offset=base)
-            elif verdict is Verdict.FAILED and self._repairable(pm, code, b.base_offset):
-                self.metrics.errors_total.inc(api="Produce", error=error_name(code))
-                # Held like a partition being located (neither fetched nor produced) until fixed.
-                self.table.drop_queue(pm)
-                pm.locating = True
-                tasks.create_task(self._repair(pm, ErrorCode(code), b.size, b.base_offset))
-            elif verdict is Verdict.FAILED:
-                if code and self._repaired.get(pm.tp) == (code, b.base_offset):
-                    reason += " again after the mirror topic config was fixed"
-                if code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER and b.producer_id >= 0:
-                    reason += (f" (producer {b.producer_id}, epoch {b.producer_epoch}, base sequence "
-                               f"{b.base_sequence}: the destination's sequence for it is not where the "
-                               "mirror left it)")
-                if code:
-                    self.metrics.errors_total.inc(api="Produce", error=error_name(code))
-                self.table.move(pm, PartitionState.FAILED, reason, offset=b.base_offset)
-            else:
-                self.metrics.errors_total.inc(api="Produce", error=reason)
-                if verdict is Verdict.RETRY:
-                    stale = True
-                self.table.schedule_resync(pm, reason)
+            stale = self._settle(pm, b, code, base, tasks) or stale
         if stale:
             self.stale.mark_dest()
         self.table.produce_settled()
+
+    async def _send_txn(self, pm: PartitionMirror, tasks: asyncio.TaskGroup) -> None:
+        """Replay one transactional batch or marker (``transactions.TxnReplayer``)."""
+        b = pm.in_flight
+        assert b is not None
+        try:
+            code, base = await self.replayer.replay(pm.tp, self.names.mirror_tp(pm.tp), b)
+        except ClientError as exc:
+            self.metrics.errors_total.inc(api="Produce", error=type(exc).__name__)
+            self.table.end_produce(pm)
+            self.table.schedule_resync(pm, f"transactional replay at {b.base_offset}: {exc}")
+            self.table.produce_settled()
+            return
+        except ReplayMismatch as exc:
+            self.table.end_produce(pm)
+            self.table.move(pm, PartitionState.FAILED, str(exc), offset=b.base_offset)
+            self.table.produce_settled()
+            return
+        self.table.end_produce(pm)
+        if not code and base == b.base_offset:
+            mark_replayed(pm)
+        if self._settle(pm, b, code, base, tasks):
+            self.stale.mark_dest()
+        self.table.produce_settled()
+
+    def _settle(self, pm: PartitionMirror, b: Any, code: int, base: int, tasks: asyncio.TaskGroup) -> bool:
+        """Judge one partition's produce answer; True when destination metadata is stale."""
+        stale = False
+        verdict, reason = judge_produce(b.base_offset, code, base, error_name(code) if code else "")
+        if verdict is Verdict.OK:
+            pm.acked_end = b.next_offset
+            if pm.pending_log_start is not None and pm.acked_end >= pm.pending_log_start:
+                tasks.create_task(self._trim_to_source_start(pm, pm.pending_log_start))
+                pm.pending_log_start = None
+            pm.status.dest_log_end = pm.acked_end
+            pm.last_mirrored_ts = b.max_timestamp
+            n = b.record_count
+            pm.mirrored_bytes += b.size
+            pm.mirrored_records += n
+            self.metrics.bytes_total.inc(b.size)
+            self.metrics.batches_total.inc()
+            self.metrics.records_total.inc(n)
+            if isinstance(b, RebuiltBatch):
+                note_rebuilt(pm, b, self.metrics)
+        elif not code and base < b.base_offset:
+            why = truncation_problem(b.base_offset, base) or ""
+            self.table.move(pm, PartitionState.DEST_TRUNCATED,
+                            f"{why}; the batch of source offset {b.base_offset} landed at {base}", offset=base)
+        elif verdict is Verdict.FAILED and self._repairable(pm, code, b.base_offset):
+            self.metrics.errors_total.inc(api="Produce", error=error_name(code))
+            # Held like a partition being located (neither fetched nor produced) until fixed.
+            self.table.drop_queue(pm)
+            pm.locating = True
+            tasks.create_task(self._repair(pm, ErrorCode(code), b.size, b.base_offset))
+        elif verdict is Verdict.FAILED:
+            if code and self._repaired.get(pm.tp) == (code, b.base_offset):
+                reason += " again after the mirror topic config was fixed"
+            if code == ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER and b.producer_id >= 0:
+                reason += (f" (producer {b.producer_id}, epoch {b.producer_epoch}, base sequence "
+                           f"{b.base_sequence}: the destination's sequence for it is not where the "
+                           "mirror left it)")
+            if code:
+                self.metrics.errors_total.inc(api="Produce", error=error_name(code))
+            self.table.move(pm, PartitionState.FAILED, reason, offset=b.base_offset)
+        else:
+            self.metrics.errors_total.inc(api="Produce", error=reason)
+            if verdict is Verdict.RETRY:
+                stale = True
+            self.table.schedule_resync(pm, reason)
+        return stale
 
     def _repairable(self, pm: PartitionMirror, code: int, base_offset: int) -> bool:
         """A config fix may cure ``code``, and was not tried yet for this batch."""

@@ -52,6 +52,8 @@ _ALLOWED: dict[PartitionState, frozenset[PartitionState]] = {
 class Fidelity(enum.Enum):
     EXACT = "exact"            # offsets and CRC-covered bytes equal so far
     RECORD_EXACT = "record-exact (compacted)"   # same offsets; cleaned ranges equal by records (compacted.py)
+    # same offsets and records; transactional batches carry the linker's producer fields (transactions.py)
+    TXN_EXACT = "offset-exact (transactional, headers re-stamped)"
     NOT_EXACT = "not-exact"    # something was found that breaks exactness
     UNKNOWN = "unknown"        # not checked yet
 

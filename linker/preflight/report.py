@@ -17,6 +17,7 @@ from linker.preflight.sample import Sample
 
 EXIT_READY, EXIT_BLOCKED, EXIT_UNREACHABLE = 0, 3, 4
 EXACT, RECORD_EXACT, BLOCKED = "exact", "record-exact (compacted)", "BLOCKED"
+TXN_EXACT = "offset-exact (transactional, headers re-stamped)"   # replayed (linker.mirror.transactions)
 UNKNOWN = "unknown (not sampled)"
 
 
@@ -69,7 +70,9 @@ class TopicPlan:
             return BLOCKED
         if self.records and not self.sample.batches:
             return UNKNOWN
-        return RECORD_EXACT if self.cleaned else EXACT
+        if self.cleaned:
+            return RECORD_EXACT
+        return TXN_EXACT if self.sample.transactional or self.sample.control else EXACT
 
     @property
     def blocked_reason(self) -> str:

@@ -60,7 +60,12 @@ def _check_mirror_steps(text: str) -> str:
     compacted = re.findall(r"^\s+demo-compacted\s+0\s+ACTIVE\s+MIRRORING\s+record-exact \(compacted\)\s+0\s+"
                            r"(\d+)\s+(\d+)\s+(\d+)\s+0\s", text, re.M)
     assert len(compacted) == 2 and all(hw == end == dst_end == m.group(1) for hw, end, dst_end in compacted), text
-    assert text.count("4 partitions: 4 exact; 0 problem(s)") == 2, text
+    # the transactional topic: 4 transactions of 5 records, each with its marker
+    assert "Produced 20 records in 4 transactions (3 committed, 1 aborted) to 'demo-transactions'" in text, text
+    txn = re.findall(r"^\s+demo-transactions\s+0\s+ACTIVE\s+MIRRORING\s+offset-exact \(transactional, headers "
+                     r"re-stamped\)\s+0\s+(\d+)\s+(\d+)\s+(\d+)\s+0\s", text, re.M)
+    assert len(txn) == 2 and all(r == ("24", "24", "24") for r in txn), text
+    assert text.count("5 partitions: 5 exact; 0 problem(s)") == 2, text
     assert text.count("Verify: EXACT") == 2, text
     assert "Produced 10 more records" in text, text
     assert re.search(r"linker plan --config \S+ +\(read-only preflight; exit 0\)", text), text

@@ -126,6 +126,13 @@ def test_producer_ids_and_a_transaction(source, topic_name) -> None:
                                 transactional=True)
             answer = await client.produce(client.leader(tp), {tp: batch}, transactional_id=txn)
             assert answer[tp].error_code == 0 and answer[tp].base_offset == 0
+            # DescribeTransactions: the open transaction, without touching it.
+            described = await admin.describe_transaction(txn)
+            assert described is not None and described.state == "Ongoing"
+            assert (described.producer_id, described.producer_epoch) == (producer.producer_id,
+                                                                         producer.producer_epoch)
+            assert described.partitions == {tp}
+            assert await admin.describe_transaction(f"{txn}-never-used") is None
             # Open: a read_committed reader sees nothing yet (last stable offset 0).
             lso = await client.list_offsets({tp: LATEST_TIMESTAMP}, isolation_level=READ_COMMITTED)
             assert lso[tp].offset == 0

@@ -15,6 +15,8 @@ from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP
 from linker.connect import connect
 from linker.verify import verify_link
 
+from tests.checker import check_mirror
+
 from .helpers import caught_up, engine_for, link_config, run_until
 
 
@@ -204,7 +206,8 @@ def _first_unreproducible(cluster_settings, tp):
     return asyncio.run(go())
 
 
-def test_transactional_source_blocks_at_the_marker_batch(source, destination, topic_names):
+def test_transactional_source_is_replayed_after_plain_batches(source, destination, topic_names):
+    # Issue 16: this partition used to go BLOCKED at offset 20 (the first transactional batch).
     txn_topic, plain_topic = topic_names("txn"), topic_names("plain")
     source.create_topic(txn_topic, partitions=1)
     source.create_topic(plain_topic, partitions=1)
@@ -212,20 +215,16 @@ def test_transactional_source_blocks_at_the_marker_batch(source, destination, to
     produce(source, txn_topic, 5, transaction="commit")
     produce(source, plain_topic, 40)
     cfg = link_config(source, destination, names=[txn_topic, plain_topic])
-
-    async def blocked_and_done(engine):
-        pm = engine.partitions.get((txn_topic, 0))
-        return (pm is not None and pm.status.state.value == "BLOCKED"
-                and await caught_up()(engine))
-    engine = mirror(cfg, done=blocked_and_done)
+    engine = mirror(cfg)
     st = engine.partitions[(txn_topic, 0)].status
-    assert st.offset == 20 and "transactional" in st.reason
-    assert engine.partitions[(plain_topic, 0)].status.state.value == "STOPPED"
+    assert st.fidelity.value == "offset-exact (transactional, headers re-stamped)", st
+    assert engine.partitions[(plain_topic, 0)].status.fidelity.value == "exact"
     assert engine.partitions[(plain_topic, 0)].acked_end == 40
     assert _first_unreproducible(cfg.source, (txn_topic, 0)) == (20, "transactional")
     _, d_end = offsets(cfg.destination, [(txn_topic, 0)])
-    assert d_end[(txn_topic, 0)] == 20
-    assert_verified(cfg, allow_lag=True)
+    assert d_end[(txn_topic, 0)] == 26          # 20 plain, 5 in the transaction, its marker
+    assert check_mirror(source, destination, [plain_topic]).exact
+    assert_verified(cfg)
 
 
 def test_restart_mid_stream_resumes_exactly(source, destination, topic_name):
