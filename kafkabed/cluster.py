@@ -467,7 +467,13 @@ class KafkaCluster:
             resources = [ConfigResource("BROKER", str(b.node_id)) for b in self.brokers if b.alive]
         else:
             resources = [ConfigResource(kind, name)]
-        result = self.admin().describe_configs(resources, config_filter="all")
+        from kafka.errors import KafkaConnectionError, NodeNotReadyError, UnknownBrokerIdError
+        try:
+            result = self.admin().describe_configs(resources, config_filter="all")
+        except (KafkaConnectionError, NodeNotReadyError, UnknownBrokerIdError):
+            # the admin chose a node that was just killed (its metadata still lists it until the
+            # controller fences it): asked again, it backs off from that node
+            return False
         for per_name in result[kind.lower()].values():
             for key, value in values.items():
                 entry = per_name.get(key)
