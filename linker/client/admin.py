@@ -710,6 +710,22 @@ class Admin:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 
+    async def burn_producer_ids(self, node: int, past: int, *, max_ids: int, max_seconds: float,
+                                in_flight: int = 128, start: int = -1) -> tuple[int, int]:
+        """Pipelined non-transactional InitProducerId on `node` until it hands out an id above
+        `past` (a broker allocates from blocks the controller hands out in increasing order, so
+        every later id is larger too), within `max_ids` ids and `max_seconds`. Returns (ids
+        used, the last id returned, `start` if none); a refusal raises KafkaError."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_seconds
+        used, last = 0, start
+        while last <= past and used < max_ids and loop.time() < deadline:
+            n = min(in_flight, max_ids - used)
+            got = await asyncio.gather(*(self.init_producer_id(node=node) for _ in range(n)))
+            last = max(last, *(g.producer_id for g in got))
+            used += n
+        return used, last
+
     async def _with_transaction_coordinator(self, transactional_id: str,
                                             call: Callable[[int], Any]) -> Any:
         """Run `call(coordinator)`, re-finding the coordinator while it moves, loads,

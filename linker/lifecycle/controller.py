@@ -24,7 +24,7 @@ from linker.lifecycle.access_report import AccessReport
 from linker.lifecycle.acl_sync import sync_acls_and_report
 from linker.lifecycle.acls import NoAuthorizer, acls_bind, allow_writes, deny_writes, fence_linker, linker_principal
 from linker.lifecycle.config_sync import sync_configs
-from linker.lifecycle.offset_sync import GroupSync, sync_groups
+from linker.lifecycle.offset_sync import NO_COMMITS, GroupSync, sync_groups
 from linker.lifecycle.producer_ids import ProducerIdError, move_past_mirrored_ids
 from linker.lifecycle.records import (HEARTBEAT_KEY, MirrorRecord, OwnerRecord, ProgressRecord, TopicRecord,
                                       TopicState, heartbeat_value, liveness_ms)
@@ -532,8 +532,13 @@ class LifecycleController:
         want = set(topics) if topics is not None else set(self._live_topics())
         for r in await sync_groups(self.source, self.dest, want, self.settings.group_selected,
                                    self.names, timeout):
+            before = self.groups.get(r.group)
             self.groups[r.group] = r
-            log.info("offset sync: %s", r.line())
+            # Logged when a pass wrote something or a group's standing changed, not every pass: a
+            # cluster with a thousand groups would log a thousand lines per interval (`/status`
+            # has them all).
+            if r.skipped != NO_COMMITS and (r.committed or before is None or before.standing() != r.standing()):
+                log.info("offset sync: %s", r.line())
 
 
 def _mirror_writes(pins: dict[str, Any]) -> list[tuple[bytes, bytes | None]]:

@@ -50,6 +50,10 @@ class GroupSync:
     skipped: str = ""
     errors: dict[TP, str] = field(default_factory=dict)
 
+    def standing(self) -> tuple:
+        """What holds across passes (clamps, kept commits, a skip, errors), without when."""
+        return (self.clamped, self.kept, self.skipped, self.errors)
+
     @property
     def lag(self) -> int:
         return sum(s - w for s, w in self.clamped.values())

@@ -33,7 +33,6 @@ log = logging.getLogger("linker.lifecycle")
 MAX_IDS_PER_BROKER = 2_000_000
 MAX_SECONDS = 60.0
 IN_FLIGHT = 128
-TRANSACTION_TIMEOUT_MS = 60_000
 EXPIRATION_KEY = "producer.id.expiration.ms"
 DEFAULT_EXPIRATION_MS = 86_400_000
 # A broker drops expired producer state on a timer (producer.id.expiration.check.interval.ms,
@@ -181,25 +180,21 @@ async def live_mirrored_ids(dest: Client, tps: Iterable[TP], expiration_ms: int)
     return live
 
 
-async def _ask(admin: Admin, node: int, n: int) -> list[int]:
-    answers = await asyncio.gather(*(admin.init_producer_id(node=node, transaction_timeout_ms=TRANSACTION_TIMEOUT_MS)
-                                     for _ in range(n)), return_exceptions=True)
-    for a in answers:
-        if isinstance(a, KafkaError):
-            # Retriable ones (a broker with no id block yet) were retried up to the request timeout.
-            raise ProducerIdError(f"InitProducerId on destination broker {node}: {a.name}") from a
-        if isinstance(a, BaseException):
-            raise a
-    return [a.producer_id for a in answers]   # type: ignore[union-attr]
+async def _position(admin: Admin, node: int) -> int:
+    """The id ``node`` hands out now (one InitProducerId; every later one is larger)."""
+    try:
+        return (await admin.init_producer_id(node=node)).producer_id
+    except KafkaError as exc:   # retriable ones (no id block yet) were retried up to the request timeout
+        raise ProducerIdError(f"InitProducerId on destination broker {node}: {exc.name}") from exc
 
 
 async def _burn_on(admin: Admin, node: int, start: int, report: BurnReport, max_ids: int, deadline: float) -> None:
-    """Pipelined InitProducerId(non-transactional) on one broker until an id exceeds ``burn_to``."""
-    used, last = 0, start
-    while last <= report.plan.burn_to and used < max_ids and time.monotonic() < deadline:
-        n = min(IN_FLIGHT, max_ids - used)
-        last = max(last, *await _ask(admin, node, n))
-        used += n
+    """Burn ids on one broker until it hands out one above ``burn_to`` (within the bounds)."""
+    try:
+        used, last = await admin.burn_producer_ids(node, report.plan.burn_to, max_ids=max_ids, in_flight=IN_FLIGHT,
+                                                   max_seconds=max(0.0, deadline - time.monotonic()), start=start)
+    except KafkaError as exc:   # retriable ones (no id block yet) were retried up to the request timeout
+        raise ProducerIdError(f"InitProducerId on destination broker {node}: {exc.name}") from exc
     report.burned[node], report.last_id[node] = used, last
     if last <= report.plan.burn_to:
         report.unsafe.append(node)
@@ -217,8 +212,8 @@ async def move_past_mirrored_ids(dest: Client, tps: Iterable[TP], *, extra_ids: 
     if not live:
         return BurnReport(IdPlan({}, 0))
     admin = Admin(dest)
-    probes = await asyncio.gather(*(_ask(admin, b, 1) for b in brokers))
-    report = BurnReport(plan_move(live, {b: ids[0] for b, ids in zip(brokers, probes)}, max_ids))
+    probes = await asyncio.gather(*(_position(admin, b) for b in brokers))
+    report = BurnReport(plan_move(live, dict(zip(brokers, probes)), max_ids))
     deadline = time.monotonic() + max_seconds
     await asyncio.gather(*(_burn_on(admin, b, pos, report, max_ids, deadline)
                            for b, pos in report.plan.positions.items() if pos <= report.plan.burn_to))

@@ -72,19 +72,15 @@ class ReplayIds:
         ``txn_id`` until it hands out ids above the floor (they come from the same id blocks)."""
         floor = await self.floor()
         node = await self.admin.find_coordinator(txn_id, TRANSACTION_KEY)
-        last, burned = -1, 0
         loop = asyncio.get_running_loop()
         started = loop.time()
-        while last <= floor:
-            if burned >= MAX_BURN_IDS or loop.time() - started > MAX_BURN_S:
-                self.gave_up = True
-                log.warning("destination broker %d: stopped burning producer ids at %d after %d ids "
-                            "(the source's position + %d is %d); replay producer ids stay below it",
-                            node, last, burned, PID_MARGIN, floor)
-                break
-            got = await asyncio.gather(*(self.admin.init_producer_id(node=node) for _ in range(BURN_IN_FLIGHT)))
-            last = max(last, *(g.producer_id for g in got))
-            burned += BURN_IN_FLIGHT
+        burned, last = await self.admin.burn_producer_ids(node, floor, max_ids=MAX_BURN_IDS, max_seconds=MAX_BURN_S,
+                                                          in_flight=BURN_IN_FLIGHT)
+        if last <= floor:
+            self.gave_up = True
+            log.warning("destination broker %d: stopped burning producer ids at %d after %d ids "
+                        "(the source's position + %d is %d); replay producer ids stay below it",
+                        node, last, burned, PID_MARGIN, floor)
         self.stats.burned_ids += burned
         log.info("destination broker %d: burned %d producer ids in %.1f s to hand out ids above %d",
                  node, burned, asyncio.get_running_loop().time() - started, floor)

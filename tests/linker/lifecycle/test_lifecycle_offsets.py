@@ -77,3 +77,29 @@ def test_failover_makes_a_final_offset_sync(source, destination, topic_name):
     assert "final offset sync: 1 of 1 groups" in r.note, r.line()
     c = committed(cfg, group, topic_name)
     assert (c.offset, c.metadata) == (15, "last"), c
+
+
+def test_a_group_is_logged_when_its_outcome_changes_not_every_pass(source, destination, topic_name, caplog):
+    """A linker next to many groups logged one line per group per pass (every second here); a
+    full stderr pipe then blocked a `linker run` in the test suite. Now: once per change."""
+    import logging
+    import time
+    caplog.set_level(logging.INFO, logger="linker.lifecycle")
+    source.create_topic(topic_name, partitions=1)
+    produce(source, topic_name, 10)
+    group, idle = f"logged-{topic_name[-8:]}", f"idle-{topic_name[-8:]}"
+    commit(source, group, topic_name, 5)
+    other = f"{topic_name}-other"
+    source.create_topic(other, partitions=1)
+    commit(source, idle, other, 1)                   # no commits on the mirror topics: never logged
+    cfg = link_config(source, destination, f"log-{topic_name[-8:]}", names=[topic_name])
+
+    def lines(g: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.getMessage().startswith(f"offset sync: group {g}:")]
+    with Linker(cfg) as linker:
+        linker.wait(lambda: len(lines(group)) == 1, why="the first sync logged")
+        time.sleep(3.5)                               # three more passes (offset_sync_interval_ms 1000)
+        assert len(lines(group)) == 1, lines(group)
+        commit(source, group, topic_name, 8)         # a change: logged once more
+        linker.wait(lambda: len(lines(group)) == 2, why="the change logged")
+    assert "synced 1 partitions" in lines(group)[-1] and not lines(idle)

@@ -3,6 +3,7 @@ state topic; `linker promote` drives the proxy's cutover from the source to the 
 from __future__ import annotations
 
 import asyncio
+import collections
 import signal
 import socket
 import subprocess
@@ -58,11 +59,16 @@ group_drain_timeout_s = 10
 
 
 class Proc:
-    """A `linker` subprocess, stopped by SIGTERM (killed if it does not exit)."""
+    """A `linker` subprocess, stopped by SIGTERM (killed if it does not exit). Its stderr is read
+    all along by a thread (the last lines kept): a full pipe would block the process's logging,
+    and with it the event loop, so a long-running linker would silently stop mirroring."""
 
     def __init__(self, *args: str) -> None:
         self.p = subprocess.Popen([sys.executable, "-m", "linker.app.cli", *args], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)
+        self._err: collections.deque[str] = collections.deque(maxlen=2000)
+        self._reader = threading.Thread(target=lambda: self._err.extend(self.p.stderr), daemon=True)
+        self._reader.start()
 
     def first_line(self, timeout: float = 60) -> str:
         box: list[str] = []
@@ -76,11 +82,12 @@ class Proc:
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
         try:
-            _, err = self.p.communicate(timeout=30)
+            self.p.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.p.kill()
-            _, err = self.p.communicate()
-        return err or ""
+            self.p.wait()
+        self._reader.join(10)
+        return "".join(self._err)
 
 
 @contextmanager
