@@ -16,13 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kproto.records.batch import BatchView
 from kproto.records.decode import iter_records
 from kproto.records.record import Record
-from kproto.records.walk import walk_batches
 from linker.client import EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, Client
-from linker.client.kafka_errors import error_name
-from linker.mirror.compare import compare_range
+from linker.mirror.compare import batches_from, compare_range
 
 #: Bytes asked for per fetch of the tail (grown while one batch does not fit).
 TAIL_FETCH_BYTES = 4 * 1024 * 1024
@@ -111,18 +108,10 @@ async def diff_topic(old: Client, promoted: Client, topic: str, failover: dict[i
 async def _read_tail(old: Client, d: PartitionDiff, sink: RecordSink | None) -> None:
     """Count (and hand to ``sink``) the data records of ``old`` in [failover offset, old end)."""
     tp = (d.topic, d.partition)
-    pos, size = max(d.failover_offset, d.old_start), TAIL_FETCH_BYTES
+    pos = max(d.failover_offset, d.old_start)
     while pos < d.old_end:
-        part = await old.fetch_partition(tp, pos, size)
-        if part.error_code:
-            raise RuntimeError(f"{old.label}: fetch of {d.topic}-{d.partition} at {pos}: "
-                               f"{error_name(part.error_code)}")
-        walk = walk_batches(part.records)
-        batches = [b for b in walk if isinstance(b, BatchView) and b.next_offset > pos]
+        batches, _ = await batches_from(old, tp, pos, TAIL_FETCH_BYTES)
         if not batches:
-            if walk.truncated:
-                size *= 4
-                continue
             break   # nothing more below the high watermark (e.g. transaction markers only)
         for b in batches:
             if b.base_offset >= d.old_end:

@@ -110,7 +110,7 @@ class PartitionReport:
         return self.divergence is None
 
 
-async def _batches_from(client: Client, tp: TopicPartition, offset: int, size: int) -> tuple[list[BatchView], int]:
+async def batches_from(client: Client, tp: TopicPartition, offset: int, size: int) -> tuple[list[BatchView], int]:
     """The whole batches from the one holding ``offset`` on, and the bytes fetched."""
     read = 0
     while True:
@@ -150,7 +150,7 @@ async def compare_range(source: Client, dest: Client, tp: TopicPartition, dest_t
         async def fetch(client: Client, at: TopicPartition, pos: int) -> list[BatchView]:
             size = COMPARE_FETCH_BYTES if budget is None else \
                 max(1, min(COMPARE_FETCH_BYTES, budget - rep.bytes_read // 2))
-            batches, read = await _batches_from(client, at, pos, size)
+            batches, read = await batches_from(client, at, pos, size)
             rep.bytes_read += read
             return batches
         rep.divergence, rep.checked_to, rep.checked_batches, rep.records_compared = await compare_compacted(
@@ -160,8 +160,8 @@ async def compare_range(source: Client, dest: Client, tp: TopicPartition, dest_t
     pos = start
     while pos < end and (budget is None or rep.bytes_read < 2 * budget):
         size = COMPARE_FETCH_BYTES if budget is None else max(1, min(COMPARE_FETCH_BYTES, budget - rep.bytes_read // 2))
-        (src, s_read), (dst, d_read) = await asyncio.gather(_batches_from(source, tp, pos, size),
-                                                            _batches_from(dest, dest_tp, pos, size))
+        (src, s_read), (dst, d_read) = await asyncio.gather(batches_from(source, tp, pos, size),
+                                                            batches_from(dest, dest_tp, pos, size))
         rep.bytes_read += s_read + d_read
         if not dst:
             rep.divergence = f"destination returned no batch at offset {pos} below its log end {end}"
