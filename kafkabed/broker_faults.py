@@ -4,6 +4,7 @@ a hung broker (SIGSTOP/SIGCONT), a partition leader moved to a chosen node, and 
 
     freeze(cluster, 2); ...; thaw(cluster, 2)           # or: with frozen(cluster, 2): ...
     move_leader(cluster, "t", 0, to_node=3)             # reassign (preferred first) + elect
+    wait_in_sync(cluster, "t")                          # every replica back in the ISR
     unclean_failover(cluster, "t", 0, write=lambda: ...)  # acknowledged writes lost, for real
     disk = SmallDisk.mount(cluster, node_id=1, size=64 << 20)   # before cluster.start()
     disk.fill(leave=1 << 20); ...; disk.free(); disk.unmount()
@@ -25,7 +26,8 @@ from . import procs
 if TYPE_CHECKING:
     from .cluster import KafkaCluster
 
-__all__ = ["SmallDisk", "freeze", "frozen", "is_frozen", "move_leader", "thaw", "unclean_failover"]
+__all__ = ["SmallDisk", "freeze", "frozen", "is_frozen", "move_leader", "thaw", "unclean_failover",
+           "wait_in_sync"]
 
 
 # ---------------------------------------------------------------------------- hung broker
@@ -160,6 +162,39 @@ def unclean_failover(cluster: "KafkaCluster", topic: str, partition: int,
         fresh.close()
     cluster.start_broker(leader)
     return leader, follower
+
+
+def wait_in_sync(cluster: "KafkaCluster", topic: str, timeout: float = 120.0,
+                 nudge_after: float = 15.0) -> None:
+    """Wait until every partition of `topic` has all its replicas in the ISR.
+
+    After many quick leader moves a follower can see FENCED_LEADER_EPOCH before it has applied
+    the new leader's metadata; the broker then marks the partition failed in its fetcher ("will
+    await the new LeaderAndIsr state") and, seen in CI, it may not fetch again until the
+    partition changes once more. An acks=all producer then stalls until the leader shrinks the
+    ISR. A partition still short after `nudge_after` seconds gets its leader moved to another
+    in-sync replica: a new leader epoch the stuck follower acts on."""
+    deadline = time.monotonic() + timeout
+    short_since: dict[int, float] = {}
+    while True:
+        (desc,) = cluster.admin().describe_topics([topic])
+        now = time.monotonic()
+        short = {p["partition_index"]: p for p in desc["partitions"]
+                 if set(p["isr_nodes"]) != set(p["replica_nodes"])}
+        if not short:
+            return
+        if now > deadline:
+            raise TimeoutError(f"{topic}: partitions {sorted(short)} not fully in sync after {timeout}s: "
+                               + ", ".join(f"{i} isr={p['isr_nodes']} replicas={p['replica_nodes']}"
+                                           for i, p in sorted(short.items())))
+        for i, p in short.items():
+            since = short_since.setdefault(i, now)
+            others = [n for n in p["isr_nodes"] if n != p["leader_id"]]
+            if now - since > nudge_after and others:
+                move_leader(cluster, topic, i, to_node=others[0])
+                short_since[i] = time.monotonic()
+        short_since = {i: t for i, t in short_since.items() if i in short}
+        time.sleep(0.5)
 
 
 def _settled(cluster: "KafkaCluster", topic: str, partition: int, leader: int, checks: int = 5) -> bool:

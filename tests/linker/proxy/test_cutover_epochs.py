@@ -20,7 +20,7 @@ import uuid
 
 import pytest
 
-from kafkabed.broker_faults import move_leader
+from kafkabed.broker_faults import move_leader, wait_in_sync
 from kafkabed.producers import consume
 
 from tests.linker.proxy.test_cutover import (PARTITIONS, ConfluentConsumerProtocolConsuming, ConfluentConsuming,
@@ -46,7 +46,8 @@ def raise_leader_epochs(cluster, topic: str, at_least: int) -> dict[int, int]:
             if epoch < at_least:
                 move_leader(cluster, topic, p, to_node=leaders[p] % cluster.nodes + 1)
         epochs = leader_epochs(cluster, topic)
-    return epochs
+    wait_in_sync(cluster, topic)        # no follower left behind by the quick moves
+    return leader_epochs(cluster, topic)
 
 
 def fatal(errors: list) -> list:
