@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from linker.client import Client, ClientConfig
+from linker.client import Client, ClientConfig, WriteGate
 from linker.settings import ClusterSettings, LinkConfig
 
 
-def client_config(s: ClusterSettings, client_id: str | None = None) -> ClientConfig:
-    """The client configuration for one cluster of a link."""
-    return ClientConfig(client_id=client_id or s.client_id,
+def client_config(s: ClusterSettings, client_id: str | None = None, write_gate: WriteGate | None = None
+                  ) -> ClientConfig:
+    """The client configuration for one cluster of a link (``write_gate``: a scale-out member's lease)."""
+    return ClientConfig(client_id=client_id or s.client_id, write_gate=write_gate,
                         security=s.security,
                         request_timeout=s.request_timeout_ms / 1000,
                         # Two per broker: a long-polling fetch must not hold up the
@@ -22,9 +23,10 @@ def client_config(s: ClusterSettings, client_id: str | None = None) -> ClientCon
                         connections_per_broker=2)
 
 
-def connect(s: ClusterSettings, label: str, client_id: str | None = None) -> Client:
+def connect(s: ClusterSettings, label: str, client_id: str | None = None,
+            write_gate: WriteGate | None = None) -> Client:
     """A client for one cluster of a link, not yet started (the caller closes it)."""
-    return Client(list(s.bootstrap_servers), client_config(s, client_id), label=label)
+    return Client(list(s.bootstrap_servers), client_config(s, client_id, write_gate), label=label)
 
 
 @asynccontextmanager

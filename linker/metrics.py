@@ -60,9 +60,11 @@ class Metric:
     def get(self, **labels: Any) -> float | None:
         return self.values.get(self._key(labels))
 
-    def render(self) -> str:
+    def render(self, const: LabelKey = ()) -> str:
+        """The samples; ``const`` labels (a scale-out member's ``member``) go on every one."""
         lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
         for key in sorted(self.values):
+            key = tuple(sorted(key + const)) if const else key
             if key:
                 lab = ",".join(f'{k}="{_escape(v)}"' for k, v in key)
                 lines.append(f"{self.name}{{{lab}}} {_fmt(self.values[key])}")
@@ -74,6 +76,8 @@ class Metric:
 class Registry:
     def __init__(self) -> None:
         self._metrics: dict[str, Metric] = {}
+        #: labels every sample carries (``member`` for a scale-out member: N processes, one link)
+        self.const_labels: dict[str, str] = {}
 
     def gauge(self, name: str, help_text: str, labels: tuple[str, ...] | None = None) -> Metric:
         if name.endswith("_total"):
@@ -96,7 +100,8 @@ class Registry:
         return dict(self._metrics)
 
     def render(self) -> str:
-        return "".join(m.render() for m in self._metrics.values())
+        const = tuple(sorted(self.const_labels.items()))
+        return "".join(m.render(const) for m in self._metrics.values())
 
 
 TP = ("topic", "partition")
@@ -153,6 +158,15 @@ class MirrorMetrics:
         self.link_lag_records = g("linker_link_lag_records", "Records behind, all live partitions together.", NONE)
         self.link_lag_bytes = g("linker_link_lag_bytes", "Estimated bytes behind, all live partitions together.",
                                 NONE)
+        self.group_owned = g("linker_group_partitions_owned", "Scale-out: partitions this member of the link's "
+                             "group owns now.", NONE)
+        self.group_generation = g("linker_group_generation", "Scale-out: the group generation of the last "
+                                  "assignment.", NONE)
+        self.group_leader = g("linker_group_leader", "Scale-out: 1 while this member leads the group (and does "
+                              "the link's singleton jobs).", NONE)
+        self.group_rebalances_total = c("linker_group_rebalances_total", "Scale-out: assignments received.", NONE)
+        self.group_lease_ended_total = c("linker_group_lease_ended_total", "Scale-out: times this member's lease "
+                                         "ended before a heartbeat confirmed it (it stopped producing at once).", NONE)
         self.catchup_eta_seconds = g("linker_catchup_eta_seconds", "Seconds to zero lag at the pace the lag shrank "
                                      "over the last minute; 0 caught up; absent when not shrinking.", NONE)
 

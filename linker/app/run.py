@@ -7,8 +7,10 @@ import logging
 import signal
 from collections.abc import Awaitable
 
-from linker.client import Client
+from linker.client import Client, GroupClient, WriteGate
 from linker.connect import connect
+from linker.group.member import GroupMember
+from linker.group.protocol import PROTOCOL_TYPE
 from linker.lifecycle.controller import LifecycleController
 from linker.metrics import MetricsServer, MirrorMetrics
 from linker.mirror.engine import MirrorEngine
@@ -23,19 +25,46 @@ async def run_link(config: LinkConfig, stop: asyncio.Event) -> None:
 
     One client per cluster, shared by the engine and the lifecycle, closed here after both stop."""
     metrics = MirrorMetrics()
+    # A group member writes only while its lease holds: closed until the first assignment.
+    gate = WriteGate(0.0) if config.group is not None else None
     source = connect(config.source, "source", f"{config.source.client_id}-{config.name}")
-    dest = connect(config.destination, "destination", f"{config.destination.client_id}-{config.name}")
+    dest = connect(config.destination, "destination", f"{config.destination.client_id}-{config.name}", gate)
     try:
-        await _run_parts(config, metrics, source, dest, stop)
+        await _run_parts(config, metrics, source, dest, stop, gate)
     finally:
         await source.close()
         await dest.close()
 
 
 async def _run_parts(config: LinkConfig, metrics: MirrorMetrics, source: Client, dest: Client,
-                     stop: asyncio.Event) -> None:
+                     stop: asyncio.Event, gate: WriteGate | None = None) -> None:
     engine = MirrorEngine(config.name, config.mirror, config.topics, source, dest, metrics)
-    lifecycle = LifecycleController(engine, config, source, dest)
+    # A group member's mirror produces pass its lease's gate; the state topic's writes do not (the
+    # leader's singleton writes check the lease themselves, and any member records its mirror ids).
+    lifecycle = LifecycleController(engine, config, source, dest if gate is None else None)
+    member: GroupMember | None = None
+    group_client: Client | None = None
+    if config.group is not None and gate is not None:
+        # Its own connection to the coordinator: heartbeats never queue behind produce data.
+        group_client = connect(config.destination, "destination",
+                               f"{config.destination.client_id}-{config.name}-group")
+        member = GroupMember(engine, config.group, GroupClient(group_client, config.group.group_id, PROTOCOL_TYPE),
+                             gate, lifecycle.pinned_topics, lifecycle.on_assignment)
+        lifecycle.group = member
+        metrics.registry.const_labels["member"] = member.instance
+        log.info("link %s: member %s of group %s (session %d ms, lease %d ms)", config.name, member.instance,
+                 config.group.group_id, config.group.session_timeout_ms, config.group.lease_ms)
+    try:
+        await _run_member_parts(config, metrics, engine, lifecycle, member, stop)
+    finally:
+        if member is not None:
+            await member.leave()   # after the engine drained: the others rebalance at once
+        if group_client is not None:
+            await group_client.close()
+
+
+async def _run_member_parts(config: LinkConfig, metrics: MirrorMetrics, engine: MirrorEngine,
+                            lifecycle: LifecycleController, member: GroupMember | None, stop: asyncio.Event) -> None:
     server = None
     if config.metrics.port is not None:
         server = MetricsServer(metrics, lifecycle.status_doc, config.metrics.host, config.metrics.port)
@@ -46,11 +75,16 @@ async def _run_parts(config: LinkConfig, metrics: MirrorMetrics, source: Client,
         if not await _unless_stopped(until_ready("destination state topic", lifecycle.prepare, engine.wait), stop):
             return
         lifecycle_task = asyncio.create_task(lifecycle.run(stop))
+        member_stop = asyncio.Event()
+        member_task = asyncio.create_task(member.run(member_stop)) if member is not None else None
         try:
             await engine.run(stop)
         finally:
             stop.set()
+            member_stop.set()   # heartbeats go on while the engine drains (the lease covers the drain)
             await lifecycle_task
+            if member_task is not None:
+                await member_task
     finally:
         if server is not None:
             await server.close()

@@ -16,6 +16,8 @@ from .errors import (STALE_METADATA_CODES, AuthenticationError, AuthorizationErr
                      ClientError, ConnectFailed, ConnectionLost, KafkaError, MetadataUnavailable,
                      ProtocolError, RequestTimedOut, TlsError, UnsupportedVersion)
 from .event_loop import new_event_loop, run
+from .gate import WriteFenced, WriteGate
+from .group import GroupClient, JoinResult
 from .fetch_session import FetchPosition, FetchResult, FetchSession
 from .metadata import BrokerInfo, ClusterSnapshot, PartitionInfo, TopicInfo
 from .types import (EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, LOG_END, MAX_TIMESTAMP, READ_COMMITTED,
@@ -34,5 +36,5 @@ __all__ = [
     "ProducerIdAndEpoch", "ProducerState", "TransactionDescription", "ProtocolError", "READ_COMMITTED", "READ_UNCOMMITTED",
     "RequestTimedOut", "ResourceType", "STALE_METADATA_CODES", "SaslCredentials", "ScramCredentialInfo",
     "SecurityConfig", "SecurityProtocol", "TlsError", "TlsSettings", "TopicInfo", "TopicPartition",
-    "UnsupportedVersion", "new_event_loop", "parse_bootstrap", "run",
+    "UnsupportedVersion", "WriteFenced", "WriteGate", "GroupClient", "JoinResult", "new_event_loop", "parse_bootstrap", "run",
 ]

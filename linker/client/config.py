@@ -7,6 +7,7 @@ it.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 import enum
 from collections.abc import Sequence
 
@@ -107,6 +108,8 @@ class ClientConfig:
     max_frame_size: int = 256 * 1024 * 1024
     # (api_key -> (min, max)) the caller insists on, e.g. Fetch >= 12.
     version_pins: dict[int, tuple[int, int]] = dataclasses.field(default_factory=dict)
+    # A scale-out member's lease (``gate.WriteGate``): Produce requests pass only while it is open.
+    write_gate: Any = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("request_timeout", "connect_timeout", "metadata_max_age",

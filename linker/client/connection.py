@@ -273,6 +273,9 @@ class BrokerConnection:
         if self._error is not None:
             raise self._error
         api_key = body.API_KEY
+        gate = self.config.write_gate
+        if api_key == ApiKey.PRODUCE and gate is not None:
+            gate.check()   # a member past its lease: refused before anything is written
         if api_key == ApiKey.PRODUCE and body.acks == 0:
             self._write(kproto.encode_request(body, version, self._next_correlation_id(),
                                               self._client_id))
@@ -282,6 +285,9 @@ class BrokerConnection:
         if self._error is not None:
             self._slots.release()
             raise self._error
+        if api_key == ApiKey.PRODUCE and gate is not None and not gate.is_open():
+            self._slots.release()   # the lease ended while waiting for a slot
+            gate.check()
         correlation_id = self._next_correlation_id()
         try:
             chunks = kproto.encode_request(body, version, correlation_id, self._client_id)

@@ -26,8 +26,8 @@ from linker.lifecycle.acls import NoAuthorizer, acls_bind, allow_writes, deny_wr
 from linker.lifecycle.config_sync import sync_configs
 from linker.lifecycle.offset_sync import NO_COMMITS, GroupSync, sync_groups
 from linker.lifecycle.producer_ids import ProducerIdError, move_past_mirrored_ids
-from linker.lifecycle.records import (HEARTBEAT_KEY, MirrorRecord, OwnerRecord, ProgressRecord, TopicRecord,
-                                      TopicState, heartbeat_value, liveness_ms)
+from linker.lifecycle.records import (HEARTBEAT_KEY, GroupRecord, MirrorRecord, OwnerRecord, ProgressRecord,
+                                      TopicRecord, TopicState, heartbeat_value, liveness_ms)
 from linker.settings import LifecycleSettings
 from linker.lifecycle.state_store import StateStore, StateStoreError
 from linker.lifecycle.store_view import LinkState, watch_owner
@@ -88,6 +88,11 @@ class LifecycleController:
         self.link = config.name
         self.owner: OwnerRecord | None = None   # ours, once claimed
         self.fenced: str | None = None          # why a newer owner took the link from us
+        # Scale-out (``linker.group.member.GroupMember``): per-partition duties stay with each member;
+        # the singleton jobs (owner beat, progress, ACLs, offset/config/ACL sync, promote, STOPPED
+        # acknowledgements) belong to the group's leader while its lease holds.
+        self.group: Any = None
+        self._group_epoch: int | None = None    # the highest owner epoch our group's leader claimed
         engine.before_close.append(self._release)
         engine.before_close.append(self.close)    # after the heartbeat removal: it writes through dest
         engine.before_create.append(self._lock)   # an ACL may name a topic that does not exist yet
@@ -107,13 +112,15 @@ class LifecycleController:
         await self.dest.refresh_metadata([])
         await self.store.ensure()
         self.state = LinkState.from_records(await self.store.read_all())
-        await self.claim()
+        if self.group is None:
+            await self.claim()
         await self._check_fenceable()
         # The source topic ids the mirrors were built from: a topic recreated meanwhile is caught at start.
         self.engine.ids.remember({t: m.source_topic_id for t, m in self.state.mirrors.items()})
         # Announce the linker at once: the engine may catch up before the first poll ends, and a
         # command given meanwhile must see a running linker rather than act on its own.
-        await self.store.write([(HEARTBEAT_KEY, heartbeat_value())])
+        if self.group is None:
+            await self.store.write([(HEARTBEAT_KEY, heartbeat_value())])
         for t, r in self.state.topics.items():
             if r.state is TopicState.STOPPED:
                 self.engine.stopped_topics.add(t)
@@ -122,6 +129,68 @@ class LifecycleController:
         if self.engine.stopped_topics:
             log.info("stopped topics (never mirrored again): %s", ", ".join(sorted(self.engine.stopped_topics)))
             # STOPPED is recorded before its DENY is removed: finish a removal a crash interrupted.
+            if self.group is None:
+                self._stopped.put_nowait(sorted(self.engine.stopped_topics))
+
+    # -- scale-out: the group leader is the link's owner -------------------------------------------
+    def _singleton(self) -> bool:
+        """This process does the link's singleton jobs: alone, or as the group's leader (lease held)."""
+        return self.group is None or self.group.is_leader()
+
+    def pinned_topics(self) -> set[str]:
+        """Topics whose partitions the group gives to its leader: PROMOTING ones (the leader catches
+        them up and records STOPPED) and STOPPED ones not yet acknowledged by a linker."""
+        return {t for t, r in self.state.topics.items()
+                if r.state is TopicState.PROMOTING or (r.state is TopicState.STOPPED and r.by != "linker")}
+
+    async def on_assignment(self, member: Any) -> None:
+        """After each assignment: the leader claims the link (once per leadership) and records who
+        owns which partition; a member that is not the leader holds no owner record."""
+        if not member.is_leader():
+            self.owner = None
+            return
+        try:
+            async with self._poll_lock:
+                self.state = await self._read()
+                if self.owner is None:
+                    await self.claim_for_group(member.settings.group_id)
+                owners: dict[str, dict[int, str]] = {}
+                for (t, p), m in member.owners.items():
+                    owners.setdefault(t, {})[p] = m
+                rec = GroupRecord(member.settings.group_id, member.generation, member.member_id,
+                                  {m: {"host": i.host, "pid": i.pid} for m, i in member.members.items()}, owners)
+                await self.store.write([(rec.key(), rec.value())])
+        except OwnerConflict as exc:
+            self.fenced = str(exc)
+            log.error("%s", exc)
+            self.engine.request_stop()
+        except (ClientError, StateStoreError) as exc:
+            log.info("recording the group's assignment failed (%s); the next rebalance retries", exc)
+
+    async def claim_for_group(self, group_id: str) -> None:
+        """Owner epoch + 1 for this group's new leader. A previous leader of the same group needs no
+        wait: the coordinator elected a new leader only after the old one left the group, and a member
+        outside the group has stopped writing (its lease ended first). A linker outside the group
+        whose beat still changes keeps the link: this member stops, as ``claim`` would."""
+        cur = self.state.owner
+        if cur is not None and not cur.released and cur.group != group_id:
+            watch = await watch_owner(self._read, self.state)
+            if watch.alive() and watch.seen is not None:
+                raise OwnerConflict(f"link {self.link} is already run by {watch.seen.who()}, outside group "
+                                    f"{group_id}: stop it first")
+            cur = watch.seen
+        mine = OwnerRecord((cur.epoch if cur else 0) + 1, uuid.uuid4().hex[:12], socket.gethostname(),
+                           os.getpid(), 0, self.settings.state_poll_ms, group=group_id)
+        await self.store.write([(mine.key(), mine.value()), (HEARTBEAT_KEY, heartbeat_value())])
+        self.state = await self._read()
+        won = self.state.owner
+        if won is None or (won.epoch, won.owner_id) != (mine.epoch, mine.owner_id):
+            raise OwnerConflict(f"link {self.link}: another linker claimed it at the same time "
+                                f"({won.who() if won else 'unknown'})")
+        self.owner = mine
+        self._group_epoch = mine.epoch
+        log.info("link %s: owner %s", self.link, mine.who())
+        if self.engine.stopped_topics:   # finish a DENY removal a crash of the previous leader interrupted
             self._stopped.put_nowait(sorted(self.engine.stopped_topics))
 
     async def _record_ids(self, topics: list[str]) -> None:
@@ -184,6 +253,21 @@ class LifecycleController:
     def _check_fence(self) -> bool:
         """Self-fence: a newer owner epoch (or another owner of ours) means stop producing at once."""
         cur, mine = self.state.owner, self.owner
+        if self.group is not None:
+            if self.fenced is not None or cur is None:
+                return self.fenced is not None
+            if cur.group == self.group.settings.group_id:
+                self._group_epoch = max(self._group_epoch or 0, cur.epoch)
+                if mine is not None and (cur.epoch, cur.owner_id) != (mine.epoch, mine.owner_id):
+                    self.owner = None   # leadership moved to another member of the group
+                return False
+            if self._group_epoch is None or cur.epoch <= self._group_epoch:
+                return False   # an owner from before the group started (the group's leader claims after it)
+            self.fenced = (f"link {self.link}: fenced by {cur.who()}, outside group "
+                           f"{self.group.settings.group_id}; stopped producing")
+            log.error("%s", self.fenced)
+            self.engine.request_stop()
+            return True
         if mine is None or self.fenced is not None:
             return self.fenced is not None
         if cur is not None and (cur.epoch, cur.owner_id) != (mine.epoch, mine.owner_id):
@@ -297,8 +381,8 @@ class LifecycleController:
             log.info("a lifecycle poll is still running at stop; removing the heartbeat anyway")
         else:
             self._poll_lock.release()
-        if self.owner is None or self.fenced is not None:
-            return
+        if self.owner is None or self.fenced is not None or self.group is not None:
+            return   # a group's leader keeps the owner record: the next leader claims it, its beat goes on
         try:
             self.state = await self._read()
             if self._check_fence():
@@ -325,10 +409,12 @@ class LifecycleController:
         while not stop.is_set():
             now = time.monotonic()
             try:
-                if now >= next_offsets:
+                if not self._singleton():
+                    pass   # a member that does not lead the group: the leader syncs
+                elif now >= next_offsets:
                     next_offsets = now + self.settings.offset_sync_interval_ms / 1000
                     await self.sync_offsets(timeout=max(self.settings.offset_sync_interval_ms / 1000, 5.0))
-                if now >= next_configs:
+                if self._singleton() and now >= next_configs:
                     next_configs = now + self.settings.config_sync_interval_ms / 1000
                     await sync_configs(self.source, self.dest, self._live_topics(), self.engine.settings,
                                        self.settings.keep_destination_configs, self.names, self._isr_warned)
@@ -359,6 +445,8 @@ class LifecycleController:
                          for g, r in sorted(self.groups.items())}
         if self.access is not None:
             doc["access"] = {**self.access.as_doc(), "lines": self.access.lines()}
+        if self.group is not None:
+            doc["group"] = self.group.describe()
         return doc
 
     def _topics(self) -> set[str]:
@@ -391,25 +479,30 @@ class LifecycleController:
         self.state = await self._read()
         if self._check_fence():
             return
-        beat: list[tuple[bytes, bytes | None]] = [(HEARTBEAT_KEY, heartbeat_value())]
-        if self.owner is not None:
-            self.owner.beat += 1
-            beat.append((self.owner.key(), self.owner.value()))
-        await self.store.write(beat)   # first: the bounded steps below must not make the owner look dead
-        await self._refresh_source_ends()
+        single = self._singleton()
+        if single:
+            beat: list[tuple[bytes, bytes | None]] = [(HEARTBEAT_KEY, heartbeat_value())]
+            if self.owner is not None:
+                self.owner.beat += 1
+                beat.append((self.owner.key(), self.owner.value()))
+            await self.store.write(beat)   # first: the bounded steps below must not make the owner look dead
+            await self._refresh_source_ends()
         pins = dict(self.engine.ids.pending)   # topic ids pinned since the last poll
         writes: list[tuple[bytes, bytes | None]] = _mirror_writes(pins)
-        for key in list(self.store.regressed):   # a late record tried to move a state back: re-assert
+        for key in list(self.store.regressed) if single else []:   # a late record tried to move a state back
             if key.startswith(b"topic/") and (t := key[6:].decode()) in self.state.topics:
                 writes.append((key, self.state.topics[t].value()))
         unlock: list[str] = []
-        await self._lock([t for t in sorted(self._topics()) if self._state_of(t) is not TopicState.STOPPED])
+        if single:
+            await self._lock([t for t in sorted(self._topics()) if self._state_of(t) is not TopicState.STOPPED])
         for topic in sorted(self._topics()):
             state = self._state_of(topic)
             if state is TopicState.STOPPED:
                 if topic not in self.engine.stopped_topics or self.state.topics[topic].by != "linker":
-                    writes.append(await self._apply_stop(topic, self.state.topics[topic]))
-                    unlock.append(topic)
+                    ack = await self._apply_stop(topic, self.state.topics[topic])
+                    if ack is not None:
+                        writes.append(ack)
+                        unlock.append(topic)
                 continue
             if state is TopicState.PAUSED and topic not in self.engine.paused_topics:
                 log.info("pausing %s (state topic)", topic)
@@ -417,7 +510,7 @@ class LifecycleController:
             elif state in (TopicState.ACTIVE, TopicState.PROMOTING) and topic in self.engine.paused_topics:
                 log.info("resuming %s (state topic)", topic)
                 self.engine.resume_topic(topic)
-            if state is TopicState.PROMOTING:
+            if state is TopicState.PROMOTING and single:
                 rec = await self._try_finish_promote(topic)
                 if rec is not None:
                     writes.append((rec.key(), rec.value()))
@@ -428,7 +521,8 @@ class LifecycleController:
             if problem is not None and state is TopicState.ACTIVE:
                 writes.append((TopicRecord(topic, problem[0], problem[1], by="linker").key(),
                                TopicRecord(topic, problem[0], problem[1], by="linker").value()))
-            writes.extend(self._progress(topic))
+            if single:
+                writes.extend(self._progress(topic))
         if writes:
             await self.store.write(writes)
         for t, p in pins.items():
@@ -438,8 +532,8 @@ class LifecycleController:
             self._stopped.put_nowait(unlock)
 
     def _engine_problem(self, topic: str) -> tuple[TopicState, str] | None:
-        for pm in self.engine.partitions.values():
-            if pm.tp[0] == topic and pm.status.state in ENGINE_PROBLEMS:
+        for pm in self.engine.partitions.values():   # each member reports the partitions it owns
+            if pm.tp[0] == topic and pm.status.state in ENGINE_PROBLEMS and not pm.unowned:
                 return ENGINE_PROBLEMS[pm.status.state], f"partition {pm.tp[1]}: {pm.status.reason}"
         return None
 
@@ -460,14 +554,30 @@ class LifecycleController:
     def _dest_ends(self, topic: str) -> dict[int, int]:
         return {pm.tp[1]: pm.acked_end for pm in self.engine.partitions.values() if pm.tp[0] == topic}
 
-    async def _apply_stop(self, topic: str, rec: TopicRecord) -> tuple[bytes, bytes]:
-        """A STOPPED record written by a command: stop the topic, then acknowledge with the final ends."""
-        log.info("stopping %s for good (%s)", topic, rec.reason or "state topic")
-        await self.engine.stop_topic(topic, rec.reason or "stopped by command")
+    async def _apply_stop(self, topic: str, rec: TopicRecord) -> tuple[bytes, bytes] | None:
+        """A STOPPED record written by a command: stop the topic, then acknowledge with the final ends.
+        In a group every member stops its partitions; the leader acknowledges once it owns them all
+        (the others gave them up after their produces settled), with the destination's log ends."""
+        if topic not in self.engine.stopped_topics:
+            log.info("stopping %s for good (%s)", topic, rec.reason or "state topic")
+            await self.engine.stop_topic(topic, rec.reason or "stopped by command")
+        if not self._singleton():
+            return None
+        if self.group is not None:
+            if any(pm.unowned for pm in self.engine.partitions.values() if pm.tp[0] == topic):
+                return None   # other members still hold some of its partitions: after the rebalance
+            offsets = await self._log_ends(topic)
+        else:
+            offsets = self._dest_ends(topic)
         await self._fence(topic)
-        ack = TopicRecord(topic, TopicState.STOPPED, rec.reason, by="linker", offsets=self._dest_ends(topic),
-                          rpo=rec.rpo)
+        ack = TopicRecord(topic, TopicState.STOPPED, rec.reason, by="linker", offsets=offsets, rpo=rec.rpo)
         return ack.key(), ack.value()
+
+    async def _log_ends(self, topic: str) -> dict[int, int]:
+        """The mirror's log ends read from the destination (a group's leader did not write them all)."""
+        tps = [pm.tp for pm in self.engine.partitions.values() if pm.tp[0] == topic]
+        ends = await self.dest.offsets([self.names.mirror_tp(tp) for tp in tps], LOG_END)
+        return {tp[1]: ends[self.names.mirror_tp(tp)] for tp in tps}
 
     async def _try_finish_promote(self, topic: str) -> TopicRecord | None:
         """PROMOTING: once caught up (below), final offset sync, then STOPPED. While waiting, a
@@ -476,6 +586,14 @@ class LifecycleController:
         pms = [pm for pm in self.engine.partitions.values() if pm.tp[0] == topic]
         if not pms:
             return None
+        moving = [pm.tp[1] for pm in pms if pm.unowned]
+        if moving:   # a group: its partitions come to the leader first (linker.group pins them)
+            if self._promote_waits.get(topic) == ("group", -1):
+                return None
+            self._promote_waits[topic] = ("group", -1)
+            text = f"partitions {moving[:10]} move to the group's leader first"
+            log.info("promote %s waits: %s", topic, text)
+            return TopicRecord(topic, TopicState.PROMOTING, f"waiting: {text}", by="linker")
         why = await self._promote_wait(pms)
         if why is None:
             await self.engine.pause_topic(topic)       # nothing more is written from here on

@@ -8,7 +8,9 @@ One compacted topic on the destination per link. Keys are UTF-8 strings:
 - ``mirror/<name>``: the source cluster and topic id a mirror was built from, and the mirror's id
   (a topic recreated while no linker ran is caught at start; another link refuses to mirror it back);
 - ``proxy/front``: the cluster the link's proxy fronts since its last switch (a restarted proxy
-  fronts it whatever its file's ``proxy.front`` says).
+  fronts it whatever its file's ``proxy.front`` says);
+- ``group``: scale-out only: the group's last assignment as its leader wrote it (which member owns
+  which partition; ``linker status`` shows it).
 
 Values are UTF-8 JSON objects with ``"v": 1``; a null value (tombstone) deletes the key.
 """
@@ -226,6 +228,7 @@ class OwnerRecord:
     beat: int = 0
     poll_ms: int = 1000
     released: bool = False   # a clean stop: nobody mirrors until the next claim
+    group: str = ""          # scale-out: the owner is this group's leader; membership is the lease
 
     def key(self) -> bytes:
         return OWNER_KEY
@@ -233,14 +236,16 @@ class OwnerRecord:
     def value(self) -> bytes:
         return json.dumps({"v": FORMAT_VERSION, "epoch": self.epoch, "id": self.owner_id, "host": self.host,
                            "pid": self.pid, "beat": self.beat, "poll_ms": self.poll_ms,
-                           "released": self.released}, sort_keys=True).encode()
+                           "released": self.released, **({"group": self.group} if self.group else {})},
+                          sort_keys=True).encode()
 
     def liveness_ms(self) -> int:
         """How long an observer waits for the beat to change before it considers the owner dead."""
         return liveness_ms(self.poll_ms)
 
     def who(self) -> str:
-        return f"{self.owner_id} on host {self.host or '?'} (pid {self.pid}, owner epoch {self.epoch})"
+        grp = f", leader of group {self.group}" if self.group else ""
+        return f"{self.owner_id} on host {self.host or '?'} (pid {self.pid}, owner epoch {self.epoch}{grp})"
 
 
 def liveness_ms(poll_ms: int) -> int:
@@ -251,7 +256,8 @@ def parse_owner_record(value: bytes) -> OwnerRecord:
     doc = _doc("owner", value)
     try:
         return OwnerRecord(int(doc["epoch"]), str(doc["id"]), str(doc.get("host", "")), int(doc.get("pid", 0)),
-                           int(doc.get("beat", 0)), int(doc.get("poll_ms", 1000)), bool(doc.get("released", False)))
+                           int(doc.get("beat", 0)), int(doc.get("poll_ms", 1000)), bool(doc.get("released", False)),
+                           str(doc.get("group", "")))
     except (KeyError, TypeError, ValueError):
         raise RecordFormatError("state record 'owner': needs an integer epoch and an id") from None
 
@@ -286,3 +292,41 @@ def supersedes(key: bytes, old: bytes | None, new: bytes | None) -> str | None:
     except RecordFormatError:
         return None   # a malformed old value never blocks; LinkState reports malformed records
     return None
+
+
+# -- scale-out: who owns which partition ------------------------------------------------------------
+GROUP_KEY = b"group"
+
+
+@dataclass
+class GroupRecord:
+    """The group leader's last assignment: ``owners`` maps topic -> partition -> member id."""
+    group: str
+    generation: int
+    leader: str
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)   # member id: host, pid
+    owners: dict[str, dict[int, str]] = field(default_factory=dict)
+    at_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+
+    def key(self) -> bytes:
+        return GROUP_KEY
+
+    def value(self) -> bytes:
+        return json.dumps({"v": FORMAT_VERSION, "group": self.group, "generation": self.generation,
+                           "leader": self.leader, "members": self.members, "at_ms": self.at_ms,
+                           "owners": {t: {str(p): m for p, m in sorted(ps.items())}
+                                      for t, ps in sorted(self.owners.items())}}, sort_keys=True).encode()
+
+    def owner_of(self, topic: str, partition: int) -> str | None:
+        return self.owners.get(topic, {}).get(partition)
+
+
+def parse_group_record(value: bytes) -> GroupRecord:
+    doc = _doc("group", value)
+    try:
+        return GroupRecord(str(doc["group"]), int(doc["generation"]), str(doc.get("leader", "")),
+                           {str(k): dict(v) for k, v in doc.get("members", {}).items()},
+                           {str(t): {int(p): str(m) for p, m in ps.items()} for t, ps in doc.get("owners", {}).items()},
+                           int(doc.get("at_ms", 0)))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise RecordFormatError("state record 'group': needs a group, a generation and owners") from None

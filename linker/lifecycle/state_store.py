@@ -47,6 +47,9 @@ class StateStore:
         self._next = 0   # read incrementally: the state topic is read every poll
         self._producer: ProducerIdAndEpoch | None = None
         self._seq = 0
+        # One write at a time: two batches built with the same sequence would be refused
+        # (OUT_OF_ORDER_SEQUENCE_NUMBER); the poll, the create hook and a scale-out leader's records race.
+        self._writing = asyncio.Lock()
         # keys whose latest record tried to go backwards (ignored); the owner may re-assert them
         self.regressed: dict[bytes, str] = {}
 
@@ -76,6 +79,10 @@ class StateStore:
         """Append key/value records in one batch (acks=all, idempotent); None is a tombstone."""
         if not items:
             return
+        async with self._writing:
+            await self._write(items)
+
+    async def _write(self, items: list[tuple[bytes, bytes | None]]) -> None:
         if self._producer is None:
             try:
                 self._producer = await Admin(self.dest).init_producer_id()

@@ -7,9 +7,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from linker.lifecycle.records import (HEARTBEAT_KEY, OWNER_KEY, PROXY_FRONT_KEY, FrontRecord, MirrorRecord,
+from linker.lifecycle.records import (GROUP_KEY, HEARTBEAT_KEY, OWNER_KEY, PROXY_FRONT_KEY, FrontRecord, GroupRecord, MirrorRecord,
                                       OwnerRecord, ProgressRecord, RecordFormatError, TopicRecord, heartbeat_at,
-                                      parse_front_record, parse_mirror_record, parse_owner_record,
+                                      parse_front_record, parse_group_record, parse_mirror_record, parse_owner_record,
                                       parse_progress_record, parse_topic_record)
 
 log = logging.getLogger("linker.lifecycle")
@@ -23,10 +23,11 @@ class LinkState:
     owner: OwnerRecord | None = None
     mirrors: dict[str, MirrorRecord] = field(default_factory=dict)
     front: FrontRecord | None = None      # the proxy's last switch
+    group: GroupRecord | None = None      # scale-out: the group leader's last assignment
 
     @classmethod
     def from_records(cls, records: dict[bytes, bytes]) -> "LinkState":
-        topics, progress, hb, owner, mirrors, front = {}, {}, None, None, {}, None
+        topics, progress, hb, owner, mirrors, front, group = {}, {}, None, None, {}, None, None
         for k, v in records.items():
             try:
                 if k.startswith(b"topic/"):
@@ -44,9 +45,11 @@ class LinkState:
                     mirrors[m.topic] = m
                 elif k == PROXY_FRONT_KEY and v is not None:
                     front = parse_front_record(v)
+                elif k == GROUP_KEY and v is not None:
+                    group = parse_group_record(v)
             except RecordFormatError as exc:
                 log.warning("ignoring a state record: %s", exc)
-        return cls(topics, progress, hb, owner, mirrors, front)
+        return cls(topics, progress, hb, owner, mirrors, front, group)
 
     def linker_running(self, poll_ms: int) -> bool:
         """For status display only (a guess from one read): a released owner is not running, else a

@@ -91,7 +91,7 @@ class Auditor:
     # -- the running tail audit ------------------------------------------------------
     def _candidates(self, now: float) -> list[TP]:
         live = [pm.tp for pm in self.table.partitions.values()
-                if pm.status.state is PartitionState.MIRRORING and pm.acked_end > 0]
+                if pm.status.state is PartitionState.MIRRORING and pm.acked_end > 0 and not pm.unowned]
         audited = {tp: self._audited_at.get(tp, now) for tp in live}   # a newcomer's clock starts now
         self._audited_at = audited
         return live

@@ -167,6 +167,30 @@ class MirrorEngine:
                 log.error("partition %s-%d: aborting its open replayed transactions failed: %s "
                           "(the destination aborts them after their timeout)", pm.tp[0], pm.tp[1], exc)
 
+    # -- scale-out: the partitions this member of the link's group owns ------------------------
+    def own_only(self) -> None:
+        """Before ``run``: mirror nothing until the group assigns partitions (``assign``)."""
+        self.table.assigned = set()
+
+    def assign(self, tps: set[TP]) -> None:
+        """Partitions given to this member: located again from the destination log end."""
+        self.table.assign(tps)
+
+    async def revoke(self, tps: set[TP]) -> None:
+        """Partitions taken away: nothing new starts; returns once their produce or locate in
+        flight has settled (no bound: a produce ends with its own request timeout), so the member
+        that gets them next never races a write of ours."""
+        pms = self.table.revoke(tps)
+        while self.table.busy(pms):
+            await self.table.settled.wait()
+
+    def drop_all(self) -> None:
+        """The lease ended: stop at once (the write gate already refuses every produce)."""
+        self.table.revoke(self.table.owned())
+
+    def owned(self) -> set[TP]:
+        return self.table.owned()
+
     async def _settled(self, pms: list[PartitionMirror]) -> None:
         try:
             async with asyncio.timeout(self.settings.stop_timeout_ms / 1000):

@@ -49,7 +49,8 @@ class LagWatch:
                 if time.monotonic() - last_meta > self.settings.metadata_refresh_ms / 1000:
                     last_meta = time.monotonic()
                     await self._discover()
-                live = [pm for pm in self.table.partitions.values() if pm.status.state not in TERMINAL]
+                live = [pm for pm in self.table.partitions.values()
+                        if pm.status.state not in TERMINAL and not pm.unowned]
                 tps = [pm.tp for pm in live]
                 acked_before = {pm.tp: pm.acked_end for pm in live}
                 if not tps:

@@ -169,7 +169,7 @@ class Locator:
             await self._add_topics(new + grown)
 
     async def locate_all(self, pms: list[PartitionMirror]) -> None:
-        pms = [pm for pm in pms if pm.status.state not in TERMINAL]
+        pms = [pm for pm in pms if pm.status.state not in TERMINAL and not pm.unowned]
         if not pms:
             return
         tps = [pm.tp for pm in pms]

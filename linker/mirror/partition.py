@@ -81,6 +81,8 @@ class PartitionMirror:
     mirrored_records: int = 0
     # Paused by a lifecycle command: neither fetched nor produced until resumed.
     paused: bool = False
+    # Scale-out: another member of the link's group owns it (neither located, fetched nor produced here).
+    unowned: bool = False
     # The source topic is compacted: cleaned ranges are rebuilt (``compacted.py``).
     compacted: bool = False
     # Fetched batches (own copies) whose holes wait for a later record, and where they start.
@@ -96,7 +98,7 @@ class PartitionMirror:
     @property
     def active(self) -> bool:
         return self.status.state is PartitionState.MIRRORING and not self.resync_needed and not self.locating \
-            and not self.paused
+            and not self.paused and not self.unowned
 
     @property
     def wants_fetch(self) -> bool:

@@ -40,6 +40,9 @@ class PartitionTable:
         # Topics whose source or mirror id changed: every partition, present or added later, is
         # TOPIC_RECREATED with this reason.
         self.recreated: dict[str, str] = {}
+        # Scale-out: the partitions this member of the link's group may write (None: every one, a
+        # linker alone). A partition outside it is neither located, fetched nor produced.
+        self.assigned: set[TP] | None = None
         self._order: RoundRobin[TP, None] = RoundRobin()
         #: The producer's wake-up: a batch was queued or a produce settled (one waiter).
         self.produce_ready = asyncio.Event()
@@ -56,6 +59,7 @@ class PartitionTable:
     def add(self, tp: TP) -> PartitionMirror:
         pm = self.partitions[tp] = PartitionMirror(tp, PartitionStatus(tp[0], tp[1]))
         pm.paused = tp[0] in self.paused_topics
+        pm.unowned = self.assigned is not None and tp not in self.assigned
         pm.first_locate = True
         if tp[0] in self.recreated:
             self.move(pm, PartitionState.TOPIC_RECREATED, self.recreated[tp[0]])
@@ -107,7 +111,7 @@ class PartitionTable:
         """Partitions to re-locate now, and whether others wait for their produce to settle first."""
         ready, waiting = [], False
         for pm in self.partitions.values():
-            if pm.resync_needed and pm.status.state not in TERMINAL:
+            if pm.resync_needed and pm.status.state not in TERMINAL and not pm.unowned:
                 if pm.in_flight is None:
                     ready.append(pm)
                 else:
@@ -162,6 +166,40 @@ class PartitionTable:
             self.drop_queue(pm)
             if pm.status.state is not PartitionState.STOPPED:
                 pm.status.move(PartitionState.STOPPED, reason)
+
+    # -- scale-out ownership -----------------------------------------------------------
+    def assign(self, tps: set[TP]) -> list[PartitionMirror]:
+        """These partitions became ours: each is located again (the destination end is the position)."""
+        if self.assigned is None:
+            self.assigned = set()
+        self.assigned |= tps
+        got = []
+        for tp in sorted(tps):
+            pm = self.partitions.get(tp)
+            if pm is not None and pm.unowned:
+                pm.unowned = False
+                got.append(pm)
+                self.schedule_resync(pm, "assigned to this member")
+        return got
+
+    def revoke(self, tps: set[TP]) -> list[PartitionMirror]:
+        """Start nothing new for these partitions (what is in flight settles); returns them."""
+        if self.assigned is None:
+            self.assigned = {tp for tp in self.partitions}
+        self.assigned -= tps
+        out = []
+        for tp in sorted(tps):
+            pm = self.partitions.get(tp)
+            if pm is None:
+                continue
+            pm.unowned = True
+            pm.resync_needed = False
+            self.drop_queue(pm)
+            out.append(pm)
+        return out
+
+    def owned(self) -> set[TP]:
+        return {tp for tp, pm in self.partitions.items() if not pm.unowned}
 
     @staticmethod
     def busy(pms: list[PartitionMirror]) -> bool:

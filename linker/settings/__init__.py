@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .cluster import ClusterSettings
 from .errors import ConfigError
+from .group import GroupSettings
 from .lifecycle import LifecycleSettings
 from .link import LinkConfig, load_config, parse_config
 from .metrics import MetricsSettings
@@ -16,5 +17,5 @@ from .mirror import MirrorSettings
 from .proxy import ProxySettings
 from .topics import TopicSettings
 
-__all__ = ["ClusterSettings", "ConfigError", "LifecycleSettings", "LinkConfig", "MetricsSettings",
+__all__ = ["ClusterSettings", "ConfigError", "GroupSettings", "LifecycleSettings", "LinkConfig", "MetricsSettings",
            "MirrorSettings", "ProxySettings", "TopicSettings", "load_config", "parse_config"]

@@ -15,6 +15,7 @@ from typing import Any
 
 from .cluster import ClusterSettings, parse_cluster
 from .errors import ConfigError
+from .group import GroupSettings, parse_group
 from .lifecycle import LifecycleSettings, parse_lifecycle
 from .metrics import MetricsSettings, parse_metrics
 from .mirror import MirrorSettings, check_produce_timeout, parse_mirror
@@ -33,6 +34,7 @@ class LinkConfig:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
     proxy: ProxySettings | None = None       # None without a [proxy] table
+    group: GroupSettings | None = None       # scale-out; None without a [group] table: a linker alone
 
 
 def load_config(path: str | os.PathLike[str]) -> LinkConfig:
@@ -51,7 +53,7 @@ def load_config(path: str | os.PathLike[str]) -> LinkConfig:
 
 def parse_config(data: dict[str, Any]) -> LinkConfig:
     """Validate an already-parsed TOML document."""
-    only_keys(data, "", {"name", "source", "destination", "topics", "mirror", "metrics", "lifecycle", "proxy"})
+    only_keys(data, "", {"name", "source", "destination", "topics", "mirror", "metrics", "lifecycle", "proxy", "group"})
     name = get(data, "", "name", str, "link")
     if not name:
         raise ConfigError("name: must not be empty")
@@ -64,6 +66,7 @@ def parse_config(data: dict[str, Any]) -> LinkConfig:
         metrics=parse_metrics(table(data, "", "metrics")),
         lifecycle=parse_lifecycle(table(data, "", "lifecycle")),
         proxy=parse_proxy(table(data, "", "proxy") if "proxy" in data else None),
+        group=parse_group(table(data, "", "group") if "group" in data else None, name),
     )
     check_produce_timeout(config.mirror, config.destination.request_timeout_ms)
     return config
