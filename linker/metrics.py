@@ -64,9 +64,9 @@ class Metric:
         """The samples; ``const`` labels (a scale-out member's ``member``) go on every one."""
         lines = [f"# HELP {self.name} {self.help}", f"# TYPE {self.name} {self.kind}"]
         for key in sorted(self.values):
-            key = tuple(sorted(key + const)) if const else key
-            if key:
-                lab = ",".join(f'{k}="{_escape(v)}"' for k, v in key)
+            shown = tuple(sorted(key + const)) if const else key
+            if shown:
+                lab = ",".join(f'{k}="{_escape(v)}"' for k, v in shown)
                 lines.append(f"{self.name}{{{lab}}} {_fmt(self.values[key])}")
             else:
                 lines.append(f"{self.name} {_fmt(self.values[key])}")

@@ -18,10 +18,14 @@ LEASE_MS = 4000
 POLL_MS = 300
 
 
-def link_file(tmp_path: Path, source, destination, topics: list[str], name: str) -> Path:
-    link = tmp_path / "link.toml"
+def link_file(tmp_path: Path, source, destination, topics: list[str], name: str, metrics: bool = False,
+              file: str = "link.toml") -> Path:
+    """The link file every member runs (``metrics``: each its own port, so each needs its own file)."""
+    link = tmp_path / file
     names = ", ".join(f'"{t}"' for t in topics)
+    listen = '[metrics]\nlisten = "127.0.0.1:0"\n' if metrics else ""
     link.write_text(f'''name = "{name}"
+{listen}
 [source]
 bootstrap_servers = "{source.bootstrap}"
 [destination]
@@ -81,6 +85,13 @@ class Member:
                 n = 0
         return n
 
+    def metrics(self) -> str:
+        """The member's /metrics text (its port from the log line naming it)."""
+        import urllib.request
+        port = self.wait_log(r"metrics and status on http://[^:]+:(\d+)/", 30).group(1)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            return r.read().decode()
+
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
@@ -110,8 +121,7 @@ class Writer(threading.Thread):
         try:
             i = 0
             while not self.halt.is_set():
-                futures = [producer.send(self.topics[(i + k) % len(self.topics)], value=b"v%d" % (i + k),
-                                         partition=(i + k) % 6 if False else None)
+                futures = [producer.send(self.topics[(i + k) % len(self.topics)], value=b"v%d" % (i + k))
                            for k in range(self.per_round)]
                 for f in futures:
                     f.get(30)
