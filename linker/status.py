@@ -152,6 +152,8 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
         topics.append(TopicLine(t, names.mirror_topic(t), r.state.value if r else "ACTIVE",
                                 r.reason if r else "", r.by if r else "", r.at_ms if r else None))
     lifecycle = {tl.topic: tl.state for tl in topics} if dst is not None else {}
+    # Scale-out: the group leader's last assignment says which member writes each partition.
+    group = link_state[0].group if link_state else None
     rows = []
     now = time.time()
     for tp in tps + gone:
@@ -180,7 +182,8 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
                 or (f"waiting: {st['waiting']}" if st.get("waiting") else ""), _work(st.get("work"))])),
             lifecycle=lifecycle.get(tp[0], "ACTIVE" if dst is not None else ""),
             mirror_topic=names.mirror_topic(tp[0]),
-            recorded_source_end=pr.source_ends.get(tp[1]) if pr is not None else None))
+            recorded_source_end=pr.source_ends.get(tp[1]) if pr is not None else None,
+            member="" if lifecycle.get(tp[0]) == "STOPPED" else _member_cell(group, tp)))
     seen = [pr.at_ms for pr in progress.values()]
     return StatusReport(config.name, rows, topics, group_lines(doc), doc is not None, running,
                         link_state is not None, unreachable=unreachable, missing_on_source=list(missing),
@@ -241,3 +244,15 @@ def watch(config: LinkConfig, interval: float, timeout: float, out: Any, tty: bo
 def status_text(config: LinkConfig, as_json: bool) -> str:
     """What `linker status` prints."""
     return status_output(config, as_json)[0]
+
+
+def _member_cell(group: Any, tp: TP) -> str:
+    """``<member> (<host>:<pid>)`` owning ``tp`` in the group's last assignment; "" without a group,
+    "moving" for a partition the last generation gave to nobody (its owner was giving it up)."""
+    if group is None:
+        return ""
+    member = group.owner_of(tp[0], tp[1])
+    if member is None:
+        return "moving"
+    who = group.members.get(member, {})
+    return f"{member[-12:]} ({who.get('host', '?')}:{who.get('pid', '?')})"

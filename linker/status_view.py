@@ -31,6 +31,7 @@ class PartitionRow:
     lifecycle: str = "ACTIVE"        # the topic's state in the state topic
     mirror_topic: str = ""           # destination topic (differs with a [topics] prefix)
     recorded_source_end: int | None = None   # last source end the linker recorded (state topic)
+    member: str = ""                 # scale-out: the group member that writes it (state topic)
 
 
 @dataclass
@@ -90,6 +91,7 @@ COLUMNS = [
 ]
 MIRROR_COLUMN = ("MIRROR_TOPIC", "mirror_topic")
 SEEN_COLUMN = ("SRC_END_SEEN", "recorded_source_end")
+MEMBER_COLUMN = ("MEMBER", "member")   # scale-out only
 # Columns that need a side: shown as "?" when that side could not be read.
 SIDE_COLUMNS = {"source": {"source_log_start", "source_high_watermark", "source_log_end", "lag_records",
                            "lag_bytes", "lag_seconds"},
@@ -117,6 +119,8 @@ def render_table(rows: list[PartitionRow], unreachable: frozenset[str] | set[str
         cols.insert(1, MIRROR_COLUMN)
     if "source" in unreachable:
         cols.insert(cols.index(("DST_END", "dest_log_end")), SEEN_COLUMN)
+    if any(r.member for r in rows):
+        cols.insert(cols.index(("REASON", "reason")), MEMBER_COLUMN)
     unknown = set().union(*(SIDE_COLUMNS[s] for s in unreachable if s in SIDE_COLUMNS))
     cells = [[h for h, _ in cols]]
     for r in sorted(rows, key=lambda r: (r.topic, r.partition)):

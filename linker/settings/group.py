@@ -35,10 +35,10 @@ def parse_group(t: dict[str, Any] | None, link_name: str) -> GroupSettings | Non
         raise ConfigError("group.id: must not be empty")
     session = positive(t, "group", "session_timeout_ms", 10_000)
     hb = positive(t, "group", "heartbeat_interval_ms", max(1, session // 5))
-    lease = positive(t, "group", "lease_ms", session - 2 * hb)
     if hb * 3 > session:
         raise ConfigError(f"group.heartbeat_interval_ms: {hb} must be at most a third of "
                           f"group.session_timeout_ms ({session})")
+    lease = positive(t, "group", "lease_ms", session - 2 * hb)
     if not hb < lease < session:
         raise ConfigError(f"group.lease_ms: {lease} must be above group.heartbeat_interval_ms ({hb}) and below "
                           f"group.session_timeout_ms ({session}): the gap is what produces in flight when the "

@@ -7,11 +7,13 @@ Rebalance times are measured from the members' logs (the time of the kill or SIG
 assignment that gives the last of the moved partitions to a survivor) and printed."""
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
 
 from kafkabed.producers import produce
+from linker.status import status_output
 from linker.settings import load_config
 from tests.checker import wait_exact
 
@@ -112,6 +114,10 @@ def test_scale_1_3_1_then_promote_with_3(source, destination, topic_name, tmp_pa
         members += [Member(link, tmp_path / f"m{i}.log") for i in (1, 2)]   # 1 -> 3
         _all_owned(members)
         time.sleep(2)
+        # `linker status` names the member writing each partition (the leader's record in the state topic).
+        doc = json.loads(status_output(load_config(link), as_json=True)[0])
+        owners = {r["member"] for r in doc["partitions"]}
+        assert len(owners) == 3 and "moving" not in owners and "" not in owners, owners
         left_at = time.monotonic()
         for m in members[1:]:                                                # 3 -> 1, clean leaves
             m.signal(signal.SIGTERM)
