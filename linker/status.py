@@ -158,6 +158,9 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
     now = time.time()
     for tp in tps + gone:
         st = states.get(tp, {})
+        elsewhere = st.get("owned") is False   # scale-out: the member answering /status does not write it
+        if elsewhere:
+            st = {}
         de = d_end.get(tp)
         hw = s_hw.get(tp)
         lag = None if de is None or hw is None else max(0, hw - de)
@@ -169,6 +172,8 @@ async def _collect(config: LinkConfig, doc: dict[str, Any] | None, source: Clien
             state = "SOURCE-MISSING"
         elif st.get("state"):
             state = st["state"]
+        elif elsewhere:
+            state = "OTHER-MEMBER"
         elif de is not None:
             state = "NO-ENGINE"
         else:

@@ -130,6 +130,8 @@ class MirrorEngine:
             d["paused"] = pm.paused
             d["compacted"] = pm.compacted
             d["rebuilt_batches"] = pm.rebuilt_batches
+            if self.table.assigned is not None:
+                d["owned"] = not pm.unowned   # scale-out: another member writes it
             if pm.tp[0] in self.ids.missing:
                 d["waiting"] = SOURCE_MISSING
             parts.append(d)

@@ -195,8 +195,21 @@ class PartitionTable:
             pm.unowned = True
             pm.resync_needed = False
             self.drop_queue(pm)
+            self.forget_gauges(pm)
             out.append(pm)
         return out
+
+    def forget_gauges(self, pm: PartitionMirror) -> None:
+        """A partition another member writes: its per-partition gauges are that member's to show
+        (summed over members, a dashboard counts each partition once)."""
+        t, p = pm.tp
+        m = self.metrics
+        for g in (m.lag_records, m.lag_bytes, m.lag_seconds):
+            g.remove(topic=t, partition=p)
+        for s in PartitionState:
+            m.state.remove(topic=t, partition=p, state=s.value)
+        for f in Fidelity:
+            m.fidelity.remove(topic=t, partition=p, fidelity=f.value)
 
     def owned(self) -> set[TP]:
         return {tp for tp, pm in self.partitions.items() if not pm.unowned}
@@ -207,9 +220,10 @@ class PartitionTable:
         return any(pm.in_flight is not None or pm.locating for pm in pms)
 
     def stop_all(self) -> None:
-        """Engine shutdown: every partition still live becomes STOPPED."""
+        """Engine shutdown: every partition still live becomes STOPPED (one another member of a
+        scale-out group writes is not this engine's to stop)."""
         for pm in self.partitions.values():
-            if pm.status.state not in TERMINAL:
+            if pm.status.state not in TERMINAL and not pm.unowned:
                 pm.status.move(PartitionState.STOPPED)
 
     # -- the fetch side ------------------------------------------------------------

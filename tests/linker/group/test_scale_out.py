@@ -15,7 +15,7 @@ from pathlib import Path
 from kafkabed.producers import produce
 from linker.status import status_output
 from linker.settings import load_config
-from tests.checker import wait_exact
+from tests.checker import RawCluster, read_log, wait_exact
 
 from ..lifecycle.helpers import command, state_of
 from .members import LEASE_MS, SESSION_MS, Member, Writer, link_file
@@ -143,6 +143,50 @@ def test_scale_1_3_1_then_promote_with_3(source, destination, topic_name, tmp_pa
         wait_exact(source, destination, [topic_name], timeout=30)
         for m in members:   # every member stopped the topic for good (the leader after promoting it)
             m.wait_log(rf"stopping {topic_name} for good|promoted {topic_name}", 15)
+    finally:
+        writer.halt.set()
+        for m in members:
+            m.stop()
+
+
+def _prefix_exact(source, destination, topic: str) -> dict[int, int]:
+    """Every destination batch equals the source batch at its offset, with no gap (the source went on
+    after the failover); the destination ends per partition."""
+    ends = {}
+    with RawCluster(source.bootstrap, 10) as src, RawCluster(destination.bootstrap, 10) as dst:
+        for p in range(PARTITIONS):
+            s = {b.base_offset: b for b in read_log(src, topic, p).batches}
+            d = read_log(dst, topic, p)
+            at = d.log_start
+            for b in d.batches:
+                assert b.base_offset == at and s.get(at) == b, f"partition {p} differs at offset {at}"
+                at = b.last_offset + 1
+            ends[p] = d.log_end
+    return ends
+
+
+def test_failover_with_3_members_under_load(source, destination, topic_name, tmp_path: Path):
+    """The source stays up and written: every member stops the topic at once, the leader acknowledges
+    once all its partitions came to it, and nothing is written to the mirror after that."""
+    source.create_topic(topic_name, partitions=PARTITIONS)
+    produce(source, topic_name, 300)
+    link = link_file(tmp_path, source, destination, [topic_name], f"fo-{topic_name[-8:]}")
+    members = [Member(link, tmp_path / f"m{i}.log") for i in range(3)]
+    writer = Writer(source, [topic_name])
+    writer.start()
+    try:
+        _all_owned(members)
+        time.sleep(2)
+        cfg = load_config(link)
+        results = command(cfg, "failover", [topic_name])
+        assert [r.state.value for r in results] == ["STOPPED"], results
+        reported = results[0].offsets
+        for m in members:
+            m.wait_log(rf"stopping {topic_name} for good", 15)
+        time.sleep(2)   # the writer goes on: a member still writing would move the mirror's ends
+        ends = _prefix_exact(source, destination, topic_name)
+        assert ends == reported, (ends, reported)
+        assert all(m.alive() for m in members)
     finally:
         writer.halt.set()
         for m in members:
