@@ -188,7 +188,7 @@ class GroupMember:
         revoked, added = owned - got.partitions, got.partitions - owned
         if revoked:
             log.info("group %s: revoking %d partition(s)", self.settings.group_id, len(revoked))
-            await self.engine.revoke(revoked)
+            await self._revoke_heartbeating(revoked)
             self._rejoin.set()   # the partitions we gave up go to their new member in the next generation
         if added:
             log.info("group %s: assigned %d partition(s)", self.settings.group_id, len(added))
@@ -203,6 +203,36 @@ class GroupMember:
         if self.on_assignment is not None:
             await self.on_assignment(self)
 
+    async def _revoke_heartbeating(self, revoked: set[TP]) -> None:
+        """Wait for the revoked partitions' produces in flight while heartbeating, so a slow produce
+        does not cost the membership (or, past the lease, the other partitions' writes)."""
+        interval = self.settings.heartbeat_interval_ms / 1000
+        task = asyncio.ensure_future(self.engine.revoke(revoked))
+        try:
+            while True:
+                done, _ = await asyncio.wait([task], timeout=interval)
+                if done:
+                    task.result()
+                    return
+                try:
+                    code = await self._heartbeat_once(interval * 2)
+                except ClientError as exc:
+                    log.info("group %s: heartbeat failed (%s)", self.settings.group_id, exc)
+                    continue
+                if code in LOST_CODES:
+                    self._lost(f"Heartbeat answered {error_name(code)}")
+        finally:
+            if not task.done():
+                task.cancel()
+
+    async def _heartbeat_once(self, timeout: float) -> int:
+        """One Heartbeat; NONE renews the lease from the time it was sent."""
+        sent = time.monotonic()
+        code = await self.client.heartbeat(self.member_id, self.generation, timeout=timeout)
+        if code == ErrorCode.NONE:
+            self.gate.renew(sent + self.settings.lease_ms / 1000)
+        return code
+
     async def _heartbeats(self, stop: asyncio.Event) -> None:
         """Until a rebalance is needed: heartbeat every interval, renewing the lease on NONE."""
         interval = self.settings.heartbeat_interval_ms / 1000
@@ -212,14 +242,13 @@ class GroupMember:
                 return
             if self._rejoin.is_set() or self._leader_sees_change():
                 return
-            sent = time.monotonic()
             try:
-                code = await self.client.heartbeat(self.member_id, self.generation, timeout=interval * 2)
+                code = await self._heartbeat_once(interval * 2)
             except ClientError as exc:
                 log.info("group %s: heartbeat failed (%s)", self.settings.group_id, exc)
                 continue
             if code == ErrorCode.NONE:
-                self.gate.renew(sent + self.settings.lease_ms / 1000)
+                pass
             elif code == ErrorCode.REBALANCE_IN_PROGRESS:
                 return   # the lease is not renewed by this answer: rejoin now, SyncGroup renews it
             elif code in LOST_CODES:
