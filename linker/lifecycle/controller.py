@@ -558,7 +558,7 @@ class LifecycleController:
         """A STOPPED record written by a command: stop the topic, then acknowledge with the final ends.
         In a group every member stops its partitions; the leader acknowledges once it owns them all
         (the others gave them up after their produces settled), with the destination's log ends."""
-        if topic not in self.engine.stopped_topics:
+        if self.group is None or topic not in self.engine.stopped_topics:   # a member waiting for the ack: once
             log.info("stopping %s for good (%s)", topic, rec.reason or "state topic")
             await self.engine.stop_topic(topic, rec.reason or "stopped by command")
         if not self._singleton():
