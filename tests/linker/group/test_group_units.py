@@ -115,3 +115,115 @@ def test_member_label_on_every_sample():
     text = m.render()
     assert 'linker_errors_total{api="Produce",error="WriteFenced",member="abc"} 1' in text
     assert 'linker_waiting_for_cluster{member="abc"} 0' in text
+
+
+class _Engine:
+    """What GroupMember needs of the engine, without clusters."""
+
+    def __init__(self, parts: set) -> None:
+        self.partitions = {tp: None for tp in parts}
+        self.stopped_topics: set[str] = set()
+        self.metrics = MirrorMetrics()
+        self.mine: set = set()
+        self.revoked: list[set] = []
+        self.gate: WriteGate | None = None
+        self.drops_with_gate_closed = 0
+
+    def own_only(self) -> None:
+        self.mine = set()
+
+    def assign(self, tps: set) -> None:
+        self.mine |= tps
+
+    async def revoke(self, tps: set) -> None:
+        self.revoked.append(set(tps))
+        self.mine -= tps
+
+    def drop_all(self) -> None:
+        if self.mine and self.gate is not None and not self.gate.is_open():
+            self.drops_with_gate_closed += 1
+        self.mine = set()
+
+    def owned(self) -> set:
+        return set(self.mine)
+
+
+class _Coordinator:
+    """A GroupClient answering from a script: one member, always its leader."""
+
+    def __init__(self, heartbeat_code: int) -> None:
+        self.heartbeat_code = heartbeat_code
+        self.heartbeats = 0
+
+    async def join(self, member_id, session_ms, rebalance_ms, protocols, reason=None):
+        from linker.client import JoinResult
+        if not member_id:
+            return JoinResult(79, member_id="m-1")   # MEMBER_ID_REQUIRED
+        return JoinResult(0, 1, member_id, member_id, protocols[0][0], [(member_id, protocols[0][1])])
+
+    async def sync(self, member_id, generation, protocol, assignments):
+        return 0, assignments[member_id]
+
+    async def heartbeat(self, member_id, generation, timeout):
+        self.heartbeats += 1
+        return self.heartbeat_code
+
+    async def leave(self, member_id, reason):
+        return 0
+
+
+def _member(heartbeat_code: int, lease_ms: int = 300):
+    import asyncio
+    from linker.group.member import GroupMember
+    from linker.settings.group import GroupSettings
+    engine = _Engine(PARTS)
+    gate = engine.gate = WriteGate(0.0)
+    settings = GroupSettings("g", session_timeout_ms=1000, heartbeat_interval_ms=100, lease_ms=lease_ms)
+    return asyncio, engine, gate, GroupMember(engine, settings, _Coordinator(heartbeat_code), gate)
+
+
+def test_a_member_alone_owns_everything_and_keeps_its_lease():
+    asyncio, engine, gate, member = _member(heartbeat_code=0)
+
+    async def go():
+        stop = asyncio.Event()
+        task = asyncio.create_task(member.run(stop))
+        await asyncio.sleep(0.8)   # longer than the lease: heartbeats renew it
+        assert engine.owned() == PARTS and gate.is_open() and member.is_leader()
+        stop.set()
+        await task
+    asyncio.run(go())
+
+
+def test_lease_ends_without_confirmed_heartbeats_and_every_partition_drops():
+    # REBALANCE_IN_PROGRESS forever would rejoin; a coordinator error code answers but confirms nothing.
+    asyncio, engine, gate, member = _member(heartbeat_code=15)   # COORDINATOR_NOT_AVAILABLE
+
+    async def go():
+        stop = asyncio.Event()
+        task = asyncio.create_task(member.run(stop))
+        await asyncio.sleep(0.1)
+        assert engine.owned() == PARTS and gate.is_open()
+        await asyncio.sleep(0.5)   # past the 300 ms lease from the SyncGroup's send time
+        assert engine.owned() == set() and not gate.is_open() and not member.is_leader()
+        assert engine.metrics.group_lease_ended_total.get() == 1
+        with pytest.raises(WriteFenced):
+            gate.check()
+        stop.set()
+        await task
+    asyncio.run(go())
+
+
+def test_unknown_member_drops_everything_at_once():
+    asyncio, engine, gate, member = _member(heartbeat_code=25, lease_ms=900)   # UNKNOWN_MEMBER_ID
+
+    async def go():
+        stop = asyncio.Event()
+        task = asyncio.create_task(member.run(stop))
+        await asyncio.sleep(0.3)   # heartbeats answer UNKNOWN_MEMBER_ID long before the 900 ms lease ends
+        stop.set()
+        await task
+    asyncio.run(go())
+    # Dropped with the gate already closed (nothing can be sent in between), then rejoined.
+    assert engine.drops_with_gate_closed >= 1
+    assert engine.metrics.group_rebalances_total.get() >= 2
