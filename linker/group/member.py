@@ -35,8 +35,9 @@ RETRY_BACKOFF_S = 0.5
 
 
 class GroupMember:
-    """Runs next to the engine. ``engine`` needs ``partitions``, ``own_only``, ``assign``,
-    ``revoke``, ``drop_all``, ``owned`` and ``metrics`` (``linker.mirror.engine.MirrorEngine``)."""
+    """Runs next to the engine. ``engine`` needs ``partitions``, ``stopped_topics``, ``own_only``,
+    ``assign``, ``revoke``, ``drop_all``, ``quiet``, ``owned`` and ``metrics``
+    (``linker.mirror.engine.MirrorEngine``)."""
 
     def __init__(self, engine: Any, settings: GroupSettings, client: GroupClient, gate: WriteGate,
                  pinned: Callable[[], set[str]] = set,
@@ -118,6 +119,7 @@ class GroupMember:
         """One rebalance; True once an assignment is applied (False: retry the join)."""
         self._rejoin.clear()
         s = self.settings
+        await self.engine.quiet()   # after a drop: no produce of ours in flight under an empty claim
         res = await self.client.join(self.member_id, s.session_timeout_ms, s.rebalance_timeout_ms,
                                      [(PROTOCOL_NAME, encode_member(self._claim()))])
         if res.error == ErrorCode.MEMBER_ID_REQUIRED:

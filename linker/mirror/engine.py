@@ -64,6 +64,7 @@ class MirrorEngine:
         self.wait = ClusterWait(on_change=[self._show_wait])
         self._loops: list[asyncio.Task[None]] = []
         self._producing: asyncio.Task[None] | None = None
+        self._dropped: list[PartitionMirror] = []   # scale-out: dropped at once, maybe still in flight
         stale = StaleMetadata(self.table.resync_wanted.set)
         self.ids = TopicIds(self.table, self.names, source, dest)
         self.guard = LinkGuard(source, dest)
@@ -188,7 +189,14 @@ class MirrorEngine:
 
     def drop_all(self) -> None:
         """The lease ended: stop at once (the write gate already refuses every produce)."""
-        self.table.revoke(self.table.owned())
+        self._dropped.extend(self.table.revoke(self.table.owned()))
+
+    async def quiet(self) -> None:
+        """Returns once nothing dropped by ``drop_all`` is still in flight: a member rejoins with an
+        empty claim only then, so its partitions cannot be given away under a produce of its own."""
+        while self.table.busy(self._dropped):
+            await self.table.settled.wait()
+        self._dropped = []
 
     def owned(self) -> set[TP]:
         return self.table.owned()

@@ -144,6 +144,9 @@ class _Engine:
             self.drops_with_gate_closed += 1
         self.mine = set()
 
+    async def quiet(self) -> None:
+        pass
+
     def owned(self) -> set:
         return set(self.mine)
 
