@@ -8,7 +8,9 @@ The coordinator is found once and found again after NOT_COORDINATOR and its kin.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kproto import ApiKey, messages
 from kproto.errors import ErrorCode
@@ -49,10 +51,9 @@ class GroupClient:
             self._node = None   # found again on the next call
         return code
 
-    async def _call(self, api: int, build: object, timeout: float | None = None) -> object:
+    async def _call(self, api: int, build: Callable[[int], Any], timeout: float | None = None) -> Any:
         try:
-            response, _ = await self.client.versioned_request(await self.coordinator(), api, build,  # type: ignore[arg-type]
-                                                              timeout=timeout)
+            response, _ = await self.client.versioned_request(await self.coordinator(), api, build, timeout=timeout)
         except ClientError:
             self._node = None
             raise
@@ -63,46 +64,46 @@ class GroupClient:
         """One JoinGroup; held by the coordinator until the rebalance completes (up to ``rebalance_ms``)."""
         J = messages.JoinGroupRequest
 
-        def build(version: int) -> object:
+        def build(version: int) -> Any:
             return J(group_id=self.group_id, session_timeout_ms=session_ms, rebalance_timeout_ms=rebalance_ms,
                      member_id=member_id, group_instance_id=None, protocol_type=self.protocol_type,
                      protocols=[J.JoinGroupRequestProtocol(name=n, metadata=m) for n, m in protocols],
                      reason=reason)
         r = await self._call(ApiKey.JOIN_GROUP, build, timeout=rebalance_ms / 1000 + self.client.config.request_timeout)
-        code = self._note(r.error_code)  # type: ignore[attr-defined]
-        return JoinResult(code, r.generation_id, r.member_id, r.leader, r.protocol_name,  # type: ignore[attr-defined]
-                          [(m.member_id, bytes(m.metadata)) for m in r.members])  # type: ignore[attr-defined]
+        code = self._note(r.error_code)
+        return JoinResult(code, r.generation_id, r.member_id, r.leader, r.protocol_name,
+                          [(m.member_id, bytes(m.metadata)) for m in r.members])
 
     async def sync(self, member_id: str, generation: int, protocol: str | None,
                    assignments: dict[str, bytes]) -> tuple[int, bytes]:
         """One SyncGroup: the leader sends every member's assignment, each member gets its own."""
         S = messages.SyncGroupRequest
 
-        def build(version: int) -> object:
+        def build(version: int) -> Any:
             return S(group_id=self.group_id, generation_id=generation, member_id=member_id,
                      group_instance_id=None, protocol_type=self.protocol_type, protocol_name=protocol,
                      assignments=[S.SyncGroupRequestAssignment(member_id=m, assignment=a)
                                   for m, a in assignments.items()])
         r = await self._call(ApiKey.SYNC_GROUP, build)
-        return self._note(r.error_code), bytes(r.assignment or b"")  # type: ignore[attr-defined]
+        return self._note(r.error_code), bytes(r.assignment or b"")
 
     async def heartbeat(self, member_id: str, generation: int, timeout: float) -> int:
         H = messages.HeartbeatRequest
         r = await self._call(ApiKey.HEARTBEAT, lambda v: H(group_id=self.group_id, generation_id=generation,
                                                           member_id=member_id, group_instance_id=None),
                              timeout=timeout)
-        return self._note(r.error_code)  # type: ignore[attr-defined]
+        return self._note(r.error_code)
 
     async def leave(self, member_id: str, reason: str) -> int:
         L = messages.LeaveGroupRequest
 
-        def build(version: int) -> object:
+        def build(version: int) -> Any:
             if version >= 3:
                 return L(group_id=self.group_id,
                          members=[L.MemberIdentity(member_id=member_id, group_instance_id=None, reason=reason)])
             return L(group_id=self.group_id, member_id=member_id)
         r = await self._call(ApiKey.LEAVE_GROUP, build, timeout=5.0)
-        code = r.error_code  # type: ignore[attr-defined]
+        code = r.error_code
         if code == ErrorCode.NONE:
             for m in getattr(r, "members", None) or []:
                 code = m.error_code or code
