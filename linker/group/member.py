@@ -32,6 +32,8 @@ log = logging.getLogger("linker.group")
 #: Answers meaning "no longer a member of this generation": stop writing at once, then rejoin.
 LOST_CODES = frozenset({ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.ILLEGAL_GENERATION, ErrorCode.FENCED_INSTANCE_ID})
 RETRY_BACKOFF_S = 0.5
+#: A partition's bytes/s is reported to the leader once measured over this long.
+RATE_MIN_S = 10.0
 
 
 class GroupMember:
@@ -59,6 +61,7 @@ class GroupMember:
         self._planned: tuple[frozenset[TP], frozenset[str]] | None = None
         self._rejoin = asyncio.Event()
         self.assigned_at: float | None = None   # monotonic time of the last assignment applied
+        self._since: dict[TP, tuple[float, int]] = {}   # owned partition: (assigned at, mirrored bytes then)
         engine.own_only()
 
     # -- what others read --------------------------------------------------------------------
@@ -112,8 +115,21 @@ class GroupMember:
 
     def _claim(self) -> MemberInfo:
         owned = self.engine.owned()
-        return MemberInfo(Claim(self.owned_generation if owned else -1, owned), socket.gethostname(), os.getpid(),
-                          self.instance)
+        return MemberInfo(Claim(self.owned_generation if owned else -1, owned, self._rates(owned)),
+                          socket.gethostname(), os.getpid(), self.instance)
+
+    def _rates(self, owned: set[TP]) -> dict[TP, float]:
+        """Bytes/s mirrored per owned partition since it was assigned here, once measured over at
+        least RATE_MIN_S (shorter windows are noise the leader would move partitions for)."""
+        now = time.monotonic()
+        out: dict[TP, float] = {}
+        for tp in owned:
+            pm = self.engine.partitions.get(tp)
+            since = self._since.get(tp)
+            if pm is None or since is None or now - since[0] < RATE_MIN_S:
+                continue
+            out[tp] = max(0.0, (pm.mirrored_bytes - since[1]) / (now - since[0]))
+        return out
 
     async def _join_and_sync(self) -> bool:
         """One rebalance; True once an assignment is applied (False: retry the join)."""
@@ -195,6 +211,12 @@ class GroupMember:
         if added:
             log.info("group %s: assigned %d partition(s)", self.settings.group_id, len(added))
             self.engine.assign(added)
+        now = time.monotonic()
+        for tp in revoked:
+            self._since.pop(tp, None)
+        for tp in added:
+            pm = self.engine.partitions.get(tp)
+            self._since[tp] = (now, pm.mirrored_bytes if pm is not None else 0)
         self.owned_generation = self.generation
         self.assigned_at = time.monotonic()
         m = self.engine.metrics

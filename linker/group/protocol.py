@@ -1,6 +1,7 @@
 """What members exchange through the coordinator: JSON, versioned, the linker's own protocol.
 
-JoinGroup metadata: the member's claim (what it owns and since which generation) and who it is.
+JoinGroup metadata: the member's claim (what it owns, since which generation, the bytes/s it
+measured for it) and who it is.
 SyncGroup assignment: the partitions it may write, the leader, and every member's count (for logs).
 """
 from __future__ import annotations
@@ -55,12 +56,17 @@ def _doc(raw: bytes, what: str) -> dict[str, Any]:
 
 def encode_member(info: MemberInfo) -> bytes:
     return json.dumps({"v": VERSION, "generation": info.claim.generation, "owned": sorted(info.claim.owned),
+                       "rates": [[t, p, round(r, 1)] for (t, p), r in sorted(info.claim.rates.items())],
                        "host": info.host, "pid": info.pid, "instance": info.instance}).encode()
 
 
 def decode_member(raw: bytes) -> MemberInfo:
     doc = _doc(raw, "member metadata")
-    return MemberInfo(Claim(int(doc.get("generation", -1)), _tps(doc.get("owned", []), "member metadata")),
+    try:
+        rates = {(str(t), int(p)): float(r) for t, p, r in doc.get("rates", [])}
+    except (TypeError, ValueError):
+        raise ProtocolFormatError("member metadata: rates must be [topic, partition, bytes/s] triples") from None
+    return MemberInfo(Claim(int(doc.get("generation", -1)), _tps(doc.get("owned", []), "member metadata"), rates),
                       str(doc.get("host", "")), int(doc.get("pid", 0)), str(doc.get("instance", "")))
 
 

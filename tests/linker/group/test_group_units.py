@@ -7,7 +7,7 @@ import time
 import pytest
 
 from linker.client import WriteFenced, WriteGate
-from linker.group.assign import Claim, current_owners, plan
+from linker.group.assign import Claim, balance_rates, current_owners, plan
 from linker.group.protocol import (Assignment, MemberInfo, ProtocolFormatError, decode_assignment, decode_member,
                                    encode_assignment, encode_member)
 from linker.metrics import MirrorMetrics
@@ -66,8 +66,28 @@ def test_pinned_partitions_go_to_the_leader_after_their_owner_gives_them_up():
     assert ("t", 9) in p.withheld and p.target[("t", 9)] == "a"
 
 
+def test_bytes_per_second_balance_swaps_between_the_heaviest_and_the_lightest():
+    hot = {("t", 0): 100.0, ("t", 1): 100.0, ("t", 2): 1.0, ("t", 3): 1.0}
+    target = {("t", 0): "a", ("t", 1): "a", ("t", 2): "b", ("t", 3): "b"}
+    assert balance_rates(target, set(target), hot) == 1
+    assert sorted(hot[tp] for tp, m in target.items() if m == "a") == [1.0, 100.0]   # counts kept: 2 and 2
+    even = {("t", 0): 10.0, ("t", 1): 9.0, ("t", 2): 8.0, ("t", 3): 9.0}
+    target = {("t", 0): "a", ("t", 1): "a", ("t", 2): "b", ("t", 3): "b"}
+    assert balance_rates(target, set(target), even) == 0          # within the tolerance: sticky
+    assert balance_rates(target, set(target), {}) == 0            # nothing measured: counts only
+    pinned = {("t", 0): "a", ("t", 1): "a", ("t", 2): "b", ("t", 3): "b"}
+    assert balance_rates(pinned, {("t", 2), ("t", 3)}, hot) == 0  # pinned partitions never move
+
+
+def test_a_plan_moves_hot_partitions_after_their_owner_gave_them_up():
+    claims = {"a": Claim(2, {("t", 0), ("t", 1)}, {("t", 0): 100.0, ("t", 1): 100.0}),
+              "b": Claim(2, {("t", 2), ("t", 3)}, {("t", 2): 1.0, ("t", 3): 1.0})}
+    p = plan(claims, {("t", p) for p in range(4)}, "a")
+    assert len(p.withheld) == 2 and sum(len(a) for a in p.assignment.values()) == 2
+
+
 def test_protocol_round_trip_and_bad_input():
-    info = MemberInfo(Claim(4, {("t", 1)}), "h", 7, "i")
+    info = MemberInfo(Claim(4, {("t", 1)}, {("t", 1): 1234.5}), "h", 7, "i")
     assert decode_member(encode_member(info)) == info
     a = Assignment({("t", 2)}, "L", 9, {"L": 1})
     assert decode_assignment(encode_assignment(a)) == a
