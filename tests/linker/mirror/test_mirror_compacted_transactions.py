@@ -17,6 +17,7 @@ from kafkabed.producers import create_compacted_topic
 from linker.verify import verify_link
 
 from tests.checker import LATEST, READ_COMMITTED, RawCluster, read_log
+from tests.faults.link_process import LinkerRun, write_link
 from .helpers import caught_up, engine_for, link_config, run_until
 from .txn_judge import assert_same, batch_difference, control_type
 
@@ -183,9 +184,11 @@ def _cleaned_in(cluster: Any, topic: str, lo: int, hi: int) -> bool:
         log = read_log(c, topic, 0)
     pos = log.log_start
     for b in log.batches:
+        if pos < hi and b.base_offset > max(pos, lo):
+            return True                                   # a hole overlapping lo..hi-1
         if b.base_offset >= hi:
             return False
-        if max(pos, b.base_offset) >= lo and (b.base_offset > pos or b.record_count != b.last_offset_delta + 1):
+        if b.base_offset >= lo and b.record_count != b.last_offset_delta + 1:
             return True
         pos = b.last_offset + 1
     return False
@@ -235,3 +238,63 @@ def test_cleaned_transactional_compacted_topic_mirrors_record_exact(source, dest
     assert counts["uncleaned"] and counts["markers"] and counts["fillers"]
     report = asyncio.run(verify_link(cfg))
     assert report.exit_code() == 0, report.render()
+
+
+def test_kill9_inside_a_destination_transaction_that_starts_with_fillers(
+        source, destination, topic_name, tmp_path, monkeypatch):
+    """The source cleaner removed offset 0; the filler there copies the transactional record at 1
+    and so opens that transaction's destination transaction. `linker run` killed -9 right after
+    storing it: the next run finds the open destination transaction's source producer from the
+    first source record at or after its first offset (a hole there) and finishes it. ~12 s."""
+    create_compacted_topic(source, topic_name, configs=FROZEN)
+    plain = Producer(dict(source.confluent_config(), **{"linger.ms": 0}))
+
+    def put(key: bytes, value: bytes) -> None:
+        plain.produce(topic_name, key=key, value=value, partition=0)
+        assert plain.flush(30) == 0
+
+    put(b"gone", b"v0")                                                   # 0
+    a = _producer(source)
+    a.begin_transaction()
+    for k in (b"t-1", b"t-2"):                                            # 1..2, one batch
+        a.produce(topic_name, key=k, value=b"committed", partition=0)
+    assert a.flush(30) == 0
+    a.commit_transaction(30)                                              # marker at 3
+    put(b"gone", b"v1")                                                   # 4 supersedes 0
+    source.set_topic_config(topic_name, {"segment.ms": 100, "min.cleanable.dirty.ratio": 0.01})
+    deadline, n = time.monotonic() + 60, 0
+    while not _cleaned_in(source, topic_name, 0, 1):
+        assert time.monotonic() < deadline, "the source cleaner did not remove offset 0"
+        put(b"x", b"%d" % n)                                              # rolls segments
+        n += 1
+        time.sleep(0.3)
+    source.set_topic_config(topic_name, FROZEN)
+    time.sleep(2.0)
+    with RawCluster(source.bootstrap) as c:
+        log = read_log(c, topic_name, 0)
+    assert log.batches[0].base_offset == 1 and log.batches[0].attributes & 0x10, log.batches[:2]
+    cfg = write_link(tmp_path / "link.toml", source, destination, [topic_name], name="txcfill")
+    with LinkerRun(cfg, tmp_path / "linker.log") as run:
+        monkeypatch.setenv("LINKER_TXN_PAUSE_AT", "produced")
+        run.start()
+        run.wait_log("transactional replay paused at produced")
+        run.kill9()
+        monkeypatch.delenv("LINKER_TXN_PAUSE_AT")
+        with RawCluster(destination.bootstrap) as c:
+            assert c.list_offset(topic_name, 0, LATEST) == 1                # the filler, transaction open
+            assert c.list_offset(topic_name, 0, LATEST, READ_COMMITTED) == 0
+        run.start()
+        run.wait_log("continuing the open destination transaction")
+        deadline = time.monotonic() + 60
+        while _ends(destination, topic_name) != (log.log_end, log.log_end):
+            assert run.running, run.text()[-3000:]
+            assert time.monotonic() < deadline, (_ends(destination, topic_name), log.log_end, run.text()[-3000:])
+            time.sleep(0.2)
+        run.stop()
+    counts = _judge_cleaned(source, destination, topic_name)
+    assert counts["fillers"] >= 1 and counts["markers"] == 1, counts
+
+
+def _ends(cluster: Any, topic: str) -> tuple[int, int]:
+    with RawCluster(cluster.bootstrap) as c:
+        return c.list_offset(topic, 0, LATEST), c.list_offset(topic, 0, LATEST, READ_COMMITTED)
