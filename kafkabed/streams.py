@@ -6,7 +6,8 @@ Maven (`fetch_artifacts`), as javacodec.py does for its helper. The JVM runs
 with a small heap as a child that cannot outlive the test (kafkabed.procs).
 Its changelog, ``<application.id>-counts-changelog``, is compacted and rolls
 segments every 100 ms, so the test bed's cleaner (1 s backoff) cleans it
-within seconds.
+within seconds. With ``guarantee="exactly_once_v2"`` every write is transactional and
+the records pass through a repartition topic, ``<application.id>-counts-repartition``.
 """
 from __future__ import annotations
 
@@ -37,14 +38,17 @@ class StreamsCountApp:
     ``state_dir`` makes the run restore its store from the changelog."""
 
     def __init__(self, bootstrap: str, application_id: str, input_topic: str, output_topic: str,
-                 state_dir: Path, log_path: Path, heap: str = "128m", version: str = PINNED) -> None:
+                 state_dir: Path, log_path: Path, heap: str = "128m", version: str = PINNED,
+                 guarantee: str = "at_least_once") -> None:
         jars = streams_classpath(version)
         classes = compile_helper(jars, SOURCE, MAIN_CLASS, cache="streams")
         self.log_path = log_path
         self.changelog = f"{application_id}-counts-changelog"
+        #: Only with exactly_once_v2 (at_least_once groups by the input's own key).
+        self.repartition = f"{application_id}-counts-repartition"
         self._cmd = [java_binary(), f"-Xmx{heap}", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                      "-cp", os.pathsep.join([str(classes), *map(str, jars)]), MAIN_CLASS,
-                     bootstrap, application_id, input_topic, output_topic, str(state_dir)]
+                     bootstrap, application_id, input_topic, output_topic, str(state_dir), guarantee]
         self._proc = None
 
     def __enter__(self) -> StreamsCountApp:

@@ -122,7 +122,8 @@ class MirrorMetrics:
                              "when behind; 0 when caught up.", TP)
         self.state = g("linker_partition_state", "1 for the partition's current state.", (*TP, "state"))
         self.fidelity = g("linker_partition_fidelity", "1 for the partition's current fidelity (exact, "
-                          "record-exact (compacted), not-exact, unknown).", (*TP, "fidelity"))
+                          "record-exact (compacted), offset-exact (transactional, ...), not-exact, "
+                          "unknown).", (*TP, "fidelity"))
         self.bytes_total = c("linker_mirrored_bytes_total", "Batch bytes acknowledged by the destination.", NONE)
         self.batches_total = c("linker_mirrored_batches_total", "Batches acknowledged by the destination.", NONE)
         self.records_total = c("linker_mirrored_records_total", "Records acknowledged by the destination.", NONE)

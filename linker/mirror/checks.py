@@ -48,8 +48,8 @@ def truncation_problem(acked_end: int, dest_end: int) -> str | None:
 LOG_APPEND_TIME_BIT = 0x08
 #: what a compacted topic's batch may be and still be mirrored by records (linker.mirror.compacted)
 _REBUILT_KINDS = frozenset({Reproducibility.COMPACTION_HOLES, Reproducibility.EMPTY})
-#: what a (non-compacted) topic's batch may be and still be replayed through a destination
-#: transaction (linker.mirror.transactions)
+#: what a batch may be and still be replayed through a destination transaction
+#: (linker.mirror.transactions)
 _REPLAYED_KINDS = frozenset({Reproducibility.TRANSACTIONAL, Reproducibility.CONTROL})
 
 
@@ -86,13 +86,18 @@ def blocking_reason(entry: BatchView | LegacyEntry, compacted: bool) -> str | No
     """Why the engine stops a partition at this source batch, or None when it mirrors it: the one
     rule for the fetcher, the compacted planner and `linker plan`. A compacted topic's batches
     with compaction holes (or empty) are rebuilt by records (record-exact), so they do not block;
-    transactional batches and COMMIT/ABORT markers of other topics are replayed through
-    destination transactions; legacy batches, other control batches, transactional batches of
-    compacted topics and LogAppendTime batches block."""
+    transactional batches and COMMIT/ABORT markers are replayed through destination
+    transactions; legacy batches, other control batches and LogAppendTime batches block. On a
+    compacted topic a transactional or control batch the
+    source cleaner emptied (kept empty as its producer's last batch) is holes, filled like any
+    emptied batch (compacted.py); a cleaned transactional batch is rebuilt inside the replayed
+    destination transaction."""
     if type(entry) is not BatchView:
         return classify(entry).reason
     verdict = classify(entry)
-    if verdict.kind in _REPLAYED_KINDS and not compacted:
+    if verdict.kind in _REPLAYED_KINDS:
+        if compacted and entry.record_count == 0:
+            return timestamp_problem(entry.attributes, entry.base_offset)
         return replay_problem(entry) or timestamp_problem(entry.attributes, entry.base_offset)
     if not verdict.exact and not (compacted and verdict.kind in _REBUILT_KINDS):
         return verdict.reason

@@ -14,8 +14,14 @@ offset the destination ends at:
   record: when the fetched data ends first, the batches wait (``held``) for
   the next fetch. Only a log emptied by retention (compact,delete) has no later
   record at all; such a tail waits for the next record the source writes;
-- transactional and control batches, LogAppendTime batches and legacy magic
-  stop the partition (BLOCKED) as on any topic;
+- transactional batches and markers are replayed into destination
+  transactions (transactions.py) as on any topic: an uncleaned one and a
+  marker go as they are; a cleaned transactional batch is rebuilt inside its
+  source transaction; a batch the cleaner emptied is holes. A rebuilt batch
+  (fillers too) belongs to the transaction of the record it holds or copies
+  (``rebuild.transaction_of``), so a filler is visible to read_committed
+  readers exactly when the record it copies is. LogAppendTime batches and
+  legacy magic stop the partition (BLOCKED) as on any topic;
 - idempotent producers: the destination's producer sequences are tracked
   (``sequences``). When whole batches of a producer the destination knows
   vanished, the fillers of the holes before its next batch carry its id,
@@ -40,7 +46,7 @@ from kproto.records.record import Record
 from kproto.records.reproducibility import classify
 from linker.mirror.checks import blocking_reason, position_problem
 from linker.mirror.partition import FrameCharge, PartitionMirror
-from linker.mirror.rebuild import rebuild_range, source_producer
+from linker.mirror.rebuild import Producer, rebuild_range, source_producer, transaction_of
 from linker.mirror.sequences import SEQUENCE_WRAP, Seq, gap, note, pending
 from linker.mirror.state import PartitionState
 from linker.mirror.table import PartitionTable
@@ -79,15 +85,23 @@ def _unmirrorable(b: Entry) -> str | None:
     return blocking_reason(b, compacted=True)
 
 
-def _first_record_after(entries: list[Entry], i: int) -> Record | Stop | None:
-    """The first record of the first non-empty batch from ``entries[i]`` on (None: not fetched yet)."""
+def _replayed_verbatim(b: BatchView) -> bool:
+    """A marker, or a transactional data batch the source did not clean: replayed as it is."""
+    if b.is_control:
+        return b.record_count == 1
+    return b.is_transactional and b.record_count == b.last_offset_delta + 1 and b.record_count > 0
+
+
+def _first_record_after(entries: list[Entry], i: int) -> tuple[Record, BatchView] | Stop | None:
+    """The first data record from ``entries[i]`` on, and its batch (None: not fetched yet)."""
     for b in entries[i:]:
         why = _unmirrorable(b)
         if why is not None:
             return Stop(PartitionState.BLOCKED, b.base_offset if isinstance(b, BatchView) else b.offset,
                         f"holes before an unmirrorable batch: {why}")
-        if b.record_count > 0:
-            return next(iter(iter_records(b)))
+        if b.record_count > 0 and not (isinstance(b, BatchView) and b.is_control):
+            assert isinstance(b, BatchView)
+            return next(iter(iter_records(b))), b
     return None
 
 
@@ -95,7 +109,7 @@ def _by_producer(entries: list[Entry]) -> dict[int, list[int]]:
     """Indexes of each idempotent producer's batches in ``entries``."""
     out: dict[int, list[int]] = {}
     for i, b in enumerate(entries):
-        if isinstance(b, BatchView) and b.producer_id >= 0 and b.base_sequence >= 0:
+        if isinstance(b, BatchView) and b.producer_id >= 0 and b.base_sequence >= 0 and not b.is_transactional:
             out.setdefault(b.producer_id, []).append(i)
     return out
 
@@ -113,9 +127,10 @@ def _next_batches(entries: list[Entry], index: dict[int, list[int]], i: int) -> 
 
 
 def _hole(start: int, end: int, nexts: dict[int, BatchView], seqs: dict[int, Seq], after: Record,
-          codec: Codec, epoch: int) -> list[BatchView]:
+          codec: Codec, epoch: int, txn: Producer | None = None) -> list[BatchView]:
     """Fillers for ``start..end-1``: first the sequence gaps of known producers whose next batch
-    follows (earliest next batch first), the rest without producer fields."""
+    follows (earliest next batch first), the rest without producer fields, in ``txn`` (the
+    source transaction of ``after``) if any."""
     demands = []
     for pid, nb in nexts.items():
         first, count = gap(seqs.get(pid), nb.producer_epoch, nb.base_sequence)
@@ -130,13 +145,13 @@ def _hole(start: int, end: int, nexts: dict[int, BatchView], seqs: dict[int, Seq
         out += rebuild_range(pos, pos + k, [], after, codec, epoch, (pid, p_epoch, first))
         pos += k
     if pos < end:
-        out += rebuild_range(pos, end, [], after, codec, epoch)
+        out += rebuild_range(pos, end, [], after, codec, epoch, txn, transactional=True)
     return out
 
 
 def _out_of_sequence(b: BatchView, first: int, seqs: dict[int, Seq], room: int) -> str | None:
     """Why ``b`` (planned from offset ``first``) would be out of sequence on the destination."""
-    if b.producer_id < 0 or b.base_sequence < 0:
+    if b.producer_id < 0 or b.base_sequence < 0 or b.is_transactional:
         return None
     seq = (b.base_sequence + first - b.base_offset) % SEQUENCE_WRAP
     known = seqs.get(b.producer_id)
@@ -148,6 +163,25 @@ def _out_of_sequence(b: BatchView, first: int, seqs: dict[int, Seq], room: int) 
             f"{count} of its sequences are still missing (they vanished with batches the source cleaner "
             f"removed) and the {room} hole offset(s) right before the batch cannot carry them; forwarding "
             "the batch would be refused as out of sequence, and an uncleaned batch is never rebuilt")
+
+
+def _rebuild(b: BatchView, first: int, retained: list[Record], after: Record | None,
+             after_txn: Producer | None) -> list[BatchView]:
+    """A cleaned (or emptied) batch from ``first`` on: its records in its own source transaction
+    (or with its producer's sequences); holes after its last record copy ``after`` and belong to
+    ``after``'s transaction, except in an idempotent batch, whose sequences must cover them."""
+    codec, epoch = b.codec, b.partition_leader_epoch
+    own = transaction_of(b)
+    producer = own if b.is_transactional else source_producer(b, first)
+    if not b.is_transactional and (producer is not None or after_txn is None):
+        return list(rebuild_range(first, b.next_offset, retained, after, codec, epoch, producer))
+    end = retained[-1].offset + 1 if retained else first
+    out: list[BatchView] = []
+    if end > first:
+        out += rebuild_range(first, end, retained, None, codec, epoch, own, transactional=True)
+    if end < b.next_offset:
+        out += rebuild_range(end, b.next_offset, [], after, codec, epoch, after_txn, transactional=True)
+    return out
 
 
 def plan_compacted(entries: list[Entry], expected: int, producers: Mapping[int, Seq] | None = None,
@@ -169,7 +203,7 @@ def plan_compacted(entries: list[Entry], expected: int, producers: Mapping[int, 
             plan.stop = Stop(PartitionState.BLOCKED, start, why)
             return plan
         assert isinstance(b, BatchView)
-        exact = classify(b).exact
+        exact = classify(b).exact or _replayed_verbatim(b)
         if exact and b.base_offset < start:
             _, reason = position_problem(b.base_offset, b.next_offset, start) or ("", "")
             plan.stop = Stop(PartitionState.FAILED, start, reason)
@@ -184,10 +218,11 @@ def plan_compacted(entries: list[Entry], expected: int, producers: Mapping[int, 
             plan.end = b.next_offset
             continue
         if exact:
-            retained = [next(iter(iter_records(b)))]
+            retained = [] if b.is_control else [next(iter(iter_records(b)))]
         else:
             retained = [r for r in iter_records(b) if r.offset >= start]
         after: Record | None = None
+        after_txn: Producer | None = None
         if not retained or (not exact and retained[-1].offset < b.last_offset):
             found = _first_record_after(entries, i + 1)
             if isinstance(found, Stop):
@@ -197,7 +232,7 @@ def plan_compacted(entries: list[Entry], expected: int, producers: Mapping[int, 
             if found is None:
                 plan.held = entries[i:]
                 return plan
-            after = found
+            after, after_txn = found[0], transaction_of(found[1])
         codec, epoch = b.codec, b.partition_leader_epoch
         first = max(start, b.base_offset)
         batches: list[BatchView] = []
@@ -209,9 +244,9 @@ def plan_compacted(entries: list[Entry], expected: int, producers: Mapping[int, 
                 plan.held = entries[i:]
                 return plan
             plan.unresolved |= waiting
-            gap_next = retained[0] if retained else after
+            gap_next, gap_txn = (retained[0], transaction_of(b)) if retained else (after, after_txn)
             assert gap_next is not None
-            batches += _hole(start, b.base_offset, nexts, seqs, gap_next, codec, epoch)
+            batches += _hole(start, b.base_offset, nexts, seqs, gap_next, codec, epoch, gap_txn)
             for f in batches:
                 note(trial, f)
         why = _out_of_sequence(b, first, trial, first - start)
@@ -221,7 +256,7 @@ def plan_compacted(entries: list[Entry], expected: int, producers: Mapping[int, 
         if exact:
             batches.append(b)
         else:
-            batches += rebuild_range(first, b.next_offset, retained, after, codec, epoch, source_producer(b, first))
+            batches += _rebuild(b, first, retained, after, after_txn)
         for q in batches:
             note(seqs, q)
         plan.queue += batches

@@ -80,7 +80,7 @@ class Producer:
         by_node: dict[int, list[PartitionMirror]] = {}
         for pm in self.table.produce_round():
             head = pm.queue[0][0]
-            if type(head) is BatchView and head.attributes & _TXN_BITS:
+            if isinstance(head, BatchView) and head.attributes & _TXN_BITS:
                 # A replayed transaction's batch or marker: its own requests (transactions.py).
                 self.table.start_produce(pm)
                 tasks.create_task(self._send_txn(pm, tasks))

@@ -14,7 +14,11 @@ last sequence: the destination's producer state stays in step and the
 producer's next uncleaned batch, forwarded verbatim, is in sequence); fillers
 for vanished batches carry none, except those that carry a producer's
 vanished sequences (``producer``, decided by ``compacted`` from
-``sequences``). Rebuilt batches keep the source batch's
+``sequences``). On a transactional compacted topic a rebuilt batch belongs
+to the source transaction of the record it holds or copies (transactional,
+that source producer's id): it is replayed inside that transaction's
+destination transaction, so a filler becomes visible (read_committed) when
+the record it copies does, and never when that one is aborted. Rebuilt batches keep the source batch's
 codec and are cut at ``CHUNK_BYTES`` of record data so a run of large fillers
 stays under ``max.message.bytes``.
 """
@@ -88,29 +92,38 @@ def source_producer(b: BatchView, start: int) -> Producer | None:
     return b.producer_id, b.producer_epoch, (b.base_sequence + start - b.base_offset) % SEQUENCE_WRAP
 
 
+def transaction_of(b: BatchView) -> Producer | None:
+    """The source transaction a data batch belongs to, as rebuilt batches carry it (None: none)."""
+    if not b.is_transactional or b.is_control or b.producer_id < 0:
+        return None
+    return b.producer_id, b.producer_epoch, 0
+
+
 def rebuild_range(start: int, end: int, retained: Sequence[Record], after: Record | None, codec: Codec,
                   epoch: int = -1, producer: Producer | None = None,
-                  chunk_bytes: int = CHUNK_BYTES) -> list[RebuiltBatch]:
-    """Produce-ready batches covering offsets ``start..end-1`` exactly (see ``fill_range``)."""
+                  chunk_bytes: int = CHUNK_BYTES, transactional: bool = False) -> list[RebuiltBatch]:
+    """Produce-ready batches covering offsets ``start..end-1`` exactly (see ``fill_range``);
+    ``transactional``: they belong to ``producer``'s source transaction (replayed into its
+    destination transaction, which re-stamps the producer fields)."""
     slots = fill_range(start, end, retained, after)
     out: list[RebuiltBatch] = []
     first, size = 0, 0
     for i, (r, _) in enumerate(slots):
         size += record_bytes(r)
         if size >= chunk_bytes or i == len(slots) - 1:
-            out.append(_batch(start + first, slots[first:i + 1], codec, epoch, producer, first))
+            out.append(_batch(start + first, slots[first:i + 1], codec, epoch, producer, first, transactional))
             first, size = i + 1, 0
     return out
 
 
 def _batch(base: int, slots: list[tuple[Record, bool]], codec: Codec, epoch: int, producer: Producer | None,
-           skip: int) -> RebuiltBatch:
+           skip: int, transactional: bool = False) -> RebuiltBatch:
     records = [NewRecord(r.value, key=r.key, headers=r.headers, timestamp=r.timestamp, offset_delta=i)
                for i, (r, _) in enumerate(slots)]
     ids = {} if producer is None else {"producer_id": producer[0], "producer_epoch": producer[1],
                                        "base_sequence": (producer[2] + skip) % SEQUENCE_WRAP}
     raw = build_batch(records, codec=codec, base_offset=base, partition_leader_epoch=epoch,
-                      last_offset_delta=len(slots) - 1, **ids)
+                      last_offset_delta=len(slots) - 1, transactional=transactional and producer is not None, **ids)
     return RebuiltBatch(raw, sum(1 for _, filler in slots if filler))
 
 
@@ -127,3 +140,5 @@ def mark_record_exact(pm: PartitionMirror) -> None:
     """Some of ``pm``'s offsets are equal by records, not bytes (rebuilt, or cleaned on a side)."""
     if pm.status.fidelity is Fidelity.EXACT:
         pm.status.fidelity = Fidelity.RECORD_EXACT
+    elif pm.status.fidelity is Fidelity.TXN_EXACT:
+        pm.status.fidelity = Fidelity.RECORD_TXN_EXACT

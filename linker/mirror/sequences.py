@@ -63,8 +63,10 @@ def last_sequence(b: BatchView) -> int:
 
 
 def note(producers: dict[int, Seq], b: BatchView) -> None:
-    """``b`` (source or rebuilt) is planned: its producer's last sequence is now the batch's."""
-    if b.producer_id >= 0 and b.base_sequence >= 0:
+    """``b`` (source or rebuilt) is planned: its producer's last sequence is now the batch's.
+    Transactional batches are re-stamped to the linker's own producers (transactions.py): the
+    destination never sees their source producer."""
+    if b.producer_id >= 0 and b.base_sequence >= 0 and not b.is_transactional:
         producers[b.producer_id] = (b.producer_epoch, last_sequence(b))
 
 

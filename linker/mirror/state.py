@@ -54,6 +54,8 @@ class Fidelity(enum.Enum):
     RECORD_EXACT = "record-exact (compacted)"   # same offsets; cleaned ranges equal by records (compacted.py)
     # same offsets and records; transactional batches carry the linker's producer fields (transactions.py)
     TXN_EXACT = "offset-exact (transactional, headers re-stamped)"
+    # both: a transactional compacted topic with cleaned ranges (compacted.py, transactions.py)
+    RECORD_TXN_EXACT = "record-exact (compacted, transactional, headers re-stamped)"
     NOT_EXACT = "not-exact"    # something was found that breaks exactness
     UNKNOWN = "unknown"        # not checked yet
 

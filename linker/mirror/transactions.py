@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from kproto.records.batch import BatchView
 from kproto.records.control import ControlType
+from kproto.records.decode import iter_records
 from kproto.records.forward import rewrite_header
 from kproto.records.walk import walk_batches
 from linker.client import Admin, Client, ClientError, ProducerIdAndEpoch
@@ -52,6 +53,8 @@ log = logging.getLogger("linker.txn")
 #: The destination transaction timeout asked for: Kafka's default transaction.max.timeout.ms
 #: (15 min), so a replayed transaction outlives a slow or restarting linker as long as allowed.
 TRANSACTION_TIMEOUT_MS = 900_000
+#: Bytes read from the source to find the producer of an open destination transaction.
+SOURCE_PID_FETCH_BYTES = 1024 * 1024
 #: How long the destination's marker may take to land after EndTxn.
 MARKER_WAIT_S = 30.0
 
@@ -247,9 +250,13 @@ class TxnReplayer:
         if self.source is None:
             return None
         self.stats.round_trips += 1
-        p = await self.source.fetch_partition(tp, offset, 4096)
+        p = await self.source.fetch_partition(tp, offset, SOURCE_PID_FETCH_BYTES)
         for b in walk_batches(p.records or b""):
-            if type(b) is BatchView and b.base_offset <= offset <= b.last_offset:
+            if type(b) is not BatchView or b.is_control or b.last_offset < offset:
+                continue
+            # On a compacted topic the destination transaction may start with fillers (the source has
+            # a hole there): it belongs to the transaction of the first record at or after it.
+            if any(r.offset >= offset for r in iter_records(b)):
                 return b.producer_id
         raise MarkerWaitError(f"source batch at {offset} not readable ({error_name(p.error_code) if p.error_code else 'no batch'})")
 
@@ -370,6 +377,8 @@ def mark_replayed(pm: PartitionMirror) -> None:
     records, offsets and control type, not by bytes."""
     if pm.status.fidelity is Fidelity.EXACT:
         pm.status.fidelity = Fidelity.TXN_EXACT
+    elif pm.status.fidelity is Fidelity.RECORD_EXACT:
+        pm.status.fidelity = Fidelity.RECORD_TXN_EXACT
 
 
 class ReplayMismatch(Exception):

@@ -18,6 +18,7 @@ from linker.preflight.sample import Sample
 EXIT_READY, EXIT_BLOCKED, EXIT_UNREACHABLE = 0, 3, 4
 EXACT, RECORD_EXACT, BLOCKED = "exact", "record-exact (compacted)", "BLOCKED"
 TXN_EXACT = "offset-exact (transactional, headers re-stamped)"   # replayed (linker.mirror.transactions)
+RECORD_TXN_EXACT = "record-exact (compacted, transactional, headers re-stamped)"   # both
 UNKNOWN = "unknown (not sampled)"
 
 
@@ -70,9 +71,10 @@ class TopicPlan:
             return BLOCKED
         if self.records and not self.sample.batches:
             return UNKNOWN
+        replayed = self.sample.transactional or self.sample.control
         if self.cleaned:
-            return RECORD_EXACT
-        return TXN_EXACT if self.sample.transactional or self.sample.control else EXACT
+            return RECORD_TXN_EXACT if replayed else RECORD_EXACT
+        return TXN_EXACT if replayed else EXACT
 
     @property
     def blocked_reason(self) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from kproto.records import BatchView, Codec, NewRecord, build_batch, iter_records
+from kproto.records import BatchView, Codec, ControlType, NewRecord, build_batch, build_control_batch, iter_records
 from linker.mirror.compacted import plan_compacted
 from linker.mirror.rebuild import RebuiltBatch, rebuild_range
 from linker.mirror.recordwise import compare_window
@@ -91,13 +91,75 @@ def test_resuming_inside_a_cleaned_batch_rebuilds_only_the_rest():
     assert records_of(plan.queue)[9] == records_of([src])[9]
 
 
-def test_transactional_batches_stay_blocked_and_a_partial_uncleaned_batch_fails():
-    txn = BatchView(build_batch([NewRecord(b"v", key=b"k")], base_offset=3, producer_id=7, producer_epoch=0,
-                                base_sequence=0, transactional=True))
-    plan = plan_compacted([full(0, 2), txn], 0)
-    assert plan.end == 2 and plan.stop.state is PartitionState.BLOCKED and plan.stop.offset == 2
+def test_a_partial_uncleaned_batch_fails():
     plan = plan_compacted([full(0, 5)], 2)
     assert plan.stop.state is PartitionState.FAILED
+
+
+def txn_batch(base: int, span: int, kept: dict[int, tuple[bytes, bytes | None]], pid: int = 7) -> BatchView:
+    return batch(base, span, kept, producer_id=pid, producer_epoch=3, base_sequence=0, transactional=True)
+
+
+def marker(base: int, pid: int = 7, ctype: ControlType = ControlType.COMMIT) -> BatchView:
+    return BatchView(build_control_batch(ctype, coordinator_epoch=0, producer_id=pid, producer_epoch=3,
+                                         base_offset=base))
+
+
+def empty_marker(base: int, pid: int = 7) -> BatchView:
+    """A marker the cleaner discarded but kept empty (its producer's last batch, RETAIN_EMPTY)."""
+    return BatchView(build_batch([], base_offset=base, producer_id=pid, producer_epoch=3, transactional=True,
+                                 control=True, last_offset_delta=0, record_count=0, base_timestamp=1000))
+
+
+def membership(plan) -> list[tuple[int, int, bool, int]]:
+    """(base, next, transactional, producer id) of each planned batch."""
+    return [(b.base_offset, b.next_offset, b.is_transactional, b.producer_id) for b in plan.queue]
+
+
+def test_uncleaned_transactional_batches_and_markers_go_as_they_are_and_fillers_join_the_copied_transaction():
+    """Holes before a transactional batch copy its first record inside its transaction (so they are
+    hidden from read_committed readers if it aborts); the batch and the marker go verbatim."""
+    t = txn_batch(3, 2, {3: (b"a", b"1"), 4: (b"b", b"2")})
+    m = marker(5)
+    plan = plan_compacted([full(0, 2), t, m], 0)
+    assert plan.stop is None and plan.end == 6
+    assert membership(plan) == [(0, 2, False, -1), (2, 3, True, 7), (3, 5, True, 7), (5, 6, True, 7)]
+    assert plan.queue[2] is t and plan.queue[3] is m
+    assert records_of(plan.queue[1:2])[2][:2] == (b"a", b"1")
+    assert plan.producers == {}        # the source's transactional producer is never the destination's
+
+
+def test_holes_before_a_marker_copy_the_next_data_record_and_its_transaction():
+    m = marker(4, pid=7, ctype=ControlType.ABORT)
+    t = txn_batch(5, 1, {5: (b"k", b"v")}, pid=8)
+    plan = plan_compacted([full(0, 2), m, t], 0)
+    assert membership(plan) == [(0, 2, False, -1), (2, 4, True, 8), (4, 5, True, 7), (5, 6, True, 8)]
+    plain = full(5, 1)
+    plan = plan_compacted([full(0, 2), m, plain], 0)
+    assert membership(plan)[1] == (2, 4, False, -1)
+    assert plan_compacted([full(0, 2), m], 0).held      # the record to copy is not fetched yet
+
+
+def test_a_cleaned_transactional_batch_is_rebuilt_in_its_transaction_and_its_tail_in_the_next_one():
+    cleaned = txn_batch(0, 5, {1: (b"a", b"1"), 2: (b"b", b"2")}, pid=7)
+    nxt = txn_batch(6, 1, {6: (b"c", b"3")}, pid=8)
+    plan = plan_compacted([cleaned, marker(5, pid=7), nxt], 0)
+    assert plan.stop is None
+    assert membership(plan) == [(0, 3, True, 7), (3, 5, True, 8), (5, 6, True, 7), (6, 7, True, 8)]
+    got = records_of(plan.queue)
+    assert [got[o][:2] for o in range(5)] == [(b"a", b"1"), (b"a", b"1"), (b"b", b"2"), (b"c", b"3"), (b"c", b"3")]
+
+
+def test_batches_the_cleaner_emptied_are_holes():
+    """An empty marker and an empty transactional batch (kept as their producer's last) become
+    fillers; a cleaned plain batch before a transactional record keeps its records plain."""
+    empty_txn = txn_batch(2, 2, {}, pid=9)
+    plain_cleaned = batch(0, 2, {0: (b"x", b"0")})
+    t = txn_batch(6, 1, {6: (b"k", b"v")})
+    plan = plan_compacted([plain_cleaned, empty_txn, empty_marker(4, pid=9), t], 0)
+    assert plan.stop is None and plan.end == 7
+    assert membership(plan) == [(0, 1, False, -1), (1, 2, True, 7), (2, 4, True, 7), (4, 5, True, 7),
+                                (5, 6, True, 7), (6, 7, True, 7)]
 
 
 def test_large_fillers_are_cut_into_batches():
