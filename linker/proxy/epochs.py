@@ -45,12 +45,15 @@ def down(epoch: int, shift: int) -> int:
     return epoch - shift if epoch >= shift else -1
 
 
-def shift_records(records: Any, shift: int) -> bytearray | None:
+def shift_records(records: Any, shift: int) -> bytearray | memoryview | None:
     """The batches with their partition leader epoch raised (v2 batches only; the field is
-    outside the batch CRC, which covers attributes onwards); None if there is none."""
+    outside the batch CRC, which covers attributes onwards); None if there is none.
+
+    A writable view (records of a response the proxy collected into its own buffer) is
+    patched in place, so shifting copies nothing; anything else is copied first."""
     if not records or len(records) < _HEADER:
         return None
-    out = bytearray(records)
+    out = records if isinstance(records, memoryview) and not records.readonly else bytearray(records)
     pos, end, changed = 0, len(out), False
     while pos + _HEADER <= end:
         (length,) = _I32.unpack_from(out, pos + _BATCH_LENGTH_AT)

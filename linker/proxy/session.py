@@ -120,6 +120,8 @@ class ClientSession(asyncio.Protocol):
         self.partial_since: float | None = None
         self._connect_task: asyncio.Task[None] | None = None
         self._early: list[bytes] = []
+        #: bytes for the broker from the requests being handled, written at once (one writev)
+        self._out: list[Buffer] = []
         self._relaying = False
         self._early_bytes = 0
         self._go = True                       # handle requests received (see _STOP)
@@ -193,6 +195,13 @@ class ClientSession(asyncio.Protocol):
         to the broker cut-through (its head first, then its bytes as they arrive). Stops while
         `_go` is False (closed, or local answers backpressured); the rest stays in the decoder."""
         requests = self._requests
+        try:
+            self._handle_events(requests)
+        finally:
+            if self._out:
+                self._flush_upstream()
+
+    def _handle_events(self, requests: FrameDecoder) -> None:
         try:
             while self._go:
                 event = requests.next_event()
@@ -280,7 +289,14 @@ class ClientSession(asyncio.Protocol):
         if up is None or up.transport is None:
             self.close("upstream connection is gone")
             return
-        up.transport.write(chunk)
+        self._out.append(chunk)   # a view of received bytes (immutable): safe to hold
+
+    def _flush_upstream(self) -> None:
+        """Write what the requests handled so far hold for the broker, in one call."""
+        out, self._out = self._out, []
+        up = self.upstream
+        if out and up is not None and up.transport is not None and not up.transport.is_closing():
+            up.transport.writelines(out)
 
     def eof_received(self) -> bool:
         return False
@@ -303,6 +319,8 @@ class ClientSession(asyncio.Protocol):
         up = self.upstream
         if up is None or self.ended or self in self.server.lingering:
             return
+        if self._out:   # requests handled before the client left still go to the broker
+            self._flush_upstream()
         self.probe(self.server.produce_epoch + 1)   # acks=0 produces of any epoch (not mid-stream)
         stream, self._stream = self._stream, None
         if stream is not None and stream[1] is not None and self.pending and self.pending[-1] is stream[1]:
@@ -499,14 +517,16 @@ class ClientSession(asyncio.Protocol):
         if up is None or up.transport is None:
             self.close("upstream connection is gone")
             return
-        up.transport.writelines((_I32.pack(len(frame)), frame))
+        out = self._out
+        out.append(_I32.pack(len(frame)))
+        out.append(frame)
 
     def _write_upstream_chunks(self, chunks: list[Any]) -> None:
         up = self.upstream
         if up is None or up.transport is None:
             self.close("upstream connection is gone")
             return
-        up.transport.writelines(chunks)
+        self._out.extend(chunks)
 
     def _write_client(self, chunks: Any) -> None:
         if self.transport is not None and not self._closed:
@@ -559,6 +579,15 @@ class ClientSession(asyncio.Protocol):
     def relay(self, chunk: Buffer) -> None:
         if self.transport is not None and not self._closed:
             self.transport.write(chunk)
+
+    def relay_lines(self, chunks: tuple[Buffer, ...]) -> None:
+        if self.transport is not None and not self._closed:
+            self.transport.writelines(chunks)
+
+    def write_pending(self) -> bool:
+        """The client's transport holds bytes not yet sent (possibly views of relayed chunks)."""
+        transport = self.transport
+        return transport is not None and transport.get_write_buffer_size() > 0
 
     def response_done(self) -> None:
         self._relaying = False
@@ -655,42 +684,60 @@ class ClientSession(asyncio.Protocol):
             return
         self.pending.append(_Pending(-1, _PROBE, 0, True, produce_epoch=self.acks0_epoch))
         self.acks0_epoch = -1
-        up.transport.write(_PROBE_FRAME)
+        self._out.append(_PROBE_FRAME)   # behind the requests handled so far
+        self._flush_upstream()
 
     @property
     def produce_epochs_in_flight(self) -> list[int]:
         return [p.produce_epoch for p in self.pending if p.produce_epoch >= 0]
 
 
-class _UpstreamSide(asyncio.Protocol):
+class _UpstreamSide(asyncio.BufferedProtocol):
     """The proxy's connection to one broker on behalf of one client.
 
-    Responses that need no rewriting are relayed cut-through: as soon as the
-    size and correlation id are in, the bytes go to the client as they arrive,
-    so a multi-MiB Fetch response is never held whole. Responses to rewrite
-    are collected as they arrive (bounded by max_response_size), joined once
-    and decoded.
+    The transport reads straight into the frame decoder's staging buffer (no
+    bytes object per read). Responses that need no rewriting are relayed
+    cut-through: as soon as the size and correlation id are in, the bytes go
+    to the client as they arrive, as views of that buffer, so a multi-MiB Fetch
+    response is never held whole; the size prefix goes out with the first
+    chunk (one write). The buffer is reused unless the client's transport
+    kept views of it unsent (then the decoder takes a new one). Responses to
+    rewrite are collected into a buffer of their announced size (bounded by
+    max_response_size; the broker is trusted that far), which the transport
+    fills directly, and decoded.
     """
 
     def __init__(self, session: ClientSession, max_response_size: int) -> None:
         self.session = session
         self.transport: asyncio.Transport | None = None
         self._responses = FrameDecoder(max_response_size, head_size=_RESPONSE_HEAD)
+        self.get_buffer = self._responses.get_buffer  # type: ignore[method-assign]  # one call less per read
+        self._prefix: bytes | None = None   # the size prefix of a relayed response, sent with its first bytes
         self._closing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:  # bound to the decoder's in __init__
+        return self._responses.get_buffer(sizehint)
+
+    def buffer_updated(self, nbytes: int) -> None:
         session = self.session
         responses = self._responses
+        relayed = False
         try:
-            responses.receive_data(data)
+            responses.buffer_updated(nbytes)
             while not session.ended:
                 event = responses.next_event()
                 kind = event.__class__
                 if kind is BodyChunk:
-                    session.relay(event.data)  # type: ignore[union-attr]
+                    prefix = self._prefix
+                    if prefix is None:
+                        session.relay(event.data)  # type: ignore[union-attr]
+                    else:
+                        self._prefix = None
+                        session.relay_lines((prefix, event.data))  # type: ignore[union-attr]
+                    relayed = True
                 elif kind is Frame:
                     session.on_response(event.data)  # type: ignore[union-attr]
                 elif kind is FrameStart:
@@ -700,14 +747,17 @@ class _UpstreamSide(asyncio.Protocol):
                     if relay is None:
                         return
                     if relay:
-                        session.relay(_SIZE_CORR.pack(size, corr))
+                        self._prefix = _SIZE_CORR.pack(size, corr)
                         responses.stream()  # else it is collected and comes whole
                 elif event is FRAME_END:
                     session.response_done()
                 else:
-                    return  # NEED_DATA
+                    break  # NEED_DATA
         except FrameTooLarge as exc:
             session._broken(f"upstream response refused: {exc}")
+            return
+        if relayed and session.write_pending():
+            responses.detach_stage()
 
     def eof_received(self) -> bool:
         return False

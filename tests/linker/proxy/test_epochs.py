@@ -26,6 +26,18 @@ def test_record_batches_get_the_shifted_epoch_and_keep_a_valid_crc():
     assert shift_records(None, SHIFT) is None and shift_records(b"", SHIFT) is None
 
 
+def test_records_in_the_proxys_own_buffer_are_shifted_in_place():
+    batch = build_batch([b"a"], base_offset=0, partition_leader_epoch=2)
+    frame = bytearray(b"head" + batch)
+    view = memoryview(frame)[4:]
+    assert shift_records(view, SHIFT) is view                     # no copy
+    assert BatchView(frame, 4).partition_leader_epoch == SHIFT + 2 and crc_matches(memoryview(frame), 4)
+    readonly = memoryview(bytes(batch))
+    out = shift_records(readonly, SHIFT)
+    assert out is not readonly and BatchView(out, 0).partition_leader_epoch == SHIFT + 2
+    assert BatchView(readonly, 0).partition_leader_epoch == 2        # a buffer not ours is untouched
+
+
 def test_epochs_from_before_the_switch_are_not_sent_to_the_destination():
     R = messages.OffsetForLeaderEpochRequest
     body = R(topics=[R.OffsetForLeaderTopic(topic="t", partitions=[

@@ -240,3 +240,53 @@ def test_requests_and_responses_split_anywhere_are_relayed_exactly(destination, 
             c.send(fetch, 12)
             frames.append(c.read_frame())
     assert len(frames[0]) > len(value) and frames[0] == frames[1]
+
+
+def test_a_slow_reader_gets_a_large_relayed_fetch_response_exactly(destination, dest_proxy, topic_name):
+    """The proxy reads responses into a reused buffer and relays views of it; a client that
+    stalls, then reads in small pieces, leaves those views queued in the proxy's transport
+    while more arrives. An 8 MiB Fetch response must still come through byte for byte as
+    the broker sends it (the buffer is not reused under views still queued)."""
+    destination.create_topic(topic_name, 1)
+    P, F = messages.ProduceRequest, messages.FetchRequest
+    n_batches = 8
+    with RawConnection(destination.bootstrap) as c:
+        for i in range(n_batches):
+            value = i.to_bytes(4, "big") * (256 * 1024 - 64)   # ~1 MiB, different per batch
+            produce = P(transactional_id=None, acks=1, timeout_ms=30_000, topic_data=[P.TopicProduceData(
+                name=topic_name, partition_data=[P.PartitionProduceData(index=0, records=build_batch(
+                    [NewRecord(value=value)], base_timestamp=int(time.time() * 1000)))])])
+            for attempt in range(40):   # a new topic's partition may answer NOT_LEADER for a moment
+                c.send(produce, 9)
+                _, answer = kproto.decode_response(ApiKey.PRODUCE, 9, c.read_frame())
+                if answer.responses[0].partition_responses[0].error_code == ErrorCode.NONE:
+                    break
+                time.sleep(0.25)
+            else:
+                raise AssertionError(f"produce {i} refused")
+    fetch = F(max_wait_ms=100, min_bytes=1, max_bytes=64 << 20, isolation_level=0, topics=[F.FetchTopic(
+        topic=topic_name, partitions=[F.FetchPartition(partition=0, fetch_offset=0, partition_max_bytes=64 << 20)])])
+    with RawConnection(destination.bootstrap, timeout=60) as c:
+        c.send(fetch, 12)
+        direct = c.read_frame()
+    assert len(direct) > n_batches * 1_000_000
+    host, _, port = dest_proxy.bootstrap.rpartition(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    sock.settimeout(60)
+    sock.connect((host, int(port)))
+    try:
+        sock.sendall(b"".join(bytes(chunk) for chunk in kproto.encode_request(fetch, 12, 1, "slow-reader")))
+        time.sleep(0.5)                          # stall: the proxy's send buffers fill
+        got = bytearray()
+        size = None
+        while size is None or len(got) < size + 4:
+            chunk = sock.recv(8192)
+            assert chunk, "the proxy closed the connection"
+            got += chunk
+            if size is None and len(got) >= 4:
+                size = int.from_bytes(got[:4], "big")
+            time.sleep(0.0005)                   # slower than the broker: writes stay queued
+    finally:
+        sock.close()
+    assert size == len(direct) and bytes(got[4:]) == direct
