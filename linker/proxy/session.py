@@ -80,6 +80,20 @@ _PROBE_FRAME = struct.pack(">ihhih", 10 + len(_PROBE_ID), ApiKey.API_VERSIONS, 0
 LINGER_S = 30.0
 
 
+def _uvarint(buf: Buffer, pos: int) -> tuple[int, int]:
+    """An unsigned varint at pos, and the position after it."""
+    n, shift = 0, 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        n |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return n, pos
+        shift += 7
+        if shift > 28:
+            raise ValueError("varint longer than 5 bytes")
+
+
 class _Pending:
     """A request awaiting its response; `ready` is set when the proxy answers it itself."""
 
@@ -426,18 +440,20 @@ class ClientSession(asyncio.Protocol):
 
     @staticmethod
     def _produce_acks(frame: Buffer, version: int) -> int:
-        _, pos = kproto.peek_request_header(frame)
-        if version >= 9:  # compact nullable string: uvarint length + 1
-            n, shift = 0, 0
-            while True:
-                b = frame[pos]
-                pos += 1
-                n |= (b & 0x7F) << shift
-                if not b & 0x80:
-                    break
-                shift += 7
-                if shift > 28:
-                    raise ValueError("transactional_id length varint too long")
+        """The acks of a Produce request, from its head: the header walked without decoding it
+        (client id: int16-length string; Produce v9+ has header v2, ending in tagged fields)."""
+        if version < 3:
+            _, pos = kproto.peek_request_header(frame)   # transactional_id from v3: below, no shortcut
+            return _I16.unpack_from(frame, pos)[0]  # type: ignore[no-any-return]
+        (n,) = _I16.unpack_from(frame, 8)
+        pos = 10 + max(n, 0)
+        if version >= 9:
+            count, pos = _uvarint(frame, pos)
+            for _ in range(count):
+                _, pos = _uvarint(frame, pos)          # tag
+                size, pos = _uvarint(frame, pos)
+                pos += size
+            n, pos = _uvarint(frame, pos)        # transactional_id: compact nullable string (length + 1)
             pos += max(n - 1, 0)
         else:
             (n,) = _I16.unpack_from(frame, pos)

@@ -1,8 +1,10 @@
-"""The upstream side relays views of one reused read buffer (session._UpstreamSide).
+"""The session's hot path without a broker (session.py).
 
-A client transport that cannot send at once keeps the views it was given; the buffer
-must then not be written again under them. Driven like asyncio's BufferedProtocol,
-with a stand-in session whose transport never sends, so every view stays queued.
+- The upstream side relays views of one reused read buffer: a client transport that
+  cannot send at once keeps the views it was given, and the buffer must then not be
+  written again under them. Driven like asyncio's BufferedProtocol, with a stand-in
+  session whose transport never sends, so every view stays queued.
+- A Produce's acks are read from its head without decoding the header.
 """
 from __future__ import annotations
 
@@ -10,7 +12,10 @@ import struct
 
 import pytest
 
-from linker.proxy.session import _UpstreamSide
+import kproto
+from kproto import messages
+from kproto.records.builder import build_batch
+from linker.proxy.session import ClientSession, _UpstreamSide
 
 
 class QueueingSession:
@@ -61,3 +66,21 @@ def test_queued_views_of_the_read_buffer_are_never_overwritten(read: int) -> Non
         side.buffer_updated(n)
         pos += n
     assert b"".join(bytes(c) for c in session.queued) == responses
+
+
+@pytest.mark.parametrize("version", range(messages.ProduceRequest.VALID_VERSIONS[0],
+                                          messages.ProduceRequest.VALID_VERSIONS[1] + 1))
+def test_produce_acks_are_read_from_the_head(version: int) -> None:
+    P = messages.ProduceRequest
+    for acks in (0, 1, -1):
+        for client_id in (None, "", "c" * 300):
+            for txn in (None, "", "t" * 200):
+                body = P(transactional_id=txn, acks=acks, timeout_ms=1000, topic_data=[P.TopicProduceData(
+                    name="t", partition_data=[P.PartitionProduceData(index=0, records=build_batch([b"x"]))])])
+                frame = b"".join(bytes(c) for c in kproto.encode_request(body, version, 7, client_id))[4:]
+                assert ClientSession._produce_acks(frame, version) == acks, (acks, client_id, txn)
+                if version >= 9:   # header v2: a tagged field in the header is skipped
+                    end = 10 + (len(client_id.encode()) if client_id is not None else 0)
+                    assert frame[end] == 0
+                    tagged = frame[:end] + b"\x01\x05\x02ab" + frame[end + 1:]
+                    assert ClientSession._produce_acks(tagged, version) == acks
