@@ -3,17 +3,21 @@
 What is decided about a request is the filter chain's (filters_chain.py); a request
 whose api key no active filter sees is forwarded undecoded.
 
-Both directions are split by kproto's FrameDecoder. Hot path: a request is
+Both directions are split by kproto's FrameDecoder; the broker side reads
+straight into the decoder's buffer (BufferedProtocol: no bytes object per read)
+and relays views of it. Hot path: a request is
 forwarded as received after reading only its api key, version and correlation
 id with one precompiled struct (a large one that has not all arrived is judged
 on its first RELAY_HEAD bytes and relayed cut-through); a response is matched to
 the FIFO of requests in flight and relayed as the broker sends it unless its
 API may carry a broker address (see rewrite.needs_decode). Only frames to
-decode are held whole, and only as far as their bytes have arrived (a size
-prefix alone allocates nothing). Reading from one side pauses while the other
+decode are held whole: a request only as far as its bytes have arrived (a size
+prefix alone allocates nothing), a response in a buffer of its announced size
+(the broker is trusted up to max_response_size). Reading from one side pauses while the other
 side's write buffer is full or too many requests are in flight, so the memory a
 connection holds is bounded by one frame being decoded per direction plus
-the transports' high-water marks.
+the transports' high-water marks. What the requests of one read send to the
+broker goes in one writelines (one writev on uvloop).
 
 Before the client has authenticated (no broker answer to anything but
 ApiVersions and SASL yet) a frame the proxy must hold is capped at
@@ -97,10 +101,11 @@ def _uvarint(buf: Buffer, pos: int) -> tuple[int, int]:
 class _Pending:
     """A request awaiting its response; `ready` is set when the proxy answers it itself."""
 
-    __slots__ = ("corr", "api_key", "version", "decode", "completions", "ready", "produce_epoch")
+    __slots__ = ("corr", "api_key", "version", "decode", "completions", "ready", "produce_epoch", "patch")
 
     def __init__(self, corr: int, api_key: int, version: int, decode: bool,
-                 completions: list[Callable[[Any], Any]] | None = None, produce_epoch: int = -1) -> None:
+                 completions: list[Callable[[Any], Any]] | None = None, produce_epoch: int = -1,
+                 patch: Callable[[int], Any] | None = None) -> None:
         self.corr = corr
         self.api_key = api_key
         self.version = version
@@ -108,6 +113,7 @@ class _Pending:
         self.completions = completions   # filters' additions to the response (the guard's refusals)
         self.ready: list[Any] | None = None
         self.produce_epoch = produce_epoch
+        self.patch = patch               # patcher factory of the response bytes (filters_chain)
 
 
 class ClientSession(asyncio.Protocol):
@@ -137,6 +143,7 @@ class ClientSession(asyncio.Protocol):
         #: bytes for the broker from the requests being handled, written at once (one writev)
         self._out: list[Buffer] = []
         self._relaying = False
+        self._patcher: Any = None             # patches the response being relayed (see _Pending.patch)
         self._early_bytes = 0
         self._go = True                       # handle requests received (see _STOP)
         self._client_full = False             # the client's write buffer is above its high-water mark
@@ -489,14 +496,14 @@ class ClientSession(asyncio.Protocol):
                 self._write_upstream(frame)
             else:
                 self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version),
-                                              ctx.completions or None, epoch))
+                                              ctx.completions or None, epoch, ctx.patch))
             return
         chunks = kproto.encode_request(ctx.body, version, corr, header.client_id)
         if no_response:
             self._write_upstream_chunks(chunks)
             return
         self._forward_chunks(chunks, _Pending(corr, api_key, version, needs_decode(api_key, version),
-                                              ctx.completions or None, epoch))
+                                              ctx.completions or None, epoch, ctx.patch))
 
     def _answer_locally(self, p: _Pending, body: Any) -> None:
         p.ready = kproto.encode_response(body, p.version, p.corr)
@@ -563,6 +570,10 @@ class ClientSession(asyncio.Protocol):
         if corr != p.corr:
             self._broken(f"upstream response correlation id {corr} does not match request {p.corr}")
             return
+        if p.patch is not None:
+            frame = self._patched(frame, p)
+            if frame is None:
+                return
         if p.decode or p.completions is not None:
             out = self._rewrite(frame, p)
             if out is None:
@@ -590,15 +601,40 @@ class ClientSession(asyncio.Protocol):
             return False
         pending.popleft()
         self._relaying = True
+        if p.patch is not None:
+            self._patcher = (p.patch(p.version), p)
         return True
 
     def relay(self, chunk: Buffer) -> None:
-        if self.transport is not None and not self._closed:
+        """The next bytes of a relayed response (a writable view when a patcher needs it)."""
+        if self._patcher is not None:
+            self.relay_lines((chunk,))
+        elif self.transport is not None and not self._closed:
             self.transport.write(chunk)
 
     def relay_lines(self, chunks: tuple[Buffer, ...]) -> None:
+        """Like relay; only the last chunk is response body (the first may be its size prefix)."""
+        if self._patcher is not None:
+            patcher, p = self._patcher
+            try:
+                chunks = (*chunks[:-1], *patcher.feed(chunks[-1]))
+            except (ValueError, struct.error) as exc:
+                self._broken(f"cannot parse {ApiKey(p.api_key).name} v{p.version} response: {exc}")
+                return
         if self.transport is not None and not self._closed:
             self.transport.writelines(chunks)
+
+    def _patched(self, frame: Buffer, p: _Pending) -> Buffer | None:
+        """A whole response patched (in a copy unless it is already the proxy's own buffer)."""
+        buf = frame if isinstance(frame, bytearray) else bytearray(frame)
+        patcher = p.patch(p.version)  # type: ignore[misc]
+        try:
+            patcher.feed(memoryview(buf)[4:])   # all in one piece: patched in place
+            patcher.close()
+        except (ValueError, struct.error) as exc:
+            self._broken(f"cannot parse {ApiKey(p.api_key).name} v{p.version} response: {exc}")
+            return None
+        return buf
 
     def write_pending(self) -> bool:
         """The client's transport holds bytes not yet sent (possibly views of relayed chunks)."""
@@ -606,6 +642,11 @@ class ClientSession(asyncio.Protocol):
         return transport is not None and transport.get_write_buffer_size() > 0
 
     def response_done(self) -> None:
+        if self._patcher is not None:
+            rest = self._patcher[0].close()
+            self._patcher = None
+            if rest and self.transport is not None and not self._closed:
+                self.transport.writelines(rest)
         self._relaying = False
         self._flush_ready()
         if len(self.pending) < self.config.max_in_flight:

@@ -84,3 +84,23 @@ def test_produce_acks_are_read_from_the_head(version: int) -> None:
                     assert frame[end] == 0
                     tagged = frame[:end] + b"\x01\x05\x02ab" + frame[end + 1:]
                     assert ClientSession._produce_acks(tagged, version) == acks
+
+
+def test_a_shifted_fetch_is_patched_as_it_passes_not_collected() -> None:
+    """While a shifted cluster is fronted, a Fetch's response gets a byte patcher (relayed as it
+    arrives) and no completion (which would make the session collect and decode it)."""
+    from types import SimpleNamespace
+
+    from linker.proxy.epochs import FetchEpochPatcher
+    from linker.proxy.filters_chain import EpochShiftFilter, RequestContext
+    server = SimpleNamespace(upstream=SimpleNamespace(epoch_shift=1 << 24), leader_epoch_of=lambda t, p: None)
+    F = messages.FetchRequest
+    body = F(max_wait_ms=0, min_bytes=1, max_bytes=1 << 20, topics=[F.FetchTopic(topic="t", partitions=[
+        F.FetchPartition(partition=0, fetch_offset=0, partition_max_bytes=1 << 20, current_leader_epoch=(1 << 24) + 2)])])
+    ctx = RequestContext(1, 12, 5, None, body, "peer")
+    f = EpochShiftFilter()
+    assert f.active(server)   # type: ignore[arg-type]
+    assert f.on_request(server, ctx) is None   # type: ignore[arg-type]
+    assert ctx.changed and body.topics[0].partitions[0].current_leader_epoch == 2
+    assert not ctx.completions and ctx.patch is not None
+    assert isinstance(ctx.patch(12), FetchEpochPatcher)
