@@ -176,27 +176,47 @@ class FetchEpochPatcher:
     tagged fields) passes unread.
     """
 
-    __slots__ = ("_shift", "_walker", "_need", "_skip", "_held")
+    __slots__ = ("_shift", "_walker", "_need", "_skip", "_held", "_records", "_batch_rest")
 
     def __init__(self, version: int, shift: int) -> None:
         self._shift = shift
         self._walker = self._walk(version)
         self._held = bytearray()     # the start of a field cut by the last chunk's end
-        self._need = 0               # bytes of the field the walker waits for (0: skipping)
-        self._skip = 0               # bytes to pass unread
+        self._need = 0               # bytes of the field waited for (0: none)
+        self._skip = 0               # bytes to pass unread (-1: all the rest)
+        self._records = 0            # bytes left of the records field being walked (batch by batch)
+        self._batch_rest = 0         # bytes left of the current batch after its header
         self._advance(None)
 
     def _advance(self, value: Any) -> None:
-        """Run the walker to its next request: an int > 0 to read that many bytes, < 0 to skip."""
+        """Run the walker to its next request: n > 0 to read n bytes, n < 0 to skip -n, a
+        1-tuple (size,) for a records field (walked here, batch headers only)."""
         try:
             n = self._walker.send(value)
         except StopIteration:
             self._need, self._skip = 0, -1   # the rest passes unread
             return
-        if n < 0:
+        if n.__class__ is tuple:
+            self._need, self._skip, self._records, self._batch_rest = 0, 0, n[0], 0
+        elif n < 0:
             self._need, self._skip = 0, -n
         else:
             self._need, self._skip = n, 0
+
+    def _batch_header(self, header: Any) -> None:
+        """Raise a batch header's epoch (v2 batches; as shift_records) and skip to the next one."""
+        (length,) = _I32.unpack_from(header, _BATCH_LENGTH_AT)
+        if header[_MAGIC_AT] >= 2:
+            (epoch,) = _I32.unpack_from(header, _EPOCH_AT)
+            if epoch >= 0:
+                _I32.pack_into(header, _EPOCH_AT, epoch + self._shift)
+        rest = self._records - _HEADER
+        self._need = 0
+        self._records = rest
+        # a length shorter than the header's own (malformed): the rest passes unread
+        self._batch_rest = rest if length < _HEADER - _EPOCH_AT else min(_EPOCH_AT + length - _HEADER, rest)
+        if not rest:
+            self._advance(None)
 
     def feed(self, chunk: memoryview) -> list[Any]:
         out: list[Any] = []
@@ -212,6 +232,23 @@ class FetchEpochPatcher:
                 if not self._skip:
                     self._advance(None)
                 continue
+            if self._records and not self._need:
+                if self._batch_rest:
+                    take = min(self._batch_rest, end - pos)
+                    pos += take
+                    self._batch_rest -= take
+                    self._records -= take
+                    if not self._records:
+                        self._advance(None)
+                    continue
+                if self._records < _HEADER:  # a batch cut by the fetch: its start passes
+                    self._batch_rest = self._records
+                    continue
+                if end - pos >= _HEADER:
+                    pos += _HEADER
+                    self._batch_header(chunk[pos - _HEADER:pos])   # patched in place
+                    continue
+                self._need = _HEADER         # cut by the chunk's end: held below
             need = self._need
             held = self._held
             if held:                     # a field begun in the last chunk
@@ -223,7 +260,7 @@ class FetchEpochPatcher:
                     break
                 field = memoryview(bytearray(held))
                 held.clear()
-                self._advance(field)     # patched in this copy
+                self._field(field)       # patched in this copy
                 out.append(field)
                 continue
             if end - pos < need:         # cut by the end of the chunk: hold it
@@ -233,10 +270,16 @@ class FetchEpochPatcher:
                 return out
             field = chunk[pos:pos + need]
             pos += need
-            self._advance(field)         # patched in place
+            self._field(field)           # patched in place
         if pos > emit:
             out.append(chunk[emit:pos])
         return out
+
+    def _field(self, field: Any) -> None:
+        if self._records:
+            self._batch_header(field)
+        else:
+            self._advance(field)
 
     def close(self) -> list[Any]:
         """What is still held when the frame ends (only a truncated response leaves any)."""
@@ -273,30 +316,11 @@ class FetchEpochPatcher:
                 else:
                     size = _I32.unpack((yield 4))[0]
                 if size > 0:
-                    yield from self._records(size)
+                    yield (size,)                    # records: walked by feed()
                 if flexible:
                     yield from self._partition_tags()
             if flexible:
                 yield from self._skip_tagged()
-
-    def _records(self, size: int) -> Any:
-        shift, pos = self._shift, 0
-        while size - pos >= _HEADER:
-            header = yield _HEADER
-            (length,) = _I32.unpack_from(header, _BATCH_LENGTH_AT)
-            if header[_MAGIC_AT] >= 2:
-                (epoch,) = _I32.unpack_from(header, _EPOCH_AT)
-                if epoch >= 0:
-                    _I32.pack_into(header, _EPOCH_AT, epoch + shift)
-            pos += _HEADER
-            if length < _HEADER - _EPOCH_AT:         # malformed (shorter than its own header): stop here
-                break
-            rest = min(_EPOCH_AT + length - _HEADER, size - pos)
-            if rest:
-                yield -rest
-            pos += rest
-        if size > pos:
-            yield -(size - pos)
 
     def _partition_tags(self) -> Any:
         """diverging_epoch (tag 0: epoch first) and current_leader (tag 1: leader id, epoch)."""
