@@ -46,7 +46,7 @@ RECORDS, SMOKE_RECORDS = 500_000, 20_000
 VALUE = b"v" * 1024
 #: Scenarios beside the one-client one: name -> (clients, TLS on the client side).
 SCENARIOS: dict[str, tuple[int, bool]] = {"10 clients": (10, False), "100 clients": (100, False),
-                                          "TLS, 1 client": (1, True)}
+                                          "1 client over TLS": (1, True)}
 
 
 @dataclass
