@@ -87,7 +87,7 @@ class BodyChunk:
     """The next bytes of a streamed frame (after its head).
 
     From buffered input the view is of the staging buffer: use it before giving
-    the decoder more bytes."""
+    the decoder more bytes, or call ``detach_stage()`` if it is still held."""
 
     __slots__ = ("data",)
 
@@ -211,6 +211,26 @@ class FrameDecoder:
             view[:kept] = bytes(view[self._pos:self._end])
             self._pos, self._end = 0, kept
         return view[self._end:]
+
+    def detach_stage(self) -> None:
+        """Views of the staging buffer handed out (BodyChunks) may outlive this read (a
+        transport queued them unsent): let them keep the old buffer, and write the next
+        bytes into a new one (unread bytes are carried over)."""
+        old = self._stage_view
+        if old is None:
+            return
+        self._stage = self._stage_view = None
+        if self._mv is not old:
+            return
+        if self._pos == self._end:
+            self._mv = _NO_INPUT
+            self._pos = self._end = 0
+            return
+        kept = self._end - self._pos
+        self._stage = bytearray(max(self._stage_size, kept))
+        view = self._stage_view = memoryview(self._stage)
+        view[:kept] = old[self._pos:self._end]
+        self._mv, self._pos, self._end = view, 0, kept
 
     def buffer_updated(self, nbytes: int) -> None:
         """`nbytes` were written at the start of the last get_buffer()."""

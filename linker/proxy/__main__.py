@@ -29,8 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--upstream-ca", default=None, help="CA file: connect to the brokers with TLS")
     p.add_argument("--tls-cert", default=None, help="certificate (PEM) shown to clients")
     p.add_argument("--tls-key", default=None, help="key (PEM) of --tls-cert")
-    p.add_argument("--no-fetch-endpoints", action="store_true",
-                   help="cap Fetch at v15 so every Fetch response is relayed cut-through (no KIP-951 hints)")
+    fetch = p.add_mutually_exclusive_group()
+    fetch.add_argument("--fetch-endpoints", action="store_true",
+                       help="advertise Fetch v16+ and rewrite its KIP-951 leader endpoints (each Fetch "
+                            "response is then collected whole before it is relayed)")
+    fetch.add_argument("--no-fetch-endpoints", action="store_true",
+                       help="cap Fetch at v15, every Fetch response relayed as it arrives (the default)")
     p.add_argument("--allow-plaintext-clients", action="store_true",
                    help="serve clients without --tls-cert although --upstream-ca is given")
     p.add_argument("--allow-sasl-plain", action="store_true",
@@ -51,7 +55,7 @@ def config_from_args(args: argparse.Namespace) -> ProxyConfig:
     return ProxyConfig(upstream=upstream, bind_host=args.bind, advertised_host=args.advertise,
                        bootstrap_port=args.bootstrap_port, ports=PortMapping(base=args.port_base),
                        listen_tls=ListenTls(args.tls_cert, args.tls_key) if args.tls_cert else None,
-                       fetch_node_endpoints=not args.no_fetch_endpoints,
+                       fetch_node_endpoints=args.fetch_endpoints,
                        allow_plaintext_clients=args.allow_plaintext_clients,
                        allow_sasl_plain_over_plaintext=args.allow_sasl_plain,
                        max_connections=args.max_connections,

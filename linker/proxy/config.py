@@ -120,10 +120,11 @@ class ProxyConfig:
     #: client's requests are not read until it reads (a client that never reads holds no more).
     max_unsent_answers: int = 1024 * 1024
     forget_broker_after: float = 300.0            # listener of a broker gone from metadata
-    #: Rewrite KIP-951 NodeEndpoints in Fetch v16+ (the responses are then collected whole
-    #: and decoded). False caps Fetch at v15: no endpoints, every Fetch response relayed
-    #: cut-through; clients find new leaders through Metadata instead. See docs/proxy.md.
-    fetch_node_endpoints: bool = True
+    #: Advertise Fetch v16+ and rewrite its KIP-951 NodeEndpoints (every such response is
+    #: then collected whole and decoded). False (default) caps Fetch at v15: no endpoints,
+    #: every Fetch response relayed as it arrives; clients find a new leader through
+    #: Metadata, as before KIP-951. See docs/proxy.md, "KIP-951 decision".
+    fetch_node_endpoints: bool = False
     #: Serve clients in plaintext although the brokers are reached over TLS (their SASL
     #: exchange and data would cross the network in clear); refused unless set.
     allow_plaintext_clients: bool = False

@@ -51,7 +51,7 @@ class Close:
 class RequestContext:
     """One decoded request as the filters see it."""
 
-    __slots__ = ("api_key", "version", "corr", "header", "body", "peer", "changed", "completions")
+    __slots__ = ("api_key", "version", "corr", "header", "body", "peer", "changed", "completions", "patch")
 
     def __init__(self, api_key: int, version: int, corr: int, header: Any, body: Any, peer: str) -> None:
         self.api_key = api_key
@@ -64,6 +64,9 @@ class RequestContext:
         #: applied to the broker's response, in order; each returns the new response, or
         #: None when it only looked at it (an observer)
         self.completions: list[Callable[[Any], Any]] = []
+        #: makes, from the response version, a patcher of the response's bytes as they pass
+        #: (length-preserving: the response is still relayed as it arrives)
+        self.patch: Callable[[int], Any] | None = None
 
     def complete(self, fn: Callable[[Any], Any]) -> None:
         self.changed = True
@@ -73,6 +76,11 @@ class RequestContext:
         """Call `fn` with the broker's response; it returns the response it changed, or None
         (this request's bytes are forwarded unchanged unless `changed` is set)."""
         self.completions.append(fn)
+
+    def patch_stream(self, factory: Callable[[int], Any]) -> None:
+        """Patch the response's bytes as they are relayed: `factory(version)` returns an object
+        with feed(writable view) -> buffers to send and close() -> buffers (epochs.FetchEpochPatcher)."""
+        self.patch = factory
 
     def observe(self, fn: Callable[[Any], None]) -> None:
         """Call `fn` with the broker's response (this request's bytes are forwarded unchanged).
@@ -334,7 +342,9 @@ class EpochShiftFilter(Filter):
         shift, key = server.upstream.epoch_shift, ctx.api_key
         if key in epochs.REQUEST_KEYS and epochs.lower_request(key, ctx.body, shift, server.leader_epoch_of):
             ctx.changed = True
-        if key in epochs.RESPONSE_KEYS:
+        if key == ApiKey.FETCH:   # every epoch in it is an int32 in place: raised as it passes
+            ctx.patch_stream(lambda version: epochs.FetchEpochPatcher(version, shift))
+        elif key in epochs.RESPONSE_KEYS:
             def raised(response: Any) -> Any:
                 if key == ApiKey.METADATA:
                     server.note_leader_epochs(epochs.leader_epochs(response))

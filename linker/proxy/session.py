@@ -3,17 +3,21 @@
 What is decided about a request is the filter chain's (filters_chain.py); a request
 whose api key no active filter sees is forwarded undecoded.
 
-Both directions are split by kproto's FrameDecoder. Hot path: a request is
+Both directions are split by kproto's FrameDecoder; the broker side reads
+straight into the decoder's buffer (BufferedProtocol: no bytes object per read)
+and relays views of it. Hot path: a request is
 forwarded as received after reading only its api key, version and correlation
 id with one precompiled struct (a large one that has not all arrived is judged
 on its first RELAY_HEAD bytes and relayed cut-through); a response is matched to
 the FIFO of requests in flight and relayed as the broker sends it unless its
 API may carry a broker address (see rewrite.needs_decode). Only frames to
-decode are held whole, and only as far as their bytes have arrived (a size
-prefix alone allocates nothing). Reading from one side pauses while the other
+decode are held whole: a request only as far as its bytes have arrived (a size
+prefix alone allocates nothing), a response in a buffer of its announced size
+(the broker is trusted up to max_response_size). Reading from one side pauses while the other
 side's write buffer is full or too many requests are in flight, so the memory a
 connection holds is bounded by one frame being decoded per direction plus
-the transports' high-water marks.
+the transports' high-water marks. What the requests of one read send to the
+broker goes in one writelines (one writev on uvloop).
 
 Before the client has authenticated (no broker answer to anything but
 ApiVersions and SASL yet) a frame the proxy must hold is capped at
@@ -80,13 +84,28 @@ _PROBE_FRAME = struct.pack(">ihhih", 10 + len(_PROBE_ID), ApiKey.API_VERSIONS, 0
 LINGER_S = 30.0
 
 
+def _uvarint(buf: Buffer, pos: int) -> tuple[int, int]:
+    """An unsigned varint at pos, and the position after it."""
+    n, shift = 0, 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        n |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return n, pos
+        shift += 7
+        if shift > 28:
+            raise ValueError("varint longer than 5 bytes")
+
+
 class _Pending:
     """A request awaiting its response; `ready` is set when the proxy answers it itself."""
 
-    __slots__ = ("corr", "api_key", "version", "decode", "completions", "ready", "produce_epoch")
+    __slots__ = ("corr", "api_key", "version", "decode", "completions", "ready", "produce_epoch", "patch")
 
     def __init__(self, corr: int, api_key: int, version: int, decode: bool,
-                 completions: list[Callable[[Any], Any]] | None = None, produce_epoch: int = -1) -> None:
+                 completions: list[Callable[[Any], Any]] | None = None, produce_epoch: int = -1,
+                 patch: Callable[[int], Any] | None = None) -> None:
         self.corr = corr
         self.api_key = api_key
         self.version = version
@@ -94,6 +113,7 @@ class _Pending:
         self.completions = completions   # filters' additions to the response (the guard's refusals)
         self.ready: list[Any] | None = None
         self.produce_epoch = produce_epoch
+        self.patch = patch               # patcher factory of the response bytes (filters_chain)
 
 
 class ClientSession(asyncio.Protocol):
@@ -120,7 +140,10 @@ class ClientSession(asyncio.Protocol):
         self.partial_since: float | None = None
         self._connect_task: asyncio.Task[None] | None = None
         self._early: list[bytes] = []
+        #: bytes for the broker from the requests being handled, written at once (one writev)
+        self._out: list[Buffer] = []
         self._relaying = False
+        self._patcher: Any = None             # patches the response being relayed (see _Pending.patch)
         self._early_bytes = 0
         self._go = True                       # handle requests received (see _STOP)
         self._client_full = False             # the client's write buffer is above its high-water mark
@@ -193,6 +216,13 @@ class ClientSession(asyncio.Protocol):
         to the broker cut-through (its head first, then its bytes as they arrive). Stops while
         `_go` is False (closed, or local answers backpressured); the rest stays in the decoder."""
         requests = self._requests
+        try:
+            self._handle_events(requests)
+        finally:
+            if self._out:
+                self._flush_upstream()
+
+    def _handle_events(self, requests: FrameDecoder) -> None:
         try:
             while self._go:
                 event = requests.next_event()
@@ -280,7 +310,14 @@ class ClientSession(asyncio.Protocol):
         if up is None or up.transport is None:
             self.close("upstream connection is gone")
             return
-        up.transport.write(chunk)
+        self._out.append(chunk)   # a view of received bytes (immutable): safe to hold
+
+    def _flush_upstream(self) -> None:
+        """Write what the requests handled so far hold for the broker, in one call."""
+        out, self._out = self._out, []
+        up = self.upstream
+        if out and up is not None and up.transport is not None and not up.transport.is_closing():
+            up.transport.writelines(out)
 
     def eof_received(self) -> bool:
         return False
@@ -303,6 +340,8 @@ class ClientSession(asyncio.Protocol):
         up = self.upstream
         if up is None or self.ended or self in self.server.lingering:
             return
+        if self._out:   # requests handled before the client left still go to the broker
+            self._flush_upstream()
         self.probe(self.server.produce_epoch + 1)   # acks=0 produces of any epoch (not mid-stream)
         stream, self._stream = self._stream, None
         if stream is not None and stream[1] is not None and self.pending and self.pending[-1] is stream[1]:
@@ -408,18 +447,20 @@ class ClientSession(asyncio.Protocol):
 
     @staticmethod
     def _produce_acks(frame: Buffer, version: int) -> int:
-        _, pos = kproto.peek_request_header(frame)
-        if version >= 9:  # compact nullable string: uvarint length + 1
-            n, shift = 0, 0
-            while True:
-                b = frame[pos]
-                pos += 1
-                n |= (b & 0x7F) << shift
-                if not b & 0x80:
-                    break
-                shift += 7
-                if shift > 28:
-                    raise ValueError("transactional_id length varint too long")
+        """The acks of a Produce request, from its head: the header walked without decoding it
+        (client id: int16-length string; Produce v9+ has header v2, ending in tagged fields)."""
+        if version < 3:
+            _, pos = kproto.peek_request_header(frame)   # transactional_id from v3: below, no shortcut
+            return _I16.unpack_from(frame, pos)[0]  # type: ignore[no-any-return]
+        (n,) = _I16.unpack_from(frame, 8)
+        pos = 10 + max(n, 0)
+        if version >= 9:
+            count, pos = _uvarint(frame, pos)
+            for _ in range(count):
+                _, pos = _uvarint(frame, pos)          # tag
+                size, pos = _uvarint(frame, pos)
+                pos += size
+            n, pos = _uvarint(frame, pos)        # transactional_id: compact nullable string (length + 1)
             pos += max(n - 1, 0)
         else:
             (n,) = _I16.unpack_from(frame, pos)
@@ -455,14 +496,14 @@ class ClientSession(asyncio.Protocol):
                 self._write_upstream(frame)
             else:
                 self._forward(frame, _Pending(corr, api_key, version, needs_decode(api_key, version),
-                                              ctx.completions or None, epoch))
+                                              ctx.completions or None, epoch, ctx.patch))
             return
         chunks = kproto.encode_request(ctx.body, version, corr, header.client_id)
         if no_response:
             self._write_upstream_chunks(chunks)
             return
         self._forward_chunks(chunks, _Pending(corr, api_key, version, needs_decode(api_key, version),
-                                              ctx.completions or None, epoch))
+                                              ctx.completions or None, epoch, ctx.patch))
 
     def _answer_locally(self, p: _Pending, body: Any) -> None:
         p.ready = kproto.encode_response(body, p.version, p.corr)
@@ -499,14 +540,16 @@ class ClientSession(asyncio.Protocol):
         if up is None or up.transport is None:
             self.close("upstream connection is gone")
             return
-        up.transport.writelines((_I32.pack(len(frame)), frame))
+        out = self._out
+        out.append(_I32.pack(len(frame)))
+        out.append(frame)
 
     def _write_upstream_chunks(self, chunks: list[Any]) -> None:
         up = self.upstream
         if up is None or up.transport is None:
             self.close("upstream connection is gone")
             return
-        up.transport.writelines(chunks)
+        self._out.extend(chunks)
 
     def _write_client(self, chunks: Any) -> None:
         if self.transport is not None and not self._closed:
@@ -527,6 +570,10 @@ class ClientSession(asyncio.Protocol):
         if corr != p.corr:
             self._broken(f"upstream response correlation id {corr} does not match request {p.corr}")
             return
+        if p.patch is not None:
+            frame = self._patched(frame, p)
+            if frame is None:
+                return
         if p.decode or p.completions is not None:
             out = self._rewrite(frame, p)
             if out is None:
@@ -554,13 +601,52 @@ class ClientSession(asyncio.Protocol):
             return False
         pending.popleft()
         self._relaying = True
+        if p.patch is not None:
+            self._patcher = (p.patch(p.version), p)
         return True
 
     def relay(self, chunk: Buffer) -> None:
-        if self.transport is not None and not self._closed:
+        """The next bytes of a relayed response (a writable view when a patcher needs it)."""
+        if self._patcher is not None:
+            self.relay_lines((chunk,))
+        elif self.transport is not None and not self._closed:
             self.transport.write(chunk)
 
+    def relay_lines(self, chunks: tuple[Buffer, ...]) -> None:
+        """Like relay; only the last chunk is response body (the first may be its size prefix)."""
+        if self._patcher is not None:
+            patcher, p = self._patcher
+            try:
+                chunks = (*chunks[:-1], *patcher.feed(chunks[-1]))
+            except (ValueError, struct.error) as exc:
+                self._broken(f"cannot parse {ApiKey(p.api_key).name} v{p.version} response: {exc}")
+                return
+        if self.transport is not None and not self._closed:
+            self.transport.writelines(chunks)
+
+    def _patched(self, frame: Buffer, p: _Pending) -> Buffer | None:
+        """A whole response patched (in a copy unless it is already the proxy's own buffer)."""
+        buf = frame if isinstance(frame, bytearray) else bytearray(frame)
+        patcher = p.patch(p.version)  # type: ignore[misc]
+        try:
+            patcher.feed(memoryview(buf)[4:])   # all in one piece: patched in place
+            patcher.close()
+        except (ValueError, struct.error) as exc:
+            self._broken(f"cannot parse {ApiKey(p.api_key).name} v{p.version} response: {exc}")
+            return None
+        return buf
+
+    def write_pending(self) -> bool:
+        """The client's transport holds bytes not yet sent (possibly views of relayed chunks)."""
+        transport = self.transport
+        return transport is not None and transport.get_write_buffer_size() > 0
+
     def response_done(self) -> None:
+        if self._patcher is not None:
+            rest = self._patcher[0].close()
+            self._patcher = None
+            if rest and self.transport is not None and not self._closed:
+                self.transport.writelines(rest)
         self._relaying = False
         self._flush_ready()
         if len(self.pending) < self.config.max_in_flight:
@@ -655,42 +741,60 @@ class ClientSession(asyncio.Protocol):
             return
         self.pending.append(_Pending(-1, _PROBE, 0, True, produce_epoch=self.acks0_epoch))
         self.acks0_epoch = -1
-        up.transport.write(_PROBE_FRAME)
+        self._out.append(_PROBE_FRAME)   # behind the requests handled so far
+        self._flush_upstream()
 
     @property
     def produce_epochs_in_flight(self) -> list[int]:
         return [p.produce_epoch for p in self.pending if p.produce_epoch >= 0]
 
 
-class _UpstreamSide(asyncio.Protocol):
+class _UpstreamSide(asyncio.BufferedProtocol):
     """The proxy's connection to one broker on behalf of one client.
 
-    Responses that need no rewriting are relayed cut-through: as soon as the
-    size and correlation id are in, the bytes go to the client as they arrive,
-    so a multi-MiB Fetch response is never held whole. Responses to rewrite
-    are collected as they arrive (bounded by max_response_size), joined once
-    and decoded.
+    The transport reads straight into the frame decoder's staging buffer (no
+    bytes object per read). Responses that need no rewriting are relayed
+    cut-through: as soon as the size and correlation id are in, the bytes go
+    to the client as they arrive, as views of that buffer, so a multi-MiB Fetch
+    response is never held whole; the size prefix goes out with the first
+    chunk (one write). The buffer is reused unless the client's transport
+    kept views of it unsent (then the decoder takes a new one). Responses to
+    rewrite are collected into a buffer of their announced size (bounded by
+    max_response_size; the broker is trusted that far), which the transport
+    fills directly, and decoded.
     """
 
     def __init__(self, session: ClientSession, max_response_size: int) -> None:
         self.session = session
         self.transport: asyncio.Transport | None = None
         self._responses = FrameDecoder(max_response_size, head_size=_RESPONSE_HEAD)
+        self.get_buffer = self._responses.get_buffer  # type: ignore[method-assign]  # one call less per read
+        self._prefix: bytes | None = None   # the size prefix of a relayed response, sent with its first bytes
         self._closing = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:  # bound to the decoder's in __init__
+        return self._responses.get_buffer(sizehint)
+
+    def buffer_updated(self, nbytes: int) -> None:
         session = self.session
         responses = self._responses
+        relayed = False
         try:
-            responses.receive_data(data)
+            responses.buffer_updated(nbytes)
             while not session.ended:
                 event = responses.next_event()
                 kind = event.__class__
                 if kind is BodyChunk:
-                    session.relay(event.data)  # type: ignore[union-attr]
+                    prefix = self._prefix
+                    if prefix is None:
+                        session.relay(event.data)  # type: ignore[union-attr]
+                    else:
+                        self._prefix = None
+                        session.relay_lines((prefix, event.data))  # type: ignore[union-attr]
+                    relayed = True
                 elif kind is Frame:
                     session.on_response(event.data)  # type: ignore[union-attr]
                 elif kind is FrameStart:
@@ -700,14 +804,17 @@ class _UpstreamSide(asyncio.Protocol):
                     if relay is None:
                         return
                     if relay:
-                        session.relay(_SIZE_CORR.pack(size, corr))
+                        self._prefix = _SIZE_CORR.pack(size, corr)
                         responses.stream()  # else it is collected and comes whole
                 elif event is FRAME_END:
                     session.response_done()
                 else:
-                    return  # NEED_DATA
+                    break  # NEED_DATA
         except FrameTooLarge as exc:
             session._broken(f"upstream response refused: {exc}")
+            return
+        if relayed and session.write_pending():
+            responses.detach_stage()
 
     def eof_received(self) -> bool:
         return False

@@ -34,7 +34,7 @@ class ProxySettings:
     control: tuple[str, int] | None = None   # loopback endpoint `linker promote` drives the cutover through
     tls_cert: str | None = None
     tls_key: str | None = None
-    fetch_node_endpoints: bool = True
+    fetch_node_endpoints: bool = False
     catch_up_timeout_s: float = 120.0
     group_drain_timeout_s: float = 20.0
     allow_plaintext_clients: bool = False    # plaintext clients although the brokers are reached over TLS
@@ -93,7 +93,7 @@ def parse_proxy(t: dict[str, Any] | None) -> ProxySettings | None:
     if not 0 <= generation <= MAX_EPOCH_GENERATION:
         raise ConfigError(f"proxy.epoch_generation: {generation} is outside 0..{MAX_EPOCH_GENERATION}")
     return ProxySettings(host, port, get(t, "proxy", "advertise", str, None), base, ports, front, control,
-                         cert, key, get(t, "proxy", "fetch_node_endpoints", bool, True), **timeouts, **limits,
+                         cert, key, get(t, "proxy", "fetch_node_endpoints", bool, False), **timeouts, **limits,
                          allow_plaintext_clients=get(t, "proxy", "allow_plaintext_clients", bool, False),
                          control_token_file=get(t, "proxy", "control_token_file", str, None),
                          epoch_generation=generation,

@@ -254,6 +254,52 @@ def test_buffered_input_writes_a_large_frame_straight_into_its_own_buffer() -> N
     assert isinstance(tail, Frame) and bytes(tail.data) == b"tail"
 
 
+@settings(max_examples=300, deadline=None)
+@given(payloads=st.lists(st.binary(min_size=1, max_size=600), max_size=8),
+       reads=st.lists(st.integers(1, 700), min_size=1, max_size=10),
+       events=st.lists(st.integers(1, 4), min_size=1, max_size=10), stage=st.sampled_from([16, 64, 256]))
+def test_chunks_held_past_a_read_stay_intact_after_detach_stage(payloads, reads, events, stage) -> None:
+    """A transport may keep relayed chunks (views of the stage) unsent: after detach_stage()
+    the next reads go to new memory, and unread bytes are carried over."""
+    stream = framed(payloads)
+    decoder = FrameDecoder(max_frame_size=1 << 20, head_size=1, stage_size=stage)
+    held: list[list] = []          # per frame, its parts as the decoder gave them (views, not copied)
+    body: list | None = None
+    pos = i = 0
+
+    def take(limit: int) -> None:
+        nonlocal body
+        for _ in range(limit):
+            event = decoder.next_event()
+            if event is NEED_DATA:
+                return
+            if isinstance(event, Frame):
+                held.append([event.data])
+            elif isinstance(event, FrameStart):
+                decoder.stream()
+                body = [bytes(event.head)]
+            elif isinstance(event, BodyChunk):
+                body.append(event.data)
+            else:
+                held.append(body)
+                body = None
+
+    while pos < len(stream) or decoder.partial:
+        take(events[i % len(events)])    # sometimes stops with bytes unread: they are carried over
+        decoder.detach_stage()
+        take(1 << 20)
+        decoder.detach_stage()
+        if pos < len(stream):
+            buffer = decoder.get_buffer(-1)
+            n = min(reads[i % len(reads)], len(buffer), len(stream) - pos)
+            buffer[:n] = stream[pos:pos + n]
+            decoder.buffer_updated(n)
+            pos += n
+        i += 1
+    take(1 << 20)
+    assert [b"".join(bytes(p) for p in parts) for parts in held] == payloads
+
+
 def test_frames_from_the_stage_are_copies_that_outlive_it() -> None:
     decoder = FrameDecoder(stage_size=64)
     buffer = decoder.get_buffer()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from kafkabed.ports import free_ports
-from kproto import messages
+from kproto import ApiKey, messages
 from kproto.records.builder import build_batch
 from linker.proxy import PortMapping, ProxyConfig
 
@@ -64,9 +66,16 @@ def test_broker_restarted_or_joining_is_reflected(cluster3, start_proxy, topic_n
         producer.close(10)
 
 
-def test_kip951_leader_endpoints_point_at_the_proxy(cluster3, start_proxy, topic_name):
+@pytest.mark.parametrize("fetch_node_endpoints", [True, False])
+def test_kip951_leader_endpoints_point_at_the_proxy(cluster3, start_proxy, topic_name, fetch_node_endpoints):
+    """Fetch v16+ is advertised only with fetch_node_endpoints; either way the endpoints of
+    Produce v10+ and of a Fetch v16+ a client sends anyway are rewritten."""
     cluster3.create_topic(topic_name, 1, replication_factor=1)  # other brokers are not even replicas
-    proxy = start_proxy(ProxyConfig(upstream=upstream_of(cluster3)))
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(cluster3), fetch_node_endpoints=fetch_node_endpoints))
+    with RawConnection(proxy.bootstrap) as c:
+        versions = {k.api_key: k.max_version for k in c.request(messages.ApiVersionsRequest(
+            client_software_name="t", client_software_version="1"), 3).api_keys}
+    assert (versions[ApiKey.FETCH] >= 16) == fetch_node_endpoints
     meta = _wait_for(lambda: (m := _metadata(proxy.bootstrap, [messages.MetadataRequest.MetadataRequestTopic(
         name=topic_name)])) and m.topics[0].partitions and m.topics[0].partitions[0].leader_id >= 0 and m,
         what="a leader")

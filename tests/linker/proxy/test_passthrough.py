@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 import uuid
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,10 @@ from kafkabed.cluster import java_binary
 from kproto import ApiKey, messages
 from kproto.errors import ErrorCode
 from kproto.records import NewRecord, build_batch
+from linker.proxy import ProxyConfig
 from linker.proxy.rewrite import MUST_PARSE
 
+from conftest import upstream_of
 from proxy_rawwire import RawConnection
 
 N = 200
@@ -149,6 +152,8 @@ def test_api_versions_are_the_intersection(destination, dest_proxy):
         assert broker[key][0] <= lo <= hi <= broker[key][1]
         assert ours_req[0] <= lo and hi <= ours_req[1]
     assert seen[ApiKey.SASL_HANDSHAKE][0] == 1  # v0 means unframed SASL tokens
+    # by default Fetch stops below KIP-951's endpoints, so every Fetch response is relayed as it arrives
+    assert broker[ApiKey.FETCH][1] >= 16 and seen[ApiKey.FETCH][1] == 15
     assert all(k in seen for k in MUST_PARSE if k in broker and k not in (ApiKey.SHARE_FETCH, ApiKey.SHARE_ACKNOWLEDGE))
 
 
@@ -240,3 +245,104 @@ def test_requests_and_responses_split_anywhere_are_relayed_exactly(destination, 
             c.send(fetch, 12)
             frames.append(c.read_frame())
     assert len(frames[0]) > len(value) and frames[0] == frames[1]
+
+
+def _produce_batches(destination, topic: str, n_batches: int) -> None:
+    """n batches of one ~1 MiB record each, different per batch, written directly."""
+    P = messages.ProduceRequest
+    with RawConnection(destination.bootstrap) as c:
+        for i in range(n_batches):
+            value = i.to_bytes(4, "big") * (256 * 1024 - 64)
+            produce = P(transactional_id=None, acks=1, timeout_ms=30_000, topic_data=[P.TopicProduceData(
+                name=topic, partition_data=[P.PartitionProduceData(index=0, records=build_batch(
+                    [NewRecord(value=value)], base_timestamp=int(time.time() * 1000)))])])
+            for attempt in range(40):   # a new topic's partition may answer NOT_LEADER for a moment
+                c.send(produce, 9)
+                _, answer = kproto.decode_response(ApiKey.PRODUCE, 9, c.read_frame())
+                if answer.responses[0].partition_responses[0].error_code == ErrorCode.NONE:
+                    break
+                time.sleep(0.25)
+            else:
+                raise AssertionError(f"produce {i} refused")
+
+
+def _fetch_all(topic: str) -> Any:
+    F = messages.FetchRequest
+    return F(max_wait_ms=100, min_bytes=1, max_bytes=64 << 20, isolation_level=0, topics=[F.FetchTopic(
+        topic=topic, partitions=[F.FetchPartition(partition=0, fetch_offset=0, partition_max_bytes=64 << 20)])])
+
+
+def _slow_read(address: str, request: bytes) -> bytes:
+    """Send a request, stall, then read the response in small pieces, slower than the broker."""
+    host, _, port = address.rpartition(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    sock.settimeout(60)
+    sock.connect((host, int(port)))
+    try:
+        sock.sendall(request)
+        time.sleep(0.5)                          # stall: the proxy's send buffers fill
+        got = bytearray()
+        size = None
+        while size is None or len(got) < size + 4:
+            chunk = sock.recv(8192)
+            assert chunk, "the proxy closed the connection"
+            got += chunk
+            if size is None and len(got) >= 4:
+                size = int.from_bytes(got[:4], "big")
+            time.sleep(0.0005)                   # slower than the broker: writes stay queued
+    finally:
+        sock.close()
+    assert len(got) == size + 4
+    return bytes(got[4:])
+
+
+def test_a_slow_reader_gets_a_large_relayed_fetch_response_exactly(destination, dest_proxy, topic_name):
+    """The proxy reads responses into a reused buffer and relays views of it; a client that
+    stalls, then reads in small pieces, leaves those views queued in the proxy's transport
+    while more arrives. An 8 MiB Fetch response must still come through byte for byte as
+    the broker sends it (the buffer is not reused under views still queued)."""
+    destination.create_topic(topic_name, 1)
+    _produce_batches(destination, topic_name, 8)
+    with RawConnection(destination.bootstrap, timeout=60) as c:
+        c.send(_fetch_all(topic_name), 12)
+        direct = c.read_frame()
+    assert len(direct) > 8_000_000
+    request = b"".join(bytes(chunk) for chunk in kproto.encode_request(_fetch_all(topic_name), 12, 1, "slow-reader"))
+    assert _slow_read(dest_proxy.bootstrap, request) == direct
+
+
+@pytest.mark.parametrize("version", [11, 12])
+def test_shifted_epochs_are_raised_in_a_fetch_response_relayed_as_it_arrives(destination, start_proxy, topic_name,
+                                                                           version):
+    """Fronting a cluster whose epochs are shown shifted, a large Fetch response is relayed as it
+    arrives with every batch's partition leader epoch raised in place: the same bytes as the
+    broker's otherwise, CRCs still valid (the epoch is outside them)."""
+    from kproto.records.batch import BatchView
+    from kproto.records.crc import crc_matches
+    shift = 1 << 24
+    destination.create_topic(topic_name, 1)
+    _produce_batches(destination, topic_name, 4)
+    proxy = start_proxy(ProxyConfig(upstream=upstream_of(destination, epoch_shift=shift)))
+    with RawConnection(destination.bootstrap, timeout=60) as c:
+        c.send(_fetch_all(topic_name), version)
+        direct = c.read_frame()
+    request = b"".join(bytes(chunk) for chunk in kproto.encode_request(_fetch_all(topic_name), version, 1, "shifted"))
+    relayed = _slow_read(proxy.bootstrap, request)
+    assert len(relayed) == len(direct) > 4_000_000
+    records = {}
+    for name, frame in (("direct", direct), ("relayed", relayed)):
+        _, body = kproto.decode_response(ApiKey.FETCH, version, frame)
+        records[name] = memoryview(bytes(body.responses[0].partitions[0].records))
+    batches, pos, differ = 0, 0, []
+    while pos < len(records["direct"]):
+        d, r = BatchView(records["direct"], pos), BatchView(records["relayed"], pos)
+        assert r.partition_leader_epoch == d.partition_leader_epoch + shift and d.partition_leader_epoch >= 0
+        assert crc_matches(records["relayed"], pos)
+        differ += [pos + 12 + i for i in range(4)]
+        pos += 12 + d.batch_length
+        batches += 1
+    assert batches == 4
+    start = direct.index(bytes(records["direct"][:64]))   # where the records lie in the frame
+    diff = [i for i in range(len(direct)) if direct[i] != relayed[i]]
+    assert set(diff) <= {start + i for i in differ}
