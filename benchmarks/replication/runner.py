@@ -354,7 +354,7 @@ class Runner:
         self._seq += 1
         seq = self._seq
         ctx = self.ctx
-        topic = f"b{ctx.run_id}-{w.name}-{c.name}"
+        topic = f"b{ctx.run_id}-{w.name}-{c.name}".replace("@", "-")   # linker@before: no @ in topic names
         ctx.source.create_topic(topic, w.partitions, configs={"compression.type": "producer"})
         await self._wait_ready(self.src_io, topic, w.partitions)
         res = Result(w.name, c.name, "ok", 0, 0, w.record_bytes, settings=c.settings)
