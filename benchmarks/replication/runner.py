@@ -433,7 +433,8 @@ class Runner:
     async def run(self, workloads: list[Workload]) -> list[Result]:
         results: list[Result] = []
         for w in workloads:
-            contenders = [c for c in self.contenders if w.contenders is None or c.name in w.contenders]
+            contenders = [c for c in self.contenders
+                          if w.contenders is None or c.name.split("@")[0] in w.contenders]
             if w.kind == "latency":
                 for c in contenders:
                     if c.name != "ceiling":
