@@ -34,7 +34,7 @@ from benchmarks.replication.contenders.linker_run import LinkerContender
 from benchmarks.replication.contenders.mirrormaker2 import MirrorMaker2Contender, mm2_classpath
 from benchmarks.replication.contenders.naive import NaiveContender
 from benchmarks.replication.runner import Result, Runner
-from benchmarks.replication.workloads import Workload, full_workloads, smoke_workloads
+from benchmarks.replication.workloads import Workload, extra_workloads, full_workloads, smoke_workloads
 
 RESULTS = Path(__file__).parent / "results"
 #: Brokers for measuring: full JIT and G1 (the test bed's C1-only default starts faster, runs slower).
@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    workloads = pick(smoke_workloads() if args.smoke else full_workloads(), args.only, "workload")
+    workloads = pick(smoke_workloads() if args.smoke else
+                     full_workloads() + (extra_workloads() if args.only else []), args.only, "workload")
     if args.scale != 1.0:
         workloads = [dataclasses.replace(w, records=max(w.partitions * w.batch_records, int(w.records * args.scale)))
                      if w.kind == "throughput" else

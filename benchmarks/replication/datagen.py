@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import random
+import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from kproto.errors import ErrorCode
 from kproto.records.batch import BatchView
 from kproto.records.builder import NewRecord, build_batch
 from kproto.records.walk import walk_batches
-from kproto.records.layout import Codec
+from kproto.records.crc import crc32c
+from kproto.records.layout import ATTRIBUTES_POS, CRC, CRC_POS, Codec
 from linker.client import Client
 from linker.client.kafka_errors import error_name
 from linker.settings import ClusterSettings
@@ -102,14 +104,14 @@ async def _send_retrying(client: Client, node: int, topic: str, parts: Sequence[
 
 
 async def _write_rounds(bootstrap: str, topic: str, partitions: Sequence[int], rounds: int,
-                        batch_for: Callable[[int, int], bytes | None]) -> None:
+                        batch_for: Callable[[int, int], bytes | None], in_flight: int = IN_FLIGHT_REQUESTS) -> None:
     """Produce round after round, one request per leader holding ``batch_for(p, r)`` of each of
-    its partitions that has a batch in round ``r`` (None: none), ``IN_FLIGHT_REQUESTS`` at a time."""
+    its partitions that has a batch in round ``r`` (None: none), ``in_flight`` at a time."""
     client = connect(cluster_settings(bootstrap), "bench-source", "bench-writer")
     try:
         await client.refresh_metadata([topic])
         groups = await client.leaders([(topic, p) for p in partitions])
-        slots = asyncio.Semaphore(IN_FLIGHT_REQUESTS)
+        slots = asyncio.Semaphore(in_flight)
 
         async def one(node: int, parts: list[int], batches: list[bytes]) -> None:
             try:
@@ -135,10 +137,32 @@ async def _write_rounds(bootstrap: str, topic: str, partitions: Sequence[int], r
         await client.close()
 
 
+#: producerId (int64), producerEpoch (int16), baseSequence (int32), at byte 43 of a v2 batch.
+IDEMPOTENCE = struct.Struct(">qhi")
+PRODUCER_ID_POS = 43
+#: Producer ids of idempotent workloads: partition p is written by producer IDEMPOTENT_PID + p.
+IDEMPOTENT_PID = 7000
+
+
+def stamp_idempotent(batch: bytes, producer_id: int, base_sequence: int) -> bytes:
+    """``batch`` as written by idempotent producer ``producer_id`` (epoch 0) from ``base_sequence``."""
+    out = bytearray(batch)
+    IDEMPOTENCE.pack_into(out, PRODUCER_ID_POS, producer_id, 0, base_sequence)
+    CRC.pack_into(out, CRC_POS, crc32c(memoryview(out)[ATTRIBUTES_POS:]))
+    return bytes(out)
+
+
 async def _write_bulk(bootstrap: str, topic: str, w: Workload, pool: list[bytes]) -> int:
     rounds = batches_per_partition(w)
-    await _write_rounds(bootstrap, topic, range(w.partitions), rounds,
-                        lambda p, r: pool[(r * 7 + p) % len(pool)])
+    if w.idempotent:
+        # One request at a time: requests in flight over the client's two connections could
+        # reach the broker out of order, which it refuses for one producer's sequences.
+        await _write_rounds(bootstrap, topic, range(w.partitions), rounds,
+                            lambda p, r: stamp_idempotent(pool[(r * 7 + p) % len(pool)], IDEMPOTENT_PID + p,
+                                                          r * w.batch_records), in_flight=1)
+    else:
+        await _write_rounds(bootstrap, topic, range(w.partitions), rounds,
+                            lambda p, r: pool[(r * 7 + p) % len(pool)])
     return rounds * w.partitions * w.batch_records
 
 

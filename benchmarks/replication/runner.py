@@ -354,7 +354,7 @@ class Runner:
         self._seq += 1
         seq = self._seq
         ctx = self.ctx
-        topic = f"b{ctx.run_id}-{w.name}-{c.name}"
+        topic = f"b{ctx.run_id}-{w.name}-{c.name}".replace("@", "-")   # linker@before: no @ in topic names
         ctx.source.create_topic(topic, w.partitions, configs={"compression.type": "producer"})
         await self._wait_ready(self.src_io, topic, w.partitions)
         res = Result(w.name, c.name, "ok", 0, 0, w.record_bytes, settings=c.settings)
@@ -433,7 +433,8 @@ class Runner:
     async def run(self, workloads: list[Workload]) -> list[Result]:
         results: list[Result] = []
         for w in workloads:
-            contenders = [c for c in self.contenders if w.contenders is None or c.name in w.contenders]
+            contenders = [c for c in self.contenders
+                          if w.contenders is None or c.name.split("@")[0] in w.contenders]
             if w.kind == "latency":
                 for c in contenders:
                     if c.name != "ceiling":

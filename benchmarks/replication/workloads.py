@@ -32,8 +32,12 @@ class Workload:
     seconds: float = 0.0
     #: Compacted workloads: distinct keys over the whole topic (each partition has its own share).
     keys: int = 0
-    #: Only these contenders run it (None: all that can).
+    #: Only these contenders run it (None: all that can; "linker" also admits linker@<tree>).
     contenders: tuple[str, ...] | None = None
+    #: Throughput workloads: each partition's batches carry an idempotent producer's id and
+    #: contiguous sequences (as producers write by default since Kafka 3.0), which lets the
+    #: linker pipeline produces (docs/mirror.md, "Pipelining").
+    idempotent: bool = False
 
     def __post_init__(self) -> None:
         if self.codec not in CODECS:
@@ -73,6 +77,15 @@ def full_workloads() -> list[Workload]:
     out.append(Workload("latency-lz4", "lz4", 8, 0, batch_records=8, kind="latency",
                         rate_bytes=5 * MiB, seconds=60.0))
     return out
+
+
+def extra_workloads() -> list[Workload]:
+    """Workloads run only when named with --only (not part of `make bench`)."""
+    gib_records = 1024 * MiB // KiB
+    # Idempotent source batches: the ceiling cannot take part (its 8 requests in flight over a
+    # pool of connections may reorder one producer's sequences, which the broker refuses).
+    return [Workload(f"8p-{c}-idem", c, 8, gib_records, idempotent=True, contenders=("linker", "mm2", "naive"))
+            for c in ("none", "lz4")]
 
 
 def smoke_workloads() -> list[Workload]:

@@ -261,7 +261,13 @@ class Cluster:
             grouped.setdefault(self.leader(tp), []).append(tp)
         return grouped
 
-    async def connection(self, node_id: int) -> BrokerConnection:
+    def lane_connection(self, node_id: int, lane: int) -> BrokerConnection | None:
+        """The open connection of a lane to ``node_id`` (``BrokerPool.lane``), if any; no I/O."""
+        pool = self._pools.get(node_id)
+        return None if pool is None or self._closed else pool.lane(lane)
+
+    async def connection(self, node_id: int, lane: int | None = None) -> BrokerConnection:
+        """A connection to ``node_id``: the least busy shared one, or the one of ``lane``."""
         if self._closed:
             raise ClientClosed("client is closed")
         pool = self._pools.get(node_id)
@@ -271,7 +277,7 @@ class Cluster:
             if pool is None:
                 raise MetadataUnavailable(f"broker {node_id} is not in the cluster metadata")
         try:
-            return await pool.get()
+            return await (pool.get() if lane is None else pool.get_lane(lane))
         except ClientError as exc:
             if is_transport_error(exc):
                 self.mark_stale(f"cannot connect to broker {node_id}")

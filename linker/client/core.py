@@ -18,6 +18,7 @@ from kproto import ApiKey, messages
 from kproto.errors import ErrorCode
 
 from .cluster import Cluster, is_transport_error
+from .connection import BrokerConnection
 from .errors import STALE_METADATA_CODES, ClientError, KafkaError, MetadataUnavailable
 from .fetch_session import FetchPosition, FetchResult, FetchSession
 from .kafka_errors import kafka_error, raise_for_code
@@ -64,9 +65,14 @@ class Client(Cluster):
 
     async def versioned_request(self, node_id: int, api_key: int, build: Callable[[int], Any], *,
                                 pin: tuple[int, int] | None = None,
-                                timeout: float | None = None) -> tuple[Any, int]:
-        """Build the request for the negotiated version, send it, return (response, version)."""
-        connection = await self.connection(node_id)
+                                timeout: float | None = None,
+                                connection: BrokerConnection | None = None) -> tuple[Any, int]:
+        """Build the request for the negotiated version, send it, return (response, version).
+
+        ``connection``: send on this one (a lane's, see ``BrokerPool``); a closed one raises
+        its error instead of moving the request to another connection."""
+        if connection is None:
+            connection = await self.connection(node_id)
         version = connection.version_for(api_key, pin)
         body = build(version)
         if asyncio.iscoroutine(body):
@@ -167,8 +173,10 @@ class Client(Cluster):
     async def produce(self, node_id: int, batches: Mapping[TopicPartition, Any], *,
                       acks: int = -1, timeout_ms: int = 30000,
                       transactional_id: str | None = None, pin: tuple[int, int] | None = None,
+                      connection: BrokerConnection | None = None,
                       ) -> dict[TopicPartition, Any] | None:
-        """Send record batches (one per partition) to broker `node_id`.
+        """Send record batches (one per partition) to broker `node_id` (on `connection` if
+        given: a lane's, so that requests that must stay in order share one connection).
 
         Returns {tp: PartitionProduceResponse} with per-partition error codes
         left for the caller, or None for acks=0.
@@ -188,7 +196,7 @@ class Client(Cluster):
                          for t, parts in grouped.items()])
         timeout = self.config.request_timeout + timeout_ms / 1000
         response, version = await self.versioned_request(node_id, ApiKey.PRODUCE, build, pin=pin,
-                                                  timeout=timeout)
+                                                         timeout=timeout, connection=connection)
         if response is None:
             return None
         out: dict[TopicPartition, Any] = {}

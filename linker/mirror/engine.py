@@ -5,7 +5,8 @@ failure the locator asks the destination where each partition ends, checks
 the destination's last batch against the source batch ending there and
 fetches from that offset. The fetcher queues source batches in the partition
 table; the producer sends them verbatim (baseOffset zeroed), one per
-partition per request, at most one in flight per partition, and checks every
+partition per request, at most one in flight per partition (several only in a
+pipelined run of one idempotent producer, ``pipeline.py``), and checks every
 response's base offset against the source offset. The auditor re-compares
 stored batches, the lag watch reports lag and foreign writes.
 

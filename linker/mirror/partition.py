@@ -11,6 +11,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from kproto.records.batch import BatchView
+from linker.mirror.pipeline import AckedMark, may_follow
 from linker.mirror.sequences import Seq
 from linker.mirror.state import PartitionState, PartitionStatus
 from linker.client import TopicPartition as TP
@@ -53,7 +54,7 @@ class PartitionMirror:
     status: PartitionStatus
     # The destination's log end as far as acknowledged produces tell.
     acked_end: int = 0
-    # acked_end plus the batch in flight: where the next produced batch must land.
+    # acked_end plus the batches in flight: where the next produced batch must land.
     produced_end: int = 0
     # Next source offset to fetch and the epoch of the batch that ended there.
     next_fetch: int = 0
@@ -62,8 +63,14 @@ class PartitionMirror:
     queue: deque[Entry] = field(default_factory=deque)
     # Batch bytes queued or in flight (the per-partition share; the budget charges frames).
     queued_bytes: int = 0
-    in_flight: BatchView | None = None
-    in_flight_charge: FrameCharge | None = None
+    # Batches sent and not answered yet, oldest first (more than one only for a pipelined run of
+    # one idempotent producer, ``pipeline.py``), and the connection they all went on.
+    flight: deque[Entry] = field(default_factory=deque)
+    flight_connection: object | None = None
+    # A pipelined batch was answered with a failure: later answers of the run are expected to fail.
+    flight_broken: bool = False
+    # The idempotent producer of the batch acknowledged last (``pipeline.AckedMark``).
+    acked_mark: AckedMark | None = None
     resync_needed: bool = False
     # The next source batch cannot be stored exactly: stop fetching, block after the queue drains.
     fetch_done: bool = False
@@ -101,12 +108,24 @@ class PartitionMirror:
             and not self.paused and not self.unowned
 
     @property
+    def in_flight(self) -> BatchView | None:
+        """The oldest batch in flight (None: nothing in flight)."""
+        return self.flight[0][0] if self.flight else None  # type: ignore[return-value]
+
+    @property
     def wants_fetch(self) -> bool:
         return self.active and not self.fetch_done
 
     @property
     def ready_to_produce(self) -> bool:
-        return self.active and self.in_flight is None and bool(self.queue)
+        """The head batch may be sent now: nothing in flight, or it continues a pipelined run."""
+        if not self.active or not self.queue:
+            return False
+        if not self.flight:
+            return True
+        if self.flight_broken or self.compacted:
+            return False
+        return may_follow(self.acked_mark, self.acked_end, [b for b, _ in self.flight], self.queue[0][0])
 
     def avg_record_bytes(self) -> float:
         return self.mirrored_bytes / self.mirrored_records if self.mirrored_records else 0.0

@@ -1,5 +1,7 @@
-"""The produce side: one batch per partition per request, at most one in flight
-per partition, every response judged against the source offset, ambiguity
+"""The produce side: one batch per partition per request, each partition pinned
+to one of ``PRODUCE_LANES`` connections per destination broker, at most one
+batch in flight per partition except in a pipelined run of one idempotent
+producer (``pipeline.py``), every response judged against the source offset, ambiguity
 handed to the locator (``PartitionTable.schedule_resync``) to re-read the
 destination. Produce requests run as tasks of the producer's own TaskGroup:
 one that fails unexpectedly stops the producer and so the engine.
@@ -21,7 +23,7 @@ from typing import Any
 from kproto.records.batch import BatchView
 from kproto.records.forward import produce_chunks
 from kproto.records.layout import CONTROL_BIT, TRANSACTIONAL_BIT
-from linker.client import STALE_METADATA_CODES, Admin, Client, ClientError
+from linker.client import STALE_METADATA_CODES, Admin, BrokerConnection, Client, ClientError
 from linker.client.kafka_errors import error_name
 from linker.settings import MirrorSettings
 from linker.metrics import MirrorMetrics
@@ -30,6 +32,7 @@ from linker.mirror.checks import Verdict, judge_produce, truncation_problem
 from linker.mirror.topics import repair_configs
 from linker.mirror.transactions import ReplayMismatch, TxnReplayer, mark_replayed
 from linker.mirror.partition import TP, PartitionMirror
+from linker.mirror.pipeline import MAX_DEPTH, mark_of
 from linker.mirror.rebuild import RebuiltBatch, note_rebuilt
 from linker.mirror.signals import StaleMetadata
 from linker.mirror.state import PartitionState
@@ -38,7 +41,11 @@ from linker.naming import MirrorNames
 
 log = logging.getLogger("linker.mirror")
 
-MAX_PRODUCE_REQUESTS_PER_BROKER = 8
+#: Produce connections ("lanes") per destination broker, each partition pinned to one: a broker
+#: handles one request per connection at a time, so lanes are requests in progress at once.
+PRODUCE_LANES = 2
+#: Requests in flight per lane (also the deepest pipelined run, ``pipeline.MAX_DEPTH``).
+MAX_PRODUCE_REQUESTS_PER_LANE = MAX_DEPTH
 #: Attempts of a one-off produce (fillers) across destination leader moves.
 PRODUCE_ONE_ATTEMPTS = 10
 _TXN_BITS = CONTROL_BIT | TRANSACTIONAL_BIT
@@ -56,7 +63,9 @@ class Producer:
         self.settings = settings
         self.metrics = metrics
         self.stale = stale
-        self._requests_in_flight: dict[int, int] = {}
+        #: Produce requests in flight per (destination broker, lane).
+        self._requests_in_flight: dict[tuple[int, int], int] = {}
+        self._lanes: dict[TP, int] = {}
         #: Partitions whose mirror topic config was repaired for (error, batch base offset).
         self._repaired: dict[TP, tuple[int, int]] = {}
         self._stopping = False
@@ -77,7 +86,19 @@ class Producer:
                 self._dispatch(tasks)
 
     def _dispatch(self, tasks: asyncio.TaskGroup) -> None:
-        by_node: dict[int, list[PartitionMirror]] = {}
+        """Send rounds until one sends nothing: a round takes one batch per partition, so a
+        pipelined run (``pipeline.py``) gets one more batch in flight per round."""
+        while self._dispatch_round(tasks):
+            pass
+
+    def _lane_of(self, tp: TP) -> int:
+        lane = self._lanes.get(tp)
+        if lane is None:
+            lane = self._lanes[tp] = len(self._lanes) % PRODUCE_LANES
+        return lane
+
+    def _dispatch_round(self, tasks: asyncio.TaskGroup) -> bool:
+        by_lane: dict[tuple[int, int], list[PartitionMirror]] = {}
         for pm in self.table.produce_round():
             head = pm.queue[0][0]
             if isinstance(head, BatchView) and head.attributes & _TXN_BITS:
@@ -86,48 +107,69 @@ class Producer:
                 tasks.create_task(self._send_txn(pm, tasks))
                 continue
             node = self.dest.leader(self.names.mirror_tp(pm.tp))
-            if node < 0 or self._requests_in_flight.get(node, 0) >= MAX_PRODUCE_REQUESTS_PER_BROKER:
+            key = (node, self._lane_of(pm.tp))
+            if node < 0 or self._requests_in_flight.get(key, 0) >= MAX_PRODUCE_REQUESTS_PER_LANE:
                 self.table.defer(pm)
                 if node < 0:
                     self.stale.mark_dest()
                 continue
-            by_node.setdefault(node, []).append(pm)
-        for node, pms in by_node.items():
+            if pm.flight and not self._may_pipeline(pm, *key):
+                self.table.defer(pm)
+                continue
+            by_lane.setdefault(key, []).append(pm)
+        sent = False
+        for (node, lane), pms in by_lane.items():
+            connection = self.dest.lane_connection(node, lane)
             limit, sending, size = self.settings.fetch_max_bytes, [], 0
             for pm in pms:
                 head_size = pm.queue[0][0].size
                 if sending and size + head_size > limit:
                     self.table.defer(pm)
                     continue
-                self.table.start_produce(pm)
-                sending.append(pm)
+                if not pm.flight:
+                    # Pipelining needs the run's first request on a known connection (None: the
+                    # lane opens one for this request, and the partition waits for its answer).
+                    pm.flight_connection = connection
+                sending.append((pm, self.table.start_produce(pm)))
                 size += head_size
             if sending:
-                self._requests_in_flight[node] = self._requests_in_flight.get(node, 0) + 1
-                tasks.create_task(self._send(node, sending, tasks))
+                key = (node, lane)
+                self._requests_in_flight[key] = self._requests_in_flight.get(key, 0) + 1
+                tasks.create_task(self._send(node, lane, connection, sending, tasks))
+                sent = True
+        return sent
 
-    async def _send(self, node: int, pms: list[PartitionMirror], tasks: asyncio.TaskGroup) -> None:
-        batches: dict[TP, list[Any]] = {}
-        for pm in pms:
-            assert pm.in_flight is not None
-            batches[self.names.mirror_tp(pm.tp)] = list(produce_chunks(pm.in_flight))
+    def _may_pipeline(self, pm: PartitionMirror, node: int, lane: int) -> bool:
+        """``pm`` has batches in flight (``ready_to_produce`` checked the run): one more may go only
+        with acks=all and on the very connection the run's requests went on, still open."""
+        if self.settings.acks != -1 or pm.flight_connection is None:
+            return False
+        return self.dest.lane_connection(node, lane) is pm.flight_connection
+
+    async def _send(self, node: int, lane: int, connection: BrokerConnection | None,
+                    sending: list[tuple[PartitionMirror, BatchView]], tasks: asyncio.TaskGroup) -> None:
+        batches: dict[TP, list[Any]] = {self.names.mirror_tp(pm.tp): list(produce_chunks(b)) for pm, b in sending}
         results: dict[TP, tuple[int, int]] = {}
         failure: str | None = None
         try:
+            if connection is None:
+                connection = await self.dest.connection(node, lane)
+            # On this connection only: a closed one fails the request, never moves it elsewhere.
             answers = await self.dest.produce(node, batches, acks=self.settings.acks,
-                                              timeout_ms=self.settings.produce_timeout_ms)
+                                              timeout_ms=self.settings.produce_timeout_ms, connection=connection)
             for (topic, partition), p in (answers or {}).items():
                 results[(self.names.source_topic(topic) or topic, partition)] = (p.error_code, p.base_offset)
         except ClientError as exc:
             failure = str(exc)
             self.metrics.errors_total.inc(api="Produce", error=type(exc).__name__)
         finally:
-            self._requests_in_flight[node] -= 1
+            self._requests_in_flight[(node, lane)] -= 1
         stale = False
-        for pm in pms:
-            b = self.table.end_produce(pm)
+        for pm, b in sending:
+            self.table.end_produce(pm, b)
             if failure is not None or pm.tp not in results:
                 # Ambiguous: the batch may or may not be stored. Ask the destination.
+                pm.flight_broken = True
                 self.table.schedule_resync(pm, failure or "no response for the partition")
                 continue
             code, base = results[pm.tp]
@@ -153,7 +195,7 @@ class Producer:
             self.table.move(pm, PartitionState.FAILED, str(exc), offset=b.base_offset)
             self.table.produce_settled()
             return
-        self.table.end_produce(pm)
+        self.table.end_produce(pm, b)
         if not code and base == b.base_offset:
             mark_replayed(pm)
         if self._settle(pm, b, code, base, tasks):
@@ -164,8 +206,10 @@ class Producer:
         """Judge one partition's produce answer; True when destination metadata is stale."""
         stale = False
         verdict, reason = judge_produce(b.base_offset, code, base, error_name(code) if code else "")
+        broken, pm.flight_broken = pm.flight_broken, pm.flight_broken or verdict is not Verdict.OK
         if verdict is Verdict.OK:
             pm.acked_end = b.next_offset
+            pm.acked_mark = mark_of(b)
             if pm.pending_log_start is not None and pm.acked_end >= pm.pending_log_start:
                 tasks.create_task(self._trim_to_source_start(pm, pm.pending_log_start))
                 pm.pending_log_start = None
@@ -179,6 +223,11 @@ class Producer:
             self.metrics.records_total.inc(n)
             if isinstance(b, RebuiltBatch):
                 note_rebuilt(pm, b, self.metrics)
+        elif broken and code:
+            # An earlier batch of this pipelined run was not acknowledged, so this one was refused
+            # (OUT_OF_ORDER_SEQUENCE_NUMBER, or the same error): re-read the destination end.
+            self.metrics.errors_total.inc(api="Produce", error=error_name(code))
+            self.table.schedule_resync(pm, f"{error_name(code)} behind a failed pipelined produce")
         elif not code and base < b.base_offset:
             why = truncation_problem(b.base_offset, base) or ""
             self.table.move(pm, PartitionState.DEST_TRUNCATED,

@@ -5,7 +5,8 @@ order they are produced in.
 Pure: no I/O and no tasks. The components (fetcher, producer, locator,
 auditor) change partitions through these methods and wait on the table's
 signals, so the rules (a terminal state drops the queue, every byte charged is
-given back exactly once, at most one batch in flight per partition) live in one
+given back exactly once, at most one batch in flight per partition unless a
+pipelined run allows more, ``pipeline.py``) live in one
 place and are unit-tested without brokers.
 """
 from __future__ import annotations
@@ -334,21 +335,28 @@ class PartitionTable:
         """Take ``pm``'s head batch into flight; it must land at ``produced_end``."""
         batch, charge = pm.queue.popleft()
         assert isinstance(batch, BatchView)
-        pm.in_flight, pm.in_flight_charge = batch, charge
+        if not pm.flight:
+            pm.flight_broken = False
+        pm.flight.append((batch, charge))
         pm.produced_end = batch.next_offset
         pm.produced_epoch = batch.partition_leader_epoch
         if pm.queue:
             self._order.push(pm.tp, None)
         return batch
 
-    def end_produce(self, pm: PartitionMirror) -> BatchView:
-        """The in-flight batch of ``pm`` got its answer (whatever it was): release it."""
-        batch, charge = pm.in_flight, pm.in_flight_charge
-        assert batch is not None
-        pm.in_flight = pm.in_flight_charge = None
-        pm.queued_bytes -= batch.size
+    def end_produce(self, pm: PartitionMirror, batch: BatchView | None = None) -> BatchView:
+        """A batch of ``pm`` in flight (the oldest by default) got its answer, whatever it was:
+        release it."""
+        index = 0
+        if batch is not None:
+            index = next(i for i, (b, _) in enumerate(pm.flight) if b is batch)
+        b, charge = pm.flight[index]
+        del pm.flight[index]
+        if not pm.flight:
+            pm.flight_connection = None
+        pm.queued_bytes -= b.size
         self.release(charge)
-        return batch
+        return b  # type: ignore[return-value]
 
     def produce_settled(self) -> None:
         """A produce response was handled: wake whoever waits for room or quiet."""

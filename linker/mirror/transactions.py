@@ -121,7 +121,7 @@ class PartitionTxns:
 
 class TxnReplayer:
     """Replays transactional batches and markers of the mirrored partitions (one call per batch,
-    one batch in flight per partition, like every produce)."""
+    one batch in flight per partition, like every produce outside a pipelined idempotent run)."""
 
     def __init__(self, link: str, dest: Client, admin: Admin, acks: int, timeout_ms: int,
                  source: Client | None = None) -> None:

@@ -3,7 +3,9 @@ network faults during catch-up or while live; afterwards the independent checker
 the mirror exact. The relay cells of the fault matrix (the others: test_fault_matrix.py)."""
 from __future__ import annotations
 
+import asyncio
 import time
+from types import SimpleNamespace
 from typing import Iterator
 
 import pytest
@@ -12,6 +14,11 @@ from kafka.protocol.producer import ProduceRequest
 
 from kafkabed import KafkaCluster
 from kafkabed.faults import REQUEST, RESPONSE, FaultRelays
+
+from linker.mirror.table import PartitionTable
+from tests.checker import check_mirror
+from tests.linker.mirror.helpers import (caught_up, deepest_flight, engine_for, idempotent_batches, link_config,
+                                         run_until, write_batches)
 
 from .cells import CATCH_UP, LIVE, run_cell
 from .link_process import LinkerRun
@@ -128,3 +135,32 @@ def test_mirror_through_faults_stays_exact(side, fault, phase, request, topic_na
     finally:
         relays.clear()
     assert relays[1].connections_accepted > accepted      # the linker really went through the relay
+
+
+@pytest.mark.parametrize("cut", [0, 40], ids=["before-n+1", "inside-n+1"])
+def test_reset_inside_a_pipelined_run_writes_nothing_out_of_place(cut, source, relayed_destination, topic_name,
+                                                                   monkeypatch):
+    """The destination connection is reset as the 4th Produce starts (nothing of it, or 40 bytes,
+    reach the broker) while the 2nd and 3rd of the same run are in flight on it: the engine
+    re-reads the destination end and the independent checker finds the mirror exact."""
+    destination, relays = relayed_destination
+    relays.clear()
+    source.create_topic(topic_name, partitions=1)
+    asyncio.run(write_batches(source.bootstrap, (topic_name, 0), idempotent_batches()))
+    deepest = deepest_flight(monkeypatch)
+    behind: list[int] = []    # batches still in flight behind the first failed one
+    resync = PartitionTable.schedule_resync
+    monkeypatch.setattr(PartitionTable, "schedule_resync",
+                        lambda self, pm, why="": (behind.append(len(pm.flight)), resync(self, pm, why))[1])
+    # Produce 1 carries batch 0 alone (no producer acknowledged yet); 2.. carry batches 1.. as one run.
+    trigger = relays[1].reset_on(PRODUCE, REQUEST, nth=4, after_bytes=cut)
+    engine = engine_for(link_config(source, SimpleNamespace(bootstrap=relays.bootstrap), names=[topic_name]))
+    try:
+        asyncio.run(run_until(engine, caught_up(), 90))
+    finally:
+        relays.clear()
+    assert trigger.fired.is_set()
+    assert deepest[0] >= 3 and behind and behind[0] >= 1, (deepest, behind)
+    assert {pm.status.state.value for pm in engine.partitions.values()} == {"STOPPED"}, engine.status_doc()
+    check = check_mirror(source, destination, [topic_name])
+    assert check.exact, str(check)

@@ -6,7 +6,9 @@ import asyncio
 import time
 from typing import Any
 
+from kproto.records.builder import build_batch
 from linker.settings import LinkConfig, parse_config
+from linker.mirror.table import PartitionTable
 from linker.mirror.engine import MirrorEngine
 from linker.client import LATEST_TIMESTAMP, Client, ClientConfig
 from linker.connect import connect
@@ -129,3 +131,28 @@ async def write_batches(bootstrap: str, tp: tuple[str, int], raws: list[bytes], 
                 await asyncio.sleep(0.2)
                 await io.refresh_metadata([tp[0]])
             assert code == 0, code
+
+
+#: Pipelining tests: one idempotent producer's batches (``idempotent_batches``).
+PRODUCER_ID = 4242
+BATCHES = 60
+RECORDS = 5
+
+
+def idempotent_batches(count: int = BATCHES) -> list[bytes]:
+    """One idempotent producer's batches, contiguous sequences from 0."""
+    return [build_batch([b"r%d-%d" % (i, j) for j in range(RECORDS)], producer_id=PRODUCER_ID,
+                        producer_epoch=0, base_sequence=i * RECORDS) for i in range(count)]
+
+
+def deepest_flight(monkeypatch) -> list[int]:
+    """Record the deepest run in flight the table ever held."""
+    deepest = [0]
+    start = PartitionTable.start_produce
+
+    def tracking(self, pm):
+        b = start(self, pm)
+        deepest[0] = max(deepest[0], len(pm.flight))
+        return b
+    monkeypatch.setattr(PartitionTable, "start_produce", tracking)
+    return deepest
