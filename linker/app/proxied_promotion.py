@@ -117,7 +117,8 @@ class ProxiedPromotion:
                                                "destination", topics, "promote"),
                                            before_release=lambda: self._unguard(results),
                                            catch_up_timeout=self.settings.catch_up_timeout_s,
-                                           group_drain_timeout=self.settings.group_drain_timeout_s).run()
+                                           group_drain_timeout=self.settings.group_drain_timeout_s,
+                                           txn_drain_timeout=self.settings.txn_drain_timeout_s).run()
                     self.follower.switched()
                     extra = {"switched_to": "destination", "hold_seconds": round(report.hold_seconds, 3),
                              "groups_copied": sorted(report.groups_copied),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import struct
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -189,7 +190,11 @@ class GuardFilter(Filter):
         return server.guard_active()
 
     def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
-        guarded = guard_request(ctx.api_key, ctx.version, ctx.body, server.refusal_of, server.topic_name_of,
+        refusal_of = server.refusal_of
+        if (ctx.api_key == ApiKey.PRODUCE and server.txn_draining and ctx.body.transactional_id is not None
+                and produce_producer_id(ctx.body) in server.txn_draining):
+            refusal_of = server.mirror_refusal_of   # a transaction open at the hold finishes (TxnHoldFilter)
+        guarded = guard_request(ctx.api_key, ctx.version, ctx.body, refusal_of, server.topic_name_of,
                                 server.protected_names)
         if guarded is None:
             return None
@@ -199,6 +204,103 @@ class GuardFilter(Filter):
             return Answer(guarded.complete(None))
         ctx.body = guarded.forward
         ctx.complete(guarded.complete)
+        return None
+
+
+_PRODUCER_ID = struct.Struct(">q")
+#: In a v2 record batch: the magic byte, and the producer id (after base offset, length,
+#: leader epoch, magic, crc, attributes, last offset delta and two timestamps).
+_MAGIC_AT, _PRODUCER_ID_AT = 16, 43
+
+
+def produce_producer_id(body: Any) -> int | None:
+    """The producer id of a Produce request's first batch (one producer writes them all)."""
+    for topic in body.topic_data:
+        for p in topic.partition_data:
+            records = p.records
+            if records is not None and len(records) >= _PRODUCER_ID_AT + 8 and records[_MAGIC_AT] >= 2:
+                return int(_PRODUCER_ID.unpack_from(records, _PRODUCER_ID_AT)[0])
+    return None
+
+
+class TxnHoldFilter(Filter):
+    """Transactions and cutover holds (issue 17.6). Remembers which topics each open transaction
+    added (answered AddPartitionsToTxn) until its EndTxn is answered. While writes are held, a
+    transaction that was open on held topics at the hold (`server.txn_draining`: the cutover
+    names them) may finish — its produces pass the hold and its EndTxn goes through, so its
+    markers land before the cutover reads the source log ends. Any other transaction asking to
+    add a held partition gets CONCURRENT_TRANSACTIONS (retriable), and that producer's
+    AddOffsetsToTxn, TxnOffsetCommit and EndTxn are held the same way until the hold ends."""
+
+    api_keys = frozenset({ApiKey.ADD_PARTITIONS_TO_TXN, ApiKey.ADD_OFFSETS_TO_TXN, ApiKey.END_TXN,
+                          ApiKey.TXN_OFFSET_COMMIT})
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        key, body = ctx.api_key, ctx.body
+        if key == ApiKey.ADD_PARTITIONS_TO_TXN:
+            return self._add_partitions(server, ctx)
+        held = bool(server.holds) and body.producer_id in server.txn_held
+        if key == ApiKey.END_TXN:
+            if held:
+                return Answer(messages.EndTxnResponse(error_code=ErrorCode.CONCURRENT_TRANSACTIONS))
+            pid = body.producer_id
+            ctx.observe(lambda r: server.note_txn_ended(pid) if not r.error_code else None)
+            return None
+        if not held:
+            return None
+        if key == ApiKey.ADD_OFFSETS_TO_TXN:
+            return Answer(messages.AddOffsetsToTxnResponse(error_code=ErrorCode.CONCURRENT_TRANSACTIONS))
+        R = messages.TxnOffsetCommitResponse
+        return Answer(R(topics=[R.TxnOffsetCommitResponseTopic(name=t.name, partitions=[
+            R.TxnOffsetCommitResponsePartition(partition_index=p.partition_index,
+                                               error_code=ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+            for p in t.partitions]) for t in body.topics]))
+
+    @staticmethod
+    def _add_partitions(server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        body, version = ctx.body, ctx.version
+        txns = ([(body.v3_and_below_transactional_id, body.v3_and_below_producer_id, body.v3_and_below_topics)]
+                if version <= 3 else [(t.transactional_id, t.producer_id, t.topics) for t in body.transactions
+                                      if not t.verify_only])
+        R = messages.AddPartitionsToTxnResponse
+        held: dict[str, list[Any]] = {}
+        if server.holds:
+            for txn, pid, topics in txns:
+                if pid not in server.txn_draining and any(t.name in server.holds for t in topics):
+                    server.txn_held.add(pid)
+                    held[txn] = [R.AddPartitionsToTxnTopicResult(name=t.name, results_by_partition=[
+                        R.AddPartitionsToTxnPartitionResult(
+                            partition_index=p, partition_error_code=ErrorCode.CONCURRENT_TRANSACTIONS)
+                        for p in t.partitions]) for t in topics]
+        added = [(txn, pid, [t.name for t in topics]) for txn, pid, topics in txns if txn not in held]
+
+        def note(response: Any) -> None:
+            results = ({body.v3_and_below_transactional_id: response.results_by_topic_v3_and_below}
+                       if version <= 3 else {r.transactional_id: r.topic_results
+                                             for r in response.results_by_transaction})
+            for txn, pid, _ in added:
+                ok = [t.name for t in results.get(txn, ())
+                      if all(not p.partition_error_code for p in t.results_by_partition)]
+                if ok:
+                    server.note_txn_partitions(pid, txn, ok)
+        if not held:
+            ctx.observe(note)
+            return None
+        log.info("client %s: AddPartitionsToTxn of %d transaction(s) held (writes held for a cutover)",
+                 ctx.peer, len(held))
+        if version <= 3:
+            return Answer(R(results_by_topic_v3_and_below=held[body.v3_and_below_transactional_id]))
+        body.transactions = [t for t in body.transactions if t.transactional_id not in held]
+
+        def complete(response: Any) -> Any:
+            response = response if response is not None else R()
+            note(response)
+            response.results_by_transaction += [R.AddPartitionsToTxnResult(transactional_id=txn, topic_results=res)
+                                                for txn, res in held.items()]
+            return response
+        if not body.transactions:
+            return Answer(complete(None))
+        ctx.complete(complete)
         return None
 
 
@@ -345,7 +447,7 @@ class EpochShiftFilter(Filter):
 
 #: The chain, in order. Refusals first (nothing else needs to see a refused request).
 DEFAULT_FILTERS: tuple[Filter, ...] = (RefuseFilter(), ApiVersionsFilter(), ClusterCheckFilter(), PlainInClearFilter(),
-                                       GuardFilter(), TopicUsageFilter(), GroupUsageFilter(), MemberMoveFilter(),
+                                       GuardFilter(), TxnHoldFilter(), TopicUsageFilter(), GroupUsageFilter(), MemberMoveFilter(),
                                        ProducerIdUsageFilter(), EpochShiftFilter())
 
 

@@ -112,6 +112,15 @@ class ProxyServer:
         self._consumer_members: dict[str, set[str]] = {}     # KIP-848: group -> member ids
         self._moved_consumer_members: dict[str, set[str]] = {}   # the same, as of the last switch
         self.holds: dict[str, str] = {}          # topic -> why writes are held
+        #: producer id -> (transactional id, topics its open transaction added), from answered
+        #: AddPartitionsToTxn requests; dropped at its answered EndTxn (at most MAX_NAMES)
+        self.open_txns: dict[int, tuple[str, set[str]]] = {}
+        #: producer ids whose transaction was open on held topics when a cutover held them: they may
+        #: finish it (the cutover waits for their markers); see TxnHoldFilter
+        self.txn_draining: set[int] = set()
+        #: producer ids refused a held partition during the hold: their other transactional
+        #: requests are held too, until the hold ends
+        self.txn_held: set[int] = set()
         self.produce_epoch = 0                   # bumped by every hold; see wait_produce_drained
         self._addresses: dict[int, tuple[str, int]] = {}   # node id -> upstream (host, port)
         self._topic_names: dict[Any, str] = {}
@@ -335,6 +344,10 @@ class ProxyServer:
         # the texts name nothing the client did not send (issue 17.4); `holds` keeps the why for us
         if topic in self.holds:
             return Refusal(ErrorCode.NOT_LEADER_OR_FOLLOWER, HOLD_REFUSAL, hold=True)   # retriable: clients retry
+        return self.mirror_refusal_of(topic)
+
+    def mirror_refusal_of(self, topic: str) -> Refusal | None:
+        """The refusals of mirrors and link topics alone (no cutover hold)."""
         if self.mirrors is not None and self.upstream.name == self.mirrors_on:
             if self.mirrors.mirror_link(topic) is not None:
                 return Refusal(ErrorCode.POLICY_VIOLATION, MIRROR_REFUSAL)             # refused for good
@@ -417,6 +430,28 @@ class ProxyServer:
     def release_writes(self, topics: Iterable[str]) -> None:
         for t in topics:
             self.holds.pop(t, None)
+        if not self.holds:
+            self.txn_draining.clear()
+            self.txn_held.clear()
+
+    def note_txn_partitions(self, producer_id: int, transactional_id: str, topics: Iterable[str]) -> None:
+        """A transaction added partitions of `topics` (the coordinator said so)."""
+        _, known = self.open_txns.pop(producer_id, ("", set()))
+        if len(known) < MAX_MEMBERS_PER_GROUP:
+            known.update(topics)
+        self.open_txns[producer_id] = (transactional_id, known)
+        while len(self.open_txns) > MAX_NAMES:
+            del self.open_txns[next(iter(self.open_txns))]
+
+    def note_txn_ended(self, producer_id: int) -> None:
+        """The coordinator accepted the transaction's EndTxn: its markers follow."""
+        self.open_txns.pop(producer_id, None)
+        self.txn_draining.discard(producer_id)
+
+    def txns_touching(self, topics: Iterable[str]) -> dict[int, str]:
+        """Producer id -> transactional id of the open transactions that added one of `topics`."""
+        wanted = set(topics)
+        return {pid: txn for pid, (txn, added) in self.open_txns.items() if added & wanted}
 
     async def wait_produce_drained(self, epoch: int, timeout: float = 30.0, trickle_grace: float = 0.5) -> None:
         """Wait until the broker can no longer append a produce forwarded before `epoch`: each
@@ -466,6 +501,7 @@ class ProxyServer:
         self._addresses.update(addresses)
         self._topic_names.clear()
         self._leader_epochs.clear()
+        self.open_txns.clear()     # transactions of the old cluster's coordinators
         self.answers_without_sasl = False
         sessions = list(self.sessions)
         for s in sessions:
