@@ -87,7 +87,7 @@ class Cutover:
                  before_switch: Callable[[], Awaitable[None]] | None = None,
                  before_release: Callable[[], None] | None = None,
                  catch_up_timeout: float = 120.0, group_drain_timeout: float = 20.0,
-                 txn_drain_timeout: float = 60.0, poll_interval: float = 0.1) -> None:
+                 txn_drain_timeout: float = 60.0, poll_interval: float = 0.1, per_topic: bool = False) -> None:
         """`keep_hold` is asked when any step fails: the topics whose writes stay held (their
         promotion may finish without the proxy: a write let through to the source then would be
         lost to the migration); when it fails itself, all stay held. Without it, all stay held
@@ -109,6 +109,9 @@ class Cutover:
         self.catch_up_timeout = catch_up_timeout
         self.group_drain_timeout = group_drain_timeout
         self.txn_drain_timeout = txn_drain_timeout
+        #: True: route only `topics` (and the groups that use only promoted topics) to the
+        #: destination; the other topics stay on the source (routing.py). False: switch all.
+        self.per_topic = per_topic
         self.poll_interval = poll_interval
 
     async def run(self) -> CutoverReport:
@@ -143,7 +146,10 @@ class Cutover:
             step = "switch"
             if self.before_switch is not None:
                 await self.before_switch()
-            await self.proxy.switch_upstream(self.destination)
+            if self.per_topic:
+                await self.proxy.route_topics(self.destination, self.topics, await self._movable_groups(src))
+            else:
+                await self.proxy.switch_upstream(self.destination)
             if self.before_release is not None:
                 self.before_release()
         except BaseException as exc:
@@ -158,8 +164,8 @@ class Cutover:
             await src.close()
             await dst.close()
         held = time.monotonic() - t0
-        log.info("cutover of %s done in %.2fs: proxy fronts %s", ", ".join(self.topics), held,
-                 self.destination.name)
+        log.info("cutover of %s done in %.2fs: %s %s", ", ".join(self.topics), held,
+                 "the topics are served by" if self.per_topic else "proxy fronts", self.destination.name)
         return CutoverReport(self.topics, ends, copied, not_drained, held)
 
     async def _open_on_source(self, src: Client) -> dict[int, list[TP]]:
@@ -297,12 +303,37 @@ class Cutover:
                         "re-read records after the switch", group, ", ".join(self.topics))
         return sorted(waiting)
 
+    def _promoted(self) -> set[str]:
+        """The topics served by the destination once this cutover is done."""
+        split = self.proxy.split
+        return set(self.topics) | (split.promoted if split is not None else set())
+
+    async def _movable_groups(self, src: Client) -> list[str]:
+        """Groups whose committed offsets are all on promoted topics: their coordinator becomes
+        the destination's. A group with commits on topics that stay on the source (a mixed
+        group) stays coordinated by the source until its last topic is promoted."""
+        promoted = self._promoted()
+        movable = []
+        for group in sorted(self.proxy.groups_seen):
+            try:
+                offsets = await Admin(src).offset_fetch(group)
+            except KafkaError as exc:
+                raise CutoverError(f"cannot read the committed offsets of group {group!r}: {exc}") from exc
+            topics = {tp[0] for tp, c in offsets.items() if c.offset >= 0}
+            if topics and topics <= promoted:
+                movable.append(group)
+            elif topics & promoted:
+                log.warning("cutover: group %r also commits offsets of %s, which stay on the source: it stays "
+                            "coordinated by the source until they are promoted too", group,
+                            ", ".join(sorted(topics - promoted)))
+        return movable
+
     async def _copy_offsets(self, src: Client, dst: Client) -> dict[str, dict[TP, int]]:
         """The offset sync's rule: commit metadata kept, never a destination offset rewound,
         a group with members on the destination reported and left alone."""
         copied: dict[str, dict[TP, int]] = {}
         for group in sorted(self.proxy.groups_seen):
-            result = await sync_group(src, dst, group, set(self.topics))
+            result = await sync_group(src, dst, group, self._promoted() if self.per_topic else set(self.topics))
             for tp, (source_offset, kept) in result.kept.items():
                 log.warning("cutover: group %r %s-%d stays at %d on the destination (source %d): "
                             "never rewound", group, tp[0], tp[1], kept, source_offset)

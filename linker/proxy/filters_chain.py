@@ -22,8 +22,10 @@ from kproto.errors import ErrorCode
 from . import epochs
 from .filters import CLASSIFICATION, ApiClass
 from .guard import GUARDED_APIS, guard_request
+from .routing import merge_metadata
 
 if TYPE_CHECKING:
+    from .config import UpstreamConfig
     from .server import ProxyServer
 
 log = logging.getLogger("linker.proxy")
@@ -52,13 +54,16 @@ class Close:
 class RequestContext:
     """One decoded request as the filters see it."""
 
-    __slots__ = ("api_key", "version", "corr", "header", "body", "peer", "changed", "completions")
+    __slots__ = ("api_key", "version", "corr", "header", "body", "peer", "changed", "completions", "cluster")
 
-    def __init__(self, api_key: int, version: int, corr: int, header: Any, body: Any, peer: str) -> None:
+    def __init__(self, api_key: int, version: int, corr: int, header: Any, body: Any, peer: str,
+                 cluster: "UpstreamConfig | None" = None) -> None:
         self.api_key = api_key
         self.version = version
         self.corr = corr
         self.header = header
+        #: the cluster this connection leads to (a split proxy has two: routing.py)
+        self.cluster = cluster
         self.body = body
         self.peer = peer
         self.changed = False                 # re-encode the body before forwarding
@@ -190,12 +195,14 @@ class GuardFilter(Filter):
         return server.guard_active()
 
     def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
-        refusal_of = server.refusal_of
+        cluster = ctx.cluster
+        refusal_of = server.refusal_of if cluster is None else server.refusals_on(cluster)
         if (ctx.api_key == ApiKey.PRODUCE and server.txn_draining and ctx.body.transactional_id is not None
                 and produce_producer_id(ctx.body) in server.txn_draining):
-            refusal_of = server.mirror_refusal_of   # a transaction open at the hold finishes (TxnHoldFilter)
+            # a transaction open at the hold finishes (TxnHoldFilter)
+            refusal_of = lambda topic: server.mirror_refusal_of(topic, cluster)  # noqa: E731
         guarded = guard_request(ctx.api_key, ctx.version, ctx.body, refusal_of, server.topic_name_of,
-                                server.protected_names)
+                                lambda: server.protected_names(cluster))
         if guarded is None:
             return None
         log.info("client %s: %s v%d refused for %s", ctx.peer, ApiKey(ctx.api_key).name, ctx.version,
@@ -411,7 +418,7 @@ class ProducerIdUsageFilter(Filter):
     api_keys = frozenset({ApiKey.INIT_PRODUCER_ID})
 
     def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
-        cluster = server.upstream.name
+        cluster = (ctx.cluster or server.upstream).name
 
         def seen(response: Any) -> None:
             if not response.error_code and response.producer_id >= 0:
@@ -430,10 +437,12 @@ class EpochShiftFilter(Filter):
     api_keys = (epochs.REQUEST_KEYS | epochs.RESPONSE_KEYS) - {ApiKey.PRODUCE}
 
     def active(self, server: "ProxyServer") -> bool:
-        return server.upstream.epoch_shift > 0
+        return server.upstream.epoch_shift > 0 or server.split is not None
 
     def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
-        shift, key = server.upstream.epoch_shift, ctx.api_key
+        shift, key = (ctx.cluster or server.upstream).epoch_shift, ctx.api_key
+        if not shift:
+            return None
         if key in epochs.REQUEST_KEYS and epochs.lower_request(key, ctx.body, shift, server.leader_epoch_of):
             ctx.changed = True
         if key in epochs.RESPONSE_KEYS:
@@ -445,10 +454,116 @@ class EpochShiftFilter(Filter):
         return None
 
 
+class MetadataMergeFilter(Filter):
+    """A split proxy (routing.py): every Metadata answer shows both clusters' brokers and each
+    topic as the cluster serving it describes it. After the epoch shift (its completion raised
+    the answering cluster's epochs; the merged-in topics come with their own)."""
+
+    api_keys = frozenset({ApiKey.METADATA})
+
+    def active(self, server: "ProxyServer") -> bool:
+        return server.split is not None
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        all_topics = ctx.body.topics is None or (ctx.version == 0 and not ctx.body.topics)
+        cluster = ctx.cluster or server.upstream
+        split = server.split
+        if (split is not None and getattr(ctx.body, "allow_auto_topic_creation", False) and not all_topics
+                and any(t.name and split.serves(t.name).name != cluster.name for t in ctx.body.topics)):
+            ctx.body.allow_auto_topic_creation = False   # the other cluster serves (or creates) it
+            ctx.changed = True
+
+        def merged(response: Any) -> Any:
+            split = server.split
+            if split is None:
+                return None
+            merge_metadata(response, cluster, split, server.views(), all_topics, server.address_of)
+            return response
+        ctx.rewrite_response(merged)
+        return None
+
+
+#: Requests a group coordinator serves, with how to answer "not the coordinator" for each.
+_NOT_COORDINATOR_ANSWERS: dict[int, Callable[[Any], Any]] = {
+    ApiKey.HEARTBEAT: lambda b: messages.HeartbeatResponse(error_code=ErrorCode.NOT_COORDINATOR),
+    ApiKey.JOIN_GROUP: lambda b: messages.JoinGroupResponse(error_code=ErrorCode.NOT_COORDINATOR,
+                                                            generation_id=-1, member_id=b.member_id or ""),
+    ApiKey.SYNC_GROUP: lambda b: messages.SyncGroupResponse(error_code=ErrorCode.NOT_COORDINATOR),
+    ApiKey.LEAVE_GROUP: lambda b: messages.LeaveGroupResponse(error_code=ErrorCode.NOT_COORDINATOR),
+    ApiKey.CONSUMER_GROUP_HEARTBEAT: lambda b: messages.ConsumerGroupHeartbeatResponse(
+        error_code=ErrorCode.NOT_COORDINATOR, member_id=b.member_id, member_epoch=b.member_epoch),
+    ApiKey.OFFSET_COMMIT: lambda b: messages.OffsetCommitResponse(topics=[
+        messages.OffsetCommitResponse.OffsetCommitResponseTopic(name=t.name, partitions=[
+            messages.OffsetCommitResponse.OffsetCommitResponsePartition(
+                partition_index=p.partition_index, error_code=ErrorCode.NOT_COORDINATOR)
+            for p in t.partitions]) for t in b.topics]),
+}
+
+
+class GroupRouteFilter(Filter):
+    """A split proxy (routing.py): each consumer group has one coordinator cluster — the
+    destination for groups a per-topic cutover moved, the source for the others. FindCoordinator
+    reaching the other cluster's broker is answered by the proxy with the right cluster's
+    coordinator (looked up in the background: COORDINATOR_NOT_AVAILABLE, retriable, until
+    known); a group request reaching the wrong cluster gets NOT_COORDINATOR (the client looks
+    its coordinator up again). Transactional ids stay with the source (docs/proxy.md)."""
+
+    api_keys = frozenset({ApiKey.FIND_COORDINATOR, *_NOT_COORDINATOR_ANSWERS})
+
+    def active(self, server: "ProxyServer") -> bool:
+        return server.split is not None
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        split, body, here = server.split, ctx.body, ctx.cluster or server.upstream
+        if split is None:
+            return None
+        if ctx.api_key != ApiKey.FIND_COORDINATOR:
+            if split.group_cluster(body.group_id).name == here.name:
+                return None
+            return Answer(_NOT_COORDINATOR_ANSWERS[ctx.api_key](body))
+        keys = body.coordinator_keys if body.coordinator_keys else [body.key]
+        group = body.key_type == _GROUP_KEY_TYPE
+
+        def cluster_of(key: str) -> "UpstreamConfig":
+            return split.group_cluster(key) if group else split.default   # transactions: the source
+        if all(cluster_of(k).name == here.name for k in keys):
+            return None
+        if len(keys) > MAX_GROUP_KEYS_NOTED:
+            return Answer(_coordinators(ctx, {}))
+        found = {k: server.coordinator_seen(cluster_of(k), k, body.key_type) for k in keys}
+        return Answer(_coordinators(ctx, found, server))
+
+
+def _coordinators(ctx: RequestContext, found: dict[str, int | None],
+                  server: "ProxyServer | None" = None) -> Any:
+    """A FindCoordinator answer for `found` (key -> node id as clients see it, None: not known
+    yet, answered COORDINATOR_NOT_AVAILABLE)."""
+    R = messages.FindCoordinatorResponse
+    body = ctx.body
+    keys = body.coordinator_keys if body.coordinator_keys else [body.key]
+
+    def entry(key: str) -> tuple[int, int, str, int]:
+        node = found.get(key)
+        address = server.broker_address(node) if (server is not None and node is not None) else None
+        if node is None or address is None:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE, -1, "", -1
+        host, port = server.address_of(node, *address)   # type: ignore[union-attr]
+        return ErrorCode.NONE, node, host, port
+    if ctx.version <= 3:
+        code, node, host, port = entry(keys[0])
+        return R(error_code=code, node_id=node, host=host, port=port)
+    out = []
+    for k in keys:
+        code, node, host, port = entry(k)
+        out.append(R.Coordinator(key=k, node_id=node, host=host, port=port, error_code=code))
+    return R(coordinators=out)
+
+
 #: The chain, in order. Refusals first (nothing else needs to see a refused request).
 DEFAULT_FILTERS: tuple[Filter, ...] = (RefuseFilter(), ApiVersionsFilter(), ClusterCheckFilter(), PlainInClearFilter(),
-                                       GuardFilter(), TxnHoldFilter(), TopicUsageFilter(), GroupUsageFilter(), MemberMoveFilter(),
-                                       ProducerIdUsageFilter(), EpochShiftFilter())
+                                       GuardFilter(), TxnHoldFilter(), GroupRouteFilter(), TopicUsageFilter(),
+                                       GroupUsageFilter(), MemberMoveFilter(), ProducerIdUsageFilter(),
+                                       EpochShiftFilter(), MetadataMergeFilter())
 
 
 class Chain:
