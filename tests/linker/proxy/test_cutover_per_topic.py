@@ -22,6 +22,33 @@ from test_cutover import (LINK, PARTITIONS, ConfluentConsuming, ConfluentProduci
 from tests.linker.mirror.helpers import engine_for, run_engine
 
 
+class BothConsuming(Consuming):
+    """A kafka-python group reading both topics (a mixed group): it stays coordinated by the source."""
+
+    def __init__(self, bootstrap: str, topics: list[str], group: str) -> None:
+        import threading
+
+        from kafka import KafkaConsumer
+        threading.Thread.__init__(self, daemon=True)
+        self.consumer = KafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group,
+                                      auto_offset_reset="earliest", enable_auto_commit=False)
+        self.stop = threading.Event()
+        self.seen: list[tuple[str, int, int]] = []
+        self.errors: list[BaseException] = []
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                batch = self.consumer.poll(timeout_ms=200)
+                for tp, msgs in batch.items():
+                    self.seen.extend((m.topic, m.partition, m.offset) for m in msgs)
+                if batch:
+                    self.consumer.commit()
+            except Exception as exc:
+                self.errors.append(exc)
+        self.consumer.close()
+
+
 def _in_order_once(seen: list[tuple[int, int, bytes]], acked: list[tuple[int, int, bytes]], what: str) -> None:
     per_partition: dict[int, list[int]] = collections.defaultdict(list)
     for p, o, _ in seen:
@@ -58,8 +85,9 @@ def test_one_topic_promoted_the_other_stays(source, destination, start_proxy, to
         "moved consumer (kafka-python)": Consuming(proxy.bootstrap, moved, f"moved-{tag}"),
         "stays producer (kafka-python)": Producing(proxy.bootstrap, stays),
         "stays consumer (librdkafka)": ConfluentConsuming(proxy.bootstrap, stays, f"stays-{tag}"),
+        "mixed consumer (kafka-python)": BothConsuming(proxy.bootstrap, [moved, stays], f"mixed-{tag}"),
     }
-    p_moved, c_moved, p_stays, c_stays = clients.values()
+    p_moved, c_moved, p_stays, c_stays, c_mixed = clients.values()
     for c in clients.values():
         c.start()
     try:
@@ -80,19 +108,20 @@ def test_one_topic_promoted_the_other_stays(source, destination, start_proxy, to
         if "producer" in name:
             assert not c.errors, (name, c.errors[:3])
     deadline = time.monotonic() + 60
-    while (len(c_moved.seen) < len(p_moved.acked) or len(c_stays.seen) < len(p_stays.acked)) \
-            and time.monotonic() < deadline:
+    total = len(p_moved.acked) + len(p_stays.acked)
+    while (len(c_moved.seen) < len(p_moved.acked) or len(c_stays.seen) < len(p_stays.acked)
+           or len(set(c_mixed.seen)) < total) and time.monotonic() < deadline:
         time.sleep(0.2)
-    c_moved.stop.set()
-    c_stays.stop.set()
-    c_moved.join(30)
-    c_stays.join(30)
+    for c in (c_moved, c_stays, c_mixed):
+        c.stop.set()
+    for c in (c_moved, c_stays, c_mixed):
+        c.join(30)
     for name, c in clients.items():
         if "consumer" in name:
             assert not c.errors, (name, c.errors[:3])
     split = proxy.server.split
     assert split is not None and split.promoted == {moved}
-    assert split.moved_groups == {f"moved-{tag}"}, split.moved_groups
+    assert split.moved_groups == {f"moved-{tag}"}, split.moved_groups   # the mixed group stays with the source
     testbed_report(f"per-topic cutover: hold {report.hold_seconds:.2f}s, both topics flowing again "
                    f"{settled:.1f}s after it began; {len(p_moved.acked)} + {len(p_stays.acked)} records")
 
@@ -113,6 +142,12 @@ def test_one_topic_promoted_the_other_stays(source, destination, start_proxy, to
     on_src = consume(source, stays, len(acked_stays), timeout=60)
     assert sorted((c.partition, c.offset) for c in on_src) == acked_stays
     assert {(p, o) for p, o, _ in c_stays.seen} == set(acked_stays), "the consumer of the source topic missed records"
+
+    # the mixed group (coordinated by the source throughout) read both topics: every record once
+    expected = {(moved, p, o) for p, o, _ in p_moved.acked} | {(stays, p, o) for p, o, _ in p_stays.acked}
+    assert set(c_mixed.seen) == expected, f"mixed group: {len(expected - set(c_mixed.seen))} records missed"
+    testbed_report(f"mixed group across the per-topic cutover: {len(c_mixed.seen) - len(set(c_mixed.seen))} "
+                   f"of {len(expected)} records seen twice")
 
     # the brokers clients see: the source's ids and the destination's, offset
     ids = proxy.sync(lambda: sorted(proxy.server.broker_ports()))
