@@ -410,6 +410,32 @@ class MemberMoveFilter(Filter):
         return None
 
 
+class ProducerIdRouteFilter(Filter):
+    """A split proxy (routing.py): idempotent producer ids come from the source, whichever
+    broker a client asks. A producer may write topics of both clusters with one id, and the
+    destination's allocation was moved clear of the source's ids at promote (docs/lifecycle.md,
+    "Producer ids after promote/failover"), not the other way round. The proxy answers an
+    InitProducerId reaching a destination broker from a small pool it gets from the source
+    (COORDINATOR_LOAD_IN_PROGRESS, retriable, while the pool is refilled). Transactional ids
+    are coordinated by the source (GroupRouteFilter), so theirs reach the source already."""
+
+    api_keys = frozenset({ApiKey.INIT_PRODUCER_ID})
+
+    def active(self, server: "ProxyServer") -> bool:
+        return server.split is not None
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        split, here = server.split, ctx.cluster or server.upstream
+        if split is None or here.name == split.default.name or ctx.body.transactional_id is not None:
+            return None
+        got = server.source_producer_id()
+        R = messages.InitProducerIdResponse
+        if got is None:
+            return Answer(R(error_code=ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, producer_id=-1, producer_epoch=-1))
+        server.note_producer_id(split.default.name, got[0])
+        return Answer(R(error_code=ErrorCode.NONE, producer_id=got[0], producer_epoch=got[1]))
+
+
 class ProducerIdUsageFilter(Filter):
     """InitProducerId: the producer ids clients got from the fronted cluster. After a switch those
     producers go on writing with them on the other cluster, whose own allocation must then stay
@@ -562,7 +588,8 @@ def _coordinators(ctx: RequestContext, found: dict[str, int | None],
 #: The chain, in order. Refusals first (nothing else needs to see a refused request).
 DEFAULT_FILTERS: tuple[Filter, ...] = (RefuseFilter(), ApiVersionsFilter(), ClusterCheckFilter(), PlainInClearFilter(),
                                        GuardFilter(), TxnHoldFilter(), GroupRouteFilter(), TopicUsageFilter(),
-                                       GroupUsageFilter(), MemberMoveFilter(), ProducerIdUsageFilter(),
+                                       GroupUsageFilter(), MemberMoveFilter(), ProducerIdRouteFilter(),
+                                       ProducerIdUsageFilter(),
                                        EpochShiftFilter(), MetadataMergeFilter())
 
 

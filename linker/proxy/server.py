@@ -50,6 +50,8 @@ VIEW_REFRESH_S = 1.0
 #: refreshes metadata and finds the topic's leader there).
 #: Coordinators found for clients of a split proxy are looked up again after this many views.
 COORDINATOR_REFRESH_ROUNDS = 30
+#: Idempotent producer ids kept ready for clients that ask the other cluster's broker.
+PID_POOL = 8
 MOVED_REFUSAL = "the topic is served by another broker now; refresh metadata"
 
 
@@ -128,6 +130,9 @@ class ProxyServer:
         #: (cluster name, key type, key) -> the coordinator's node id as clients see it, while split
         self._coordinators: dict[tuple[str, int, str], int] = {}
         self._looking_up: set[tuple[str, int, str]] = set()
+        #: idempotent producer ids allocated by the default cluster for clients of the other one
+        self._pid_pool: list[tuple[int, int]] = []
+        self._pid_refill: asyncio.Task[None] | None = None
         #: producer id -> (transactional id, topics its open transaction added), from answered
         #: AddPartitionsToTxn requests; dropped at its answered EndTxn (at most MAX_NAMES)
         self.open_txns: dict[int, tuple[str, set[str]]] = {}
@@ -585,6 +590,7 @@ class ProxyServer:
 
     def _unsplit(self) -> None:
         self.split = None
+        self._pid_pool.clear()
         self._views.clear()
         self._coordinators.clear()
         if self._viewer is not None:
@@ -634,6 +640,27 @@ class ProxyServer:
             log.info("coordinator of %r on %s not found yet: %s", entry[2], cluster.name, exc)
         finally:
             self._looking_up.discard(entry)
+
+    def source_producer_id(self) -> tuple[int, int] | None:
+        """An idempotent producer id (and epoch) of the default cluster for a client that asked a
+        broker of the other one, or None while the pool is refilled (routing.py: ids of both
+        clusters' allocations would collide on the partitions they share)."""
+        if len(self._pid_pool) < PID_POOL // 2 and (self._pid_refill is None or self._pid_refill.done()):
+            self._pid_refill = asyncio.get_running_loop().create_task(self._refill_pids())
+        return self._pid_pool.pop(0) if self._pid_pool else None
+
+    async def _refill_pids(self) -> None:
+        split = self.split
+        if split is None:
+            return
+        try:
+            admin = Admin(await self.admin(split.default))
+            while len(self._pid_pool) < PID_POOL and self.split is split:
+                got = await admin.init_producer_id()
+                self._pid_pool.append((got.producer_id, got.producer_epoch))
+        except Exception as exc:
+            log.warning("could not get producer ids from %s for clients of %s: %s", split.default.name,
+                        split.other.name, exc)
 
     def broker_address(self, node_id: int) -> tuple[str, int] | None:
         """The real address of a broker (virtual ids included) from the views."""

@@ -16,6 +16,9 @@ from linker.proxy.cutover import Cutover
 from linker.proxy.routing import VIRTUAL_NODE_OFFSET
 
 from conftest import upstream_of
+from kproto import messages
+from kproto.errors import ErrorCode
+from proxy_rawwire import RawConnection
 from test_cutover import (LINK, PARTITIONS, ConfluentConsuming, ConfluentProducing, Consuming, Producing, _link,
                           _wait)
 
@@ -150,5 +153,14 @@ def test_one_topic_promoted_the_other_stays(source, destination, start_proxy, to
                    f"of {len(expected)} records seen twice")
 
     # the brokers clients see: the source's ids and the destination's, offset
-    ids = proxy.sync(lambda: sorted(proxy.server.broker_ports()))
-    assert any(i >= VIRTUAL_NODE_OFFSET for i in ids) and any(i < VIRTUAL_NODE_OFFSET for i in ids), ids
+    ports = proxy.sync(lambda: proxy.server.broker_ports())
+    virtual = [i for i in ports if i >= VIRTUAL_NODE_OFFSET]
+    assert virtual and any(i < VIRTUAL_NODE_OFFSET for i in ports), sorted(ports)
+    # an idempotent producer id asked of a destination broker comes from the source's allocation
+    with RawConnection(f"127.0.0.1:{ports[virtual[0]]}") as c:
+        for _ in range(50):
+            got = c.request(messages.InitProducerIdRequest(transactional_id=None, transaction_timeout_ms=-1), 4)
+            if got.error_code != ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+                break
+            time.sleep(0.1)
+    assert got.error_code == 0 and got.producer_id in proxy.server.producer_ids_from("source"), got
