@@ -433,6 +433,7 @@ def end_offsets(cluster: Any, topic: str) -> dict[int, int]:
     ({"broker_ports": {"x": 9000}}, "proxy.broker_ports.x:"),
     ({"tls_cert": "c.pem"}, "proxy.tls_key: tls_cert and tls_key go together"),
     ({"catch_up_timeout_s": 0}, "proxy.catch_up_timeout_s: must be > 0"),
+    ({"txn_drain_timeout_s": -1}, "proxy.txn_drain_timeout_s: must be > 0"),
     ({"fetch_node_endpoints": "yes"}, "proxy.fetch_node_endpoints: expected bool"),
     ({"colour": 1}, "proxy.colour: unknown key"),
 ])
