@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from linker.client import LATEST_TIMESTAMP, Admin, Client, ClientConfig, KafkaError, TopicPartition as TP
 
 from linker.lifecycle.offset_sync import NO_COMMITS, sync_group
+from linker.naming import MirrorNames
 
 from .config import UpstreamConfig
 from .server import ProxyServer
@@ -58,7 +59,11 @@ class CutoverError(RuntimeError):
     """The cutover stopped before the switch; the proxy still fronts the source."""
 
 
-async def _log_ends(client: Client, topics: Sequence[str]) -> dict[TP, int]:
+async def _log_ends(client: Client, topics: Sequence[str], names: MirrorNames = MirrorNames()) -> dict[TP, int]:
+    """Log ends keyed by the client's names (`names`: the cluster's are `prefix + name`)."""
+    if names.prefix:
+        ends = await _log_ends(client, [names.mirror_topic(t) for t in topics])
+        return {(t[len(names.prefix):], p): end for (t, p), end in ends.items()}
     snapshot = await client.refresh_metadata(topics)
     tps = []
     for t in topics:
@@ -263,7 +268,7 @@ class Cutover:
                     return
             else:
                 try:
-                    have = await _log_ends(dst, self.topics)
+                    have = await _log_ends(dst, self.topics, MirrorNames(self.destination.topic_prefix))
                 except CutoverError:   # the mirror topic is not created yet: not caught up
                     have = {}
                 behind = {tp: (have.get(tp, 0), end) for tp, end in ends.items() if have.get(tp, 0) < end}
@@ -333,7 +338,8 @@ class Cutover:
         a group with members on the destination reported and left alone."""
         copied: dict[str, dict[TP, int]] = {}
         for group in sorted(self.proxy.groups_seen):
-            result = await sync_group(src, dst, group, self._promoted() if self.per_topic else set(self.topics))
+            result = await sync_group(src, dst, group, self._promoted() if self.per_topic else set(self.topics),
+                                      MirrorNames(self.destination.topic_prefix))
             for tp, (source_offset, kept) in result.kept.items():
                 log.warning("cutover: group %r %s-%d stays at %d on the destination (source %d): "
                             "never rewound", group, tp[0], tp[1], kept, source_offset)

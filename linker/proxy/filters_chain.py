@@ -22,6 +22,7 @@ from kproto.errors import ErrorCode
 from . import epochs
 from .filters import CLASSIFICATION, ApiClass
 from .guard import GUARDED_APIS, guard_request
+from .rename import RENAMED_APIS, to_client, to_cluster
 from .routing import merge_metadata
 
 if TYPE_CHECKING:
@@ -585,12 +586,37 @@ def _coordinators(ctx: RequestContext, found: dict[str, int | None],
     return R(coordinators=out)
 
 
+class TopicRenameFilter(Filter):
+    """A cluster that names the link's topics with a prefix (`UpstreamConfig.topic_prefix`, a
+    `topics.prefix` link's destination): requests renamed last (every other filter judged the
+    client's names), answers renamed back first (rename.py)."""
+
+    api_keys = RENAMED_APIS
+
+    def active(self, server: "ProxyServer") -> bool:
+        return server.renames()
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        prefix = (ctx.cluster or server.upstream).topic_prefix
+        if not prefix or (ctx.api_key == ApiKey.FETCH and ctx.version >= 13):   # Fetch v13+: topic ids
+            return None
+        key = ctx.api_key
+        to_cluster(key, ctx.body, prefix)
+        ctx.changed = True
+
+        def back(response: Any) -> Any:
+            to_client(key, response, prefix)
+            return response
+        ctx.completions.insert(0, back)
+        return None
+
+
 #: The chain, in order. Refusals first (nothing else needs to see a refused request).
 DEFAULT_FILTERS: tuple[Filter, ...] = (RefuseFilter(), ApiVersionsFilter(), ClusterCheckFilter(), PlainInClearFilter(),
                                        GuardFilter(), TxnHoldFilter(), GroupRouteFilter(), TopicUsageFilter(),
                                        GroupUsageFilter(), MemberMoveFilter(), ProducerIdRouteFilter(),
                                        ProducerIdUsageFilter(),
-                                       EpochShiftFilter(), MetadataMergeFilter())
+                                       EpochShiftFilter(), MetadataMergeFilter(), TopicRenameFilter())
 
 
 class Chain:

@@ -97,10 +97,11 @@ def _shift_partition(p: Any, up: Callable[[int], int]) -> None:
         p.offline_replicas = [up(n) for n in p.offline_replicas]
 
 
-def _topic_from(snapshot: ClusterSnapshot, name: str, shift: int, epoch_shift: int) -> Any:
-    """A Metadata topic entry built from a cached snapshot (ids shifted, epochs raised)."""
+def _topic_from(snapshot: ClusterSnapshot, name: str, shift: int, epoch_shift: int, prefix: str = "") -> Any:
+    """A Metadata topic entry built from a cached snapshot (ids shifted, epochs raised; the
+    cluster's name `prefix + name` shown as `name`: rename.py)."""
     R = messages.MetadataResponse
-    info = snapshot.topics.get(name)
+    info = snapshot.topics.get(name if name.startswith("__") else prefix + name)
     if info is None or info.error_code:
         # not known (yet) to the proxy's view: retriable, the client asks again
         return R.MetadataResponseTopic(name=name, error_code=ErrorCode.LEADER_NOT_AVAILABLE, partitions=[])
@@ -141,7 +142,7 @@ def merge_metadata(body: Any, answered_by: UpstreamConfig, split: Split, views: 
     def from_there(name: str) -> Any:
         if view is None:
             return R.MetadataResponseTopic(name=name, error_code=ErrorCode.LEADER_NOT_AVAILABLE, partitions=[])
-        return _topic_from(view, name, shift, there.epoch_shift)
+        return _topic_from(view, name, shift, there.epoch_shift, there.topic_prefix)
     # Each topic the answering cluster listed (the client may see it there), as the cluster that
     # serves it describes it. Topics only the other cluster has are not added: the proxy's view
     # is its own principal's, not the client's (docs/proxy.md, per-topic routing and security).
@@ -149,6 +150,6 @@ def merge_metadata(body: Any, answered_by: UpstreamConfig, split: Split, views: 
     for t in body.topics:
         if t.name is None or split.serves(t.name).name == here.name:
             topics.append(t)
-        elif not all_topics or (view is not None and t.name in view.topics):
+        elif not all_topics or (view is not None and there.topic_prefix + t.name in view.topics):
             topics.append(from_there(t.name))
     body.topics = topics

@@ -373,6 +373,11 @@ class ProxyServer:
     def _mirrors_here(self, cluster: UpstreamConfig | None = None) -> bool:
         return self.mirrors is not None and (cluster or self.upstream).name == self.mirrors_on
 
+    def renames(self) -> bool:
+        """Some connection may lead to a cluster whose topic names carry a prefix."""
+        split = self.split
+        return bool(self.upstream.topic_prefix) or (split is not None and bool(split.other.topic_prefix))
+
     def guard_active(self) -> bool:
         return (bool(self.holds) or self.split is not None
                 or (self._mirrors_here() and self.mirrors.has_mirrors()))  # type: ignore[union-attr]
