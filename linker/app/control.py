@@ -171,7 +171,7 @@ def command_via_proxy(config: LinkConfig, command: str, topics: list[str], force
     moves its clients."""
     settings = proxy_settings(config)
     timeout = (config.lifecycle.promote_timeout_ms / 1000 + settings.catch_up_timeout_s
-               + settings.group_drain_timeout_s + 60)
+               + settings.group_drain_timeout_s + settings.txn_drain_timeout_s + 60)
     request: dict[str, Any] = {"command": command, "topics": topics}
     if command == "promote":
         request["force"] = force

@@ -35,12 +35,11 @@ class LinkedProxy:
 
     def __init__(self, config: LinkConfig) -> None:
         self.settings = proxy_settings(config)
-        if config.topics.prefix:
-            raise ValueError("proxy: topics.prefix is set; the proxy cannot switch clients between "
-                             "differently named topics")
         self.config = config
         self.source = upstream_of(config.source, "source", self.settings.epoch_generation)
-        self.destination = upstream_of(config.destination, "destination", self.settings.epoch_generation)
+        # clients use the source's names; with topics.prefix the proxy renames (rename.py)
+        self.destination = upstream_of(config.destination, "destination", self.settings.epoch_generation,
+                                       config.topics.prefix)
         self.mirrors = MirrorTopics()
         self.mirrors.set_internal(config.lifecycle.state_topic_for(config.name), config.name)
         # the link's selection, not only the topics its state knows: a named topic the source

@@ -20,6 +20,7 @@ from typing import Any
 from linker.client import Client, ClientConfig
 from linker.lifecycle.commands import CommandError, Commands
 from linker.lifecycle.records import TopicState
+from linker.naming import MirrorNames
 from linker.proxy.config import UpstreamConfig
 from linker.proxy.cutover import Cutover
 from linker.proxy.guard import MirrorTopics
@@ -60,6 +61,15 @@ class ProxiedPromotion:
         destination with them, so its allocation is kept clear of them too."""
         return self.server.producer_ids_from("source")
 
+    def _client_names(self, topics: list[str]) -> list[str]:
+        """The names clients use (the source's) for a command's topics, which may name a mirror
+        by its destination name (`topics.prefix`); holds and the cutover judge clients' names."""
+        names = MirrorNames(self.config.topics.prefix)
+        if not names.prefix:
+            return topics
+        known = set(self.mirrors.topics())
+        return [names.resolve(t, known) or t for t in topics]
+
     async def stranded_topics(self, topics: list[str]) -> list[str]:
         """Topics the proxy's clients use, besides `topics`, that the destination cannot serve
         as the source does; each with why. The switch is cluster-wide, so their clients would
@@ -76,12 +86,13 @@ class ProxiedPromotion:
                      label=self.destination.name)
         try:
             await dst.start()
-            snapshot = await dst.refresh_metadata(used)
+            prefix = self.destination.topic_prefix   # the destination's names (topics.prefix)
+            snapshot = await dst.refresh_metadata([prefix + t for t in used])
         finally:
             await dst.close()
         out = []
         for t in used:
-            info = snapshot.topics.get(t)
+            info = snapshot.topics.get(prefix + t)
             if self.mirrors.mirror_link(t) is not None:
                 out.append(f"{t} (a read-only mirror until promoted)")
             elif info is None or info.error_code:
@@ -92,6 +103,7 @@ class ProxiedPromotion:
         """Run `linker promote` from inside the proxy; the cutover when the source is fronted.
         Unless `force`, a cutover that would strand clients of other topics is refused before
         anything is held or recorded."""
+        topics = self._client_names(topics)
         async with self._lock:
             if self.fronts == "source" and not force:
                 stranded = await self.stranded_topics(topics)
@@ -117,7 +129,8 @@ class ProxiedPromotion:
                                                "destination", topics, "promote"),
                                            before_release=lambda: self._unguard(results),
                                            catch_up_timeout=self.settings.catch_up_timeout_s,
-                                           group_drain_timeout=self.settings.group_drain_timeout_s).run()
+                                           group_drain_timeout=self.settings.group_drain_timeout_s,
+                                           txn_drain_timeout=self.settings.txn_drain_timeout_s).run()
                     self.follower.switched()
                     extra = {"switched_to": "destination", "hold_seconds": round(report.hold_seconds, 3),
                              "groups_copied": sorted(report.groups_copied),
@@ -134,6 +147,7 @@ class ProxiedPromotion:
         group drain (the source may be gone): hold the topics' writes (bounded wait for
         produces in flight), failover (STOPPED at once), switch to the destination, release.
         Groups resume there from the lifecycle's last offset sync."""
+        topics = self._client_names(topics)
         async with self._lock:
             commands = Commands(self.config, self._moved_producer_ids)
             extra: dict[str, Any] = {}

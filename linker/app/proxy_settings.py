@@ -7,21 +7,23 @@ from linker.proxy.config import DESTINATION_EPOCH_SHIFT, ListenTls, PortMapping,
 from linker.settings import ClusterSettings, LinkConfig, ProxySettings
 
 
-def upstream_of(cluster: ClusterSettings, name: str, epoch_generation: int = 0) -> UpstreamConfig:
+def upstream_of(cluster: ClusterSettings, name: str, epoch_generation: int = 0, topic_prefix: str = "") -> UpstreamConfig:
     """The proxy's view of one side of the link: the link's whole security (its client
     certificate too) for the proxy's own admin connections; for the connections that carry
     clients, only how to verify the brokers (never the link's identity, issue 17.1). The
     destination's leader epochs are shown shifted (before or after a switch, so a restarted
     proxy shows the same ones): a client never sees them go backwards (linker/proxy/epochs.py).
     A failback's reverse link is one `epoch_generation` up: its source (the forward destination)
-    keeps the shift clients saw, its destination gets the next one."""
+    keeps the shift clients saw, its destination gets the next one. A `topics.prefix` link's
+    destination names the topics `topic_prefix + name`: the proxy renames them (rename.py)."""
     security = cluster.security
     tls = security.tls if security.protocol.uses_tls else None
     if tls is not None:
         tls = dataclasses.replace(tls, cert_file=None, key_file=None, key_password=None)
     return UpstreamConfig(name=name, bootstrap=",".join(cluster.bootstrap_servers), tls=tls,
                           admin_security=security,
-                          epoch_shift=(epoch_generation + (name == "destination")) * DESTINATION_EPOCH_SHIFT)
+                          epoch_shift=(epoch_generation + (name == "destination")) * DESTINATION_EPOCH_SHIFT,
+                          topic_prefix=topic_prefix if name == "destination" else "")
 
 
 def proxy_settings(config: LinkConfig) -> ProxySettings:
@@ -33,7 +35,7 @@ def proxy_settings(config: LinkConfig) -> ProxySettings:
 def proxy_config(config: LinkConfig) -> ProxyConfig:
     s = proxy_settings(config)
     upstream = upstream_of(config.source if s.front == "source" else config.destination, s.front,
-                           s.epoch_generation)
+                           s.epoch_generation, config.topics.prefix)
     return ProxyConfig(upstream=upstream, bind_host=s.listen_host, advertised_host=s.advertise,
                        bootstrap_port=s.listen_port, ports=PortMapping(dict(s.broker_ports), s.port_base),
                        listen_tls=ListenTls(s.tls_cert, s.tls_key) if s.tls_cert else None,

@@ -40,6 +40,9 @@ class UpstreamConfig:
     #: added to every leader epoch this cluster shows clients (linker/proxy/epochs.py): a link's
     #: destination gets DESTINATION_EPOCH_SHIFT, so epochs never go backwards at a switch
     epoch_shift: int = 0
+    #: this cluster names the link's topics `topic_prefix + name` (a `topics.prefix` link's
+    #: destination): the proxy renames them both ways (rename.py)
+    topic_prefix: str = ""
 
     def __post_init__(self) -> None:
         if not self.name:

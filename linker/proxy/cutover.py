@@ -4,7 +4,9 @@ Sequence, for the topics of one link:
 
 1. hold: produces to the topics get NOT_LEADER_OR_FOLLOWER (retriable) from
    the proxy; default client retries ride it out;
-2. wait until every produce forwarded before the hold was answered, then read
+2. wait until every produce forwarded before the hold was answered, and every
+   transaction open on the topics at the hold has ended with its markers written
+   (those transactions may finish through the hold; new ones are held), then read
    the source log ends: nothing can move them any more;
 3. catch-up: wait until the destination log ends reach them (the mirror is
    still running) or the caller's `caught_up` says so;
@@ -35,6 +37,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from linker.client import LATEST_TIMESTAMP, Admin, Client, ClientConfig, KafkaError, TopicPartition as TP
 
 from linker.lifecycle.offset_sync import NO_COMMITS, sync_group
+from linker.naming import MirrorNames
 
 from .config import UpstreamConfig
 from .server import ProxyServer
@@ -56,7 +59,11 @@ class CutoverError(RuntimeError):
     """The cutover stopped before the switch; the proxy still fronts the source."""
 
 
-async def _log_ends(client: Client, topics: Sequence[str]) -> dict[TP, int]:
+async def _log_ends(client: Client, topics: Sequence[str], names: MirrorNames = MirrorNames()) -> dict[TP, int]:
+    """Log ends keyed by the client's names (`names`: the cluster's are `prefix + name`)."""
+    if names.prefix:
+        ends = await _log_ends(client, [names.mirror_topic(t) for t in topics])
+        return {(t[len(names.prefix):], p): end for (t, p), end in ends.items()}
     snapshot = await client.refresh_metadata(topics)
     tps = []
     for t in topics:
@@ -85,7 +92,7 @@ class Cutover:
                  before_switch: Callable[[], Awaitable[None]] | None = None,
                  before_release: Callable[[], None] | None = None,
                  catch_up_timeout: float = 120.0, group_drain_timeout: float = 20.0,
-                 poll_interval: float = 0.1) -> None:
+                 txn_drain_timeout: float = 60.0, poll_interval: float = 0.1, per_topic: bool = False) -> None:
         """`keep_hold` is asked when any step fails: the topics whose writes stay held (their
         promotion may finish without the proxy: a write let through to the source then would be
         lost to the migration); when it fails itself, all stay held. Without it, all stay held
@@ -106,6 +113,10 @@ class Cutover:
         self.before_release = before_release
         self.catch_up_timeout = catch_up_timeout
         self.group_drain_timeout = group_drain_timeout
+        self.txn_drain_timeout = txn_drain_timeout
+        #: True: route only `topics` (and the groups that use only promoted topics) to the
+        #: destination; the other topics stay on the source (routing.py). False: switch all.
+        self.per_topic = per_topic
         self.poll_interval = poll_interval
 
     async def run(self) -> CutoverReport:
@@ -123,6 +134,8 @@ class Cutover:
             await dst.start()
             step = "produce drain"
             await self.proxy.wait_produce_drained(epoch)
+            step = "transaction drain"
+            await self._drain_transactions(src)
             step = "source log ends"
             ends = await _log_ends(src, self.topics)
             step = "catch-up"
@@ -138,7 +151,10 @@ class Cutover:
             step = "switch"
             if self.before_switch is not None:
                 await self.before_switch()
-            await self.proxy.switch_upstream(self.destination)
+            if self.per_topic:
+                await self.proxy.route_topics(self.destination, self.topics, await self._movable_groups(src))
+            else:
+                await self.proxy.switch_upstream(self.destination)
             if self.before_release is not None:
                 self.before_release()
         except BaseException as exc:
@@ -153,9 +169,65 @@ class Cutover:
             await src.close()
             await dst.close()
         held = time.monotonic() - t0
-        log.info("cutover of %s done in %.2fs: proxy fronts %s", ", ".join(self.topics), held,
-                 self.destination.name)
+        log.info("cutover of %s done in %.2fs: %s %s", ", ".join(self.topics), held,
+                 "the topics are served by" if self.per_topic else "proxy fronts", self.destination.name)
         return CutoverReport(self.topics, ends, copied, not_drained, held)
+
+    async def _open_on_source(self, src: Client) -> dict[int, list[TP]]:
+        """Producer id -> held partitions where its transaction is open (data written, no marker
+        yet), as the partition leaders say."""
+        snapshot = await src.refresh_metadata(self.topics)
+        tps = [(t, p) for t in self.topics if t in snapshot.topics for p in snapshot.topics[t].partitions]
+        try:
+            states = await Admin(src).describe_producers(tps)
+        except KafkaError as exc:
+            raise CutoverError(f"cannot read the open transactions of {', '.join(self.topics)}: {exc}") from None
+        open_: dict[int, list[TP]] = {}
+        for tp, producers in states.items():
+            for s in producers:
+                if s.current_txn_start_offset >= 0:
+                    open_.setdefault(s.producer_id, []).append(tp)
+        return open_
+
+    async def _drain_transactions(self, src: Client) -> None:
+        """Transactions open on the topics at the hold may finish (their produces pass the hold,
+        their EndTxn goes through); wait until each has ended and its markers are written, then
+        once more until produces of theirs still in flight are answered. Open ones are known from
+        the AddPartitionsToTxn answers the proxy saw and from the partition leaders (a transaction
+        with data written). A transaction that does not end in time fails the cutover: its
+        marker would land after the source log ends were read."""
+        deadline = time.monotonic() + self.txn_drain_timeout
+        proxy = self.proxy
+        known = proxy.txns_touching(self.topics)
+        on_source = await self._open_on_source(src)
+        draining = set(known) | set(on_source)
+        if not draining:
+            return
+        log.info("cutover of %s: waiting for %d open transaction(s) to end", ", ".join(self.topics), len(draining))
+        proxy.txn_draining = set(draining)
+        try:
+            while True:
+                still = (set(proxy.txns_touching(self.topics)) | set(on_source)) & draining
+                proxy.txn_draining = still
+                if not still:
+                    epoch = proxy.hold_writes(self.topics, proxy.holds.get(self.topics[0], "held"))
+                    await proxy.wait_produce_drained(epoch)
+                    on_source = await self._open_on_source(src)
+                    if not on_source:
+                        return
+                    draining |= set(on_source)
+                    continue
+                if time.monotonic() > deadline:
+                    names = sorted(f"producer id {pid}" + (f" (transactional id {known[pid]!r})" if pid in known else "")
+                                   + (f" on {', '.join(f'{t}-{p}' for t, p in on_source[pid])}" if pid in on_source else "")
+                                   for pid in still)
+                    raise CutoverError(f"transactions open on the held topics did not end within "
+                                       f"{self.txn_drain_timeout:g}s: {'; '.join(names)} (they end by commit, abort "
+                                       "or the coordinator's transaction timeout; run the cutover again)")
+                await asyncio.sleep(self.poll_interval)
+                on_source = await self._open_on_source(src)
+        finally:
+            proxy.txn_draining = set()
 
     async def _after_failure(self, step: str, exc: BaseException, promoting: bool,
                              found: dict[str, str]) -> None:
@@ -196,7 +268,7 @@ class Cutover:
                     return
             else:
                 try:
-                    have = await _log_ends(dst, self.topics)
+                    have = await _log_ends(dst, self.topics, MirrorNames(self.destination.topic_prefix))
                 except CutoverError:   # the mirror topic is not created yet: not caught up
                     have = {}
                 behind = {tp: (have.get(tp, 0), end) for tp, end in ends.items() if have.get(tp, 0) < end}
@@ -236,12 +308,38 @@ class Cutover:
                         "re-read records after the switch", group, ", ".join(self.topics))
         return sorted(waiting)
 
+    def _promoted(self) -> set[str]:
+        """The topics served by the destination once this cutover is done."""
+        split = self.proxy.split
+        return set(self.topics) | (split.promoted if split is not None else set())
+
+    async def _movable_groups(self, src: Client) -> list[str]:
+        """Groups whose committed offsets are all on promoted topics: their coordinator becomes
+        the destination's. A group with commits on topics that stay on the source (a mixed
+        group) stays coordinated by the source until its last topic is promoted."""
+        promoted = self._promoted()
+        movable = []
+        for group in sorted(self.proxy.groups_seen):
+            try:
+                offsets = await Admin(src).offset_fetch(group)
+            except KafkaError as exc:
+                raise CutoverError(f"cannot read the committed offsets of group {group!r}: {exc}") from exc
+            topics = {tp[0] for tp, c in offsets.items() if c.offset >= 0}
+            if topics and topics <= promoted:
+                movable.append(group)
+            elif topics & promoted:
+                log.warning("cutover: group %r also commits offsets of %s, which stay on the source: it stays "
+                            "coordinated by the source until they are promoted too", group,
+                            ", ".join(sorted(topics - promoted)))
+        return movable
+
     async def _copy_offsets(self, src: Client, dst: Client) -> dict[str, dict[TP, int]]:
         """The offset sync's rule: commit metadata kept, never a destination offset rewound,
         a group with members on the destination reported and left alone."""
         copied: dict[str, dict[TP, int]] = {}
         for group in sorted(self.proxy.groups_seen):
-            result = await sync_group(src, dst, group, set(self.topics))
+            result = await sync_group(src, dst, group, self._promoted() if self.per_topic else set(self.topics),
+                                      MirrorNames(self.destination.topic_prefix))
             for tp, (source_offset, kept) in result.kept.items():
                 log.warning("cutover: group %r %s-%d stays at %d on the destination (source %d): "
                             "never rewound", group, tp[0], tp[1], kept, source_offset)

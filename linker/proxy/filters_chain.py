@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import struct
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +22,11 @@ from kproto.errors import ErrorCode
 from . import epochs
 from .filters import CLASSIFICATION, ApiClass
 from .guard import GUARDED_APIS, guard_request
+from .rename import RENAMED_APIS, to_client, to_cluster
+from .routing import merge_metadata
 
 if TYPE_CHECKING:
+    from .config import UpstreamConfig
     from .server import ProxyServer
 
 log = logging.getLogger("linker.proxy")
@@ -51,13 +55,17 @@ class Close:
 class RequestContext:
     """One decoded request as the filters see it."""
 
-    __slots__ = ("api_key", "version", "corr", "header", "body", "peer", "changed", "completions", "patch")
+    __slots__ = ("api_key", "version", "corr", "header", "body", "peer", "changed", "completions", "patch",
+                 "cluster")
 
-    def __init__(self, api_key: int, version: int, corr: int, header: Any, body: Any, peer: str) -> None:
+    def __init__(self, api_key: int, version: int, corr: int, header: Any, body: Any, peer: str,
+                 cluster: "UpstreamConfig | None" = None) -> None:
         self.api_key = api_key
         self.version = version
         self.corr = corr
         self.header = header
+        #: the cluster this connection leads to (a split proxy has two: routing.py)
+        self.cluster = cluster
         self.body = body
         self.peer = peer
         self.changed = False                 # re-encode the body before forwarding
@@ -197,8 +205,14 @@ class GuardFilter(Filter):
         return server.guard_active()
 
     def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
-        guarded = guard_request(ctx.api_key, ctx.version, ctx.body, server.refusal_of, server.topic_name_of,
-                                server.protected_names)
+        cluster = ctx.cluster
+        refusal_of = server.refusal_of if cluster is None else server.refusals_on(cluster)
+        if (ctx.api_key == ApiKey.PRODUCE and server.txn_draining and ctx.body.transactional_id is not None
+                and produce_producer_id(ctx.body) in server.txn_draining):
+            # a transaction open at the hold finishes (TxnHoldFilter)
+            refusal_of = lambda topic: server.mirror_refusal_of(topic, cluster)  # noqa: E731
+        guarded = guard_request(ctx.api_key, ctx.version, ctx.body, refusal_of, server.topic_name_of,
+                                lambda: server.protected_names(cluster))
         if guarded is None:
             return None
         log.info("client %s: %s v%d refused for %s", ctx.peer, ApiKey(ctx.api_key).name, ctx.version,
@@ -207,6 +221,103 @@ class GuardFilter(Filter):
             return Answer(guarded.complete(None))
         ctx.body = guarded.forward
         ctx.complete(guarded.complete)
+        return None
+
+
+_PRODUCER_ID = struct.Struct(">q")
+#: In a v2 record batch: the magic byte, and the producer id (after base offset, length,
+#: leader epoch, magic, crc, attributes, last offset delta and two timestamps).
+_MAGIC_AT, _PRODUCER_ID_AT = 16, 43
+
+
+def produce_producer_id(body: Any) -> int | None:
+    """The producer id of a Produce request's first batch (one producer writes them all)."""
+    for topic in body.topic_data:
+        for p in topic.partition_data:
+            records = p.records
+            if records is not None and len(records) >= _PRODUCER_ID_AT + 8 and records[_MAGIC_AT] >= 2:
+                return int(_PRODUCER_ID.unpack_from(records, _PRODUCER_ID_AT)[0])
+    return None
+
+
+class TxnHoldFilter(Filter):
+    """Transactions and cutover holds (issue 17.6). Remembers which topics each open transaction
+    added (answered AddPartitionsToTxn) until its EndTxn is answered. While writes are held, a
+    transaction that was open on held topics at the hold (`server.txn_draining`: the cutover
+    names them) may finish — its produces pass the hold and its EndTxn goes through, so its
+    markers land before the cutover reads the source log ends. Any other transaction asking to
+    add a held partition gets CONCURRENT_TRANSACTIONS (retriable), and that producer's
+    AddOffsetsToTxn, TxnOffsetCommit and EndTxn are held the same way until the hold ends."""
+
+    api_keys = frozenset({ApiKey.ADD_PARTITIONS_TO_TXN, ApiKey.ADD_OFFSETS_TO_TXN, ApiKey.END_TXN,
+                          ApiKey.TXN_OFFSET_COMMIT})
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        key, body = ctx.api_key, ctx.body
+        if key == ApiKey.ADD_PARTITIONS_TO_TXN:
+            return self._add_partitions(server, ctx)
+        held = bool(server.holds) and body.producer_id in server.txn_held
+        if key == ApiKey.END_TXN:
+            if held:
+                return Answer(messages.EndTxnResponse(error_code=ErrorCode.CONCURRENT_TRANSACTIONS))
+            pid = body.producer_id
+            ctx.observe(lambda r: server.note_txn_ended(pid) if not r.error_code else None)
+            return None
+        if not held:
+            return None
+        if key == ApiKey.ADD_OFFSETS_TO_TXN:
+            return Answer(messages.AddOffsetsToTxnResponse(error_code=ErrorCode.CONCURRENT_TRANSACTIONS))
+        R = messages.TxnOffsetCommitResponse
+        return Answer(R(topics=[R.TxnOffsetCommitResponseTopic(name=t.name, partitions=[
+            R.TxnOffsetCommitResponsePartition(partition_index=p.partition_index,
+                                               error_code=ErrorCode.COORDINATOR_LOAD_IN_PROGRESS)
+            for p in t.partitions]) for t in body.topics]))
+
+    @staticmethod
+    def _add_partitions(server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        body, version = ctx.body, ctx.version
+        txns = ([(body.v3_and_below_transactional_id, body.v3_and_below_producer_id, body.v3_and_below_topics)]
+                if version <= 3 else [(t.transactional_id, t.producer_id, t.topics) for t in body.transactions
+                                      if not t.verify_only])
+        R = messages.AddPartitionsToTxnResponse
+        held: dict[str, list[Any]] = {}
+        if server.holds:
+            for txn, pid, topics in txns:
+                if pid not in server.txn_draining and any(t.name in server.holds for t in topics):
+                    server.txn_held.add(pid)
+                    held[txn] = [R.AddPartitionsToTxnTopicResult(name=t.name, results_by_partition=[
+                        R.AddPartitionsToTxnPartitionResult(
+                            partition_index=p, partition_error_code=ErrorCode.CONCURRENT_TRANSACTIONS)
+                        for p in t.partitions]) for t in topics]
+        added = [(txn, pid, [t.name for t in topics]) for txn, pid, topics in txns if txn not in held]
+
+        def note(response: Any) -> None:
+            results = ({body.v3_and_below_transactional_id: response.results_by_topic_v3_and_below}
+                       if version <= 3 else {r.transactional_id: r.topic_results
+                                             for r in response.results_by_transaction})
+            for txn, pid, _ in added:
+                ok = [t.name for t in results.get(txn, ())
+                      if all(not p.partition_error_code for p in t.results_by_partition)]
+                if ok:
+                    server.note_txn_partitions(pid, txn, ok)
+        if not held:
+            ctx.observe(note)
+            return None
+        log.info("client %s: AddPartitionsToTxn of %d transaction(s) held (writes held for a cutover)",
+                 ctx.peer, len(held))
+        if version <= 3:
+            return Answer(R(results_by_topic_v3_and_below=held[body.v3_and_below_transactional_id]))
+        body.transactions = [t for t in body.transactions if t.transactional_id not in held]
+
+        def complete(response: Any) -> Any:
+            response = response if response is not None else R()
+            note(response)
+            response.results_by_transaction += [R.AddPartitionsToTxnResult(transactional_id=txn, topic_results=res)
+                                                for txn, res in held.items()]
+            return response
+        if not body.transactions:
+            return Answer(complete(None))
+        ctx.complete(complete)
         return None
 
 
@@ -309,6 +420,32 @@ class MemberMoveFilter(Filter):
         return None
 
 
+class ProducerIdRouteFilter(Filter):
+    """A split proxy (routing.py): idempotent producer ids come from the source, whichever
+    broker a client asks. A producer may write topics of both clusters with one id, and the
+    destination's allocation was moved clear of the source's ids at promote (docs/lifecycle.md,
+    "Producer ids after promote/failover"), not the other way round. The proxy answers an
+    InitProducerId reaching a destination broker from a small pool it gets from the source
+    (COORDINATOR_LOAD_IN_PROGRESS, retriable, while the pool is refilled). Transactional ids
+    are coordinated by the source (GroupRouteFilter), so theirs reach the source already."""
+
+    api_keys = frozenset({ApiKey.INIT_PRODUCER_ID})
+
+    def active(self, server: "ProxyServer") -> bool:
+        return server.split is not None
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        split, here = server.split, ctx.cluster or server.upstream
+        if split is None or here.name == split.default.name or ctx.body.transactional_id is not None:
+            return None
+        got = server.source_producer_id()
+        R = messages.InitProducerIdResponse
+        if got is None:
+            return Answer(R(error_code=ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, producer_id=-1, producer_epoch=-1))
+        server.note_producer_id(split.default.name, got[0])
+        return Answer(R(error_code=ErrorCode.NONE, producer_id=got[0], producer_epoch=got[1]))
+
+
 class ProducerIdUsageFilter(Filter):
     """InitProducerId: the producer ids clients got from the fronted cluster. After a switch those
     producers go on writing with them on the other cluster, whose own allocation must then stay
@@ -317,7 +454,7 @@ class ProducerIdUsageFilter(Filter):
     api_keys = frozenset({ApiKey.INIT_PRODUCER_ID})
 
     def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
-        cluster = server.upstream.name
+        cluster = (ctx.cluster or server.upstream).name
 
         def seen(response: Any) -> None:
             if not response.error_code and response.producer_id >= 0:
@@ -336,10 +473,12 @@ class EpochShiftFilter(Filter):
     api_keys = (epochs.REQUEST_KEYS | epochs.RESPONSE_KEYS) - {ApiKey.PRODUCE}
 
     def active(self, server: "ProxyServer") -> bool:
-        return server.upstream.epoch_shift > 0
+        return server.upstream.epoch_shift > 0 or server.split is not None
 
     def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
-        shift, key = server.upstream.epoch_shift, ctx.api_key
+        shift, key = (ctx.cluster or server.upstream).epoch_shift, ctx.api_key
+        if not shift:
+            return None
         if key in epochs.REQUEST_KEYS and epochs.lower_request(key, ctx.body, shift, server.leader_epoch_of):
             ctx.changed = True
         if key == ApiKey.FETCH:   # every epoch in it is an int32 in place: raised as it passes
@@ -353,10 +492,142 @@ class EpochShiftFilter(Filter):
         return None
 
 
+class MetadataMergeFilter(Filter):
+    """A split proxy (routing.py): every Metadata answer shows both clusters' brokers and each
+    topic as the cluster serving it describes it. After the epoch shift (its completion raised
+    the answering cluster's epochs; the merged-in topics come with their own)."""
+
+    api_keys = frozenset({ApiKey.METADATA})
+
+    def active(self, server: "ProxyServer") -> bool:
+        return server.split is not None
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        all_topics = ctx.body.topics is None or (ctx.version == 0 and not ctx.body.topics)
+        cluster = ctx.cluster or server.upstream
+        split = server.split
+        if (split is not None and getattr(ctx.body, "allow_auto_topic_creation", False) and not all_topics
+                and any(t.name and split.serves(t.name).name != cluster.name for t in ctx.body.topics)):
+            ctx.body.allow_auto_topic_creation = False   # the other cluster serves (or creates) it
+            ctx.changed = True
+
+        def merged(response: Any) -> Any:
+            split = server.split
+            if split is None:
+                return None
+            merge_metadata(response, cluster, split, server.views(), all_topics, server.address_of)
+            return response
+        ctx.rewrite_response(merged)
+        return None
+
+
+#: Requests a group coordinator serves, with how to answer "not the coordinator" for each.
+_NOT_COORDINATOR_ANSWERS: dict[int, Callable[[Any], Any]] = {
+    ApiKey.HEARTBEAT: lambda b: messages.HeartbeatResponse(error_code=ErrorCode.NOT_COORDINATOR),
+    ApiKey.JOIN_GROUP: lambda b: messages.JoinGroupResponse(error_code=ErrorCode.NOT_COORDINATOR,
+                                                            generation_id=-1, member_id=b.member_id or ""),
+    ApiKey.SYNC_GROUP: lambda b: messages.SyncGroupResponse(error_code=ErrorCode.NOT_COORDINATOR),
+    ApiKey.LEAVE_GROUP: lambda b: messages.LeaveGroupResponse(error_code=ErrorCode.NOT_COORDINATOR),
+    ApiKey.CONSUMER_GROUP_HEARTBEAT: lambda b: messages.ConsumerGroupHeartbeatResponse(
+        error_code=ErrorCode.NOT_COORDINATOR, member_id=b.member_id, member_epoch=b.member_epoch),
+    ApiKey.OFFSET_COMMIT: lambda b: messages.OffsetCommitResponse(topics=[
+        messages.OffsetCommitResponse.OffsetCommitResponseTopic(name=t.name, partitions=[
+            messages.OffsetCommitResponse.OffsetCommitResponsePartition(
+                partition_index=p.partition_index, error_code=ErrorCode.NOT_COORDINATOR)
+            for p in t.partitions]) for t in b.topics]),
+}
+
+
+class GroupRouteFilter(Filter):
+    """A split proxy (routing.py): each consumer group has one coordinator cluster — the
+    destination for groups a per-topic cutover moved, the source for the others. FindCoordinator
+    reaching the other cluster's broker is answered by the proxy with the right cluster's
+    coordinator (looked up in the background: COORDINATOR_NOT_AVAILABLE, retriable, until
+    known); a group request reaching the wrong cluster gets NOT_COORDINATOR (the client looks
+    its coordinator up again). Transactional ids stay with the source (docs/proxy.md)."""
+
+    api_keys = frozenset({ApiKey.FIND_COORDINATOR, *_NOT_COORDINATOR_ANSWERS})
+
+    def active(self, server: "ProxyServer") -> bool:
+        return server.split is not None
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        split, body, here = server.split, ctx.body, ctx.cluster or server.upstream
+        if split is None:
+            return None
+        if ctx.api_key != ApiKey.FIND_COORDINATOR:
+            if split.group_cluster(body.group_id).name == here.name:
+                return None
+            return Answer(_NOT_COORDINATOR_ANSWERS[ctx.api_key](body))
+        keys = body.coordinator_keys if body.coordinator_keys else [body.key]
+        group = body.key_type == _GROUP_KEY_TYPE
+
+        def cluster_of(key: str) -> "UpstreamConfig":
+            return split.group_cluster(key) if group else split.default   # transactions: the source
+        if all(cluster_of(k).name == here.name for k in keys):
+            return None
+        if len(keys) > MAX_GROUP_KEYS_NOTED:
+            return Answer(_coordinators(ctx, {}))
+        found = {k: server.coordinator_seen(cluster_of(k), k, body.key_type) for k in keys}
+        return Answer(_coordinators(ctx, found, server))
+
+
+def _coordinators(ctx: RequestContext, found: dict[str, int | None],
+                  server: "ProxyServer | None" = None) -> Any:
+    """A FindCoordinator answer for `found` (key -> node id as clients see it, None: not known
+    yet, answered COORDINATOR_NOT_AVAILABLE)."""
+    R = messages.FindCoordinatorResponse
+    body = ctx.body
+    keys = body.coordinator_keys if body.coordinator_keys else [body.key]
+
+    def entry(key: str) -> tuple[int, int, str, int]:
+        node = found.get(key)
+        address = server.broker_address(node) if (server is not None and node is not None) else None
+        if node is None or address is None:
+            return ErrorCode.COORDINATOR_NOT_AVAILABLE, -1, "", -1
+        host, port = server.address_of(node, *address)   # type: ignore[union-attr]
+        return ErrorCode.NONE, node, host, port
+    if ctx.version <= 3:
+        code, node, host, port = entry(keys[0])
+        return R(error_code=code, node_id=node, host=host, port=port)
+    out = []
+    for k in keys:
+        code, node, host, port = entry(k)
+        out.append(R.Coordinator(key=k, node_id=node, host=host, port=port, error_code=code))
+    return R(coordinators=out)
+
+
+class TopicRenameFilter(Filter):
+    """A cluster that names the link's topics with a prefix (`UpstreamConfig.topic_prefix`, a
+    `topics.prefix` link's destination): requests renamed last (every other filter judged the
+    client's names), answers renamed back first (rename.py)."""
+
+    api_keys = RENAMED_APIS
+
+    def active(self, server: "ProxyServer") -> bool:
+        return server.renames()
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        prefix = (ctx.cluster or server.upstream).topic_prefix
+        if not prefix or (ctx.api_key == ApiKey.FETCH and ctx.version >= 13):   # Fetch v13+: topic ids
+            return None
+        key = ctx.api_key
+        to_cluster(key, ctx.body, prefix)
+        ctx.changed = True
+
+        def back(response: Any) -> Any:
+            to_client(key, response, prefix)
+            return response
+        ctx.completions.insert(0, back)
+        return None
+
+
 #: The chain, in order. Refusals first (nothing else needs to see a refused request).
 DEFAULT_FILTERS: tuple[Filter, ...] = (RefuseFilter(), ApiVersionsFilter(), ClusterCheckFilter(), PlainInClearFilter(),
-                                       GuardFilter(), TopicUsageFilter(), GroupUsageFilter(), MemberMoveFilter(),
-                                       ProducerIdUsageFilter(), EpochShiftFilter())
+                                       GuardFilter(), TxnHoldFilter(), GroupRouteFilter(), TopicUsageFilter(),
+                                       GroupUsageFilter(), MemberMoveFilter(), ProducerIdRouteFilter(),
+                                       ProducerIdUsageFilter(),
+                                       EpochShiftFilter(), MetadataMergeFilter(), TopicRenameFilter())
 
 
 class Chain:

@@ -13,10 +13,11 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from linker.client import Client, ClientConfig
+from linker.client import Admin, Client, ClientConfig
+from linker.client.metadata import ClusterSnapshot
 from linker.client.tls import cached_ssl_context
 
 from .config import ProxyConfig, UpstreamConfig
@@ -26,6 +27,7 @@ from kproto.errors import ErrorCode
 from .filters_chain import Chain
 from .guard import HOLD_REFUSAL, INTERNAL_REFUSAL, MIRROR_REFUSAL, MirrorRegistry, Refusal
 from .rewrite import FETCH_ENDPOINTS_FROM
+from .routing import VIRTUAL_NODE_OFFSET, Split
 from .session import ClientSession, _UpstreamSide
 
 log = logging.getLogger("linker.proxy")
@@ -42,6 +44,15 @@ MAX_LEADER_EPOCHS = 100_000
 MAX_MEMBERS_PER_GROUP = 1_000
 #: Refused connections are logged at most once per this many seconds (with a count).
 REFUSAL_LOG_INTERVAL = 1.0
+#: While split (routing.py), each cluster's metadata is read this often for merged answers.
+VIEW_REFRESH_S = 1.0
+#: Refusal text of a write to a topic now served by the other cluster (retriable: the client
+#: refreshes metadata and finds the topic's leader there).
+#: Coordinators found for clients of a split proxy are looked up again after this many views.
+COORDINATOR_REFRESH_ROUNDS = 30
+#: Idempotent producer ids kept ready for clients that ask the other cluster's broker.
+PID_POOL = 8
+MOVED_REFUSAL = "the topic is served by another broker now; refresh metadata"
 
 
 def _remember(seen: dict[Any, float], names: Iterable[Any], now: float) -> None:
@@ -112,6 +123,25 @@ class ProxyServer:
         self._consumer_members: dict[str, set[str]] = {}     # KIP-848: group -> member ids
         self._moved_consumer_members: dict[str, set[str]] = {}   # the same, as of the last switch
         self.holds: dict[str, str] = {}          # topic -> why writes are held
+        #: per-topic routing after a per-topic cutover (routing.py); None: one cluster fronted
+        self.split: Split | None = None
+        self._views: dict[str, ClusterSnapshot] = {}     # cluster name -> its metadata, while split
+        self._viewer: asyncio.Task[None] | None = None
+        #: (cluster name, key type, key) -> the coordinator's node id as clients see it, while split
+        self._coordinators: dict[tuple[str, int, str], int] = {}
+        self._looking_up: set[tuple[str, int, str]] = set()
+        #: idempotent producer ids allocated by the default cluster for clients of the other one
+        self._pid_pool: list[tuple[int, int]] = []
+        self._pid_refill: asyncio.Task[None] | None = None
+        #: producer id -> (transactional id, topics its open transaction added), from answered
+        #: AddPartitionsToTxn requests; dropped at its answered EndTxn (at most MAX_NAMES)
+        self.open_txns: dict[int, tuple[str, set[str]]] = {}
+        #: producer ids whose transaction was open on held topics when a cutover held them: they may
+        #: finish it (the cutover waits for their markers); see TxnHoldFilter
+        self.txn_draining: set[int] = set()
+        #: producer ids refused a held partition during the hold: their other transactional
+        #: requests are held too, until the hold ends
+        self.txn_held: set[int] = set()
         self.produce_epoch = 0                   # bumped by every hold; see wait_produce_drained
         self._addresses: dict[int, tuple[str, int]] = {}   # node id -> upstream (host, port)
         self._topic_names: dict[Any, str] = {}
@@ -121,8 +151,7 @@ class ProxyServer:
         self._listeners: dict[int, _Listener] = {}
         self._bootstrap: _Listener | None = None
         self._ssl_server: ssl.SSLContext | None = None
-        self._admin: Client | None = None
-        self._admin_for: UpstreamConfig | None = None
+        self._admins: dict[str, tuple[UpstreamConfig, Client]] = {}   # cluster name -> the proxy's own client
         self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
         #: api key -> highest version advertised to clients, beyond kproto's own limits
@@ -150,6 +179,8 @@ class ProxyServer:
         self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
+        if self._viewer is not None:
+            self._viewer.cancel()
         for session in list(self.sessions):
             session.close()
         for session in list(self.lingering):
@@ -192,7 +223,9 @@ class ProxyServer:
         self._addresses[node_id] = (host, port)
         listener = self._listeners.get(node_id)
         if listener is None:
-            listener = self._listen(self.config.ports.port_for(node_id), node_id)
+            ports = self.config.ports
+            port = ports.port_for(node_id) if node_id < VIRTUAL_NODE_OFFSET else ports.fixed.get(node_id, 0)
+            listener = self._listen(port, node_id)
             self._listeners[node_id] = listener
             log.info("broker %d (%s:%d) is served on port %d", node_id, host, port, listener.port)
         listener.absent_since = None
@@ -274,8 +307,16 @@ class ProxyServer:
             self._per_address.pop(session.address, None)
 
     # -- upstream connections ------------------------------------------------------------
+    def cluster_of_node(self, node_id: int | None) -> UpstreamConfig:
+        """The cluster a listener leads to: a virtual node id (routing.py) is the other cluster's."""
+        split = self.split
+        if split is not None and node_id is not None and node_id >= VIRTUAL_NODE_OFFSET:
+            return split.other
+        return self.upstream
+
     async def open_upstream(self, session: ClientSession, node_id: int | None) -> _UpstreamSide:
-        upstream = self.upstream
+        upstream = self.cluster_of_node(node_id)
+        session.cluster = upstream
         if node_id is None:
             candidates = upstream.addresses
         else:
@@ -298,53 +339,76 @@ class ProxyServer:
 
     async def _resolve(self, node_id: int) -> tuple[str, int]:
         """The upstream address of a broker no response has named yet (proxy restart, switch)."""
-        admin = await self.admin()
+        cluster = self.cluster_of_node(node_id)
+        shift = VIRTUAL_NODE_OFFSET if cluster is not self.upstream else 0
+        admin = await self.admin(cluster)
         snapshot = await admin.refresh_metadata()
         for b in snapshot.brokers.values():
-            self._addresses[b.node_id] = (b.host, b.port)
+            self._addresses[b.node_id + shift] = (b.host, b.port)
         if node_id not in self._addresses:
-            raise ConnectionError(f"{self.upstream.name} has no broker {node_id} "
+            raise ConnectionError(f"{cluster.name} has no broker {node_id - shift} "
                                   f"(brokers: {sorted(snapshot.brokers)})")
         return self._addresses[node_id]
 
     async def admin(self, upstream: UpstreamConfig | None = None) -> Client:
         """The proxy's own client for `upstream` (default: the fronted cluster)."""
         upstream = upstream or self.upstream
-        if self._admin is not None and self._admin_for == upstream:
-            return self._admin
-        await self._close_admin()
+        known = self._admins.get(upstream.name)
+        if known is not None and known[0] == upstream:
+            return known[1]
+        if known is not None:
+            await known[1].close()
         client = Client(upstream.bootstrap, ClientConfig(client_id="linker-proxy",
                                                          security=upstream.admin_config()))
         await client.start()
-        self._admin, self._admin_for = client, upstream
+        self._admins[upstream.name] = (upstream, client)
         return client
 
     async def _close_admin(self) -> None:
-        if self._admin is not None:
-            admin, self._admin = self._admin, None
-            await admin.close()
+        admins, self._admins = self._admins, {}
+        for _, client in admins.values():
+            await client.close()
 
     # -- guarding --------------------------------------------------------------------------
-    def _mirrors_here(self) -> bool:
-        return self.mirrors is not None and self.upstream.name == self.mirrors_on
+    def _mirrors_here(self, cluster: UpstreamConfig | None = None) -> bool:
+        return self.mirrors is not None and (cluster or self.upstream).name == self.mirrors_on
+
+    def renames(self) -> bool:
+        """Some connection may lead to a cluster whose topic names carry a prefix."""
+        split = self.split
+        return bool(self.upstream.topic_prefix) or (split is not None and bool(split.other.topic_prefix))
 
     def guard_active(self) -> bool:
-        return bool(self.holds) or (self._mirrors_here() and self.mirrors.has_mirrors())  # type: ignore[union-attr]
+        return (bool(self.holds) or self.split is not None
+                or (self._mirrors_here() and self.mirrors.has_mirrors()))  # type: ignore[union-attr]
 
-    def refusal_of(self, topic: str) -> Refusal | None:
+    def refusal_of(self, topic: str, cluster: UpstreamConfig | None = None) -> Refusal | None:
+        """Why a write to `topic` on `cluster` (default: the fronted one) is refused, if it is."""
         # the texts name nothing the client did not send (issue 17.4); `holds` keeps the why for us
         if topic in self.holds:
             return Refusal(ErrorCode.NOT_LEADER_OR_FOLLOWER, HOLD_REFUSAL, hold=True)   # retriable: clients retry
-        if self.mirrors is not None and self.upstream.name == self.mirrors_on:
+        return self.mirror_refusal_of(topic, cluster)
+
+    def refusals_on(self, cluster: UpstreamConfig) -> "Callable[[str], Refusal | None]":
+        return lambda topic: self.refusal_of(topic, cluster)
+
+    def mirror_refusal_of(self, topic: str, cluster: UpstreamConfig | None = None) -> Refusal | None:
+        """The refusals of mirrors and link topics alone (no cutover hold); while split, a topic
+        the other cluster serves (retriable: the client finds its leader there)."""
+        cluster = cluster or self.upstream
+        split = self.split
+        if split is not None and split.serves(topic).name != cluster.name:
+            return Refusal(ErrorCode.NOT_LEADER_OR_FOLLOWER, MOVED_REFUSAL, hold=True)
+        if self.mirrors is not None and cluster.name == self.mirrors_on:
             if self.mirrors.mirror_link(topic) is not None:
                 return Refusal(ErrorCode.POLICY_VIOLATION, MIRROR_REFUSAL)             # refused for good
             if self.mirrors.internal_link(topic) is not None:
                 return Refusal(ErrorCode.POLICY_VIOLATION, INTERNAL_REFUSAL)
         return None
 
-    def protected_names(self) -> list[str]:
+    def protected_names(self, cluster: UpstreamConfig | None = None) -> list[str]:
         """Mirror and internal topics of the fronted cluster (for wildcard ACLs, broker configs)."""
-        if not self._mirrors_here():
+        if not self._mirrors_here(cluster):
             return []
         names = getattr(self.mirrors, "topics", None)
         internal = getattr(self.mirrors, "internal_topics", None)
@@ -417,6 +481,28 @@ class ProxyServer:
     def release_writes(self, topics: Iterable[str]) -> None:
         for t in topics:
             self.holds.pop(t, None)
+        if not self.holds:
+            self.txn_draining.clear()
+            self.txn_held.clear()
+
+    def note_txn_partitions(self, producer_id: int, transactional_id: str, topics: Iterable[str]) -> None:
+        """A transaction added partitions of `topics` (the coordinator said so)."""
+        _, known = self.open_txns.pop(producer_id, ("", set()))
+        if len(known) < MAX_MEMBERS_PER_GROUP:
+            known.update(topics)
+        self.open_txns[producer_id] = (transactional_id, known)
+        while len(self.open_txns) > MAX_NAMES:
+            del self.open_txns[next(iter(self.open_txns))]
+
+    def note_txn_ended(self, producer_id: int) -> None:
+        """The coordinator accepted the transaction's EndTxn: its markers follow."""
+        self.open_txns.pop(producer_id, None)
+        self.txn_draining.discard(producer_id)
+
+    def txns_touching(self, topics: Iterable[str]) -> dict[int, str]:
+        """Producer id -> transactional id of the open transactions that added one of `topics`."""
+        wanted = set(topics)
+        return {pid: txn for pid, (txn, added) in self.open_txns.items() if added & wanted}
 
     async def wait_produce_drained(self, epoch: int, timeout: float = 30.0, trickle_grace: float = 0.5) -> None:
         """Wait until the broker can no longer append a produce forwarded before `epoch`: each
@@ -460,15 +546,133 @@ class ProxyServer:
             log.warning("could not read %s metadata while switching: %s", upstream.name, exc)
         old = self.upstream
         self.upstream = upstream
+        self._unsplit()
         self._moved_members, self._members = self._members, {}
         self._moved_consumer_members, self._consumer_members = self._consumer_members, {}
         self._addresses.clear()
         self._addresses.update(addresses)
         self._topic_names.clear()
         self._leader_epochs.clear()
+        self.open_txns.clear()     # transactions of the old cluster's coordinators
         self.answers_without_sasl = False
         sessions = list(self.sessions)
         for s in sessions:
             s.close()
         log.info("proxy switched from %s to %s; %d client connection(s) closed to reconnect",
                  old.name, upstream.name, len(sessions))
+
+    # -- per-topic routing (routing.py) ----------------------------------------------------
+    async def route_topics(self, other: UpstreamConfig, topics: Iterable[str], groups: Iterable[str]) -> None:
+        """Serve `topics` from `other` (the destination) from now on while every other topic stays
+        on the fronted cluster; `groups` are coordinated by `other` from now on. Like a switch,
+        every client connection is closed so clients reconnect and read the merged metadata."""
+        split = self.split
+        if split is not None and split.other.name != other.name:
+            raise ValueError(f"the proxy already routes topics to {split.other.name}, not {other.name}")
+        views = {c.name: await (await self.admin(c)).refresh_metadata() for c in (self.upstream, other)}
+        for name, view in views.items():
+            high = [n for n in view.brokers if n >= VIRTUAL_NODE_OFFSET]
+            if high:
+                raise ValueError(f"{name} has broker ids {high} at or above {VIRTUAL_NODE_OFFSET}: per-topic "
+                                 "routing shows the destination's brokers with ids offset by that much")
+        if split is None:
+            split = self.split = Split(self.upstream, other, set())
+        topics, groups = set(topics), set(groups)
+        split.promoted |= topics
+        split.moved_groups |= groups
+        self._views.update(views)
+        for g in groups:   # their members are unknown to the other cluster's coordinator
+            self._moved_members[g] = self._members.pop(g, {})
+            self._moved_consumer_members[g] = self._consumer_members.pop(g, set())
+        self._coordinators.clear()
+        if self._viewer is None or self._viewer.done():
+            self._viewer = asyncio.get_running_loop().create_task(self._refresh_views())
+        sessions = list(self.sessions)
+        for s in sessions:
+            s.close()
+        log.info("proxy routes %s to %s (groups %s); %d client connection(s) closed to reconnect",
+                 ", ".join(sorted(topics)), other.name, ", ".join(sorted(groups)) or "none", len(sessions))
+
+    def _unsplit(self) -> None:
+        self.split = None
+        self._pid_pool.clear()
+        self._views.clear()
+        self._coordinators.clear()
+        if self._viewer is not None:
+            self._viewer.cancel()
+            self._viewer = None
+
+    async def _refresh_views(self) -> None:
+        """Both clusters' metadata, for merged answers (routing.merge_metadata)."""
+        rounds = 0
+        while self.split is not None and not self._closed:
+            await asyncio.sleep(VIEW_REFRESH_S)
+            rounds += 1
+            if rounds % COORDINATOR_REFRESH_ROUNDS == 0:
+                self._coordinators.clear()   # looked up again at the next need (a coordinator may move)
+            split = self.split
+            if split is None:
+                return
+            for cluster in (split.default, split.other):
+                try:
+                    self._views[cluster.name] = await (await self.admin(cluster)).refresh_metadata()
+
+                except Exception as exc:   # keep the last view; clients retry on its errors
+                    log.warning("could not read %s metadata for routing: %s", cluster.name, exc)
+
+    def views(self) -> dict[str, ClusterSnapshot]:
+        return self._views
+
+    def coordinator_seen(self, cluster: UpstreamConfig, key: str, key_type: int = 0) -> int | None:
+        """The node id (as clients see it) of the coordinator of `key` (a group, or a transactional
+        id for key type 1) on `cluster`, if known; else it is looked up in the background (the
+        client is told to retry meanwhile). Cached until the views are refreshed."""
+        entry = (cluster.name, key_type, key)
+        node = self._coordinators.get(entry)
+        if node is None and entry not in self._looking_up and len(self._looking_up) < MAX_MEMBERS_PER_GROUP:
+            self._looking_up.add(entry)
+            asyncio.get_running_loop().create_task(self._look_up(cluster, entry))
+        return node
+
+    async def _look_up(self, cluster: UpstreamConfig, entry: tuple[str, int, str]) -> None:
+        try:
+            node = await Admin(await self.admin(cluster)).find_coordinator(entry[2], entry[1])
+            shift = self.split.shift_of(cluster) if self.split is not None else 0
+            if len(self._coordinators) >= MAX_NAMES:
+                self._coordinators.clear()
+            self._coordinators[entry] = node + shift
+        except Exception as exc:
+            log.info("coordinator of %r on %s not found yet: %s", entry[2], cluster.name, exc)
+        finally:
+            self._looking_up.discard(entry)
+
+    def source_producer_id(self) -> tuple[int, int] | None:
+        """An idempotent producer id (and epoch) of the default cluster for a client that asked a
+        broker of the other one, or None while the pool is refilled (routing.py: ids of both
+        clusters' allocations would collide on the partitions they share)."""
+        if len(self._pid_pool) < PID_POOL // 2 and (self._pid_refill is None or self._pid_refill.done()):
+            self._pid_refill = asyncio.get_running_loop().create_task(self._refill_pids())
+        return self._pid_pool.pop(0) if self._pid_pool else None
+
+    async def _refill_pids(self) -> None:
+        split = self.split
+        if split is None:
+            return
+        try:
+            admin = Admin(await self.admin(split.default))
+            while len(self._pid_pool) < PID_POOL and self.split is split:
+                got = await admin.init_producer_id()
+                self._pid_pool.append((got.producer_id, got.producer_epoch))
+        except Exception as exc:
+            log.warning("could not get producer ids from %s for clients of %s: %s", split.default.name,
+                        split.other.name, exc)
+
+    def broker_address(self, node_id: int) -> tuple[str, int] | None:
+        """The real address of a broker (virtual ids included) from the views."""
+        split = self.split
+        if split is None:
+            return self._addresses.get(node_id)
+        cluster = self.cluster_of_node(node_id)
+        view = self._views.get(cluster.name)
+        b = view.brokers.get(node_id - split.shift_of(cluster)) if view is not None else None
+        return (b.host, b.port) if b is not None else self._addresses.get(node_id)

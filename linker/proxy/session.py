@@ -46,6 +46,7 @@ from .filters import advertised
 from .filters_chain import Close, Filter, GuardFilter, RequestContext
 from .epochs import raise_response
 from .rewrite import clamp_api_versions, needs_decode, rewrite_response
+from .routing import shift_node_ids
 
 if TYPE_CHECKING:
     from .server import ProxyServer
@@ -123,6 +124,7 @@ class ClientSession(asyncio.Protocol):
         self.server = server
         self.node_id = node_id                # None: the bootstrap listener
         self.config = server.config
+        self.cluster = server.upstream        # the cluster this connection leads to (open_upstream)
         self.transport: asyncio.Transport | None = None
         self.upstream: _UpstreamSide | None = None
         self.peer = "?"
@@ -479,7 +481,7 @@ class ClientSession(asyncio.Protocol):
                     self.close(f"malformed {ApiKey(api_key).name} v{version} request: {exc}")
                     return
                 active = [f for f in active if not f.decodes]   # the broker will judge it
-        ctx = RequestContext(api_key, version, corr, header, body, self.peer)
+        ctx = RequestContext(api_key, version, corr, header, body, self.peer, self.cluster)
         for f in active:
             result = f.on_request(self.server, ctx)
             if result is None:
@@ -680,18 +682,22 @@ class ClientSession(asyncio.Protocol):
             self._broken(f"cannot parse {ApiKey(p.api_key).name} v{version} response: {exc}")
             return None
         changed = False
+        server = self.server
+        split = server.split
         if p.decode:
-            changed = rewrite_response(p.api_key, version, body, self.server.address_of)
-            shift = self.server.upstream.epoch_shift
+            if split is not None:   # node ids as clients see them (routing.py)
+                changed = shift_node_ids(p.api_key, version, body, split.shift_of(self.cluster))
+            changed = rewrite_response(p.api_key, version, body, server.address_of) or changed
+            shift = self.cluster.epoch_shift
             if shift and p.api_key == ApiKey.PRODUCE:   # other keys: EpochShiftFilter
                 changed = raise_response(p.api_key, body, shift) or changed
-            if p.api_key == ApiKey.METADATA:
-                self.server.note_metadata(body)
         if p.completions is not None:
             for complete in p.completions:
                 out = complete(body)
                 if out is not None:   # None: it only looked (an observer)
                     body, changed = out, True
+        if p.decode and p.api_key == ApiKey.METADATA:
+            server.note_metadata(body)   # after the completions: a split proxy's merged answer
         if not changed:
             return [_I32.pack(len(frame)), frame]
         return kproto.encode_response(body, version, p.corr)

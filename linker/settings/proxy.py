@@ -13,7 +13,7 @@ from .errors import ConfigError
 from .reading import get, host_port, only_keys
 
 _KEYS = {"listen", "advertise", "port_base", "broker_ports", "front", "control", "tls_cert", "tls_key",
-         "fetch_node_endpoints", "catch_up_timeout_s", "group_drain_timeout_s",
+         "fetch_node_endpoints", "catch_up_timeout_s", "group_drain_timeout_s", "txn_drain_timeout_s",
          "allow_plaintext_clients", "allow_sasl_plain_over_plaintext", "control_token_file",
          "max_connections", "max_connections_per_address", "epoch_generation"}
 FRONTS = ("source", "destination")
@@ -37,6 +37,7 @@ class ProxySettings:
     fetch_node_endpoints: bool = False
     catch_up_timeout_s: float = 120.0
     group_drain_timeout_s: float = 20.0
+    txn_drain_timeout_s: float = 60.0        # transactions open at a cutover hold must end within this
     allow_plaintext_clients: bool = False    # plaintext clients although the brokers are reached over TLS
     allow_sasl_plain_over_plaintext: bool = False  # SASL PLAIN (password in clear) without tls_cert
     control_token_file: str | None = None    # where the control endpoint's token lives (default: see control.py)
@@ -75,7 +76,7 @@ def parse_proxy(t: dict[str, Any] | None) -> ProxySettings | None:
     if (cert is None) != (key is None):
         raise ConfigError(f"proxy.{'tls_key' if key is None else 'tls_cert'}: tls_cert and tls_key go together")
     timeouts = {}
-    for k in ("catch_up_timeout_s", "group_drain_timeout_s"):
+    for k in ("catch_up_timeout_s", "group_drain_timeout_s", "txn_drain_timeout_s"):
         v = get(t, "proxy", k, (int, float), getattr(ProxySettings, k))
         if v <= 0:
             raise ConfigError(f"proxy.{k}: must be > 0, got {v}")

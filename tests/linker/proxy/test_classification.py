@@ -47,16 +47,17 @@ def test_refused_keys_with_an_error_field_can_be_answered():
 
 
 def test_the_chain_follows_the_table():
-    from linker.proxy.filters_chain import Chain, EpochShiftFilter, GuardFilter, RefuseFilter
+    from linker.proxy.filters_chain import Chain, EpochShiftFilter, GuardFilter, RefuseFilter, TopicRenameFilter
     chain = Chain()
     for key, (cls, _) in CLASSIFICATION.items():
         kinds = {type(f) for f in chain.of(key)}
         assert (GuardFilter in kinds) == (cls is ApiClass.GUARDED), key
         assert (RefuseFilter in kinds) == (cls is ApiClass.REFUSED), key
     assert [type(f) for f in chain.of(999)] == [RefuseFilter]
-    # hot path: only the epoch shift, active only while a shifted cluster (a link's destination) is fronted
+    # hot path: only the epoch shift, active only while a shifted cluster (a link's destination) is
+    # fronted, and the rename, active only while a cluster with a topic prefix may be reached
     for key in (ApiKey.FETCH, ApiKey.LIST_OFFSETS):
-        assert [type(f) for f in chain.of(key)] == [EpochShiftFilter]
+        assert [type(f) for f in chain.of(key)] == [EpochShiftFilter, TopicRenameFilter]
 
 
 def test_every_refused_key_and_version_gets_an_answer_or_a_close():

@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 def link_file(tmp: Path, name: str, source: Any, destination: Any, topic: str | list[str], front: str,
-              control: int, lifecycle: str = "") -> Path:
+              control: int, lifecycle: str = "", prefix: str = "") -> Path:
     path = tmp / "link.toml"
     names = ", ".join(f'"{t}"' for t in ([topic] if isinstance(topic, str) else topic))
     path.write_text(f'''name = "{name}"
@@ -43,6 +43,7 @@ bootstrap_servers = "{source.bootstrap}"
 bootstrap_servers = "{destination.bootstrap}"
 [topics]
 names = [{names}]
+{f'prefix = "{prefix}"' if prefix else ""}
 [mirror]
 fetch_max_wait_ms = 100
 [lifecycle]
@@ -183,12 +184,17 @@ def test_guard_follows_state_topic(source, destination, topic_name, tmp_path):
     assert proxy.p.returncode == 0, err[-2000:]
 
 
-def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_path, testbed_report):
+@pytest.mark.parametrize("prefix", ["", "eu."])
+def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_path, testbed_report, prefix):
     """linker run + linker proxy (fronting the source) + a producer and a consumer group through
     the proxy; `linker promote` (CLI) cuts over: every acknowledged record is on the destination
-    once at its offset, the consumer saw each once in order, later writes land on the destination."""
+    once at its offset, the consumer saw each once in order, later writes land on the destination.
+    With `topics.prefix` the clients keep the source's name throughout (the proxy renames), and
+    the promote names the mirror by its destination name."""
     source.create_topic(topic_name, partitions=2)
-    path = link_file(tmp_path, f"pc-{topic_name[-8:]}", source, destination, topic_name, "source", free_port())
+    mirror = prefix + topic_name
+    path = link_file(tmp_path, f"pc-{topic_name[-8:]}", source, destination, topic_name, "source", free_port(),
+                     prefix=prefix)
     run = Proc("run", "-c", str(path))
     proxy = Proc("proxy", "-c", str(path))
     acked: dict[tuple[int, int], bytes] = {}
@@ -241,12 +247,13 @@ def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_pat
         while len(acked) < 100 or not seen:
             assert time.monotonic() < deadline and not errors, (len(acked), len(seen), errors)
             time.sleep(0.2)
-        while sum(end_offsets(destination, topic_name).values()) == 0:   # the linker mirrors
+        while sum(end_offsets(destination, mirror).values()) == 0:   # the linker mirrors
             assert time.monotonic() < deadline + 30 and not errors, (len(acked), errors)
             time.sleep(0.2)
-        out = linker("promote", "-c", str(path), topic_name)
+        out = linker("promote", "-c", str(path), mirror)
         assert out.returncode == 0, out.stderr
-        assert out.stdout.startswith(f"{topic_name}: STOPPED final offsets"), out.stdout
+        named = f"{topic_name} (mirror {mirror})" if prefix else topic_name
+        assert out.stdout.startswith(f"{named}: STOPPED final offsets"), out.stdout
         assert "clients switched to the destination" in out.stdout, out.stdout
         at_promote = len(acked)
         deadline = time.monotonic() + 30
@@ -274,7 +281,7 @@ def test_promote_switches_proxy_clients(source, destination, topic_name, tmp_pat
         ends[p] = max(ends.get(p, 0), o + 1)
     dest = KafkaConsumer(bootstrap_servers=destination.bootstrap, enable_auto_commit=False)
     try:
-        tps = [TopicPartition(topic_name, p) for p in (0, 1)]
+        tps = [TopicPartition(mirror, p) for p in (0, 1)]
         dest.assign(tps)
         dest.seek_to_beginning()
         on_dest: dict[tuple[int, int], bytes] = {}
@@ -433,6 +440,7 @@ def end_offsets(cluster: Any, topic: str) -> dict[int, int]:
     ({"broker_ports": {"x": 9000}}, "proxy.broker_ports.x:"),
     ({"tls_cert": "c.pem"}, "proxy.tls_key: tls_cert and tls_key go together"),
     ({"catch_up_timeout_s": 0}, "proxy.catch_up_timeout_s: must be > 0"),
+    ({"txn_drain_timeout_s": -1}, "proxy.txn_drain_timeout_s: must be > 0"),
     ({"fetch_node_endpoints": "yes"}, "proxy.fetch_node_endpoints: expected bool"),
     ({"colour": 1}, "proxy.colour: unknown key"),
 ])
