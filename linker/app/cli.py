@@ -77,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
             sp.add_argument("--force", action="store_true",
                             help="with proxy.control: switch the proxy's clients even when they use topics "
                                  "the destination cannot serve as the source does (see docs/proxy.md)")
+            sp.add_argument("--per-topic", action="store_true",
+                            help="with proxy.control: move only these topics' clients (and groups that "
+                                 "use only promoted topics) to the destination; the proxy's other "
+                                 "topics stay on the source (see docs/proxy.md)")
     fb = sub.add_parser("failback", help="after a failover: fence the old source, report (and export) what the "
                                          "failover lost, reuse or recreate its topics, write the reverse link")
     fb.add_argument("--config", "-c", required=True, help="the forward link file (the one failed over)")
@@ -116,11 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("promote", "failover") and config.proxy is not None and config.proxy.control is not None:
         from linker.app.control import command_via_proxy
         return command_via_proxy(config, args.command, list(dict.fromkeys(args.topics)),
-                                 force=getattr(args, "force", False))
-    if getattr(args, "force", False):
-        print("linker: promote --force applies only to a link with proxy.control (it concerns the "
-              "proxy's clients)", file=sys.stderr)
-        return 2
+                                 force=getattr(args, "force", False), per_topic=getattr(args, "per_topic", False))
+    for flag in ("force", "per_topic"):
+        if getattr(args, flag, False):
+            print(f"linker: promote --{flag.replace('_', '-')} applies only to a link with proxy.control (it "
+                  "concerns the proxy's clients)", file=sys.stderr)
+            return 2
     if args.command in ("pause", "resume", "promote", "failover"):
         from linker.lifecycle.cli_commands import run_command
         return run_command(config, args.command, args.topics)

@@ -98,7 +98,8 @@ class ControlEndpoint:
         if not (isinstance(topics, list) and topics and all(isinstance(t, str) for t in topics)):
             topics = None
         if req.get("command") == "promote" and topics:
-            return await p.promote(list(dict.fromkeys(topics)), force=req.get("force") is True)
+            return await p.promote(list(dict.fromkeys(topics)), force=req.get("force") is True,
+                                   per_topic=req.get("per_topic") is True)
         if req.get("command") == "failover" and topics:
             return await p.failover(list(dict.fromkeys(topics)))
         if req.get("command") == "status":
@@ -166,7 +167,8 @@ async def control_request(config: LinkConfig, request: dict[str, Any], timeout: 
     return answer
 
 
-def command_via_proxy(config: LinkConfig, command: str, topics: list[str], force: bool = False) -> int:
+def command_via_proxy(config: LinkConfig, command: str, topics: list[str], force: bool = False,
+                      per_topic: bool = False) -> int:
     """`linker promote|failover` when the link file has proxy.control: the proxy runs it and
     moves its clients."""
     settings = proxy_settings(config)
@@ -175,6 +177,7 @@ def command_via_proxy(config: LinkConfig, command: str, topics: list[str], force
     request: dict[str, Any] = {"command": command, "topics": topics}
     if command == "promote":
         request["force"] = force
+        request["per_topic"] = per_topic
     try:
         answer = asyncio.run(control_request(config, request, timeout))
     except (CommandError, OSError, asyncio.TimeoutError, ValueError) as exc:
@@ -185,7 +188,12 @@ def command_via_proxy(config: LinkConfig, command: str, topics: list[str], force
         return 1
     for line in answer["lines"]:
         sys.stdout.write(line + "\n")
-    if "hold_seconds" in answer:
+    if "routed" in answer:
+        sys.stdout.write(f"proxy: {', '.join(answer['routed'])} served by the destination, other topics by the "
+                         f"source (writes held {answer['hold_seconds']}s; group offsets copied: "
+                         f"{', '.join(answer['groups_copied']) or 'none'}; groups moved: "
+                         f"{', '.join(answer['groups_moved']) or 'none'})\n")
+    elif "hold_seconds" in answer:
         sys.stdout.write(f"proxy: clients switched to the destination (writes held {answer['hold_seconds']}s; "
                          f"group offsets copied: {', '.join(answer['groups_copied']) or 'none'})\n")
     elif "switched_to" in answer:

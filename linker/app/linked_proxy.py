@@ -70,6 +70,12 @@ class LinkedProxy:
             log.info("fronting the %s: %s", front, why)
         if front != self.fronts:
             await self.server.switch_upstream(self.source if front == "source" else self.destination)
+        recorded = state.front
+        if front == "source" and recorded is not None and recorded.routed:
+            # the split of a per-topic promote: rebuilt before the first client connects (a
+            # destination that cannot be read fails the start rather than serve those topics
+            # from the source, where their writes would be lost to the migration)
+            await self.server.route_topics(self.destination, recorded.routed, recorded.groups)
 
     async def serve(self, stop: asyncio.Event, ready: Callable[[LinkedProxy], None] | None = None) -> None:
         dest = connect(self.config.destination, "destination", f"{self.config.destination.client_id}-proxy")

@@ -99,13 +99,14 @@ class ProxiedPromotion:
                 out.append(f"{t} (not on the destination)")
         return out
 
-    async def promote(self, topics: list[str], force: bool = False) -> dict[str, Any]:
+    async def promote(self, topics: list[str], force: bool = False, per_topic: bool = False) -> dict[str, Any]:
         """Run `linker promote` from inside the proxy; the cutover when the source is fronted.
-        Unless `force`, a cutover that would strand clients of other topics is refused before
-        anything is held or recorded."""
+        Unless `force` or `per_topic`, a cutover that would strand clients of other topics is
+        refused before anything is held or recorded. `per_topic`: only `topics` (and the groups
+        that use only promoted topics) move to the destination; the others stay on the source."""
         topics = self._client_names(topics)
         async with self._lock:
-            if self.fronts == "source" and not force:
+            if self.fronts == "source" and not force and not per_topic:
                 stranded = await self.stranded_topics(topics)
                 if stranded:
                     raise CommandError(
@@ -122,25 +123,42 @@ class ProxiedPromotion:
 
             try:
                 if self.fronts == "source":
-                    report = await Cutover(self.server, self.source, self.destination, topics,
-                                           promote=promote,
-                                           keep_hold=lambda: self.follower.held_after_failure(topics),
-                                           before_switch=lambda: self.follower.record_front(
-                                               "destination", topics, "promote"),
-                                           before_release=lambda: self._unguard(results),
-                                           catch_up_timeout=self.settings.catch_up_timeout_s,
-                                           group_drain_timeout=self.settings.group_drain_timeout_s,
-                                           txn_drain_timeout=self.settings.txn_drain_timeout_s).run()
-                    self.follower.switched()
-                    extra = {"switched_to": "destination", "hold_seconds": round(report.hold_seconds, 3),
+                    cutover = Cutover(self.server, self.source, self.destination, topics,
+                                      promote=promote,
+                                      keep_hold=lambda: self.follower.held_after_failure(topics),
+                                      before_switch=lambda: self._record_switch(cutover),
+                                      before_release=lambda: self._unguard(results),
+                                      catch_up_timeout=self.settings.catch_up_timeout_s,
+                                      group_drain_timeout=self.settings.group_drain_timeout_s,
+                                      txn_drain_timeout=self.settings.txn_drain_timeout_s, per_topic=per_topic)
+                    report = await cutover.run()
+                    extra = {"hold_seconds": round(report.hold_seconds, 3),
                              "groups_copied": sorted(report.groups_copied),
                              "groups_not_drained": report.groups_not_drained}
+                    if per_topic:
+                        split = self.server.split
+                        extra |= {"routed": sorted(split.promoted) if split else sorted(topics),
+                                  "groups_moved": sorted(cutover.moved_groups)}
+                    else:
+                        self.follower.switched()
+                        extra["switched_to"] = "destination"
                 else:
                     await promote()
                     extra = {}
             finally:
                 await commands.close()
             return self._done(results, extra)
+
+    async def _record_switch(self, cutover: Cutover) -> None:
+        """Record the switch, or a per-topic cutover's split (every topic and group routed to the
+        destination so far, this cutover's included), before it is made."""
+        if not cutover.per_topic:
+            await self.follower.record_front("destination", cutover.topics, "promote")
+            return
+        split = self.server.split
+        routed = set(cutover.topics) | (split.promoted if split else set())
+        groups = set(cutover.moved_groups) | (split.moved_groups if split else set())
+        await self.follower.record_front("source", cutover.topics, "promote", sorted(routed), sorted(groups))
 
     async def failover(self, topics: list[str]) -> dict[str, Any]:
         """Run `linker failover` from inside the proxy. Fronting the source, no catch-up and no

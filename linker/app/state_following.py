@@ -5,7 +5,10 @@ fronted; while the source is fronted, every topic whose promotion began is held
 (a promote that failed half-way, or one a restarted linker finished, must not
 let writes reach the source again). Which cluster a (re)started proxy fronts is
 the state topic's `proxy/front` record, written by the switch; the link file's
-`proxy.front` only until the first switch.
+`proxy.front` only until the first switch. The same record carries a per-topic
+promote's split (topics routed to the destination while the source is fronted):
+a restarted proxy routes them again, and does not hold them (their promotion
+is complete, their clients write the destination).
 """
 from __future__ import annotations
 
@@ -51,6 +54,10 @@ def front_of(state: LinkState, file_front: str) -> tuple[str, str]:
     topics stay held and `linker promote` completes the cutover, as for a running proxy."""
     if state.front is not None:
         f = state.front
+        if f.routed:
+            return f.front, (f"the link state records the split by `linker {f.command} --per-topic "
+                             f"{' '.join(f.topics)}` at {_utc(f.at_ms)}: {', '.join(f.routed)} served by the "
+                             f"destination")
         return f.front, (f"the link state records the switch to the {f.front} by `linker {f.command} "
                          f"{' '.join(f.topics)}` at {_utc(f.at_ms)}")
     return file_front, "proxy.front in the link file (no switch recorded in the link state)"
@@ -92,10 +99,12 @@ class StateFollower:
         await store.ensure()
         return await self.read()
 
-    async def record_front(self, front: str, topics: list[str], command: str) -> None:
-        """Record the switch before it is made, so a proxy restarted from now on fronts `front`."""
+    async def record_front(self, front: str, topics: list[str], command: str, routed: list[str] | None = None,
+                           groups: list[str] | None = None) -> None:
+        """Record the switch (or, with `routed`, the split) before it is made, so a proxy restarted
+        from now on fronts `front` and routes `routed` and `groups` to the destination."""
         assert self.store is not None, "StateFollower.start() first"
-        rec = FrontRecord(front, list(topics), command)
+        rec = FrontRecord(front, list(topics), command, routed=sorted(routed or ()), groups=sorted(groups or ()))
         await self.store.write([(rec.key(), rec.value())])
 
     async def held_after_failure(self, topics: list[str]) -> set[str]:
@@ -121,6 +130,9 @@ class StateFollower:
         promotion began (`linker promote` completes the cutover)."""
         sync_mirrors(self.mirrors, state, self.link)
         begun = promotion_begun(state) if self.server.upstream.name == "source" else {}
+        split = self.server.split
+        if split is not None:   # routed to the destination by a per-topic promote: complete, not held
+            begun = {t: s for t, s in begun.items() if t not in split.promoted}
         self.server.release_writes(self._held - begun.keys())
         for topic in begun.keys() - self._held:
             self.server.hold_writes([topic], f"topic {topic!r} is {begun[topic].value} on the destination "

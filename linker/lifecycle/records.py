@@ -8,7 +8,9 @@ One compacted topic on the destination per link. Keys are UTF-8 strings:
 - ``mirror/<name>``: the source cluster and topic id a mirror was built from, and the mirror's id
   (a topic recreated while no linker ran is caught at start; another link refuses to mirror it back);
 - ``proxy/front``: the cluster the link's proxy fronts since its last switch (a restarted proxy
-  fronts it whatever its file's ``proxy.front`` says);
+  fronts it whatever its file's ``proxy.front`` says), and, after `linker promote --per-topic`,
+  the topics (``routed``) and consumer groups (``groups``) it serves from the destination while
+  it fronts the source (a restarted proxy routes them the same way);
 - ``group``: scale-out only: the group's last assignment as its leader wrote it (which member owns
   which partition; ``linker status`` shows it).
 
@@ -109,29 +111,43 @@ FRONTS = ("source", "destination")
 
 @dataclass
 class FrontRecord:
-    """Which cluster the link's proxy fronts, written by the proxy just before it switches."""
+    """Which cluster the link's proxy fronts, written by the proxy just before it switches or
+    routes topics to the destination (a per-topic promote: `routed` and `groups`, every one so
+    far, since the split is the proxy's routing and a restart must rebuild all of it)."""
     front: str
     topics: list[str] = field(default_factory=list)   # the promote or failover that switched it
     command: str = "promote"
     at_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    routed: list[str] = field(default_factory=list)   # served by the destination while `front` is the source
+    groups: list[str] = field(default_factory=list)   # coordinated by the destination while split
 
     def key(self) -> bytes:
         return PROXY_FRONT_KEY
 
     def value(self) -> bytes:
-        return json.dumps({"v": FORMAT_VERSION, "front": self.front, "topics": sorted(self.topics),
-                           "command": self.command, "at_ms": self.at_ms}, sort_keys=True).encode()
+        doc = {"v": FORMAT_VERSION, "front": self.front, "topics": sorted(self.topics),
+               "command": self.command, "at_ms": self.at_ms}
+        if self.routed:
+            doc.update(routed=sorted(self.routed), groups=sorted(self.groups))
+        return json.dumps(doc, sort_keys=True).encode()
 
 
 def parse_front_record(value: bytes) -> FrontRecord:
     doc = _doc("proxy/front", value)
-    front, topics = doc.get("front"), doc.get("topics", [])
+    front = doc.get("front")
     if front not in FRONTS:
         raise RecordFormatError(f"state record 'proxy/front': front {front!r} is neither 'source' nor 'destination'")
-    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
-        raise RecordFormatError("state record 'proxy/front': topics must be a list of names")
+    lists = {}
+    for name in ("topics", "routed", "groups"):
+        value = doc.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+            raise RecordFormatError(f"state record 'proxy/front': {name} must be a list of names")
+        lists[name] = value
+    if lists["routed"] and front != "source":
+        raise RecordFormatError("state record 'proxy/front': routed topics need front 'source'")
     try:
-        return FrontRecord(front, topics, str(doc.get("command", "")), int(doc.get("at_ms", 0)))
+        return FrontRecord(front, lists["topics"], str(doc.get("command", "")), int(doc.get("at_ms", 0)),
+                           lists["routed"], lists["groups"])
     except (TypeError, ValueError):
         raise RecordFormatError("state record 'proxy/front': at_ms must be an integer") from None
 

@@ -117,6 +117,8 @@ class Cutover:
         #: True: route only `topics` (and the groups that use only promoted topics) to the
         #: destination; the other topics stay on the source (routing.py). False: switch all.
         self.per_topic = per_topic
+        #: per topic: the groups the routing step moves to the destination (set before `before_switch`)
+        self.moved_groups: list[str] = []
         self.poll_interval = poll_interval
 
     async def run(self) -> CutoverReport:
@@ -149,10 +151,12 @@ class Cutover:
             step = "offset copy"
             copied = await self._copy_offsets(src, dst)
             step = "switch"
+            if self.per_topic:   # decided before `before_switch`, which records them
+                self.moved_groups = await self._movable_groups(src)
             if self.before_switch is not None:
                 await self.before_switch()
             if self.per_topic:
-                await self.proxy.route_topics(self.destination, self.topics, await self._movable_groups(src))
+                await self.proxy.route_topics(self.destination, self.topics, self.moved_groups)
             else:
                 await self.proxy.switch_upstream(self.destination)
             if self.before_release is not None:
