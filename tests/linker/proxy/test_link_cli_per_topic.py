@@ -29,6 +29,28 @@ def _read_at(bootstrap: str, topic: str, offset: int) -> bytes:
         consumer.close()
 
 
+def _read_and_commit(bootstrap: str, topic: str, group: str, n: int) -> list[bytes]:
+    """`n` records of `topic` read by a consumer of `group` from its committed offsets, committed."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
+                             enable_auto_commit=False)
+    got: list[bytes] = []
+    try:
+        wait_until(lambda: got.extend(r.value for rs in consumer.poll(500).values() for r in rs) or len(got) >= n,
+                   f"group {group} did not read {n} records of {topic}")
+        consumer.commit()
+    finally:
+        consumer.close()
+    return got
+
+
+def _committed(cluster: Any, topic: str, group: str) -> int | None:
+    consumer = KafkaConsumer(bootstrap_servers=cluster.bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        return consumer.committed(TopicPartition(topic, 0))
+    finally:
+        consumer.close()
+
+
 def test_per_topic_promote_moves_one_topic_and_survives_a_proxy_restart(source, destination, topic_names,
                                                                          tmp_path, testbed_report):
     moved, stays = topic_names("moved"), topic_names("stays")
@@ -43,10 +65,14 @@ def test_per_topic_promote_moves_one_topic_and_survives_a_proxy_restart(source, 
                     producer.send(t, f"{t}-{i}".encode(), partition=0).get(15)
             wait_until(lambda: end_offsets(destination, moved).get(0) == end_offsets(destination, stays).get(0)
                        == 3, "the mirror did not catch up")
+            group = f"g-{moved[-8:]}"   # commits only the promoted topic: moved to the destination
+            assert len(_read_and_commit(bootstrap, moved, group, 3)) == 3
             out = linker("promote", "-c", str(path), "--per-topic", moved)
             assert out.returncode == 0, out.stderr
             assert out.stdout.startswith(f"{moved}: STOPPED"), out.stdout
             assert f"proxy: {moved} served by the destination, other topics by the source" in out.stdout, out.stdout
+            assert f"groups moved: {group})" in out.stdout, out.stdout
+            testbed_report(f"linker promote --per-topic: {out.stdout.splitlines()[-1]}")
             assert producer.send(moved, b"moved-after", partition=0).get(30).offset == 3
             assert producer.send(stays, b"stays-after", partition=0).get(30).offset == 3
         finally:
@@ -71,6 +97,8 @@ def test_per_topic_promote_moves_one_topic_and_survives_a_proxy_restart(source, 
             producer.close(5)
         assert _read_at(bootstrap, moved, 4) == b"moved-restart"
         assert _read_at(bootstrap, stays, 4) == b"stays-restart"
+        # the group resumes where it committed and commits to the destination's coordinator
+        assert _read_and_commit(bootstrap, moved, group, 2) == [b"moved-after", b"moved-restart"]
     finally:
         err = proxy.stop()
     assert proxy.p.returncode == 0, err[-2000:]
@@ -78,6 +106,7 @@ def test_per_topic_promote_moves_one_topic_and_survives_a_proxy_restart(source, 
     assert end_offsets(destination, moved) == {0: 5, 1: 0}
     assert end_offsets(source, moved) == {0: 3, 1: 0}
     assert end_offsets(source, stays) == {0: 5, 1: 0}
+    assert (_committed(destination, moved, group), _committed(source, moved, group)) == (5, 3)
 
 
 def test_the_split_record_round_trips_and_its_topics_are_not_held() -> None:
