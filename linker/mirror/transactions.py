@@ -35,7 +35,9 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
+from kproto.errors import ErrorCode
 from kproto.records.batch import BatchView
 from kproto.records.control import ControlType
 from kproto.records.decode import iter_records
@@ -57,6 +59,10 @@ TRANSACTION_TIMEOUT_MS = 900_000
 SOURCE_PID_FETCH_BYTES = 1024 * 1024
 #: How long the destination's marker may take to land after EndTxn.
 MARKER_WAIT_S = 30.0
+#: Fetch errors that only say the client's view of the partition's leader is old (a destination
+#: broker restarted or the leader moved): the destination reads refresh metadata and ask again.
+LEADER_MOVED = frozenset({ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.FENCED_LEADER_EPOCH,
+                          ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.LEADER_NOT_AVAILABLE})
 
 
 #: Test hook: ``LINKER_TXN_PAUSE_AT=<step>`` makes the first replay that reaches the step log
@@ -167,6 +173,7 @@ class TxnReplayer:
         try:
             if not pool.recovered:
                 await self.recover(tp, dest_tp, pool)
+                await self._still_at(dest_tp, batch.base_offset)
             if batch.is_control:
                 return await self._end(tp, dest_tp, pool, batch)
             return await self._data(tp, dest_tp, pool, batch)
@@ -245,6 +252,26 @@ class TxnReplayer:
             n += 1
         pool.slots = slots
         pool.recovered = True
+
+    async def _still_at(self, dest_tp: TP, offset: int) -> None:
+        """After ``recover``: the destination log still ends at ``offset``, where the partition
+        was located. An earlier attempt's write can land after the locate: an EndTxn answered
+        (or timed out) whose marker the coordinator wrote later, a produce whose answer was
+        lost. ``recover`` waited out every ending pool transaction, so such a marker is on the
+        log by now; replaying the marker again would begin a new destination transaction (its
+        own is complete) and write a second one (found under load: "destination assigned base
+        offset 7 to the source batch at offset 6"). Raises to locate the partition again."""
+        p = await self._read_dest(dest_tp, offset)
+        if p.error_code:
+            raise LateWrite(f"reading the destination at {offset} after recovering its transactions: "
+                            f"{error_name(p.error_code)}")
+        for b in walk_batches(p.records or b""):
+            if type(b) is BatchView and b.next_offset > offset:
+                log.warning("partition %s-%d: the destination holds %r at %d, written after the partition "
+                            "was located (a late marker or produce of an earlier attempt); locating again",
+                            dest_tp[0], dest_tp[1], b, offset)
+                raise LateWrite(f"the destination holds a batch at {b.base_offset} (expected its log end at "
+                                f"{offset}), written after the partition was located; locating again")
 
     async def _source_pid(self, tp: TP, offset: int) -> int | None:
         if self.source is None:
@@ -335,8 +362,7 @@ class TxnReplayer:
         deadline = loop.time() + MARKER_WAIT_S
         delay = 0.002
         while True:
-            self.stats.round_trips += 1
-            p = await self.dest.fetch_partition(dest_tp, offset, 4096)
+            p = await self._read_dest(dest_tp, offset)
             if p.error_code:
                 raise MarkerWaitError(f"reading the marker at {offset}: {error_name(p.error_code)}")
             for b in walk_batches(p.records or b""):
@@ -354,6 +380,19 @@ class TxnReplayer:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.1)
 
+    async def _read_dest(self, dest_tp: TP, offset: int) -> Any:
+        """The destination partition at ``offset``, asked again after a metadata refresh when the
+        answer only says the leader epoch the client holds is old: a destination broker restart
+        moves it, and failing there re-located the partition while a marker was still on its way
+        (the window ``_still_at`` closes)."""
+        self.stats.round_trips += 1
+        p = await self.dest.fetch_partition(dest_tp, offset, 4096)
+        if p.error_code in LEADER_MOVED:
+            await self.dest.refresh_metadata([dest_tp[0]])
+            self.stats.round_trips += 1
+            p = await self.dest.fetch_partition(dest_tp, offset, 4096)
+        return p
+
     async def _read_sequence(self, dest_tp: TP, slot: Slot) -> None:
         """After an ambiguous produce: continue after the destination's last sequence of the slot."""
         states = (await self.admin.describe_producers([dest_tp])).get(dest_tp)
@@ -366,6 +405,10 @@ class TxnReplayer:
 
 class TransactionEnding(ClientError):
     """A pool id was ending its transaction: locate the partition again once its marker landed."""
+
+
+class LateWrite(ClientError):
+    """An earlier attempt's marker or batch landed after the partition was located: locate again."""
 
 
 class MarkerWaitError(ClientError):

@@ -15,6 +15,12 @@ import pytest
 from confluent_kafka import Producer
 
 from kafkabed.producers import make_records, produce
+from kproto.records.batch import BatchView
+from kproto.records.control import ControlType
+from kproto.records.walk import walk_batches
+from linker.client import Admin, ClientError
+from linker.connect import connect
+from linker.mirror.transactions import TxnReplayer
 from linker.verify import verify_link
 
 from tests.checker import LATEST, READ_COMMITTED, RawCluster, read_log
@@ -277,3 +283,77 @@ def test_destination_broker_killed_mid_transaction(source, destination, topic_na
     pm = engine.partitions[(topic_name, 0)]
     assert pm.status.state.value in ("MIRRORING", "STOPPED"), pm.status
     assert_same(source, destination, topic_name, 1, committed=6, everything=6)
+
+
+def test_a_marker_that_landed_after_the_partition_was_located_is_not_written_again(
+        source, destination, topic_name):
+    """EndTxn answered, its marker not read back (the read or the EndTxn failed: a broker slow
+    after a restart), and the coordinator writes the marker only after the partition was
+    located again, at the marker's offset. The replay of the source marker then finds its
+    destination transaction complete: it must not begin another one and write a second marker
+    (seen once under load: "destination assigned base offset 7 to the source batch at offset
+    6"). The late landing is pinned down by calling the replayer itself: marker replayed, the
+    pool left unrecovered as after an ambiguous answer, the same marker replayed again."""
+    source.create_topic(topic_name)
+    destination.create_topic(topic_name)
+    p = txn_producer(source)
+    p.begin_transaction()
+    send(p, topic_name, make_records(2, prefix="a1"))
+    p.commit_transaction(30)
+    tp = (topic_name, 0)
+    cfg = link_config(source, destination, names=[topic_name])
+
+    async def go() -> None:
+        src = connect(cfg.source, "source", "late-marker")
+        dst = connect(cfg.destination, "destination", "late-marker")
+        try:
+            replayer = TxnReplayer("late", dst, Admin(dst), acks=-1, timeout_ms=30_000, source=src)
+            fetched = await src.fetch_partition(tp, 0, 1 << 20)
+            data, marker = [b for b in walk_batches(fetched.records) if type(b) is BatchView]
+            assert await replayer.replay(tp, tp, data) == (0, 0)
+            assert await replayer.replay(tp, tp, marker) == (0, 2)
+            replayer.pools[tp].recovered = False        # as replay() leaves it after a ClientError
+            try:
+                return await replayer.replay(tp, tp, marker)
+            except ClientError as exc:                  # the engine locates the partition again
+                return exc
+        finally:
+            await src.close()
+            await dst.close()
+    again = asyncio.run(go())
+    with RawCluster(destination.bootstrap) as c:
+        assert [b.base_offset for b in read_log(c, topic_name, 0).batches] == [0, 2]   # one COMMIT, at 2
+    assert _ends(destination, topic_name) == (3, 3)
+    assert isinstance(again, ClientError) and "written after the partition was located" in str(again), again
+
+
+def test_marker_read_back_after_the_destination_broker_restarted(source, destination, topic_name):
+    """A destination broker restart moves the partition's leader epoch, so the client's is stale
+    and the read-back of a marker is answered FENCED_LEADER_EPOCH. It refreshes metadata and
+    reads again: failing there re-located the partition while the marker could still be on its
+    way (the window of the test above; seen in runs of
+    ``test_destination_broker_killed_mid_transaction``). ~10 s (one broker restart)."""
+    source.create_topic(topic_name)
+    destination.create_topic(topic_name)
+    p = txn_producer(source)
+    p.begin_transaction()
+    send(p, topic_name, make_records(2, prefix="a1"))
+    p.commit_transaction(30)
+    tp = (topic_name, 0)
+    cfg = link_config(source, destination, names=[topic_name])
+
+    async def go() -> None:
+        src = connect(cfg.source, "source", "marker-read")
+        dst = connect(cfg.destination, "destination", "marker-read")
+        try:
+            replayer = TxnReplayer("reread", dst, Admin(dst), acks=-1, timeout_ms=30_000, source=src)
+            fetched = await src.fetch_partition(tp, 0, 1 << 20)
+            data, marker = [b for b in walk_batches(fetched.records) if type(b) is BatchView]
+            assert await replayer.replay(tp, tp, data) == (0, 0)
+            assert await replayer.replay(tp, tp, marker) == (0, 2)
+            await asyncio.to_thread(destination.restart, destination.brokers[0].node_id)
+            assert await replayer._marker_at(tp, 2, ControlType.COMMIT) == (0, 2)
+        finally:
+            await src.close()
+            await dst.close()
+    asyncio.run(go())
