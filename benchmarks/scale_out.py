@@ -10,7 +10,7 @@ The balance part runs N members on a --balance-partitions topic, waits until
 the group record in the state topic assigns every partition, and reports the
 partitions per member (min, max) and the time to a full assignment.
 
-    python -m benchmarks.scale_out [--mb 500] [--processes 1,2] [--partitions 16]
+    python -m benchmarks.scale_out [--mb 500] [--processes 1,2] [--partitions 16] [--rounds 3]
                                    [--balance 3,4,5] [--balance-partitions 1000]
 
 Projection: with R MB/s per process measured here, a 1 GB/s link needs about
@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,15 +65,16 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             p.wait(30)
 
 
-def throughput(src: KafkaCluster, dst: KafkaCluster, n: int, mb: int, partitions: int, workdir: Path) -> dict:
-    topic = f"scale-{n}p-{partitions}"
+def throughput(src: KafkaCluster, dst: KafkaCluster, n: int, mb: int, partitions: int, workdir: Path,
+               run: int = 0) -> dict:
+    topic = f"scale-{n}p-{partitions}-r{run}"
     src.create_topic(topic, partitions)
     produce_bulk(src, topic, mb * 10**6)
     cfg = parse_config({"source": {"bootstrap_servers": src.bootstrap.split(",")},
                         "destination": {"bootstrap_servers": dst.bootstrap.split(",")}, "topics": {"names": [topic]}})
     tps = [(topic, i) for i in range(partitions)]
     target = offsets(cfg.source, tps, LATEST_TIMESTAMP)
-    procs = _start(_link(workdir, src, dst, topic, f"scale-{n}"), n)
+    procs = _start(_link(workdir, src, dst, topic, f"scale-{n}-r{run}"), n)
     ps = [psutil.Process(p.pid) for p in procs]
     first = None
     cpu: dict[int, float] = {}
@@ -149,21 +151,32 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=500, help="MB per run")
     ap.add_argument("--processes", default="1,2", help="comma-separated process counts")
     ap.add_argument("--partitions", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of the process counts, interleaved")
     ap.add_argument("--balance", default="3,4,5", help="member counts for the balance part ('' to skip)")
     ap.add_argument("--balance-partitions", type=int, default=1000)
     args = ap.parse_args()
     results: dict[str, list[dict]] = {"throughput": [], "balance": []}
     with KafkaCluster(name="scale-src") as src, KafkaCluster(name="scale-dst") as dst:
         with tempfile.TemporaryDirectory() as tmp:
-            for n in (int(x) for x in args.processes.split(",") if x):
-                r = throughput(src, dst, n, args.mb, args.partitions, Path(tmp))
-                results["throughput"].append(r)
-                print(r, flush=True)
+            counts = [int(x) for x in args.processes.split(",") if x]
+            for run in range(args.rounds):            # 1 2 1 2 ...: both see the same drift
+                for n in counts:
+                    r = throughput(src, dst, n, args.mb, args.partitions, Path(tmp), run)
+                    results["throughput"].append(r)
+                    print(r, flush=True)
             for n in (int(x) for x in args.balance.split(",") if x):
                 r = balance(src, dst, n, args.balance_partitions, Path(tmp))
                 results["balance"].append(r)
                 print(r, flush=True)
-    per = [r["MBps_per_process"] for r in results["throughput"] if r["MBps_per_process"]]
+    summary = {}
+    for n in sorted({r["processes"] for r in results["throughput"]}):
+        rates = [r["MBps"] for r in results["throughput"] if r["processes"] == n and r["MBps"]]
+        cpus = [r["cpu_s_per_GB"] for r in results["throughput"] if r["processes"] == n]
+        if rates:
+            summary[n] = {"MBps_min_median_max": [min(rates), statistics.median(rates), max(rates)],
+                          "cpu_s_per_GB_median": statistics.median(cpus)}
+    results["summary"] = summary                                  # type: ignore[assignment]
+    per = [v["MBps_min_median_max"][1] / n for n, v in summary.items()]
     if per:
         results["projection"] = {"MBps_per_process": min(per),   # type: ignore[assignment]
                                  "processes_for_1GBps": round(1000 / min(per) + 0.5)}
