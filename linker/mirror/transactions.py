@@ -63,6 +63,8 @@ MARKER_WAIT_S = 30.0
 #: broker restarted or the leader moved): the destination reads refresh metadata and ask again.
 LEADER_MOVED = frozenset({ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.FENCED_LEADER_EPOCH,
                           ErrorCode.UNKNOWN_LEADER_EPOCH, ErrorCode.LEADER_NOT_AVAILABLE})
+#: How long those reads keep asking (a restarted broker's metadata catching up, a leader election).
+LEADER_SETTLE_S = 15.0
 
 
 #: Test hook: ``LINKER_TXN_PAUSE_AT=<step>`` makes the first replay that reaches the step log
@@ -385,13 +387,18 @@ class TxnReplayer:
         answer only says the leader epoch the client holds is old: a destination broker restart
         moves it, and failing there re-located the partition while a marker was still on its way
         (the window ``_still_at`` closes)."""
-        self.stats.round_trips += 1
-        p = await self.dest.fetch_partition(dest_tp, offset, 4096)
-        if p.error_code in LEADER_MOVED:
-            await self.dest.refresh_metadata([dest_tp[0]])
+        deadline = asyncio.get_running_loop().time() + LEADER_SETTLE_S
+        delay = 0.05
+        while True:
             self.stats.round_trips += 1
             p = await self.dest.fetch_partition(dest_tp, offset, 4096)
-        return p
+            # a restarted broker answers UNKNOWN_LEADER_EPOCH until it has caught up with the
+            # metadata log (seen in CI): one retry is not enough, ask until the deadline
+            if p.error_code not in LEADER_MOVED or asyncio.get_running_loop().time() > deadline:
+                return p
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+            await self.dest.refresh_metadata([dest_tp[0]])
 
     async def _read_sequence(self, dest_tp: TP, slot: Slot) -> None:
         """After an ambiguous produce: continue after the destination's last sequence of the slot."""
