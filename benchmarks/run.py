@@ -6,7 +6,7 @@ the broker ceiling in turn on each (a cleaned compacted topic: linker, MM2, naiv
 table and a PNG chart in benchmarks/results/. Smoke run: tiny workloads,
 checks only that every contender moved all the data (exit 1 otherwise).
 
-    python -m benchmarks.run [--smoke] [--only 8p-lz4,latency-lz4] [--contenders linker,mm2] [--out DIR]
+    python -m benchmarks.run [--smoke] [--only 8p-lz4,latency-lz4] [--contenders linker,mm2] [--rounds 3] [--out DIR]
                              [--linker-tree DIR]   # a before/after comparison of two linker commits
 
 BENCH_WORKDIR=<dir> keeps the contenders' logs and config files (default: a temporary directory).
@@ -62,15 +62,15 @@ def pick(items: list, names: str | None, what: str) -> list:
 
 def run_bench(source: KafkaCluster, destination: KafkaCluster, workloads: list[Workload],
               contenders: list[Contender], workdir: Path, time_cap_s: float,
-              profile_dir: Path | None = None) -> tuple[list[Result], dict[str, Any]]:
-    """Every contender on every workload, on clusters that are already running.
+              profile_dir: Path | None = None, rounds: int = 1) -> tuple[list[Result], dict[str, Any]]:
+    """Every contender on every workload, ``rounds`` times interleaved, on clusters that are already running.
     Returns the results and {"timings": ..., "profiles": ...}."""
     ctx = RunContext(source, destination, workdir, uuid.uuid4().hex[:6])
 
     async def go() -> tuple[list[Result], dict[str, Any]]:
         runner = Runner(ctx, contenders, time_cap_s, profile_dir=profile_dir)
         try:
-            results = await runner.run(workloads)
+            results = await runner.run(workloads, rounds)
             return results, {"timings": runner.timings, "profiles": runner.profiles}
         finally:
             await runner.close()
@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="multiply the throughput workloads' record counts (compacted: and keys; exploratory runs)")
     ap.add_argument("--seconds", type=float, help="override the latency workloads' duration (exploratory runs)")
     ap.add_argument("--profile", type=Path, help="py-spy the linker on throughput workloads into this folder")
+    ap.add_argument("--rounds", type=int,
+                    help="rounds per workload, contenders interleaved and the first one rotated each round "
+                         "(default: 3; smoke: 1)")
     ap.add_argument("--time-cap", type=float, help="seconds a contender may take on one workload")
     ap.add_argument("--linker-tree", type=Path,
                     help="also run the linker of this checkout (e.g. a git worktree of an earlier commit) "
@@ -105,11 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.seconds:
         workloads = [dataclasses.replace(w, seconds=args.seconds) if w.kind == "latency" else w for w in workloads]
     contenders = pick(all_contenders(args.linker_tree), args.contenders, "contender")
+    rounds = args.rounds or (1 if args.smoke else 3)
+    if rounds < 1:
+        raise SystemExit(f"--rounds must be at least 1, got {rounds}")
     cap = args.time_cap or (SMOKE_TIME_CAP_S if args.smoke else FULL_TIME_CAP_S)
     meta = {"machine": report.machine(), "code": report.code_version(), "settings": {c.name: c.settings for c in contenders},
             "brokers": {"jvm": list(BROKER_JVM), "heap": BROKER_HEAP, "nodes": 1},
             "workloads": [w.__dict__ for w in workloads], "scale": args.scale,
-            "latency_seconds_override": args.seconds}
+            "latency_seconds_override": args.seconds, "rounds": rounds}
     t0 = time.monotonic()
     if any(c.name == "mm2" for c in contenders):
         mm2_classpath()  # fetch before the clock and the clusters start
@@ -118,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             KafkaCluster("bench-dst", heap=BROKER_HEAP, jvm_options=BROKER_JVM) as dst:
         workdir = Path(os.environ.get("BENCH_WORKDIR") or tmp_dir)
         workdir.mkdir(parents=True, exist_ok=True)
-        results, extra = run_bench(src, dst, workloads, contenders, workdir, cap, args.profile)
+        results, extra = run_bench(src, dst, workloads, contenders, workdir, cap, args.profile, rounds)
     meta["timings_s"] = {k: round(v, 1) for k, v in extra["timings"].items()}
     meta["linker_profiles"] = extra["profiles"]
     meta["total_s"] = round(time.monotonic() - t0, 1)

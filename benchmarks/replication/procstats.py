@@ -51,6 +51,15 @@ class Sample:
     contender_cpu: float
     source_broker_cpu: float
     dest_broker_cpu: float
+    machine_busy: float   # CPU seconds the whole machine was not idle, all cores summed
+
+
+def _machine_busy() -> float:
+    """user + system + irq time of all cores (guest time is already inside user; idle, iowait
+    and steal are not this machine's work)."""
+    t = psutil.cpu_times()
+    return (t.user + t.system + getattr(t, "nice", 0.0) + getattr(t, "irq", 0.0)
+            + getattr(t, "softirq", 0.0))
 
 
 @dataclass
@@ -83,7 +92,7 @@ class ProcessSampler:
             self._last_cpu = cpu
         self.peak_rss = max(self.peak_rss, _rss(self._proc, children=True))
         s = Sample(time.monotonic(), self._last_cpu, sum(_cpu(p, False) for p in self._src),
-                   sum(_cpu(p, False) for p in self._dst))
+                   sum(_cpu(p, False) for p in self._dst), _machine_busy())
         self.samples.append(s)
         return s
 

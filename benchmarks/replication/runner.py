@@ -20,6 +20,7 @@ retained record values), mapped through the source's batch layout.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -84,6 +85,12 @@ class Result:
     offsets_per_s: float | None = None     # source offsets covered per second
     fillers: int | None = None             # linker_compaction_fillers_total at the end
     contender_metrics: dict[str, float] | None = None
+    round: int = 0                          # which interleaved round (run.py --rounds)
+    #: Cores the whole machine kept busy over the window (psutil.cpu_times): near the core
+    #: count, the run was CPU-bound and a rate is capped by the sum of everyone's CPU per GB.
+    machine_busy_cores: float | None = None
+    #: Contender + source broker + destination broker CPU seconds per GB.
+    total_cpu_s_per_gb: float | None = None
 
     @property
     def moved_all(self) -> bool:
@@ -348,6 +355,10 @@ class Runner:
         res.cpu_s_per_gb = round((b.contender_cpu - a.contender_cpu) / gb, 2)
         res.source_broker_cpu_s_per_gb = round((b.source_broker_cpu - a.source_broker_cpu) / gb, 2)
         res.dest_broker_cpu_s_per_gb = round((b.dest_broker_cpu - a.dest_broker_cpu) / gb, 2)
+        res.total_cpu_s_per_gb = round(res.cpu_s_per_gb + res.source_broker_cpu_s_per_gb
+                                       + res.dest_broker_cpu_s_per_gb, 2)
+        if b.t > a.t:
+            res.machine_busy_cores = round((b.machine_busy - a.machine_busy) / (b.t - a.t), 2)
 
     # -- latency -------------------------------------------------------------------
     async def run_latency(self, w: Workload, c: Contender) -> Result:
@@ -430,30 +441,41 @@ class Runner:
         return res
 
     # -- all -------------------------------------------------------------------------
-    async def run(self, workloads: list[Workload]) -> list[Result]:
+    async def run(self, workloads: list[Workload], rounds: int = 1) -> list[Result]:
+        """Every contender on every workload, ``rounds`` times, interleaved (A B C, B C A, ...):
+        each round starts with the next contender, so no one always runs first on a fresh
+        source topic (the position alone moved rates by up to 2.5x, docs/benchmarks.md)."""
         results: list[Result] = []
         for w in workloads:
             contenders = [c for c in self.contenders
                           if w.contenders is None or c.name.split("@")[0] in w.contenders]
             if w.kind == "latency":
-                for c in contenders:
-                    if c.name != "ceiling":
-                        results.append(await self.run_latency(w, c))
+                contenders = [c for c in contenders if c.name != "ceiling"]
+                for r in range(rounds):
+                    for c in rotated(contenders, r):
+                        results.append(dataclasses.replace(await self.run_latency(w, c), round=r))
                 continue
             layouts = None
             if w.kind == "compacted":
                 topic, layouts = await self.write_compacted_source(w)
             else:
                 topic, _ = await self.write_source(w)
-            for c in contenders:
-                t0 = time.monotonic()
-                results.append(await self.run_throughput(w, topic, c, layouts))
-                self.timings[f"{c.name} {w.name}"] = time.monotonic() - t0
+            for r in range(rounds):
+                for c in rotated(contenders, r):
+                    t0 = time.monotonic()
+                    results.append(dataclasses.replace(await self.run_throughput(w, topic, c, layouts), round=r))
+                    self.timings[f"{c.name} {w.name} round {r}"] = time.monotonic() - t0
             try:
                 self.ctx.source.delete_topic(topic)
             except Exception:
                 pass
         return results
+
+
+def rotated(items: list[Contender], r: int) -> list[Contender]:
+    """Round r's order: the list started at its (r mod n)-th item."""
+    k = r % len(items) if items else 0
+    return items[k:] + items[:k]
 
 
 def _brief(r: Result) -> str:

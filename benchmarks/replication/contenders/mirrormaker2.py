@@ -21,12 +21,16 @@ from benchmarks.replication.workloads import Workload
 #: connect-mirror is not published for every broker release; MirrorMaker 2 runs from the
 #: newest 4.x it is published for, against the pinned brokers.
 MM2_VERSION = PREVIOUS_4X
-MM2_HEAP = "512m"
+#: connect-mirror-maker.sh's own default (KAFKA_HEAP_OPTS="-Xms256M -Xmx2G"): MM2 as its launcher runs it.
+MM2_HEAP = "2g"
 MAX_TASKS = 8
 
 PRODUCER = {"batch.size": 262144, "linger.ms": 10, "max.in.flight.requests.per.connection": 5,
             "enable.idempotence": "true", "acks": "all", "buffer.memory": 67108864}
-CONSUMER = {"fetch.max.bytes": 52428800, "max.partition.fetch.bytes": 4194304, "max.poll.records": 2000}
+#: fetch.max.wait.ms as the linker's (benchmark setting 100 ms; the consumer default is 500 ms):
+#: the same wait for every contender, so the latency workload compares replication, not waits.
+CONSUMER = {"fetch.max.bytes": 52428800, "max.partition.fetch.bytes": 4194304, "max.poll.records": 2000,
+            "fetch.max.wait.ms": 100}
 FLOW = {"emit.heartbeats.enabled": "false", "emit.checkpoints.enabled": "false",
         "sync.group.offsets.enabled": "false", "refresh.groups.enabled": "false",
         "sync.topic.acls.enabled": "false", "refresh.topics.interval.seconds": 5}
