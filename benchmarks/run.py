@@ -49,11 +49,16 @@ def all_contenders(linker_tree: Path | None = None) -> list[Contender]:
     return [*before, LinkerContender(), MirrorMaker2Contender(), NaiveContender(), CeilingContender()]
 
 
-def pick(items: list, names: str | None, what: str) -> list:
+def extra_contenders() -> list[Contender]:
+    """Run only when named in --contenders: variants of the linker's own settings."""
+    return [LinkerContender(name="linker-1lane", mirror={"produce_lanes": 1})]
+
+
+def pick(items: list, names: str | None, what: str, extra: list | None = None) -> list:
     if not names:
         return items
     wanted = names.split(",")
-    known = {i.name: i for i in items}
+    known = {i.name: i for i in [*items, *(extra or [])]}
     bad = [n for n in wanted if n not in known]
     if bad:
         raise SystemExit(f"unknown {what} {bad}; choose from {sorted(known)}")
@@ -81,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny workloads; check that all data moved")
     ap.add_argument("--only", help="comma-separated workload names")
-    ap.add_argument("--contenders", help="comma-separated: linker,mm2,naive,ceiling")
+    ap.add_argument("--contenders", help="comma-separated: linker,mm2,naive,ceiling (also: linker-1lane, "
+                                             "the linker with mirror.produce_lanes = 1)")
     ap.add_argument("--out", type=Path, help="results directory (default benchmarks/results; smoke: a temp dir)")
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply the throughput workloads' record counts (compacted: and keys; exploratory runs)")
@@ -107,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                      if w.kind == "compacted" else w for w in workloads]
     if args.seconds:
         workloads = [dataclasses.replace(w, seconds=args.seconds) if w.kind == "latency" else w for w in workloads]
-    contenders = pick(all_contenders(args.linker_tree), args.contenders, "contender")
+    contenders = pick(all_contenders(args.linker_tree), args.contenders, "contender", extra_contenders())
     rounds = args.rounds or (1 if args.smoke else 3)
     if rounds < 1:
         raise SystemExit(f"--rounds must be at least 1, got {rounds}")

@@ -1,5 +1,5 @@
 """The produce side: one batch per partition per request, each partition pinned
-to one of ``PRODUCE_LANES`` connections per destination broker, at most one
+to one of ``mirror.produce_lanes`` connections per destination broker, at most one
 batch in flight per partition except in a pipelined run of one idempotent
 producer (``pipeline.py``), every response judged against the source offset, ambiguity
 handed to the locator (``PartitionTable.schedule_resync``) to re-read the
@@ -41,9 +41,6 @@ from linker.naming import MirrorNames
 
 log = logging.getLogger("linker.mirror")
 
-#: Produce connections ("lanes") per destination broker, each partition pinned to one: a broker
-#: handles one request per connection at a time, so lanes are requests in progress at once.
-PRODUCE_LANES = 2
 #: Requests in flight per lane (also the deepest pipelined run, ``pipeline.MAX_DEPTH``).
 MAX_PRODUCE_REQUESTS_PER_LANE = MAX_DEPTH
 #: Attempts of a one-off produce (fillers) across destination leader moves.
@@ -94,7 +91,7 @@ class Producer:
     def _lane_of(self, tp: TP) -> int:
         lane = self._lanes.get(tp)
         if lane is None:
-            lane = self._lanes[tp] = len(self._lanes) % PRODUCE_LANES
+            lane = self._lanes[tp] = len(self._lanes) % self.settings.produce_lanes
         return lane
 
     def _dispatch_round(self, tasks: asyncio.TaskGroup) -> bool:

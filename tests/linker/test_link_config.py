@@ -102,6 +102,8 @@ def test_topic_lists_refuse_a_bare_string(key):
     (_with(mirror__min_insync_replicas=0), "mirror.min_insync_replicas"),
     (_with(mirror__min_insync_replicas=3, mirror__replication_factor=2), "exceeds mirror.replication_factor"),
     (_with(mirror__unclean_leader_election_enable="no"), "mirror.unclean_leader_election_enable"),
+    (_with(mirror__produce_lanes=0), "mirror.produce_lanes"),
+    (_with(mirror__produce_lanes=9), "mirror.produce_lanes: 9 is more than 8"),
 ])
 def test_unsafe_mirror_settings_are_refused(data, fragment):
     with pytest.raises(ConfigError) as ei:
@@ -118,3 +120,4 @@ def test_safe_mirror_defaults():
     assert (cfg.mirror.min_insync_replicas, cfg.mirror.unclean_leader_election_enable) == (-1, False)
     longer = parse_config(_with(mirror__produce_timeout_ms=20_000, destination__request_timeout_ms=60_000))
     assert longer.mirror.produce_timeout_ms == 20_000
+    assert (cfg.mirror.produce_lanes, parse_config(_with(mirror__produce_lanes=1)).mirror.produce_lanes) == (2, 1)

@@ -46,12 +46,15 @@ def scrape(port: int, names: dict[str, str]) -> dict[str, float]:
 class LinkerContender(Contender):
     """`tree`: run the linker of another checkout (an earlier commit) instead of this one, as the
     contender `linker@<label>`, so a change is measured before and after on the same brokers and
-    source topics, interleaved per workload."""
+    source topics, interleaved per workload. `mirror`: [mirror] keys over the benchmark's own
+    (a variant of this linker, e.g. one produce lane, under its own `name`)."""
 
-    def __init__(self, tree: Path | None = None, label: str = "before") -> None:
+    def __init__(self, tree: Path | None = None, label: str = "before", name: str | None = None,
+                 mirror: dict[str, int] | None = None) -> None:
         self.tree = tree
-        name = "linker" if tree is None else f"linker@{label}"
-        super().__init__(name, {"process": f"python -m {self._module()} run", "mirror": dict(LINKER_MIRROR_SETTINGS),
+        self.mirror = {**LINKER_MIRROR_SETTINGS, **(mirror or {})}
+        name = name or ("linker" if tree is None else f"linker@{label}")
+        super().__init__(name, {"process": f"python -m {self._module()} run", "mirror": dict(self.mirror),
                                 "topics": "same names as the source (exact mirror), created before the run "
                                           "with the engine's mirror-topic configs (compacted workloads: "
                                           "and the source's cleanup.policy=compact)",
@@ -94,7 +97,7 @@ class LinkerContender(Contender):
 
     def launch(self, ctx: RunContext, topic: str, w: Workload, seq: int) -> Launch:
         path = ctx.workdir / f"link-{seq}.toml"
-        mirror = "".join(f"{k} = {v}\n" for k, v in LINKER_MIRROR_SETTINGS.items())
+        mirror = "".join(f"{k} = {v}\n" for k, v in self.mirror.items())
         metrics = ""
         if w.kind == "compacted":
             self._ports[seq] = free_ports(1)[0]

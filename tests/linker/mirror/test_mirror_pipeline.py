@@ -104,3 +104,15 @@ def test_the_table_keeps_one_in_flight_for_plain_batches():
     assert table.produce_round() == [pm]
     table.start_produce(pm)
     assert table.produce_round() == []
+
+
+def test_partitions_spread_over_the_configured_produce_lanes():
+    """mirror.produce_lanes: partitions are pinned round-robin, each to one lane for good."""
+    from linker.mirror.producer import Producer
+    from linker.settings import MirrorSettings
+    for lanes in (1, 2, 3):
+        producer = Producer.__new__(Producer)   # only the pinning, no clusters
+        producer.settings, producer._lanes = MirrorSettings(produce_lanes=lanes), {}
+        pinned = [producer._lane_of(("t", p)) for p in range(7)]
+        assert pinned == [p % lanes for p in range(7)]
+        assert [producer._lane_of(("t", p)) for p in range(7)] == pinned
