@@ -123,6 +123,7 @@ class KafkaCluster:
         start_timeout: float = 120.0,
         tls_tool: str | None = None,
         advertised_port: Callable[[int, str, int], int] | None = None,
+        extra_listeners: Mapping[str, str] | None = None,
     ) -> None:
         if nodes < 1:
             raise ValueError(f"a cluster needs at least one node, got nodes={nodes}")
@@ -136,11 +137,21 @@ class KafkaCluster:
                 raise ValueError(f"unknown listener {l!r}; choose from {', '.join(PROTOCOLS)}")
         if len(set(listeners)) != len(listeners):
             raise ValueError(f"listener kinds must be distinct: {listeners}")
+        extra = {name.upper(): kind.upper() for name, kind in (extra_listeners or {}).items()}
+        for name, kind in extra.items():
+            if kind not in PROTOCOLS:
+                raise ValueError(f"extra listener {name!r}: unknown kind {kind!r}; choose from {', '.join(PROTOCOLS)}")
+            if name in (*PROTOCOLS, CONTROLLER, INTERNAL) or not name.replace("_", "").isalnum():
+                raise ValueError(f"extra listener name {name!r} must be a new name of letters, digits and _ "
+                                 f"(not {', '.join((*PROTOCOLS, CONTROLLER, INTERNAL))})")
         self.release = release(version)
         self.name = name
         self.nodes = nodes
         self.version = version
         self.listeners = listeners
+        # more client listeners under their own names (name -> kind), never the default one: a second
+        # PLAINTEXT port can then be advertised elsewhere (advertised_port) while the first is not
+        self.extra_listeners = extra
         self.authorizer = authorizer
         self.broker_config = {k: str(v) for k, v in (broker_config or {}).items()}
         self.heap = heap
@@ -150,7 +161,7 @@ class KafkaCluster:
         self.tls_tool = tls_tool  # "openssl" or "keytool"; None: openssl if present
         # (node id, listener, bound port) -> port to advertise: puts a relay in front of brokers
         self.advertised_port = advertised_port
-        self.secure_internal = authorizer or any(l.startswith("SASL_") for l in listeners)
+        self.secure_internal = authorizer or any(l.startswith("SASL_") for l in (*listeners, *extra.values()))
         self.tls: TlsFiles | None = None
         self.cluster_id = _cluster_id()
         self.directory = run_dir() / f"{name}-{next(_counter)}"
@@ -183,7 +194,7 @@ class KafkaCluster:
         t0 = time.monotonic()
         self._classpath = os.pathsep.join(str(p) for p in kafka_jars(self.version))
         self.directory.mkdir(parents=True, exist_ok=True)
-        if self.tls is None and any("SSL" in l for l in self.listeners):
+        if self.tls is None and any("SSL" in l for l in (*self.listeners, *self.extra_listeners.values())):
             self.tls = make_tls(self.directory / "tls", tool=self.tls_tool)
         try:
             self._start_nodes(attempts)
@@ -306,14 +317,15 @@ class KafkaCluster:
         """Security protocol of a listener name (INTERNAL is the brokers' own listener)."""
         if name == INTERNAL:
             return "SASL_PLAINTEXT" if self.secure_internal else "PLAINTEXT"
-        return name
+        return self.extra_listeners.get(name, name)
 
     def _listener_name(self, listener: str | None) -> str:
         if listener is None:
             return self.listeners[0]
         name = listener.upper()
-        if name not in self.listeners and name != INTERNAL:
-            raise ValueError(f"cluster {self.name!r} has no {name} listener; it has {', '.join(self.listeners)}")
+        if name not in self.listeners and name not in self.extra_listeners and name != INTERNAL:
+            raise ValueError(f"cluster {self.name!r} has no {name} listener; it has "
+                             f"{', '.join((*self.listeners, *self.extra_listeners))}")
         return name
 
     def _sasl_choice(self, name: str, user: str | None, mechanism: str | None) -> tuple[str, str, str] | None:
@@ -505,7 +517,7 @@ class KafkaCluster:
 
     # ------------------------------------------------------------------ internals
     def _layout(self) -> None:
-        names = [CONTROLLER, INTERNAL, *self.listeners]
+        names = [CONTROLLER, INTERNAL, *self.listeners, *self.extra_listeners]
         self.brokers = []
         for node_id in range(1, self.nodes + 1):
             ports = dict(zip(names, free_ports(len(names))))
@@ -514,7 +526,8 @@ class KafkaCluster:
         for b, layout in zip(self.brokers, layouts):
             b.directory.mkdir(parents=True, exist_ok=True)
             props = server_properties(layout, layouts, self.listeners, self.secure_internal,
-                                      self.authorizer, self.users, self.tls, self.broker_config)
+                                      self.authorizer, self.users, self.tls, self.broker_config,
+                                      extra_listeners=self.extra_listeners)
             if self.advertised_port is not None:
                 props["advertised.listeners"] = ",".join(
                     f"{name}://{b.host}:{self.advertised_port(b.node_id, name, port)}"

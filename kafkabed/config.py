@@ -72,11 +72,14 @@ def server_properties(
     users: Users,
     tls: TlsFiles | None,
     overrides: Mapping[str, str],
+    extra_listeners: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The broker+controller configuration of `node` as an ordered dict."""
+    """The broker+controller configuration of `node` as an ordered dict; `extra_listeners`
+    (name -> kind) are client listeners under names of their own (their ports in `node.ports`)."""
     internal_protocol = "SASL_PLAINTEXT" if secure_internal else "PLAINTEXT"
     protocol_map = {CONTROLLER: internal_protocol, INTERNAL: internal_protocol}
     protocol_map.update({name: name for name in client_listeners})
+    protocol_map.update(extra_listeners or {})
     listeners = ",".join(f"{name}://127.0.0.1:{port}" for name, port in node.ports.items())
     advertised = ",".join(f"{name}://127.0.0.1:{port}" for name, port in node.ports.items()
                           if name != CONTROLLER)

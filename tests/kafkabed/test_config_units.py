@@ -41,6 +41,21 @@ def test_overrides_win():
     assert _props(overrides={"num.partitions": "7"})["num.partitions"] == "7"
 
 
+def test_extra_listener_gets_its_own_name_mapped_to_its_kind():
+    nodes = [NodeLayout(1, {"CONTROLLER": 9001, "INTERNAL": 9101, "PLAINTEXT": 9201, "RELAY": 9301}, Path("/d1"))]
+    p = server_properties(nodes[0], nodes, client_listeners=("PLAINTEXT",), secure_internal=False,
+                          authorizer=False, users=Users(), tls=None, overrides={},
+                          extra_listeners={"RELAY": "PLAINTEXT"})
+    assert p["listener.security.protocol.map"].endswith("PLAINTEXT:PLAINTEXT,RELAY:PLAINTEXT")
+    assert "RELAY://127.0.0.1:9301" in p["listeners"] and "RELAY://127.0.0.1:9301" in p["advertised.listeners"]
+
+
+def test_extra_listener_is_reachable_by_name_but_not_the_default():
+    cluster = KafkaCluster("unstarted", extra_listeners={"relay": "plaintext"})
+    assert cluster.extra_listeners == {"RELAY": "PLAINTEXT"} and cluster._listener_name(None) == "PLAINTEXT"
+    assert cluster._listener_name("relay") == "RELAY" and cluster._protocol("RELAY") == "PLAINTEXT"
+
+
 def test_render_rejects_multiline_values():
     assert render_properties({"a": "b"}) == "a=b\n"
     with pytest.raises(ValueError, match="'evil'"):
@@ -60,6 +75,9 @@ def test_users_must_be_plain_words_and_include_admin():
     ({"listeners": ("SSL", "ssl")}, "distinct"),
     ({"listeners": ()}, "at least one client listener"),
     ({"version": "0.8.2"}, "unknown Kafka version"),
+    ({"extra_listeners": {"RELAY": "HTTP"}}, "extra listener 'RELAY': unknown kind 'HTTP'"),
+    ({"extra_listeners": {"SSL": "PLAINTEXT"}}, "extra listener name 'SSL' must be a new name"),
+    ({"extra_listeners": {"a-b": "PLAINTEXT"}}, "extra listener name 'A-B' must be a new name"),
 ])
 def test_cluster_arguments_are_checked(kwargs, message):
     with pytest.raises(ValueError, match=message):
