@@ -238,23 +238,25 @@ class GroupMember:
                 if done:
                     task.result()
                     return
-                try:
-                    code = await self._heartbeat_once(interval * 2)
-                except ClientError as exc:
-                    log.info("group %s: heartbeat failed (%s)", self.settings.group_id, exc)
-                    continue
-                if code in LOST_CODES:
-                    self._lost(f"Heartbeat answered {error_name(code)}")
+                await self._heartbeat(interval)
         finally:
             if not task.done():
                 task.cancel()
 
-    async def _heartbeat_once(self, timeout: float) -> int:
-        """One Heartbeat; NONE renews the lease from the time it was sent."""
+    async def _heartbeat(self, interval: float) -> int | None:
+        """One Heartbeat, as both heartbeating loops send it: NONE renews the lease from the time it
+        was sent; a lost membership stops writing at once; a failed request is logged and gives
+        None (the next interval tries again). Returns the answer's code for the caller's next step."""
         sent = time.monotonic()
-        code = await self.client.heartbeat(self.member_id, self.generation, timeout=timeout)
+        try:
+            code = await self.client.heartbeat(self.member_id, self.generation, timeout=interval * 2)
+        except ClientError as exc:
+            log.info("group %s: heartbeat failed (%s)", self.settings.group_id, exc)
+            return None
         if code == ErrorCode.NONE:
             self.gate.renew(sent + self.settings.lease_ms / 1000)
+        elif code in LOST_CODES:
+            self._lost(f"Heartbeat answered {error_name(code)}")
         return code
 
     async def _heartbeats(self, stop: asyncio.Event) -> None:
@@ -266,17 +268,12 @@ class GroupMember:
                 return
             if self._rejoin.is_set() or self._leader_sees_change():
                 return
-            try:
-                code = await self._heartbeat_once(interval * 2)
-            except ClientError as exc:
-                log.info("group %s: heartbeat failed (%s)", self.settings.group_id, exc)
-                continue
-            if code == ErrorCode.NONE:
+            code = await self._heartbeat(interval)
+            if code is None or code == ErrorCode.NONE:
                 pass
             elif code == ErrorCode.REBALANCE_IN_PROGRESS:
                 return   # the lease is not renewed by this answer: rejoin now, SyncGroup renews it
             elif code in LOST_CODES:
-                self._lost(f"Heartbeat answered {error_name(code)}")
                 if code == ErrorCode.UNKNOWN_MEMBER_ID:
                     self.member_id = ""
                 return

@@ -14,9 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -24,81 +22,10 @@ from kafkabed.producers import produce
 from linker.settings import load_config
 from tests.checker import wait_exact
 
+from ..run_process import POLL_MS, LinkerProcess, Writer, link_file
 from .helpers import command, state_of
 
-POLL_MS = 300
 LIVENESS_S = (3 * POLL_MS + 2000) / 1000   # records.liveness_ms, stated in the refusal
-
-
-def _link(tmp_path: Path, source, destination, topic: str) -> Path:
-    link = tmp_path / "link.toml"
-    link.write_text(f'''name = "own-{topic[-8:]}"
-[source]
-bootstrap_servers = "{source.bootstrap}"
-[destination]
-bootstrap_servers = "{destination.bootstrap}"
-[topics]
-names = ["{topic}"]
-[mirror]
-fetch_max_wait_ms = 100
-stop_timeout_ms = 5000
-[lifecycle]
-state_poll_ms = {POLL_MS}
-offset_sync_interval_ms = 1000
-''')
-    return link
-
-
-class Run:
-    """One `python -m linker.app.cli run` subprocess, stderr kept in a file."""
-
-    def __init__(self, link: Path, log: Path) -> None:
-        self.log = log
-        self.started = time.monotonic()
-        with open(log, "wb") as err:
-            self.proc = subprocess.Popen([sys.executable, "-m", "linker.app.cli", "run", "-c", str(link)],
-                                         stdout=subprocess.DEVNULL, stderr=err)
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_log(self, text: str, timeout: float = 60.0) -> float:
-        """Seconds since start when `text` appeared."""
-        deadline = time.monotonic() + timeout
-        while text not in self.text():
-            assert self.proc.poll() is None, f"linker run exited ({self.proc.returncode}):\n{self.text()[-3000:]}"
-            assert time.monotonic() < deadline, f"no {text!r} within {timeout}s:\n{self.text()[-3000:]}"
-            time.sleep(0.05)
-        return time.monotonic() - self.started
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(30)
-        return self.proc.returncode
-
-
-class Writer(threading.Thread):
-    """Keeps producing to the source while the test runs (the situation of the issue)."""
-
-    def __init__(self, source, topic: str) -> None:
-        super().__init__(daemon=True)
-        self.source, self.topic, self.halt, self.sent = source, topic, threading.Event(), 0
-
-    def run(self) -> None:
-        while not self.halt.is_set():
-            produce(self.source, self.topic, 20)
-            self.sent += 20
-            time.sleep(0.05)
-
-    def finish(self) -> int:
-        self.halt.set()
-        self.join(60)
-        return self.sent
 
 
 def _end(cluster, topic: str) -> int:
@@ -114,10 +41,10 @@ def test_second_run_refused_then_takes_over_after_kill9(source, destination, top
                                                          testbed_report):
     source.create_topic(topic_name, partitions=1)
     produce(source, topic_name, 200)
-    link = _link(tmp_path, source, destination, topic_name)
+    link = link_file(tmp_path, source, destination, [topic_name], f"own-{topic_name[-8:]}")
     cfg = load_config(link)
-    first = Run(link, tmp_path / "first.log")
-    writer = Writer(source, topic_name)
+    first = LinkerProcess(link, tmp_path / "first.log")
+    writer = Writer(source, [topic_name], per_round=20, pause=0.05)
     second = None
     try:
         first.wait_log("-> MIRRORING")
@@ -144,7 +71,7 @@ def test_second_run_refused_then_takes_over_after_kill9(source, destination, top
         first.proc.wait(30)
         killed = time.monotonic()
         produce(source, topic_name, 50)
-        second = Run(link, tmp_path / "second.log")
+        second = LinkerProcess(link, tmp_path / "second.log")
         second.wait_log("owner epoch 2", timeout=60)
         takeover = time.monotonic() - killed
         assert takeover >= LIVENESS_S    # not before the stated window
@@ -169,9 +96,9 @@ def test_second_run_refused_then_takes_over_after_kill9(source, destination, top
 def test_newer_owner_epoch_fences_a_running_linker(source, destination, topic_name, tmp_path, testbed_report):
     source.create_topic(topic_name, partitions=1)
     produce(source, topic_name, 100)
-    link = _link(tmp_path, source, destination, topic_name)
+    link = link_file(tmp_path, source, destination, [topic_name], f"own-{topic_name[-8:]}")
     cfg = load_config(link)
-    first = Run(link, tmp_path / "first.log")
+    first = LinkerProcess(link, tmp_path / "first.log")
     try:
         first.wait_log("-> MIRRORING")
         wait_exact(source, destination, [topic_name], timeout=60, min_records=100)

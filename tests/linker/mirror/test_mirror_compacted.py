@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, Callable
 
 from kafkabed.producers import Record, create_compacted_topic, make_records, produce
 from linker.verify import verify_link
@@ -61,6 +61,19 @@ def _cleaned_at(cluster: Any, topic: str, offset: int) -> bool:
 
 
 
+def _write_until(done: Callable[[], bool], write: Callable[[int], None], what: str | Callable[[], str],
+                 start: int = 0, pause: float = 0.5, timeout: float = 90.0) -> int:
+    """Forces the source cleaner's hand: ``write(i)`` rounds (i from ``start``), ``pause`` apart,
+    until ``done()``; fails naming ``what`` after ``timeout``. Returns the next round number."""
+    i, deadline = start, time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"{what if isinstance(what, str) else what()} within {timeout:g}s"
+        write(i)
+        i += 1
+        time.sleep(pause)
+    return i
+
+
 def _mirror_then_vanish(source, destination, topic_name: str, write) -> tuple[Any, int]:
     """Mirror the round ``write(0)`` writes, then write rounds until the source cleaner removed a
     whole batch above the mirrored end (the linker is behind the cleaner), and one more round:
@@ -69,12 +82,8 @@ def _mirror_then_vanish(source, destination, topic_name: str, write) -> tuple[An
     cfg = link_config(source, destination, names=[topic_name])
     asyncio.run(run_until(engine_for(cfg), caught_up(), 60))
     mirrored = read_log_end(destination, topic_name)
-    i, deadline = 1, time.monotonic() + 90
-    while not _gap_above(source, topic_name, mirrored):
-        assert time.monotonic() < deadline, "the source cleaner removed no whole batch"
-        write(i)
-        i += 1
-        time.sleep(0.5)
+    i = _write_until(lambda: _gap_above(source, topic_name, mirrored), write,
+                     "the source cleaner removed no whole batch", start=1)
     write(i)
     return cfg, mirrored
 
@@ -92,15 +101,8 @@ def _gap_above(cluster: Any, topic: str, offset: int) -> bool:
 
 def _produce_until_cleaned(cluster: Any, topic: str, timeout: float = 90.0) -> int:
     """Produce rounds until the source log shows cleaning; returns the next round number."""
-    i = 0
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _round(cluster, topic, i)
-        i += 1
-        time.sleep(0.5)
-        if _cleaned(cluster, topic):
-            return i
-    raise AssertionError(f"the source cleaner did not clean {topic} within {timeout}s")
+    return _write_until(lambda: _cleaned(cluster, topic), lambda i: _round(cluster, topic, i),
+                        f"the source cleaner did not clean {topic}", timeout=timeout)
 
 
 def _read_kafka_python(cluster: Any, topic: str, start: int) -> dict[int, Rec]:
@@ -124,12 +126,15 @@ def _read_kafka_python(cluster: Any, topic: str, start: int) -> dict[int, Rec]:
         consumer.close()
 
 
-def _read_confluent(cluster: Any, topic: str, start: int) -> dict[int, Rec]:
+def _read_confluent(cluster: Any, topic: str, start: int, isolation: str | None = None) -> dict[int, Rec]:
+    """Every record a confluent-kafka consumer (``isolation``: its isolation.level, else the
+    default) sees from ``start`` to the log end, by offset."""
     import uuid
     from confluent_kafka import Consumer, TopicPartition
     consumer = Consumer(dict(cluster.confluent_config(), **{"group.id": f"c-{uuid.uuid4().hex[:8]}",
                                                             "enable.auto.commit": False,
-                                                            "auto.offset.reset": "earliest"}))
+                                                            "auto.offset.reset": "earliest"},
+                             **({"isolation.level": isolation} if isolation else {})))
     try:
         _, end = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
         consumer.assign([TopicPartition(topic, 0, start)])

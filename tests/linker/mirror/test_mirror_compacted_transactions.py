@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from kafkabed.producers import create_compacted_topic
 from linker.verify import verify_link
@@ -19,12 +19,14 @@ from linker.verify import verify_link
 from tests.checker import LATEST, READ_COMMITTED, RawCluster, read_log
 from tests.faults.link_process import LinkerRun, write_link
 from .helpers import caught_up, engine_for, link_config, run_until
+from .test_mirror_compacted import _read_confluent, _state, _write_until
 from .txn_judge import assert_same, batch_difference, control_type
 
-Rec = tuple[bytes | None, bytes | None, tuple, int]
 _CONTROL, _HORIZON = 0x20, 0x40
 #: The source cleaner stops (a filler copies the next record retained *then*).
 FROZEN = {"segment.ms": 3_600_000, "min.cleanable.dirty.ratio": 0.99}
+#: The source cleaner cleans all it can, at once.
+CLEANING = {"segment.ms": 100, "min.cleanable.dirty.ratio": 0.01}
 
 
 def _producer(cluster: Any) -> Producer:
@@ -77,38 +79,6 @@ def _shape(cluster: Any, topic: str) -> dict[str, int]:
     return out
 
 
-def _read(cluster: Any, topic: str, committed: bool) -> dict[int, Rec]:
-    """Every record a consumer of the isolation level sees, by offset."""
-    consumer = Consumer(dict(cluster.confluent_config(), **{
-        "group.id": f"c-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False, "auto.offset.reset": "earliest",
-        "isolation.level": "read_committed" if committed else "read_uncommitted"}))
-    try:
-        _, end = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)
-        consumer.assign([TopicPartition(topic, 0, 0)])
-        out: dict[int, Rec] = {}
-        deadline = time.monotonic() + 30
-        while True:
-            for m in consumer.consume(num_messages=1000, timeout=0.5):
-                if not m.error():
-                    out[m.offset()] = (m.key(), m.value(), tuple(m.headers() or ()), m.timestamp()[1])
-            if consumer.position([TopicPartition(topic, 0)])[0].offset >= end:
-                return out
-            assert time.monotonic() < deadline, f"read of {topic} stuck"
-    finally:
-        consumer.close()
-
-
-def _state(records: dict[int, Rec]) -> dict[bytes, bytes]:
-    out: dict[bytes, bytes] = {}
-    for off in sorted(records):
-        key, value = records[off][:2]
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = value
-    return out
-
-
 def _judge_cleaned(source: Any, destination: Any, topic: str, mirrored_before: int = 0) -> dict[str, int]:
     """The contract of docs/mirror.md (transactional compacted topics), judged independently.
 
@@ -144,7 +114,8 @@ def _judge_cleaned(source: Any, destination: Any, topic: str, mirrored_before: i
             counts["uncleaned"] += 1
     committed_on_dest: set[int] = set()
     for committed in (True, False):
-        s_recs, d_recs = _read(source, topic, committed), _read(destination, topic, committed)
+        isolation = "read_committed" if committed else "read_uncommitted"
+        s_recs, d_recs = _read_confluent(source, topic, 0, isolation), _read_confluent(destination, topic, 0, isolation)
         if committed:
             committed_on_dest = set(d_recs)
         for off, rec in s_recs.items():
@@ -205,6 +176,12 @@ def _cleaned_in(cluster: Any, topic: str, lo: int, hi: int) -> bool:
     return False
 
 
+def _freeze(cluster: Any, topic: str) -> None:
+    """Stops the source cleaner on ``topic`` and lets a cleaning under way end."""
+    cluster.set_topic_config(topic, FROZEN)
+    time.sleep(2.0)
+
+
 def test_cleaned_transactional_compacted_topic_mirrors_record_exact(source, destination, topic_name):
     """Two rounds mirrored uncleaned; then the source cleaner runs (aborted data removed,
     committed batches cleaned, markers of transactions without data left removed:
@@ -220,20 +197,17 @@ def test_cleaned_transactional_compacted_topic_mirrors_record_exact(source, dest
     asyncio.run(run_until(engine_for(cfg), caught_up(), 60))
     with RawCluster(destination.bootstrap) as c:
         mirrored = read_log(c, topic_name, 0).log_end
-    source.set_topic_config(topic_name, {"segment.ms": 100, "min.cleanable.dirty.ratio": 0.01})
-    i, deadline = 2, time.monotonic() + 60
-    while True:
-        _round(a, b, plain, topic_name, i)
-        i += 1
+
+    def cleaned_below_and_above() -> bool:
         shape = _shape(source, topic_name)
-        if shape["cleaned"] and _cleaned_in(source, topic_name, 0, mirrored) and \
-                _cleaned_in(source, topic_name, mirrored, shape["end"]):
-            break
-        assert time.monotonic() < deadline, f"the source cleaner did not clean: {shape}"
-        time.sleep(0.3)
+        return bool(shape["cleaned"]) and _cleaned_in(source, topic_name, 0, mirrored) and \
+            _cleaned_in(source, topic_name, mirrored, shape["end"])
+    source.set_topic_config(topic_name, CLEANING)
+    i = _write_until(cleaned_below_and_above, lambda i: _round(a, b, plain, topic_name, i),
+                     lambda: f"the source cleaner did not clean: {_shape(source, topic_name)}",
+                     start=2, pause=0.3, timeout=60)
     _round(a, b, plain, topic_name, i)            # the active segment: uncleaned transactions
-    source.set_topic_config(topic_name, FROZEN)
-    time.sleep(2.0)                                 # a cleaning under way ends
+    _freeze(source, topic_name)
     print(f"\nsource after {i + 1} rounds ({mirrored} offsets mirrored before): {_shape(source, topic_name)}")
     engine = engine_for(cfg)
     began = time.monotonic()
@@ -272,15 +246,10 @@ def test_kill9_inside_a_destination_transaction_that_starts_with_fillers(
     assert a.flush(30) == 0
     a.commit_transaction(30)                                              # marker at 3
     put(b"gone", b"v1")                                                   # 4 supersedes 0
-    source.set_topic_config(topic_name, {"segment.ms": 100, "min.cleanable.dirty.ratio": 0.01})
-    deadline, n = time.monotonic() + 60, 0
-    while not _cleaned_in(source, topic_name, 0, 1):
-        assert time.monotonic() < deadline, "the source cleaner did not remove offset 0"
-        put(b"x", b"%d" % n)                                              # rolls segments
-        n += 1
-        time.sleep(0.3)
-    source.set_topic_config(topic_name, FROZEN)
-    time.sleep(2.0)
+    source.set_topic_config(topic_name, CLEANING)
+    _write_until(lambda: _cleaned_in(source, topic_name, 0, 1), lambda n: put(b"x", b"%d" % n),   # rolls segments
+                 "the source cleaner did not remove offset 0", pause=0.3, timeout=60)
+    _freeze(source, topic_name)
     with RawCluster(source.bootstrap) as c:
         log = read_log(c, topic_name, 0)
     assert log.batches[0].base_offset == 1 and log.batches[0].attributes & 0x10, log.batches[:2]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
 
 import pytest
 from confluent_kafka import Producer
@@ -285,6 +286,34 @@ def test_destination_broker_killed_mid_transaction(source, destination, topic_na
     assert_same(source, destination, topic_name, 1, committed=6, everything=6)
 
 
+@asynccontextmanager
+async def _marker_replayed(source: Any, destination: Any, topic: str,
+                           link: str) -> AsyncIterator[tuple[tuple[str, int], TxnReplayer, BatchView]]:
+    """One committed source transaction of two records, its data and COMMIT marker replayed by a
+    bare ``TxnReplayer`` (the marker at destination offset 2): the start of the two tests of a
+    marker's read-back below, which then drive the replayer by hand."""
+    source.create_topic(topic)
+    destination.create_topic(topic)
+    p = txn_producer(source)
+    p.begin_transaction()
+    send(p, topic, make_records(2, prefix="a1"))
+    p.commit_transaction(30)
+    tp = (topic, 0)
+    cfg = link_config(source, destination, names=[topic])
+    src = connect(cfg.source, "source", f"{link}-marker")
+    dst = connect(cfg.destination, "destination", f"{link}-marker")
+    try:
+        replayer = TxnReplayer(link, dst, Admin(dst), acks=-1, timeout_ms=30_000, source=src)
+        fetched = await src.fetch_partition(tp, 0, 1 << 20)
+        data, marker = [b for b in walk_batches(fetched.records) if type(b) is BatchView]
+        assert await replayer.replay(tp, tp, data) == (0, 0)
+        assert await replayer.replay(tp, tp, marker) == (0, 2)
+        yield tp, replayer, marker
+    finally:
+        await src.close()
+        await dst.close()
+
+
 def test_a_marker_that_landed_after_the_partition_was_located_is_not_written_again(
         source, destination, topic_name):
     """EndTxn answered, its marker not read back (the read or the EndTxn failed: a broker slow
@@ -294,32 +323,13 @@ def test_a_marker_that_landed_after_the_partition_was_located_is_not_written_aga
     (seen once under load: "destination assigned base offset 7 to the source batch at offset
     6"). The late landing is pinned down by calling the replayer itself: marker replayed, the
     pool left unrecovered as after an ambiguous answer, the same marker replayed again."""
-    source.create_topic(topic_name)
-    destination.create_topic(topic_name)
-    p = txn_producer(source)
-    p.begin_transaction()
-    send(p, topic_name, make_records(2, prefix="a1"))
-    p.commit_transaction(30)
-    tp = (topic_name, 0)
-    cfg = link_config(source, destination, names=[topic_name])
-
-    async def go() -> None:
-        src = connect(cfg.source, "source", "late-marker")
-        dst = connect(cfg.destination, "destination", "late-marker")
-        try:
-            replayer = TxnReplayer("late", dst, Admin(dst), acks=-1, timeout_ms=30_000, source=src)
-            fetched = await src.fetch_partition(tp, 0, 1 << 20)
-            data, marker = [b for b in walk_batches(fetched.records) if type(b) is BatchView]
-            assert await replayer.replay(tp, tp, data) == (0, 0)
-            assert await replayer.replay(tp, tp, marker) == (0, 2)
+    async def go() -> tuple[int, int] | ClientError:
+        async with _marker_replayed(source, destination, topic_name, "late") as (tp, replayer, marker):
             replayer.pools[tp].recovered = False        # as replay() leaves it after a ClientError
             try:
                 return await replayer.replay(tp, tp, marker)
             except ClientError as exc:                  # the engine locates the partition again
                 return exc
-        finally:
-            await src.close()
-            await dst.close()
     again = asyncio.run(go())
     with RawCluster(destination.bootstrap) as c:
         assert [b.base_offset for b in read_log(c, topic_name, 0).batches] == [0, 2]   # one COMMIT, at 2
@@ -333,27 +343,8 @@ def test_marker_read_back_after_the_destination_broker_restarted(source, destina
     reads again: failing there re-located the partition while the marker could still be on its
     way (the window of the test above; seen in runs of
     ``test_destination_broker_killed_mid_transaction``). ~10 s (one broker restart)."""
-    source.create_topic(topic_name)
-    destination.create_topic(topic_name)
-    p = txn_producer(source)
-    p.begin_transaction()
-    send(p, topic_name, make_records(2, prefix="a1"))
-    p.commit_transaction(30)
-    tp = (topic_name, 0)
-    cfg = link_config(source, destination, names=[topic_name])
-
     async def go() -> None:
-        src = connect(cfg.source, "source", "marker-read")
-        dst = connect(cfg.destination, "destination", "marker-read")
-        try:
-            replayer = TxnReplayer("reread", dst, Admin(dst), acks=-1, timeout_ms=30_000, source=src)
-            fetched = await src.fetch_partition(tp, 0, 1 << 20)
-            data, marker = [b for b in walk_batches(fetched.records) if type(b) is BatchView]
-            assert await replayer.replay(tp, tp, data) == (0, 0)
-            assert await replayer.replay(tp, tp, marker) == (0, 2)
+        async with _marker_replayed(source, destination, topic_name, "reread") as (tp, replayer, _):
             await asyncio.to_thread(destination.restart, destination.brokers[0].node_id)
             assert await replayer._marker_at(tp, 2, ControlType.COMMIT) == (0, 2)
-        finally:
-            await src.close()
-            await dst.close()
     asyncio.run(go())

@@ -66,21 +66,26 @@ class Producing(threading.Thread):
 class Consuming(threading.Thread):
     """A group member committing synchronously after each poll, as an application would."""
 
-    def __init__(self, bootstrap: str, topic: str, group: str) -> None:
+    def __init__(self, bootstrap: str, topic: str | list[str], group: str) -> None:
         super().__init__(daemon=True)
         from kafka import KafkaConsumer
-        self.consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group,
+        topics = [topic] if isinstance(topic, str) else topic
+        self.consumer = KafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group,
                                       auto_offset_reset="earliest", enable_auto_commit=False)
         self.stop = threading.Event()
-        self.seen: list[tuple[int, int, bytes]] = []
+        self.seen: list[tuple] = []
         self.errors: list[BaseException] = []
+
+    def _row(self, m) -> tuple:
+        """What `seen` keeps of a record: (partition, offset, value)."""
+        return m.partition, m.offset, m.value
 
     def run(self) -> None:
         while not self.stop.is_set():
             try:
                 batch = self.consumer.poll(timeout_ms=200)
                 for tp, msgs in batch.items():
-                    self.seen.extend((m.partition, m.offset, m.value) for m in msgs)
+                    self.seen.extend(self._row(m) for m in msgs)
                 if batch:
                     self.consumer.commit()
             except Exception as exc:
@@ -168,26 +173,29 @@ def _wait(predicate, what: str, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-def _link(source, destination, topic: str):
+def _link(source, destination, topic: str, prefix: str = ""):
     return parse_config({
         "name": LINK,
         "source": {"bootstrap_servers": source.bootstrap.split(",")},
         "destination": {"bootstrap_servers": destination.bootstrap.split(",")},
-        "topics": {"names": [topic]},
+        "topics": {"names": [topic], "prefix": prefix},
         "mirror": {"fetch_max_wait_ms": 50, "metadata_refresh_ms": 2000},
     })
 
 
-def _mirrored_behind_proxy(source, destination, start_proxy, topic: str):
-    """A proxy fronting the source, the topic a read-only mirror on the destination, the real
-    engine mirroring it in the proxy's loop; returns the proxy, the Cutover to run (its promote
-    stops the engine and marks the topic writable, as `linker promote` does after catch-up) and
-    the engine's task."""
+def _mirrored_behind_proxy(source, destination, start_proxy, topic: str, prefix: str = "",
+                           per_topic: bool = False):
+    """A proxy fronting the source, the topic a read-only mirror on the destination (named
+    `prefix + topic` there, as a `topics.prefix` link names it), the real engine mirroring it in
+    the proxy's loop; returns the proxy, the Cutover to run (its promote stops the engine and
+    marks the topic writable, as `linker promote` does after catch-up; `per_topic` moves only
+    this topic, the others stay on the source) and the engine's task."""
     src_up = upstream_of(source, "source")
-    dst_up = upstream_of(destination, "destination", epoch_shift=DESTINATION_EPOCH_SHIFT)   # as `linker proxy`
+    dst_up = upstream_of(destination, "destination", epoch_shift=DESTINATION_EPOCH_SHIFT,   # as `linker proxy`
+                         topic_prefix=prefix)
     mirrors = MirrorTopics({topic: LINK})
     proxy = start_proxy(ProxyConfig(upstream=src_up), mirrors, mirrors_on="destination")
-    engine = engine_for(_link(source, destination, topic))
+    engine = engine_for(_link(source, destination, topic, prefix))
     stop_engine = asyncio.Event()
 
     async def start_engine():
@@ -198,7 +206,31 @@ def _mirrored_behind_proxy(source, destination, start_proxy, topic: str):
         stop_engine.set()
         await asyncio.wait_for(engine_task, 30)
         mirrors.promote(topic)
-    return proxy, Cutover(proxy.server, src_up, dst_up, [topic], promote=promote), engine_task
+    return proxy, Cutover(proxy.server, src_up, dst_up, [topic], promote=promote, per_topic=per_topic), engine_task
+
+
+def _cutover_under_traffic(proxy, cutover: Cutover, producing: Producing, consuming: Consuming):
+    """Runs the cutover between 200 records acknowledged (100 consumed) and 300 more after it,
+    then stops the producer and lets the consumer read all it acknowledged (60 s at most);
+    returns the cutover's report and how many records were acknowledged before it."""
+    producing.start()
+    consuming.start()
+    try:
+        _wait(lambda: len(producing.acked) >= 200 and len(consuming.seen) >= 100, "traffic before the cutover")
+        before = len(producing.acked)
+        report = proxy.call(cutover.run(), 180)
+        _wait(lambda: len(producing.acked) >= before + 300, "traffic after the switch")
+    finally:
+        producing.stop.set()
+        producing.join(150)
+    assert not producing.errors, producing.errors[:3]
+    deadline = time.monotonic() + 60
+    while len(consuming.seen) < len(producing.acked) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    consuming.stop.set()
+    consuming.join(30)
+    assert not consuming.errors, consuming.errors[:3]
+    return report, before
 
 
 def _source_producer_ids(source, topic: str) -> set[int]:
@@ -220,26 +252,9 @@ def test_producer_and_group_move_across_a_promote(source, destination, start_pro
     producer_cls, consumer_cls = CLIENTS[client]
     producing = producer_cls(proxy.bootstrap, topic_name)
     consuming = consumer_cls(proxy.bootstrap, topic_name, group)
-    producing.start()
-    consuming.start()
-    try:
-        _wait(lambda: len(producing.acked) >= 200 and len(consuming.seen) >= 100, "traffic before the cutover")
-        before = len(producing.acked)
-        report = proxy.call(cutover.run(), 180)
-        _wait(lambda: len(producing.acked) >= before + 300, "traffic after the switch")
-    finally:
-        producing.stop.set()
-        producing.join(150)
-    assert not producing.errors, producing.errors[:3]
+    report, before = _cutover_under_traffic(proxy, cutover, producing, consuming)
     acked = sorted((p, o) for p, o, _ in producing.acked)
     assert before > 0 and len(acked) > before, "nothing was produced after the switch"
-
-    deadline = time.monotonic() + 60
-    while len(consuming.seen) < len(acked) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    consuming.stop.set()
-    consuming.join(30)
-    assert not consuming.errors, consuming.errors[:3]
 
     assert report.groups_copied.get(group), report
     assert report.groups_not_drained == []

@@ -4,52 +4,25 @@ librdkafka and kafka-python producers and consumer groups on each. The promoted 
 are judged on the destination by plain consumers (never the proxy or linker code)."""
 from __future__ import annotations
 
-import asyncio
 import collections
 import time
 import uuid
 
 from kafkabed.producers import consume
-from linker.proxy import MirrorTopics, ProxyConfig
-from linker.proxy.config import DESTINATION_EPOCH_SHIFT
-from linker.proxy.cutover import Cutover
 from linker.proxy.routing import VIRTUAL_NODE_OFFSET
 
-from conftest import upstream_of
 from kproto import messages
 from kproto.errors import ErrorCode
 from proxy_rawwire import RawConnection
-from test_cutover import (LINK, PARTITIONS, ConfluentConsuming, ConfluentProducing, Consuming, Producing, _link,
-                          _wait)
-
-from tests.linker.mirror.helpers import engine_for, run_engine
+from test_cutover import (PARTITIONS, ConfluentConsuming, ConfluentProducing, Consuming, Producing,
+                          _mirrored_behind_proxy, _wait)
 
 
 class BothConsuming(Consuming):
     """A kafka-python group reading both topics (a mixed group): it stays coordinated by the source."""
 
-    def __init__(self, bootstrap: str, topics: list[str], group: str) -> None:
-        import threading
-
-        from kafka import KafkaConsumer
-        threading.Thread.__init__(self, daemon=True)
-        self.consumer = KafkaConsumer(*topics, bootstrap_servers=bootstrap, group_id=group,
-                                      auto_offset_reset="earliest", enable_auto_commit=False)
-        self.stop = threading.Event()
-        self.seen: list[tuple[str, int, int]] = []
-        self.errors: list[BaseException] = []
-
-    def run(self) -> None:
-        while not self.stop.is_set():
-            try:
-                batch = self.consumer.poll(timeout_ms=200)
-                for tp, msgs in batch.items():
-                    self.seen.extend((m.topic, m.partition, m.offset) for m in msgs)
-                if batch:
-                    self.consumer.commit()
-            except Exception as exc:
-                self.errors.append(exc)
-        self.consumer.close()
+    def _row(self, m) -> tuple:
+        return m.topic, m.partition, m.offset
 
 
 def _in_order_once(seen: list[tuple[int, int, bytes]], acked: list[tuple[int, int, bytes]], what: str) -> None:
@@ -65,22 +38,7 @@ def test_one_topic_promoted_the_other_stays(source, destination, start_proxy, to
     moved, stays = topic_names("moved"), topic_names("stays")
     source.create_topic(moved, PARTITIONS)
     source.create_topic(stays, PARTITIONS)
-    src_up = upstream_of(source, "source")
-    dst_up = upstream_of(destination, "destination", epoch_shift=DESTINATION_EPOCH_SHIFT)
-    mirrors = MirrorTopics({moved: LINK})
-    proxy = start_proxy(ProxyConfig(upstream=src_up), mirrors, mirrors_on="destination")
-    engine = engine_for(_link(source, destination, moved))
-    stop_engine = asyncio.Event()
-
-    async def start_engine():
-        return asyncio.get_running_loop().create_task(run_engine(engine, stop_engine))
-    engine_task = proxy.call(start_engine())
-
-    async def promote() -> None:
-        stop_engine.set()
-        await asyncio.wait_for(engine_task, 30)
-        mirrors.promote(moved)
-    cutover = Cutover(proxy.server, src_up, dst_up, [moved], promote=promote, per_topic=True)
+    proxy, cutover, _ = _mirrored_behind_proxy(source, destination, start_proxy, moved, per_topic=True)
 
     tag = uuid.uuid4().hex[:8]
     clients = {
