@@ -51,7 +51,9 @@ def all_contenders(linker_tree: Path | None = None) -> list[Contender]:
 
 def extra_contenders() -> list[Contender]:
     """Run only when named in --contenders: variants of the linker's own settings."""
-    return [LinkerContender(name="linker-1lane", mirror={"produce_lanes": 1})]
+    return [*(LinkerContender(name=f"linker-{n}lane{'s' if n > 1 else ''}", mirror={"produce_lanes": n})
+              for n in (1, 4, 8)),
+            CeilingContender(in_flight=1, name="ceiling-1inflight")]
 
 
 def pick(items: list, names: str | None, what: str, extra: list | None = None) -> list:
@@ -87,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smoke", action="store_true", help="tiny workloads; check that all data moved")
     ap.add_argument("--only", help="comma-separated workload names")
     ap.add_argument("--contenders", help="comma-separated: linker,mm2,naive,ceiling (also: linker-1lane, "
-                                             "the linker with mirror.produce_lanes = 1)")
+                                             "linker-4lanes, linker-8lanes: the linker with that mirror.produce_lanes; "
+                                             "ceiling-1inflight, the ceiling with one request in flight)")
     ap.add_argument("--out", type=Path, help="results directory (default benchmarks/results; smoke: a temp dir)")
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply the throughput workloads' record counts (compacted: and keys; exploratory runs)")

@@ -450,7 +450,7 @@ class Runner:
             contenders = [c for c in self.contenders
                           if w.contenders is None or c.name.split("@")[0] in w.contenders]
             if w.kind == "latency":
-                contenders = [c for c in contenders if c.name != "ceiling"]
+                contenders = [c for c in contenders if c.follows_live]
                 for r in range(rounds):
                     for c in rotated(contenders, r):
                         results.append(dataclasses.replace(await self.run_latency(w, c), round=r))

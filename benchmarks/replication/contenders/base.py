@@ -50,6 +50,8 @@ class Contender:
     #: so it is done when the destination ends where the source does; otherwise when the
     #: destination holds as many records as the source.
     keeps_offsets: bool = False
+    #: Follows a source being written (the latency workload); the ceiling preloads a finished one.
+    follows_live: bool = True
 
     def dest_topic(self, ctx: RunContext, topic: str, seq: int) -> str:
         return f"{self.name}.{topic}"

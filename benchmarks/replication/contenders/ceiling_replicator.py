@@ -5,8 +5,10 @@ Phase 1 reads every batch of the source topic into memory and prints
 one batch per partition (the next one of each), up to ``IN_FLIGHT`` requests
 pipelined on the leader's connection. No replicator that writes through the
 produce API can do less work per byte, so this is the destination's ceiling.
+With IN_FLIGHT 1 it is the ceiling of a replicator that keeps one batch per
+partition in flight (the exact mirror's rule for batches it may not pipeline).
 
-    python -m benchmarks.replication.contenders.ceiling_replicator SRC DST TOPIC DEST_TOPIC PARTITIONS
+    python -m benchmarks.replication.contenders.ceiling_replicator SRC DST TOPIC DEST_TOPIC PARTITIONS [IN_FLIGHT]
 """
 from __future__ import annotations
 
@@ -57,11 +59,11 @@ async def load(src: str, topic: str, partitions: int) -> dict[int, list[list]]:
         await client.close()
 
 
-async def produce_all(dst: str, dest_topic: str, batches: dict[int, list[list]]) -> None:
+async def produce_all(dst: str, dest_topic: str, batches: dict[int, list[list]], in_flight: int = IN_FLIGHT) -> None:
     client = connect(_settings(dst), "destination", "ceiling-producer")
     try:
         groups = await client.leaders([(dest_topic, p) for p in batches])
-        slots = asyncio.Semaphore(IN_FLIGHT)
+        slots = asyncio.Semaphore(in_flight)
 
         async def send(node: int, parts: list[tuple[int, list]]) -> None:
             try:
@@ -86,13 +88,14 @@ async def produce_all(dst: str, dest_topic: str, batches: dict[int, list[list]])
 
 
 def main(argv: list[str]) -> None:
-    src, dst, topic, dest_topic, partitions = argv
+    src, dst, topic, dest_topic, partitions, *rest = argv
+    in_flight = int(rest[0]) if rest else IN_FLIGHT
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     batches = asyncio.run(load(src, topic, int(partitions)))
     n = sum(len(v) for v in batches.values())
     print(f"READY {n}", flush=True)
     signal.sigwait({signal.SIGUSR1})
-    asyncio.run(produce_all(dst, dest_topic, batches))
+    asyncio.run(produce_all(dst, dest_topic, batches, in_flight))
     print("DONE", flush=True)
 
 
