@@ -122,6 +122,16 @@ class Figures:
         return self.p99_ms_proxy - self.p99_ms_direct
 
 
+def _terminate(proc: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 10 s; reaped either way."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class ProxyProcess:
     def __init__(self, upstream: str, extra: list[str]) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "linker.proxy", "--upstream", upstream,
@@ -138,12 +148,7 @@ class ProxyProcess:
         return t.user + t.system
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        _terminate(self.proc)
 
 
 class SocatRelay:
@@ -208,12 +213,7 @@ class SocatRelay:
             children = psutil.Process(self.proc.pid).children()
         except psutil.Error:
             children = []
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        _terminate(self.proc)
         for child in children:   # connections still open: their copies outlive the listener
             try:
                 child.kill()
