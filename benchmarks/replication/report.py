@@ -81,11 +81,12 @@ def _median(summ: dict[str, Any], contender: str, figure: str) -> float | None:
     return got["median"] if got else None
 
 
-def ratios(results: list[Result]) -> dict[str, dict[str, float | None]]:
+def ratios(results: list[Result], summ_all: dict[str, dict[str, dict[str, Any]]] | None = None
+           ) -> dict[str, dict[str, float | None]]:
     """Per workload, ratios of medians over the rounds: linker MB/s over each other
-    contender's, and linker CPU/GB (own, and all processes') over MM2's."""
+    contender's, and linker CPU/GB over MM2's (``summ_all``: ``summary(results)`` if already made)."""
     out: dict[str, dict[str, float | None]] = {}
-    for w, summ in summary(results).items():
+    for w, summ in (summ_all if summ_all is not None else summary(results)).items():
         if "linker" not in summ:
             continue
         row: dict[str, float | None] = {}
@@ -103,7 +104,8 @@ def ratios(results: list[Result]) -> dict[str, dict[str, float | None]]:
 def write_json(results: list[Result], out_dir: Path, date: str, meta: dict[str, Any]) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    rat, summ = ratios(results), summary(results)
+    summ = summary(results)
+    rat = ratios(results, summ)
     for w in dict.fromkeys(r.workload for r in results):
         p = out_dir / f"{date}-{w}.json"
         p.write_text(json.dumps({"workload": w, **meta, "ratios": rat.get(w, {}), "summary": summ.get(w, {}),
@@ -148,8 +150,9 @@ def markdown(results: list[Result], meta: dict[str, Any]) -> str:
                          f"{_f(r.records_dest)} | {_f(r.fillers)} | {_f(r.offsets_per_s)} | "
                          f"{_f(r.records_per_s)} | {_f(r.mb_per_s)} | {_f(r.moving_s)} | {_f(r.startup_s)} | "
                          f"{status} |")
-    lines += _summary_lines(summary(results))
-    rat = ratios(results)
+    summ = summary(results)
+    lines += _summary_lines(summ)
+    rat = ratios(results, summ)
     if rat:
         cols = ["linker/mm2 MB/s", "linker/naive MB/s", "linker/ceiling MB/s", "linker/mm2 CPU per GB"]
         lines += ["", "Ratios of medians over the rounds:", "",
