@@ -152,8 +152,12 @@ class LifecycleController:
         try:
             async with self._poll_lock:
                 self.state = await self._read()
-                if self.owner is None:
+                for _ in range(3):   # lost to another member's claim of the epoch: the next one, while we lead
+                    if self.owner is not None or not member.is_leader():
+                        break
                     await self.claim_for_group(member.settings.group_id)
+                if self.owner is None:
+                    return   # no longer the leader: the newer generation's leader records the group
                 owners: dict[str, dict[int, str]] = {}
                 for (t, p), m in member.owners.items():
                     owners.setdefault(t, {})[p] = m
@@ -161,17 +165,19 @@ class LifecycleController:
                                   {m: {"host": i.host, "pid": i.pid} for m, i in member.members.items()}, owners)
                 await self.store.write([(rec.key(), rec.value())])
         except OwnerConflict as exc:
-            self.fenced = str(exc)
-            log.error("%s", exc)
-            self.engine.request_stop()
+            self._stop_fenced(str(exc))
         except (ClientError, StateStoreError) as exc:
             log.info("recording the group's assignment failed (%s); the next rebalance retries", exc)
 
     async def claim_for_group(self, group_id: str) -> None:
-        """Owner epoch + 1 for this group's new leader. A previous leader of the same group needs no
-        wait: the coordinator elected a new leader only after the old one left the group, and a member
-        outside the group has stopped writing (its lease ended first). A linker outside the group
-        whose beat still changes keeps the link: this member stops, as ``claim`` would."""
+        """Owner epoch + 1 for this group's new leader. ``owner`` stays None if another member of
+        the same group won that epoch: two generations' leaders overlap (one frozen mid-claim), and
+        the group, not this record, says who leads; the member stays in the group, and
+        ``on_assignment`` or the next poll claims again while it leads. A previous leader of the
+        same group needs no wait: the coordinator elected a new leader only after the old one left
+        the group, and a member outside the group has stopped writing (its lease ended first). A
+        linker outside the group whose beat still changes keeps the link: this member stops, as
+        ``claim`` would."""
         cur = self.state.owner
         if cur is not None and not cur.released and cur.group != group_id:
             watch = await watch_owner(self._read, self.state)
@@ -184,6 +190,11 @@ class LifecycleController:
         await self.store.write([(mine.key(), mine.value()), (HEARTBEAT_KEY, heartbeat_value())])
         self.state = await self._read()
         won = self.state.owner
+        if won is not None and won.group == group_id and (won.epoch, won.owner_id) != (mine.epoch, mine.owner_id):
+            self._group_epoch = max(self._group_epoch or 0, won.epoch)
+            log.info("link %s: another member of group %s claimed it first (%s); this member stays in the "
+                     "group", self.link, group_id, won.who())
+            return
         if won is None or (won.epoch, won.owner_id) != (mine.epoch, mine.owner_id):
             raise OwnerConflict(f"link {self.link}: another linker claimed it at the same time "
                                 f"({won.who() if won else 'unknown'})")
@@ -263,20 +274,22 @@ class LifecycleController:
                 return False
             if self._group_epoch is None or cur.epoch <= self._group_epoch:
                 return False   # an owner from before the group started (the group's leader claims after it)
-            self.fenced = (f"link {self.link}: fenced by {cur.who()}, outside group "
-                           f"{self.group.settings.group_id}; stopped producing")
-            log.error("%s", self.fenced)
-            self.engine.request_stop()
+            self._stop_fenced(f"link {self.link}: fenced by {cur.who()}, outside group "
+                              f"{self.group.settings.group_id}; stopped producing")
             return True
         if mine is None or self.fenced is not None:
             return self.fenced is not None
         if cur is not None and (cur.epoch, cur.owner_id) != (mine.epoch, mine.owner_id):
-            self.fenced = (f"link {self.link}: fenced by {cur.who()} (ours was epoch {mine.epoch}); "
-                           f"stopped producing")
-            log.error("%s", self.fenced)
-            self.engine.request_stop()
+            self._stop_fenced(f"link {self.link}: fenced by {cur.who()} (ours was epoch {mine.epoch}); "
+                              f"stopped producing")
             return True
         return False
+
+    def _stop_fenced(self, why: str) -> None:
+        """Another owner holds the link: say why, and stop the engine (no produce after this)."""
+        self.fenced = why
+        log.error("%s", why)
+        self.engine.request_stop()
 
     async def _writable_loop(self, stop: asyncio.Event) -> None:
         """Topics whose STOPPED is recorded, in order: producer ids moved past the mirrored ones, then
@@ -480,6 +493,13 @@ class LifecycleController:
         if self._check_fence():
             return
         single = self._singleton()
+        if single and self.group is not None and self.owner is None:
+            # A stale leader (frozen mid-claim, say) claimed after us: the group's leader claims again.
+            try:
+                await self.claim_for_group(self.group.settings.group_id)
+            except OwnerConflict as exc:
+                self._stop_fenced(str(exc))
+                return
         if single:
             beat: list[tuple[bytes, bytes | None]] = [(HEARTBEAT_KEY, heartbeat_value())]
             if self.owner is not None:
