@@ -222,8 +222,7 @@ class TxnReplayer:
         partition is located again (its marker moved the log end). Any other id is
         initialised again when first used.
         """
-        states = (await self.admin.describe_producers([dest_tp])).get(dest_tp)
-        producers = {s.producer_id: s for s in states} if isinstance(states, list) else {}
+        producers = {s.producer_id: s for s in await self._producer_states(dest_tp)}
         slots: dict[int, Slot] = {}
         n = 0
         while True:
@@ -331,11 +330,25 @@ class TxnReplayer:
         return slot
 
     async def _foreign(self, dest_tp: TP, pool: PartitionTxns, pid: int) -> bool:
-        """The partition holds producer state for ``pid`` that none of the pool's slots wrote."""
+        """The partition holds non-transactional producer state for ``pid``: mirrored idempotent
+        batches of a source producer with that id, whose sequences would clash with ours.
+        Transactional state (a marker's coordinator epoch, or an open transaction) is this link's
+        own: only its pools write transactions to a mirror, and a pool's transactional id keeps
+        its producer id across runs (after a restart InitProducerId hands the same id back)."""
         if any(s.producer.producer_id == pid for s in pool.slots.values()):
             return False
+        return any(s.producer_id == pid and s.coordinator_epoch < 0 and s.current_txn_start_offset < 0
+                   for s in await self._producer_states(dest_tp))
+
+    async def _producer_states(self, dest_tp: TP) -> list[Any]:
+        """DescribeProducers of one partition; its error raised (ambiguous: locate and recover
+        again), never read as "no producers" (an open transaction would be continued at
+        sequence 0, a foreign id taken for a pool's)."""
         states = (await self.admin.describe_producers([dest_tp])).get(dest_tp)
-        return isinstance(states, list) and any(s.producer_id == pid for s in states)
+        if isinstance(states, list):
+            return states
+        raise states if isinstance(states, ClientError) else ClientError(
+            f"DescribeProducers gave no answer for {dest_tp[0]}-{dest_tp[1]}")
 
     async def _end(self, tp: TP, dest_tp: TP, pool: PartitionTxns, marker: BatchView) -> tuple[int, int]:
         ctype = marker_type(marker)

@@ -153,6 +153,28 @@ def test_kill9_mid_transaction_then_exact(source, destination, topic_name, tmp_p
     assert_same(source, destination, topic_name, 1, committed=3 + 6 + 2, everything=3 + 6 + 3 + 2)
 
 
+def test_a_restart_reuses_the_pools_transactional_ids(source, destination, topic_name, caplog):
+    """Each run (a new engine: a restart) replays a committed source transaction. InitProducerId
+    hands the pool's first transactional id its producer id back; the partition holds that id's
+    transactional state from the run before, which is the pool's own, not a mirrored producer's.
+    Before, every restart skipped it as foreign and took the next pool id (a new producer id per
+    restart, a warning each time)."""
+    source.create_topic(topic_name)
+    p = txn_producer(source)
+    for run in range(3):
+        p.begin_transaction()
+        send(p, topic_name, make_records(2, prefix=f"run{run}"))
+        p.commit_transaction(30)
+        mirror(source, destination, topic_name)
+    assert "skipping it" not in caplog.text
+    with RawCluster(destination.bootstrap) as c:
+        batches = read_log(c, topic_name, 0).batches
+    assert len(batches) == 3 * 2   # a data batch and a COMMIT marker per transaction
+    pids = {b.producer_id for b in batches}
+    assert len(pids) == 1, f"the pool took a new producer id after a restart: {sorted(pids)}"
+    assert_same(source, destination, topic_name, 1, committed=6, everything=6)
+
+
 def _ends(cluster: Any, topic: str) -> tuple[int, int]:
     with RawCluster(cluster.bootstrap) as c:
         return c.list_offset(topic, 0, LATEST), c.list_offset(topic, 0, LATEST, READ_COMMITTED)
