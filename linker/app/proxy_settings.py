@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from linker.proxy.config import DESTINATION_EPOCH_SHIFT, ListenTls, PortMapping, ProxyConfig, UpstreamConfig
+from linker.proxy.config import (DESTINATION_EPOCH_SHIFT, LinkerIdentity, ListenTls, PortMapping, ProxyConfig,
+                                 UpstreamConfig)
 from linker.settings import ClusterSettings, LinkConfig, ProxySettings
 
 
@@ -42,4 +43,12 @@ def proxy_config(config: LinkConfig) -> ProxyConfig:
                        fetch_node_endpoints=s.fetch_node_endpoints,
                        allow_plaintext_clients=s.allow_plaintext_clients,
                        allow_sasl_plain_over_plaintext=s.allow_sasl_plain_over_plaintext,
-                       max_connections=s.max_connections, max_connections_per_address=s.max_connections_per_address)
+                       max_connections=s.max_connections, max_connections_per_address=s.max_connections_per_address,
+                       linker_identity=linker_identity(config))
+
+
+def linker_identity(config: LinkConfig) -> LinkerIdentity:
+    """The linker's SASL users and client ids on both clusters (a proxy fronts either)."""
+    clusters = (config.source, config.destination)
+    return LinkerIdentity(frozenset(c.sasl.username for c in clusters if c.sasl is not None),
+                          frozenset(c.client_id for c in clusters))

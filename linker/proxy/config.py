@@ -99,6 +99,21 @@ class PortMapping:
 
 
 @dataclasses.dataclass(frozen=True)
+class LinkerIdentity:
+    """Who the link's linker is on the clusters (identity_guard.py protects it): its SASL
+    users, and the client ids it connects with (``client_id`` itself or ``client_id-...``)."""
+
+    users: frozenset[str] = frozenset()
+    client_ids: frozenset[str] = frozenset()
+
+    def owns_client_id(self, name: str) -> bool:
+        return any(name == c or name.startswith(c + "-") for c in self.client_ids)
+
+    def __bool__(self) -> bool:
+        return bool(self.users or self.client_ids)
+
+
+@dataclasses.dataclass(frozen=True)
 class ProxyConfig:
     upstream: UpstreamConfig
     bind_host: str = "127.0.0.1"
@@ -133,6 +148,8 @@ class ProxyConfig:
     allow_plaintext_clients: bool = False
     #: Let clients use SASL PLAIN on a plaintext client listener (their password in clear).
     allow_sasl_plain_over_plaintext: bool = False
+    #: The linker a linked proxy serves: its credentials and quotas are not changed through the proxy.
+    linker_identity: LinkerIdentity = LinkerIdentity()
 
     def __post_init__(self) -> None:
         if self.upstream.tls is not None and self.listen_tls is None and not self.allow_plaintext_clients:

@@ -21,7 +21,8 @@ from kproto.errors import ErrorCode
 
 from . import epochs
 from .filters import CLASSIFICATION, ApiClass
-from .guard import GUARDED_APIS, guard_request
+from .guard import GUARDED_APIS, Guarded, guard_request
+from .identity_guard import guard_quotas, guard_scram
 from .rename import RENAMED_APIS, to_client, to_cluster
 from .routing import merge_metadata
 
@@ -211,17 +212,37 @@ class GuardFilter(Filter):
                 and produce_producer_id(ctx.body) in server.txn_draining):
             # a transaction open at the hold finishes (TxnHoldFilter)
             refusal_of = lambda topic: server.mirror_refusal_of(topic, cluster)  # noqa: E731
-        guarded = guard_request(ctx.api_key, ctx.version, ctx.body, refusal_of, server.topic_name_of,
-                                lambda: server.protected_names(cluster))
-        if guarded is None:
-            return None
-        log.info("client %s: %s v%d refused for %s", ctx.peer, ApiKey(ctx.api_key).name, ctx.version,
-                 ", ".join(guarded.refused))
-        if guarded.forward is None:
-            return Answer(guarded.complete(None))
-        ctx.body = guarded.forward
-        ctx.complete(guarded.complete)
+        return _apply(ctx, guard_request(ctx.api_key, ctx.version, ctx.body, refusal_of, server.topic_name_of,
+                                         lambda: server.protected_names(cluster)))
+
+
+class LinkerIdentityFilter(Filter):
+    """The linker's SCRAM credentials and client quotas (identity_guard.py): a client of a
+    linked proxy can neither lock the linker out nor throttle it."""
+
+    api_keys = frozenset({ApiKey.ALTER_USER_SCRAM_CREDENTIALS, ApiKey.ALTER_CLIENT_QUOTAS})
+
+    def active(self, server: "ProxyServer") -> bool:
+        return bool(server.config.linker_identity)
+
+    def on_request(self, server: "ProxyServer", ctx: RequestContext) -> "Answer | Close | None":
+        identity = server.config.linker_identity
+        guard = guard_scram if ctx.api_key == ApiKey.ALTER_USER_SCRAM_CREDENTIALS else guard_quotas
+        return _apply(ctx, guard(ctx.body, identity))
+
+
+def _apply(ctx: RequestContext, guarded: Guarded | None) -> Answer | None:
+    """A guard's verdict on the request: answered here when nothing is left to forward, else
+    the rest forwarded and the refused resources added to the broker's response."""
+    if guarded is None:
         return None
+    log.info("client %s: %s v%d refused for %s", ctx.peer, ApiKey(ctx.api_key).name, ctx.version,
+             ", ".join(guarded.refused))
+    if guarded.forward is None:
+        return Answer(guarded.complete(None))
+    ctx.body = guarded.forward
+    ctx.complete(guarded.complete)
+    return None
 
 
 _PRODUCER_ID = struct.Struct(">q")
@@ -623,11 +644,11 @@ class TopicRenameFilter(Filter):
 
 
 #: The chain, in order. Refusals first (nothing else needs to see a refused request).
-DEFAULT_FILTERS: tuple[Filter, ...] = (RefuseFilter(), ApiVersionsFilter(), ClusterCheckFilter(), PlainInClearFilter(),
-                                       GuardFilter(), TxnHoldFilter(), GroupRouteFilter(), TopicUsageFilter(),
-                                       GroupUsageFilter(), MemberMoveFilter(), ProducerIdRouteFilter(),
-                                       ProducerIdUsageFilter(),
-                                       EpochShiftFilter(), MetadataMergeFilter(), TopicRenameFilter())
+DEFAULT_FILTERS: tuple[Filter, ...] = (
+    RefuseFilter(), ApiVersionsFilter(), ClusterCheckFilter(), PlainInClearFilter(), GuardFilter(),
+    LinkerIdentityFilter(), TxnHoldFilter(), GroupRouteFilter(), TopicUsageFilter(), GroupUsageFilter(),
+    MemberMoveFilter(), ProducerIdRouteFilter(), ProducerIdUsageFilter(), EpochShiftFilter(),
+    MetadataMergeFilter(), TopicRenameFilter())
 
 
 class Chain:

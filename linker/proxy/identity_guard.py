@@ -1,0 +1,91 @@
+"""The linker's own identity: no client locks the linker out or throttles it through the proxy.
+
+A client of a linked proxy could delete or replace the SCRAM credentials of the linker's
+SASL user (the linker fails at its next connection) or set a client quota on its user or
+client id (a byte rate of 1 stops the mirror while everything looks healthy). These
+entries are refused (POLICY_VIOLATION, the entity named), every other entry of the same
+request goes to the broker, as the topic guard does (guard.py). Quota defaults (a user or
+client-id entity with no name) apply to the linker too, unless it has its own quota, so
+they are refused as well: change them on the cluster directly. IP quotas (connection
+rates) are not judged.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from kproto import messages
+from kproto.errors import ErrorCode
+
+from .config import LinkerIdentity
+from .guard import Guarded
+
+_USER, _CLIENT_ID = "user", "client-id"
+
+
+def _refusal(what: str) -> str:
+    return f"{what} applies to the link's linker; change it on the cluster directly, not through the proxy"
+
+
+def guard_scram(body: Any, identity: LinkerIdentity) -> Guarded | None:
+    """AlterUserScramCredentials: deletions and upsertions for the linker's users refused.
+    The broker answers one result per user named, so refused users get one result each."""
+    refused = sorted({c.name for c in [*body.deletions, *body.upsertions] if c.name in identity.users})
+    if not refused:
+        return None
+    body.deletions = [c for c in body.deletions if c.name not in identity.users]
+    body.upsertions = [c for c in body.upsertions if c.name not in identity.users]
+    R = messages.AlterUserScramCredentialsResponse
+
+    def complete(response: Any) -> Any:
+        response = response if response is not None else R(throttle_time_ms=0, results=[])
+        response.results = list(response.results) + [
+            R.AlterUserScramCredentialsResult(user=u, error_code=ErrorCode.POLICY_VIOLATION,
+                                              error_message=_refusal(f"the SCRAM credential of user {u}"))
+            for u in refused]
+        return response
+    forward = body if body.deletions or body.upsertions else None
+    return Guarded(forward, complete, [f"user {u}" for u in refused])
+
+
+def _entity_text(entity: list[Any]) -> str:
+    return ", ".join(f"{e.entity_type} {'(default)' if e.entity_name is None else e.entity_name}"
+                     for e in entity)
+
+
+def _applies_to_linker(entity: list[Any], identity: LinkerIdentity) -> bool:
+    """A quota entity whose user or client-id part names the linker's, or is the default."""
+    for e in entity:
+        if e.entity_type == _USER and (e.entity_name is None or e.entity_name in identity.users):
+            return True
+        if e.entity_type == _CLIENT_ID and (e.entity_name is None or identity.owns_client_id(e.entity_name)):
+            return True
+    return False
+
+
+def guard_quotas(body: Any, identity: LinkerIdentity) -> Guarded | None:
+    """AlterClientQuotas: entries whose entity applies to the linker refused; answered in the
+    request's order, refused entries put back at their places."""
+    refused_at = {i for i, entry in enumerate(body.entries) if _applies_to_linker(entry.entity, identity)}
+    if not refused_at:
+        return None
+    entries = list(body.entries)
+    body.entries = [e for i, e in enumerate(entries) if i not in refused_at]
+    R = messages.AlterClientQuotasResponse
+
+    def complete(response: Any) -> Any:
+        response = response if response is not None else R(throttle_time_ms=0, entries=[])
+        got = iter(response.entries)
+        out = []
+        for i, entry in enumerate(entries):
+            if i not in refused_at:
+                out.append(next(got))
+                continue
+            text = _entity_text(entry.entity)
+            out.append(R.EntryData(error_code=ErrorCode.POLICY_VIOLATION,
+                                   error_message=_refusal(f"a client quota of {text}"),
+                                   entity=[R.EntityData(entity_type=e.entity_type, entity_name=e.entity_name)
+                                           for e in entry.entity]))
+        response.entries = out
+        return response
+    forward = body if body.entries else None
+    return Guarded(forward, complete, [_entity_text(entries[i].entity) for i in sorted(refused_at)])
