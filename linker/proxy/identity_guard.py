@@ -3,7 +3,7 @@
 A client of a linked proxy could delete or replace the SCRAM credentials of the linker's
 SASL user (the linker fails at its next connection) or set a client quota on its user or
 client id (a byte rate of 1 stops the mirror while everything looks healthy). These
-entries are refused (POLICY_VIOLATION, the entity named), every other entry of the same
+entries are refused (POLICY_VIOLATION, naming only the entity sent), every other entry of the same
 request goes to the broker, as the topic guard does (guard.py). Quota defaults (a user or
 client-id entity with no name) apply to the linker too, unless it has its own quota, so
 they are refused as well: change them on the cluster directly. IP quotas (connection
@@ -23,7 +23,9 @@ _USER, _CLIENT_ID = "user", "client-id"
 
 
 def _refusal(what: str) -> str:
-    return f"{what} applies to the link's linker; change it on the cluster directly, not through the proxy"
+    """Names only what the client sent (a refusal may reach a client the broker has not
+    authenticated yet, issue 17.4): not the link, not why the entity is protected."""
+    return f"{what} is not changed through this proxy; change it on the cluster directly"
 
 
 def guard_scram(body: Any, identity: LinkerIdentity) -> Guarded | None:
