@@ -65,29 +65,23 @@ def _applies_to_linker(entity: list[Any], identity: LinkerIdentity) -> bool:
 
 
 def guard_quotas(body: Any, identity: LinkerIdentity) -> Guarded | None:
-    """AlterClientQuotas: entries whose entity applies to the linker refused; answered in the
-    request's order, refused entries put back at their places."""
-    refused_at = {i for i, entry in enumerate(body.entries) if _applies_to_linker(entry.entity, identity)}
-    if not refused_at:
+    """AlterClientQuotas: entries whose entity applies to the linker refused. Clients match
+    the answers by entity (the broker answers in no particular order), so the refused
+    entries' answers follow the broker's."""
+    refused = [e for e in body.entries if _applies_to_linker(e.entity, identity)]
+    if not refused:
         return None
-    entries = list(body.entries)
-    body.entries = [e for i, e in enumerate(entries) if i not in refused_at]
+    body.entries = [e for e in body.entries if not _applies_to_linker(e.entity, identity)]
     R = messages.AlterClientQuotasResponse
 
     def complete(response: Any) -> Any:
         response = response if response is not None else R(throttle_time_ms=0, entries=[])
-        got = iter(response.entries)
-        out = []
-        for i, entry in enumerate(entries):
-            if i not in refused_at:
-                out.append(next(got))
-                continue
-            text = _entity_text(entry.entity)
-            out.append(R.EntryData(error_code=ErrorCode.POLICY_VIOLATION,
-                                   error_message=_refusal(f"a client quota of {text}"),
-                                   entity=[R.EntityData(entity_type=e.entity_type, entity_name=e.entity_name)
-                                           for e in entry.entity]))
-        response.entries = out
+        response.entries = list(response.entries) + [
+            R.EntryData(error_code=ErrorCode.POLICY_VIOLATION,
+                        error_message=_refusal(f"a client quota of {_entity_text(entry.entity)}"),
+                        entity=[R.EntityData(entity_type=e.entity_type, entity_name=e.entity_name)
+                                for e in entry.entity])
+            for entry in refused]
         return response
     forward = body if body.entries else None
-    return Guarded(forward, complete, [_entity_text(entries[i].entity) for i in sorted(refused_at)])
+    return Guarded(forward, complete, [_entity_text(e.entity) for e in refused])
