@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=1.0,
                     help="multiply the throughput workloads' record counts (compacted: and keys; exploratory runs)")
     ap.add_argument("--seconds", type=float, help="override the latency workloads' duration (exploratory runs)")
-    ap.add_argument("--profile", type=Path, help="py-spy the linker on throughput workloads into this folder")
+    ap.add_argument("--profile", type=Path, help="py-spy every linker contender on throughput workloads into this folder")
     ap.add_argument("--rounds", type=int,
                     help="rounds per workload, contenders interleaved and the first one rotated each round "
                          "(default: 3; smoke: 1)")

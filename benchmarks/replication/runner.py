@@ -254,9 +254,9 @@ class Runner:
         t_launch = time.monotonic()
         proc = self._spawn(launch.command, log_path)
         spy = raw = None
-        if self.profile_dir is not None and c.name == "linker":
+        if self.profile_dir is not None and c.name.startswith("linker"):   # every linker contender
             self.profile_dir.mkdir(parents=True, exist_ok=True)
-            raw = self.profile_dir / f"linker-{w.name}.txt"
+            raw = self.profile_dir / f"{c.name}-{w.name}.txt"
             spy = profile.start(proc.pid, raw, ctx.workdir / f"{seq:03d}-py-spy.log")
             if spy is None:
                 log.warning("py-spy not found (PATH or $PY_SPY): no profile")
@@ -317,8 +317,9 @@ class Runner:
                     pass
                 procs.stop(spy, timeout=5)
                 if raw.exists():
-                    self.profiles[w.name] = profile.summarize(raw)
-                    (raw.parent / f"linker-{w.name}-top.txt").write_text(self.profiles[w.name] + "\n")
+                    key = w.name if c.name == "linker" else f"{w.name} {c.name}"
+                    self.profiles[key] = profile.summarize(raw)
+                    raw.with_name(f"{raw.stem}-top.txt").write_text(self.profiles[key] + "\n")
             c.cleanup(ctx, topic, seq)
         log.info("%s %s: %s", w.name, c.name, _brief(res))
         return res
