@@ -13,8 +13,10 @@ def test_proxy_benchmark_smoke_run_reports_every_figure():
     for value in (f.produce_mb_s_direct, f.produce_mb_s_proxy, f.consume_mb_s_direct, f.consume_mb_s_proxy,
                   f.p50_ms_direct, f.p50_ms_proxy, f.p99_ms_direct, f.p99_ms_proxy, f.proxy_cpu_s_per_gb):
         assert value > 0
-    # the bare relay ran, and its clients stayed on it (the run checks the advertised port): socat used CPU
-    assert f.relay.startswith("socat") and f.relay_cpu_s_per_gb > 0
+    # the bare relay ran, and its clients stayed on it (the run checks the advertised port). Its CPU is
+    # reported but may read 0 at smoke size: socat forks a child per connection, and each child's few
+    # milliseconds can fall under the clock tick psutil reads (seen once in a fresh-clone run)
+    assert f.relay.startswith("socat") and f.relay_cpu_s_per_gb >= 0
     for value in (f.produce_mb_s_relay, f.consume_mb_s_relay, f.p50_ms_relay, f.p99_ms_relay):
         assert value > 0
     assert len(f.relay_produce_ratios) == len(f.relay_consume_ratios) == 1
