@@ -68,10 +68,12 @@ def guard_quotas(body: Any, identity: LinkerIdentity) -> Guarded | None:
     """AlterClientQuotas: entries whose entity applies to the linker refused. Clients match
     the answers by entity (the broker answers in no particular order), so the refused
     entries' answers follow the broker's."""
-    refused = [e for e in body.entries if _applies_to_linker(e.entity, identity)]
+    refused, kept = [], []
+    for e in body.entries:
+        (refused if _applies_to_linker(e.entity, identity) else kept).append(e)
     if not refused:
         return None
-    body.entries = [e for e in body.entries if not _applies_to_linker(e.entity, identity)]
+    body.entries = kept
     R = messages.AlterClientQuotasResponse
 
     def complete(response: Any) -> Any:
